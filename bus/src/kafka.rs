@@ -1,0 +1,277 @@
+//! The bus over a Kafka-protocol cluster, through rdkafka.
+//!
+//! The producer is idempotent with `acks=all`: a publish returns once every
+//! in-sync replica has the record. Consumers never auto-commit; a stage commits
+//! a record's offset only after its own output is durable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde::Deserialize;
+
+use crate::{Error, Record, Result, Topic};
+
+/// `[kafka]`: run the stages over a Kafka-protocol cluster.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, comma-separated, for example `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Prefix of every topic and consumer group name.
+    #[serde(default = "default_prefix")]
+    pub topic_prefix: String,
+    /// Partitions of the topics kentongan creates; at most this many copies
+    /// of a stage share the work.
+    #[serde(default = "default_partitions")]
+    pub partitions: i32,
+    /// Replication factor of the topics kentongan creates.
+    #[serde(default = "default_replication")]
+    pub replication_factor: i32,
+    /// How long a consumer may be silent before its partitions move.
+    #[serde(default = "default_session_timeout", with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// How long a publish may wait for the cluster before it fails (and the
+    /// API answers 503).
+    #[serde(default = "default_produce_timeout", with = "humantime_serde")]
+    pub produce_timeout: Duration,
+    /// Extra librdkafka properties, for example `"security.protocol" = "ssl"`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn default_prefix() -> String {
+    "kentongan.".into()
+}
+fn default_partitions() -> i32 {
+    3
+}
+fn default_replication() -> i32 {
+    1
+}
+fn default_session_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_produce_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl KafkaConfig {
+    pub fn topic(&self, topic: Topic) -> String {
+        format!("{}{}", self.topic_prefix, topic.name())
+    }
+
+    fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+fn unavailable(e: &KafkaError) -> Error {
+    Error::Unavailable(e.to_string())
+}
+
+/// The bus over Kafka. Cheap to clone.
+#[derive(Clone)]
+pub struct KafkaBus {
+    config: Arc<KafkaConfig>,
+    producer: FutureProducer,
+}
+
+impl KafkaBus {
+    /// Connects, and creates kentongan's topics when they are missing.
+    pub async fn connect(config: KafkaConfig) -> Result<Self> {
+        let mut pc = config.client();
+        pc.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set(
+                "message.timeout.ms",
+                config.produce_timeout.as_millis().to_string(),
+            );
+        let producer: FutureProducer = pc
+            .create()
+            .map_err(|e| Error::Config(format!("kafka producer: {e}")))?;
+        let bus = Self {
+            config: Arc::new(config),
+            producer,
+        };
+        bus.create_topics().await?;
+        Ok(bus)
+    }
+
+    async fn create_topics(&self) -> Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self
+            .config
+            .client()
+            .create()
+            .map_err(|e| Error::Config(format!("kafka admin client: {e}")))?;
+        let names: Vec<String> = Topic::ALL.iter().map(|t| self.config.topic(*t)).collect();
+        let topics: Vec<NewTopic<'_>> = Topic::ALL
+            .iter()
+            .zip(&names)
+            .map(|(t, name)| {
+                let new = NewTopic::new(
+                    name,
+                    self.config.partitions,
+                    TopicReplication::Fixed(self.config.replication_factor),
+                );
+                if t.compacted() {
+                    new.set("cleanup.policy", "compact")
+                } else {
+                    new
+                }
+            })
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(self.config.produce_timeout));
+        let results = admin
+            .create_topics(&topics, &opts)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(Error::Unavailable(format!(
+                        "cannot create topic {name}: {code}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
+        let name = self.config.topic(topic);
+        let record = FutureRecord::to(&name).key(key).payload(payload);
+        self.producer
+            .send(record, self.config.produce_timeout)
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| unavailable(&e))
+    }
+
+    pub(crate) async fn ready(&self) -> Result<()> {
+        let producer = self.producer.clone();
+        let topic = self.config.topic(Topic::Reports);
+        tokio::task::spawn_blocking(move || {
+            producer
+                .client()
+                .fetch_metadata(Some(&topic), Duration::from_secs(2))
+                .map(|_| ())
+                .map_err(|e| unavailable(&e))
+        })
+        .await
+        .map_err(|_| Error::Closed)?
+    }
+
+    pub(crate) fn subscribe(&self, topic: Topic, group: Option<&str>) -> Result<KafkaSubscription> {
+        let name = self.config.topic(topic);
+        let mut cc = self.config.client();
+        let session = self.config.session_timeout.as_millis();
+        cc.set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", session.to_string())
+            .set("heartbeat.interval.ms", (session / 4).max(100).to_string());
+        let commits = group.is_some();
+        match group {
+            Some(g) => {
+                cc.set("group.id", format!("{}{g}", self.config.topic_prefix));
+            }
+            None => {
+                // A replay reads every partition from the start and commits nothing.
+                cc.set(
+                    "group.id",
+                    format!("{}replay-{}", self.config.topic_prefix, uuid_like()),
+                );
+            }
+        }
+        let consumer: StreamConsumer = cc
+            .create()
+            .map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
+        if commits {
+            consumer.subscribe(&[&name]).map_err(|e| unavailable(&e))?;
+        } else {
+            let mut tpl = TopicPartitionList::new();
+            for p in 0..self.config.partitions {
+                tpl.add_partition_offset(&name, p, Offset::Beginning)
+                    .map_err(|e| unavailable(&e))?;
+            }
+            consumer.assign(&tpl).map_err(|e| unavailable(&e))?;
+        }
+        Ok(KafkaSubscription {
+            topic,
+            name,
+            consumer: Arc::new(consumer),
+            commits,
+        })
+    }
+}
+
+/// A name unique to this process and moment, for throwaway consumer groups.
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
+}
+
+/// A consumer of one topic.
+pub struct KafkaSubscription {
+    topic: Topic,
+    name: String,
+    consumer: Arc<StreamConsumer>,
+    commits: bool,
+}
+
+impl KafkaSubscription {
+    pub(crate) async fn next(&mut self) -> Result<Record> {
+        let m = self.consumer.recv().await.map_err(|e| unavailable(&e))?;
+        metrics::counter!("kentongan_bus_consumed_total", "topic" => self.topic.name())
+            .increment(1);
+        Ok(Record {
+            topic: self.topic,
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default(),
+            payload: m.payload().unwrap_or_default().to_vec(),
+        })
+    }
+
+    pub(crate) async fn commit(&mut self, records: &[Record]) -> Result<()> {
+        if !self.commits {
+            return Ok(());
+        }
+        let mut highest: HashMap<i32, i64> = HashMap::new();
+        for r in records {
+            let e = highest.entry(r.partition).or_insert(r.offset);
+            *e = (*e).max(r.offset);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (partition, offset) in highest {
+            tpl.add_partition_offset(&self.name, partition, Offset::Offset(offset + 1))
+                .map_err(|e| unavailable(&e))?;
+        }
+        let consumer = self.consumer.clone();
+        tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
+            .await
+            .map_err(|_| Error::Closed)?
+            .map_err(|e| unavailable(&e))
+    }
+}

@@ -1,0 +1,160 @@
+//! The bus: the log that kentongan's stages talk through.
+//!
+//! Two implementations share one interface:
+//! - [`kafka`]: rdkafka against any Kafka-protocol cluster, for scale-out;
+//! - [`embedded`]: a durable log in a redb database under `data_dir`, for the
+//!   single-process default.
+//!
+//! A publish returns only once the record is durable. A [`Subscription`]
+//! hands records to a stage, and the stage commits a record only after its own
+//! output is durable, so nothing is lost across a crash (delivery is
+//! at-least-once; every consumer is idempotent).
+
+pub mod embedded;
+pub mod kafka;
+mod topic;
+
+use std::time::Duration;
+
+pub use kafka::KafkaConfig;
+pub use topic::Topic;
+
+/// Errors of the bus.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The log cannot take or give records right now; retrying later may help.
+    #[error("the message bus is unavailable: {0}")]
+    Unavailable(String),
+    /// The embedded log's database failed.
+    #[error("embedded log at {path}: {reason}")]
+    Storage { path: String, reason: String },
+    /// A setting is wrong; the message says which.
+    #[error("{0}")]
+    Config(String),
+    /// The bus was shut down.
+    #[error("the message bus is closed")]
+    Closed,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One record read from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub topic: Topic,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+/// The bus, over Kafka or over the embedded log. Cheap to clone.
+#[derive(Clone)]
+pub enum Bus {
+    Embedded(embedded::EmbeddedLog),
+    Kafka(kafka::KafkaBus),
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bus::Embedded(_) => f.write_str("Bus::Embedded"),
+            Bus::Kafka(_) => f.write_str("Bus::Kafka"),
+        }
+    }
+}
+
+impl Bus {
+    /// Appends a record and returns once it is durable.
+    pub async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
+        let result = match self {
+            Bus::Embedded(log) => log.publish(topic, key, payload).await,
+            Bus::Kafka(k) => k.publish(topic, key, payload).await,
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    /// Reads `topic` as consumer group `group`, from the group's committed
+    /// position (or the beginning, the first time).
+    pub async fn subscribe(&self, topic: Topic, group: &str) -> Result<Subscription> {
+        match self {
+            Bus::Embedded(log) => log
+                .subscribe(topic, Some(group))
+                .map(Subscription::Embedded),
+            Bus::Kafka(k) => k.subscribe(topic, Some(group)).map(Subscription::Kafka),
+        }
+    }
+
+    /// Reads `topic` from the beginning without a group and without commits:
+    /// how a node rebuilds state from a compacted configuration topic.
+    pub async fn replay(&self, topic: Topic) -> Result<Subscription> {
+        match self {
+            Bus::Embedded(log) => log.subscribe(topic, None).map(Subscription::Embedded),
+            Bus::Kafka(k) => k.subscribe(topic, None).map(Subscription::Kafka),
+        }
+    }
+
+    /// Whether the bus can take a record now, for `/readyz`.
+    pub async fn ready(&self) -> Result<()> {
+        match self {
+            Bus::Embedded(log) => log.ready(),
+            Bus::Kafka(k) => k.ready().await,
+        }
+    }
+}
+
+/// A stream of records of one topic.
+pub enum Subscription {
+    Embedded(embedded::EmbeddedSubscription),
+    Kafka(kafka::KafkaSubscription),
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Subscription")
+    }
+}
+
+impl Subscription {
+    /// Waits for the next record.
+    pub async fn next(&mut self) -> Result<Record> {
+        match self {
+            Subscription::Embedded(s) => s.next().await,
+            Subscription::Kafka(s) => s.next().await,
+        }
+    }
+
+    /// Waits for at least one record, then takes whatever else arrives within
+    /// `linger`, up to `max` records in all.
+    pub async fn next_batch(&mut self, max: usize, linger: Duration) -> Result<Vec<Record>> {
+        let mut batch = vec![self.next().await?];
+        let deadline = tokio::time::Instant::now() + linger;
+        while batch.len() < max {
+            match tokio::time::timeout_at(deadline, self.next()).await {
+                Ok(record) => batch.push(record?),
+                Err(_) => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Marks every record up to and including `record` (in its partition) as
+    /// done for this group. Call it only after the output is durable.
+    pub async fn commit(&mut self, record: &Record) -> Result<()> {
+        self.commit_all(std::slice::from_ref(record)).await
+    }
+
+    /// Commits the highest offset of every partition in `records`.
+    pub async fn commit_all(&mut self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Subscription::Embedded(s) => s.commit(records).await,
+            Subscription::Kafka(s) => s.commit(records).await,
+        }
+    }
+}

@@ -1,0 +1,64 @@
+use std::fmt;
+
+/// The topics of kentongan (ARCHITECTURE.md lists their keys and values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    /// Raw reports from ingest, keyed by province code.
+    Reports,
+    /// Reports with their classification, keyed by province code.
+    Classified,
+    /// Alert lifecycle events, keyed by alert series (`indicator/region`).
+    Alerts,
+    /// Configuration, compacted, keyed by id.
+    Rules,
+    Units,
+    Accounts,
+    Templates,
+    /// What could not be parsed or validated, keyed by source, with the reason.
+    Deadletter,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 8] = [
+        Topic::Reports,
+        Topic::Classified,
+        Topic::Alerts,
+        Topic::Rules,
+        Topic::Units,
+        Topic::Accounts,
+        Topic::Templates,
+        Topic::Deadletter,
+    ];
+
+    /// The name without the prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Reports => "reports",
+            Topic::Classified => "classified",
+            Topic::Alerts => "alerts",
+            Topic::Rules => "rules",
+            Topic::Units => "units",
+            Topic::Accounts => "accounts",
+            Topic::Templates => "templates",
+            Topic::Deadletter => "deadletter",
+        }
+    }
+
+    /// Configuration topics keep only the latest value per key.
+    pub fn compacted(self) -> bool {
+        matches!(
+            self,
+            Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates
+        )
+    }
+
+    pub fn from_name(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,59 @@
+//! What the classifier found in a report.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{RegionCode, Report};
+
+/// One matched term, with its place in the text, so every tag can be explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermMatch {
+    /// The term as written in the rule.
+    pub term: String,
+    /// The id of the rule it belongs to.
+    pub rule: String,
+    /// `title` or `text`.
+    pub field: String,
+    /// Byte offsets into that field, end exclusive.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One indicator found in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorHit {
+    /// Indicator id, such as `narkoba`.
+    pub id: String,
+    pub score: f64,
+    /// Ids of the rules that fired.
+    pub rules: Vec<String>,
+    pub matches: Vec<TermMatch>,
+}
+
+/// The classifier's verdict on one report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// Detected language, ISO 639-3 (`ind`, `eng`, `jav`), when detection was confident.
+    #[serde(default)]
+    pub language: Option<String>,
+    pub indicators: Vec<IndicatorHit>,
+    /// Regions this report is about: its own region if given, else those named in the text.
+    pub regions: Vec<RegionCode>,
+    /// The version of the rule set that produced this.
+    pub rules_version: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub classified_at: OffsetDateTime,
+}
+
+impl Classification {
+    pub fn indicator(&self, id: &str) -> Option<&IndicatorHit> {
+        self.indicators.iter().find(|i| i.id == id)
+    }
+}
+
+/// The value of the `classified` topic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifiedReport {
+    pub report: Report,
+    pub classification: Classification,
+}

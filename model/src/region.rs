@@ -1,0 +1,274 @@
+//! Kemendagri region codes and the bundled region list (idn-area-data 4.0.1).
+//!
+//! A code has one to four parts: province `72`, regency or city `72.71`,
+//! district `72.71.02`, village `72.71.02.1002`. Every [`RegionCode`] is known to
+//! exist in the bundled list; a scope such as `72` covers every code under `72.`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The level of a region in the Kemendagri hierarchy, from the top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegionLevel {
+    Province,
+    Regency,
+    District,
+    Village,
+}
+
+/// A Kemendagri region code that exists in the bundled region list.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegionCode(String);
+
+impl RegionCode {
+    /// Parses and checks a code against the bundled list.
+    pub fn parse(code: &str) -> Result<Self, Error> {
+        let code = code.trim();
+        check_shape(code)?;
+        if regions().get(code).is_none() {
+            return Err(Error::UnknownRegion(code.to_owned()));
+        }
+        Ok(Self(code.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn level(&self) -> RegionLevel {
+        match self.0.matches('.').count() {
+            0 => RegionLevel::Province,
+            1 => RegionLevel::Regency,
+            2 => RegionLevel::District,
+            _ => RegionLevel::Village,
+        }
+    }
+
+    /// The region one level up, or `None` for a province.
+    pub fn parent(&self) -> Option<RegionCode> {
+        self.0
+            .rfind('.')
+            .map(|i| RegionCode(self.0[..i].to_owned()))
+    }
+
+    /// The province this region lies in (itself for a province).
+    pub fn province(&self) -> RegionCode {
+        RegionCode(self.0.split('.').next().unwrap_or_default().to_owned())
+    }
+
+    /// This code and every ancestor, from the province down to this code.
+    pub fn lineage(&self) -> Vec<RegionCode> {
+        let mut out: Vec<RegionCode> =
+            std::iter::successors(Some(self.clone()), |c| c.parent()).collect();
+        out.reverse();
+        out
+    }
+
+    /// True when `self` equals `scope` or lies under it (`72.71.02` is within `72`).
+    pub fn is_within(&self, scope: &RegionCode) -> bool {
+        self.0 == scope.0
+            || (self.0.len() > scope.0.len()
+                && self.0.starts_with(&scope.0)
+                && self.0.as_bytes()[scope.0.len()] == b'.')
+    }
+
+    /// The official name, for example `Kota Palu`.
+    pub fn name(&self) -> &'static str {
+        regions()
+            .get(&self.0)
+            .map(|r| r.name.as_str())
+            .unwrap_or("")
+    }
+}
+
+impl TryFrom<String> for RegionCode {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self, Error> {
+        RegionCode::parse(&value)
+    }
+}
+
+impl From<RegionCode> for String {
+    fn from(value: RegionCode) -> String {
+        value.0
+    }
+}
+
+impl std::str::FromStr for RegionCode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        RegionCode::parse(s)
+    }
+}
+
+impl fmt::Display for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RegionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RegionCode({})", self.0)
+    }
+}
+
+fn check_shape(code: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = code.split('.').collect();
+    let widths = [2, 2, 2, 4];
+    let ok = !parts.is_empty()
+        && parts.len() <= 4
+        && parts
+            .iter()
+            .zip(widths)
+            .all(|(p, w)| p.len() == w && p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::MalformedRegion(code.to_owned()))
+    }
+}
+
+/// One entry of the bundled region list.
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub code: RegionCode,
+    pub name: String,
+}
+
+/// The bundled Kemendagri region list, loaded once on first use.
+#[derive(Debug)]
+pub struct Regions {
+    by_code: HashMap<String, Region>,
+}
+
+impl Regions {
+    pub fn get(&self, code: &str) -> Option<&Region> {
+        self.by_code.get(code)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Region> {
+        self.by_code.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+}
+
+const FILES: [&str; 4] = [
+    include_str!("../data/regions/provinces.csv"),
+    include_str!("../data/regions/regencies.csv"),
+    include_str!("../data/regions/districts.csv"),
+    include_str!("../data/regions/villages.csv"),
+];
+
+/// The bundled region list. The first call parses about 91,000 rows.
+pub fn regions() -> &'static Regions {
+    static REGIONS: OnceLock<Regions> = OnceLock::new();
+    REGIONS.get_or_init(|| {
+        let mut by_code = HashMap::with_capacity(92_000);
+        for file in FILES {
+            let mut rdr = csv::Reader::from_reader(file.as_bytes());
+            for row in rdr.records() {
+                // The files are vendored and checked by the tests below.
+                let Ok(row) = row else { continue };
+                let (Some(code), Some(name)) = (row.get(0), row.get(row.len().saturating_sub(1)))
+                else {
+                    continue;
+                };
+                let code = code.to_owned();
+                let region = Region {
+                    code: RegionCode(code.clone()),
+                    name: name.to_owned(),
+                };
+                by_code.insert(code, region);
+            }
+        }
+        Regions { by_code }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_list_is_whole() {
+        let levels = |l: RegionLevel| regions().iter().filter(|r| r.code.level() == l).count();
+        assert_eq!(levels(RegionLevel::Province), 38);
+        assert_eq!(levels(RegionLevel::Regency), 514);
+        assert_eq!(levels(RegionLevel::District), 7_285);
+        assert_eq!(levels(RegionLevel::Village), 83_762);
+        // every region's parent exists
+        for r in regions().iter() {
+            if let Some(p) = r.code.parent() {
+                assert!(
+                    regions().get(p.as_str()).is_some(),
+                    "{} has no parent",
+                    r.code
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn well_known_codes() {
+        assert_eq!(RegionCode::parse("72.71").unwrap().name(), "Kota Palu");
+        assert_eq!(RegionCode::parse("72").unwrap().name(), "Sulawesi Tengah");
+        assert_eq!(RegionCode::parse("72.71.02").unwrap().name(), "Palu Barat");
+        let v = RegionCode::parse("72.71.02.1002").unwrap();
+        assert_eq!(v.level(), RegionLevel::Village);
+        assert_eq!(v.province().as_str(), "72");
+        let lineage: Vec<String> = v.lineage().into_iter().map(String::from).collect();
+        assert_eq!(lineage, ["72", "72.71", "72.71.02", "72.71.02.1002"]);
+    }
+
+    #[test]
+    fn rejects_bad_codes() {
+        assert!(matches!(
+            RegionCode::parse("7"),
+            Err(Error::MalformedRegion(_))
+        ));
+        assert!(matches!(
+            RegionCode::parse("72.7"),
+            Err(Error::MalformedRegion(_))
+        ));
+        assert!(matches!(
+            RegionCode::parse("72..71"),
+            Err(Error::MalformedRegion(_))
+        ));
+        assert!(matches!(
+            RegionCode::parse("99"),
+            Err(Error::UnknownRegion(_))
+        ));
+        assert!(matches!(
+            RegionCode::parse("72.99"),
+            Err(Error::UnknownRegion(_))
+        ));
+        assert!(serde_json::from_str::<RegionCode>("\"99.01\"").is_err());
+        assert!(serde_json::from_str::<RegionCode>("\"72.71\"").is_ok());
+    }
+
+    #[test]
+    fn scope() {
+        let c = |s| RegionCode::parse(s).unwrap();
+        assert!(c("72.71.02").is_within(&c("72")));
+        assert!(c("72").is_within(&c("72")));
+        assert!(!c("72").is_within(&c("72.71")));
+        assert!(!c("73.71").is_within(&c("72")));
+        // `72.7` is not a prefix of `72.71` in the code sense; shape check forbids it anyway
+        assert!(!c("72.71").is_within(&c("73")));
+    }
+}

@@ -1,0 +1,165 @@
+//! A report as taken in by ingest.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::RegionCode;
+
+/// A report's id: a UUIDv7 given at intake, so ids sort by intake time.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportId(pub Uuid);
+
+impl ReportId {
+    /// A new id for a report taken in at `at`.
+    pub fn new_at(at: OffsetDateTime) -> Self {
+        let nanos = at.unix_timestamp_nanos();
+        let secs = u64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
+        let sub = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, sub);
+        Self(Uuid::new_v7(ts))
+    }
+}
+
+impl fmt::Display for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for ReportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReportId({})", self.0)
+    }
+}
+
+impl std::str::FromStr for ReportId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(ReportId)
+    }
+}
+
+/// How a report reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The field officers' Android app.
+    #[default]
+    App,
+    /// The web form.
+    Web,
+    Telegram,
+    Whatsapp,
+    Sms,
+    Email,
+    /// A news feed (RSS or Atom).
+    Feed,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 7] = [
+        Channel::App,
+        Channel::Web,
+        Channel::Telegram,
+        Channel::Whatsapp,
+        Channel::Sms,
+        Channel::Email,
+        Channel::Feed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::App => "app",
+            Channel::Web => "web",
+            Channel::Telegram => "telegram",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+            Channel::Feed => "feed",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who sent a report. Informants are protected: this is never shown in search
+/// hits, and only admins and operators in scope may read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Reporter {
+    /// The account that submitted the report, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Phone number, chat id or email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+/// Metadata of a file attached to a report; the bytes live in the attachment store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    /// The content type found by sniffing the bytes.
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Where the store keeps it, relative to the store's root.
+    pub location: String,
+}
+
+/// A point on the map, as sent by a chat bot's location pin.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A report: what was said, by whom, where and when, as received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: ReportId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// When the reporter says it happened; `received_at` when not given.
+    #[serde(with = "time::serde::rfc3339")]
+    pub reported_at: OffsetDateTime,
+    pub channel: Channel,
+    /// The sending system: a bot name, a gateway, a feed URL.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Reporter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub text: String,
+    /// The language the sender declared, if any (ISO 639-3, e.g. `ind`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    /// The sender's own id for this report (message id, feed guid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}
+
+impl Report {
+    /// The bus key: the province of the report's region, or `00` when the
+    /// region is not known yet, so one province's reports stay in order.
+    pub fn partition_key(&self) -> String {
+        self.region
+            .as_ref()
+            .map_or_else(|| "00".to_owned(), |r| r.province().to_string())
+    }
+}
