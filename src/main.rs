@@ -1,1 +1,96 @@
-fn main() {}
+//! The `kentongan` binary: parses the command line and wires the stages.
+
+mod classify;
+mod cli;
+mod config;
+mod run;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, RulesCommand};
+use crate::config::Config;
+
+/// How a command failed, which decides the exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage or configuration: exit 2.
+    Config(String),
+    /// Something failed while running: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KENTONGAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn,rdkafka=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Run { config, role } => {
+            let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run::run(config, role))
+        }
+        Command::Classify { config, rules } => {
+            let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
+            let set = match rules.or(config.rules.path) {
+                Some(path) => {
+                    classifier::RuleSet::load(&path).map_err(|e| Failure::Config(e.to_string()))?
+                }
+                None => classifier::RuleSet::builtin(),
+            };
+            let classifier = classifier::Classifier::new(set);
+            classify::run(
+                &classifier,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )?;
+            Ok(())
+        }
+        Command::Rules {
+            command: RulesCommand::Check { path },
+        } => match classifier::RuleSet::load(&path) {
+            Ok(set) => {
+                println!(
+                    "{}: {} rules, {} thresholds, all valid",
+                    path.display(),
+                    set.rules.len(),
+                    set.thresholds.len()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        },
+    }
+}

@@ -1,1 +1,27 @@
-//! alerter
+//! The alerter: routes each alert to the units responsible for its region and
+//! indicator, and delivers it through a durable outbox.
+//!
+//! - [`units`]: the unit book, kept current from the `units` topic;
+//! - [`outbox`]: what must be sent, kept on disk until it is;
+//! - [`email`]: the Indonesian notification and its delivery over SMTP;
+//! - [`stage`]: the bus loop (`alerts` in) and the sender loop.
+
+pub mod email;
+pub mod outbox;
+pub mod stage;
+pub mod units;
+
+pub use email::{Mailer, SmtpConfig};
+pub use outbox::Outbox;
+pub use units::UnitBook;
+
+/// Errors of the alerter.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("outbox at {path}: {reason}")]
+    Outbox { path: String, reason: String },
+    #[error("smtp: {0}")]
+    Smtp(String),
+    #[error(transparent)]
+    Bus(#[from] bus::Error),
+}

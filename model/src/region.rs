@@ -79,6 +79,21 @@ impl RegionCode {
                 && self.0.as_bytes()[scope.0.len()] == b'.')
     }
 
+    /// Indonesia's time zone for this region: `("WIB", 7)`, `("WITA", 8)` or
+    /// `("WIT", 9)`, with the offset from UTC in hours (by province).
+    pub fn time_zone(&self) -> (&'static str, i8) {
+        match self.province().as_str() {
+            // Bali, Nusa Tenggara, South, East and North Kalimantan, Sulawesi
+            "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => {
+                ("WITA", 8)
+            }
+            // Maluku and Papua
+            "81" | "82" | "91" | "92" | "93" | "94" | "95" | "96" => ("WIT", 9),
+            // Sumatra, Java, West and Central Kalimantan
+            _ => ("WIB", 7),
+        }
+    }
+
     /// The official name, for example `Kota Palu`.
     pub fn name(&self) -> &'static str {
         regions()
@@ -233,6 +248,9 @@ mod tests {
         assert_eq!(v.province().as_str(), "72");
         let lineage: Vec<String> = v.lineage().into_iter().map(String::from).collect();
         assert_eq!(lineage, ["72", "72.71", "72.71.02", "72.71.02.1002"]);
+        assert_eq!(v.time_zone(), ("WITA", 8));
+        assert_eq!(RegionCode::parse("31.71").unwrap().time_zone(), ("WIB", 7));
+        assert_eq!(RegionCode::parse("91").unwrap().time_zone(), ("WIT", 9));
     }
 
     #[test]

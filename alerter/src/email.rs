@@ -1,0 +1,257 @@
+//! Email notifications, in Indonesian, over SMTP with lettre.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use model::{Alert, indicator_name};
+use serde::Deserialize;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::Error;
+
+/// `[smtp]`: where alert email goes out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://host:port` (plain, or STARTTLS when offered with `?tls=required`),
+    /// `smtps://user:pass@host` for TLS.
+    pub url: String,
+    /// The sender, for example `Kentongan <kentongan@kesbangpol.example.go.id>`.
+    pub from: String,
+}
+
+/// The result of one delivery attempt that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub message: String,
+    /// Retrying will not help (a 5xx answer, a malformed address).
+    pub permanent: bool,
+}
+
+/// Sends alert email.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mailer")
+    }
+}
+
+impl Mailer {
+    pub fn new(config: &SmtpConfig) -> Result<Self, Error> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
+            .map_err(|e| Error::Smtp(format!("smtp.url `{}`: {e}", redact(&config.url))))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let from = config.from.parse().map_err(|e| {
+            Error::Smtp(format!(
+                "smtp.from `{}` is not an email address: {e}",
+                config.from
+            ))
+        })?;
+        Ok(Self { transport, from })
+    }
+
+    /// Sends `alert` to `recipient` on behalf of `unit_name`.
+    pub async fn send(
+        &self,
+        alert: &Alert,
+        unit_name: &str,
+        recipient: &str,
+        public_url: &str,
+    ) -> Result<(), SendError> {
+        let to: Mailbox = recipient.parse().map_err(|e| SendError {
+            message: format!("bad recipient `{recipient}`: {e}"),
+            permanent: true,
+        })?;
+        let body = compose(alert, unit_name, public_url);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&body.subject)
+            .message_id(Some(format!(
+                "<{}.{}@kentongan>",
+                alert.id,
+                fastrand::u64(..)
+            )))
+            .multipart(MultiPart::alternative_plain_html(body.text, body.html))
+            .map_err(|e| SendError {
+                message: e.to_string(),
+                permanent: true,
+            })?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendError {
+                message: e.to_string(),
+                permanent: e.is_permanent(),
+            })
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// The subject and bodies of an alert email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn local(t: OffsetDateTime, offset_hours: i8) -> String {
+    let offset = UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(UtcOffset::UTC);
+    let t = t.to_offset(offset);
+    format!(
+        "{:02}-{:02}-{} {:02}:{:02}",
+        t.day(),
+        u8::from(t.month()),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Writes the notification for `alert`: subject `[SIAGA] Konflik sosial - Kota Palu`,
+/// then the window, the triggering reports and a link to the alert.
+pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
+    let level = alert.level.as_str().to_uppercase();
+    let indicator = indicator_name(&alert.indicator);
+    let region = alert.region.name();
+    let province = alert.region.province();
+    let (zone, hours) = alert.region.time_zone();
+    let subject = format!("[{level}] {indicator} - {region}");
+    let place = if province == alert.region {
+        format!("{region} ({})", alert.region)
+    } else {
+        format!("{region} ({}), {}", alert.region, province.name())
+    };
+    let link = format!("{}/#/alerts/{}", public_url.trim_end_matches('/'), alert.id);
+    let window = format!(
+        "{} laporan antara {} dan {} {zone}",
+        alert.count,
+        local(alert.window.start, hours),
+        local(alert.window.end, hours)
+    );
+    let mut text = format!(
+        "PERINGATAN DINI: {level}\n\nIndikator : {indicator}\nWilayah   : {place}\nJumlah    : {window}\n\nLaporan pemicu:\n"
+    );
+    let mut items = String::new();
+    for (i, r) in alert.reports.iter().rev().take(10).enumerate() {
+        text.push_str(&format!(
+            "{}. [{} {zone}] {}\n",
+            i + 1,
+            local(r.reported_at, hours),
+            r.excerpt
+        ));
+        items.push_str(&format!(
+            "<li><b>{} {zone}</b> {}</li>",
+            local(r.reported_at, hours),
+            html_escape(&r.excerpt)
+        ));
+    }
+    if alert.reports.len() > 10 {
+        text.push_str(&format!(
+            "… dan {} laporan lain\n",
+            alert.reports.len() - 10
+        ));
+    }
+    text.push_str(&format!(
+        "\nLihat dan tindak lanjuti peringatan ini: {link}\n\n\
+         Pesan otomatis dari kentongan untuk {unit_name}. Jangan teruskan: laporan dapat memuat identitas pelapor.\n"
+    ));
+    let html = format!(
+        "<!doctype html><html lang=\"id\"><body style=\"font-family:sans-serif\">\
+         <h2 style=\"margin:0\">Peringatan dini: {level}</h2>\
+         <table><tr><td>Indikator</td><td><b>{}</b></td></tr>\
+         <tr><td>Wilayah</td><td><b>{}</b></td></tr>\
+         <tr><td>Jumlah</td><td>{}</td></tr></table>\
+         <h3>Laporan pemicu</h3><ol>{items}</ol>\
+         <p><a href=\"{}\">Lihat dan tindak lanjuti peringatan ini</a></p>\
+         <p style=\"color:#666;font-size:small\">Pesan otomatis dari kentongan untuk {}. \
+         Jangan teruskan: laporan dapat memuat identitas pelapor.</p></body></html>",
+        html_escape(&indicator),
+        html_escape(&place),
+        html_escape(&window),
+        html_escape(&link),
+        html_escape(unit_name),
+    );
+    Composed {
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{AlertState, Level, RegionCode, ReportId, ReportRef, Window};
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn indonesian_subject_and_body_in_local_time() {
+        let t = datetime!(2026-11-29 02:00 UTC);
+        let alert = Alert {
+            id: uuid::Uuid::nil(),
+            key: "konflik_sosial/72.71".into(),
+            indicator: "konflik_sosial".into(),
+            region: RegionCode::parse("72.71").unwrap(),
+            level: Level::Siaga,
+            window: Window {
+                start: t - time::Duration::DAY,
+                end: t,
+            },
+            count: 4,
+            score: 8.0,
+            reports: vec![ReportRef {
+                id: ReportId(uuid::Uuid::nil()),
+                reported_at: t,
+                excerpt: "Bentrok <warga>".into(),
+            }],
+            state: AlertState::Open,
+            raised_at: t,
+            deliveries: vec![],
+        };
+        let c = compose(&alert, "Kesbangpol Kota Palu", "https://kentongan.example/");
+        assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
+        assert!(
+            c.text.contains("Kota Palu (72.71), Sulawesi Tengah"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text
+                .contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"),
+            "{}",
+            c.text
+        );
+        assert!(
+            c.text.contains(
+                "https://kentongan.example/#/alerts/00000000-0000-0000-0000-000000000000"
+            )
+        );
+        assert!(c.html.contains("Bentrok &lt;warga&gt;"));
+        assert_eq!(
+            redact("smtps://user:pw@mail.example:465"),
+            "smtps://***@mail.example:465"
+        );
+    }
+}

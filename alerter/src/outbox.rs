@@ -1,0 +1,169 @@
+//! The outbox: every notification that must go out, written to disk before
+//! any attempt and kept until it is sent or has failed for good.
+//!
+//! Each entry is keyed by `alert/channel/recipient`, so an alert seen twice
+//! (a redelivery, a restart) never queues a second copy, and one that was sent
+//! is not sent again.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use model::{Alert, DeliveryChannel};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::Error;
+
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+
+/// Where an entry stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Sent,
+    /// Given up: a permanent error, or too many attempts.
+    Failed,
+}
+
+/// One notification to one recipient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub key: String,
+    pub alert: Alert,
+    pub unit: String,
+    pub unit_name: String,
+    pub channel: DeliveryChannel,
+    pub recipient: String,
+    pub status: Status,
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt: OffsetDateTime,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl Entry {
+    pub fn key_for(alert: &Alert, channel: DeliveryChannel, recipient: &str) -> String {
+        let channel = match channel {
+            DeliveryChannel::Email => "email",
+            DeliveryChannel::Sms => "sms",
+        };
+        format!("{}/{channel}/{recipient}", alert.id)
+    }
+}
+
+/// The outbox database (`data_dir/outbox.redb`).
+#[derive(Clone)]
+pub struct Outbox {
+    db: Arc<Database>,
+    path: String,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Outbox({})", self.path)
+    }
+}
+
+impl Outbox {
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let err = |e: &dyn std::fmt::Display| Error::Outbox {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+        }
+        let db = Database::create(path).map_err(|e| err(&e))?;
+        let txn = db.begin_write().map_err(|e| err(&e))?;
+        txn.open_table(ENTRIES).map_err(|e| err(&e))?;
+        txn.commit().map_err(|e| err(&e))?;
+        Ok(Self {
+            db: Arc::new(db),
+            path: path.display().to_string(),
+        })
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::Outbox {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Adds the entries whose keys are new, in one durable transaction;
+    /// returns how many were new.
+    pub fn enqueue(&self, entries: &[Entry]) -> Result<usize, Error> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let mut added = 0;
+        {
+            let mut table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
+            for entry in entries {
+                if table
+                    .get(entry.key.as_str())
+                    .map_err(|e| self.err(e))?
+                    .is_some()
+                {
+                    continue;
+                }
+                let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
+                table
+                    .insert(entry.key.as_str(), bytes.as_slice())
+                    .map_err(|e| self.err(e))?;
+                added += 1;
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(added)
+    }
+
+    /// Replaces an entry after an attempt.
+    pub fn update(&self, entry: &Entry) -> Result<(), Error> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
+            let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
+            table
+                .insert(entry.key.as_str(), bytes.as_slice())
+                .map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(|e| self.err(e))? {
+            let (_, value) = row.map_err(|e| self.err(e))?;
+            match serde_json::from_slice::<Entry>(value.value()) {
+                Ok(entry) => out.push(entry),
+                Err(e) => tracing::error!(path = %self.path, error = %e, "unreadable outbox entry"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pending entries whose next attempt is due at `now`.
+    pub fn due(&self, now: OffsetDateTime) -> Result<Vec<Entry>, Error> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.status == Status::Pending && e.next_attempt <= now)
+            .collect())
+    }
+
+    /// When the next pending entry falls due, if any.
+    pub fn next_due(&self) -> Result<Option<OffsetDateTime>, Error> {
+        Ok(self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.status == Status::Pending)
+            .map(|e| e.next_attempt)
+            .min())
+    }
+}

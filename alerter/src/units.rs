@@ -1,0 +1,113 @@
+//! The unit book: every responsible unit, kept current from the `units` topic.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use bus::{Bus, Topic};
+use model::{Level, RegionCode, Unit, wire};
+
+/// The current units, shared by every part of this node that needs them.
+#[derive(Debug, Clone, Default)]
+pub struct UnitBook {
+    units: Arc<RwLock<BTreeMap<String, Unit>>>,
+}
+
+impl UnitBook {
+    /// Applies one record of the `units` topic: a unit, or an empty value
+    /// (a tombstone) that removes the unit with that key.
+    pub fn apply(&self, key: &str, payload: &[u8]) {
+        let mut units = self.units.write().unwrap_or_else(|e| e.into_inner());
+        if payload.is_empty() {
+            units.remove(key);
+            return;
+        }
+        match wire::decode::<Unit>(payload) {
+            Ok(unit) => {
+                units.insert(unit.id.clone(), unit);
+            }
+            Err(e) => tracing::warn!(key, error = %e, "ignoring unreadable unit record"),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Unit> {
+        self.units
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn all(&self) -> Vec<Unit> {
+        self.units
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The units that must hear of `indicator` at `level` in `region`.
+    pub fn route(&self, indicator: &str, level: Level, region: &RegionCode) -> Vec<Unit> {
+        let units = self.units.read().unwrap_or_else(|e| e.into_inner());
+        units
+            .values()
+            .filter(|u| u.handles(indicator, level, region))
+            .cloned()
+            .collect()
+    }
+
+    /// Keeps the book current from the `units` topic, forever.
+    pub async fn follow(self, bus: Bus) -> Result<(), bus::Error> {
+        let mut sub = bus.replay(Topic::Units).await?;
+        loop {
+            let record = sub.next().await?;
+            self.apply(&record.key, &record.payload);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_by_scope_indicator_and_level() {
+        let book = UnitBook::default();
+        let unit = |id: &str, region: &str, indicators: &[&str], min: Level| Unit {
+            id: id.into(),
+            name: id.into(),
+            regions: vec![RegionCode::parse(region).unwrap()],
+            indicators: indicators.iter().map(|s| (*s).to_owned()).collect(),
+            min_level: min,
+            emails: vec![],
+            phones: vec![],
+            parent: None,
+        };
+        for u in [
+            unit("bnn-palu", "72.71", &["narkoba"], Level::Waspada),
+            unit("kesbang-sulteng", "72", &[], Level::Siaga),
+            unit("kesbang-sulsel", "73", &[], Level::Waspada),
+        ] {
+            book.apply(&u.id.clone(), &wire::encode(&u));
+        }
+        let palu = RegionCode::parse("72.71.02").unwrap();
+        let ids = |v: Vec<Unit>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(book.route("narkoba", Level::Waspada, &palu)),
+            ["bnn-palu"]
+        );
+        assert_eq!(
+            ids(book.route("narkoba", Level::Siaga, &palu)),
+            ["bnn-palu", "kesbang-sulteng"]
+        );
+        assert_eq!(
+            ids(book.route("demokrasi", Level::Awas, &palu)),
+            ["kesbang-sulteng"]
+        );
+        book.apply("bnn-palu", b"");
+        assert_eq!(
+            ids(book.route("narkoba", Level::Siaga, &palu)),
+            ["kesbang-sulteng"]
+        );
+    }
+}

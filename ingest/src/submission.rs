@@ -1,0 +1,188 @@
+//! The body of `POST /api/v1/reports`, and the checks every report passes.
+
+use model::{Channel, RegionCode, Report, ReportId, Reporter};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::Error;
+
+/// Size limits for reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest text, in characters.
+    pub max_text_chars: usize,
+    pub max_title_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_chars: 20_000,
+            max_title_chars: 300,
+        }
+    }
+}
+
+/// A report as a client submits it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    pub text: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// A Kemendagri code, such as `72.71`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// RFC 3339, such as `2026-11-29T08:30:00+08:00`; at most 5 minutes ahead.
+    #[serde(default)]
+    pub reported_at: Option<String>,
+    #[serde(default)]
+    pub channel: Option<Channel>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+impl Submission {
+    /// Checks the submission and makes it a report received at `now`.
+    pub fn into_report(
+        self,
+        reporter: Option<Reporter>,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Result<Report, Error> {
+        let text = self.text.trim().to_owned();
+        if text.is_empty() {
+            return Err(invalid("text", "is empty: describe what happened"));
+        }
+        let chars = text.chars().count();
+        if chars > limits.max_text_chars {
+            return Err(invalid(
+                "text",
+                format!(
+                    "has {chars} characters, more than the limit of {}: shorten it",
+                    limits.max_text_chars
+                ),
+            ));
+        }
+        let title = self
+            .title
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        if let Some(t) = &title
+            && t.chars().count() > limits.max_title_chars
+        {
+            return Err(invalid(
+                "title",
+                format!("is longer than {} characters", limits.max_title_chars),
+            ));
+        }
+        let region = match self
+            .region
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            None => None,
+            Some(code) => {
+                Some(RegionCode::parse(code).map_err(|e| invalid("region", e.to_string()))?)
+            }
+        };
+        let reported_at = match self.reported_at.as_deref() {
+            None => now,
+            Some(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+                invalid(
+                    "reported_at",
+                    format!("`{s}` is not an RFC 3339 time like 2026-11-29T08:30:00+08:00: {e}"),
+                )
+            })?,
+        };
+        if reported_at > now + time::Duration::minutes(5) {
+            return Err(invalid(
+                "reported_at",
+                "is in the future: check the device's clock",
+            ));
+        }
+        let source = self
+            .source
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "api".into());
+        Ok(Report {
+            id: ReportId::new_at(now),
+            received_at: now,
+            reported_at,
+            channel: self.channel.unwrap_or_default(),
+            source,
+            reporter,
+            region,
+            title,
+            text,
+            language: None,
+            attachments: Vec::new(),
+            location: None,
+            external_id: self.external_id.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn check(json: &str) -> Result<Report, Error> {
+        let s: Submission = serde_json::from_str(json).unwrap();
+        s.into_report(None, datetime!(2026-11-29 10:00 UTC), &Limits::default())
+    }
+
+    fn field_of(r: Result<Report, Error>) -> &'static str {
+        match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_full_report() {
+        let r = check(r#"{"text":" pesta sabu ","title":"Sabu","region":"72.71","reported_at":"2026-11-29T17:00:00+08:00","channel":"web","external_id":"a1"}"#).unwrap();
+        assert_eq!(r.text, "pesta sabu");
+        assert_eq!(r.region.unwrap().as_str(), "72.71");
+        assert_eq!(r.reported_at, datetime!(2026-11-29 09:00 UTC));
+        assert_eq!(r.channel, Channel::Web);
+        assert_eq!(r.source, "api");
+    }
+
+    #[test]
+    fn names_the_bad_field() {
+        assert_eq!(field_of(check(r#"{"text":"   "}"#)), "text");
+        assert_eq!(
+            field_of(check(r#"{"text":"x","region":"99.99"}"#)),
+            "region"
+        );
+        assert_eq!(
+            field_of(check(r#"{"text":"x","reported_at":"kemarin"}"#)),
+            "reported_at"
+        );
+        assert_eq!(
+            field_of(check(
+                r#"{"text":"x","reported_at":"2026-11-29T10:06:00Z"}"#
+            )),
+            "reported_at"
+        );
+        assert!(check(r#"{"text":"x","reported_at":"2026-11-29T10:04:00Z"}"#).is_ok());
+        let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(20_001));
+        assert_eq!(field_of(check(&long)), "text");
+        assert!(serde_json::from_str::<Submission>(r#"{"text":"x","colour":"red"}"#).is_err());
+    }
+}

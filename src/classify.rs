@@ -1,0 +1,117 @@
+//! `kentongan classify`: JSON lines in, one verdict per line out.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Context;
+use classifier::Classifier;
+use model::{Channel, Clock, RegionCode, Report, ReportId, SystemClock};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize)]
+struct Input {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    text: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Output<'a> {
+    id: Option<serde_json::Value>,
+    language: Option<String>,
+    indicators: Vec<Indicator<'a>>,
+    regions: Vec<RegionCode>,
+}
+
+#[derive(Debug, Serialize)]
+struct Indicator<'a> {
+    id: &'a str,
+    score: f64,
+    matches: Vec<Match<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Match<'a> {
+    term: &'a str,
+    rule: &'a str,
+    field: &'a str,
+    start: usize,
+    end: usize,
+}
+
+/// Classifies every line of `input`; a line that is not a report fails the
+/// run with its line number.
+pub fn run(
+    classifier: &Classifier,
+    input: impl BufRead,
+    mut out: impl Write,
+) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: Input = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "line {}: expected a JSON object with at least \"text\"",
+                n + 1
+            )
+        })?;
+        let region = input
+            .region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(RegionCode::parse)
+            .transpose()
+            .with_context(|| format!("line {}: region", n + 1))?;
+        let now = clock.now();
+        let report = Report {
+            id: ReportId::new_at(now),
+            received_at: now,
+            reported_at: now,
+            channel: Channel::App,
+            source: "classify".into(),
+            reporter: None,
+            region,
+            title: input.title,
+            text: input.text,
+            language: None,
+            attachments: Vec::new(),
+            location: None,
+            external_id: None,
+        };
+        let c = classifier.classify(&report, now);
+        let output = Output {
+            id: input.id,
+            language: c.language.clone(),
+            indicators: c
+                .indicators
+                .iter()
+                .map(|i| Indicator {
+                    id: &i.id,
+                    score: i.score,
+                    matches: i
+                        .matches
+                        .iter()
+                        .map(|m| Match {
+                            term: &m.term,
+                            rule: &m.rule,
+                            field: &m.field,
+                            start: m.start,
+                            end: m.end,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            regions: c.regions.clone(),
+        };
+        serde_json::to_writer(&mut out, &output)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

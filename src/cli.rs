@@ -1,0 +1,101 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Kentongan: early warning for Indonesian regional governments.
+///
+/// Reports from field officers, chat bots, SMS and news feeds are classified
+/// against five indicators (narkoba, konflik_sosial, kerukunan_beragama,
+/// ideologi, demokrasi), archived, counted, and turned into alerts for the
+/// unit that must act.
+#[derive(Debug, Parser)]
+#[command(name = "kentongan", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline.
+    ///
+    /// With no --role, every stage runs in this process. Without [kafka] in
+    /// the configuration, stages talk through the embedded log under data_dir,
+    /// so nothing else needs to be installed.
+    #[command(after_help = "Examples:
+  kentongan run                                  # everything, embedded, http://127.0.0.1:8080
+  kentongan run --config /etc/kentongan.toml     # as configured
+  kentongan run --config k.toml --role classifier   # one stage, over Kafka
+  KENTONGAN_HTTP__LISTEN=0.0.0.0:8080 kentongan run")]
+    Run {
+        /// TOML configuration file.
+        #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Run only this stage; repeat for several. Needs [kafka].
+        #[arg(long, value_enum, value_name = "ROLE")]
+        role: Vec<Role>,
+    },
+    /// Classify reports read as JSON lines from stdin.
+    ///
+    /// Each input line is a JSON object with at least `text` (and optionally
+    /// `id`, `title`, `region`). Each output line, in the same order, gives the
+    /// language, the indicators with their score and matched terms (with byte
+    /// offsets and rule ids), and the regions.
+    #[command(after_help = r#"Examples:
+  echo '{"id":"1","text":"Pesta sabu di Palu Barat"}' | kentongan classify
+  kentongan classify --rules my-rules/ < reports.jsonl > tags.jsonl"#)]
+    Classify {
+        #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// A rule file or folder; default: rules.path from the config, else the built-in pack.
+        #[arg(long, value_name = "PATH")]
+        rules: Option<PathBuf>,
+    },
+    /// Work with rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check a rule file or a folder of them.
+    ///
+    /// Every problem is printed to stderr as `file:line:col: message`. Exits 0
+    /// when the rules are valid, 1 when they are not.
+    #[command(after_help = "Examples:
+  kentongan rules check rules/
+  kentongan rules check rules/narkoba.toml")]
+    Check {
+        /// A rule file or a folder of `*.toml` rule files.
+        path: PathBuf,
+    },
+}
+
+/// The stages a process can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Role {
+    /// HTTP intake of reports.
+    Ingest,
+    /// Rules, thresholds and alerts.
+    Classifier,
+    /// The search index and ClickHouse.
+    Indexer,
+    /// Alert routing and delivery.
+    Alerter,
+    /// The query API and web UI.
+    Api,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Ingest,
+        Role::Classifier,
+        Role::Indexer,
+        Role::Alerter,
+        Role::Api,
+    ];
+}

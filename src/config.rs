@@ -1,0 +1,200 @@
+//! The configuration: defaults, then the TOML file, then `KENTONGAN_*`
+//! environment variables (`KENTONGAN_HTTP__LISTEN=127.0.0.1:9000`).
+//! Unknown keys are refused, naming the key and where it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use bytesize::ByteSize;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The whole configuration. Without a file, these defaults run every stage
+/// in one process on the embedded log, with state under `./data`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// All local state: the embedded log, the search index, the outbox.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// A name for this node, unique among nodes sharing a Kafka cluster; an
+    /// `api` node without the `indexer` role keeps its own search replica
+    /// under the consumer group `search-<node_name>`.
+    #[serde(default = "default_node_name")]
+    pub node_name: String,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Run over Kafka instead of the embedded log.
+    #[serde(default)]
+    pub kafka: Option<bus::KafkaConfig>,
+    /// Send analytics to ClickHouse.
+    #[serde(default)]
+    pub clickhouse: Option<indexer::ClickHouseConfig>,
+    /// Send alert email.
+    #[serde(default)]
+    pub smtp: Option<alerter::SmtpConfig>,
+    #[serde(default)]
+    pub rules: RulesConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address of the API and web UI.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The address people use to reach the web UI, for links in alerts;
+    /// defaults to `http://<listen>`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Largest request body accepted; larger ones get 413.
+    #[serde(default = "default_max_body")]
+    pub max_body: ByteSize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            max_body: default_max_body(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// When set, the national admin `admin` signs in with this bearer token.
+    #[serde(default)]
+    pub bootstrap_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// A rule file or a folder of them; the built-in pack when unset.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./data")
+}
+
+fn default_node_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "kentongan".into())
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_max_body() -> ByteSize {
+    ByteSize::mib(2)
+}
+
+impl Config {
+    /// Loads the file (if any) and the environment over the defaults.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(format!(
+                    "config file {} does not exist: check --config or KENTONGAN_CONFIG",
+                    file.display()
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(
+            Env::prefixed("KENTONGAN_")
+                .split("__")
+                .ignore(&["config", "log"]),
+        );
+        let config: Config = figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| format!("configuration error: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot, reporting every problem at once.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(k) = &self.kafka {
+            if k.brokers.trim().is_empty() {
+                problems.push(
+                    "kafka.brokers is empty: list at least one broker, like `127.0.0.1:9092`"
+                        .to_owned(),
+                );
+            }
+            if k.partitions < 1 {
+                problems.push("kafka.partitions must be at least 1".to_owned());
+            }
+        }
+        if let Some(s) = &self.smtp
+            && !(s.url.starts_with("smtp://") || s.url.starts_with("smtps://"))
+        {
+            problems.push(format!(
+                "smtp.url `{}` must start with smtp:// or smtps://",
+                s.url
+            ));
+        }
+        if let Some(c) = &self.clickhouse
+            && !(c.url.starts_with("http://") || c.url.starts_with("https://"))
+        {
+            problems.push(format!(
+                "clickhouse.url `{}` must be the HTTP interface, like http://127.0.0.1:8123",
+                c.url
+            ));
+        }
+        if self.node_name.is_empty()
+            || !self
+                .node_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            problems.push(format!(
+                "node_name `{}` may hold only letters, digits, - _ and .",
+                self.node_name
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n"))
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.http.listen))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kentongan.example.toml");
+        let config = Config::load(Some(&path)).unwrap();
+        assert!(config.kafka.is_some());
+        assert!(config.clickhouse.is_some());
+        assert!(config.smtp.is_some());
+    }
+}

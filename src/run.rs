@@ -1,0 +1,221 @@
+//! `kentongan run`: wires the stages of this node's roles together.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bus::Bus;
+use classifier::Classifier;
+use model::{Clock, SystemClock};
+use tokio::task::JoinSet;
+
+use crate::Failure;
+use crate::cli::Role;
+use crate::config::Config;
+
+/// Restarts `stage` whenever it fails (a service went away, say), with a
+/// growing pause, until the process stops. Commits happen only after output is
+/// durable, so a restart resumes where the last commit left off.
+async fn supervise<F, Fut, E>(name: &'static str, stage: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let started = tokio::time::Instant::now();
+        match stage().await {
+            Ok(()) => tracing::info!(stage = name, "stage finished"),
+            Err(e) => {
+                tracing::error!(stage = name, error = %e, "stage failed; restarting");
+                metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            pause = Duration::from_millis(500);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+}
+
+pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
+    let roles: HashSet<Role> = if roles.is_empty() {
+        Role::ALL.into_iter().collect()
+    } else {
+        roles.into_iter().collect()
+    };
+    if roles.len() < Role::ALL.len() && config.kafka.is_none() {
+        return Err(Failure::Config(
+            "--role runs one stage alone, so the stages need a shared bus: set [kafka] brokers in the config \
+             (or run without --role to use the embedded log)"
+                .into(),
+        ));
+    }
+    let has = |r: Role| roles.contains(&r);
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("metrics: {e}")))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    let rules = match &config.rules.path {
+        Some(path) => classifier::RuleSet::load(path)
+            .map_err(|e| Failure::Config(format!("rules.path: \n{e}")))?,
+        None => classifier::RuleSet::builtin(),
+    };
+
+    let bus = match &config.kafka {
+        Some(k) => Bus::Kafka(
+            bus::kafka::KafkaBus::connect(k.clone())
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot use Kafka at {}: check kafka.brokers and that the cluster is up",
+                        k.brokers
+                    )
+                })?,
+        ),
+        None => Bus::Embedded(bus::embedded::EmbeddedLog::open(
+            &config.data_dir.join("bus.redb"),
+        )?),
+    };
+
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    let units = alerter::UnitBook::default();
+
+    if has(Role::Classifier) {
+        let classifier = Arc::new(Classifier::new(rules));
+        let (bus, clock) = (bus.clone(), clock.clone());
+        tasks.spawn(supervise("classifier", move || {
+            classifier::stage::run(bus.clone(), classifier.clone(), clock.clone())
+        }));
+    }
+
+    let index = if has(Role::Indexer) || has(Role::Api) {
+        Some(indexer::SearchIndex::open(&config.data_dir.join("index"))?)
+    } else {
+        None
+    };
+    if let Some(index) = &index {
+        // With the indexer role this node feeds ClickHouse too, under the shared
+        // group; an api node alone keeps its own full replica of the index.
+        let (group, analytics) = if has(Role::Indexer) {
+            let analytics = match &config.clickhouse {
+                Some(c) => Some(indexer::Analytics::connect(c).await.with_context(|| {
+                    format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
+                })?),
+                None => None,
+            };
+            ("indexer".to_owned(), analytics)
+        } else {
+            (format!("search-{}", config.node_name), None)
+        };
+        let (bus, index, clock) = (bus.clone(), index.clone(), clock.clone());
+        tasks.spawn(supervise("indexer", move || {
+            indexer::stage::run(
+                bus.clone(),
+                group.clone(),
+                index.clone(),
+                analytics.clone(),
+                clock.clone(),
+            )
+        }));
+    }
+
+    if has(Role::Alerter) || has(Role::Api) {
+        let (bus, units) = (bus.clone(), units.clone());
+        tasks.spawn(supervise("units", move || {
+            units.clone().follow(bus.clone())
+        }));
+    }
+
+    if has(Role::Alerter) {
+        let mailer = config
+            .smtp
+            .as_ref()
+            .map(alerter::Mailer::new)
+            .transpose()
+            .map_err(|e| Failure::Config(e.to_string()))?;
+        if mailer.is_none() {
+            tracing::warn!("no [smtp] configured: alerts are recorded but not emailed");
+        }
+        let alerter = alerter::stage::Alerter {
+            bus: bus.clone(),
+            units: units.clone(),
+            outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
+            mailer,
+            public_url: config.public_url(),
+            clock: clock.clone(),
+        };
+        tasks.spawn(supervise("alerter", move || {
+            alerter::stage::run(alerter.clone())
+        }));
+    }
+
+    let alerts = has(Role::Api).then(api::AlertView::default);
+    if let Some(view) = &alerts {
+        let (bus, view) = (bus.clone(), view.clone());
+        tasks.spawn(supervise("alert-view", move || {
+            view.clone().follow(bus.clone())
+        }));
+    }
+
+    let state = api::AppState {
+        bus: bus.clone(),
+        auth: api::Auth::new(config.auth.bootstrap_token.clone()),
+        intake: has(Role::Ingest)
+            .then(|| ingest::Intake::new(bus.clone(), clock.clone(), ingest::Limits::default())),
+        index: if has(Role::Api) { index.clone() } else { None },
+        alerts,
+        units,
+        metrics: Some(metrics),
+        max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
+    };
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| {
+            Failure::Config(format!(
+                "cannot listen on http.listen {}: {e}",
+                config.http.listen
+            ))
+        })?;
+    let addr = listener.local_addr().context("listener address")?;
+    let mut names: Vec<String> = roles
+        .iter()
+        .map(|r| format!("{r:?}").to_lowercase())
+        .collect();
+    names.sort_unstable();
+    tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
+    let server =
+        axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal());
+    tokio::select! {
+        r = server => r.context("http server")?,
+        Some(r) = tasks.join_next() => r.context("a stage stopped")?,
+    }
+    tasks.abort_all();
+    tracing::info!("kentongan stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
