@@ -121,7 +121,7 @@ impl Config {
         );
         let config: Config = figment.extract().map_err(|e| {
             e.into_iter()
-                .map(|e| format!("configuration error: {e}"))
+                .map(|e| describe(&e))
                 .collect::<Vec<_>>()
                 .join("\n")
         })?;
@@ -182,6 +182,24 @@ impl Config {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.http.listen))
+    }
+}
+
+/// `configuration error in FILE: key `http.colour`: unknown field …`
+fn describe(e: &figment::Error) -> String {
+    let origin = e.metadata.as_ref().map_or_else(
+        || "the defaults".to_owned(),
+        |m| {
+            m.source
+                .as_ref()
+                .map_or_else(|| m.name.to_string(), ToString::to_string)
+        },
+    );
+    let key = e.path.join(".").to_lowercase();
+    if key.is_empty() {
+        format!("configuration error in {origin}: {}", e.kind)
+    } else {
+        format!("configuration error in {origin}: key `{key}`: {}", e.kind)
     }
 }
 

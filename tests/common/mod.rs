@@ -1,0 +1,151 @@
+//! Helpers for tests that run the `kentongan` binary over its real interfaces.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TOKEN: &str = "uji-token-rahasia-1234567890";
+
+/// A free port on 127.0.0.1 (the OS picks it; the listener is closed again).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `kentongan` process, killed when dropped.
+pub struct Node {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Node {
+    /// Starts `kentongan run` in `dir` with `config` (written to `dir/kentongan.toml`
+    /// when not empty), on a free port, and waits until `/healthz` answers.
+    pub async fn start(dir: &Path, config: &str, roles: &[&str]) -> Node {
+        let port = free_port();
+        std::fs::create_dir_all(dir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kentongan"));
+        cmd.arg("run").current_dir(dir);
+        if !config.is_empty() {
+            std::fs::write(dir.join("kentongan.toml"), config).unwrap();
+            cmd.arg("--config").arg(dir.join("kentongan.toml"));
+        }
+        for role in roles {
+            cmd.arg("--role").arg(role);
+        }
+        let log = dir.join(format!("kentongan-{port}.log"));
+        let child = cmd
+            .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+            .env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN)
+            .env("KENTONGAN_LOG", "info,kentongan=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut node = Node {
+            child,
+            port,
+            dir: dir.to_owned(),
+            log,
+        };
+        let url = node.url("/healthz");
+        let ok = eventually(Duration::from_secs(30), || {
+            let url = url.clone();
+            async move {
+                reqwest::get(&url)
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            }
+        })
+        .await;
+        if ok.is_none() {
+            let status = node.child.try_wait().unwrap();
+            panic!(
+                "kentongan did not come up (exit: {status:?}); log:\n{}",
+                node.log()
+            );
+        }
+        node
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to flush or shut down.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` until it returns `Some`, or gives up after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// POSTs a JSON report with the test token; returns status and body.
+pub async fn post_report(node: &Node, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let r = client()
+        .post(node.url("/api/v1/reports"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// GETs `path` with the test token; `None` unless the answer is 200.
+pub async fn get_ok(node: &Node, path: &str) -> Option<serde_json::Value> {
+    let r = client()
+        .get(node.url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .ok()?;
+    if r.status().is_success() {
+        r.json().await.ok()
+    } else {
+        None
+    }
+}

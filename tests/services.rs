@@ -1,0 +1,266 @@
+//! End-to-end tests against the real services that `tests/services/up`
+//! starts: a Kafka-protocol broker (tansu), ClickHouse and an SMTP server.
+//! Run them with `tests/run`, or by hand:
+//! `tests/services/up && . /tmp/kentongan-services/env && cargo test --features services`.
+#![cfg(feature = "services")]
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bus::{Bus, KafkaConfig, Topic};
+use common::{Node, TOKEN, client, eventually, get_ok, post_report};
+use serde_json::json;
+
+fn service(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: start the services with tests/services/up and source its env file"
+        )
+    })
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::now_v7().simple())
+}
+
+fn kafka_config(prefix: &str) -> KafkaConfig {
+    let toml = format!(
+        "brokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\nsession_timeout = \"3s\"\nproduce_timeout = \"5s\"\n",
+        service("TEST_KENTONGAN_KAFKA")
+    );
+    toml::from_str(&toml).unwrap()
+}
+
+#[tokio::test]
+async fn kafka_bus_commits_and_resumes_without_loss() {
+    let prefix = unique("bus-");
+    let bus = Bus::Kafka(
+        bus::kafka::KafkaBus::connect(kafka_config(&prefix))
+            .await
+            .unwrap(),
+    );
+    for i in 0..30 {
+        let key = ["72", "73", "31"][i % 3];
+        bus.publish(Topic::Reports, key, format!("r{i}").as_bytes())
+            .await
+            .unwrap();
+    }
+    // first consumer takes 10 and commits them, then goes away
+    let mut seen = Vec::new();
+    {
+        let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
+        let mut taken = Vec::new();
+        while taken.len() < 10 {
+            taken.push(
+                tokio::time::timeout(Duration::from_secs(30), sub.next())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        sub.commit_all(&taken).await.unwrap();
+        seen.extend(
+            taken
+                .into_iter()
+                .map(|r| String::from_utf8(r.payload).unwrap()),
+        );
+    }
+    // a new member of the group continues after the commit: nothing lost, nothing twice
+    let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
+    while seen.len() < 30 {
+        let r = tokio::time::timeout(Duration::from_secs(30), sub.next())
+            .await
+            .expect("records missing")
+            .unwrap();
+        seen.push(String::from_utf8(r.payload).unwrap());
+    }
+    seen.sort();
+    let mut want: Vec<String> = (0..30).map(|i| format!("r{i}")).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    // and a replay sees every record from the start
+    let mut replay = bus.replay(Topic::Reports).await.unwrap();
+    let mut n = 0;
+    while n < 30 {
+        tokio::time::timeout(Duration::from_secs(30), replay.next())
+            .await
+            .unwrap()
+            .unwrap();
+        n += 1;
+    }
+}
+
+/// Reads every message the SMTP server has stored.
+fn mailbox() -> Vec<mail_parser::Message<'static>> {
+    let dir = PathBuf::from(service("TEST_KENTONGAN_MAILDIR")).join("new");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+        .filter_map(|bytes| {
+            mail_parser::MessageParser::default()
+                .parse(&bytes)
+                .map(|m| m.into_owned())
+        })
+        .collect()
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Row {
+    #[serde(with = "clickhouse::serde::uuid")]
+    id: uuid::Uuid,
+    region: String,
+    province: String,
+    regency: String,
+    indicators: Vec<String>,
+    text: String,
+}
+
+/// A report posted to the ingest node travels through the broker, is
+/// classified, and shows up in search (tantivy), in ClickHouse, and as an
+/// email at the unit, with each stage in a process of its own.
+#[tokio::test]
+async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
+    let prefix = unique("e2e-");
+    let database = unique("e2e_");
+    let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
+    let root = tempfile::tempdir().unwrap();
+    let rules = root.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 1\n",
+    )
+    .unwrap();
+    let config = format!(
+        "[kafka]\nbrokers = \"{kafka}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\nsession_timeout = \"3s\"\n\n\
+         [clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
+         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
+         [rules]\npath = \"{rules}\"\n",
+        kafka = service("TEST_KENTONGAN_KAFKA"),
+        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
+        smtp = service("TEST_KENTONGAN_SMTP"),
+        rules = rules.display(),
+    );
+    let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
+    let _classifier = Node::start(&root.path().join("classifier"), &config, &["classifier"]).await;
+    let api = Node::start(&root.path().join("api"), &config, &["indexer", "api"]).await;
+    let alerter = Node::start(&root.path().join("alerter"), &config, &["alerter"]).await;
+
+    let unit = client()
+        .post(api.url("/api/v1/units"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "indicators": ["narkoba"], "emails": [recipient]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unit.status(), 201, "{}", unit.text().await.unwrap());
+
+    let text = "Warga melaporkan pesta sabu setiap malam di rumah kontrakan dekat pasar";
+    let (status, body) = post_report(&ingest, json!({"text": text, "region": "72.71.02"})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    // 1. search, over the index the api node keeps
+    let hit = eventually(Duration::from_secs(60), || async {
+        let r = get_ok(&api, "/api/v1/search?q=sabu").await?;
+        r["hits"]
+            .as_array()?
+            .iter()
+            .find(|h| h["id"] == id.as_str())
+            .cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("not searchable; api log:\n{}", api.log()));
+    assert_eq!(hit["indicators"], json!(["narkoba"]));
+
+    // 2. ClickHouse, read back as typed rows
+    let ch = clickhouse::Client::default()
+        .with_url(service("TEST_KENTONGAN_CLICKHOUSE"))
+        .with_database(&database)
+        .with_validation(false);
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    let rows: Vec<Row> = eventually(Duration::from_secs(30), || async {
+        let rows: Vec<Row> = ch
+            .query("SELECT ?fields FROM reports FINAL WHERE id = ?")
+            .bind(uuid)
+            .fetch_all()
+            .await
+            .ok()?;
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await
+    .expect("no row in ClickHouse");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, uuid);
+    assert_eq!(
+        (
+            rows[0].region.as_str(),
+            rows[0].province.as_str(),
+            rows[0].regency.as_str()
+        ),
+        ("72.71.02", "72", "72.71")
+    );
+    assert_eq!(rows[0].indicators, ["narkoba"]);
+    assert_eq!(rows[0].text, text);
+
+    // 3. email at the unit: one per alert level reached, for the district,
+    //    the city and the province
+    let mails = eventually(Duration::from_secs(60), || async {
+        let mine: Vec<_> = mailbox()
+            .into_iter()
+            .filter(|m| {
+                m.to().and_then(|t| t.first()).and_then(|a| a.address()) == Some(recipient.as_str())
+            })
+            .collect();
+        (mine.len() >= 3).then_some(mine)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no email for {recipient}; alerter log:\n{}", alerter.log()));
+    let mut subjects: Vec<String> = mails
+        .iter()
+        .map(|m| m.subject().unwrap_or_default().to_owned())
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            "[WASPADA] Narkoba - Kota Palu",
+            "[WASPADA] Narkoba - Palu Barat",
+            "[WASPADA] Narkoba - Sulawesi Tengah"
+        ]
+    );
+    let city = mails
+        .iter()
+        .find(|m| m.subject() == Some("[WASPADA] Narkoba - Kota Palu"))
+        .unwrap();
+    let body = city.body_text(0).unwrap();
+    assert!(body.contains("pesta sabu setiap malam"), "{body}");
+    assert!(
+        body.contains("Kota Palu (72.71), Sulawesi Tengah"),
+        "{body}"
+    );
+    assert!(city.body_html(0).is_some(), "no HTML part");
+
+    // 4. the deliveries are recorded on the alert
+    let delivered = eventually(Duration::from_secs(30), || async {
+        let r = get_ok(&api, "/api/v1/alerts?region=72.71").await?;
+        let alert = r["alerts"]
+            .as_array()?
+            .iter()
+            .find(|a| a["region"] == "72.71")?
+            .clone();
+        (alert["deliveries"]
+            .as_array()?
+            .iter()
+            .any(|d| d["recipient"] == recipient.as_str() && d["error"].is_null()))
+        .then_some(alert)
+    })
+    .await
+    .expect("delivery not recorded on the alert");
+    assert_eq!(delivered["level"], "waspada");
+    assert_eq!(delivered["reports"][0]["id"], id.as_str());
+}
