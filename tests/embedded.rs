@@ -5,19 +5,16 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Node, TOKEN, client, eventually, get_ok, post_report};
 use serde_json::json;
 
+/// How fast it starts is measured by `bench/startup`, not here.
 #[tokio::test]
-async fn starts_in_an_empty_folder_within_five_seconds() {
+async fn starts_in_an_empty_folder_with_no_config() {
     let dir = tempfile::tempdir().unwrap();
-    let started = Instant::now();
     let node = Node::start(dir.path(), "", &[]).await;
-    let took = started.elapsed();
-    // a generous bound that still catches a start that waits on something
-    assert!(took < Duration::from_secs(5), "took {took:?}");
     assert!(
         dir.path().join("data/bus.redb").is_file(),
         "state is not under ./data"

@@ -121,10 +121,13 @@ impl std::fmt::Debug for Subscription {
 impl Subscription {
     /// Waits for the next record.
     pub async fn next(&mut self) -> Result<Record> {
-        match self {
+        let record = match self {
             Subscription::Embedded(s) => s.next().await,
             Subscription::Kafka(s) => s.next().await,
-        }
+        }?;
+        metrics::counter!("kentongan_bus_consumed_total", "topic" => record.topic.name())
+            .increment(1);
+        Ok(record)
     }
 
     /// Waits for at least one record, then takes whatever else arrives within
