@@ -135,7 +135,9 @@ impl KafkaBus {
                 }
             })
             .collect();
-        let opts = AdminOptions::new().operation_timeout(Some(self.config.produce_timeout));
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(self.config.produce_timeout))
+            .request_timeout(Some(self.config.produce_timeout));
         let results = admin
             .create_topics(&topics, &opts)
             .await
