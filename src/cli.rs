@@ -58,6 +58,42 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account and print its API token (shown only this once).
+    ///
+    /// The account is written to the `accounts` topic: over Kafka this works
+    /// while the pipeline runs; with the embedded log, stop `kentongan run`
+    /// first (or use POST /api/v1/users on the running server). Without
+    /// --region the account is national.
+    #[command(after_help = "Examples:
+  kentongan user add budi --role operator --region 72.71 --email budi@kesbangpol.palukota.go.id
+  kentongan user add analis-sulteng --role analyst --region 72
+  kentongan user add pusat --role admin                      # national admin")]
+    Add {
+        /// Sign-in name: lowercase letters, digits, `.`, `_` and `-`.
+        name: String,
+        #[arg(long, value_name = "ROLE")]
+        role: model::Role,
+        /// A Kemendagri region code the account covers; repeat for several.
+        #[arg(long = "region", value_name = "CODE")]
+        regions: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,13 +4,14 @@ mod classify;
 mod cli;
 mod config;
 mod run;
+mod user;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, RulesCommand};
+use crate::cli::{Cli, Command, RulesCommand, UserCommand};
 use crate::config::Config;
 
 /// How a command failed, which decides the exit code.
@@ -74,6 +75,33 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 std::io::stdout().lock(),
             )?;
             Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    regions,
+                    display_name,
+                    email,
+                    phone,
+                    config,
+                },
+        } => {
+            let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
+            let new = api::accounts::NewAccount {
+                name,
+                role,
+                regions,
+                display_name,
+                email,
+                phone,
+                password: None,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(user::add(&config, new))
         }
         Command::Rules {
             command: RulesCommand::Check { path },

@@ -18,9 +18,9 @@ use crate::config::Config;
 /// Restarts `stage` whenever it fails (a service went away, say), with a
 /// growing pause, until the process stops. Commits happen only after output is
 /// durable, so a restart resumes where the last commit left off.
-async fn supervise<F, Fut, E>(name: &'static str, stage: F)
+async fn supervise<F, Fut, E>(name: &'static str, mut stage: F)
 where
-    F: Fn() -> Fut,
+    F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
@@ -165,9 +165,41 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }));
     }
 
+    // Accounts first: the node answers no request before it knows them.
+    let directory = api::Directory::default();
+    let accounts = directory.load(&bus).await?;
+    {
+        let directory = directory.clone();
+        let mut accounts = Some(accounts);
+        let bus = bus.clone();
+        tasks.spawn(supervise("accounts", move || {
+            let directory = directory.clone();
+            let bus = bus.clone();
+            let sub = accounts.take();
+            async move {
+                let sub = match sub {
+                    Some(sub) => sub,
+                    None => directory.load(&bus).await?,
+                };
+                directory.follow(sub).await
+            }
+        }));
+    }
+    let audit = api::AuditView::default();
+    {
+        let (bus, audit) = (bus.clone(), audit.clone());
+        tasks.spawn(supervise("audit-view", move || {
+            audit.clone().follow(bus.clone())
+        }));
+    }
+    let public_url = config.public_url();
     let state = api::AppState {
         bus: bus.clone(),
-        auth: api::Auth::new(config.auth.bootstrap_token.clone()),
+        clock: clock.clone(),
+        directory,
+        audit,
+        lockout: api::accounts::Lockout::default(),
+        secure_cookies: public_url.starts_with("https://"),
         intake: has(Role::Ingest)
             .then(|| ingest::Intake::new(bus.clone(), clock.clone(), ingest::Limits::default())),
         index: if has(Role::Api) { index.clone() } else { None },
@@ -176,6 +208,19 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
     };
+    if let Some(token) = config
+        .auth
+        .bootstrap_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
+        api::accounts::bootstrap(&state, token).await.map_err(|e| {
+            Failure::Runtime(anyhow::anyhow!(
+                "creating the bootstrap admin: {}",
+                e.message
+            ))
+        })?;
+    }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
         .map_err(|e| {

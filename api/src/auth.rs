@@ -1,40 +1,38 @@
-//! Who is calling, and what they may do. Every handler takes a [`Caller`] and
-//! states the roles it needs with [`Caller::require`]; this is the only place
-//! tokens are checked.
+//! Who is calling, and whether they may. This is the only place credentials
+//! are checked: every route declares the roles it needs in [`crate::routes`],
+//! and [`authorize`] enforces that before the handler runs.
 //!
-//! Until accounts exist, the only credential is `auth.bootstrap_token`, which
-//! acts as the national admin `admin`.
+//! A caller signs in with `Authorization: Bearer <token>` (API tokens, for the
+//! field app, bots and scripts) or with the session cookie of a web sign-in.
+//! A request that changes something and rides on the cookie must also carry
+//! the session's CSRF token in `X-CSRF-Token`.
 
-use std::sync::Arc;
+use std::net::SocketAddr;
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use model::Scope;
-use serde::Serialize;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use model::{CredentialKind, Role, Scope};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::secrets;
 
-/// The roles of INTERFACE.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Analyst,
-    Operator,
-    Reporter,
-}
+pub const SESSION_COOKIE: &str = "kentongan_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Analyst => "analyst",
-            Role::Operator => "operator",
-            Role::Reporter => "reporter",
-        }
-    }
+/// The roles a route needs; empty means the route is public.
+#[derive(Debug, Clone, Copy)]
+pub struct Required(pub &'static [Role]);
+
+/// How the caller signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Bearer,
+    Session,
 }
 
 /// An authenticated caller.
@@ -43,88 +41,136 @@ pub struct Caller {
     pub name: String,
     pub role: Role,
     pub scope: Scope,
+    /// The credential used for this request.
+    pub credential: String,
+    pub via: Via,
 }
 
 impl Caller {
-    /// Refuses (403) unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(&names.join(" or ")))
-        }
-    }
-
     /// Whether the caller may see who sent a report.
     pub fn sees_reporters(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Operator)
     }
-}
 
-/// The credentials this node accepts.
-#[derive(Debug, Clone, Default)]
-pub struct Auth {
-    bootstrap_token: Option<Arc<str>>,
-}
-
-impl Auth {
-    pub fn new(bootstrap_token: Option<String>) -> Self {
-        Self {
-            bootstrap_token: bootstrap_token.filter(|t| !t.is_empty()).map(Into::into),
+    /// Whether everything an account in `regions` covers is inside this caller's
+    /// scope (an account with no regions is national).
+    pub fn covers_all(&self, regions: &[model::RegionCode]) -> bool {
+        match &self.scope {
+            Scope::All => true,
+            Scope::Regions(_) => {
+                !regions.is_empty() && regions.iter().all(|r| self.scope.covers(Some(r)))
+            }
         }
     }
-
-    fn check(&self, token: &str) -> Option<Caller> {
-        let expected = self.bootstrap_token.as_deref()?;
-        constant_time_eq(expected.as_bytes(), token.as_bytes()).then(|| Caller {
-            name: "admin".into(),
-            role: Role::Admin,
-            scope: Scope::All,
-        })
-    }
 }
 
-/// Compares without stopping at the first difference, so the time taken does
-/// not tell an attacker how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
+/// Signs the request in, from its bearer token or its session cookie.
+pub fn authenticate(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Caller, ApiError> {
+    let now = state.clock.now();
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let (secret, kind, via) = match (bearer, cookie(headers, SESSION_COOKIE)) {
+        (Some(token), _) => (token, CredentialKind::ApiToken, Via::Bearer),
+        (None, Some(session)) => (session, CredentialKind::Session, Via::Session),
+        (None, None) => return Err(ApiError::unauthorized()),
+    };
+    let (account, credential) = state
+        .directory
+        .authenticate(secret, kind, now)
+        .ok_or_else(ApiError::unauthorized)?;
+    if via == Via::Session && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let sent = headers
+            .get(CSRF_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .unwrap_or_default();
-        if token.is_empty() {
-            return Err(ApiError::unauthorized());
+        let expected = credential.csrf.as_deref().unwrap_or_default();
+        if expected.is_empty() || !secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "send the csrf_token from your sign-in as the X-CSRF-Token header",
+            ));
         }
-        state.auth.check(token).ok_or_else(ApiError::unauthorized)
+    }
+    Ok(Caller {
+        scope: account.scope(),
+        name: account.name,
+        role: account.role,
+        credential: credential.id,
+        via,
+    })
+}
+
+/// Middleware on every non-public route: signs the caller in (401 when that
+/// fails), checks the route's roles (403), and hands the [`Caller`] on.
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(Required(roles)) = req.extensions().get::<Required>().copied() else {
+        return Err(ApiError::internal("route without declared roles"));
+    };
+    let caller = authenticate(&state, req.method(), req.headers())?;
+    if !roles.contains(&caller.role) {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::forbidden(&names.join(" or ")));
+    }
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Where a request came from, for the audit log: the peer address, plus
+/// `X-Forwarded-For` when a proxy sent one.
+#[derive(Debug, Clone)]
+pub struct Source(pub String);
 
-    #[test]
-    fn bootstrap_token_is_the_admin() {
-        let auth = Auth::new(Some("rahasia".into()));
-        assert_eq!(auth.check("rahasia").map(|c| c.role), Some(Role::Admin));
-        assert!(auth.check("rahasib").is_none());
-        assert!(auth.check("").is_none());
-        assert!(Auth::new(None).check("").is_none());
-        assert!(Auth::new(Some(String::new())).check("").is_none());
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(Source(match forwarded {
+            Some(f) => format!("{peer} (for {f})"),
+            None => peer,
+        }))
     }
 }

@@ -1,29 +1,44 @@
 //! The HTTP API (axum): intake for the field app, search, alerts, units,
-//! health and metrics. The routes a node serves follow its roles.
+//! accounts, the audit log, health and metrics. The routes a node serves
+//! follow its roles.
 //!
-//! Errors map to statuses in [`error`]; credentials are checked in [`auth`].
+//! Every endpoint and the roles it needs are in [`routes`]; credentials are
+//! checked only in [`auth`]; errors become statuses only in [`error`].
 
+pub mod accounts;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
+pub mod directory;
 pub mod error;
 pub mod health;
 pub mod reports;
+pub mod routes;
 pub mod search;
+pub mod secrets;
 pub mod units;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
+use model::Clock;
 
 pub use alerts::AlertView;
-pub use auth::Auth;
+pub use audit::AuditView;
+pub use directory::Directory;
 
 /// What the handlers share. Parts a node's roles do not include are `None`.
 #[derive(Clone)]
 pub struct AppState {
     pub bus: bus::Bus,
-    pub auth: Auth,
+    pub clock: Arc<dyn Clock>,
+    pub directory: Directory,
+    pub audit: AuditView,
+    pub lockout: accounts::Lockout,
+    /// Mark the session cookie Secure (the UI is served over https).
+    pub secure_cookies: bool,
     /// With the `ingest` role.
     pub intake: Option<ingest::Intake>,
     /// With the `api` role.
@@ -37,22 +52,10 @@ pub struct AppState {
 
 /// The routes for a node with `ingest` and/or `api`.
 pub fn router(state: AppState) -> Router {
-    let mut app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
-    if state.intake.is_some() {
-        app = app.route("/api/v1/reports", post(reports::submit));
-    }
-    if state.index.is_some() {
-        app = app
-            .route("/", get(ui))
-            .route("/api/v1/reports/{id}", get(reports::get))
-            .route("/api/v1/search", get(search::search))
-            .route("/api/v1/alerts", get(alerts::list))
-            .route("/api/v1/units", get(units::list).post(units::create));
-    }
-    app.fallback(|| async { error::ApiError::not_found("no such endpoint;") })
+    routes::router(&state)
+        .fallback(|| async {
+            error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;")
+        })
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -30,6 +30,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'st
         Topic::Accounts => "topic.accounts",
         Topic::Templates => "topic.templates",
         Topic::Deadletter => "topic.deadletter",
+        Topic::Audit => "topic.audit",
     };
     TableDefinition::new(name)
 }
@@ -94,7 +95,15 @@ impl EmbeddedLog {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| storage(&e))?;
         }
-        let db = Arc::new(Database::create(path).map_err(|e| storage(&e))?);
+        let db = Arc::new(Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => Error::Storage {
+                path: path.display().to_string(),
+                reason: "another kentongan process is using this data_dir; stop it first, or use the HTTP API \
+                         of the running one"
+                    .into(),
+            },
+            e => storage(&e),
+        })?);
         // Create every table up front, so readers never race their creation.
         let txn = db.begin_write().map_err(|e| storage(&e))?;
         for topic in Topic::ALL {

@@ -97,6 +97,32 @@ impl Bus {
         }
     }
 
+    /// Replays `topic` up to its current end and returns what it read, with
+    /// the subscription to follow on from there. The embedded log knows its
+    /// end exactly; over Kafka the end is taken to be reached when nothing
+    /// arrives for two seconds (tansu misreports end offsets, so they are not
+    /// asked for).
+    pub async fn catch_up(&self, topic: Topic) -> Result<(Vec<Record>, Subscription)> {
+        let mut sub = self.replay(topic).await?;
+        let mut records = Vec::new();
+        match self {
+            Bus::Embedded(log) => {
+                let end = log.len(topic)?;
+                while records.last().map_or(0, |r: &Record| r.offset as u64 + 1) < end {
+                    records.push(sub.next().await?);
+                }
+            }
+            Bus::Kafka(_) => {
+                while let Ok(record) =
+                    tokio::time::timeout(Duration::from_secs(2), sub.next()).await
+                {
+                    records.push(record?);
+                }
+            }
+        }
+        Ok((records, sub))
+    }
+
     /// Whether the bus can take a record now, for `/readyz`.
     pub async fn ready(&self) -> Result<()> {
         match self {

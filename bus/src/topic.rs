@@ -16,10 +16,12 @@ pub enum Topic {
     Templates,
     /// What could not be parsed or validated, keyed by source, with the reason.
     Deadletter,
+    /// Sign-ins and changes, append-only, keyed by actor.
+    Audit,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -28,6 +30,7 @@ impl Topic {
         Topic::Accounts,
         Topic::Templates,
         Topic::Deadletter,
+        Topic::Audit,
     ];
 
     /// The name without the prefix.
@@ -41,6 +44,7 @@ impl Topic {
             Topic::Accounts => "accounts",
             Topic::Templates => "templates",
             Topic::Deadletter => "deadletter",
+            Topic::Audit => "audit",
         }
     }
 

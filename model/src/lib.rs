@@ -1,7 +1,9 @@
 //! The types that cross kentongan's stage boundaries, with their versioned JSON
 //! wire format. This crate does no I/O: the region list is compiled in.
 
+pub mod account;
 pub mod alert;
+pub mod audit;
 pub mod classification;
 pub mod region;
 pub mod report;
@@ -9,9 +11,11 @@ pub mod scope;
 pub mod unit;
 pub mod wire;
 
+pub use account::{Account, AccountRecord, Credential, CredentialKind, Role};
 pub use alert::{
     Alert, AlertEvent, AlertState, Delivery, DeliveryChannel, Level, ReportRef, Window,
 };
+pub use audit::AuditEvent;
 pub use classification::{Classification, ClassifiedReport, IndicatorHit, TermMatch};
 pub use region::{RegionCode, RegionLevel, regions};
 pub use report::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};

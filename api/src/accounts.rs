@@ -1,0 +1,762 @@
+//! Accounts, tokens and web sign-in: `/api/v1/users`, `/api/v1/me`,
+//! `/api/v1/tokens` and `/api/v1/session`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use model::{Account, AccountRecord, Credential, CredentialKind, RegionCode, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::AppState;
+use crate::audit::{self, Entry};
+use crate::auth::{Caller, SESSION_COOKIE, Source, Via};
+use crate::directory::Directory;
+use crate::error::{ApiError, ApiJson, ApiJsonOrEmpty};
+use crate::secrets;
+
+/// Failed sign-ins before an account is locked, and for how long.
+pub const MAX_FAILURES: usize = 5;
+pub const LOCKOUT: time::Duration = time::Duration::minutes(15);
+/// How long a web session lasts.
+pub const SESSION_TTL: time::Duration = time::Duration::hours(12);
+
+/// What others may see of an account: never its hashes.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub name: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Empty means national.
+    pub regions: Vec<RegionCode>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub has_password: bool,
+    pub tokens: Vec<TokenView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    pub id: String,
+    pub kind: CredentialKind,
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+fn view(directory: &Directory, a: &Account) -> AccountView {
+    AccountView {
+        name: a.name.clone(),
+        display_name: a.display_name.clone(),
+        role: a.role,
+        regions: a.regions.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone(),
+        active: a.active,
+        has_password: a.password_hash.is_some(),
+        tokens: directory
+            .credentials_of(&a.name)
+            .into_iter()
+            .filter(|c| c.kind == CredentialKind::ApiToken)
+            .map(|c| TokenView {
+                id: c.id,
+                kind: c.kind,
+                label: c.label,
+                created_at: c.created_at,
+                expires_at: c.expires_at,
+                revoked_at: c.revoked_at,
+            })
+            .collect(),
+    }
+}
+
+/// The audit form of an account: what changed, without secrets.
+fn audit_value(a: &Account) -> Value {
+    json!({ "role": a.role, "regions": a.regions, "display_name": a.display_name,
+            "email": a.email, "phone": a.phone, "active": a.active, "has_password": a.password_hash.is_some() })
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "name",
+            format!("`{name}`: use 2–64 lowercase letters, digits, `.`, `_` or `-`"),
+        ))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::invalid(
+            "password",
+            "needs at least 12 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_regions(codes: &[String]) -> Result<Vec<RegionCode>, ApiError> {
+    let mut out = Vec::new();
+    for c in codes {
+        out.push(RegionCode::parse(c).map_err(|e| ApiError::invalid("regions", e))?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A new API token for `account`, with its record; the secret is returned once.
+pub fn new_token(
+    account: &str,
+    label: &str,
+    expires_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(Credential, String), ApiError> {
+    let (id, token) = secrets::new_token()?;
+    let credential = Credential {
+        id,
+        account: account.to_owned(),
+        kind: CredentialKind::ApiToken,
+        hash: secrets::hash(&token)?,
+        label: label.to_owned(),
+        csrf: None,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+    };
+    Ok((credential, token))
+}
+
+/// What it takes to create an account; shared by the API and `kentongan user add`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub name: String,
+    pub role: Role,
+    /// Kemendagri codes; empty means national.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// For web sign-in; at least 12 characters.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Checks `new`, and makes the account and its first API token. `creator`
+/// is the scope of whoever creates it (`None` for the command line).
+pub fn make_account(
+    new: NewAccount,
+    creator: Option<&Caller>,
+    directory: &Directory,
+    now: OffsetDateTime,
+) -> Result<(Account, Credential, String), ApiError> {
+    check_name(&new.name)?;
+    let regions = parse_regions(&new.regions)?;
+    if let Some(caller) = creator
+        && !caller.covers_all(&regions)
+    {
+        let what = if regions.is_empty() {
+            "a national account"
+        } else {
+            "an account outside your regions"
+        };
+        return Err(ApiError::forbidden(&format!(
+            "a national admin to create {what};"
+        )));
+    }
+    if directory.account(&new.name).is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "exists",
+            format!("an account named `{}` exists", new.name),
+        ));
+    }
+    let password_hash = match &new.password {
+        Some(p) => {
+            check_password(p)?;
+            Some(secrets::hash(p)?)
+        }
+        None => None,
+    };
+    let account = Account {
+        display_name: new
+            .display_name
+            .filter(|d| !d.trim().is_empty())
+            .unwrap_or_else(|| new.name.clone()),
+        name: new.name,
+        role: new.role,
+        regions,
+        email: new.email.filter(|e| !e.is_empty()),
+        phone: new.phone.filter(|p| !p.is_empty()),
+        active: true,
+        password_hash,
+        created_at: now,
+        updated_at: now,
+    };
+    let (credential, token) = new_token(&account.name, "created with the account", None, now)?;
+    Ok((account, credential, token))
+}
+
+/// `POST /api/v1/users`: creates an account and returns its API token, once.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    ApiJson(new): ApiJson<NewAccount>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let now = state.clock.now();
+    let directory = state.directory.clone();
+    let made = tokio::task::spawn_blocking({
+        let caller = caller.clone();
+        move || make_account(new, Some(&caller), &directory, now)
+    });
+    let (account, credential, token) = made.await.map_err(ApiError::internal)??;
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Account(account.clone()))
+        .await?;
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Credential(credential))
+        .await?;
+    let entry = Entry {
+        actor: &caller.name,
+        action: "account.create",
+        target: &account.name,
+        regions: &account.regions,
+        source: &source,
+        before: None,
+        after: Some(audit_value(&account)),
+    };
+    audit::record(&state, entry).await;
+    let mut body =
+        serde_json::to_value(view(&state.directory, &account)).map_err(ApiError::internal)?;
+    body["token"] = json!(token);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// An account the caller (an admin) may manage, or 404 so existence does not leak.
+fn managed(state: &AppState, caller: &Caller, name: &str) -> Result<Account, ApiError> {
+    state
+        .directory
+        .account(name)
+        .filter(|a| caller.covers_all(&a.regions))
+        .ok_or_else(|| ApiError::not_found("account"))
+}
+
+/// `GET /api/v1/users`: the accounts inside the caller's scope.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    let accounts: Vec<AccountView> = state
+        .directory
+        .accounts()
+        .iter()
+        .filter(|a| caller.covers_all(&a.regions))
+        .map(|a| view(&state.directory, a))
+        .collect();
+    Json(json!({ "users": accounts }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub regions: Option<Vec<String>>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// `PATCH /api/v1/users/{name}`.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(name): Path<String>,
+    ApiJson(change): ApiJson<AccountChange>,
+) -> Result<Json<AccountView>, ApiError> {
+    let before = managed(&state, &caller, &name)?;
+    let mut after = before.clone();
+    if let Some(d) = change.display_name {
+        after.display_name = d;
+    }
+    if let Some(r) = change.role {
+        after.role = r;
+    }
+    if let Some(codes) = change.regions {
+        let regions = parse_regions(&codes)?;
+        if !caller.covers_all(&regions) {
+            return Err(ApiError::forbidden(
+                "a national admin to give regions outside your own;",
+            ));
+        }
+        after.regions = regions;
+    }
+    if let Some(e) = change.email {
+        after.email = Some(e).filter(|e| !e.is_empty());
+    }
+    if let Some(p) = change.phone {
+        after.phone = Some(p).filter(|p| !p.is_empty());
+    }
+    if let Some(a) = change.active {
+        after.active = a;
+    }
+    if let Some(p) = change.password {
+        check_password(&p)?;
+        after.password_hash = Some(
+            tokio::task::spawn_blocking(move || secrets::hash(&p))
+                .await
+                .map_err(ApiError::internal)??,
+        );
+    }
+    after.updated_at = state.clock.now();
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Account(after.clone()))
+        .await?;
+    let mut regions = before.regions.clone();
+    regions.extend(after.regions.iter().cloned());
+    let entry = Entry {
+        actor: &caller.name,
+        action: "account.update",
+        target: &name,
+        regions: &regions,
+        source: &source,
+        before: Some(audit_value(&before)),
+        after: Some(audit_value(&after)),
+    };
+    audit::record(&state, entry).await;
+    Ok(Json(view(&state.directory, &after)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    #[serde(default)]
+    pub label: Option<String>,
+    /// RFC 3339; the token stops working then.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+async fn issue_token(
+    state: &AppState,
+    caller: &Caller,
+    source: &Source,
+    account: &Account,
+    new: NewToken,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let now = state.clock.now();
+    if new.expires_at.is_some_and(|e| e <= now) {
+        return Err(ApiError::invalid("expires_at", "is in the past"));
+    }
+    let label = new.label.unwrap_or_default();
+    let name = account.name.clone();
+    let expires = new.expires_at;
+    let (credential, token) =
+        tokio::task::spawn_blocking(move || new_token(&name, &label, expires, now))
+            .await
+            .map_err(ApiError::internal)??;
+    let id = credential.id.clone();
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Credential(credential))
+        .await?;
+    let entry = Entry {
+        actor: &caller.name,
+        action: "token.create",
+        target: &format!("{}/{id}", account.name),
+        regions: &account.regions,
+        source,
+        before: None,
+        after: Some(json!({ "expires_at": expires.map(|e| e.to_string()) })),
+    };
+    audit::record(state, entry).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "account": account.name, "token": token })),
+    ))
+}
+
+/// `POST /api/v1/users/{name}/tokens`: an admin issues a token for an account in scope.
+pub async fn create_token_for(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(name): Path<String>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let account = managed(&state, &caller, &name)?;
+    issue_token(&state, &caller, &source, &account, body).await
+}
+
+/// `POST /api/v1/me/tokens`: a token for oneself (for a second device, say).
+pub async fn create_own_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<NewToken>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let account = state
+        .directory
+        .account(&caller.name)
+        .ok_or_else(ApiError::unauthorized)?;
+    issue_token(&state, &caller, &source, &account, body).await
+}
+
+/// `GET /api/v1/me`.
+pub async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<AccountView>, ApiError> {
+    let account = state
+        .directory
+        .account(&caller.name)
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Json(view(&state.directory, &account)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub password: String,
+}
+
+/// `PUT /api/v1/me/password`.
+pub async fn set_own_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    check_password(&change.password)?;
+    let mut account = state
+        .directory
+        .account(&caller.name)
+        .ok_or_else(ApiError::unauthorized)?;
+    let p = change.password;
+    account.password_hash = Some(
+        tokio::task::spawn_blocking(move || secrets::hash(&p))
+            .await
+            .map_err(ApiError::internal)??,
+    );
+    account.updated_at = state.clock.now();
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Account(account.clone()))
+        .await?;
+    let entry = Entry {
+        actor: &caller.name,
+        action: "account.password",
+        target: &caller.name,
+        regions: &account.regions,
+        source: &source,
+        before: None,
+        after: None,
+    };
+    audit::record(&state, entry).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes one's own credential, or, for an
+/// admin, one of an account in scope.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut credential = state
+        .directory
+        .credential(&id)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    let owner = state
+        .directory
+        .account(&credential.account)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    let allowed = owner.name == caller.name
+        || (caller.role == Role::Admin && caller.covers_all(&owner.regions));
+    if !allowed {
+        return Err(ApiError::not_found("token"));
+    }
+    if credential.revoked_at.is_none() {
+        credential.revoked_at = Some(state.clock.now());
+        state
+            .directory
+            .save(&state.bus, AccountRecord::Credential(credential))
+            .await?;
+    }
+    let entry = Entry {
+        actor: &caller.name,
+        action: "token.revoke",
+        target: &format!("{}/{id}", owner.name),
+        regions: &owner.regions,
+        source: &source,
+        before: None,
+        after: None,
+    };
+    audit::record(&state, entry).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| secrets::hash("no account has this password").unwrap_or_default())
+}
+
+/// Failed sign-ins per account name, on this node.
+#[derive(Debug, Clone, Default)]
+pub struct Lockout {
+    failures: Arc<Mutex<HashMap<String, Vec<OffsetDateTime>>>>,
+}
+
+impl Lockout {
+    /// When `name` may try again, if it is locked at `now`.
+    fn locked_until(&self, name: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let list = failures.entry(name.to_owned()).or_default();
+        list.retain(|t| *t > now - LOCKOUT);
+        (list.len() >= MAX_FAILURES).then(|| list[list.len() - MAX_FAILURES] + LOCKOUT)
+    }
+
+    fn fail(&self, name: &str, now: OffsetDateTime) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(name.to_owned())
+            .or_default()
+            .push(now);
+    }
+
+    fn clear(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub name: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/session`: web sign-in with name and password. Sets an
+/// HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns
+/// the CSRF token that changing requests must send back.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    source: Source,
+    headers: HeaderMap,
+    ApiJson(form): ApiJson<SignIn>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    if let Some(until) = state.lockout.locked_until(&form.name, now) {
+        let secs = u32::try_from((until - now).whole_seconds().max(1)).unwrap_or(u32::MAX);
+        return Err(ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                "too many failed sign-ins for this account: wait, or ask an admin",
+            )
+        });
+    }
+    let account = state.directory.account(&form.name).filter(|a| a.active);
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password = form.password.clone();
+    // Without an account or password, check a dummy hash anyway, so the time
+    // taken does not tell which names exist.
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => secrets::verify(&password, &h),
+        None => {
+            secrets::verify(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let account = match (ok, account) {
+        (true, Some(a)) => a,
+        _ => {
+            state.lockout.fail(&form.name, now);
+            let entry = Entry {
+                actor: &form.name,
+                action: "sign_in_failed",
+                target: &form.name,
+                regions: &[],
+                source: &source,
+                before: None,
+                after: None,
+            };
+            audit::record(&state, entry).await;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "wrong name or password",
+            ));
+        }
+    };
+    state.lockout.clear(&account.name);
+    let (id, secret) = secrets::new_token()?;
+    let csrf = secrets::random_hex(16)?;
+    let hash = tokio::task::spawn_blocking({
+        let secret = secret.clone();
+        move || secrets::hash(&secret)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let credential = Credential {
+        id,
+        account: account.name.clone(),
+        kind: CredentialKind::Session,
+        hash,
+        label: "web".into(),
+        csrf: Some(csrf.clone()),
+        created_at: now,
+        expires_at: Some(now + SESSION_TTL),
+        revoked_at: None,
+    };
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Credential(credential))
+        .await?;
+    let entry = Entry {
+        actor: &account.name,
+        action: "sign_in",
+        target: &account.name,
+        regions: &account.regions,
+        source: &source,
+        before: None,
+        after: None,
+    };
+    audit::record(&state, entry).await;
+    let behind_tls = state.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https");
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_TTL.whole_seconds(),
+        if behind_tls { "; Secure" } else { "" }
+    );
+    let body = Json(json!({ "name": account.name, "role": account.role, "csrf_token": csrf }));
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    Ok(response)
+}
+
+/// `DELETE /api/v1/session`: signs out (revokes the session).
+pub async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+) -> Result<Response, ApiError> {
+    if caller.via == Via::Session
+        && let Some(mut credential) = state.directory.credential(&caller.credential)
+    {
+        credential.revoked_at = Some(state.clock.now());
+        state
+            .directory
+            .save(&state.bus, AccountRecord::Credential(credential))
+            .await?;
+    }
+    let entry = Entry {
+        actor: &caller.name,
+        action: "sign_out",
+        target: &caller.name,
+        regions: &[],
+        source: &source,
+        before: None,
+        after: None,
+    };
+    audit::record(&state, entry).await;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&clear).map_err(ApiError::internal)?,
+    );
+    Ok(response)
+}
+
+/// Creates the national admin `admin` with `token` when no admin exists yet.
+pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
+    if state.directory.has_active_admin() {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let account = state.directory.account("admin").unwrap_or(Account {
+        name: "admin".into(),
+        display_name: "Administrator".into(),
+        role: Role::Admin,
+        regions: Vec::new(),
+        email: None,
+        phone: None,
+        active: true,
+        password_hash: None,
+        created_at: now,
+        updated_at: now,
+    });
+    let account = Account {
+        role: Role::Admin,
+        regions: Vec::new(),
+        active: true,
+        updated_at: now,
+        ..account
+    };
+    let token = token.to_owned();
+    let hash = tokio::task::spawn_blocking(move || secrets::hash(&token))
+        .await
+        .map_err(ApiError::internal)??;
+    let credential = Credential {
+        id: crate::directory::BOOTSTRAP_ID.into(),
+        account: "admin".into(),
+        kind: CredentialKind::ApiToken,
+        hash,
+        label: "auth.bootstrap_token".into(),
+        csrf: None,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Account(account))
+        .await?;
+    state
+        .directory
+        .save(&state.bus, AccountRecord::Credential(credential))
+        .await?;
+    tracing::info!("created the national admin `admin` from auth.bootstrap_token");
+    Ok(())
+}

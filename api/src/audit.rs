@@ -1,0 +1,134 @@
+//! The audit log: every sign-in and failed sign-in, every account, unit and
+//! rule change, every acknowledgement, with actor, time, source address, and
+//! the value before and after. It is the append-only `audit` topic; each api
+//! node keeps a view of it for `GET /api/v1/audit`.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::extract::State;
+use bus::{Bus, Topic};
+use model::{AuditEvent, RegionCode, Scope, wire};
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::AppState;
+use crate::auth::{Caller, Source};
+use crate::error::{ApiError, ApiQuery};
+
+/// What happened, to be written to the audit log.
+#[derive(Debug)]
+pub struct Entry<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub regions: &'a [RegionCode],
+    pub source: &'a Source,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Appends `entry` to the audit log. The change it describes has already
+/// happened, so a failure here is logged loudly rather than undone.
+pub async fn record(state: &AppState, entry: Entry<'_>) {
+    let event = AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        at: state.clock.now(),
+        actor: entry.actor.to_owned(),
+        action: entry.action.to_owned(),
+        target: entry.target.to_owned(),
+        regions: entry.regions.to_vec(),
+        source: entry.source.0.clone(),
+        before: entry.before,
+        after: entry.after,
+    };
+    if let Err(e) = state
+        .bus
+        .publish(Topic::Audit, &event.actor, &wire::encode(&event))
+        .await
+    {
+        tracing::error!(action = %event.action, actor = %event.actor, error = %e, "could not write the audit log");
+    }
+    state.audit.push(event);
+}
+
+/// This node's view of the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditView {
+    events: Arc<RwLock<Vec<AuditEvent>>>,
+}
+
+impl AuditView {
+    fn push(&self, event: AuditEvent) {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        if !events.iter().rev().take(64).any(|e| e.id == event.id) {
+            let at = events.partition_point(|e| (e.at, e.id) <= (event.at, event.id));
+            events.insert(at, event);
+        }
+    }
+
+    /// Follows the topic from its start, forever.
+    pub async fn follow(self, bus: Bus) -> Result<(), bus::Error> {
+        let mut sub = bus.replay(Topic::Audit).await?;
+        loop {
+            let record = sub.next().await?;
+            match wire::decode::<AuditEvent>(&record.payload) {
+                Ok(event) => self.push(event),
+                Err(e) => {
+                    tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable audit event")
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn time_param(name: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
+    v.map(|v| {
+        OffsetDateTime::parse(v, &Rfc3339)
+            .map_err(|_| ApiError::invalid(name, "is not an RFC 3339 time"))
+    })
+    .transpose()
+}
+
+/// `GET /api/v1/audit`: newest first, only what lies in the caller's scope
+/// (national events only for national admins).
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<Params>,
+) -> Result<Json<Value>, ApiError> {
+    let (from, to) = (
+        time_param("from", p.from.as_deref())?,
+        time_param("to", p.to.as_deref())?,
+    );
+    let limit = p.limit.unwrap_or(100).min(1000);
+    let events = state.audit.events.read().unwrap_or_else(|e| e.into_inner());
+    let visible = |e: &&AuditEvent| match &caller.scope {
+        Scope::All => true,
+        Scope::Regions(_) => {
+            !e.regions.is_empty() && e.regions.iter().all(|r| caller.scope.covers(Some(r)))
+        }
+    };
+    let out: Vec<&AuditEvent> = events
+        .iter()
+        .rev()
+        .filter(visible)
+        .filter(|e| p.actor.as_ref().is_none_or(|a| &e.actor == a))
+        .filter(|e| p.action.as_ref().is_none_or(|a| &e.action == a))
+        .filter(|e| from.is_none_or(|f| e.at >= f) && to.is_none_or(|t| e.at < t))
+        .take(limit)
+        .collect();
+    Ok(Json(serde_json::json!({ "events": out })))
+}

@@ -1,0 +1,291 @@
+//! Every endpoint, with the roles it needs, in one table. The router and the
+//! OpenAPI document are both built from it, so the document always states
+//! what is enforced.
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use model::Role;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Required, authorize};
+use crate::{AppState, accounts, alerts, audit, health, reports, search, units};
+
+const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
+const ADMIN: &[Role] = &[Role::Admin];
+const PUBLIC: &[Role] = &[];
+
+/// Which part of a node serves an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Every node with HTTP.
+    Always,
+    /// Nodes with the `ingest` role.
+    Ingest,
+    /// Nodes with the `api` role.
+    Api,
+}
+
+/// One endpoint of the API.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// Who may call it; empty means no sign-in is needed.
+    pub roles: &'static [Role],
+    pub summary: &'static str,
+    pub part: Part,
+    /// The status of a success.
+    pub success: u16,
+    /// Query parameters: name and meaning.
+    pub query: &'static [(&'static str, &'static str)],
+    /// The JSON body, described.
+    pub body: Option<&'static str>,
+}
+
+const fn ep(
+    method: &'static str,
+    path: &'static str,
+    roles: &'static [Role],
+    part: Part,
+    summary: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        roles,
+        summary,
+        part,
+        success: 200,
+        query: &[],
+        body: None,
+    }
+}
+
+impl Endpoint {
+    const fn ok(mut self, status: u16) -> Self {
+        self.success = status;
+        self
+    }
+    const fn query(mut self, q: &'static [(&'static str, &'static str)]) -> Self {
+        self.query = q;
+        self
+    }
+    const fn body(mut self, b: &'static str) -> Self {
+        self.body = Some(b);
+        self
+    }
+}
+
+/// The table: every endpoint and its handler.
+pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
+    use Part::{Always, Api, Ingest};
+    vec![
+        (ep("GET", "/healthz", PUBLIC, Always, "The process is up"), get(health::healthz)),
+        (ep("GET", "/readyz", PUBLIC, Always, "The process can work: the bus takes records"), get(health::readyz)),
+        (ep("GET", "/metrics", PUBLIC, Always, "Prometheus metrics"), get(health::metrics)),
+        (ep("GET", "/api/v1/openapi.json", PUBLIC, Always, "This document"), get(openapi)),
+        (
+            ep("POST", "/api/v1/reports", ANY, Ingest, "Submit a report; 202 only once it is durable")
+                .ok(202)
+                .body("{text, title?, region?, reported_at? (RFC 3339), channel?, source?, external_id?}"),
+            post(reports::submit),
+        ),
+        (
+            ep("GET", "/api/v1/reports/{id}", ANY, Api, "A report with its classification (reporters: only their own)"),
+            get(reports::get),
+        ),
+        (
+            ep("GET", "/api/v1/search", &[Role::Admin, Role::Analyst], Api, "Search the archive within your regions")
+                .query(&[
+                    ("q", "words, \"phrases\", AND, OR, NOT, title:word"),
+                    ("indicator", "an indicator id"),
+                    ("region", "a region code; everything under it"),
+                    ("channel", "app, web, telegram, whatsapp, sms, email or feed"),
+                    ("from", "RFC 3339, inclusive"),
+                    ("to", "RFC 3339, exclusive"),
+                    ("limit", "at most 1000, default 20"),
+                    ("offset", "skip this many"),
+                ]),
+            get(search::search),
+        ),
+        (
+            ep("GET", "/api/v1/alerts", &[Role::Admin, Role::Operator], Api, "Alerts within your regions, newest first")
+                .query(&[("indicator", "an indicator id"), ("region", "a region code"), ("limit", "default 100")]),
+            get(alerts::list),
+        ),
+        (ep("GET", "/api/v1/units", &[Role::Admin, Role::Operator], Api, "Responsible units within your regions"), get(units::list)),
+        (
+            ep("POST", "/api/v1/units", ADMIN, Api, "Create a responsible unit")
+                .ok(201)
+                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?}"),
+            post(units::create),
+        ),
+        (
+            ep("POST", "/api/v1/users", ADMIN, Api, "Create an account; its API token is shown only in this answer")
+                .ok(201)
+                .body("{name, role, regions: [code] (empty: national), display_name?, email?, phone?, password?}"),
+            post(accounts::create),
+        ),
+        (ep("GET", "/api/v1/users", ADMIN, Api, "Accounts within your regions"), get(accounts::list)),
+        (
+            ep("PATCH", "/api/v1/users/{name}", ADMIN, Api, "Change an account: role, regions, contact, active, password")
+                .body("{display_name?, role?, regions?, email?, phone?, active?, password?}"),
+            patch(accounts::update),
+        ),
+        (
+            ep("POST", "/api/v1/users/{name}/tokens", ADMIN, Api, "Issue an API token for an account; shown once")
+                .ok(201)
+                .body("{label?, expires_at? (RFC 3339)}"),
+            post(accounts::create_token_for),
+        ),
+        (ep("GET", "/api/v1/me", ANY, Api, "Your account and tokens"), get(accounts::me)),
+        (
+            ep("POST", "/api/v1/me/tokens", ANY, Api, "Issue yourself an API token; shown once")
+                .ok(201)
+                .body("{label?, expires_at? (RFC 3339)}"),
+            post(accounts::create_own_token),
+        ),
+        (
+            ep("PUT", "/api/v1/me/password", ANY, Api, "Set your web password (at least 12 characters)")
+                .ok(204)
+                .body("{password}"),
+            put(accounts::set_own_password),
+        ),
+        (
+            ep("DELETE", "/api/v1/tokens/{id}", ANY, Api, "Revoke a token: your own, or (admins) one of an account in your regions")
+                .ok(204),
+            delete(accounts::revoke),
+        ),
+        (
+            ep("POST", "/api/v1/session", PUBLIC, Api, "Web sign-in: sets the session cookie, returns the CSRF token")
+                .body("{name, password}"),
+            post(accounts::sign_in),
+        ),
+        (ep("DELETE", "/api/v1/session", ANY, Api, "Sign out").ok(204), delete(accounts::sign_out)),
+        (
+            ep("GET", "/api/v1/audit", ADMIN, Api, "The audit log within your regions, newest first").query(&[
+                ("actor", "an account name"),
+                ("action", "sign_in, sign_in_failed, account.create, account.update, token.create, token.revoke, unit.create, …"),
+                ("from", "RFC 3339, inclusive"),
+                ("to", "RFC 3339, exclusive"),
+                ("limit", "default 100, at most 1000"),
+            ]),
+            get(audit::list),
+        ),
+        (ep("GET", "/", PUBLIC, Api, "The web UI"), get(crate::ui)),
+    ]
+}
+
+/// The routes this node serves, each behind its role check.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut app = Router::new();
+    for (endpoint, method_router) in endpoints() {
+        let served = match endpoint.part {
+            Part::Always => true,
+            Part::Ingest => state.intake.is_some(),
+            Part::Api => state.index.is_some(),
+        };
+        if !served {
+            continue;
+        }
+        let method_router = if endpoint.roles.is_empty() {
+            method_router
+        } else {
+            method_router
+                .route_layer(from_fn_with_state(state.clone(), authorize))
+                .route_layer(axum::Extension(Required(endpoint.roles)))
+        };
+        app = app.route(endpoint.path, method_router);
+    }
+    app
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+/// The OpenAPI 3 document of the whole API, built from [`endpoints`].
+pub fn document() -> Value {
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let mut paths: Map<String, Value> = Map::new();
+    for (e, _) in endpoints() {
+        let mut parameters: Vec<Value> = e
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+            .collect();
+        parameters.extend(e.query.iter().map(|(name, description)| {
+            json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } })
+        }));
+        let mut responses = Map::new();
+        responses.insert(e.success.to_string(), json!({ "description": "success" }));
+        let mut errors = vec![
+            ("400", "malformed request"),
+            ("404", "not found, or outside your regions"),
+        ];
+        if !e.roles.is_empty() {
+            errors.push(("401", "no valid token or session"));
+            errors.push(("403", "your role may not do this"));
+        }
+        if e.body.is_some() {
+            errors.extend([
+                ("413", "body too large"),
+                ("415", "not JSON"),
+                ("422", "a field is wrong; the message names it"),
+            ]);
+        }
+        for (status, description) in errors {
+            responses.insert(
+                status.to_owned(),
+                json!({ "description": description, "content": { "application/json": { "schema": error } } }),
+            );
+        }
+        let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+        let mut op = json!({
+            "summary": e.summary,
+            "description": if roles.is_empty() { "No sign-in needed.".to_owned() } else { format!("Requires role: {}.", roles.join(", ")) },
+            "x-roles": roles,
+            "parameters": parameters,
+            "responses": responses,
+            "security": if e.roles.is_empty() { json!([]) } else { json!([{ "bearer": [] }, { "session": [] }]) },
+        });
+        if let Some(body) = e.body {
+            op["requestBody"] = json!({
+                "required": true,
+                "description": body,
+                "content": { "application/json": { "schema": { "type": "object" } } }
+            });
+        }
+        let path = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
+        path[e.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Kentongan API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Early-warning pipeline for Indonesian regional governments. Every answer about reports, \
+                            alerts, statistics and accounts is limited to the caller's regions (Kemendagri codes; \
+                            `72` covers everything under `72.`)."
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "An API token: `Authorization: Bearer ktn_…`" },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE,
+                             "description": "A web session from POST /api/v1/session; changing requests also send X-CSRF-Token" }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                        "code": { "type": "string" }, "message": { "type": "string" } } } }
+                }
+            }
+        },
+        "paths": paths,
+    })
+}
