@@ -236,8 +236,11 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         .collect();
     names.sort_unstable();
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
-    let server =
-        axum::serve(listener, api::router(state)).with_graceful_shutdown(shutdown_signal());
+    let server = axum::serve(
+        listener,
+        api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         Some(r) = tasks.join_next() => r.context("a stage stopped")?,

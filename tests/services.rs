@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bus::{Bus, KafkaConfig, Topic};
-use common::{Node, TOKEN, client, eventually, get_ok, post_report};
+use common::{Node, TOKEN, call, client, create_user, eventually, get_ok, post_report};
 use serde_json::json;
 
 fn service(var: &str) -> String {
@@ -263,4 +263,65 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     .expect("delivery not recorded on the alert");
     assert_eq!(delivered["level"], "waspada");
     assert_eq!(delivered["reports"][0]["id"], id.as_str());
+}
+
+/// Several api nodes agree on who may do what: an account made on one is
+/// accepted by the other, and a revocation on one holds on the other.
+#[tokio::test]
+async fn api_nodes_share_accounts_through_kafka() {
+    let prefix = unique("acct-");
+    let config = format!(
+        "[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\nsession_timeout = \"3s\"\n",
+        service("TEST_KENTONGAN_KAFKA")
+    );
+    let root = tempfile::tempdir().unwrap();
+    let a = Node::start(
+        &root.path().join("a"),
+        &format!("node_name = \"a\"\n{config}"),
+        &["api"],
+    )
+    .await;
+    let b = Node::start(
+        &root.path().join("b"),
+        &format!("node_name = \"b\"\n{config}"),
+        &["api"],
+    )
+    .await;
+    let token = create_user(&a, "analis-bersama", "analyst", &["72"]).await;
+    let on_b = eventually(Duration::from_secs(20), || async {
+        let (status, me) = call(&b, "GET", "/api/v1/me", Some(&token), None).await;
+        (status == 200).then_some(me)
+    })
+    .await
+    .expect("node b never learned the account made on node a");
+    assert_eq!(on_b["role"], "analyst");
+    let id = on_b["tokens"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &b,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    eventually(Duration::from_secs(20), || async {
+        (call(&a, "GET", "/api/v1/me", Some(&token), None).await.0 == 401).then_some(())
+    })
+    .await
+    .expect("node a still accepts a token revoked on node b");
+    // and the audit log of either node shows both changes
+    let log = eventually(Duration::from_secs(20), || async {
+        let (_, log) = call(&a, "GET", "/api/v1/audit", Some(TOKEN), None).await;
+        let actions: Vec<String> = log["events"]
+            .as_array()?
+            .iter()
+            .filter_map(|e| e["action"].as_str().map(str::to_owned))
+            .collect();
+        (actions.contains(&"token.revoke".to_owned())
+            && actions.contains(&"account.create".to_owned()))
+        .then_some(actions)
+    })
+    .await;
+    assert!(log.is_some(), "audit events did not reach node a");
 }

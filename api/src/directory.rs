@@ -104,7 +104,7 @@ impl Directory {
             .filter(|c| c.account == account)
             .cloned()
             .collect();
-        out.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        out.sort_by_key(|c| c.created_at);
         out
     }
 

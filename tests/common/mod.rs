@@ -149,3 +149,53 @@ pub async fn get_ok(node: &Node, path: &str) -> Option<serde_json::Value> {
         None
     }
 }
+
+/// Creates an account as the bootstrap admin; returns its API token.
+pub async fn create_user(node: &Node, name: &str, role: &str, regions: &[&str]) -> String {
+    create_user_as(
+        node,
+        TOKEN,
+        serde_json::json!({"name": name, "role": role, "regions": regions}),
+    )
+    .await
+}
+
+/// Creates an account with `body` as the caller `token`; returns the new token.
+pub async fn create_user_as(node: &Node, token: &str, body: serde_json::Value) -> String {
+    let r = client()
+        .post(node.url("/api/v1/users"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let json: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{json}");
+    json["token"].as_str().unwrap().to_owned()
+}
+
+/// Sends `method path` with `token` (and a JSON body for changing methods);
+/// returns the status and the body.
+pub async fn call(
+    node: &Node,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut r = client().request(method, node.url(path));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let response = r.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
