@@ -326,11 +326,7 @@ pub async fn update(
     }
     if let Some(p) = change.password {
         check_password(&p)?;
-        after.password_hash = Some(
-            tokio::task::spawn_blocking(move || secrets::hash(&p))
-                .await
-                .map_err(ApiError::internal)??,
-        );
+        after.password_hash = Some(secrets::hash_blocking(p).await?);
     }
     after.updated_at = state.clock.now();
     state
@@ -458,11 +454,7 @@ pub async fn set_own_password(
         .account(&caller.name)
         .ok_or_else(ApiError::unauthorized)?;
     let p = change.password;
-    account.password_hash = Some(
-        tokio::task::spawn_blocking(move || secrets::hash(&p))
-            .await
-            .map_err(ApiError::internal)??,
-    );
+    account.password_hash = Some(secrets::hash_blocking(p).await?);
     account.updated_at = state.clock.now();
     state
         .directory
@@ -625,12 +617,7 @@ pub async fn sign_in(
     state.lockout.clear(&account.name);
     let (id, secret) = secrets::new_token()?;
     let csrf = secrets::random_hex(16)?;
-    let hash = tokio::task::spawn_blocking({
-        let secret = secret.clone();
-        move || secrets::hash(&secret)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let hash = secrets::hash_blocking(secret.clone()).await?;
     let credential = Credential {
         id,
         account: account.name.clone(),
@@ -734,10 +721,7 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
         updated_at: now,
         ..account
     };
-    let token = token.to_owned();
-    let hash = tokio::task::spawn_blocking(move || secrets::hash(&token))
-        .await
-        .map_err(ApiError::internal)??;
+    let hash = secrets::hash_blocking(token.to_owned()).await?;
     let credential = Credential {
         id: crate::directory::BOOTSTRAP_ID.into(),
         account: "admin".into(),

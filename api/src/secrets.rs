@@ -34,6 +34,13 @@ pub fn hash(secret: &str) -> Result<String, ApiError> {
         .map_err(ApiError::internal)
 }
 
+/// [`hash`] on a blocking thread: Argon2 takes tens of milliseconds.
+pub async fn hash_blocking(secret: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash(&secret))
+        .await
+        .map_err(ApiError::internal)?
+}
+
 /// Whether `secret` matches the PHC string `hash`.
 pub fn verify(secret: &str, hash: &str) -> bool {
     Argon2::default()
