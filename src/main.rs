@@ -51,14 +51,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs `f` on a multi-threaded tokio runtime.
+fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(f: F) -> Result<(), Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
+
 fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run { config, role } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(run::run(config, role))
+            block_on(run::run(config, role))
         }
         Command::Classify { config, rules } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
@@ -98,10 +103,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 phone,
                 password: None,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(user::add(&config, new))
+            block_on(user::add(&config, new))
         }
         Command::Rules {
             command: RulesCommand::Check { path },

@@ -241,16 +241,18 @@ pub async fn create(
         .directory
         .save(&state.bus, AccountRecord::Credential(credential))
         .await?;
-    let entry = Entry {
-        actor: &caller.name,
-        action: "account.create",
-        target: &account.name,
-        regions: &account.regions,
-        source: &source,
-        before: None,
-        after: Some(audit_value(&account)),
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(
+            &caller.name,
+            "account.create",
+            &account.name,
+            &account.regions,
+            &source,
+        )
+        .after(audit_value(&account)),
+    )
+    .await;
     let mut body =
         serde_json::to_value(view(&state.directory, &account)).map_err(ApiError::internal)?;
     body["token"] = json!(token);
@@ -335,16 +337,13 @@ pub async fn update(
         .await?;
     let mut regions = before.regions.clone();
     regions.extend(after.regions.iter().cloned());
-    let entry = Entry {
-        actor: &caller.name,
-        action: "account.update",
-        target: &name,
-        regions: &regions,
-        source: &source,
-        before: Some(audit_value(&before)),
-        after: Some(audit_value(&after)),
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(&caller.name, "account.update", &name, &regions, &source)
+            .before(audit_value(&before))
+            .after(audit_value(&after)),
+    )
+    .await;
     Ok(Json(view(&state.directory, &after)))
 }
 
@@ -381,16 +380,18 @@ async fn issue_token(
         .directory
         .save(&state.bus, AccountRecord::Credential(credential))
         .await?;
-    let entry = Entry {
-        actor: &caller.name,
-        action: "token.create",
-        target: &format!("{}/{id}", account.name),
-        regions: &account.regions,
-        source,
-        before: None,
-        after: Some(json!({ "expires_at": expires.map(|e| e.to_string()) })),
-    };
-    audit::record(state, entry).await;
+    audit::record(
+        state,
+        Entry::new(
+            &caller.name,
+            "token.create",
+            &format!("{}/{id}", account.name),
+            &account.regions,
+            source,
+        )
+        .after(json!({ "expires_at": expires.map(|e| e.to_string()) })),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": id, "account": account.name, "token": token })),
@@ -460,16 +461,17 @@ pub async fn set_own_password(
         .directory
         .save(&state.bus, AccountRecord::Account(account.clone()))
         .await?;
-    let entry = Entry {
-        actor: &caller.name,
-        action: "account.password",
-        target: &caller.name,
-        regions: &account.regions,
-        source: &source,
-        before: None,
-        after: None,
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(
+            &caller.name,
+            "account.password",
+            &caller.name,
+            &account.regions,
+            &source,
+        ),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -501,16 +503,17 @@ pub async fn revoke(
             .save(&state.bus, AccountRecord::Credential(credential))
             .await?;
     }
-    let entry = Entry {
-        actor: &caller.name,
-        action: "token.revoke",
-        target: &format!("{}/{id}", owner.name),
-        regions: &owner.regions,
-        source: &source,
-        before: None,
-        after: None,
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(
+            &caller.name,
+            "token.revoke",
+            &format!("{}/{id}", owner.name),
+            &owner.regions,
+            &source,
+        ),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -597,16 +600,11 @@ pub async fn sign_in(
         (true, Some(a)) => a,
         _ => {
             state.lockout.fail(&form.name, now);
-            let entry = Entry {
-                actor: &form.name,
-                action: "sign_in_failed",
-                target: &form.name,
-                regions: &[],
-                source: &source,
-                before: None,
-                after: None,
-            };
-            audit::record(&state, entry).await;
+            audit::record(
+                &state,
+                Entry::new(&form.name, "sign_in_failed", &form.name, &[], &source),
+            )
+            .await;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -633,16 +631,17 @@ pub async fn sign_in(
         .directory
         .save(&state.bus, AccountRecord::Credential(credential))
         .await?;
-    let entry = Entry {
-        actor: &account.name,
-        action: "sign_in",
-        target: &account.name,
-        regions: &account.regions,
-        source: &source,
-        before: None,
-        after: None,
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(
+            &account.name,
+            "sign_in",
+            &account.name,
+            &account.regions,
+            &source,
+        ),
+    )
+    .await;
     let behind_tls = state.secure_cookies
         || headers
             .get("x-forwarded-proto")
@@ -677,16 +676,11 @@ pub async fn sign_out(
             .save(&state.bus, AccountRecord::Credential(credential))
             .await?;
     }
-    let entry = Entry {
-        actor: &caller.name,
-        action: "sign_out",
-        target: &caller.name,
-        regions: &[],
-        source: &source,
-        before: None,
-        after: None,
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(&caller.name, "sign_out", &caller.name, &[], &source),
+    )
+    .await;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     response.headers_mut().insert(

@@ -30,6 +30,36 @@ pub struct Entry<'a> {
     pub after: Option<Value>,
 }
 
+impl<'a> Entry<'a> {
+    pub fn new(
+        actor: &'a str,
+        action: &'a str,
+        target: &'a str,
+        regions: &'a [RegionCode],
+        source: &'a Source,
+    ) -> Self {
+        Self {
+            actor,
+            action,
+            target,
+            regions,
+            source,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(mut self, value: Value) -> Self {
+        self.before = Some(value);
+        self
+    }
+
+    pub fn after(mut self, value: Value) -> Self {
+        self.after = Some(value);
+        self
+    }
+}
+
 /// Appends `entry` to the audit log. The change it describes has already
 /// happened, so a failure here is logged loudly rather than undone.
 pub async fn record(state: &AppState, entry: Entry<'_>) {

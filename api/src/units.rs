@@ -120,16 +120,18 @@ pub async fn create(
         .publish(Topic::Units, &unit.id, &wire::encode(&unit))
         .await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
-    let entry = Entry {
-        actor: &caller.name,
-        action: "unit.create",
-        target: &unit.id,
-        regions: &unit.regions,
-        source: &source,
-        before: None,
-        after: Some(serde_json::to_value(&unit).map_err(ApiError::internal)?),
-    };
-    audit::record(&state, entry).await;
+    audit::record(
+        &state,
+        Entry::new(
+            &caller.name,
+            "unit.create",
+            &unit.id,
+            &unit.regions,
+            &source,
+        )
+        .after(serde_json::to_value(&unit).map_err(ApiError::internal)?),
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
