@@ -38,6 +38,21 @@ pub struct Config {
     pub smtp: Option<alerter::SmtpConfig>,
     #[serde(default)]
     pub rules: RulesConfig,
+    /// Limits on reports and their senders.
+    #[serde(default)]
+    pub ingest: ingest::IngestConfig,
+    /// The Telegram bot webhook.
+    #[serde(default)]
+    pub telegram: Option<ingest::TelegramConfig>,
+    /// The WhatsApp Cloud API webhook.
+    #[serde(default)]
+    pub whatsapp: Option<ingest::WhatsappConfig>,
+    /// The SMS gateway.
+    #[serde(default)]
+    pub sms: Option<ingest::SmsConfig>,
+    /// News feeds to poll.
+    #[serde(default)]
+    pub feeds: Vec<ingest::FeedConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +173,45 @@ impl Config {
                 "clickhouse.url `{}` must be the HTTP interface, like http://127.0.0.1:8123",
                 c.url
             ));
+        }
+        for (i, feed) in self.feeds.iter().enumerate() {
+            if !(feed.url.starts_with("http://") || feed.url.starts_with("https://")) {
+                problems.push(format!(
+                    "feeds[{i}].url `{}` must be an http:// or https:// address",
+                    feed.url
+                ));
+            }
+            if feed.interval < std::time::Duration::from_secs(1) {
+                problems.push(format!("feeds[{i}].interval must be at least 1s"));
+            }
+        }
+        if self
+            .telegram
+            .as_ref()
+            .is_some_and(|t| t.secret_token.len() < 16)
+        {
+            problems.push("telegram.secret_token needs at least 16 characters".to_owned());
+        }
+        if self
+            .whatsapp
+            .as_ref()
+            .is_some_and(|w| w.app_secret.is_empty() || w.verify_token.is_empty())
+        {
+            problems
+                .push("whatsapp.app_secret and whatsapp.verify_token must not be empty".to_owned());
+        }
+        if self
+            .sms
+            .as_ref()
+            .is_some_and(|s| s.inbound_token.len() < 16)
+        {
+            problems.push("sms.inbound_token needs at least 16 characters".to_owned());
+        }
+        if self.ingest.max_files == 0 || self.ingest.max_file_size > self.ingest.max_report_size {
+            problems.push(
+                "ingest: max_files must be at least 1, and max_file_size at most max_report_size"
+                    .to_owned(),
+            );
         }
         if self.node_name.is_empty()
             || !self

@@ -31,6 +31,8 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // TLS (feeds over https, SMTPS) uses rustls with the ring provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let filter = tracing_subscriber::EnvFilter::try_from_env("KENTONGAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn,rdkafka=warn"));
     tracing_subscriber::fmt()
@@ -101,6 +103,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 display_name,
                 email,
                 phone,
+                telegram: None,
                 password: None,
             };
             block_on(user::add(&config, new))

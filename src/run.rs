@@ -192,6 +192,31 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             audit.clone().follow(bus.clone())
         }));
     }
+    let intake = if has(Role::Ingest) {
+        let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
+        let files = ingest::AttachmentStore::new(&config.data_dir.join("attachments"));
+        Some(ingest::Intake::new(
+            bus.clone(),
+            clock.clone(),
+            config.ingest.clone(),
+            store,
+            files,
+        ))
+    } else {
+        None
+    };
+    let feed_board = ingest::feeds::FeedBoard::default();
+    if let Some(intake) = &intake {
+        for handle in ingest::feeds::spawn(intake.clone(), config.feeds.clone(), feed_board.clone())
+        {
+            tasks.spawn(async move {
+                let _ = handle.await;
+            });
+        }
+        if let Some(sms) = &config.sms {
+            tasks.spawn(ingest::sms::flush_expired(intake.clone(), sms.part_wait));
+        }
+    }
     let public_url = config.public_url();
     let state = api::AppState {
         bus: bus.clone(),
@@ -200,13 +225,24 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         audit,
         lockout: api::accounts::Lockout::default(),
         secure_cookies: public_url.starts_with("https://"),
-        intake: has(Role::Ingest)
-            .then(|| ingest::Intake::new(bus.clone(), clock.clone(), ingest::Limits::default())),
+        intake: intake.clone(),
+        telegram: config.telegram.clone(),
+        whatsapp: config.whatsapp.clone(),
+        sms: config.sms.clone(),
+        feeds: feed_board,
         index: if has(Role::Api) { index.clone() } else { None },
         alerts,
         units,
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
+        max_report_body: usize::try_from(
+            config
+                .ingest
+                .max_report_size
+                .as_u64()
+                .max(config.http.max_body.as_u64()),
+        )
+        .unwrap_or(usize::MAX),
     };
     if let Some(token) = config
         .auth

@@ -104,7 +104,8 @@ async fn search_finds_what_was_posted() {
 #[tokio::test]
 async fn bad_requests_get_clear_errors_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), "[http]\nmax_body = \"1KiB\"\n", &[]).await;
+    let config = "[http]\nmax_body = \"1KiB\"\n[ingest]\nmax_report_size = \"1KiB\"\nmax_file_size = \"1KiB\"\n";
+    let node = Node::start(dir.path(), config, &[]).await;
     let post = |body: String, token: Option<&str>, ctype: &str| {
         let mut r = client()
             .post(node.url("/api/v1/reports"))

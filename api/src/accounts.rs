@@ -36,6 +36,7 @@ pub struct AccountView {
     pub regions: Vec<RegionCode>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub telegram: Option<String>,
     pub active: bool,
     pub has_password: bool,
     pub tokens: Vec<TokenView>,
@@ -62,6 +63,7 @@ fn view(directory: &Directory, a: &Account) -> AccountView {
         regions: a.regions.clone(),
         email: a.email.clone(),
         phone: a.phone.clone(),
+        telegram: a.telegram.clone(),
         active: a.active,
         has_password: a.password_hash.is_some(),
         tokens: directory
@@ -83,7 +85,7 @@ fn view(directory: &Directory, a: &Account) -> AccountView {
 /// The audit form of an account: what changed, without secrets.
 fn audit_value(a: &Account) -> Value {
     json!({ "role": a.role, "regions": a.regions, "display_name": a.display_name,
-            "email": a.email, "phone": a.phone, "active": a.active, "has_password": a.password_hash.is_some() })
+            "email": a.email, "phone": a.phone, "telegram": a.telegram, "active": a.active, "has_password": a.password_hash.is_some() })
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -157,8 +159,12 @@ pub struct NewAccount {
     pub display_name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// Mobile number; WhatsApp and SMS reports from it are this account's.
     #[serde(default)]
     pub phone: Option<String>,
+    /// Telegram user id; reports to the bot from it are this account's.
+    #[serde(default)]
+    pub telegram: Option<String>,
     /// For web sign-in; at least 12 characters.
     #[serde(default)]
     pub password: Option<String>,
@@ -209,7 +215,11 @@ pub fn make_account(
         role: new.role,
         regions,
         email: new.email.filter(|e| !e.is_empty()),
-        phone: new.phone.filter(|p| !p.is_empty()),
+        phone: new
+            .phone
+            .filter(|p| !p.is_empty())
+            .map(|p| ingest::sms::normalize_phone(&p)),
+        telegram: new.telegram.filter(|t| !t.is_empty()),
         active: true,
         password_hash,
         created_at: now,
@@ -288,6 +298,7 @@ pub struct AccountChange {
     pub regions: Option<Vec<String>>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub telegram: Option<String>,
     pub active: Option<bool>,
     pub password: Option<String>,
 }
@@ -321,7 +332,12 @@ pub async fn update(
         after.email = Some(e).filter(|e| !e.is_empty());
     }
     if let Some(p) = change.phone {
-        after.phone = Some(p).filter(|p| !p.is_empty());
+        after.phone = Some(p)
+            .filter(|p| !p.is_empty())
+            .map(|p| ingest::sms::normalize_phone(&p));
+    }
+    if let Some(t) = change.telegram {
+        after.telegram = Some(t).filter(|t| !t.is_empty());
     }
     if let Some(a) = change.active {
         after.active = a;
@@ -703,6 +719,7 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
         regions: Vec::new(),
         email: None,
         phone: None,
+        telegram: None,
         active: true,
         password_hash: None,
         created_at: now,

@@ -108,6 +108,24 @@ impl Directory {
         out
     }
 
+    /// The active account registered with a phone number (`+62…`).
+    pub fn by_phone(&self, phone: &str) -> Option<Account> {
+        self.read()
+            .accounts
+            .values()
+            .find(|a| a.active && a.phone.as_deref() == Some(phone))
+            .cloned()
+    }
+
+    /// The active account registered with a Telegram user id.
+    pub fn by_telegram(&self, id: &str) -> Option<Account> {
+        self.read()
+            .accounts
+            .values()
+            .find(|a| a.active && a.telegram.as_deref() == Some(id))
+            .cloned()
+    }
+
     pub fn has_active_admin(&self) -> bool {
         self.read()
             .accounts

@@ -119,9 +119,21 @@ impl From<QueryRejection> for ApiError {
 
 impl From<ingest::Error> for ApiError {
     fn from(e: ingest::Error) -> Self {
+        use ingest::Error as E;
         match e {
-            ingest::Error::Invalid { field, message } => Self::invalid(field, message),
-            e @ ingest::Error::Unavailable(_) => Self::unavailable(e.to_string()),
+            E::Invalid { field, message } => Self::invalid(field, message),
+            E::TooLarge(m) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
+            E::Unsupported { message } => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                message,
+            ),
+            E::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            e @ E::RateLimited { retry_after, .. } => Self {
+                retry_after: Some(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX)),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
+            },
+            e @ (E::Unavailable(_) | E::Storage(_)) => Self::unavailable(e.to_string()),
         }
     }
 }

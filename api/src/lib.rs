@@ -17,6 +17,7 @@ pub mod routes;
 pub mod search;
 pub mod secrets;
 pub mod units;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -41,6 +42,10 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// With the `ingest` role.
     pub intake: Option<ingest::Intake>,
+    pub telegram: Option<ingest::TelegramConfig>,
+    pub whatsapp: Option<ingest::WhatsappConfig>,
+    pub sms: Option<ingest::SmsConfig>,
+    pub feeds: ingest::feeds::FeedBoard,
     /// With the `api` role.
     pub index: Option<indexer::SearchIndex>,
     pub alerts: Option<AlertView>,
@@ -48,6 +53,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Largest report with its attachments (`POST /api/v1/reports`), in bytes.
+    pub max_report_body: usize,
 }
 
 /// The routes for a node with `ingest` and/or `api`.

@@ -1,8 +1,8 @@
 //! `POST /api/v1/reports` and `GET /api/v1/reports/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use model::{Reporter, Role, Scope};
 use serde_json::{Value, json};
 
@@ -10,22 +10,120 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 
-/// Takes a report. Answers 202 only once the report is durable on the bus.
+/// Takes a report, as JSON or as multipart with attachments. Answers 202
+/// only once the report (and its files) are durable. A repeat with the same
+/// `Idempotency-Key` (or the same channel and `external_id`) gets the first
+/// report's id back, with `"duplicate": true`.
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(submission): ApiJson<ingest::Submission>,
+    req: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let intake = state
         .intake
-        .as_ref()
+        .clone()
         .ok_or_else(|| ApiError::not_found("this node takes no reports;"))?;
+    intake.check_account(&caller.name)?;
+    let headers: HeaderMap = req.headers().clone();
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (submission, files) = if multipart {
+        let form = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()))?;
+        read_multipart(form, intake.config()).await?
+    } else {
+        let ApiJson(submission) = ApiJson::<ingest::Submission>::from_request(req, &state).await?;
+        (submission, Vec::new())
+    };
+    let key = submission.idempotency_key(
+        &caller.name,
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+    );
     let reporter = Reporter {
         account: Some(caller.name.clone()),
         ..Reporter::default()
     };
-    let id = intake.submit(submission, Some(reporter)).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.to_string() }))))
+    let mut report =
+        submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
+    if !files.is_empty() {
+        let store = intake.attachments().clone();
+        report.attachments = tokio::task::spawn_blocking(move || {
+            files
+                .iter()
+                .map(|(name, bytes)| store.save(name, bytes))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(ApiError::internal)??;
+    }
+    let accepted = intake.accept_once(key, report).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({ "id": accepted.id.to_string(), "receipt": ingest::receipt(accepted.id), "duplicate": accepted.replayed }),
+        ),
+    ))
+}
+
+/// A multipart report: the report as a `report` part holding JSON (or as
+/// plain fields `text`, `title`, `region`, …), and files as parts with a
+/// file name.
+async fn read_multipart(
+    mut form: Multipart,
+    limits: &ingest::IngestConfig,
+) -> Result<(ingest::Submission, Vec<(String, Vec<u8>)>), ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "malformed"
+        };
+        ApiError::new(status, code, e.body_text())
+    };
+    let mut fields = serde_json::Map::new();
+    let mut report_json: Option<String> = None;
+    let mut files = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(file_name) = field.file_name().map(str::to_owned) {
+            if files.len() >= limits.max_files {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("at most {} files per report", limits.max_files),
+                ));
+            }
+            let bytes = field.bytes().await.map_err(bad)?;
+            if bytes.len() as u64 > limits.max_file_size.as_u64() {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!(
+                        "file `{file_name}` is larger than {} (ingest.max_file_size)",
+                        limits.max_file_size
+                    ),
+                ));
+            }
+            files.push((file_name, bytes.to_vec()));
+        } else {
+            let text = field.text().await.map_err(bad)?;
+            if name == "report" {
+                report_json = Some(text);
+            } else {
+                fields.insert(name, Value::String(text));
+            }
+        }
+    }
+    let submission = match report_json {
+        Some(j) => serde_json::from_str(&j).map_err(|e| ApiError::invalid("report", e))?,
+        None => serde_json::from_value(Value::Object(fields))
+            .map_err(|e| ApiError::invalid("form", e))?,
+    };
+    Ok((submission, files))
 }
 
 /// The report with its classification, once classified. Reporters see only

@@ -9,7 +9,7 @@ use model::Role;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Required, authorize};
-use crate::{AppState, accounts, alerts, audit, health, reports, search, units};
+use crate::{AppState, accounts, alerts, audit, health, reports, search, units, webhooks};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -41,6 +41,8 @@ pub struct Endpoint {
     pub query: &'static [(&'static str, &'static str)],
     /// The JSON body, described.
     pub body: Option<&'static str>,
+    /// Takes bodies up to `ingest.max_report_size` rather than `http.max_body`.
+    pub large_body: bool,
 }
 
 const fn ep(
@@ -59,6 +61,7 @@ const fn ep(
         success: 200,
         query: &[],
         body: None,
+        large_body: false,
     }
 }
 
@@ -69,6 +72,10 @@ impl Endpoint {
     }
     const fn query(mut self, q: &'static [(&'static str, &'static str)]) -> Self {
         self.query = q;
+        self
+    }
+    const fn large(mut self) -> Self {
+        self.large_body = true;
         self
     }
     const fn body(mut self, b: &'static str) -> Self {
@@ -86,10 +93,35 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
         (ep("GET", "/metrics", PUBLIC, Always, "Prometheus metrics"), get(health::metrics)),
         (ep("GET", "/api/v1/openapi.json", PUBLIC, Always, "This document"), get(openapi)),
         (
-            ep("POST", "/api/v1/reports", ANY, Ingest, "Submit a report; 202 only once it is durable")
+            ep("POST", "/api/v1/reports", ANY, Ingest, "Submit a report, as JSON or multipart with attachments; 202 only once it is durable")
                 .ok(202)
+                .large()
                 .body("{text, title?, region?, reported_at? (RFC 3339), channel?, source?, external_id?}"),
             post(reports::submit),
+        ),
+        (
+            ep("POST", "/api/v1/ingest/telegram", PUBLIC, Ingest, "Telegram Bot API webhook (checks X-Telegram-Bot-Api-Secret-Token)")
+                .body("a Telegram Update object"),
+            post(webhooks::telegram),
+        ),
+        (
+            ep("GET", "/api/v1/ingest/whatsapp", PUBLIC, Ingest, "WhatsApp Cloud API verification handshake")
+                .query(&[("hub.mode", "subscribe"), ("hub.verify_token", "whatsapp.verify_token"), ("hub.challenge", "echoed back")]),
+            get(webhooks::whatsapp_verify),
+        ),
+        (
+            ep("POST", "/api/v1/ingest/whatsapp", PUBLIC, Ingest, "WhatsApp Cloud API webhook (checks X-Hub-Signature-256)")
+                .body("a WhatsApp Cloud API notification"),
+            post(webhooks::whatsapp),
+        ),
+        (
+            ep("POST", "/api/v1/ingest/sms", PUBLIC, Ingest, "SMS gateway webhook (checks sms.inbound_token); answers with the reply to send")
+                .body("{from, text, sent_at?, id?, ref?, part?, parts?} as JSON or a form"),
+            post(webhooks::sms),
+        ),
+        (
+            ep("GET", "/api/v1/feeds", &[Role::Admin, Role::Analyst], Ingest, "The news feeds this node polls, and how each is doing"),
+            get(webhooks::feeds),
         ),
         (
             ep("GET", "/api/v1/reports/{id}", ANY, Api, "A report with its classification (reporters: only their own)"),
@@ -189,6 +221,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         if !served {
             continue;
         }
+        let method_router = if endpoint.large_body {
+            method_router.route_layer(axum::extract::DefaultBodyLimit::max(state.max_report_body))
+        } else {
+            method_router
+        };
         let method_router = if endpoint.roles.is_empty() {
             method_router
         } else {

@@ -68,6 +68,12 @@ pub async fn search(
     if query.limit > 1000 {
         return Err(ApiError::invalid("limit", "must be at most 1000"));
     }
+    if query.offset.saturating_add(query.limit) > 10_000 {
+        return Err(ApiError::invalid(
+            "offset",
+            "offset + limit must be at most 10000: narrow the search with filters",
+        ));
+    }
     let scope = caller.scope.clone();
     let result = tokio::task::spawn_blocking(move || index.search(&query, &scope))
         .await

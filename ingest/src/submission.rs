@@ -7,22 +7,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::Error;
 
-/// Size limits for reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Longest text, in characters.
-    pub max_text_chars: usize,
-    pub max_title_chars: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_text_chars: 20_000,
-            max_title_chars: 300,
-        }
-    }
-}
+/// Longest title, in characters.
+pub const MAX_TITLE_CHARS: usize = 300;
 
 /// A report as a client submits it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,24 +39,36 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
 }
 
 impl Submission {
+    /// The idempotency key of this submission by `account`: the
+    /// `Idempotency-Key` header when sent, else the channel and `external_id`.
+    pub fn idempotency_key(&self, account: &str, header: Option<&str>) -> Option<String> {
+        match header.map(str::trim).filter(|h| !h.is_empty()) {
+            Some(h) => Some(format!("key/{account}/{h}")),
+            None => self
+                .external_id
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .map(|e| format!("ext/{}/{e}", self.channel.unwrap_or_default())),
+        }
+    }
+
     /// Checks the submission and makes it a report received at `now`.
     pub fn into_report(
         self,
         reporter: Option<Reporter>,
         now: OffsetDateTime,
-        limits: &Limits,
+        max_text_chars: usize,
     ) -> Result<Report, Error> {
         let text = self.text.trim().to_owned();
         if text.is_empty() {
             return Err(invalid("text", "is empty: describe what happened"));
         }
         let chars = text.chars().count();
-        if chars > limits.max_text_chars {
+        if chars > max_text_chars {
             return Err(invalid(
                 "text",
                 format!(
-                    "has {chars} characters, more than the limit of {}: shorten it",
-                    limits.max_text_chars
+                    "has {chars} characters, more than the limit of {max_text_chars}: shorten it"
                 ),
             ));
         }
@@ -78,12 +76,13 @@ impl Submission {
             .title
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty());
-        if let Some(t) = &title
-            && t.chars().count() > limits.max_title_chars
+        if title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS)
         {
             return Err(invalid(
                 "title",
-                format!("is longer than {} characters", limits.max_title_chars),
+                format!("is longer than {MAX_TITLE_CHARS} characters"),
             ));
         }
         let region = match self
@@ -143,7 +142,7 @@ mod tests {
 
     fn check(json: &str) -> Result<Report, Error> {
         let s: Submission = serde_json::from_str(json).unwrap();
-        s.into_report(None, datetime!(2026-11-29 10:00 UTC), &Limits::default())
+        s.into_report(None, datetime!(2026-11-29 10:00 UTC), 20_000)
     }
 
     fn field_of(r: Result<Report, Error>) -> &'static str {
@@ -155,7 +154,10 @@ mod tests {
 
     #[test]
     fn accepts_a_full_report() {
-        let r = check(r#"{"text":" pesta sabu ","title":"Sabu","region":"72.71","reported_at":"2026-11-29T17:00:00+08:00","channel":"web","external_id":"a1"}"#).unwrap();
+        let r = check(
+            r#"{"text":" pesta sabu ","title":"Sabu","region":"72.71","reported_at":"2026-11-29T17:00:00+08:00","channel":"web","external_id":"a1"}"#,
+        )
+        .unwrap();
         assert_eq!(r.text, "pesta sabu");
         assert_eq!(r.region.unwrap().as_str(), "72.71");
         assert_eq!(r.reported_at, datetime!(2026-11-29 09:00 UTC));
@@ -184,5 +186,23 @@ mod tests {
         let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(20_001));
         assert_eq!(field_of(check(&long)), "text");
         assert!(serde_json::from_str::<Submission>(r#"{"text":"x","colour":"red"}"#).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        let s: Submission =
+            serde_json::from_str(r#"{"text":"x","channel":"sms","external_id":"m-1"}"#).unwrap();
+        assert_eq!(
+            s.idempotency_key("budi", Some("abc")).as_deref(),
+            Some("key/budi/abc")
+        );
+        assert_eq!(
+            s.idempotency_key("budi", None).as_deref(),
+            Some("ext/sms/m-1")
+        );
+        assert_eq!(
+            Submission::default().idempotency_key("budi", Some(" ")),
+            None
+        );
     }
 }

@@ -61,8 +61,12 @@ pub struct Account {
     pub regions: Vec<RegionCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Mobile number as `+62…`; messages from it (WhatsApp, SMS) are this account's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// Telegram user id; messages to the bot from it are this account's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telegram: Option<String>,
     pub active: bool,
     /// Argon2id PHC string of the web password, if one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]

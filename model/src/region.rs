@@ -215,6 +215,64 @@ pub fn regions() -> &'static Regions {
     })
 }
 
+/// The regency of the island nearest to a point, when that island lies within
+/// 5 km of it. The bundled list has coordinates only for its 17,000 islands,
+/// not for regency or district areas, so a point far from every island (the
+/// inland of a large island) gets no region rather than a guess.
+pub fn nearest(lat: f64, lon: f64) -> Option<RegionCode> {
+    const MAX_KM: f64 = 5.0;
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return None;
+    }
+    let (km, code) = islands()
+        .iter()
+        .map(|(ilat, ilon, code)| (haversine_km(lat, lon, *ilat, *ilon), code))
+        .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    (km <= MAX_KM).then(|| RegionCode(code.clone()))
+}
+
+fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().asin()
+}
+
+/// `03°19'03.44" N` → 3.3176
+fn dms(value: &str, hemisphere: &str) -> Option<f64> {
+    let (deg, rest) = value.split_once('°')?;
+    let (min, rest) = rest.split_once('\'')?;
+    let sec = rest.trim_end_matches('"');
+    let v = deg.parse::<f64>().ok()?
+        + min.parse::<f64>().ok()? / 60.0
+        + sec.parse::<f64>().ok()? / 3600.0;
+    Some(if hemisphere == "S" || hemisphere == "W" {
+        -v
+    } else {
+        v
+    })
+}
+
+/// `(lat, lon, regency code)` of every island in the bundled list.
+fn islands() -> &'static [(f64, f64, String)] {
+    static ISLANDS: OnceLock<Vec<(f64, f64, String)>> = OnceLock::new();
+    ISLANDS.get_or_init(|| {
+        let mut rdr =
+            csv::Reader::from_reader(include_str!("../data/regions/islands.csv").as_bytes());
+        rdr.records()
+            .filter_map(Result::ok)
+            .filter_map(|row| {
+                let parts: Vec<&str> = row.get(2)?.split_whitespace().collect();
+                let [lat, ns, lon, ew] = parts.as_slice() else {
+                    return None;
+                };
+                Some((dms(lat, ns)?, dms(lon, ew)?, row.get(1)?.to_owned()))
+            })
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +335,19 @@ mod tests {
         ));
         assert!(serde_json::from_str::<RegionCode>("\"99.01\"").is_err());
         assert!(serde_json::from_str::<RegionCode>("\"72.71\"").is_ok());
+    }
+
+    #[test]
+    fn islands_locate_points_near_them() {
+        assert_eq!(islands().len(), 17_373);
+        // Pulau Batukapal, Aceh Selatan: 03°19'03.44" N 097°07'41.73" E
+        assert_eq!(
+            nearest(3.3176, 97.1283).map(String::from).as_deref(),
+            Some("11.01")
+        );
+        // the middle of the Banda Sea is near no island
+        assert_eq!(nearest(-6.0, 127.0), None);
+        assert_eq!(nearest(200.0, 0.0), None);
     }
 
     #[test]

@@ -60,7 +60,9 @@ impl Node {
         let ok = eventually(Duration::from_secs(30), || {
             let url = url.clone();
             async move {
-                reqwest::get(&url)
+                client()
+                    .get(&url)
+                    .send()
                     .await
                     .ok()
                     .filter(|r| r.status().is_success())
@@ -119,6 +121,8 @@ where
 }
 
 pub fn client() -> reqwest::Client {
+    // reqwest is built without a TLS provider of its own; the binary installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 

@@ -1,0 +1,239 @@
+//! The chat-bot and SMS webhooks, and the feed status. Webhooks carry no
+//! account token: Telegram proves itself with the secret token, WhatsApp
+//! with an HMAC signature of the body, the SMS gateway with its own token.
+//! A sender whose number or Telegram id is registered on an account reports
+//! as that account; anyone else reports as the public.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ingest::{sms, telegram, whatsapp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+fn intake(state: &AppState) -> Result<&ingest::Intake, ApiError> {
+    state
+        .intake
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("this node takes no reports;"))
+}
+
+fn not_configured(what: &str) -> ApiError {
+    ApiError::not_found(&format!("{what} is not configured on this node;"))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let status = if e.is_data() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::new(
+            status,
+            if e.is_data() { "invalid" } else { "malformed" },
+            e.to_string(),
+        )
+    })
+}
+
+/// `POST /api/v1/ingest/telegram`: a Bot API `Update`. The answer tells the
+/// bot to reply with the receipt number.
+pub async fn telegram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let intake = intake(&state)?;
+    let config = state
+        .telegram
+        .as_ref()
+        .ok_or_else(|| not_configured("telegram"))?;
+    let sent = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !crate::secrets::constant_time_eq(sent.as_bytes(), config.secret_token.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "X-Telegram-Bot-Api-Secret-Token is missing or wrong",
+        ));
+    }
+    let update: telegram::Update = json_body(&body)?;
+    match telegram::parse(&update, intake.now()) {
+        telegram::Parsed::Report {
+            mut report,
+            sender,
+            chat,
+            message,
+        } => {
+            intake.check_source(&format!("telegram:{sender}"))?;
+            if let (Some(r), Some(account)) = (
+                report.reporter.as_mut(),
+                state.directory.by_telegram(&sender),
+            ) {
+                r.account = Some(account.name);
+            }
+            let key = report
+                .external_id
+                .as_ref()
+                .map(|e| format!("ext/telegram/{e}"));
+            let accepted = intake.accept_once(key, *report).await?;
+            let text = format!(
+                "Laporan diterima, nomor {}. Terima kasih.",
+                ingest::receipt(accepted.id)
+            );
+            Ok(Json(telegram::reply(chat, message, &text)).into_response())
+        }
+        telegram::Parsed::Command { chat, message } => {
+            Ok(Json(telegram::reply(chat, message, telegram::HELP)).into_response())
+        }
+        telegram::Parsed::Nothing(reason) => {
+            // Telegram retries whatever is not answered 200: take it, keep it, say why.
+            intake.deadletter("telegram", &body, reason).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// `GET /api/v1/ingest/whatsapp`: Meta's verification handshake.
+pub async fn whatsapp_verify(
+    State(state): State<AppState>,
+    Query(h): Query<Handshake>,
+) -> Result<Response, ApiError> {
+    let config = state
+        .whatsapp
+        .as_ref()
+        .ok_or_else(|| not_configured("whatsapp"))?;
+    let token = h.verify_token.unwrap_or_default();
+    if h.mode.as_deref() == Some("subscribe")
+        && crate::secrets::constant_time_eq(token.as_bytes(), config.verify_token.as_bytes())
+    {
+        let challenge = h.challenge.unwrap_or_default();
+        return Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "hub.mode must be subscribe and hub.verify_token must match",
+    ))
+}
+
+/// `POST /api/v1/ingest/whatsapp`: a Cloud API notification, signed.
+pub async fn whatsapp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let intake = intake(&state)?;
+    let config = state
+        .whatsapp
+        .as_ref()
+        .ok_or_else(|| not_configured("whatsapp"))?;
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    whatsapp::verify_signature(&config.app_secret, &body, signature)?;
+    let notification: whatsapp::Notification = json_body(&body)?;
+    let (incoming, skipped) = whatsapp::parse(&notification, intake.now());
+    let mut ids = Vec::new();
+    for mut m in incoming {
+        intake.check_source(&format!("whatsapp:{}", m.sender))?;
+        if let (Some(r), Some(account)) = (
+            m.report.reporter.as_mut(),
+            state.directory.by_phone(&m.sender),
+        ) {
+            r.account = Some(account.name);
+        }
+        let key = m
+            .report
+            .external_id
+            .as_ref()
+            .map(|e| format!("ext/whatsapp/{e}"));
+        ids.push(intake.accept_once(key, m.report).await?.id.to_string());
+    }
+    for (id, reason) in skipped {
+        intake.deadletter("whatsapp", id.as_bytes(), reason).await?;
+    }
+    Ok(Json(json!({ "reports": ids })))
+}
+
+/// `POST /api/v1/ingest/sms`: one message from the SMS gateway, as JSON or
+/// a form. The answer holds the `reply` to send back to the sender.
+pub async fn sms(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Query<SmsQuery>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let intake = intake(&state)?;
+    let config = state.sms.as_ref().ok_or_else(|| not_configured("sms"))?;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or(query.token.as_deref())
+        .unwrap_or_default();
+    if !crate::secrets::constant_time_eq(bearer.as_bytes(), config.inbound_token.as_bytes()) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send sms.inbound_token as a bearer token or ?token=",
+        ));
+    }
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let inbound: sms::Inbound = if form {
+        serde_urlencoded_from(&body)?
+    } else {
+        json_body(&body)?
+    };
+    let sender = sms::normalize_phone(&inbound.from);
+    intake.check_source(&format!("sms:{sender}"))?;
+    let account = state.directory.by_phone(&sender).map(|a| a.name);
+    let outcome = sms::receive(intake, inbound, account).await?;
+    Ok(Json(json!({
+        "accepted": outcome.accepted,
+        "id": outcome.id.map(|i| i.to_string()),
+        "reply": outcome.reply,
+    })))
+}
+
+fn serde_urlencoded_from(body: &[u8]) -> Result<sms::Inbound, ApiError> {
+    let pairs: serde_json::Map<String, Value> = url_pairs(body)
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    serde_json::from_value(Value::Object(pairs)).map_err(|e| ApiError::invalid("form", e))
+}
+
+fn url_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SmsQuery {
+    token: Option<String>,
+}
+
+/// `GET /api/v1/feeds`: every feed this node polls and how it is doing.
+pub async fn feeds(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "feeds": state.feeds.all() }))
+}

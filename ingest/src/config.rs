@@ -1,0 +1,124 @@
+//! Settings of the intake: `[ingest]`, `[telegram]`, `[whatsapp]`, `[sms]`, `[[feeds]]`.
+
+use std::time::Duration;
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+/// `[ingest]`: limits on what one report may carry and how fast reports may come.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Longest report text, in characters.
+    #[serde(default = "default_text_chars")]
+    pub max_text_chars: usize,
+    /// Largest single attachment.
+    #[serde(default = "default_file_size")]
+    pub max_file_size: ByteSize,
+    /// Largest whole report with its attachments (the multipart body).
+    #[serde(default = "default_report_size")]
+    pub max_report_size: ByteSize,
+    /// Most attachments on one report.
+    #[serde(default = "default_files")]
+    pub max_files: usize,
+    /// Reports per minute one account may submit; 0 turns the limit off.
+    #[serde(default = "default_per_account")]
+    pub rate_per_account: u32,
+    /// Reports per minute from one sender on a chat bot or SMS (a phone
+    /// number, a chat); 0 turns the limit off.
+    #[serde(default = "default_per_source")]
+    pub rate_per_source: u32,
+}
+
+fn default_text_chars() -> usize {
+    20_000
+}
+fn default_file_size() -> ByteSize {
+    ByteSize::mib(10)
+}
+fn default_report_size() -> ByteSize {
+    ByteSize::mib(25)
+}
+fn default_files() -> usize {
+    5
+}
+fn default_per_account() -> u32 {
+    120
+}
+fn default_per_source() -> u32 {
+    30
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_text_chars: default_text_chars(),
+            max_file_size: default_file_size(),
+            max_report_size: default_report_size(),
+            max_files: default_files(),
+            rate_per_account: default_per_account(),
+            rate_per_source: default_per_source(),
+        }
+    }
+}
+
+/// `[telegram]`: the Telegram Bot API webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The `secret_token` given to `setWebhook`; Telegram sends it back in
+    /// `X-Telegram-Bot-Api-Secret-Token` and anything without it is refused.
+    pub secret_token: String,
+}
+
+/// `[whatsapp]`: the WhatsApp Cloud API webhook.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsappConfig {
+    /// The verify token set in the Meta app dashboard, for the GET handshake.
+    pub verify_token: String,
+    /// The app secret; every POST must carry `X-Hub-Signature-256` made with it.
+    pub app_secret: String,
+}
+
+/// `[sms]`: the HTTP SMS gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// The gateway sends this as `Authorization: Bearer …` (or `?token=`).
+    pub inbound_token: String,
+    /// How long to wait for the missing parts of a long message before
+    /// taking what arrived as the report.
+    #[serde(default = "default_part_wait", with = "humantime_serde")]
+    pub part_wait: Duration,
+}
+
+fn default_part_wait() -> Duration {
+    Duration::from_secs(600)
+}
+
+/// One `[[feeds]]` entry: an RSS or Atom feed to poll.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    pub url: String,
+    /// How often to poll, like `10m`.
+    #[serde(default = "default_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// A short name for status pages and metrics; the URL when unset.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The region a local news source covers, given to its items.
+    #[serde(default)]
+    pub region: Option<model::RegionCode>,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(600)
+}
+
+impl FeedConfig {
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.url)
+    }
+}

@@ -1,0 +1,386 @@
+//! SMS from an HTTP gateway: one message (or the parts of a long one) per
+//! request. Officers without data use the keyword form
+//! `LAPOR <kode wilayah> <isi laporan>`; any other text is a report from the
+//! public. The answer carries a `reply` for the gateway to send back.
+
+use std::collections::BTreeMap;
+
+use model::{Channel, RegionCode, Report, ReportId, Reporter};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// What a gateway posts. Field names of common gateways are accepted as
+/// aliases (Twilio's `From`/`Body`/`MessageSid`, SMSSync's `message`…).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Inbound {
+    #[serde(alias = "From", alias = "sender", alias = "phone", alias = "msisdn")]
+    pub from: String,
+    #[serde(alias = "Body", alias = "message", alias = "body")]
+    pub text: String,
+    /// RFC 3339 or Unix seconds.
+    #[serde(default, alias = "sent_timestamp", alias = "timestamp")]
+    pub sent_at: Option<serde_json::Value>,
+    #[serde(default, alias = "MessageSid", alias = "message_id")]
+    pub id: Option<String>,
+    /// For a long message sent in parts: the same `ref` on every part,
+    /// `part` counting from 1, and `parts` in all.
+    #[serde(default, alias = "concat_ref")]
+    pub r#ref: Option<serde_json::Value>,
+    #[serde(default, alias = "concat_part")]
+    pub part: Option<u32>,
+    #[serde(default, alias = "concat_total", alias = "total")]
+    pub parts: Option<u32>,
+}
+
+/// Normalises an Indonesian phone number to `+62…`.
+pub fn normalize_phone(raw: &str) -> String {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    if let Some(rest) = digits.strip_prefix('0') {
+        format!("+62{rest}")
+    } else {
+        format!("+{digits}")
+    }
+}
+
+impl Inbound {
+    pub fn sent_at(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let t = match &self.sent_at {
+            Some(serde_json::Value::String(s)) => {
+                OffsetDateTime::parse(s, &Rfc3339).ok().or_else(|| {
+                    s.parse::<i64>()
+                        .ok()
+                        .and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok())
+                })
+            }
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| {
+                // SMSSync sends milliseconds
+                let secs = if n > 100_000_000_000 { n / 1000 } else { n };
+                OffsetDateTime::from_unix_timestamp(secs).ok()
+            }),
+            _ => None,
+        };
+        t.map_or(now, |t| t.min(now))
+    }
+
+    /// The key that ties the parts of one long message together.
+    pub fn parts_key(&self) -> Option<String> {
+        let total = self.parts.filter(|p| *p > 1)?;
+        let r = match self.r#ref.as_ref()? {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some(format!("{}/{r}/{total}", normalize_phone(&self.from)))
+    }
+}
+
+/// The parts of a long message received so far, kept until all arrive.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub from: String,
+    pub total: u32,
+    pub parts: BTreeMap<u32, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    pub ids: Vec<String>,
+}
+
+impl Pending {
+    pub fn complete(&self) -> bool {
+        (1..=self.total).all(|p| self.parts.contains_key(&p))
+    }
+
+    /// The text so far; a gap where a part never came.
+    pub fn text(&self) -> String {
+        (1..=self.total)
+            .map(|p| self.parts.get(&p).map_or("[…]", String::as_str))
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+/// The format officers are asked to use.
+pub const FORMAT: &str =
+    "Format: LAPOR <kode wilayah> <isi laporan>, contoh: LAPOR 72.71 ada bentrok di pasar";
+
+/// Makes a report of a whole message from `from`, or the reply explaining
+/// what is wrong with it.
+pub fn interpret(
+    from: &str,
+    text: &str,
+    sent_at: OffsetDateTime,
+    now: OffsetDateTime,
+    id: Option<String>,
+) -> Result<Report, String> {
+    let text = text.trim();
+    let mut words = text.splitn(3, char::is_whitespace);
+    let (region, body) = match words.next() {
+        Some(w) if w.eq_ignore_ascii_case("lapor") => {
+            let code = words.next().unwrap_or_default();
+            let body = words.next().unwrap_or_default().trim();
+            let region = RegionCode::parse(code)
+                .map_err(|_| format!("Kode wilayah `{code}` tidak dikenal. {FORMAT}"))?;
+            if body.is_empty() {
+                return Err(format!("Isi laporan kosong. {FORMAT}"));
+            }
+            (Some(region), body)
+        }
+        _ if text.is_empty() => return Err(format!("Pesan kosong. {FORMAT}")),
+        _ => (None, text),
+    };
+    let from = normalize_phone(from);
+    Ok(Report {
+        id: ReportId::new_at(now),
+        received_at: now,
+        reported_at: sent_at,
+        channel: Channel::Sms,
+        source: "sms".into(),
+        reporter: Some(Reporter {
+            account: None,
+            name: None,
+            contact: Some(from),
+        }),
+        region,
+        title: None,
+        text: body.to_owned(),
+        language: None,
+        attachments: Vec::new(),
+        location: None,
+        external_id: id,
+    })
+}
+
+/// What became of one gateway request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The report made, once the whole message is in.
+    pub id: Option<ReportId>,
+    /// The text to send back to the sender.
+    pub reply: String,
+    pub accepted: bool,
+}
+
+/// Takes one message or one part of a long one. A part is kept durably
+/// until its siblings arrive (or [`flush_expired`] gives up waiting).
+/// `account` is the account registered with the sender's number, if any.
+pub async fn receive(
+    intake: &crate::Intake,
+    inbound: Inbound,
+    account: Option<String>,
+) -> Result<Outcome, crate::Error> {
+    let now = intake.now();
+    let sent_at = inbound.sent_at(now);
+    let Some(key) = inbound.parts_key() else {
+        return finish(
+            intake,
+            &inbound.from,
+            &inbound.text,
+            sent_at,
+            inbound.id.clone(),
+            account,
+        )
+        .await;
+    };
+    let store = intake.store().clone();
+    let k = key.clone();
+    let mut pending: Pending = tokio::task::spawn_blocking(move || store.sms_parts(&k))
+        .await
+        .map_err(|e| crate::Error::Storage(e.to_string()))??
+        .unwrap_or(Pending {
+            from: inbound.from.clone(),
+            total: inbound.parts.unwrap_or(1),
+            parts: BTreeMap::new(),
+            first_at: now,
+            sent_at,
+            ids: Vec::new(),
+        });
+    let part = inbound.part.unwrap_or(1).clamp(1, pending.total);
+    pending.parts.insert(part, inbound.text.clone());
+    pending.ids.extend(inbound.id.clone());
+    let store = intake.store().clone();
+    if !pending.complete() {
+        let k = key.clone();
+        let p = pending.clone();
+        tokio::task::spawn_blocking(move || store.put_sms_parts(&k, Some(&p)))
+            .await
+            .map_err(|e| crate::Error::Storage(e.to_string()))??;
+        return Ok(Outcome {
+            id: None,
+            reply: String::new(),
+            accepted: true,
+        });
+    }
+    let outcome = finish(
+        intake,
+        &pending.from,
+        &pending.text(),
+        pending.sent_at,
+        pending.ids.first().cloned(),
+        account,
+    )
+    .await?;
+    tokio::task::spawn_blocking(move || store.put_sms_parts::<Pending>(&key, None))
+        .await
+        .map_err(|e| crate::Error::Storage(e.to_string()))??;
+    Ok(outcome)
+}
+
+async fn finish(
+    intake: &crate::Intake,
+    from: &str,
+    text: &str,
+    sent_at: OffsetDateTime,
+    id: Option<String>,
+    account: Option<String>,
+) -> Result<Outcome, crate::Error> {
+    match interpret(from, text, sent_at, intake.now(), id.clone()) {
+        Ok(mut report) => {
+            if let Some(r) = report.reporter.as_mut() {
+                r.account = account;
+            }
+            let key = id.map(|i| format!("ext/sms/{i}"));
+            let accepted = intake.accept_once(key, report).await?;
+            let reply = format!(
+                "Laporan diterima, nomor {}. Terima kasih.",
+                crate::receipt(accepted.id)
+            );
+            Ok(Outcome {
+                id: Some(accepted.id),
+                reply,
+                accepted: true,
+            })
+        }
+        Err(reply) => {
+            let original =
+                serde_json::json!({ "from": normalize_phone(from), "text": text }).to_string();
+            intake
+                .deadletter("sms", original.as_bytes(), &reply)
+                .await?;
+            Ok(Outcome {
+                id: None,
+                reply,
+                accepted: false,
+            })
+        }
+    }
+}
+
+/// Takes long messages whose parts stopped coming `wait` ago as they are,
+/// with a gap marked where a part is missing. Runs until the process stops.
+pub async fn flush_expired(intake: crate::Intake, wait: std::time::Duration) {
+    let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10));
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+        let store = intake.store().clone();
+        let Ok(Ok(all)) =
+            tokio::task::spawn_blocking(move || store.all_sms_parts::<Pending>()).await
+        else {
+            continue;
+        };
+        for (key, pending) in all
+            .into_iter()
+            .filter(|(_, p)| intake.now() - p.first_at > wait)
+        {
+            let id = pending.ids.first().cloned();
+            match finish(
+                &intake,
+                &pending.from,
+                &pending.text(),
+                pending.sent_at,
+                id,
+                None,
+            )
+            .await
+            {
+                Ok(_) => {
+                    let store = intake.store().clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        store.put_sms_parts::<Pending>(&key, None)
+                    })
+                    .await;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not take an incomplete long SMS yet"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn keyword_and_public_messages() {
+        let now = datetime!(2026-11-29 10:00 UTC);
+        let r = interpret(
+            "0812-3456-7890",
+            "LAPOR 72.71 ada bentrok di pasar",
+            now,
+            now,
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.region.unwrap().as_str(), "72.71");
+        assert_eq!(r.text, "ada bentrok di pasar");
+        assert_eq!(
+            r.reporter.unwrap().contact.as_deref(),
+            Some("+6281234567890")
+        );
+        let r = interpret("+6281", "lapor 72.71.02 tawuran pelajar", now, now, None).unwrap();
+        assert_eq!(r.region.unwrap().as_str(), "72.71.02");
+        let public = interpret("+6281", "tolong, ada pesta sabu di gang", now, now, None).unwrap();
+        assert_eq!(public.region, None);
+        assert!(
+            interpret("+6281", "LAPOR 99 x", now, now, None)
+                .unwrap_err()
+                .contains("99")
+        );
+        assert!(
+            interpret("+6281", "LAPOR 72.71", now, now, None)
+                .unwrap_err()
+                .starts_with("Isi laporan kosong")
+        );
+    }
+
+    #[test]
+    fn parts_join_in_order_with_gaps_marked() {
+        let t = datetime!(2026-11-29 10:00 UTC);
+        let mut p = Pending {
+            from: String::new(),
+            total: 3,
+            parts: BTreeMap::new(),
+            first_at: t,
+            sent_at: t,
+            ids: vec![],
+        };
+        p.parts.insert(3, "akhir.".into());
+        p.parts.insert(1, "awal ".into());
+        assert!(!p.complete());
+        assert_eq!(p.text(), "awal […]akhir.");
+        p.parts.insert(2, "tengah ".into());
+        assert!(p.complete());
+        assert_eq!(p.text(), "awal tengah akhir.");
+    }
+
+    #[test]
+    fn gateway_aliases() {
+        let twilio: Inbound =
+            serde_json::from_str(r#"{"From":"+6281","Body":"halo","MessageSid":"SM1"}"#).unwrap();
+        assert_eq!(
+            (
+                twilio.from.as_str(),
+                twilio.text.as_str(),
+                twilio.id.as_deref()
+            ),
+            ("+6281", "halo", Some("SM1"))
+        );
+        let part: Inbound =
+            serde_json::from_str(r#"{"from":"0812","text":"a","ref":17,"part":1,"parts":2}"#)
+                .unwrap();
+        assert_eq!(part.parts_key().as_deref(), Some("+62812/17/2"));
+    }
+}
