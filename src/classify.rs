@@ -44,23 +44,15 @@ struct Match<'a> {
 
 /// Classifies every line of `input`; a line that is not a report fails the
 /// run with its line number.
-pub fn run(
-    classifier: &Classifier,
-    input: impl BufRead,
-    mut out: impl Write,
-) -> anyhow::Result<()> {
+pub fn run(classifier: &Classifier, input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
     let clock = SystemClock;
     for (n, line) in input.lines().enumerate() {
         let line = line.context("reading stdin")?;
         if line.trim().is_empty() {
             continue;
         }
-        let input: Input = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "line {}: expected a JSON object with at least \"text\"",
-                n + 1
-            )
-        })?;
+        let input: Input = serde_json::from_str(&line)
+            .with_context(|| format!("line {}: expected a JSON object with at least \"text\"", n + 1))?;
         let region = input
             .region
             .as_deref()
@@ -97,13 +89,7 @@ pub fn run(
                     matches: i
                         .matches
                         .iter()
-                        .map(|m| Match {
-                            term: &m.term,
-                            rule: &m.rule,
-                            field: &m.field,
-                            start: m.start,
-                            end: m.end,
-                        })
+                        .map(|m| Match { term: &m.term, rule: &m.rule, field: &m.field, start: m.start, end: m.end })
                         .collect(),
                 })
                 .collect(),

@@ -127,11 +127,5 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Ingest,
-        Role::Classifier,
-        Role::Indexer,
-        Role::Alerter,
-        Role::Api,
-    ];
+    pub const ALL: [Role; 5] = [Role::Ingest, Role::Classifier, Role::Indexer, Role::Alerter, Role::Api];
 }

@@ -72,11 +72,7 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            listen: default_listen(),
-            public_url: None,
-            max_body: default_max_body(),
-        }
+        Self { listen: default_listen(), public_url: None, max_body: default_max_body() }
     }
 }
 
@@ -129,17 +125,9 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(
-            Env::prefixed("KENTONGAN_")
-                .split("__")
-                .ignore(&["config", "log"]),
-        );
-        let config: Config = figment.extract().map_err(|e| {
-            e.into_iter()
-                .map(|e| describe(&e))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })?;
+        figment = figment.merge(Env::prefixed("KENTONGAN_").split("__").ignore(&["config", "log"]));
+        let config: Config =
+            figment.extract().map_err(|e| e.into_iter().map(|e| describe(&e)).collect::<Vec<_>>().join("\n"))?;
         config.validate()?;
         Ok(config)
     }
@@ -149,10 +137,7 @@ impl Config {
         let mut problems = Vec::new();
         if let Some(k) = &self.kafka {
             if k.brokers.trim().is_empty() {
-                problems.push(
-                    "kafka.brokers is empty: list at least one broker, like `127.0.0.1:9092`"
-                        .to_owned(),
-                );
+                problems.push("kafka.brokers is empty: list at least one broker, like `127.0.0.1:9092`".to_owned());
             }
             if k.partitions < 1 {
                 problems.push("kafka.partitions must be at least 1".to_owned());
@@ -161,81 +146,42 @@ impl Config {
         if let Some(s) = &self.smtp
             && !(s.url.starts_with("smtp://") || s.url.starts_with("smtps://"))
         {
-            problems.push(format!(
-                "smtp.url `{}` must start with smtp:// or smtps://",
-                s.url
-            ));
+            problems.push(format!("smtp.url `{}` must start with smtp:// or smtps://", s.url));
         }
         if let Some(c) = &self.clickhouse
             && !(c.url.starts_with("http://") || c.url.starts_with("https://"))
         {
-            problems.push(format!(
-                "clickhouse.url `{}` must be the HTTP interface, like http://127.0.0.1:8123",
-                c.url
-            ));
+            problems.push(format!("clickhouse.url `{}` must be the HTTP interface, like http://127.0.0.1:8123", c.url));
         }
         for (i, feed) in self.feeds.iter().enumerate() {
             if !(feed.url.starts_with("http://") || feed.url.starts_with("https://")) {
-                problems.push(format!(
-                    "feeds[{i}].url `{}` must be an http:// or https:// address",
-                    feed.url
-                ));
+                problems.push(format!("feeds[{i}].url `{}` must be an http:// or https:// address", feed.url));
             }
             if feed.interval < std::time::Duration::from_secs(1) {
                 problems.push(format!("feeds[{i}].interval must be at least 1s"));
             }
         }
-        if self
-            .telegram
-            .as_ref()
-            .is_some_and(|t| t.secret_token.len() < 16)
-        {
+        if self.telegram.as_ref().is_some_and(|t| t.secret_token.len() < 16) {
             problems.push("telegram.secret_token needs at least 16 characters".to_owned());
         }
-        if self
-            .whatsapp
-            .as_ref()
-            .is_some_and(|w| w.app_secret.is_empty() || w.verify_token.is_empty())
-        {
-            problems
-                .push("whatsapp.app_secret and whatsapp.verify_token must not be empty".to_owned());
+        if self.whatsapp.as_ref().is_some_and(|w| w.app_secret.is_empty() || w.verify_token.is_empty()) {
+            problems.push("whatsapp.app_secret and whatsapp.verify_token must not be empty".to_owned());
         }
-        if self
-            .sms
-            .as_ref()
-            .is_some_and(|s| s.inbound_token.len() < 16)
-        {
+        if self.sms.as_ref().is_some_and(|s| s.inbound_token.len() < 16) {
             problems.push("sms.inbound_token needs at least 16 characters".to_owned());
         }
         if self.ingest.max_files == 0 || self.ingest.max_file_size > self.ingest.max_report_size {
-            problems.push(
-                "ingest: max_files must be at least 1, and max_file_size at most max_report_size"
-                    .to_owned(),
-            );
+            problems.push("ingest: max_files must be at least 1, and max_file_size at most max_report_size".to_owned());
         }
-        if self.node_name.is_empty()
-            || !self
-                .node_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        if self.node_name.is_empty() || !self.node_name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
-            problems.push(format!(
-                "node_name `{}` may hold only letters, digits, - _ and .",
-                self.node_name
-            ));
+            problems.push(format!("node_name `{}` may hold only letters, digits, - _ and .", self.node_name));
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
     }
 
     pub fn public_url(&self) -> String {
-        self.http
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.http.listen))
+        self.http.public_url.clone().unwrap_or_else(|| format!("http://{}", self.http.listen))
     }
 }
 
@@ -243,11 +189,7 @@ impl Config {
 fn describe(e: &figment::Error) -> String {
     let origin = e.metadata.as_ref().map_or_else(
         || "the defaults".to_owned(),
-        |m| {
-            m.source
-                .as_ref()
-                .map_or_else(|| m.name.to_string(), ToString::to_string)
-        },
+        |m| m.source.as_ref().map_or_else(|| m.name.to_string(), ToString::to_string),
     );
     let key = e.path.join(".").to_lowercase();
     if key.is_empty() {

@@ -55,10 +55,7 @@ fn main() -> ExitCode {
 
 /// Runs `f` on a multi-threaded tokio runtime.
 fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(f: F) -> Result<(), Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(f)
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {
@@ -70,31 +67,14 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Classify { config, rules } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
             let set = match rules.or(config.rules.path) {
-                Some(path) => {
-                    classifier::RuleSet::load(&path).map_err(|e| Failure::Config(e.to_string()))?
-                }
+                Some(path) => classifier::RuleSet::load(&path).map_err(|e| Failure::Config(e.to_string()))?,
                 None => classifier::RuleSet::builtin(),
             };
             let classifier = classifier::Classifier::new(set);
-            classify::run(
-                &classifier,
-                std::io::stdin().lock(),
-                std::io::stdout().lock(),
-            )?;
+            classify::run(&classifier, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(())
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    name,
-                    role,
-                    regions,
-                    display_name,
-                    email,
-                    phone,
-                    config,
-                },
-        } => {
+        Command::User { command: UserCommand::Add { name, role, regions, display_name, email, phone, config } } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
             let new = api::accounts::NewAccount {
                 name,
@@ -108,9 +88,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             };
             block_on(user::add(&config, new))
         }
-        Command::Rules {
-            command: RulesCommand::Check { path },
-        } => match classifier::RuleSet::load(&path) {
+        Command::Rules { command: RulesCommand::Check { path } } => match classifier::RuleSet::load(&path) {
             Ok(set) => {
                 println!(
                     "{}: {} rules, {} thresholds, all valid",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use bus::Bus;
+use bus::{Bus, Topic, View};
 use classifier::Classifier;
 use model::{Clock, SystemClock};
 use tokio::task::JoinSet;
@@ -42,12 +42,36 @@ where
     }
 }
 
+/// Keeps `v` current from `topic`. With `wait`, the topic is read to its end
+/// before this returns; otherwise the loading happens in the background. A
+/// restart replays the topic from the start (applying a record twice is
+/// harmless for every view).
+async fn view<V: View>(
+    tasks: &mut JoinSet<()>,
+    name: &'static str,
+    bus: &Bus,
+    topic: Topic,
+    v: &V,
+    wait: bool,
+) -> Result<(), Failure> {
+    let mut loaded = if wait { Some(bus.load(topic, v).await?) } else { None };
+    let (bus, v) = (bus.clone(), v.clone());
+    tasks.spawn(supervise(name, move || {
+        let (bus, v, first) = (bus.clone(), v.clone(), loaded.take());
+        async move {
+            let sub = match first {
+                Some(sub) => sub,
+                None => bus.load(topic, &v).await?,
+            };
+            bus::follow(sub, v).await
+        }
+    }));
+    Ok(())
+}
+
 pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
-    let roles: HashSet<Role> = if roles.is_empty() {
-        Role::ALL.into_iter().collect()
-    } else {
-        roles.into_iter().collect()
-    };
+    let roles: HashSet<Role> =
+        if roles.is_empty() { Role::ALL.into_iter().collect() } else { roles.into_iter().collect() };
     if roles.len() < Role::ALL.len() && config.kafka.is_none() {
         return Err(Failure::Config(
             "--role runs one stage alone, so the stages need a shared bus: set [kafka] brokers in the config \
@@ -64,25 +88,15 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
 
     let rules = match &config.rules.path {
-        Some(path) => classifier::RuleSet::load(path)
-            .map_err(|e| Failure::Config(format!("rules.path: \n{e}")))?,
+        Some(path) => classifier::RuleSet::load(path).map_err(|e| Failure::Config(format!("rules.path: \n{e}")))?,
         None => classifier::RuleSet::builtin(),
     };
 
     let bus = match &config.kafka {
-        Some(k) => Bus::Kafka(
-            bus::kafka::KafkaBus::connect(k.clone())
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot use Kafka at {}: check kafka.brokers and that the cluster is up",
-                        k.brokers
-                    )
-                })?,
-        ),
-        None => Bus::Embedded(bus::embedded::EmbeddedLog::open(
-            &config.data_dir.join("bus.redb"),
-        )?),
+        Some(k) => Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await.with_context(|| {
+            format!("cannot use Kafka at {}: check kafka.brokers and that the cluster is up", k.brokers)
+        })?),
+        None => Bus::Embedded(bus::embedded::EmbeddedLog::open(&config.data_dir.join("bus.redb"))?),
     };
 
     let mut tasks: JoinSet<()> = JoinSet::new();
@@ -102,45 +116,34 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         None
     };
     if let Some(index) = &index {
-        // With the indexer role this node feeds ClickHouse too, under the shared
-        // group; an api node alone keeps its own full replica of the index.
-        let (group, analytics) = if has(Role::Indexer) {
-            let analytics = match &config.clickhouse {
-                Some(c) => Some(indexer::Analytics::connect(c).await.with_context(|| {
-                    format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
-                })?),
-                None => None,
-            };
-            ("indexer".to_owned(), analytics)
-        } else {
-            (format!("search-{}", config.node_name), None)
-        };
-        let (bus, index, clock) = (bus.clone(), index.clone(), clock.clone());
-        tasks.spawn(supervise("indexer", move || {
-            indexer::stage::run(
-                bus.clone(),
-                group.clone(),
-                index.clone(),
-                analytics.clone(),
-                clock.clone(),
-            )
+        // Every node that keeps the index keeps all of it: its own group.
+        let group = format!("search-{}", config.node_name);
+        let (bus, index) = (bus.clone(), index.clone());
+        tasks.spawn(supervise("search-index", move || {
+            indexer::stage::run_index(bus.clone(), group.clone(), index.clone())
+        }));
+    }
+    if has(Role::Indexer)
+        && let Some(c) = &config.clickhouse
+    {
+        let analytics = indexer::Analytics::connect(c).await.with_context(|| {
+            format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
+        })?;
+        let (bus, clock) = (bus.clone(), clock.clone());
+        tasks.spawn(supervise("clickhouse", move || {
+            indexer::stage::run_analytics(bus.clone(), analytics.clone(), clock.clone())
         }));
     }
 
     if has(Role::Alerter) || has(Role::Api) {
-        let (bus, units) = (bus.clone(), units.clone());
-        tasks.spawn(supervise("units", move || {
-            units.clone().follow(bus.clone())
-        }));
+        // Loaded before the alerter starts, so no alert is routed against a
+        // half-read book.
+        view(&mut tasks, "units", &bus, Topic::Units, &units, true).await?;
     }
 
     if has(Role::Alerter) {
-        let mailer = config
-            .smtp
-            .as_ref()
-            .map(alerter::Mailer::new)
-            .transpose()
-            .map_err(|e| Failure::Config(e.to_string()))?;
+        let mailer =
+            config.smtp.as_ref().map(alerter::Mailer::new).transpose().map_err(|e| Failure::Config(e.to_string()))?;
         if mailer.is_none() {
             tracing::warn!("no [smtp] configured: alerts are recorded but not emailed");
         }
@@ -152,63 +155,28 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             public_url: config.public_url(),
             clock: clock.clone(),
         };
-        tasks.spawn(supervise("alerter", move || {
-            alerter::stage::run(alerter.clone())
-        }));
+        tasks.spawn(supervise("alerter", move || alerter::stage::run(alerter.clone())));
     }
 
     let alerts = has(Role::Api).then(api::AlertView::default);
-    if let Some(view) = &alerts {
-        let (bus, view) = (bus.clone(), view.clone());
-        tasks.spawn(supervise("alert-view", move || {
-            view.clone().follow(bus.clone())
-        }));
+    if let Some(alerts) = &alerts {
+        view(&mut tasks, "alert-view", &bus, Topic::Alerts, alerts, false).await?;
     }
-
     // Accounts first: the node answers no request before it knows them.
     let directory = api::Directory::default();
-    let accounts = directory.load(&bus).await?;
-    {
-        let directory = directory.clone();
-        let mut accounts = Some(accounts);
-        let bus = bus.clone();
-        tasks.spawn(supervise("accounts", move || {
-            let directory = directory.clone();
-            let bus = bus.clone();
-            let sub = accounts.take();
-            async move {
-                let sub = match sub {
-                    Some(sub) => sub,
-                    None => directory.load(&bus).await?,
-                };
-                directory.follow(sub).await
-            }
-        }));
-    }
+    view(&mut tasks, "accounts", &bus, Topic::Accounts, &directory, true).await?;
     let audit = api::AuditView::default();
-    {
-        let (bus, audit) = (bus.clone(), audit.clone());
-        tasks.spawn(supervise("audit-view", move || {
-            audit.clone().follow(bus.clone())
-        }));
-    }
+    view(&mut tasks, "audit-view", &bus, Topic::Audit, &audit, false).await?;
     let intake = if has(Role::Ingest) {
         let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
         let files = ingest::AttachmentStore::new(&config.data_dir.join("attachments"));
-        Some(ingest::Intake::new(
-            bus.clone(),
-            clock.clone(),
-            config.ingest.clone(),
-            store,
-            files,
-        ))
+        Some(ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files))
     } else {
         None
     };
     let feed_board = ingest::feeds::FeedBoard::default();
     if let Some(intake) = &intake {
-        for handle in ingest::feeds::spawn(intake.clone(), config.feeds.clone(), feed_board.clone())
-        {
+        for handle in ingest::feeds::spawn(intake.clone(), config.feeds.clone(), feed_board.clone()) {
             tasks.spawn(async move {
                 let _ = handle.await;
             });
@@ -235,48 +203,24 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         units,
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
-        max_report_body: usize::try_from(
-            config
-                .ingest
-                .max_report_size
-                .as_u64()
-                .max(config.http.max_body.as_u64()),
-        )
-        .unwrap_or(usize::MAX),
+        max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))
+            .unwrap_or(usize::MAX),
     };
-    if let Some(token) = config
-        .auth
-        .bootstrap_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-    {
-        api::accounts::bootstrap(&state, token).await.map_err(|e| {
-            Failure::Runtime(anyhow::anyhow!(
-                "creating the bootstrap admin: {}",
-                e.message
-            ))
-        })?;
+    if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
+        api::accounts::bootstrap(&state, token)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("creating the bootstrap admin: {}", e.message)))?;
     }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await
-        .map_err(|e| {
-            Failure::Config(format!(
-                "cannot listen on http.listen {}: {e}",
-                config.http.listen
-            ))
-        })?;
+        .map_err(|e| Failure::Config(format!("cannot listen on http.listen {}: {e}", config.http.listen)))?;
     let addr = listener.local_addr().context("listener address")?;
-    let mut names: Vec<String> = roles
-        .iter()
-        .map(|r| format!("{r:?}").to_lowercase())
-        .collect();
+    let mut names: Vec<String> = roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     names.sort_unstable();
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
-    let server = axum::serve(
-        listener,
-        api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal());
+    let server =
+        axum::serve(listener, api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal());
     tokio::select! {
         r = server => r.context("http server")?,
         Some(r) = tasks.join_next() => r.context("a stage stopped")?,

@@ -11,19 +11,15 @@ use crate::config::Config;
 pub async fn add(config: &Config, new: api::accounts::NewAccount) -> Result<(), Failure> {
     let bus = match &config.kafka {
         Some(k) => bus::Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await?),
-        None => bus::Bus::Embedded(bus::embedded::EmbeddedLog::open(
-            &config.data_dir.join("bus.redb"),
-        )?),
+        None => bus::Bus::Embedded(bus::embedded::EmbeddedLog::open(&config.data_dir.join("bus.redb"))?),
     };
     let directory = api::Directory::default();
-    directory.load(&bus).await?;
+    bus.load(bus::Topic::Accounts, &directory).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (account, credential, token) =
-        api::accounts::make_account(new, None, &directory, clock.now()).map_err(|e| {
-            match e.status.as_u16() {
-                409 => Failure::Runtime(anyhow::anyhow!("{}", e.message)),
-                _ => Failure::Config(e.message),
-            }
+        api::accounts::make_account(new, None, &directory, clock.now()).map_err(|e| match e.status.as_u16() {
+            409 => Failure::Runtime(anyhow::anyhow!("{}", e.message)),
+            _ => Failure::Config(e.message),
         })?;
     let audit = model::AuditEvent {
         id: uuid::Uuid::now_v7(),
@@ -37,18 +33,9 @@ pub async fn add(config: &Config, new: api::accounts::NewAccount) -> Result<(), 
         after: Some(serde_json::json!({ "role": account.role, "regions": account.regions })),
     };
     let name = account.name.clone();
-    directory
-        .save(&bus, AccountRecord::Account(account))
-        .await?;
-    directory
-        .save(&bus, AccountRecord::Credential(credential))
-        .await?;
-    bus.publish(
-        bus::Topic::Audit,
-        &audit.actor,
-        &model::wire::encode(&audit),
-    )
-    .await?;
+    directory.save(&bus, AccountRecord::Account(account)).await?;
+    directory.save(&bus, AccountRecord::Credential(credential)).await?;
+    bus.publish(bus::Topic::Audit, &audit.actor, &model::wire::encode(&audit)).await?;
     eprintln!("created account `{name}`; its API token, shown only now:");
     println!("{token}");
     Ok(())

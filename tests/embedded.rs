@@ -15,34 +15,15 @@ use serde_json::json;
 async fn starts_in_an_empty_folder_with_no_config() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), "", &[]).await;
-    assert!(
-        dir.path().join("data/bus.redb").is_file(),
-        "state is not under ./data"
-    );
+    assert!(dir.path().join("data/bus.redb").is_file(), "state is not under ./data");
     let ready = client().get(node.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let (status, _) = post_report(&node, json!({"text": "Tawuran pelajar di alun-alun"})).await;
     assert_eq!(status, 202);
-    let metrics = client()
-        .get(node.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("kentongan_ingest_reports_total{channel=\"app\"} 1"),
-        "{metrics}"
-    );
-    let home = client()
-        .get(node.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(client().get(node.url("/metrics")).send().await.unwrap().status(), 401);
+    let metrics = client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kentongan_ingest_reports_total{channel=\"app\"} 1"), "{metrics}");
+    let home = client().get(node.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("lang=\"id\""));
 }
 
@@ -50,11 +31,8 @@ async fn starts_in_an_empty_folder_with_no_config() {
 async fn a_report_survives_kill_9_right_after_its_202() {
     let dir = tempfile::tempdir().unwrap();
     let mut node = Node::start(dir.path(), "", &[]).await;
-    let (status, body) = post_report(
-        &node,
-        json!({"text": "Pesta sabu di rumah kontrakan ujung gang", "region": "72.71.02"}),
-    )
-    .await;
+    let (status, body) =
+        post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan ujung gang", "region": "72.71.02"})).await;
     assert_eq!(status, 202, "{body}");
     node.kill9();
     let id = body["id"].as_str().unwrap().to_owned();
@@ -62,12 +40,8 @@ async fn a_report_survives_kill_9_right_after_its_202() {
     let node = Node::start(dir.path(), "", &[]).await;
     let path = format!("/api/v1/reports/{id}");
     let found = eventually(Duration::from_secs(20), || get_ok(&node, &path)).await;
-    let found =
-        found.unwrap_or_else(|| panic!("report {id} lost after kill -9; log:\n{}", node.log()));
-    assert_eq!(
-        found["report"]["text"],
-        "Pesta sabu di rumah kontrakan ujung gang"
-    );
+    let found = found.unwrap_or_else(|| panic!("report {id} lost after kill -9; log:\n{}", node.log()));
+    assert_eq!(found["report"]["text"], "Pesta sabu di rumah kontrakan ujung gang");
     assert_eq!(found["report"]["region"], "72.71.02");
     assert_eq!(found["classification"]["indicators"][0]["id"], "narkoba");
 }
@@ -76,10 +50,9 @@ async fn a_report_survives_kill_9_right_after_its_202() {
 async fn search_finds_what_was_posted() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), "", &[]).await;
-    for (text, region) in [
-        ("Bentrokan antarwarga pecah di perbatasan desa", "72.03"),
-        ("Pesta sabu digerebek polisi", "73.71"),
-    ] {
+    for (text, region) in
+        [("Bentrokan antarwarga pecah di perbatasan desa", "72.03"), ("Pesta sabu digerebek polisi", "73.71")]
+    {
         let (status, _) = post_report(&node, json!({"text": text, "region": region})).await;
         assert_eq!(status, 202);
     }
@@ -89,12 +62,7 @@ async fn search_finds_what_was_posted() {
     })
     .await
     .expect("not searchable in time");
-    assert!(
-        hit["hits"][0]["snippet"]
-            .as_str()
-            .unwrap()
-            .contains("<b>sabu</b>")
-    );
+    assert!(hit["hits"][0]["snippet"].as_str().unwrap().contains("<b>sabu</b>"));
     assert_eq!(hit["hits"][0]["regions"], json!(["73.71"]));
     let scoped = get_ok(&node, "/api/v1/search?region=72").await.unwrap();
     assert_eq!(scoped["total"], 1);
@@ -107,77 +75,26 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let config = "[http]\nmax_body = \"1KiB\"\n[ingest]\nmax_report_size = \"1KiB\"\nmax_file_size = \"1KiB\"\n";
     let node = Node::start(dir.path(), config, &[]).await;
     let post = |body: String, token: Option<&str>, ctype: &str| {
-        let mut r = client()
-            .post(node.url("/api/v1/reports"))
-            .header("content-type", ctype)
-            .body(body);
+        let mut r = client().post(node.url("/api/v1/reports")).header("content-type", ctype).body(body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }
         r.send()
     };
     let cases = [
+        (post(r#"{"text":"x"}"#.into(), None, "application/json").await.unwrap(), 401, "unauthorized"),
+        (post(r#"{"text":"x"}"#.into(), Some("salah"), "application/json").await.unwrap(), 401, "unauthorized"),
+        (post(r#"{"text":"#.into(), Some(TOKEN), "application/json").await.unwrap(), 400, "malformed"),
+        (post(r#"{"text":"x"}"#.into(), Some(TOKEN), "text/plain").await.unwrap(), 415, "unsupported_media_type"),
+        (post(r#"{"text":""}"#.into(), Some(TOKEN), "application/json").await.unwrap(), 422, "invalid"),
         (
-            post(r#"{"text":"x"}"#.into(), None, "application/json")
-                .await
-                .unwrap(),
-            401,
-            "unauthorized",
-        ),
-        (
-            post(r#"{"text":"x"}"#.into(), Some("salah"), "application/json")
-                .await
-                .unwrap(),
-            401,
-            "unauthorized",
-        ),
-        (
-            post(r#"{"text":"#.into(), Some(TOKEN), "application/json")
-                .await
-                .unwrap(),
-            400,
-            "malformed",
-        ),
-        (
-            post(r#"{"text":"x"}"#.into(), Some(TOKEN), "text/plain")
-                .await
-                .unwrap(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            post(r#"{"text":""}"#.into(), Some(TOKEN), "application/json")
-                .await
-                .unwrap(),
+            post(r#"{"text":"x","region":"99.99"}"#.into(), Some(TOKEN), "application/json").await.unwrap(),
             422,
             "invalid",
         ),
+        (post(r#"{"txt":"x"}"#.into(), Some(TOKEN), "application/json").await.unwrap(), 422, "invalid"),
         (
-            post(
-                r#"{"text":"x","region":"99.99"}"#.into(),
-                Some(TOKEN),
-                "application/json",
-            )
-            .await
-            .unwrap(),
-            422,
-            "invalid",
-        ),
-        (
-            post(r#"{"txt":"x"}"#.into(), Some(TOKEN), "application/json")
-                .await
-                .unwrap(),
-            422,
-            "invalid",
-        ),
-        (
-            post(
-                format!(r#"{{"text":"{}"}}"#, "a".repeat(2000)),
-                Some(TOKEN),
-                "application/json",
-            )
-            .await
-            .unwrap(),
+            post(format!(r#"{{"text":"{}"}}"#, "a".repeat(2000)), Some(TOKEN), "application/json").await.unwrap(),
             413,
             "too_large",
         ),
@@ -188,21 +105,9 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         assert_eq!(body["error"]["code"], code, "{body}");
         assert!(!body["error"]["message"].as_str().unwrap().is_empty());
     }
-    let region = post(
-        r#"{"text":"x","region":"99.99"}"#.into(),
-        Some(TOKEN),
-        "application/json",
-    )
-    .await
-    .unwrap();
+    let region = post(r#"{"text":"x","region":"99.99"}"#.into(), Some(TOKEN), "application/json").await.unwrap();
     let body: serde_json::Value = region.json().await.unwrap();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("region:"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("region:"), "{body}");
     // nothing was accepted: a good report sent last is the only one indexed
     let (status, _) = post_report(&node, json!({"text": "laporan yang benar"})).await;
     assert_eq!(status, 202);
@@ -223,21 +128,13 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
 }
 
 fn kentongan(args: &[&str], dir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kentongan"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_kentongan")).args(args).current_dir(dir).output().unwrap()
 }
 
 #[test]
 fn configuration_errors_exit_2_and_name_the_problem() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.toml"),
-        "[http]\nlisten = \"127.0.0.1:0\"\ncolour = \"red\"\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "[http]\nlisten = \"127.0.0.1:0\"\ncolour = \"red\"\n").unwrap();
     let out = kentongan(&["run", "--config", "bad.toml"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -263,17 +160,10 @@ fn configuration_errors_exit_2_and_name_the_problem() {
     let out = kentongan(&["run", "--role", "pemimpin"], dir.path());
     assert_eq!(out.status.code(), Some(2));
 
-    for args in [
-        &["run", "--help"][..],
-        &["classify", "--help"],
-        &["rules", "check", "--help"],
-    ] {
+    for args in [&["run", "--help"][..], &["classify", "--help"], &["rules", "check", "--help"]] {
         let out = kentongan(args, dir.path());
         assert_eq!(out.status.code(), Some(0));
-        assert!(
-            String::from_utf8_lossy(&out.stdout).contains("Examples:"),
-            "{args:?}"
-        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"), "{args:?}");
     }
 }
 
@@ -296,12 +186,7 @@ fn rules_check_points_at_file_line_and_column() {
     )
     .unwrap();
     let out = kentongan(&["rules", "check", "."], dir.path());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -320,27 +205,16 @@ fn classify_explains_each_line() {
         r#"{"id":"b","text":"Sabun cuci piring dibagikan gratis"}"#,
         "\n"
     );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "a");
     let m = &lines[0]["indicators"][0]["matches"][0];
     assert_eq!(lines[0]["indicators"][0]["id"], "narkoba");
-    assert_eq!(
-        (m["term"].as_str(), m["start"].as_u64(), m["end"].as_u64()),
-        (Some("sabu"), Some(23), Some(27))
-    );
+    assert_eq!((m["term"].as_str(), m["start"].as_u64(), m["end"].as_u64()), (Some("sabu"), Some(23), Some(27)));
     assert_eq!(lines[0]["regions"], json!(["72.71"]));
     assert_eq!(lines[1]["indicators"], json!([]));
 }

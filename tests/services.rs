@@ -15,9 +15,7 @@ use serde_json::json;
 
 fn service(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: start the services with tests/services/up and source its env file"
-        )
+        panic!("{var} is not set: start the services with tests/services/up and source its env file")
     })
 }
 
@@ -36,16 +34,10 @@ fn kafka_config(prefix: &str) -> KafkaConfig {
 #[tokio::test]
 async fn kafka_bus_commits_and_resumes_without_loss() {
     let prefix = unique("bus-");
-    let bus = Bus::Kafka(
-        bus::kafka::KafkaBus::connect(kafka_config(&prefix))
-            .await
-            .unwrap(),
-    );
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(kafka_config(&prefix)).await.unwrap());
     for i in 0..30 {
         let key = ["72", "73", "31"][i % 3];
-        bus.publish(Topic::Reports, key, format!("r{i}").as_bytes())
-            .await
-            .unwrap();
+        bus.publish(Topic::Reports, key, format!("r{i}").as_bytes()).await.unwrap();
     }
     // first consumer takes 10 and commits them, then goes away
     let mut seen = Vec::new();
@@ -53,27 +45,15 @@ async fn kafka_bus_commits_and_resumes_without_loss() {
         let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
         let mut taken = Vec::new();
         while taken.len() < 10 {
-            taken.push(
-                tokio::time::timeout(Duration::from_secs(30), sub.next())
-                    .await
-                    .unwrap()
-                    .unwrap(),
-            );
+            taken.push(tokio::time::timeout(Duration::from_secs(30), sub.next()).await.unwrap().unwrap());
         }
         sub.commit_all(&taken).await.unwrap();
-        seen.extend(
-            taken
-                .into_iter()
-                .map(|r| String::from_utf8(r.payload).unwrap()),
-        );
+        seen.extend(taken.into_iter().map(|r| String::from_utf8(r.payload).unwrap()));
     }
     // a new member of the group continues after the commit: nothing lost, nothing twice
     let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
     while seen.len() < 30 {
-        let r = tokio::time::timeout(Duration::from_secs(30), sub.next())
-            .await
-            .expect("records missing")
-            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(30), sub.next()).await.expect("records missing").unwrap();
         seen.push(String::from_utf8(r.payload).unwrap());
     }
     seen.sort();
@@ -84,10 +64,7 @@ async fn kafka_bus_commits_and_resumes_without_loss() {
     let mut replay = bus.replay(Topic::Reports).await.unwrap();
     let mut n = 0;
     while n < 30 {
-        tokio::time::timeout(Duration::from_secs(30), replay.next())
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(30), replay.next()).await.unwrap().unwrap();
         n += 1;
     }
 }
@@ -100,11 +77,7 @@ fn mailbox() -> Vec<mail_parser::Message<'static>> {
     };
     entries
         .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-        .filter_map(|bytes| {
-            mail_parser::MessageParser::default()
-                .parse(&bytes)
-                .map(|m| m.into_owned())
-        })
+        .filter_map(|bytes| mail_parser::MessageParser::default().parse(&bytes).map(|m| m.into_owned()))
         .collect()
 }
 
@@ -167,11 +140,7 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     // 1. search, over the index the api node keeps
     let hit = eventually(Duration::from_secs(60), || async {
         let r = get_ok(&api, "/api/v1/search?q=sabu").await?;
-        r["hits"]
-            .as_array()?
-            .iter()
-            .find(|h| h["id"] == id.as_str())
-            .cloned()
+        r["hits"].as_array()?.iter().find(|h| h["id"] == id.as_str()).cloned()
     })
     .await
     .unwrap_or_else(|| panic!("not searchable; api log:\n{}", api.log()));
@@ -184,12 +153,8 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
         .with_validation(false);
     let uuid: uuid::Uuid = id.parse().unwrap();
     let rows: Vec<Row> = eventually(Duration::from_secs(30), || async {
-        let rows: Vec<Row> = ch
-            .query("SELECT ?fields FROM reports FINAL WHERE id = ?")
-            .bind(uuid)
-            .fetch_all()
-            .await
-            .ok()?;
+        let rows: Vec<Row> =
+            ch.query("SELECT ?fields FROM reports FINAL WHERE id = ?").bind(uuid).fetch_all().await.ok()?;
         (!rows.is_empty()).then_some(rows)
     })
     .await
@@ -197,11 +162,7 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].id, uuid);
     assert_eq!(
-        (
-            rows[0].region.as_str(),
-            rows[0].province.as_str(),
-            rows[0].regency.as_str()
-        ),
+        (rows[0].region.as_str(), rows[0].province.as_str(), rows[0].regency.as_str()),
         ("72.71.02", "72", "72.71")
     );
     assert_eq!(rows[0].indicators, ["narkoba"]);
@@ -212,52 +173,30 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     let mails = eventually(Duration::from_secs(60), || async {
         let mine: Vec<_> = mailbox()
             .into_iter()
-            .filter(|m| {
-                m.to().and_then(|t| t.first()).and_then(|a| a.address()) == Some(recipient.as_str())
-            })
+            .filter(|m| m.to().and_then(|t| t.first()).and_then(|a| a.address()) == Some(recipient.as_str()))
             .collect();
         (mine.len() >= 3).then_some(mine)
     })
     .await
     .unwrap_or_else(|| panic!("no email for {recipient}; alerter log:\n{}", alerter.log()));
-    let mut subjects: Vec<String> = mails
-        .iter()
-        .map(|m| m.subject().unwrap_or_default().to_owned())
-        .collect();
+    let mut subjects: Vec<String> = mails.iter().map(|m| m.subject().unwrap_or_default().to_owned()).collect();
     subjects.sort();
     assert_eq!(
         subjects,
-        [
-            "[WASPADA] Narkoba - Kota Palu",
-            "[WASPADA] Narkoba - Palu Barat",
-            "[WASPADA] Narkoba - Sulawesi Tengah"
-        ]
+        ["[WASPADA] Narkoba - Kota Palu", "[WASPADA] Narkoba - Palu Barat", "[WASPADA] Narkoba - Sulawesi Tengah"]
     );
-    let city = mails
-        .iter()
-        .find(|m| m.subject() == Some("[WASPADA] Narkoba - Kota Palu"))
-        .unwrap();
+    let city = mails.iter().find(|m| m.subject() == Some("[WASPADA] Narkoba - Kota Palu")).unwrap();
     let body = city.body_text(0).unwrap();
     assert!(body.contains("pesta sabu setiap malam"), "{body}");
-    assert!(
-        body.contains("Kota Palu (72.71), Sulawesi Tengah"),
-        "{body}"
-    );
+    assert!(body.contains("Kota Palu (72.71), Sulawesi Tengah"), "{body}");
     assert!(city.body_html(0).is_some(), "no HTML part");
 
     // 4. the deliveries are recorded on the alert
     let delivered = eventually(Duration::from_secs(30), || async {
         let r = get_ok(&api, "/api/v1/alerts?region=72.71").await?;
-        let alert = r["alerts"]
-            .as_array()?
-            .iter()
-            .find(|a| a["region"] == "72.71")?
-            .clone();
-        (alert["deliveries"]
-            .as_array()?
-            .iter()
-            .any(|d| d["recipient"] == recipient.as_str() && d["error"].is_null()))
-        .then_some(alert)
+        let alert = r["alerts"].as_array()?.iter().find(|a| a["region"] == "72.71")?.clone();
+        (alert["deliveries"].as_array()?.iter().any(|d| d["recipient"] == recipient.as_str() && d["error"].is_null()))
+            .then_some(alert)
     })
     .await
     .expect("delivery not recorded on the alert");
@@ -275,18 +214,8 @@ async fn api_nodes_share_accounts_through_kafka() {
         service("TEST_KENTONGAN_KAFKA")
     );
     let root = tempfile::tempdir().unwrap();
-    let a = Node::start(
-        &root.path().join("a"),
-        &format!("node_name = \"a\"\n{config}"),
-        &["api"],
-    )
-    .await;
-    let b = Node::start(
-        &root.path().join("b"),
-        &format!("node_name = \"b\"\n{config}"),
-        &["api"],
-    )
-    .await;
+    let a = Node::start(&root.path().join("a"), &format!("node_name = \"a\"\n{config}"), &["api"]).await;
+    let b = Node::start(&root.path().join("b"), &format!("node_name = \"b\"\n{config}"), &["api"]).await;
     let token = create_user(&a, "analis-bersama", "analyst", &["72"]).await;
     let on_b = eventually(Duration::from_secs(20), || async {
         let (status, me) = call(&b, "GET", "/api/v1/me", Some(&token), None).await;
@@ -296,14 +225,7 @@ async fn api_nodes_share_accounts_through_kafka() {
     .expect("node b never learned the account made on node a");
     assert_eq!(on_b["role"], "analyst");
     let id = on_b["tokens"][0]["id"].as_str().unwrap().to_owned();
-    let (status, _) = call(
-        &b,
-        "DELETE",
-        &format!("/api/v1/tokens/{id}"),
-        Some(TOKEN),
-        None,
-    )
-    .await;
+    let (status, _) = call(&b, "DELETE", &format!("/api/v1/tokens/{id}"), Some(TOKEN), None).await;
     assert_eq!(status, 204);
     eventually(Duration::from_secs(20), || async {
         (call(&a, "GET", "/api/v1/me", Some(&token), None).await.0 == 401).then_some(())
@@ -313,14 +235,10 @@ async fn api_nodes_share_accounts_through_kafka() {
     // and the audit log of either node shows both changes
     let log = eventually(Duration::from_secs(20), || async {
         let (_, log) = call(&a, "GET", "/api/v1/audit", Some(TOKEN), None).await;
-        let actions: Vec<String> = log["events"]
-            .as_array()?
-            .iter()
-            .filter_map(|e| e["action"].as_str().map(str::to_owned))
-            .collect();
-        (actions.contains(&"token.revoke".to_owned())
-            && actions.contains(&"account.create".to_owned()))
-        .then_some(actions)
+        let actions: Vec<String> =
+            log["events"].as_array()?.iter().filter_map(|e| e["action"].as_str().map(str::to_owned)).collect();
+        (actions.contains(&"token.revoke".to_owned()) && actions.contains(&"account.create".to_owned()))
+            .then_some(actions)
     })
     .await;
     assert!(log.is_some(), "audit events did not reach node a");

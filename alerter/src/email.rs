@@ -46,12 +46,10 @@ impl Mailer {
             .map_err(|e| Error::Smtp(format!("smtp.url `{}`: {e}", redact(&config.url))))?
             .timeout(Some(std::time::Duration::from_secs(20)))
             .build();
-        let from = config.from.parse().map_err(|e| {
-            Error::Smtp(format!(
-                "smtp.from `{}` is not an email address: {e}",
-                config.from
-            ))
-        })?;
+        let from = config
+            .from
+            .parse()
+            .map_err(|e| Error::Smtp(format!("smtp.from `{}` is not an email address: {e}", config.from)))?;
         Ok(Self { transport, from })
     }
 
@@ -63,33 +61,22 @@ impl Mailer {
         recipient: &str,
         public_url: &str,
     ) -> Result<(), SendError> {
-        let to: Mailbox = recipient.parse().map_err(|e| SendError {
-            message: format!("bad recipient `{recipient}`: {e}"),
-            permanent: true,
-        })?;
+        let to: Mailbox = recipient
+            .parse()
+            .map_err(|e| SendError { message: format!("bad recipient `{recipient}`: {e}"), permanent: true })?;
         let body = compose(alert, unit_name, public_url);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&body.subject)
-            .message_id(Some(format!(
-                "<{}.{}@kentongan>",
-                alert.id,
-                fastrand::u64(..)
-            )))
+            .message_id(Some(format!("<{}.{}@kentongan>", alert.id, fastrand::u64(..))))
             .multipart(MultiPart::alternative_plain_html(body.text, body.html))
-            .map_err(|e| SendError {
-                message: e.to_string(),
-                permanent: true,
-            })?;
+            .map_err(|e| SendError { message: e.to_string(), permanent: true })?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| SendError {
-                message: e.to_string(),
-                permanent: e.is_permanent(),
-            })
+            .map_err(|e| SendError { message: e.to_string(), permanent: e.is_permanent() })
     }
 }
 
@@ -111,21 +98,11 @@ pub struct Composed {
 fn local(t: OffsetDateTime, offset_hours: i8) -> String {
     let offset = UtcOffset::from_hms(offset_hours, 0, 0).unwrap_or(UtcOffset::UTC);
     let t = t.to_offset(offset);
-    format!(
-        "{:02}-{:02}-{} {:02}:{:02}",
-        t.day(),
-        u8::from(t.month()),
-        t.year(),
-        t.hour(),
-        t.minute()
-    )
+    format!("{:02}-{:02}-{} {:02}:{:02}", t.day(), u8::from(t.month()), t.year(), t.hour(), t.minute())
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Writes the notification for `alert`: subject `[SIAGA] Konflik sosial - Kota Palu`,
@@ -154,23 +131,11 @@ pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
     );
     let mut items = String::new();
     for (i, r) in alert.reports.iter().rev().take(10).enumerate() {
-        text.push_str(&format!(
-            "{}. [{} {zone}] {}\n",
-            i + 1,
-            local(r.reported_at, hours),
-            r.excerpt
-        ));
-        items.push_str(&format!(
-            "<li><b>{} {zone}</b> {}</li>",
-            local(r.reported_at, hours),
-            html_escape(&r.excerpt)
-        ));
+        text.push_str(&format!("{}. [{} {zone}] {}\n", i + 1, local(r.reported_at, hours), r.excerpt));
+        items.push_str(&format!("<li><b>{} {zone}</b> {}</li>", local(r.reported_at, hours), html_escape(&r.excerpt)));
     }
     if alert.reports.len() > 10 {
-        text.push_str(&format!(
-            "… dan {} laporan lain\n",
-            alert.reports.len() - 10
-        ));
+        text.push_str(&format!("… dan {} laporan lain\n", alert.reports.len() - 10));
     }
     text.push_str(&format!(
         "\nLihat dan tindak lanjuti peringatan ini: {link}\n\n\
@@ -192,11 +157,7 @@ pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
         html_escape(&link),
         html_escape(unit_name),
     );
-    Composed {
-        subject,
-        text,
-        html,
-    }
+    Composed { subject, text, html }
 }
 
 #[cfg(test)]
@@ -215,10 +176,7 @@ mod tests {
             indicator: "konflik_sosial".into(),
             region: RegionCode::parse("72.71").unwrap(),
             level: Level::Siaga,
-            window: Window {
-                start: t - time::Duration::DAY,
-                end: t,
-            },
+            window: Window { start: t - time::Duration::DAY, end: t },
             count: 4,
             score: 8.0,
             reports: vec![ReportRef {
@@ -232,26 +190,10 @@ mod tests {
         };
         let c = compose(&alert, "Kesbangpol Kota Palu", "https://kentongan.example/");
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
-        assert!(
-            c.text.contains("Kota Palu (72.71), Sulawesi Tengah"),
-            "{}",
-            c.text
-        );
-        assert!(
-            c.text
-                .contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"),
-            "{}",
-            c.text
-        );
-        assert!(
-            c.text.contains(
-                "https://kentongan.example/#/alerts/00000000-0000-0000-0000-000000000000"
-            )
-        );
+        assert!(c.text.contains("Kota Palu (72.71), Sulawesi Tengah"), "{}", c.text);
+        assert!(c.text.contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"), "{}", c.text);
+        assert!(c.text.contains("https://kentongan.example/#/alerts/00000000-0000-0000-0000-000000000000"));
         assert!(c.html.contains("Bentrok &lt;warga&gt;"));
-        assert_eq!(
-            redact("smtps://user:pw@mail.example:465"),
-            "smtps://***@mail.example:465"
-        );
+        assert_eq!(redact("smtps://user:pw@mail.example:465"), "smtps://***@mail.example:465");
     }
 }

@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 
 use crate::Error;
 
-const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// Entries still to send; the sender scans only these.
+const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
+/// Entries sent or given up, kept as the record of what happened.
+const DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("done");
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,28 +72,20 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let err = |e: &dyn std::fmt::Display| Error::Outbox {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
+        let err = |e: &dyn std::fmt::Display| Error::Outbox { path: path.display().to_string(), reason: e.to_string() };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
         }
         let db = Database::create(path).map_err(|e| err(&e))?;
         let txn = db.begin_write().map_err(|e| err(&e))?;
-        txn.open_table(ENTRIES).map_err(|e| err(&e))?;
+        txn.open_table(PENDING).map_err(|e| err(&e))?;
+        txn.open_table(DONE).map_err(|e| err(&e))?;
         txn.commit().map_err(|e| err(&e))?;
-        Ok(Self {
-            db: Arc::new(db),
-            path: path.display().to_string(),
-        })
+        Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::Outbox {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
+        Error::Outbox { path: self.path.clone(), reason: e.to_string() }
     }
 
     /// Adds the entries whose keys are new, in one durable transaction;
@@ -99,19 +94,17 @@ impl Outbox {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         let mut added = 0;
         {
-            let mut table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
+            let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
+            let done = txn.open_table(DONE).map_err(|e| self.err(e))?;
             for entry in entries {
-                if table
-                    .get(entry.key.as_str())
-                    .map_err(|e| self.err(e))?
-                    .is_some()
+                let key = entry.key.as_str();
+                if pending.get(key).map_err(|e| self.err(e))?.is_some()
+                    || done.get(key).map_err(|e| self.err(e))?.is_some()
                 {
                     continue;
                 }
                 let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
-                table
-                    .insert(entry.key.as_str(), bytes.as_slice())
-                    .map_err(|e| self.err(e))?;
+                pending.insert(key, bytes.as_slice()).map_err(|e| self.err(e))?;
                 added += 1;
             }
         }
@@ -119,24 +112,28 @@ impl Outbox {
         Ok(added)
     }
 
-    /// Replaces an entry after an attempt.
+    /// Records an attempt: a pending entry stays pending, a sent or failed
+    /// one moves to the record of what is done.
     pub fn update(&self, entry: &Entry) -> Result<(), Error> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            let mut table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
             let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
-            table
-                .insert(entry.key.as_str(), bytes.as_slice())
-                .map_err(|e| self.err(e))?;
+            let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
+            if entry.status == Status::Pending {
+                pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            } else {
+                pending.remove(entry.key.as_str()).map_err(|e| self.err(e))?;
+                let mut done = txn.open_table(DONE).map_err(|e| self.err(e))?;
+                done.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
         }
         txn.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
 
-    /// Every entry, in key order.
-    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
+    fn read(&self, table: TableDefinition<&str, &[u8]>) -> Result<Vec<Entry>, Error> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let table = txn.open_table(ENTRIES).map_err(|e| self.err(e))?;
+        let table = txn.open_table(table).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in table.iter().map_err(|e| self.err(e))? {
             let (_, value) = row.map_err(|e| self.err(e))?;
@@ -148,22 +145,18 @@ impl Outbox {
         Ok(out)
     }
 
-    /// Pending entries whose next attempt is due at `now`.
-    pub fn due(&self, now: OffsetDateTime) -> Result<Vec<Entry>, Error> {
-        Ok(self
-            .entries()?
-            .into_iter()
-            .filter(|e| e.status == Status::Pending && e.next_attempt <= now)
-            .collect())
+    /// Every entry, pending ones first.
+    pub fn entries(&self) -> Result<Vec<Entry>, Error> {
+        let mut all = self.read(PENDING)?;
+        all.extend(self.read(DONE)?);
+        Ok(all)
     }
 
-    /// When the next pending entry falls due, if any.
-    pub fn next_due(&self) -> Result<Option<OffsetDateTime>, Error> {
-        Ok(self
-            .entries()?
-            .into_iter()
-            .filter(|e| e.status == Status::Pending)
-            .map(|e| e.next_attempt)
-            .min())
+    /// Pending entries whose next attempt is due at `now`, and when the
+    /// next one after those falls due.
+    pub fn due(&self, now: OffsetDateTime) -> Result<(Vec<Entry>, Option<OffsetDateTime>), Error> {
+        let pending = self.read(PENDING)?;
+        let next = pending.iter().filter(|e| e.next_attempt > now).map(|e| e.next_attempt).min();
+        Ok((pending.into_iter().filter(|e| e.next_attempt <= now).collect(), next))
     }
 }

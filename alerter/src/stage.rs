@@ -32,21 +32,18 @@ pub struct Alerter {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Runs intake and sender until one fails.
+/// Runs intake and sender until one fails; the other is then stopped too,
+/// so a restart never leaves a second sender running.
 pub async fn run(alerter: Alerter) -> Result<(), Error> {
     let wake = Arc::new(Notify::new());
-    let sender = tokio::spawn(send_loop(alerter.clone(), wake.clone()));
-    let intake = intake(alerter, wake);
     tokio::select! {
-        r = intake => r,
-        r = sender => r.map_err(|e| Error::Smtp(format!("sender task failed: {e}")))?,
+        r = intake(alerter.clone(), wake.clone()) => r,
+        r = send_loop(alerter, wake) => r,
     }
 }
 
 fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
-    let units = alerter
-        .units
-        .route(&alert.indicator, alert.level, &alert.region);
+    let units = alerter.units.route(&alert.indicator, alert.level, &alert.region);
     if units.is_empty() {
         tracing::warn!(alert = %alert.id, key = %alert.key, level = %alert.level, "no unit handles this alert");
         metrics::counter!("kentongan_alerter_unrouted_total").increment(1);
@@ -82,7 +79,8 @@ async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
                 Ok(AlertEvent::Raised { alert }) => entries.extend(entries_for(&alerter, &alert)),
                 Ok(AlertEvent::Delivered { .. }) => {}
                 Err(e) => {
-                    tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable alert event")
+                    tracing::warn!(offset = record.offset, error = %e, "unreadable alert event sent to deadletter");
+                    alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &e.to_string()).await?;
                 }
             }
         }
@@ -109,17 +107,19 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
     loop {
         let outbox = alerter.outbox.clone();
         let now = alerter.clock.now();
-        let due = tokio::task::spawn_blocking(move || outbox.due(now))
+        let (due, next) = tokio::task::spawn_blocking(move || outbox.due(now))
             .await
             .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))??;
+        let sent_any = !due.is_empty();
         for entry in due {
             attempt(&alerter, entry).await?;
         }
-        let next = alerter.outbox.next_due()?;
+        if sent_any {
+            // attempts may have rescheduled entries; look again at once
+            continue;
+        }
         let wait = next.map_or(Duration::from_secs(60), |t| {
-            Duration::try_from(t - alerter.clock.now())
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(60))
+            Duration::try_from(t - alerter.clock.now()).unwrap_or(Duration::ZERO).min(Duration::from_secs(60))
         });
         tokio::select! {
             () = wake.notified() => {}
@@ -131,23 +131,15 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
 async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
     let result = match (&alerter.mailer, entry.channel) {
         (Some(mailer), DeliveryChannel::Email) => {
-            mailer
-                .send(
-                    &entry.alert,
-                    &entry.unit_name,
-                    &entry.recipient,
-                    &alerter.public_url,
-                )
-                .await
+            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &alerter.public_url).await
         }
         (None, DeliveryChannel::Email) => Err(crate::email::SendError {
             message: "email is not configured: set [smtp] url and from".into(),
             permanent: true,
         }),
-        (_, DeliveryChannel::Sms) => Err(crate::email::SendError {
-            message: "SMS delivery is not configured".into(),
-            permanent: true,
-        }),
+        (_, DeliveryChannel::Sms) => {
+            Err(crate::email::SendError { message: "SMS delivery is not configured".into(), permanent: true })
+        }
     };
     let now = alerter.clock.now();
     entry.attempts += 1;
@@ -172,7 +164,11 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
     };
     let outcome = if error.is_none() { "sent" } else { "failed" };
     metrics::counter!("kentongan_alerter_deliveries_total", "outcome" => outcome).increment(1);
-    alerter.outbox.update(&entry)?;
+    let outbox = alerter.outbox.clone();
+    let saved = entry.clone();
+    tokio::task::spawn_blocking(move || outbox.update(&saved))
+        .await
+        .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))??;
     let event = AlertEvent::Delivered {
         alert_id: entry.alert.id,
         delivery: Delivery {
@@ -184,11 +180,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
             error,
         },
     };
-    if let Err(e) = alerter
-        .bus
-        .publish(Topic::Alerts, &entry.alert.key, &wire::encode(&event))
-        .await
-    {
+    if let Err(e) = alerter.bus.publish(Topic::Alerts, &entry.alert.key, &wire::encode(&event)).await {
         tracing::warn!(alert = %entry.alert.id, error = %e, "could not record the delivery on the bus");
     }
     Ok(())

@@ -3,8 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use bus::{Bus, Topic};
 use model::{Level, RegionCode, Unit, wire};
+
+impl bus::View for UnitBook {
+    fn apply(&self, record: &bus::Record) {
+        UnitBook::apply(self, &record.key, &record.payload);
+    }
+}
 
 /// The current units, shared by every part of this node that needs them.
 #[derive(Debug, Clone, Default)]
@@ -30,39 +35,17 @@ impl UnitBook {
     }
 
     pub fn get(&self, id: &str) -> Option<Unit> {
-        self.units
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.units.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
     pub fn all(&self) -> Vec<Unit> {
-        self.units
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.units.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
     /// The units that must hear of `indicator` at `level` in `region`.
     pub fn route(&self, indicator: &str, level: Level, region: &RegionCode) -> Vec<Unit> {
         let units = self.units.read().unwrap_or_else(|e| e.into_inner());
-        units
-            .values()
-            .filter(|u| u.handles(indicator, level, region))
-            .cloned()
-            .collect()
-    }
-
-    /// Keeps the book current from the `units` topic, forever.
-    pub async fn follow(self, bus: Bus) -> Result<(), bus::Error> {
-        let mut sub = bus.replay(Topic::Units).await?;
-        loop {
-            let record = sub.next().await?;
-            self.apply(&record.key, &record.payload);
-        }
+        units.values().filter(|u| u.handles(indicator, level, region)).cloned().collect()
     }
 }
 
@@ -92,22 +75,10 @@ mod tests {
         }
         let palu = RegionCode::parse("72.71.02").unwrap();
         let ids = |v: Vec<Unit>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
-        assert_eq!(
-            ids(book.route("narkoba", Level::Waspada, &palu)),
-            ["bnn-palu"]
-        );
-        assert_eq!(
-            ids(book.route("narkoba", Level::Siaga, &palu)),
-            ["bnn-palu", "kesbang-sulteng"]
-        );
-        assert_eq!(
-            ids(book.route("demokrasi", Level::Awas, &palu)),
-            ["kesbang-sulteng"]
-        );
+        assert_eq!(ids(book.route("narkoba", Level::Waspada, &palu)), ["bnn-palu"]);
+        assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["bnn-palu", "kesbang-sulteng"]);
+        assert_eq!(ids(book.route("demokrasi", Level::Awas, &palu)), ["kesbang-sulteng"]);
         book.apply("bnn-palu", b"");
-        assert_eq!(
-            ids(book.route("narkoba", Level::Siaga, &palu)),
-            ["kesbang-sulteng"]
-        );
+        assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["kesbang-sulteng"]);
     }
 }

@@ -90,26 +90,18 @@ fn audit_value(a: &Account) -> Value {
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = (2..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         && name.as_bytes()[0].is_ascii_alphanumeric();
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "name",
-            format!("`{name}`: use 2–64 lowercase letters, digits, `.`, `_` or `-`"),
-        ))
+        Err(ApiError::invalid("name", format!("`{name}`: use 2–64 lowercase letters, digits, `.`, `_` or `-`")))
     }
 }
 
 fn check_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < 12 {
-        return Err(ApiError::invalid(
-            "password",
-            "needs at least 12 characters",
-        ));
+        return Err(ApiError::invalid("password", "needs at least 12 characters"));
     }
     Ok(())
 }
@@ -183,21 +175,11 @@ pub fn make_account(
     if let Some(caller) = creator
         && !caller.covers_all(&regions)
     {
-        let what = if regions.is_empty() {
-            "a national account"
-        } else {
-            "an account outside your regions"
-        };
-        return Err(ApiError::forbidden(&format!(
-            "a national admin to create {what};"
-        )));
+        let what = if regions.is_empty() { "a national account" } else { "an account outside your regions" };
+        return Err(ApiError::forbidden(&format!("a national admin to create {what};")));
     }
     if directory.account(&new.name).is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "exists",
-            format!("an account named `{}` exists", new.name),
-        ));
+        return Err(ApiError::new(StatusCode::CONFLICT, "exists", format!("an account named `{}` exists", new.name)));
     }
     let password_hash = match &new.password {
         Some(p) => {
@@ -207,18 +189,12 @@ pub fn make_account(
         None => None,
     };
     let account = Account {
-        display_name: new
-            .display_name
-            .filter(|d| !d.trim().is_empty())
-            .unwrap_or_else(|| new.name.clone()),
+        display_name: new.display_name.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| new.name.clone()),
         name: new.name,
         role: new.role,
         regions,
         email: new.email.filter(|e| !e.is_empty()),
-        phone: new
-            .phone
-            .filter(|p| !p.is_empty())
-            .map(|p| ingest::sms::normalize_phone(&p)),
+        phone: new.phone.filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p)),
         telegram: new.telegram.filter(|t| !t.is_empty()),
         active: true,
         password_hash,
@@ -238,33 +214,22 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = state.clock.now();
     let directory = state.directory.clone();
+    let name = new.name.clone();
+    let _guard = state.directory.lock(&name).await;
     let made = tokio::task::spawn_blocking({
         let caller = caller.clone();
         move || make_account(new, Some(&caller), &directory, now)
     });
     let (account, credential, token) = made.await.map_err(ApiError::internal)??;
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Account(account.clone()))
-        .await?;
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Credential(credential))
-        .await?;
+    state.directory.save(&state.bus, AccountRecord::Account(account.clone())).await?;
+    state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     audit::record(
         &state,
-        Entry::new(
-            &caller.name,
-            "account.create",
-            &account.name,
-            &account.regions,
-            &source,
-        )
-        .after(audit_value(&account)),
+        Entry::new(&caller.name, "account.create", &account.name, &account.regions, &source)
+            .after(audit_value(&account)),
     )
     .await;
-    let mut body =
-        serde_json::to_value(view(&state.directory, &account)).map_err(ApiError::internal)?;
+    let mut body = serde_json::to_value(view(&state.directory, &account)).map_err(ApiError::internal)?;
     body["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -311,6 +276,15 @@ pub async fn update(
     Path(name): Path<String>,
     ApiJson(change): ApiJson<AccountChange>,
 ) -> Result<Json<AccountView>, ApiError> {
+    let password_hash = match change.password {
+        Some(p) => {
+            check_password(&p)?;
+            Some(secrets::hash_blocking(p).await?)
+        }
+        None => None,
+    };
+    // Re-read under the lock, so a change made meanwhile is not overwritten.
+    let _guard = state.directory.lock(&name).await;
     let before = managed(&state, &caller, &name)?;
     let mut after = before.clone();
     if let Some(d) = change.display_name {
@@ -322,9 +296,7 @@ pub async fn update(
     if let Some(codes) = change.regions {
         let regions = parse_regions(&codes)?;
         if !caller.covers_all(&regions) {
-            return Err(ApiError::forbidden(
-                "a national admin to give regions outside your own;",
-            ));
+            return Err(ApiError::forbidden("a national admin to give regions outside your own;"));
         }
         after.regions = regions;
     }
@@ -332,9 +304,7 @@ pub async fn update(
         after.email = Some(e).filter(|e| !e.is_empty());
     }
     if let Some(p) = change.phone {
-        after.phone = Some(p)
-            .filter(|p| !p.is_empty())
-            .map(|p| ingest::sms::normalize_phone(&p));
+        after.phone = Some(p).filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p));
     }
     if let Some(t) = change.telegram {
         after.telegram = Some(t).filter(|t| !t.is_empty());
@@ -342,15 +312,11 @@ pub async fn update(
     if let Some(a) = change.active {
         after.active = a;
     }
-    if let Some(p) = change.password {
-        check_password(&p)?;
-        after.password_hash = Some(secrets::hash_blocking(p).await?);
+    if password_hash.is_some() {
+        after.password_hash = password_hash;
     }
     after.updated_at = state.clock.now();
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Account(after.clone()))
-        .await?;
+    state.directory.save(&state.bus, AccountRecord::Account(after.clone())).await?;
     let mut regions = before.regions.clone();
     regions.extend(after.regions.iter().cloned());
     audit::record(
@@ -387,31 +353,18 @@ async fn issue_token(
     let label = new.label.unwrap_or_default();
     let name = account.name.clone();
     let expires = new.expires_at;
-    let (credential, token) =
-        tokio::task::spawn_blocking(move || new_token(&name, &label, expires, now))
-            .await
-            .map_err(ApiError::internal)??;
+    let (credential, token) = tokio::task::spawn_blocking(move || new_token(&name, &label, expires, now))
+        .await
+        .map_err(ApiError::internal)??;
     let id = credential.id.clone();
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Credential(credential))
-        .await?;
+    state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     audit::record(
         state,
-        Entry::new(
-            &caller.name,
-            "token.create",
-            &format!("{}/{id}", account.name),
-            &account.regions,
-            source,
-        )
-        .after(json!({ "expires_at": expires.map(|e| e.to_string()) })),
+        Entry::new(&caller.name, "token.create", &format!("{}/{id}", account.name), &account.regions, source)
+            .after(json!({ "expires_at": expires.map(|e| e.to_string()) })),
     )
     .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "account": account.name, "token": token })),
-    ))
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "account": account.name, "token": token }))))
 }
 
 /// `POST /api/v1/users/{name}/tokens`: an admin issues a token for an account in scope.
@@ -433,22 +386,13 @@ pub async fn create_own_token(
     source: Source,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<NewToken>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let account = state
-        .directory
-        .account(&caller.name)
-        .ok_or_else(ApiError::unauthorized)?;
+    let account = state.directory.account(&caller.name).ok_or_else(ApiError::unauthorized)?;
     issue_token(&state, &caller, &source, &account, body).await
 }
 
 /// `GET /api/v1/me`.
-pub async fn me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<AccountView>, ApiError> {
-    let account = state
-        .directory
-        .account(&caller.name)
-        .ok_or_else(ApiError::unauthorized)?;
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<AccountView>, ApiError> {
+    let account = state.directory.account(&caller.name).ok_or_else(ApiError::unauthorized)?;
     Ok(Json(view(&state.directory, &account)))
 }
 
@@ -466,28 +410,13 @@ pub async fn set_own_password(
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     check_password(&change.password)?;
-    let mut account = state
-        .directory
-        .account(&caller.name)
-        .ok_or_else(ApiError::unauthorized)?;
-    let p = change.password;
-    account.password_hash = Some(secrets::hash_blocking(p).await?);
+    let hash = secrets::hash_blocking(change.password).await?;
+    let _guard = state.directory.lock(&caller.name).await;
+    let mut account = state.directory.account(&caller.name).ok_or_else(ApiError::unauthorized)?;
+    account.password_hash = Some(hash);
     account.updated_at = state.clock.now();
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Account(account.clone()))
-        .await?;
-    audit::record(
-        &state,
-        Entry::new(
-            &caller.name,
-            "account.password",
-            &caller.name,
-            &account.regions,
-            &source,
-        ),
-    )
-    .await;
+    state.directory.save(&state.bus, AccountRecord::Account(account.clone())).await?;
+    audit::record(&state, Entry::new(&caller.name, "account.password", &caller.name, &account.regions, &source)).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -499,35 +428,19 @@ pub async fn revoke(
     source: Source,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let mut credential = state
-        .directory
-        .credential(&id)
-        .ok_or_else(|| ApiError::not_found("token"))?;
-    let owner = state
-        .directory
-        .account(&credential.account)
-        .ok_or_else(|| ApiError::not_found("token"))?;
-    let allowed = owner.name == caller.name
-        || (caller.role == Role::Admin && caller.covers_all(&owner.regions));
+    let mut credential = state.directory.credential(&id).ok_or_else(|| ApiError::not_found("token"))?;
+    let owner = state.directory.account(&credential.account).ok_or_else(|| ApiError::not_found("token"))?;
+    let allowed = owner.name == caller.name || (caller.role == Role::Admin && caller.covers_all(&owner.regions));
     if !allowed {
         return Err(ApiError::not_found("token"));
     }
     if credential.revoked_at.is_none() {
         credential.revoked_at = Some(state.clock.now());
-        state
-            .directory
-            .save(&state.bus, AccountRecord::Credential(credential))
-            .await?;
+        state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     }
     audit::record(
         &state,
-        Entry::new(
-            &caller.name,
-            "token.revoke",
-            &format!("{}/{id}", owner.name),
-            &owner.regions,
-            &source,
-        ),
+        Entry::new(&caller.name, "token.revoke", &format!("{}/{id}", owner.name), &owner.regions, &source),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
@@ -545,28 +458,22 @@ pub struct Lockout {
 }
 
 impl Lockout {
-    /// When `name` may try again, if it is locked at `now`.
-    fn locked_until(&self, name: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    /// Counts an attempt by `name` at `now` before its password is checked,
+    /// so that parallel guesses count too; refuses with the time the lock
+    /// ends when `name` has failed too often. A success clears the count.
+    fn attempt(&self, name: &str, now: OffsetDateTime) -> Result<(), OffsetDateTime> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let list = failures.entry(name.to_owned()).or_default();
         list.retain(|t| *t > now - LOCKOUT);
-        (list.len() >= MAX_FAILURES).then(|| list[list.len() - MAX_FAILURES] + LOCKOUT)
-    }
-
-    fn fail(&self, name: &str, now: OffsetDateTime) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(name.to_owned())
-            .or_default()
-            .push(now);
+        if list.len() >= MAX_FAILURES {
+            return Err(list[list.len() - MAX_FAILURES] + LOCKOUT);
+        }
+        list.push(now);
+        Ok(())
     }
 
     fn clear(&self, name: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(name);
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
     }
 }
 
@@ -587,7 +494,7 @@ pub async fn sign_in(
     ApiJson(form): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    if let Some(until) = state.lockout.locked_until(&form.name, now) {
+    if let Err(until) = state.lockout.attempt(&form.name, now) {
         let secs = u32::try_from((until - now).whole_seconds().max(1)).unwrap_or(u32::MAX);
         return Err(ApiError {
             retry_after: Some(secs),
@@ -599,33 +506,17 @@ pub async fn sign_in(
         });
     }
     let account = state.directory.account(&form.name).filter(|a| a.active);
-    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let password = form.password.clone();
     // Without an account or password, check a dummy hash anyway, so the time
     // taken does not tell which names exist.
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => secrets::verify(&password, &h),
-        None => {
-            secrets::verify(&password, dummy_hash());
-            false
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let known = hash.is_some();
+    let checked = state.directory.verify(form.password.clone(), hash.unwrap_or_else(|| dummy_hash().to_owned())).await;
+    let ok = known && checked;
     let account = match (ok, account) {
         (true, Some(a)) => a,
         _ => {
-            state.lockout.fail(&form.name, now);
-            audit::record(
-                &state,
-                Entry::new(&form.name, "sign_in_failed", &form.name, &[], &source),
-            )
-            .await;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "wrong name or password",
-            ));
+            audit::record(&state, Entry::new(&form.name, "sign_in_failed", &form.name, &[], &source)).await;
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong name or password"));
         }
     };
     state.lockout.clear(&account.name);
@@ -643,26 +534,10 @@ pub async fn sign_in(
         expires_at: Some(now + SESSION_TTL),
         revoked_at: None,
     };
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Credential(credential))
-        .await?;
-    audit::record(
-        &state,
-        Entry::new(
-            &account.name,
-            "sign_in",
-            &account.name,
-            &account.regions,
-            &source,
-        ),
-    )
-    .await;
-    let behind_tls = state.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            == Some("https");
+    state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
+    audit::record(&state, Entry::new(&account.name, "sign_in", &account.name, &account.regions, &source)).await;
+    let behind_tls =
+        state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     let cookie = format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         SESSION_TTL.whole_seconds(),
@@ -670,39 +545,22 @@ pub async fn sign_in(
     );
     let body = Json(json!({ "name": account.name, "role": account.role, "csrf_token": csrf }));
     let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
-    );
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     Ok(response)
 }
 
 /// `DELETE /api/v1/session`: signs out (revokes the session).
-pub async fn sign_out(
-    State(state): State<AppState>,
-    caller: Caller,
-    source: Source,
-) -> Result<Response, ApiError> {
+pub async fn sign_out(State(state): State<AppState>, caller: Caller, source: Source) -> Result<Response, ApiError> {
     if caller.via == Via::Session
         && let Some(mut credential) = state.directory.credential(&caller.credential)
     {
         credential.revoked_at = Some(state.clock.now());
-        state
-            .directory
-            .save(&state.bus, AccountRecord::Credential(credential))
-            .await?;
+        state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     }
-    audit::record(
-        &state,
-        Entry::new(&caller.name, "sign_out", &caller.name, &[], &source),
-    )
-    .await;
+    audit::record(&state, Entry::new(&caller.name, "sign_out", &caller.name, &[], &source)).await;
     let mut response = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&clear).map_err(ApiError::internal)?,
-    );
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).map_err(ApiError::internal)?);
     Ok(response)
 }
 
@@ -711,8 +569,16 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
     if state.directory.has_active_admin() {
         return Ok(());
     }
+    // Never overwrite what exists: an `admin` account that was demoted or
+    // deactivated, or a bootstrap token that was revoked, stays so.
+    if state.directory.account("admin").is_some()
+        || state.directory.credential(crate::directory::BOOTSTRAP_ID).is_some()
+    {
+        tracing::warn!("auth.bootstrap_token is ignored: the account `admin` or its bootstrap token already exists");
+        return Ok(());
+    }
     let now = state.clock.now();
-    let account = state.directory.account("admin").unwrap_or(Account {
+    let account = Account {
         name: "admin".into(),
         display_name: "Administrator".into(),
         role: Role::Admin,
@@ -724,13 +590,6 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
         password_hash: None,
         created_at: now,
         updated_at: now,
-    });
-    let account = Account {
-        role: Role::Admin,
-        regions: Vec::new(),
-        active: true,
-        updated_at: now,
-        ..account
     };
     let hash = secrets::hash_blocking(token.to_owned()).await?;
     let credential = Credential {
@@ -744,14 +603,8 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
         expires_at: None,
         revoked_at: None,
     };
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Account(account))
-        .await?;
-    state
-        .directory
-        .save(&state.bus, AccountRecord::Credential(credential))
-        .await?;
+    state.directory.save(&state.bus, AccountRecord::Account(account)).await?;
+    state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     tracing::info!("created the national admin `admin` from auth.bootstrap_token");
     Ok(())
 }

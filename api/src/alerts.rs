@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::State;
-use bus::{Bus, Topic};
 use model::{Alert, AlertEvent, wire};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -12,6 +11,15 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery};
+
+impl bus::View for AlertView {
+    fn apply(&self, record: &bus::Record) {
+        match wire::decode::<AlertEvent>(&record.payload) {
+            Ok(event) => AlertView::apply(self, event),
+            Err(e) => tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable alert event"),
+        }
+    }
+}
 
 /// Every alert and its deliveries, rebuilt from the `alerts` topic.
 #[derive(Debug, Clone, Default)]
@@ -31,20 +39,6 @@ impl AlertView {
                     && !alert.deliveries.contains(&delivery)
                 {
                     alert.deliveries.push(delivery);
-                }
-            }
-        }
-    }
-
-    /// Follows the topic from its start, forever.
-    pub async fn follow(self, bus: Bus) -> Result<(), bus::Error> {
-        let mut sub = bus.replay(Topic::Alerts).await?;
-        loop {
-            let record = sub.next().await?;
-            match wire::decode::<AlertEvent>(&record.payload) {
-                Ok(event) => self.apply(event),
-                Err(e) => {
-                    tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable alert event")
                 }
             }
         }
@@ -79,10 +73,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let view = state
-        .alerts
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this node serves no alerts;"))?;
+    let view = state.alerts.as_ref().ok_or_else(|| ApiError::not_found("this node serves no alerts;"))?;
     let alerts = view.list(&caller, &q);
     Ok(axum::Json(serde_json::json!({ "alerts": alerts })))
 }

@@ -3,11 +3,12 @@
 //! the value before and after. It is the append-only `audit` topic; each api
 //! node keeps a view of it for `GET /api/v1/audit`.
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use axum::Json;
 use axum::extract::State;
-use bus::{Bus, Topic};
+use bus::Topic;
 use model::{AuditEvent, RegionCode, Scope, wire};
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,15 +39,7 @@ impl<'a> Entry<'a> {
         regions: &'a [RegionCode],
         source: &'a Source,
     ) -> Self {
-        Self {
-            actor,
-            action,
-            target,
-            regions,
-            source,
-            before: None,
-            after: None,
-        }
+        Self { actor, action, target, regions, source, before: None, after: None }
     }
 
     pub fn before(mut self, value: Value) -> Self {
@@ -74,11 +67,7 @@ pub async fn record(state: &AppState, entry: Entry<'_>) {
         before: entry.before,
         after: entry.after,
     };
-    if let Err(e) = state
-        .bus
-        .publish(Topic::Audit, &event.actor, &wire::encode(&event))
-        .await
-    {
+    if let Err(e) = state.bus.publish(Topic::Audit, &event.actor, &wire::encode(&event)).await {
         tracing::error!(action = %event.action, actor = %event.actor, error = %e, "could not write the audit log");
     }
     state.audit.push(event);
@@ -88,29 +77,26 @@ pub async fn record(state: &AppState, entry: Entry<'_>) {
 #[derive(Debug, Clone, Default)]
 pub struct AuditView {
     events: Arc<RwLock<Vec<AuditEvent>>>,
+    seen: Arc<RwLock<HashSet<uuid::Uuid>>>,
+}
+
+impl bus::View for AuditView {
+    fn apply(&self, record: &bus::Record) {
+        match wire::decode::<AuditEvent>(&record.payload) {
+            Ok(event) => self.push(event),
+            Err(e) => tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable audit event"),
+        }
+    }
 }
 
 impl AuditView {
     fn push(&self, event: AuditEvent) {
+        if !self.seen.write().unwrap_or_else(|e| e.into_inner()).insert(event.id) {
+            return;
+        }
         let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        if !events.iter().rev().take(64).any(|e| e.id == event.id) {
-            let at = events.partition_point(|e| (e.at, e.id) <= (event.at, event.id));
-            events.insert(at, event);
-        }
-    }
-
-    /// Follows the topic from its start, forever.
-    pub async fn follow(self, bus: Bus) -> Result<(), bus::Error> {
-        let mut sub = bus.replay(Topic::Audit).await?;
-        loop {
-            let record = sub.next().await?;
-            match wire::decode::<AuditEvent>(&record.payload) {
-                Ok(event) => self.push(event),
-                Err(e) => {
-                    tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable audit event")
-                }
-            }
-        }
+        let at = events.partition_point(|e| (e.at, e.id) <= (event.at, event.id));
+        events.insert(at, event);
     }
 }
 
@@ -125,11 +111,8 @@ pub struct Params {
 }
 
 fn time_param(name: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
-    v.map(|v| {
-        OffsetDateTime::parse(v, &Rfc3339)
-            .map_err(|_| ApiError::invalid(name, "is not an RFC 3339 time"))
-    })
-    .transpose()
+    v.map(|v| OffsetDateTime::parse(v, &Rfc3339).map_err(|_| ApiError::invalid(name, "is not an RFC 3339 time")))
+        .transpose()
 }
 
 /// `GET /api/v1/audit`: newest first, only what lies in the caller's scope
@@ -139,17 +122,12 @@ pub async fn list(
     caller: Caller,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Json<Value>, ApiError> {
-    let (from, to) = (
-        time_param("from", p.from.as_deref())?,
-        time_param("to", p.to.as_deref())?,
-    );
+    let (from, to) = (time_param("from", p.from.as_deref())?, time_param("to", p.to.as_deref())?);
     let limit = p.limit.unwrap_or(100).min(1000);
     let events = state.audit.events.read().unwrap_or_else(|e| e.into_inner());
     let visible = |e: &&AuditEvent| match &caller.scope {
         Scope::All => true,
-        Scope::Regions(_) => {
-            !e.regions.is_empty() && e.regions.iter().all(|r| caller.scope.covers(Some(r)))
-        }
+        Scope::Regions(_) => !e.regions.is_empty() && e.regions.iter().all(|r| caller.scope.covers(Some(r))),
     };
     let out: Vec<&AuditEvent> = events
         .iter()

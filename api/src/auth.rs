@@ -57,9 +57,7 @@ impl Caller {
     pub fn covers_all(&self, regions: &[model::RegionCode]) -> bool {
         match &self.scope {
             Scope::All => true,
-            Scope::Regions(_) => {
-                !regions.is_empty() && regions.iter().all(|r| self.scope.covers(Some(r)))
-            }
+            Scope::Regions(_) => !regions.is_empty() && regions.iter().all(|r| self.scope.covers(Some(r))),
         }
     }
 }
@@ -76,11 +74,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Signs the request in, from its bearer token or its session cookie.
-pub fn authenticate(
-    state: &AppState,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Result<Caller, ApiError> {
+pub async fn authenticate(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let now = state.clock.now();
     let bearer = headers
         .get(AUTHORIZATION)
@@ -93,15 +87,10 @@ pub fn authenticate(
         (None, Some(session)) => (session, CredentialKind::Session, Via::Session),
         (None, None) => return Err(ApiError::unauthorized()),
     };
-    let (account, credential) = state
-        .directory
-        .authenticate(secret, kind, now)
-        .ok_or_else(ApiError::unauthorized)?;
+    let (account, credential) =
+        state.directory.authenticate(secret, kind, now).await.ok_or_else(ApiError::unauthorized)?;
     if via == Via::Session && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        let sent = headers
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let expected = credential.csrf.as_deref().unwrap_or_default();
         if expected.is_empty() || !secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
             return Err(ApiError::new(
@@ -111,26 +100,16 @@ pub fn authenticate(
             ));
         }
     }
-    Ok(Caller {
-        scope: account.scope(),
-        name: account.name,
-        role: account.role,
-        credential: credential.id,
-        via,
-    })
+    Ok(Caller { scope: account.scope(), name: account.name, role: account.role, credential: credential.id, via })
 }
 
 /// Middleware on every non-public route: signs the caller in (401 when that
 /// fails), checks the route's roles (403), and hands the [`Caller`] on.
-pub async fn authorize(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let Some(Required(roles)) = req.extensions().get::<Required>().copied() else {
         return Err(ApiError::internal("route without declared roles"));
     };
-    let caller = authenticate(&state, req.method(), req.headers())?;
+    let caller = authenticate(&state, req.method(), req.headers()).await?;
     if !roles.contains(&caller.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         return Err(ApiError::forbidden(&names.join(" or ")));
@@ -143,11 +122,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(ApiError::unauthorized)
+        parts.extensions.get::<Caller>().cloned().ok_or_else(ApiError::unauthorized)
     }
 }
 
@@ -164,10 +139,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
         Ok(Source(match forwarded {
             Some(f) => format!("{peer} (for {f})"),
             None => peer,

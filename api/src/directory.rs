@@ -22,10 +22,31 @@ struct Inner {
     verified: HashMap<String, Vec<u8>>,
 }
 
+impl bus::View for Directory {
+    fn apply(&self, record: &bus::Record) {
+        match wire::decode::<AccountRecord>(&record.payload) {
+            Ok(r) => Directory::apply(self, r),
+            Err(e) => tracing::warn!(offset = record.offset, error = %e, "ignoring unreadable accounts record"),
+        }
+    }
+}
+
 /// Accounts and credentials, shared by every handler of this node.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Directory {
     inner: Arc<RwLock<Inner>>,
+    locks: Arc<[tokio::sync::Mutex<()>]>,
+    argon: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            argon: Arc::new(tokio::sync::Semaphore::new(2)),
+        }
+    }
 }
 
 impl Directory {
@@ -54,34 +75,9 @@ impl Directory {
     /// Publishes `record` and applies it here at once, so this node reads
     /// its own writes; other nodes follow the topic.
     pub async fn save(&self, bus: &Bus, record: AccountRecord) -> Result<(), bus::Error> {
-        bus.publish(Topic::Accounts, &record.key(), &wire::encode(&record))
-            .await?;
+        bus.publish(Topic::Accounts, &record.key(), &wire::encode(&record)).await?;
         self.apply(record);
         Ok(())
-    }
-
-    /// Reads the topic up to its end; returns the subscription to follow.
-    pub async fn load(&self, bus: &Bus) -> Result<bus::Subscription, bus::Error> {
-        let (records, sub) = bus.catch_up(Topic::Accounts).await?;
-        for record in records {
-            self.apply_bytes(&record.payload);
-        }
-        Ok(sub)
-    }
-
-    fn apply_bytes(&self, payload: &[u8]) {
-        match wire::decode::<AccountRecord>(payload) {
-            Ok(record) => self.apply(record),
-            Err(e) => tracing::warn!(error = %e, "ignoring unreadable accounts record"),
-        }
-    }
-
-    /// Keeps following the topic after [`Directory::load`].
-    pub async fn follow(self, mut sub: bus::Subscription) -> Result<(), bus::Error> {
-        loop {
-            let record = sub.next().await?;
-            self.apply_bytes(&record.payload);
-        }
     }
 
     pub fn account(&self, name: &str) -> Option<Account> {
@@ -97,46 +93,43 @@ impl Directory {
     }
 
     pub fn credentials_of(&self, account: &str) -> Vec<Credential> {
-        let mut out: Vec<Credential> = self
-            .read()
-            .credentials
-            .values()
-            .filter(|c| c.account == account)
-            .cloned()
-            .collect();
+        let mut out: Vec<Credential> =
+            self.read().credentials.values().filter(|c| c.account == account).cloned().collect();
         out.sort_by_key(|c| c.created_at);
         out
     }
 
     /// The active account registered with a phone number (`+62…`).
     pub fn by_phone(&self, phone: &str) -> Option<Account> {
-        self.read()
-            .accounts
-            .values()
-            .find(|a| a.active && a.phone.as_deref() == Some(phone))
-            .cloned()
+        self.read().accounts.values().find(|a| a.active && a.phone.as_deref() == Some(phone)).cloned()
     }
 
     /// The active account registered with a Telegram user id.
     pub fn by_telegram(&self, id: &str) -> Option<Account> {
-        self.read()
-            .accounts
-            .values()
-            .find(|a| a.active && a.telegram.as_deref() == Some(id))
-            .cloned()
+        self.read().accounts.values().find(|a| a.active && a.telegram.as_deref() == Some(id)).cloned()
     }
 
     pub fn has_active_admin(&self) -> bool {
-        self.read()
-            .accounts
-            .values()
-            .any(|a| a.active && a.role == Role::Admin)
+        self.read().accounts.values().any(|a| a.active && a.role == Role::Admin)
+    }
+
+    /// Serialises read-modify-write changes of one account on this node.
+    pub async fn lock(&self, name: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        let slot = name.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.locks.len();
+        self.locks[slot].lock().await
+    }
+
+    /// Runs Argon2 on a blocking thread, at most two at a time, so that a
+    /// flood of wrong secrets cannot stall the runtime or exhaust memory.
+    pub async fn verify(&self, secret: String, hash: String) -> bool {
+        let Ok(_permit) = self.argon.acquire().await else { return false };
+        tokio::task::spawn_blocking(move || secrets::verify(&secret, &hash)).await.unwrap_or(false)
     }
 
     /// The account a secret signs in, if it is a valid credential of `kind`
     /// of an active account at `now`. Argon2 runs once per credential; after
     /// that a fingerprint of the verified secret is compared.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         secret: &str,
         kind: CredentialKind,
@@ -156,7 +149,7 @@ impl Directory {
         let ok = match known {
             Some(f) => secrets::constant_time_eq(&f, &fingerprint),
             None => {
-                let ok = secrets::verify(secret, &credential.hash);
+                let ok = self.verify(secret.to_owned(), credential.hash.clone()).await;
                 if ok {
                     self.write().verified.insert(id.to_owned(), fingerprint);
                 }

@@ -60,9 +60,7 @@ pub struct AppState {
 /// The routes for a node with `ingest` and/or `api`.
 pub fn router(state: AppState) -> Router {
     routes::router(&state)
-        .fallback(|| async {
-            error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;")
-        })
+        .fallback(|| async { error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;") })
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -19,10 +19,7 @@ pub async fn submit(
     caller: Caller,
     req: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let intake = state
-        .intake
-        .clone()
-        .ok_or_else(|| ApiError::not_found("this node takes no reports;"))?;
+    let intake = state.intake.clone().ok_or_else(|| ApiError::not_found("this node takes no reports;"))?;
     intake.check_account(&caller.name)?;
     let headers: HeaderMap = req.headers().clone();
     let multipart = headers
@@ -38,23 +35,13 @@ pub async fn submit(
         let ApiJson(submission) = ApiJson::<ingest::Submission>::from_request(req, &state).await?;
         (submission, Vec::new())
     };
-    let key = submission.idempotency_key(
-        &caller.name,
-        headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
-    );
-    let reporter = Reporter {
-        account: Some(caller.name.clone()),
-        ..Reporter::default()
-    };
-    let mut report =
-        submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
+    let key = submission.idempotency_key(&caller.name, headers.get("idempotency-key").and_then(|v| v.to_str().ok()));
+    let reporter = Reporter { account: Some(caller.name.clone()), ..Reporter::default() };
+    let mut report = submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
     if !files.is_empty() {
         let store = intake.attachments().clone();
         report.attachments = tokio::task::spawn_blocking(move || {
-            files
-                .iter()
-                .map(|(name, bytes)| store.save(name, bytes))
-                .collect::<Result<Vec<_>, _>>()
+            files.iter().map(|(name, bytes)| store.save(name, bytes)).collect::<Result<Vec<_>, _>>()
         })
         .await
         .map_err(ApiError::internal)??;
@@ -77,11 +64,7 @@ async fn read_multipart(
 ) -> Result<(ingest::Submission, Vec<(String, Vec<u8>)>), ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "malformed"
-        };
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
         ApiError::new(status, code, e.body_text())
     };
     let mut fields = serde_json::Map::new();
@@ -102,10 +85,7 @@ async fn read_multipart(
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
-                    format!(
-                        "file `{file_name}` is larger than {} (ingest.max_file_size)",
-                        limits.max_file_size
-                    ),
+                    format!("file `{file_name}` is larger than {} (ingest.max_file_size)", limits.max_file_size),
                 ));
             }
             files.push((file_name, bytes.to_vec()));
@@ -120,8 +100,7 @@ async fn read_multipart(
     }
     let submission = match report_json {
         Some(j) => serde_json::from_str(&j).map_err(|e| ApiError::invalid("report", e))?,
-        None => serde_json::from_value(Value::Object(fields))
-            .map_err(|e| ApiError::invalid("form", e))?,
+        None => serde_json::from_value(Value::Object(fields)).map_err(|e| ApiError::invalid("form", e))?,
     };
     Ok((submission, files))
 }
@@ -134,25 +113,13 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let index = state
-        .index
-        .clone()
-        .ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
     let id: model::ReportId = id.parse().map_err(|_| ApiError::not_found("report"))?;
-    let scope = if caller.role == Role::Reporter {
-        Scope::All
-    } else {
-        caller.scope.clone()
-    };
-    let found = tokio::task::spawn_blocking(move || index.get(&id.to_string(), &scope))
-        .await
-        .map_err(ApiError::internal)??;
+    let scope = if caller.role == Role::Reporter { Scope::All } else { caller.scope.clone() };
+    let found =
+        tokio::task::spawn_blocking(move || index.get(&id.to_string(), &scope)).await.map_err(ApiError::internal)??;
     let own = |r: &model::ClassifiedReport| {
-        r.report
-            .reporter
-            .as_ref()
-            .and_then(|p| p.account.as_deref())
-            == Some(caller.name.as_str())
+        r.report.reporter.as_ref().and_then(|p| p.account.as_deref()) == Some(caller.name.as_str())
     };
     let mut item = found
         .filter(|r| caller.role != Role::Reporter || own(r))
@@ -160,7 +127,5 @@ pub async fn get(
     if !caller.sees_reporters() {
         item.report.reporter = None;
     }
-    Ok(Json(
-        json!({ "report": item.report, "classification": item.classification }),
-    ))
+    Ok(Json(json!({ "report": item.report, "classification": item.classification })))
 }

@@ -52,17 +52,7 @@ const fn ep(
     part: Part,
     summary: &'static str,
 ) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        roles,
-        summary,
-        part,
-        success: 200,
-        query: &[],
-        body: None,
-        large_body: false,
-    }
+    Endpoint { method, path, roles, summary, part, success: 200, query: &[], body: None, large_body: false }
 }
 
 impl Endpoint {
@@ -90,7 +80,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
     vec![
         (ep("GET", "/healthz", PUBLIC, Always, "The process is up"), get(health::healthz)),
         (ep("GET", "/readyz", PUBLIC, Always, "The process can work: the bus takes records"), get(health::readyz)),
-        (ep("GET", "/metrics", PUBLIC, Always, "Prometheus metrics"), get(health::metrics)),
+        (ep("GET", "/metrics", ADMIN, Always, "Prometheus metrics (national counts, so admins only)"), get(health::metrics)),
         (ep("GET", "/api/v1/openapi.json", PUBLIC, Always, "This document"), get(openapi)),
         (
             ep("POST", "/api/v1/reports", ANY, Ingest, "Submit a report, as JSON or multipart with attachments; 202 only once it is durable")
@@ -235,7 +225,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         };
         app = app.route(endpoint.path, method_router);
     }
-    app
+    app.method_not_allowed_fallback(|| async {
+        crate::error::ApiError::new(
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method; see /api/v1/openapi.json",
+        )
+    })
 }
 
 /// `GET /api/v1/openapi.json`.
@@ -259,10 +255,7 @@ pub fn document() -> Value {
         }));
         let mut responses = Map::new();
         responses.insert(e.success.to_string(), json!({ "description": "success" }));
-        let mut errors = vec![
-            ("400", "malformed request"),
-            ("404", "not found, or outside your regions"),
-        ];
+        let mut errors = vec![("400", "malformed request"), ("404", "not found, or outside your regions")];
         if !e.roles.is_empty() {
             errors.push(("401", "no valid token or session"));
             errors.push(("403", "your role may not do this"));

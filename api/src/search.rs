@@ -31,10 +31,7 @@ fn time_param(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>,
     value
         .map(|v| {
             OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                ApiError::invalid(
-                    name,
-                    format!("`{v}` is not an RFC 3339 time like 2026-11-29T00:00:00Z"),
-                )
+                ApiError::invalid(name, format!("`{v}` is not an RFC 3339 time like 2026-11-29T00:00:00Z"))
             })
         })
         .transpose()
@@ -46,15 +43,9 @@ pub async fn search(
     caller: Caller,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Json<SearchResult>, ApiError> {
-    let index = state
-        .index
-        .clone()
-        .ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
-    let region = p
-        .region
-        .as_deref()
-        .map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e)))
-        .transpose()?;
+    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+    let region =
+        p.region.as_deref().map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e))).transpose()?;
     let query = SearchQuery {
         q: p.q,
         indicator: p.indicator,
@@ -75,8 +66,7 @@ pub async fn search(
         ));
     }
     let scope = caller.scope.clone();
-    let result = tokio::task::spawn_blocking(move || index.search(&query, &scope))
-        .await
-        .map_err(ApiError::internal)??;
+    let result =
+        tokio::task::spawn_blocking(move || index.search(&query, &scope)).await.map_err(ApiError::internal)??;
     Ok(Json(result))
 }

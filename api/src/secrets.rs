@@ -28,24 +28,17 @@ pub fn token_id(token: &str) -> Option<&str> {
 
 /// An Argon2id PHC string of `secret`, with a fresh salt.
 pub fn hash(secret: &str) -> Result<String, ApiError> {
-    Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(ApiError::internal)
+    Argon2::default().hash_password(secret.as_bytes()).map(|h| h.to_string()).map_err(ApiError::internal)
 }
 
 /// [`hash`] on a blocking thread: Argon2 takes tens of milliseconds.
 pub async fn hash_blocking(secret: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash(&secret))
-        .await
-        .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || hash(&secret)).await.map_err(ApiError::internal)?
 }
 
 /// Whether `secret` matches the PHC string `hash`.
 pub fn verify(secret: &str, hash: &str) -> bool {
-    Argon2::default()
-        .verify_password(secret.as_bytes(), hash)
-        .is_ok()
+    Argon2::default().verify_password(secret.as_bytes(), hash).is_ok()
 }
 
 /// A fast digest of an already-verified secret, so that repeat requests need

@@ -17,10 +17,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 fn intake(state: &AppState) -> Result<&ingest::Intake, ApiError> {
-    state
-        .intake
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this node takes no reports;"))
+    state.intake.as_ref().ok_or_else(|| ApiError::not_found("this node takes no reports;"))
 }
 
 fn not_configured(what: &str) -> ApiError {
@@ -29,35 +26,17 @@ fn not_configured(what: &str) -> ApiError {
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        let status = if e.is_data() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        ApiError::new(
-            status,
-            if e.is_data() { "invalid" } else { "malformed" },
-            e.to_string(),
-        )
+        let status = if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+        ApiError::new(status, if e.is_data() { "invalid" } else { "malformed" }, e.to_string())
     })
 }
 
 /// `POST /api/v1/ingest/telegram`: a Bot API `Update`. The answer tells the
 /// bot to reply with the receipt number.
-pub async fn telegram(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let intake = intake(&state)?;
-    let config = state
-        .telegram
-        .as_ref()
-        .ok_or_else(|| not_configured("telegram"))?;
-    let sent = headers
-        .get("x-telegram-bot-api-secret-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let config = state.telegram.as_ref().ok_or_else(|| not_configured("telegram"))?;
+    let sent = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !crate::secrets::constant_time_eq(sent.as_bytes(), config.secret_token.as_bytes()) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -67,28 +46,14 @@ pub async fn telegram(
     }
     let update: telegram::Update = json_body(&body)?;
     match telegram::parse(&update, intake.now()) {
-        telegram::Parsed::Report {
-            mut report,
-            sender,
-            chat,
-            message,
-        } => {
+        telegram::Parsed::Report { mut report, sender, chat, message } => {
             intake.check_source(&format!("telegram:{sender}"))?;
-            if let (Some(r), Some(account)) = (
-                report.reporter.as_mut(),
-                state.directory.by_telegram(&sender),
-            ) {
+            if let (Some(r), Some(account)) = (report.reporter.as_mut(), state.directory.by_telegram(&sender)) {
                 r.account = Some(account.name);
             }
-            let key = report
-                .external_id
-                .as_ref()
-                .map(|e| format!("ext/telegram/{e}"));
+            let key = report.external_id.as_ref().map(|e| format!("ext/telegram/{e}"));
             let accepted = intake.accept_once(key, *report).await?;
-            let text = format!(
-                "Laporan diterima, nomor {}. Terima kasih.",
-                ingest::receipt(accepted.id)
-            );
+            let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
             Ok(Json(telegram::reply(chat, message, &text)).into_response())
         }
         telegram::Parsed::Command { chat, message } => {
@@ -113,14 +78,8 @@ pub struct Handshake {
 }
 
 /// `GET /api/v1/ingest/whatsapp`: Meta's verification handshake.
-pub async fn whatsapp_verify(
-    State(state): State<AppState>,
-    Query(h): Query<Handshake>,
-) -> Result<Response, ApiError> {
-    let config = state
-        .whatsapp
-        .as_ref()
-        .ok_or_else(|| not_configured("whatsapp"))?;
+pub async fn whatsapp_verify(State(state): State<AppState>, Query(h): Query<Handshake>) -> Result<Response, ApiError> {
+    let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let token = h.verify_token.unwrap_or_default();
     if h.mode.as_deref() == Some("subscribe")
         && crate::secrets::constant_time_eq(token.as_bytes(), config.verify_token.as_bytes())
@@ -128,44 +87,24 @@ pub async fn whatsapp_verify(
         let challenge = h.challenge.unwrap_or_default();
         return Ok(([(header::CONTENT_TYPE, "text/plain")], challenge).into_response());
     }
-    Err(ApiError::new(
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        "hub.mode must be subscribe and hub.verify_token must match",
-    ))
+    Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "hub.mode must be subscribe and hub.verify_token must match"))
 }
 
 /// `POST /api/v1/ingest/whatsapp`: a Cloud API notification, signed.
-pub async fn whatsapp(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
     let intake = intake(&state)?;
-    let config = state
-        .whatsapp
-        .as_ref()
-        .ok_or_else(|| not_configured("whatsapp"))?;
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
+    let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
+    let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     whatsapp::verify_signature(&config.app_secret, &body, signature)?;
     let notification: whatsapp::Notification = json_body(&body)?;
     let (incoming, skipped) = whatsapp::parse(&notification, intake.now());
     let mut ids = Vec::new();
     for mut m in incoming {
         intake.check_source(&format!("whatsapp:{}", m.sender))?;
-        if let (Some(r), Some(account)) = (
-            m.report.reporter.as_mut(),
-            state.directory.by_phone(&m.sender),
-        ) {
+        if let (Some(r), Some(account)) = (m.report.reporter.as_mut(), state.directory.by_phone(&m.sender)) {
             r.account = Some(account.name);
         }
-        let key = m
-            .report
-            .external_id
-            .as_ref()
-            .map(|e| format!("ext/whatsapp/{e}"));
+        let key = m.report.external_id.as_ref().map(|e| format!("ext/whatsapp/{e}"));
         ids.push(intake.accept_once(key, m.report).await?.id.to_string());
     }
     for (id, reason) in skipped {
@@ -201,11 +140,7 @@ pub async fn sms(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let inbound: sms::Inbound = if form {
-        serde_urlencoded_from(&body)?
-    } else {
-        json_body(&body)?
-    };
+    let inbound: sms::Inbound = if form { serde_urlencoded_from(&body)? } else { json_body(&body)? };
     let sender = sms::normalize_phone(&inbound.from);
     intake.check_source(&format!("sms:{sender}"))?;
     let account = state.directory.by_phone(&sender).map(|a| a.name);
@@ -218,9 +153,7 @@ pub async fn sms(
 }
 
 fn serde_urlencoded_from(body: &[u8]) -> Result<sms::Inbound, ApiError> {
-    let pairs: serde_json::Map<String, Value> = url_pairs(body)
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
+    let pairs: serde_json::Map<String, Value> = url_pairs(body).map(|(k, v)| (k, Value::String(v))).collect();
     serde_json::from_value(Value::Object(pairs)).map_err(|e| ApiError::invalid("form", e))
 }
 

@@ -36,17 +36,8 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'st
 }
 
 enum Op {
-    Append {
-        topic: Topic,
-        key: String,
-        payload: Vec<u8>,
-        done: oneshot::Sender<Result<u64>>,
-    },
-    Commit {
-        position: String,
-        next: u64,
-        done: oneshot::Sender<Result<u64>>,
-    },
+    Append { topic: Topic, key: String, payload: Vec<u8>, done: oneshot::Sender<Result<u64>> },
+    Commit { position: String, next: u64, done: oneshot::Sender<Result<u64>> },
 }
 
 struct Inner {
@@ -60,11 +51,7 @@ struct Inner {
 
 impl Inner {
     fn send(&self, op: Op) -> Result<()> {
-        self.ops
-            .as_ref()
-            .ok_or(Error::Closed)?
-            .send(op)
-            .map_err(|_| Error::Closed)
+        self.ops.as_ref().ok_or(Error::Closed)?.send(op).map_err(|_| Error::Closed)
     }
 }
 
@@ -88,21 +75,21 @@ pub struct EmbeddedLog {
 impl EmbeddedLog {
     /// Opens (or creates) the log at `path`, for example `data/bus.redb`.
     pub fn open(path: &Path) -> Result<Self> {
-        let storage = |e: &dyn std::fmt::Display| Error::Storage {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
+        let storage =
+            |e: &dyn std::fmt::Display| Error::Storage { path: path.display().to_string(), reason: e.to_string() };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| storage(&e))?;
         }
-        let db = Arc::new(Database::create(path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => Error::Storage {
-                path: path.display().to_string(),
-                reason: "another kentongan process is using this data_dir; stop it first, or use the HTTP API \
+        let db = Arc::new(Database::create(path).map_err(|e| {
+            match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => Error::Storage {
+                    path: path.display().to_string(),
+                    reason: "another kentongan process is using this data_dir; stop it first, or use the HTTP API \
                          of the running one"
-                    .into(),
-            },
-            e => storage(&e),
+                        .into(),
+                },
+                e => storage(&e),
+            }
         })?);
         // Create every table up front, so readers never race their creation.
         let txn = db.begin_write().map_err(|e| storage(&e))?;
@@ -112,10 +99,8 @@ impl EmbeddedLog {
         txn.open_table(OFFSETS).map_err(|e| storage(&e))?;
         txn.commit().map_err(|e| storage(&e))?;
 
-        let changes: HashMap<Topic, watch::Sender<u64>> = Topic::ALL
-            .into_iter()
-            .map(|t| (t, watch::channel(0).0))
-            .collect();
+        let changes: HashMap<Topic, watch::Sender<u64>> =
+            Topic::ALL.into_iter().map(|t| (t, watch::channel(0).0)).collect();
         let (ops, rx) = mpsc::channel();
         let writer_db = db.clone();
         let writer_changes = changes.clone();
@@ -124,35 +109,18 @@ impl EmbeddedLog {
             .name("embedded-log-writer".into())
             .spawn(move || write_loop(&writer_db, &writer_path, &rx, &writer_changes))
             .map_err(|e| storage(&e))?;
-        let inner = Inner {
-            db,
-            path: path.to_owned(),
-            ops: Some(ops),
-            writer: Some(writer),
-            changes,
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Inner { db, path: path.to_owned(), ops: Some(ops), writer: Some(writer), changes };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
         let (done, rx) = oneshot::channel();
-        let op = Op::Append {
-            topic,
-            key: key.to_owned(),
-            payload: payload.to_vec(),
-            done,
-        };
+        let op = Op::Append { topic, key: key.to_owned(), payload: payload.to_vec(), done };
         self.inner.send(op)?;
         rx.await.map_err(|_| Error::Closed)?.map(|_| ())
     }
 
-    pub(crate) fn subscribe(
-        &self,
-        topic: Topic,
-        group: Option<&str>,
-    ) -> Result<EmbeddedSubscription> {
+    pub(crate) fn subscribe(&self, topic: Topic, group: Option<&str>) -> Result<EmbeddedSubscription> {
         let position = group.map(|g| format!("{g}/{}", topic.name()));
         let next = match &position {
             Some(p) => self.committed(p)?,
@@ -173,19 +141,13 @@ impl EmbeddedLog {
     }
 
     fn storage(&self, e: impl std::fmt::Display) -> Error {
-        Error::Storage {
-            path: self.inner.path.display().to_string(),
-            reason: e.to_string(),
-        }
+        Error::Storage { path: self.inner.path.display().to_string(), reason: e.to_string() }
     }
 
     fn committed(&self, position: &str) -> Result<u64> {
         let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
         let offsets = txn.open_table(OFFSETS).map_err(|e| self.storage(e))?;
-        Ok(offsets
-            .get(position)
-            .map_err(|e| self.storage(e))?
-            .map_or(0, |v| v.value()))
+        Ok(offsets.get(position).map_err(|e| self.storage(e))?.map_or(0, |v| v.value()))
     }
 
     /// Reads up to `max` records of `topic` from offset `from`.
@@ -211,18 +173,11 @@ impl EmbeddedLog {
     pub fn len(&self, topic: Topic) -> Result<u64> {
         let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
         let t = txn.open_table(table(topic)).map_err(|e| self.storage(e))?;
-        Ok(t.last()
-            .map_err(|e| self.storage(e))?
-            .map_or(0, |(k, _)| k.value() + 1))
+        Ok(t.last().map_err(|e| self.storage(e))?.map_or(0, |(k, _)| k.value() + 1))
     }
 }
 
-fn write_loop(
-    db: &Database,
-    path: &str,
-    rx: &mpsc::Receiver<Op>,
-    changes: &HashMap<Topic, watch::Sender<u64>>,
-) {
+fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &HashMap<Topic, watch::Sender<u64>>) {
     while let Ok(first) = rx.recv() {
         let mut ops = vec![first];
         while ops.len() < 4096 {
@@ -254,10 +209,7 @@ fn write_loop(
             Err(e) => {
                 tracing::error!(path, error = %e, "embedded log write failed");
                 for op in ops {
-                    let err = Error::Storage {
-                        path: path.to_owned(),
-                        reason: e.to_string(),
-                    };
+                    let err = Error::Storage { path: path.to_owned(), reason: e.to_string() };
                     match op {
                         Op::Append { done, .. } | Op::Commit { done, .. } => {
                             let _ = done.send(Err(err));
@@ -276,17 +228,10 @@ fn apply(db: &Database, ops: &[Op]) -> Result<Vec<u64>, redb::Error> {
     let mut results = Vec::with_capacity(ops.len());
     {
         let mut next: HashMap<Topic, u64> = HashMap::new();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         for op in ops {
             match op {
-                Op::Append {
-                    topic,
-                    key,
-                    payload,
-                    ..
-                } => {
+                Op::Append { topic, key, payload, .. } => {
                     let mut t = txn.open_table(table(*topic))?;
                     let offset = match next.get(topic) {
                         Some(n) => *n,
@@ -296,9 +241,7 @@ fn apply(db: &Database, ops: &[Op]) -> Result<Vec<u64>, redb::Error> {
                     next.insert(*topic, offset + 1);
                     results.push(offset);
                 }
-                Op::Commit {
-                    position, next: n, ..
-                } => {
+                Op::Commit { position, next: n, .. } => {
                     let mut offsets = txn.open_table(OFFSETS)?;
                     let current = offsets.get(position.as_str())?.map_or(0, |v| v.value());
                     offsets.insert(position.as_str(), (*n).max(current))?;
@@ -330,9 +273,8 @@ impl EmbeddedSubscription {
             }
             self.changes.borrow_and_update();
             let (log, topic, from) = (self.log.clone(), self.topic, self.next);
-            let batch = tokio::task::spawn_blocking(move || log.read(topic, from, 512))
-                .await
-                .map_err(|_| Error::Closed)??;
+            let batch =
+                tokio::task::spawn_blocking(move || log.read(topic, from, 512)).await.map_err(|_| Error::Closed)??;
             if let Some(last) = batch.last() {
                 self.next = last.offset as u64 + 1;
                 self.buffer.extend(batch);
@@ -350,11 +292,7 @@ impl EmbeddedSubscription {
             return Ok(());
         };
         let (done, rx) = oneshot::channel();
-        let op = Op::Commit {
-            position: position.clone(),
-            next: max as u64 + 1,
-            done,
-        };
+        let op = Op::Commit { position: position.clone(), next: max as u64 + 1, done };
         self.log.inner.send(op)?;
         rx.await.map_err(|_| Error::Closed)?.map(|_| ())
     }
@@ -374,17 +312,12 @@ mod tests {
         {
             let bus = Bus::Embedded(EmbeddedLog::open(&path).unwrap());
             for i in 0..5 {
-                bus.publish(Topic::Reports, "72", format!("r{i}").as_bytes())
-                    .await
-                    .unwrap();
+                bus.publish(Topic::Reports, "72", format!("r{i}").as_bytes()).await.unwrap();
             }
             let mut sub = bus.subscribe(Topic::Reports, "classifier").await.unwrap();
             let a = sub.next().await.unwrap();
             let b = sub.next().await.unwrap();
-            assert_eq!(
-                (a.offset, a.payload.as_slice(), a.key.as_str()),
-                (0, &b"r0"[..], "72")
-            );
+            assert_eq!((a.offset, a.payload.as_slice(), a.key.as_str()), (0, &b"r0"[..], "72"));
             sub.commit(&b).await.unwrap();
         }
         // reopened: the group resumes after its commit, a replay starts at 0
@@ -406,10 +339,7 @@ mod tests {
         let reader = tokio::spawn(async move { sub.next().await.unwrap().payload });
         tokio::task::yield_now().await;
         bus.publish(Topic::Alerts, "k", b"hello").await.unwrap();
-        let got = tokio::time::timeout(Duration::from_secs(5), reader)
-            .await
-            .unwrap()
-            .unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap();
         assert_eq!(got, b"hello");
     }
 
@@ -429,10 +359,7 @@ mod tests {
         }
         assert_eq!(log.len(Topic::Classified).unwrap(), 200);
         let mut sub = bus.replay(Topic::Classified).await.unwrap();
-        let batch = sub
-            .next_batch(500, Duration::from_millis(50))
-            .await
-            .unwrap();
+        let batch = sub.next_batch(500, Duration::from_millis(50)).await.unwrap();
         let offsets: Vec<i64> = batch.iter().map(|r| r.offset).collect();
         assert_eq!(offsets, (0..200).collect::<Vec<i64>>());
     }

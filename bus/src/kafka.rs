@@ -97,27 +97,16 @@ impl KafkaBus {
         pc.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
-            .set(
-                "message.timeout.ms",
-                config.produce_timeout.as_millis().to_string(),
-            );
-        let producer: FutureProducer = pc
-            .create()
-            .map_err(|e| Error::Config(format!("kafka producer: {e}")))?;
-        let bus = Self {
-            config: Arc::new(config),
-            producer,
-        };
+            .set("message.timeout.ms", config.produce_timeout.as_millis().to_string());
+        let producer: FutureProducer = pc.create().map_err(|e| Error::Config(format!("kafka producer: {e}")))?;
+        let bus = Self { config: Arc::new(config), producer };
         bus.create_topics().await?;
         Ok(bus)
     }
 
     async fn create_topics(&self) -> Result<()> {
-        let admin: AdminClient<DefaultClientContext> = self
-            .config
-            .client()
-            .create()
-            .map_err(|e| Error::Config(format!("kafka admin client: {e}")))?;
+        let admin: AdminClient<DefaultClientContext> =
+            self.config.client().create().map_err(|e| Error::Config(format!("kafka admin client: {e}")))?;
         let names: Vec<String> = Topic::ALL.iter().map(|t| self.config.topic(*t)).collect();
         let topics: Vec<NewTopic<'_>> = Topic::ALL
             .iter()
@@ -128,27 +117,18 @@ impl KafkaBus {
                     self.config.partitions,
                     TopicReplication::Fixed(self.config.replication_factor),
                 );
-                if t.compacted() {
-                    new.set("cleanup.policy", "compact")
-                } else {
-                    new
-                }
+                if t.compacted() { new.set("cleanup.policy", "compact") } else { new }
             })
             .collect();
         let opts = AdminOptions::new()
             .operation_timeout(Some(self.config.produce_timeout))
             .request_timeout(Some(self.config.produce_timeout));
-        let results = admin
-            .create_topics(&topics, &opts)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let results = admin.create_topics(&topics, &opts).await.map_err(|e| unavailable(&e))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
                 Err((name, code)) => {
-                    return Err(Error::Unavailable(format!(
-                        "cannot create topic {name}: {code}"
-                    )));
+                    return Err(Error::Unavailable(format!("cannot create topic {name}: {code}")));
                 }
             }
         }
@@ -158,11 +138,7 @@ impl KafkaBus {
     pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
         let name = self.config.topic(topic);
         let record = FutureRecord::to(&name).key(key).payload(payload);
-        self.producer
-            .send(record, self.config.produce_timeout)
-            .await
-            .map(|_| ())
-            .map_err(|(e, _)| unavailable(&e))
+        self.producer.send(record, self.config.produce_timeout).await.map(|_| ()).map_err(|(e, _)| unavailable(&e))
     }
 
     pub(crate) async fn ready(&self) -> Result<()> {
@@ -195,39 +171,32 @@ impl KafkaBus {
             }
             None => {
                 // A replay reads every partition from the start and commits nothing.
-                cc.set(
-                    "group.id",
-                    format!("{}replay-{}", self.config.topic_prefix, uuid_like()),
-                );
+                cc.set("group.id", format!("{}replay-{}", self.config.topic_prefix, uuid_like()));
             }
         }
-        let consumer: StreamConsumer = cc
-            .create()
-            .map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
+        let consumer: StreamConsumer = cc.create().map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
         if commits {
             consumer.subscribe(&[&name]).map_err(|e| unavailable(&e))?;
         } else {
+            // Every partition the topic really has, not the configured count:
+            // the topic may have been made with another.
+            let metadata =
+                consumer.fetch_metadata(Some(&name), self.config.produce_timeout).map_err(|e| unavailable(&e))?;
+            let partitions =
+                metadata.topics().iter().find(|t| t.name() == name).map_or(0, |t| t.partitions().len() as i32).max(1);
             let mut tpl = TopicPartitionList::new();
-            for p in 0..self.config.partitions {
-                tpl.add_partition_offset(&name, p, Offset::Beginning)
-                    .map_err(|e| unavailable(&e))?;
+            for p in 0..partitions {
+                tpl.add_partition_offset(&name, p, Offset::Beginning).map_err(|e| unavailable(&e))?;
             }
             consumer.assign(&tpl).map_err(|e| unavailable(&e))?;
         }
-        Ok(KafkaSubscription {
-            topic,
-            name,
-            consumer: Arc::new(consumer),
-            commits,
-        })
+        Ok(KafkaSubscription { topic, name, consumer: Arc::new(consumer), commits })
     }
 }
 
 /// A name unique to this process and moment, for throwaway consumer groups.
 fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{}-{nanos}", std::process::id())
 }
 
@@ -242,16 +211,11 @@ pub struct KafkaSubscription {
 impl KafkaSubscription {
     pub(crate) async fn next(&mut self) -> Result<Record> {
         let m = self.consumer.recv().await.map_err(|e| unavailable(&e))?;
-        metrics::counter!("kentongan_bus_consumed_total", "topic" => self.topic.name())
-            .increment(1);
         Ok(Record {
             topic: self.topic,
             partition: m.partition(),
             offset: m.offset(),
-            key: m
-                .key()
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .unwrap_or_default(),
+            key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
             payload: m.payload().unwrap_or_default().to_vec(),
         })
     }
@@ -267,8 +231,7 @@ impl KafkaSubscription {
         }
         let mut tpl = TopicPartitionList::new();
         for (partition, offset) in highest {
-            tpl.add_partition_offset(&self.name, partition, Offset::Offset(offset + 1))
-                .map_err(|e| unavailable(&e))?;
+            tpl.add_partition_offset(&self.name, partition, Offset::Offset(offset + 1)).map_err(|e| unavailable(&e))?;
         }
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))

@@ -48,6 +48,21 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// Something kept in memory from a topic: every record is applied in order,
+/// and applying a record again is harmless, so a view can always be rebuilt
+/// by replaying its topic.
+pub trait View: Clone + Send + Sync + 'static {
+    fn apply(&self, record: &Record);
+}
+
+/// Applies every record that arrives on `sub` to `view`, forever.
+pub async fn follow<V: View>(mut sub: Subscription, view: V) -> Result<()> {
+    loop {
+        let record = sub.next().await?;
+        view.apply(&record);
+    }
+}
+
 /// The bus, over Kafka or over the embedded log. Cheap to clone.
 #[derive(Clone)]
 pub enum Bus {
@@ -72,8 +87,7 @@ impl Bus {
             Bus::Kafka(k) => k.publish(topic, key, payload).await,
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };
-        metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome)
-            .increment(1);
+        metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome).increment(1);
         result
     }
 
@@ -81,10 +95,14 @@ impl Bus {
     /// position (or the beginning, the first time).
     pub async fn subscribe(&self, topic: Topic, group: &str) -> Result<Subscription> {
         match self {
-            Bus::Embedded(log) => log
-                .subscribe(topic, Some(group))
-                .map(Subscription::Embedded),
-            Bus::Kafka(k) => k.subscribe(topic, Some(group)).map(Subscription::Kafka),
+            Bus::Embedded(log) => log.subscribe(topic, Some(group)).map(Subscription::Embedded),
+            Bus::Kafka(k) => {
+                let (k, group) = (k.clone(), group.to_owned());
+                tokio::task::spawn_blocking(move || k.subscribe(topic, Some(&group)))
+                    .await
+                    .map_err(|_| Error::Closed)?
+                    .map(Subscription::Kafka)
+            }
         }
     }
 
@@ -93,7 +111,13 @@ impl Bus {
     pub async fn replay(&self, topic: Topic) -> Result<Subscription> {
         match self {
             Bus::Embedded(log) => log.subscribe(topic, None).map(Subscription::Embedded),
-            Bus::Kafka(k) => k.subscribe(topic, None).map(Subscription::Kafka),
+            Bus::Kafka(k) => {
+                let k = k.clone();
+                tokio::task::spawn_blocking(move || k.subscribe(topic, None))
+                    .await
+                    .map_err(|_| Error::Closed)?
+                    .map(Subscription::Kafka)
+            }
         }
     }
 
@@ -113,14 +137,37 @@ impl Bus {
                 }
             }
             Bus::Kafka(_) => {
-                while let Ok(record) =
-                    tokio::time::timeout(Duration::from_secs(2), sub.next()).await
-                {
+                while let Ok(record) = tokio::time::timeout(Duration::from_secs(2), sub.next()).await {
                     records.push(record?);
                 }
             }
         }
         Ok((records, sub))
+    }
+
+    /// Keeps what a stage could not use on the `deadletter` topic, with the
+    /// reason, so nothing received is silently dropped. `source` is the stage
+    /// or channel, `topic` where the bytes came from.
+    pub async fn deadletter(&self, source: &str, topic: &str, original: &[u8], reason: &str) -> Result<()> {
+        let letter = serde_json::json!({
+            "v": 1,
+            "source": source,
+            "topic": topic,
+            "reason": reason,
+            "original": String::from_utf8_lossy(original),
+        });
+        metrics::counter!("kentongan_deadletter_total", "source" => source.to_owned()).increment(1);
+        self.publish(Topic::Deadletter, source, letter.to_string().as_bytes()).await
+    }
+
+    /// Brings `view` up to the current end of `topic` (see [`Bus::catch_up`])
+    /// and returns the subscription to [`follow`] on from there.
+    pub async fn load<V: View>(&self, topic: Topic, view: &V) -> Result<Subscription> {
+        let (records, sub) = self.catch_up(topic).await?;
+        for record in &records {
+            view.apply(record);
+        }
+        Ok(sub)
     }
 
     /// Whether the bus can take a record now, for `/readyz`.
@@ -151,8 +198,7 @@ impl Subscription {
             Subscription::Embedded(s) => s.next().await,
             Subscription::Kafka(s) => s.next().await,
         }?;
-        metrics::counter!("kentongan_bus_consumed_total", "topic" => record.topic.name())
-            .increment(1);
+        metrics::counter!("kentongan_bus_consumed_total", "topic" => record.topic.name()).increment(1);
         Ok(record)
     }
 

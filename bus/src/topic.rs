@@ -50,10 +50,7 @@ impl Topic {
 
     /// Configuration topics keep only the latest value per key.
     pub fn compacted(self) -> bool {
-        matches!(
-            self,
-            Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates
-        )
+        matches!(self, Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates)
     }
 
     pub fn from_name(name: &str) -> Option<Topic> {

@@ -24,11 +24,7 @@ pub fn words(text: &str) -> Vec<Word> {
     let mut current: Option<Word> = None;
     for (i, ch) in text.char_indices() {
         if ch.is_alphanumeric() {
-            let w = current.get_or_insert_with(|| Word {
-                text: String::new(),
-                start: i,
-                end: i,
-            });
+            let w = current.get_or_insert_with(|| Word { text: String::new(), start: i, end: i });
             w.text.extend(ch.to_lowercase());
             w.end = i + ch.len_utf8();
         } else if let Some(w) = current.take() {
@@ -48,10 +44,7 @@ pub struct Classifier {
 
 impl Classifier {
     pub fn new(rules: RuleSet) -> Self {
-        Self {
-            rules,
-            detector: Detector::with_allowlist(vec![Lang::Ind, Lang::Eng, Lang::Jav]),
-        }
+        Self { rules, detector: Detector::with_allowlist(vec![Lang::Ind, Lang::Eng, Lang::Jav]) }
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -83,14 +76,12 @@ impl Classifier {
                 if matches.is_empty() {
                     continue;
                 }
-                let hit = hits
-                    .entry(rule.indicator.as_str())
-                    .or_insert_with(|| IndicatorHit {
-                        id: rule.indicator.clone(),
-                        score: 0.0,
-                        rules: Vec::new(),
-                        matches: Vec::new(),
-                    });
+                let hit = hits.entry(rule.indicator.as_str()).or_insert_with(|| IndicatorHit {
+                    id: rule.indicator.clone(),
+                    score: 0.0,
+                    rules: Vec::new(),
+                    matches: Vec::new(),
+                });
                 if !hit.rules.contains(&rule.id) {
                     hit.rules.push(rule.id.clone());
                     hit.score += rule.weight;
@@ -101,8 +92,7 @@ impl Classifier {
         let mut indicators: Vec<IndicatorHit> = hits.into_values().collect();
         indicators.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         for hit in &mut indicators {
-            hit.matches
-                .sort_by(|a, b| (&a.field, a.start).cmp(&(&b.field, b.start)));
+            hit.matches.sort_by(|a, b| (&a.field, a.start).cmp(&(&b.field, b.start)));
         }
         Classification {
             language: self.language(report),
@@ -116,9 +106,7 @@ impl Classifier {
     fn language(&self, report: &Report) -> Option<String> {
         // A sample is enough to tell these languages apart, and much faster.
         let sample: String = report.text.chars().take(400).collect();
-        self.detector
-            .detect_lang(&sample)
-            .map(|l| l.code().to_owned())
+        self.detector.detect_lang(&sample).map(|l| l.code().to_owned())
     }
 }
 
@@ -136,11 +124,7 @@ fn find<'t>(term: &'t Term, ws: &[Word]) -> Vec<(usize, usize, &'t Term)> {
         .filter(|&i| {
             term.words.iter().enumerate().all(|(j, tw)| {
                 let w = &ws[i + j].text;
-                if term.prefix && j == n - 1 {
-                    w.starts_with(tw.as_str())
-                } else {
-                    w == tw
-                }
+                if term.prefix && j == n - 1 { w.starts_with(tw.as_str()) } else { w == tw }
             })
         })
         .map(|i| (ws[i].start, ws[i + n - 1].end, term))
@@ -215,10 +199,7 @@ mod tests {
     #[test]
     fn word_boundaries_hold() {
         let c = classifier();
-        let out = c.classify(
-            &report("Sabun cuci piring dibagikan gratis."),
-            datetime!(2026-11-29 10:00 UTC),
-        );
+        let out = c.classify(&report("Sabun cuci piring dibagikan gratis."), datetime!(2026-11-29 10:00 UTC));
         assert!(out.indicators.is_empty(), "{out:?}");
     }
 }

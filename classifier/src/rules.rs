@@ -37,11 +37,7 @@ pub struct RuleError {
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.col, self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
     }
 }
 
@@ -118,10 +114,7 @@ pub struct RuleSet {
     pub version: String,
 }
 
-const BUILTIN: [(&str, &str); 1] = [(
-    "builtin/indicators.toml",
-    include_str!("../rules/indicators.toml"),
-)];
+const BUILTIN: [(&str, &str); 1] = [("builtin/indicators.toml", include_str!("../rules/indicators.toml"))];
 
 impl RuleSet {
     /// The built-in rule pack.
@@ -158,10 +151,7 @@ impl RuleSet {
             let text = std::fs::read_to_string(f).map_err(|e| io_error(f, e))?;
             sources.push((f.display().to_string(), text));
         }
-        let refs: Vec<(&str, &str)> = sources
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect();
+        let refs: Vec<(&str, &str)> = sources.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
         Self::parse(&refs)
     }
 
@@ -177,12 +167,7 @@ impl RuleSet {
             text.hash(&mut hasher);
             let at = |span: std::ops::Range<usize>, message: String| {
                 let (line, col) = line_col(text, span.start);
-                RuleError {
-                    file: (*file).to_owned(),
-                    line,
-                    col,
-                    message,
-                }
+                RuleError { file: (*file).to_owned(), line, col, message }
             };
             let parsed: RuleFile = match toml::from_str(text) {
                 Ok(p) => p,
@@ -194,15 +179,9 @@ impl RuleSet {
             for def in parsed.rule {
                 let id = def.id.get_ref().trim().to_owned();
                 if id.is_empty() {
-                    errors.push(at(
-                        def.id.span(),
-                        "rule id is empty: give every rule a unique id".into(),
-                    ));
+                    errors.push(at(def.id.span(), "rule id is empty: give every rule a unique id".into()));
                 } else if let Some(other) = seen.insert(id.clone(), (*file).to_owned()) {
-                    errors.push(at(
-                        def.id.span(),
-                        format!("rule id `{id}` is already used in {other}"),
-                    ));
+                    errors.push(at(def.id.span(), format!("rule id `{id}` is already used in {other}")));
                 }
                 let indicator = def.indicator.get_ref().trim().to_owned();
                 if !is_ident(&indicator) {
@@ -212,16 +191,10 @@ impl RuleSet {
                     ));
                 }
                 if !(def.weight.is_finite() && def.weight > 0.0) {
-                    errors.push(at(
-                        def.id.span(),
-                        format!("rule `{id}`: weight must be a number above 0"),
-                    ));
+                    errors.push(at(def.id.span(), format!("rule `{id}`: weight must be a number above 0")));
                 }
                 if def.any.get_ref().is_empty() {
-                    errors.push(at(
-                        def.any.span(),
-                        format!("rule `{id}`: `any` needs at least one term"),
-                    ));
+                    errors.push(at(def.any.span(), format!("rule `{id}`: `any` needs at least one term")));
                 }
                 let mut terms = Vec::new();
                 for t in def.any.into_inner() {
@@ -230,13 +203,7 @@ impl RuleSet {
                         Err(message) => errors.push(at(t.span(), message)),
                     }
                 }
-                rules.push(Rule {
-                    id,
-                    indicator,
-                    description: def.description,
-                    weight: def.weight,
-                    terms,
-                });
+                rules.push(Rule { id, indicator, description: def.description, weight: def.weight, terms });
             }
             for (indicator, def) in parsed.threshold {
                 let span = def.span();
@@ -252,42 +219,26 @@ impl RuleSet {
                 if levels.is_empty() {
                     errors.push(at(
                         span.clone(),
-                        format!(
-                            "threshold `{indicator}` sets no level: add waspada, siaga or awas"
-                        ),
+                        format!("threshold `{indicator}` sets no level: add waspada, siaga or awas"),
                     ));
                 }
-                if levels.iter().any(|(_, c)| *c == 0)
-                    || levels.windows(2).any(|w| w[0].1 >= w[1].1)
-                {
+                if levels.iter().any(|(_, c)| *c == 0) || levels.windows(2).any(|w| w[0].1 >= w[1].1) {
                     errors.push(at(
                         span.clone(),
-                        format!("threshold `{indicator}`: counts must be above 0 and rise from waspada to siaga to awas"),
+                        format!(
+                            "threshold `{indicator}`: counts must be above 0 and rise from waspada to siaga to awas"
+                        ),
                     ));
                 }
                 if def.window.is_zero() {
-                    errors.push(at(
-                        span,
-                        format!(
-                            "threshold `{indicator}`: window must be longer than 0, like \"24h\""
-                        ),
-                    ));
+                    errors
+                        .push(at(span, format!("threshold `{indicator}`: window must be longer than 0, like \"24h\"")));
                 }
-                thresholds.insert(
-                    indicator,
-                    Threshold {
-                        window: def.window,
-                        levels,
-                    },
-                );
+                thresholds.insert(indicator, Threshold { window: def.window, levels });
             }
         }
         if errors.is_empty() {
-            Ok(RuleSet {
-                rules,
-                thresholds,
-                version: format!("{:016x}", hasher.finish()),
-            })
+            Ok(RuleSet { rules, thresholds, version: format!("{:016x}", hasher.finish()) })
         } else {
             Err(Error::Rules(errors))
         }
@@ -295,9 +246,7 @@ impl RuleSet {
 }
 
 fn is_ident(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn parse_term(raw: &str) -> Result<Term, String> {
@@ -305,27 +254,16 @@ fn parse_term(raw: &str) -> Result<Term, String> {
     let prefix = text.ends_with('*');
     let body = text.trim_end_matches('*');
     if body.contains('*') {
-        return Err(format!(
-            "term `{raw}`: `*` may only end a term, as in `bentrok*`"
-        ));
+        return Err(format!("term `{raw}`: `*` may only end a term, as in `bentrok*`"));
     }
-    let words = crate::engine::words(body)
-        .into_iter()
-        .map(|w| w.text)
-        .collect::<Vec<_>>();
+    let words = crate::engine::words(body).into_iter().map(|w| w.text).collect::<Vec<_>>();
     if words.is_empty() {
         return Err(format!("term `{raw}` has no words"));
     }
     if prefix && words.last().is_some_and(|w| w.chars().count() < 3) {
-        return Err(format!(
-            "term `{raw}`: a prefix needs at least 3 letters before `*`"
-        ));
+        return Err(format!("term `{raw}`: a prefix needs at least 3 letters before `*`"));
     }
-    Ok(Term {
-        text: text.to_owned(),
-        words,
-        prefix,
-    })
+    Ok(Term { text: text.to_owned(), words, prefix })
 }
 
 /// 1-based line and column (in characters) of byte offset `at` in `text`.
@@ -345,42 +283,27 @@ mod tests {
     fn builtin_pack_is_valid() {
         let set = RuleSet::builtin();
         for id in model::INDICATORS {
-            assert!(
-                set.rules.iter().any(|r| r.indicator == id),
-                "no rule for {id}"
-            );
+            assert!(set.rules.iter().any(|r| r.indicator == id), "no rule for {id}");
         }
     }
 
     #[test]
     fn errors_point_at_file_line_col() {
         let src = "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"sa*bu\", \"ok\"]\n";
-        let Err(Error::Rules(errs)) = RuleSet::parse(&[("x.toml", src)]) else {
-            panic!("accepted")
-        };
+        let Err(Error::Rules(errs)) = RuleSet::parse(&[("x.toml", src)]) else { panic!("accepted") };
         assert_eq!(errs.len(), 1);
-        assert_eq!(
-            errs[0].to_string(),
-            "x.toml:4:8: term `sa*bu`: `*` may only end a term, as in `bentrok*`"
-        );
+        assert_eq!(errs[0].to_string(), "x.toml:4:8: term `sa*bu`: `*` may only end a term, as in `bentrok*`");
 
         let src = "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"x\"]\ncolour = 1\n";
-        let Err(Error::Rules(errs)) = RuleSet::parse(&[("y.toml", src)]) else {
-            panic!("accepted")
-        };
+        let Err(Error::Rules(errs)) = RuleSet::parse(&[("y.toml", src)]) else { panic!("accepted") };
         assert!(errs[0].to_string().starts_with("y.toml:"), "{}", errs[0]);
         assert!(errs[0].message.contains("colour"), "{}", errs[0]);
 
         let src = "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"x\"]\n[[rule]]\nid = \"a\"\nindicator = \"Bad\"\nany = []\n";
-        let Err(Error::Rules(errs)) = RuleSet::parse(&[("z.toml", src)]) else {
-            panic!("accepted")
-        };
+        let Err(Error::Rules(errs)) = RuleSet::parse(&[("z.toml", src)]) else { panic!("accepted") };
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 3, "{lines:?}");
-        assert!(
-            lines[0].starts_with("z.toml:6:6: rule id `a` is already used"),
-            "{lines:?}"
-        );
+        assert!(lines[0].starts_with("z.toml:6:6: rule id `a` is already used"), "{lines:?}");
     }
 
     #[test]
@@ -389,9 +312,6 @@ mod tests {
         assert!(RuleSet::parse(&[("t.toml", src)]).is_err());
         let src = "[threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\n";
         let set = RuleSet::parse(&[("t.toml", src)]).unwrap();
-        assert_eq!(
-            set.thresholds["narkoba"].window,
-            Duration::from_secs(86_400)
-        );
+        assert_eq!(set.thresholds["narkoba"].window, Duration::from_secs(86_400));
     }
 }

@@ -11,10 +11,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use model::{
-    Alert, AlertState, ClassifiedReport, Level, RegionCode, RegionLevel, ReportId, ReportRef,
-    Window,
-};
+use model::{Alert, AlertState, ClassifiedReport, Level, RegionCode, RegionLevel, ReportId, ReportRef, Window};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -40,17 +37,13 @@ const ALERT_NAMESPACE: Uuid = Uuid::from_u128(0x6b65_6e74_6f6e_6761_6e2d_616c_65
 
 impl Windows {
     pub fn new(thresholds: BTreeMap<String, Threshold>) -> Self {
-        Self {
-            thresholds,
-            series: HashMap::new(),
-        }
+        Self { thresholds, series: HashMap::new() }
     }
 
     /// Counts `item` and returns the alerts it raises.
     pub fn observe(&mut self, item: &ClassifiedReport, now: OffsetDateTime) -> Vec<Alert> {
         let report = &item.report;
-        let excerpt: Arc<str> =
-            model::excerpt(report.title.as_deref().unwrap_or(&report.text), 160).into();
+        let excerpt: Arc<str> = model::excerpt(report.title.as_deref().unwrap_or(&report.text), 160).into();
         let mut alerts = Vec::new();
         for hit in &item.classification.indicators {
             let Some(threshold) = self.thresholds.get(&hit.id) else {
@@ -67,42 +60,25 @@ impl Windows {
             regions.sort();
             regions.dedup();
             for region in regions {
-                let series = self
-                    .series
-                    .entry((hit.id.clone(), region.clone()))
-                    .or_default();
+                let series = self.series.entry((hit.id.clone(), region.clone())).or_default();
                 if series.events.iter().any(|(_, id, _, _)| *id == report.id) {
                     continue;
                 }
                 let at = report.reported_at;
                 let pos = series.events.partition_point(|(t, _, _, _)| *t <= at);
-                series
-                    .events
-                    .insert(pos, (at, report.id, hit.score, excerpt.clone()));
+                series.events.insert(pos, (at, report.id, hit.score, excerpt.clone()));
                 let end = series.events.back().map_or(at, |e| e.0);
                 let start = end - window;
-                while series
-                    .events
-                    .front()
-                    .is_some_and(|(t, _, _, _)| *t <= start)
-                {
+                while series.events.front().is_some_and(|(t, _, _, _)| *t <= start) {
                     series.events.pop_front();
                 }
                 let count = series.events.len() as u64;
-                let level = threshold
-                    .levels
-                    .iter()
-                    .rev()
-                    .find(|(_, c)| count >= *c)
-                    .map(|(l, _)| *l);
+                let level = threshold.levels.iter().rev().find(|(_, c)| count >= *c).map(|(l, _)| *l);
                 if level > series.level
                     && let Some(level) = level
                 {
                     let key = Alert::series_key(&hit.id, &region);
-                    let id = Uuid::new_v5(
-                        &ALERT_NAMESPACE,
-                        format!("{key}/{level}/{}", report.id).as_bytes(),
-                    );
+                    let id = Uuid::new_v5(&ALERT_NAMESPACE, format!("{key}/{level}/{}", report.id).as_bytes());
                     alerts.push(Alert {
                         id,
                         key,
@@ -115,11 +91,7 @@ impl Windows {
                         reports: series
                             .events
                             .iter()
-                            .map(|e| ReportRef {
-                                id: e.1,
-                                reported_at: e.0,
-                                excerpt: e.3.to_string(),
-                            })
+                            .map(|e| ReportRef { id: e.1, reported_at: e.0, excerpt: e.3.to_string() })
                             .collect(),
                         state: AlertState::Open,
                         raised_at: now,
@@ -160,27 +132,16 @@ mod tests {
         };
         let classification = Classification {
             language: None,
-            indicators: vec![IndicatorHit {
-                id: "narkoba".into(),
-                score: 2.0,
-                rules: vec![],
-                matches: vec![],
-            }],
+            indicators: vec![IndicatorHit { id: "narkoba".into(), score: 2.0, rules: vec![], matches: vec![] }],
             regions: vec![report.region.clone().unwrap()],
             rules_version: "t".into(),
             classified_at: at,
         };
-        ClassifiedReport {
-            report,
-            classification,
-        }
+        ClassifiedReport { report, classification }
     }
 
     fn windows() -> Windows {
-        let t = Threshold {
-            window: Duration::from_secs(3600),
-            levels: vec![(Level::Waspada, 2), (Level::Siaga, 3)],
-        };
+        let t = Threshold { window: Duration::from_secs(3600), levels: vec![(Level::Waspada, 2), (Level::Siaga, 3)] };
         Windows::new(BTreeMap::from([("narkoba".to_owned(), t)]))
     }
 
@@ -192,35 +153,16 @@ mod tests {
         // second report in another district of the same city: the city and
         // province reach waspada, neither district does
         let alerts = w.observe(&item("72.71.01", t0 + time::Duration::minutes(5), 2), t0);
-        let raised: Vec<(String, Level)> = alerts
-            .iter()
-            .map(|a| (a.region.to_string(), a.level))
-            .collect();
-        assert_eq!(
-            raised,
-            [
-                ("72".into(), Level::Waspada),
-                ("72.71".into(), Level::Waspada)
-            ]
-        );
+        let raised: Vec<(String, Level)> = alerts.iter().map(|a| (a.region.to_string(), a.level)).collect();
+        assert_eq!(raised, [("72".into(), Level::Waspada), ("72.71".into(), Level::Waspada)]);
         assert_eq!(alerts[1].reports.len(), 2);
         // the same report again changes nothing
-        assert!(
-            w.observe(&item("72.71.01", t0 + time::Duration::minutes(5), 2), t0)
-                .is_empty()
-        );
+        assert!(w.observe(&item("72.71.01", t0 + time::Duration::minutes(5), 2), t0).is_empty());
         let alerts = w.observe(&item("72.71.02", t0 + time::Duration::minutes(6), 3), t0);
-        let raised: Vec<(String, Level)> = alerts
-            .iter()
-            .map(|a| (a.region.to_string(), a.level))
-            .collect();
+        let raised: Vec<(String, Level)> = alerts.iter().map(|a| (a.region.to_string(), a.level)).collect();
         assert_eq!(
             raised,
-            [
-                ("72".into(), Level::Siaga),
-                ("72.71".into(), Level::Siaga),
-                ("72.71.02".into(), Level::Waspada)
-            ]
+            [("72".into(), Level::Siaga), ("72.71".into(), Level::Siaga), ("72.71.02".into(), Level::Waspada)]
         );
     }
 
@@ -230,10 +172,7 @@ mod tests {
         let t0 = datetime!(2026-11-29 10:00 UTC);
         w.observe(&item("72.71", t0, 1), t0);
         // two hours later the first report no longer counts
-        assert!(
-            w.observe(&item("72.71", t0 + time::Duration::hours(2), 2), t0)
-                .is_empty()
-        );
+        assert!(w.observe(&item("72.71", t0 + time::Duration::hours(2), 2), t0).is_empty());
         let alerts = w.observe(&item("72.71", t0 + time::Duration::hours(2), 3), t0);
         assert_eq!(alerts.len(), 2);
         assert_eq!(alerts[0].count, 2);

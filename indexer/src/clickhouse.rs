@@ -129,31 +129,20 @@ impl std::fmt::Debug for Analytics {
 impl Analytics {
     /// Connects, creates the database when missing and applies pending migrations.
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self, Error> {
-        let mut base = Client::default()
-            .with_url(&config.url)
-            .with_validation(false);
+        let mut base = Client::default().with_url(&config.url).with_validation(false);
         if let Some(user) = &config.user {
             base = base.with_user(user);
         }
         if let Some(password) = &config.password {
             base = base.with_password(password);
         }
-        if !config
-            .database
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !config.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(Error::Other(format!(
                 "clickhouse.database `{}` may hold only letters, digits and _",
                 config.database
             )));
         }
-        base.query(&format!(
-            "CREATE DATABASE IF NOT EXISTS {}",
-            config.database
-        ))
-        .execute()
-        .await?;
+        base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database)).execute().await?;
         let client = base.with_database(&config.database);
         let analytics = Self { client };
         analytics.migrate().await?;
@@ -172,11 +161,7 @@ impl Analytics {
             )
             .execute()
             .await?;
-        let applied: Vec<u32> = self
-            .client
-            .query("SELECT version FROM schema_migrations")
-            .fetch_all()
-            .await?;
+        let applied: Vec<u32> = self.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
                 continue;

@@ -11,14 +11,9 @@ use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{
-    DateTime, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument,
-    Term,
-};
+use tantivy::{DateTime, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 use time::OffsetDateTime;
 
 use crate::Error;
@@ -79,21 +74,12 @@ impl std::fmt::Debug for SearchIndex {
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
         let (schema, fields) = Fields::build();
-        let directory = MmapDirectory::open(dir)
-            .map_err(|e| Error::Other(format!("{}: {e}", dir.display())))?;
+        let directory = MmapDirectory::open(dir).map_err(|e| Error::Other(format!("{}: {e}", dir.display())))?;
         let index = Index::open_or_create(directory, schema)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
-            .try_into()?;
-        Ok(Self {
-            index,
-            reader,
-            fields,
-        })
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        Ok(Self { index, reader, fields })
     }
 
     /// The single writer of this index. Holds the index lock until dropped.
@@ -121,12 +107,7 @@ impl SearchIndex {
         for hit in &item.classification.indicators {
             doc.add_text(f.indicators, &hit.id);
         }
-        let mut regions: Vec<RegionCode> = item
-            .classification
-            .regions
-            .iter()
-            .flat_map(RegionCode::lineage)
-            .collect();
+        let mut regions: Vec<RegionCode> = item.classification.regions.iter().flat_map(RegionCode::lineage).collect();
         regions.sort();
         regions.dedup();
         for region in &regions {
@@ -146,10 +127,7 @@ impl SearchIndex {
         let query = BooleanQuery::new(vec![
             (
                 Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.id, id),
-                    IndexRecordOption::Basic,
-                )),
+                Box::new(TermQuery::new(Term::from_field_text(self.fields.id, id), IndexRecordOption::Basic)),
             ),
             (Occur::Must, self.scope_query(scope)),
         ]);
@@ -160,24 +138,14 @@ impl SearchIndex {
         }
     }
 
-    fn load(
-        &self,
-        searcher: &tantivy::Searcher,
-        address: DocAddress,
-    ) -> Result<ClassifiedReport, Error> {
+    fn load(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<ClassifiedReport, Error> {
         let doc: TantivyDocument = searcher.doc(address)?;
-        let bytes = doc
-            .get_first(self.fields.doc)
-            .and_then(|v| v.as_bytes())
-            .unwrap_or_default();
+        let bytes = doc.get_first(self.fields.doc).and_then(|v| v.as_bytes()).unwrap_or_default();
         wire::decode(bytes).map_err(|e| Error::Other(format!("stored report is unreadable: {e}")))
     }
 
     fn term(&self, field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
+        Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
     }
 
     /// The caller's scope as a query: a report matches when any of its
@@ -187,18 +155,14 @@ impl SearchIndex {
             Scope::All => Box::new(AllQuery),
             Scope::Regions(codes) if codes.is_empty() => Box::new(EmptyQuery),
             Scope::Regions(codes) => Box::new(BooleanQuery::new(
-                codes
-                    .iter()
-                    .map(|c| (Occur::Should, self.term(self.fields.regions, c.as_str())))
-                    .collect(),
+                codes.iter().map(|c| (Occur::Should, self.term(self.fields.regions, c.as_str()))).collect(),
             )),
         }
     }
 
     fn build_query(&self, q: &SearchQuery, scope: &Scope) -> Result<Box<dyn Query>, Error> {
         let f = &self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, self.scope_query(scope))];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.scope_query(scope))];
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text]);
             parser.set_conjunction_by_default();
@@ -217,19 +181,11 @@ impl SearchIndex {
             let bound = |t: Option<OffsetDateTime>, incl: bool| match t {
                 None => std::ops::Bound::Unbounded,
                 Some(t) => {
-                    let term =
-                        Term::from_field_date_for_search(f.received_at, DateTime::from_utc(t));
-                    if incl {
-                        std::ops::Bound::Included(term)
-                    } else {
-                        std::ops::Bound::Excluded(term)
-                    }
+                    let term = Term::from_field_date_for_search(f.received_at, DateTime::from_utc(t));
+                    if incl { std::ops::Bound::Included(term) } else { std::ops::Bound::Excluded(term) }
                 }
             };
-            clauses.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(bound(q.from, true), bound(q.to, false))),
-            ));
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(q.from, true), bound(q.to, false)))));
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
@@ -241,31 +197,17 @@ impl SearchIndex {
         let limit = q.limit.clamp(1, 1000);
         let has_text = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
         let addresses: Vec<DocAddress> = if has_text {
-            let top = TopDocs::with_limit(limit)
-                .and_offset(q.offset)
-                .order_by_score();
-            searcher
-                .search(&query, &top)?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect()
+            let top = TopDocs::with_limit(limit).and_offset(q.offset).order_by_score();
+            searcher.search(&query, &top)?.into_iter().map(|(_, a)| a).collect()
         } else {
             let top = TopDocs::with_limit(limit)
                 .and_offset(q.offset)
                 .order_by_fast_field::<DateTime>("received_at", Order::Desc);
-            searcher
-                .search(&query, &top)?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect()
+            searcher.search(&query, &top)?.into_iter().map(|(_, a)| a).collect()
         };
         let total = searcher.search(&query, &Count)?;
         let snippets = if has_text {
-            Some(tantivy::snippet::SnippetGenerator::create(
-                &searcher,
-                &*query,
-                self.fields.text,
-            )?)
+            Some(tantivy::snippet::SnippetGenerator::create(&searcher, &*query, self.fields.text)?)
         } else {
             None
         };
@@ -275,11 +217,7 @@ impl SearchIndex {
             let snippet = match &snippets {
                 Some(g) => {
                     let s = g.snippet(&item.report.text);
-                    if s.fragment().is_empty() {
-                        escape(&excerpt(&item.report.text))
-                    } else {
-                        s.to_html()
-                    }
+                    if s.fragment().is_empty() { escape(&excerpt(&item.report.text)) } else { s.to_html() }
                 }
                 None => escape(&excerpt(&item.report.text)),
             };
@@ -287,23 +225,14 @@ impl SearchIndex {
                 id: item.report.id.to_string(),
                 title: item.report.title.clone(),
                 snippet,
-                indicators: item
-                    .classification
-                    .indicators
-                    .iter()
-                    .map(|i| i.id.clone())
-                    .collect(),
+                indicators: item.classification.indicators.iter().map(|i| i.id.clone()).collect(),
                 regions: item.classification.regions.clone(),
                 received_at: item.report.received_at,
                 channel: item.report.channel,
             });
         }
         let facets = self.facets(&searcher, &*query)?;
-        Ok(SearchResult {
-            total,
-            hits,
-            facets,
-        })
+        Ok(SearchResult { total, hits, facets })
     }
 
     fn facets(
@@ -315,18 +244,14 @@ impl SearchIndex {
             "indicator": { "terms": { "field": "indicator", "size": 100 } },
             "channel": { "terms": { "field": "channel", "size": 20 } },
         });
-        let aggs: Aggregations = serde_json::from_value(request)
-            .map_err(|e| Error::Other(format!("facet request: {e}")))?;
+        let aggs: Aggregations =
+            serde_json::from_value(request).map_err(|e| Error::Other(format!("facet request: {e}")))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let result = searcher.search(query, &collector)?;
-        let json = serde_json::to_value(&result)
-            .map_err(|e| Error::Other(format!("facet result: {e}")))?;
+        let json = serde_json::to_value(&result).map_err(|e| Error::Other(format!("facet result: {e}")))?;
         let mut out = BTreeMap::new();
         for name in ["indicator", "channel"] {
-            let buckets = json[name]["buckets"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let buckets = json[name]["buckets"].as_array().cloned().unwrap_or_default();
             let counts = buckets
                 .iter()
                 .filter_map(|b| Some((b["key"].as_str()?.to_owned(), b["doc_count"].as_u64()?)))
@@ -346,9 +271,7 @@ fn excerpt(text: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -366,10 +289,7 @@ mod tests {
             reported_at: at,
             channel: Channel::Web,
             source: "t".into(),
-            reporter: Some(model::Reporter {
-                name: Some("Informan Rahasia".into()),
-                ..Default::default()
-            }),
+            reporter: Some(model::Reporter { name: Some("Informan Rahasia".into()), ..Default::default() }),
             region: Some(RegionCode::parse(region).unwrap()),
             title: None,
             text: text.into(),
@@ -380,20 +300,12 @@ mod tests {
         };
         let classification = Classification {
             language: None,
-            indicators: vec![IndicatorHit {
-                id: indicator.into(),
-                score: 1.0,
-                rules: vec![],
-                matches: vec![],
-            }],
+            indicators: vec![IndicatorHit { id: indicator.into(), score: 1.0, rules: vec![], matches: vec![] }],
             regions: vec![report.region.clone().unwrap()],
             rules_version: "t".into(),
             classified_at: at,
         };
-        ClassifiedReport {
-            report,
-            classification,
-        }
+        ClassifiedReport { report, classification }
     }
 
     #[test]
@@ -401,83 +313,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         let mut writer = index.writer().unwrap();
-        index
-            .upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba"))
-            .unwrap();
-        index
-            .upsert(
-                &writer,
-                &item(2, "73.71", "pesta sabu di Makassar", "narkoba"),
-            )
-            .unwrap();
-        index
-            .upsert(
-                &writer,
-                &item(3, "72.03", "bentrok warga", "konflik_sosial"),
-            )
-            .unwrap();
+        index.upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba")).unwrap();
+        index.upsert(&writer, &item(2, "73.71", "pesta sabu di Makassar", "narkoba")).unwrap();
+        index.upsert(&writer, &item(3, "72.03", "bentrok warga", "konflik_sosial")).unwrap();
         // the same report again replaces, never duplicates
-        index
-            .upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba"))
-            .unwrap();
+        index.upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba")).unwrap();
         writer.commit().unwrap();
         index.reload().unwrap();
 
-        let q = SearchQuery {
-            q: Some("sabu".into()),
-            limit: 10,
-            ..Default::default()
-        };
+        let q = SearchQuery { q: Some("sabu".into()), limit: 10, ..Default::default() };
         let all = index.search(&q, &Scope::All).unwrap();
         assert_eq!(all.total, 2);
-        let palu = index
-            .search(&q, &Scope::Regions(vec![RegionCode::parse("72").unwrap()]))
-            .unwrap();
+        let palu = index.search(&q, &Scope::Regions(vec![RegionCode::parse("72").unwrap()])).unwrap();
         assert_eq!(palu.total, 1);
-        assert_eq!(
-            palu.hits[0].id,
-            ReportId(uuid::Uuid::from_u128(1)).to_string()
-        );
-        assert!(
-            palu.hits[0].snippet.contains("<b>sabu</b>"),
-            "{}",
-            palu.hits[0].snippet
-        );
+        assert_eq!(palu.hits[0].id, ReportId(uuid::Uuid::from_u128(1)).to_string());
+        assert!(palu.hits[0].snippet.contains("<b>sabu</b>"), "{}", palu.hits[0].snippet);
         assert!(!serde_json::to_string(&palu).unwrap().contains("Rahasia"));
 
-        let browse = SearchQuery {
-            limit: 10,
-            ..Default::default()
-        };
-        let scoped = index
-            .search(
-                &browse,
-                &Scope::Regions(vec![RegionCode::parse("72").unwrap()]),
-            )
-            .unwrap();
+        let browse = SearchQuery { limit: 10, ..Default::default() };
+        let scoped = index.search(&browse, &Scope::Regions(vec![RegionCode::parse("72").unwrap()])).unwrap();
         assert_eq!(scoped.total, 2);
         // newest first without a query
-        assert_eq!(
-            scoped.hits[0].id,
-            ReportId(uuid::Uuid::from_u128(3)).to_string()
-        );
-        assert_eq!(
-            scoped.facets["indicator"],
-            BTreeMap::from([("konflik_sosial".into(), 1), ("narkoba".into(), 1)])
-        );
+        assert_eq!(scoped.hits[0].id, ReportId(uuid::Uuid::from_u128(3)).to_string());
+        assert_eq!(scoped.facets["indicator"], BTreeMap::from([("konflik_sosial".into(), 1), ("narkoba".into(), 1)]));
 
         let some = Scope::Regions(vec![RegionCode::parse("73").unwrap()]);
-        assert!(
-            index
-                .get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &some)
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            index
-                .get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &Scope::All)
-                .unwrap()
-                .is_some()
-        );
+        assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &some).unwrap().is_none());
+        assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &Scope::All).unwrap().is_some());
     }
 }

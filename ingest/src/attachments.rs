@@ -46,9 +46,7 @@ pub struct AttachmentStore {
 
 impl AttachmentStore {
     pub fn new(root: &Path) -> Self {
-        Self {
-            root: root.to_owned(),
-        }
+        Self { root: root.to_owned() }
     }
 
     /// The kind of `bytes`, if it is one a report may carry.
@@ -79,9 +77,7 @@ impl AttachmentStore {
             file.write_all(bytes).map_err(fail)?;
             file.sync_all().map_err(fail)?;
             std::fs::rename(&tmp, &path).map_err(fail)?;
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(fail)?;
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)?;
         }
         Ok(Attachment {
             name: sanitize(name),
@@ -102,11 +98,7 @@ impl AttachmentStore {
 fn sanitize(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let clean: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if clean.trim().is_empty() {
-        "lampiran".into()
-    } else {
-        clean
-    }
+    if clean.trim().is_empty() { "lampiran".into() } else { clean }
 }
 
 #[cfg(test)]
@@ -114,8 +106,8 @@ mod tests {
     use super::*;
 
     const PNG: &[u8] = &[
-        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0,
-        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1,
+        8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
     ];
 
     #[test]
@@ -127,9 +119,7 @@ mod tests {
         assert_eq!(a.name, "foto.png");
         assert_eq!(std::fs::read(store.path(&a)).unwrap(), PNG);
         // a script calling itself a photo is refused
-        let err = store
-            .save("foto.jpg", b"#!/bin/sh\nrm -rf /\n")
-            .unwrap_err();
+        let err = store.save("foto.jpg", b"#!/bin/sh\nrm -rf /\n").unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     }
 }

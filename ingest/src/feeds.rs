@@ -51,32 +51,18 @@ pub struct FeedBoard {
 
 impl FeedBoard {
     pub fn all(&self) -> Vec<FeedStatus> {
-        self.feeds
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.feeds.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
     fn update(&self, url: &str, f: impl FnOnce(&mut FeedStatus)) {
-        if let Some(s) = self
-            .feeds
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(url)
-        {
+        if let Some(s) = self.feeds.write().unwrap_or_else(|e| e.into_inner()).get_mut(url) {
             f(s);
         }
     }
 }
 
 /// Polls every feed, each in its own task, forever.
-pub fn spawn(
-    intake: Intake,
-    feeds: Vec<FeedConfig>,
-    board: FeedBoard,
-) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn(intake: Intake, feeds: Vec<FeedConfig>, board: FeedBoard) -> Vec<tokio::task::JoinHandle<()>> {
     let client = reqwest::Client::builder()
         .user_agent(concat!("kentongan/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(30))
@@ -91,29 +77,20 @@ pub fn spawn(
     feeds
         .into_iter()
         .map(|feed| {
-            board
-                .feeds
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(
-                    feed.url.clone(),
-                    FeedStatus {
-                        name: feed.label().to_owned(),
-                        url: feed.url.clone(),
-                        last_poll: None,
-                        last_success: None,
-                        last_error: None,
-                        failures: 0,
-                        next_poll: Some(intake.now()),
-                        delivered: 0,
-                    },
-                );
-            tokio::spawn(poll_forever(
-                intake.clone(),
-                client.clone(),
-                feed,
-                board.clone(),
-            ))
+            board.feeds.write().unwrap_or_else(|e| e.into_inner()).insert(
+                feed.url.clone(),
+                FeedStatus {
+                    name: feed.label().to_owned(),
+                    url: feed.url.clone(),
+                    last_poll: None,
+                    last_success: None,
+                    last_error: None,
+                    failures: 0,
+                    next_poll: Some(intake.now()),
+                    delivered: 0,
+                },
+            );
+            tokio::spawn(poll_forever(intake.clone(), client.clone(), feed, board.clone()))
         })
         .collect()
 }
@@ -124,9 +101,7 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
     if failures == 0 {
         return interval;
     }
-    interval
-        .saturating_mul(2u32.saturating_pow(failures.min(16)))
-        .min(MAX_BACKOFF.max(interval))
+    interval.saturating_mul(2u32.saturating_pow(failures.min(16))).min(MAX_BACKOFF.max(interval))
 }
 
 async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig, board: FeedBoard) {
@@ -138,18 +113,18 @@ async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig,
         match &outcome {
             Ok(n) => {
                 failures = 0;
-                metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "ok").increment(1);
-                metrics::counter!("kentongan_ingest_feed_items_total", "feed" => label.clone())
-                    .increment(*n as u64);
+                metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "ok")
+                    .increment(1);
+                metrics::counter!("kentongan_ingest_feed_items_total", "feed" => label.clone()).increment(*n as u64);
             }
             Err(e) => {
                 failures += 1;
                 tracing::warn!(feed = %label, failures, error = %e, "feed poll failed");
-                metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "error").increment(1);
+                metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "error")
+                    .increment(1);
             }
         }
-        metrics::gauge!("kentongan_ingest_feed_failures", "feed" => label.clone())
-            .set(f64::from(failures));
+        metrics::gauge!("kentongan_ingest_feed_failures", "feed" => label.clone()).set(f64::from(failures));
         let wait = backoff(feed.interval, failures);
         board.update(&feed.url, |s| {
             s.last_poll = Some(started);
@@ -170,11 +145,7 @@ async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig,
 
 /// One poll: fetch (conditionally), parse, and deliver the new items.
 /// Returns how many were delivered.
-async fn poll(
-    intake: &Intake,
-    client: &reqwest::Client,
-    feed: &FeedConfig,
-) -> Result<usize, String> {
+async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> Result<usize, String> {
     let store = intake.store().clone();
     let url = feed.url.clone();
     let saved: Saved = tokio::task::spawn_blocking(move || store.feed_state(&url))
@@ -196,20 +167,10 @@ async fn poll(
     if !response.status().is_success() {
         return Err(format!("the server answered {}", response.status()));
     }
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let next = Saved {
-        etag: header(ETAG),
-        last_modified: header(LAST_MODIFIED),
-    };
+    let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let next = Saved { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
     let body = response.bytes().await.map_err(|e| format!("read: {e}"))?;
-    let parsed = feed_rs::parser::parse(body.as_ref())
-        .map_err(|e| format!("not an RSS or Atom feed: {e}"))?;
+    let parsed = feed_rs::parser::parse(body.as_ref()).map_err(|e| format!("not an RSS or Atom feed: {e}"))?;
     let mut delivered = 0;
     // oldest first, so the archive receives them in order
     let mut entries = parsed.entries;
@@ -227,22 +188,14 @@ async fn poll(
         let Some(report) = item_report(feed, &entry, intake.now()) else {
             let original = serde_json::json!({ "feed": feed.url, "id": entry.id }).to_string();
             intake
-                .deadletter(
-                    "feed",
-                    original.as_bytes(),
-                    "the item has neither title nor text",
-                )
+                .deadletter("feed", original.as_bytes(), "the item has neither title nor text")
                 .await
                 .map_err(|e| e.to_string())?;
             continue;
         };
         intake.accept(&report).await.map_err(|e| e.to_string())?;
         let store = intake.store().clone();
-        let (url, id, at) = (
-            feed.url.clone(),
-            entry.id.clone(),
-            intake.now().unix_timestamp(),
-        );
+        let (url, id, at) = (feed.url.clone(), entry.id.clone(), intake.now().unix_timestamp());
         tokio::task::spawn_blocking(move || store.mark_seen(&url, &id, at))
             .await
             .map_err(|e| e.to_string())?
@@ -261,23 +214,11 @@ async fn poll(
 /// HTML to plain text, with whitespace tidied.
 pub fn clean(html: &str) -> String {
     let text = nanohtml2text::html2text(html);
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
-fn item_report(
-    feed: &FeedConfig,
-    entry: &feed_rs::model::Entry,
-    now: OffsetDateTime,
-) -> Option<Report> {
-    let title = entry
-        .title
-        .as_ref()
-        .map(|t| clean(&t.content))
-        .filter(|t| !t.is_empty());
+fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: OffsetDateTime) -> Option<Report> {
+    let title = entry.title.as_ref().map(|t| clean(&t.content)).filter(|t| !t.is_empty());
     let body = entry
         .content
         .as_ref()
@@ -324,13 +265,8 @@ mod tests {
 
     #[test]
     fn html_becomes_text() {
-        let t = clean(
-            "<p>Bentrok&nbsp;warga di <b>Palu</b>.</p>\n\n<script>alert(1)</script><p>Dua luka.</p>",
-        );
-        assert!(
-            t.contains("Bentrok") && t.contains("Palu") && t.contains("Dua luka"),
-            "{t}"
-        );
+        let t = clean("<p>Bentrok&nbsp;warga di <b>Palu</b>.</p>\n\n<script>alert(1)</script><p>Dua luka.</p>");
+        assert!(t.contains("Bentrok") && t.contains("Palu") && t.contains("Dua luka"), "{t}");
         assert!(!t.contains('<') && !t.contains("alert"), "{t}");
     }
 }

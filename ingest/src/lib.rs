@@ -35,10 +35,7 @@ pub use submission::Submission;
 pub enum Error {
     /// A field is wrong; the message says how to fix it (HTTP 422).
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     /// Too big or too many (HTTP 413).
     #[error("{0}")]
     TooLarge(String),
@@ -89,9 +86,7 @@ pub struct Intake {
 
 impl std::fmt::Debug for Intake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Intake")
-            .field("config", &self.config)
-            .finish()
+        f.debug_struct("Intake").field("config", &self.config).finish()
     }
 }
 
@@ -144,21 +139,11 @@ impl Intake {
     /// Publishes `report` unless `key` was seen before, in which case the
     /// first report's id is returned. Same-key submissions are serialised, so
     /// two retries racing each other still make one report.
-    pub async fn accept_once(
-        &self,
-        key: Option<String>,
-        report: Report,
-    ) -> Result<Accepted, Error> {
+    pub async fn accept_once(&self, key: Option<String>, report: Report) -> Result<Accepted, Error> {
         let Some(key) = key else {
-            return self.accept(&report).await.map(|id| Accepted {
-                id,
-                replayed: false,
-            });
+            return self.accept(&report).await.map(|id| Accepted { id, replayed: false });
         };
-        let slot = key
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize))
-            % self.key_locks.len();
+        let slot = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.key_locks.len();
         let _guard = self.key_locks[slot].lock().await;
         let store = self.store.clone();
         let k = key.clone();
@@ -166,60 +151,30 @@ impl Intake {
             .await
             .map_err(|e| Error::Storage(e.to_string()))??;
         if let Some(id) = seen {
-            return Ok(Accepted {
-                id: ReportId(uuid_from(id)),
-                replayed: true,
-            });
+            return Ok(Accepted { id: ReportId(uuid_from(id)), replayed: true });
         }
         let id = self.accept(&report).await?;
         let store = self.store.clone();
-        let remembered =
-            tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128())).await;
+        let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128())).await;
         if !matches!(remembered, Ok(Ok(()))) {
             // The report is durable; only a retry of it could now be doubled.
             tracing::error!(report = %id, "could not record the idempotency key");
         }
-        Ok(Accepted {
-            id,
-            replayed: false,
-        })
+        Ok(Accepted { id, replayed: false })
     }
 
     /// Publishes an already checked report, keyed by its province.
     pub async fn accept(&self, report: &Report) -> Result<ReportId, Error> {
-        self.bus
-            .publish(
-                Topic::Reports,
-                &report.partition_key(),
-                &wire::encode(report),
-            )
-            .await?;
-        metrics::counter!("kentongan_ingest_reports_total", "channel" => report.channel.as_str())
-            .increment(1);
+        self.bus.publish(Topic::Reports, &report.partition_key(), &wire::encode(report)).await?;
+        metrics::counter!("kentongan_ingest_reports_total", "channel" => report.channel.as_str()).increment(1);
         tracing::debug!(report = %report.id, channel = %report.channel, "report accepted");
         Ok(report.id)
     }
 
     /// Sends what a channel could not turn into a report to `deadletter`,
     /// with the reason, so nothing received is silently dropped.
-    pub async fn deadletter(
-        &self,
-        source: &str,
-        original: &[u8],
-        reason: &str,
-    ) -> Result<(), Error> {
-        let letter = serde_json::json!({
-            "v": wire::VERSION,
-            "topic": "ingest",
-            "source": source,
-            "reason": reason,
-            "original": String::from_utf8_lossy(original),
-        });
-        metrics::counter!("kentongan_ingest_deadletter_total", "source" => source.to_owned())
-            .increment(1);
-        self.bus
-            .publish(Topic::Deadletter, source, letter.to_string().as_bytes())
-            .await?;
+    pub async fn deadletter(&self, source: &str, original: &[u8], reason: &str) -> Result<(), Error> {
+        self.bus.deadletter(source, "ingest", original, reason).await?;
         Ok(())
     }
 }
@@ -228,12 +183,10 @@ fn check(limiter: Option<&DefaultKeyedRateLimiter<String>>, who: &str) -> Result
     let Some(limiter) = limiter else {
         return Ok(());
     };
-    limiter
-        .check_key(&who.to_owned())
-        .map_err(|not_until| Error::RateLimited {
-            who: who.to_owned(),
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+    limiter.check_key(&who.to_owned()).map_err(|not_until| Error::RateLimited {
+        who: who.to_owned(),
+        retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+    })
 }
 
 fn uuid_from(v: u128) -> uuid::Uuid {

@@ -36,23 +36,15 @@ pub struct Inbound {
 /// Normalises an Indonesian phone number to `+62…`.
 pub fn normalize_phone(raw: &str) -> String {
     let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
-    if let Some(rest) = digits.strip_prefix('0') {
-        format!("+62{rest}")
-    } else {
-        format!("+{digits}")
-    }
+    if let Some(rest) = digits.strip_prefix('0') { format!("+62{rest}") } else { format!("+{digits}") }
 }
 
 impl Inbound {
     pub fn sent_at(&self, now: OffsetDateTime) -> OffsetDateTime {
         let t = match &self.sent_at {
-            Some(serde_json::Value::String(s)) => {
-                OffsetDateTime::parse(s, &Rfc3339).ok().or_else(|| {
-                    s.parse::<i64>()
-                        .ok()
-                        .and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok())
-                })
-            }
+            Some(serde_json::Value::String(s)) => OffsetDateTime::parse(s, &Rfc3339)
+                .ok()
+                .or_else(|| s.parse::<i64>().ok().and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok())),
             Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| {
                 // SMSSync sends milliseconds
                 let secs = if n > 100_000_000_000 { n / 1000 } else { n };
@@ -94,16 +86,12 @@ impl Pending {
 
     /// The text so far; a gap where a part never came.
     pub fn text(&self) -> String {
-        (1..=self.total)
-            .map(|p| self.parts.get(&p).map_or("[…]", String::as_str))
-            .collect::<Vec<_>>()
-            .join("")
+        (1..=self.total).map(|p| self.parts.get(&p).map_or("[…]", String::as_str)).collect::<Vec<_>>().join("")
     }
 }
 
 /// The format officers are asked to use.
-pub const FORMAT: &str =
-    "Format: LAPOR <kode wilayah> <isi laporan>, contoh: LAPOR 72.71 ada bentrok di pasar";
+pub const FORMAT: &str = "Format: LAPOR <kode wilayah> <isi laporan>, contoh: LAPOR 72.71 ada bentrok di pasar";
 
 /// Makes a report of a whole message from `from`, or the reply explaining
 /// what is wrong with it.
@@ -120,8 +108,8 @@ pub fn interpret(
         Some(w) if w.eq_ignore_ascii_case("lapor") => {
             let code = words.next().unwrap_or_default();
             let body = words.next().unwrap_or_default().trim();
-            let region = RegionCode::parse(code)
-                .map_err(|_| format!("Kode wilayah `{code}` tidak dikenal. {FORMAT}"))?;
+            let region =
+                RegionCode::parse(code).map_err(|_| format!("Kode wilayah `{code}` tidak dikenal. {FORMAT}"))?;
             if body.is_empty() {
                 return Err(format!("Isi laporan kosong. {FORMAT}"));
             }
@@ -137,11 +125,7 @@ pub fn interpret(
         reported_at: sent_at,
         channel: Channel::Sms,
         source: "sms".into(),
-        reporter: Some(Reporter {
-            account: None,
-            name: None,
-            contact: Some(from),
-        }),
+        reporter: Some(Reporter { account: None, name: None, contact: Some(from) }),
         region,
         title: None,
         text: body.to_owned(),
@@ -173,15 +157,7 @@ pub async fn receive(
     let now = intake.now();
     let sent_at = inbound.sent_at(now);
     let Some(key) = inbound.parts_key() else {
-        return finish(
-            intake,
-            &inbound.from,
-            &inbound.text,
-            sent_at,
-            inbound.id.clone(),
-            account,
-        )
-        .await;
+        return finish(intake, &inbound.from, &inbound.text, sent_at, inbound.id.clone(), account).await;
     };
     let store = intake.store().clone();
     let k = key.clone();
@@ -206,21 +182,10 @@ pub async fn receive(
         tokio::task::spawn_blocking(move || store.put_sms_parts(&k, Some(&p)))
             .await
             .map_err(|e| crate::Error::Storage(e.to_string()))??;
-        return Ok(Outcome {
-            id: None,
-            reply: String::new(),
-            accepted: true,
-        });
+        return Ok(Outcome { id: None, reply: String::new(), accepted: true });
     }
-    let outcome = finish(
-        intake,
-        &pending.from,
-        &pending.text(),
-        pending.sent_at,
-        pending.ids.first().cloned(),
-        account,
-    )
-    .await?;
+    let outcome =
+        finish(intake, &pending.from, &pending.text(), pending.sent_at, pending.ids.first().cloned(), account).await?;
     tokio::task::spawn_blocking(move || store.put_sms_parts::<Pending>(&key, None))
         .await
         .map_err(|e| crate::Error::Storage(e.to_string()))??;
@@ -242,27 +207,13 @@ async fn finish(
             }
             let key = id.map(|i| format!("ext/sms/{i}"));
             let accepted = intake.accept_once(key, report).await?;
-            let reply = format!(
-                "Laporan diterima, nomor {}. Terima kasih.",
-                crate::receipt(accepted.id)
-            );
-            Ok(Outcome {
-                id: Some(accepted.id),
-                reply,
-                accepted: true,
-            })
+            let reply = format!("Laporan diterima, nomor {}. Terima kasih.", crate::receipt(accepted.id));
+            Ok(Outcome { id: Some(accepted.id), reply, accepted: true })
         }
         Err(reply) => {
-            let original =
-                serde_json::json!({ "from": normalize_phone(from), "text": text }).to_string();
-            intake
-                .deadletter("sms", original.as_bytes(), &reply)
-                .await?;
-            Ok(Outcome {
-                id: None,
-                reply,
-                accepted: false,
-            })
+            let original = serde_json::json!({ "from": normalize_phone(from), "text": text }).to_string();
+            intake.deadletter("sms", original.as_bytes(), &reply).await?;
+            Ok(Outcome { id: None, reply, accepted: false })
         }
     }
 }
@@ -274,32 +225,15 @@ pub async fn flush_expired(intake: crate::Intake, wait: std::time::Duration) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(15)).await;
         let store = intake.store().clone();
-        let Ok(Ok(all)) =
-            tokio::task::spawn_blocking(move || store.all_sms_parts::<Pending>()).await
-        else {
+        let Ok(Ok(all)) = tokio::task::spawn_blocking(move || store.all_sms_parts::<Pending>()).await else {
             continue;
         };
-        for (key, pending) in all
-            .into_iter()
-            .filter(|(_, p)| intake.now() - p.first_at > wait)
-        {
+        for (key, pending) in all.into_iter().filter(|(_, p)| intake.now() - p.first_at > wait) {
             let id = pending.ids.first().cloned();
-            match finish(
-                &intake,
-                &pending.from,
-                &pending.text(),
-                pending.sent_at,
-                id,
-                None,
-            )
-            .await
-            {
+            match finish(&intake, &pending.from, &pending.text(), pending.sent_at, id, None).await {
                 Ok(_) => {
                     let store = intake.store().clone();
-                    let _ = tokio::task::spawn_blocking(move || {
-                        store.put_sms_parts::<Pending>(&key, None)
-                    })
-                    .await;
+                    let _ = tokio::task::spawn_blocking(move || store.put_sms_parts::<Pending>(&key, None)).await;
                 }
                 Err(e) => tracing::warn!(error = %e, "could not take an incomplete long SMS yet"),
             }
@@ -316,47 +250,23 @@ mod tests {
     #[test]
     fn keyword_and_public_messages() {
         let now = datetime!(2026-11-29 10:00 UTC);
-        let r = interpret(
-            "0812-3456-7890",
-            "LAPOR 72.71 ada bentrok di pasar",
-            now,
-            now,
-            None,
-        )
-        .unwrap();
+        let r = interpret("0812-3456-7890", "LAPOR 72.71 ada bentrok di pasar", now, now, None).unwrap();
         assert_eq!(r.region.unwrap().as_str(), "72.71");
         assert_eq!(r.text, "ada bentrok di pasar");
-        assert_eq!(
-            r.reporter.unwrap().contact.as_deref(),
-            Some("+6281234567890")
-        );
+        assert_eq!(r.reporter.unwrap().contact.as_deref(), Some("+6281234567890"));
         let r = interpret("+6281", "lapor 72.71.02 tawuran pelajar", now, now, None).unwrap();
         assert_eq!(r.region.unwrap().as_str(), "72.71.02");
         let public = interpret("+6281", "tolong, ada pesta sabu di gang", now, now, None).unwrap();
         assert_eq!(public.region, None);
-        assert!(
-            interpret("+6281", "LAPOR 99 x", now, now, None)
-                .unwrap_err()
-                .contains("99")
-        );
-        assert!(
-            interpret("+6281", "LAPOR 72.71", now, now, None)
-                .unwrap_err()
-                .starts_with("Isi laporan kosong")
-        );
+        assert!(interpret("+6281", "LAPOR 99 x", now, now, None).unwrap_err().contains("99"));
+        assert!(interpret("+6281", "LAPOR 72.71", now, now, None).unwrap_err().starts_with("Isi laporan kosong"));
     }
 
     #[test]
     fn parts_join_in_order_with_gaps_marked() {
         let t = datetime!(2026-11-29 10:00 UTC);
-        let mut p = Pending {
-            from: String::new(),
-            total: 3,
-            parts: BTreeMap::new(),
-            first_at: t,
-            sent_at: t,
-            ids: vec![],
-        };
+        let mut p =
+            Pending { from: String::new(), total: 3, parts: BTreeMap::new(), first_at: t, sent_at: t, ids: vec![] };
         p.parts.insert(3, "akhir.".into());
         p.parts.insert(1, "awal ".into());
         assert!(!p.complete());
@@ -368,19 +278,9 @@ mod tests {
 
     #[test]
     fn gateway_aliases() {
-        let twilio: Inbound =
-            serde_json::from_str(r#"{"From":"+6281","Body":"halo","MessageSid":"SM1"}"#).unwrap();
-        assert_eq!(
-            (
-                twilio.from.as_str(),
-                twilio.text.as_str(),
-                twilio.id.as_deref()
-            ),
-            ("+6281", "halo", Some("SM1"))
-        );
-        let part: Inbound =
-            serde_json::from_str(r#"{"from":"0812","text":"a","ref":17,"part":1,"parts":2}"#)
-                .unwrap();
+        let twilio: Inbound = serde_json::from_str(r#"{"From":"+6281","Body":"halo","MessageSid":"SM1"}"#).unwrap();
+        assert_eq!((twilio.from.as_str(), twilio.text.as_str(), twilio.id.as_deref()), ("+6281", "halo", Some("SM1")));
+        let part: Inbound = serde_json::from_str(r#"{"from":"0812","text":"a","ref":17,"part":1,"parts":2}"#).unwrap();
         assert_eq!(part.parts_key().as_deref(), Some("+62812/17/2"));
     }
 }

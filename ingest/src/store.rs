@@ -42,10 +42,7 @@ impl Store {
         txn.open_table(FEED_STATE).map_err(|e| fail(&e))?;
         txn.open_table(FEED_SEEN).map_err(|e| fail(&e))?;
         txn.commit().map_err(|e| fail(&e))?;
-        Ok(Self {
-            db: Arc::new(db),
-            path: path.display().to_string(),
-        })
+        Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
 
     fn fail(&self, e: impl std::fmt::Display) -> Error {
@@ -62,10 +59,7 @@ impl Store {
     /// Records `id` as the report for `key`, durably.
     pub fn remember(&self, key: &str, id: u128) -> Result<(), Error> {
         let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
-        txn.open_table(IDEMPOTENCY)
-            .map_err(|e| self.fail(e))?
-            .insert(key, id)
-            .map_err(|e| self.fail(e))?;
+        txn.open_table(IDEMPOTENCY).map_err(|e| self.fail(e))?.insert(key, id).map_err(|e| self.fail(e))?;
         txn.commit().map_err(|e| self.fail(e))
     }
 
@@ -79,9 +73,7 @@ impl Store {
         let Some(v) = t.get(key).map_err(|e| self.fail(e))? else {
             return Ok(None);
         };
-        serde_json::from_slice(v.value())
-            .map(Some)
-            .map_err(|e| self.fail(e))
+        serde_json::from_slice(v.value()).map(Some).map_err(|e| self.fail(e))
     }
 
     fn put_json<T: Serialize>(
@@ -106,19 +98,13 @@ impl Store {
         txn.commit().map_err(|e| self.fail(e))
     }
 
-    fn all_json<T: DeserializeOwned>(
-        &self,
-        table: TableDefinition<&str, &[u8]>,
-    ) -> Result<Vec<(String, T)>, Error> {
+    fn all_json<T: DeserializeOwned>(&self, table: TableDefinition<&str, &[u8]>) -> Result<Vec<(String, T)>, Error> {
         let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
         let t = txn.open_table(table).map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for row in t.iter().map_err(|e| self.fail(e))? {
             let (k, v) = row.map_err(|e| self.fail(e))?;
-            out.push((
-                k.value().to_owned(),
-                serde_json::from_slice(v.value()).map_err(|e| self.fail(e))?,
-            ));
+            out.push((k.value().to_owned(), serde_json::from_slice(v.value()).map_err(|e| self.fail(e))?));
         }
         Ok(out)
     }
@@ -151,9 +137,7 @@ impl Store {
     pub fn seen(&self, url: &str, item: &str) -> Result<bool, Error> {
         let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
         let t = txn.open_table(FEED_SEEN).map_err(|e| self.fail(e))?;
-        Ok(t.get(Self::seen_key(url, item).as_str())
-            .map_err(|e| self.fail(e))?
-            .is_some())
+        Ok(t.get(Self::seen_key(url, item).as_str()).map_err(|e| self.fail(e))?.is_some())
     }
 
     /// Marks `item` of the feed at `url` as delivered, durably.

@@ -32,10 +32,7 @@ pub struct Submission {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> Error {
-    Error::Invalid {
-        field,
-        message: message.into(),
-    }
+    Error::Invalid { field, message: message.into() }
 }
 
 impl Submission {
@@ -67,55 +64,27 @@ impl Submission {
         if chars > max_text_chars {
             return Err(invalid(
                 "text",
-                format!(
-                    "has {chars} characters, more than the limit of {max_text_chars}: shorten it"
-                ),
+                format!("has {chars} characters, more than the limit of {max_text_chars}: shorten it"),
             ));
         }
-        let title = self
-            .title
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        if title
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS)
-        {
-            return Err(invalid(
-                "title",
-                format!("is longer than {MAX_TITLE_CHARS} characters"),
-            ));
+        let title = self.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        if title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
+            return Err(invalid("title", format!("is longer than {MAX_TITLE_CHARS} characters")));
         }
-        let region = match self
-            .region
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        {
+        let region = match self.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => None,
-            Some(code) => {
-                Some(RegionCode::parse(code).map_err(|e| invalid("region", e.to_string()))?)
-            }
+            Some(code) => Some(RegionCode::parse(code).map_err(|e| invalid("region", e.to_string()))?),
         };
         let reported_at = match self.reported_at.as_deref() {
             None => now,
             Some(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
-                invalid(
-                    "reported_at",
-                    format!("`{s}` is not an RFC 3339 time like 2026-11-29T08:30:00+08:00: {e}"),
-                )
+                invalid("reported_at", format!("`{s}` is not an RFC 3339 time like 2026-11-29T08:30:00+08:00: {e}"))
             })?,
         };
         if reported_at > now + time::Duration::minutes(5) {
-            return Err(invalid(
-                "reported_at",
-                "is in the future: check the device's clock",
-            ));
+            return Err(invalid("reported_at", "is in the future: check the device's clock"));
         }
-        let source = self
-            .source
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "api".into());
+        let source = self.source.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
         Ok(Report {
             id: ReportId::new_at(now),
             received_at: now,
@@ -168,20 +137,9 @@ mod tests {
     #[test]
     fn names_the_bad_field() {
         assert_eq!(field_of(check(r#"{"text":"   "}"#)), "text");
-        assert_eq!(
-            field_of(check(r#"{"text":"x","region":"99.99"}"#)),
-            "region"
-        );
-        assert_eq!(
-            field_of(check(r#"{"text":"x","reported_at":"kemarin"}"#)),
-            "reported_at"
-        );
-        assert_eq!(
-            field_of(check(
-                r#"{"text":"x","reported_at":"2026-11-29T10:06:00Z"}"#
-            )),
-            "reported_at"
-        );
+        assert_eq!(field_of(check(r#"{"text":"x","region":"99.99"}"#)), "region");
+        assert_eq!(field_of(check(r#"{"text":"x","reported_at":"kemarin"}"#)), "reported_at");
+        assert_eq!(field_of(check(r#"{"text":"x","reported_at":"2026-11-29T10:06:00Z"}"#)), "reported_at");
         assert!(check(r#"{"text":"x","reported_at":"2026-11-29T10:04:00Z"}"#).is_ok());
         let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(20_001));
         assert_eq!(field_of(check(&long)), "text");
@@ -190,19 +148,9 @@ mod tests {
 
     #[test]
     fn idempotency_keys() {
-        let s: Submission =
-            serde_json::from_str(r#"{"text":"x","channel":"sms","external_id":"m-1"}"#).unwrap();
-        assert_eq!(
-            s.idempotency_key("budi", Some("abc")).as_deref(),
-            Some("key/budi/abc")
-        );
-        assert_eq!(
-            s.idempotency_key("budi", None).as_deref(),
-            Some("ext/sms/m-1")
-        );
-        assert_eq!(
-            Submission::default().idempotency_key("budi", Some(" ")),
-            None
-        );
+        let s: Submission = serde_json::from_str(r#"{"text":"x","channel":"sms","external_id":"m-1"}"#).unwrap();
+        assert_eq!(s.idempotency_key("budi", Some("abc")).as_deref(), Some("key/budi/abc"));
+        assert_eq!(s.idempotency_key("budi", None).as_deref(), Some("ext/sms/m-1"));
+        assert_eq!(Submission::default().idempotency_key("budi", Some(" ")), None);
     }
 }

@@ -90,12 +90,7 @@ pub struct Document {
 #[derive(Debug, Clone)]
 pub enum Parsed {
     /// A report, from the Telegram user `sender` (their user id).
-    Report {
-        report: Box<Report>,
-        sender: String,
-        chat: i64,
-        message: i64,
-    },
+    Report { report: Box<Report>, sender: String, chat: i64, message: i64 },
     /// A bot command such as `/start`: answer with help, make no report.
     Command { chat: i64, message: i64 },
     /// Nothing a report can be made of (a sticker, a poll); the reason.
@@ -105,48 +100,20 @@ pub enum Parsed {
 /// Makes a report of an update received at `now`. The reporter's account is
 /// filled in by the caller, which knows who registered which Telegram id.
 pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
-    let Some(m) = update
-        .message
-        .as_ref()
-        .or(update.edited_message.as_ref())
-        .or(update.channel_post.as_ref())
-    else {
+    let Some(m) = update.message.as_ref().or(update.edited_message.as_ref()).or(update.channel_post.as_ref()) else {
         return Parsed::Nothing("the update carries no message");
     };
-    let said = m
-        .text
-        .as_deref()
-        .or(m.caption.as_deref())
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+    let said = m.text.as_deref().or(m.caption.as_deref()).map(str::trim).filter(|t| !t.is_empty());
     if said.is_some_and(|t| t.starts_with('/')) {
-        return Parsed::Command {
-            chat: m.chat.id,
-            message: m.message_id,
-        };
+        return Parsed::Command { chat: m.chat.id, message: m.message_id };
     }
-    let location = m.location.map(|l| GeoPoint {
-        lat: l.latitude,
-        lon: l.longitude,
-    });
+    let location = m.location.map(|l| GeoPoint { lat: l.latitude, lon: l.longitude });
     let mut attachments = Vec::new();
-    if let Some(p) = m
-        .photo
-        .iter()
-        .max_by_key(|p| u64::from(p.width) * u64::from(p.height))
-    {
-        attachments.push(remote(
-            &p.file_id,
-            &format!("foto-{}.jpg", p.file_unique_id),
-            "image/jpeg",
-            p.file_size,
-        ));
+    if let Some(p) = m.photo.iter().max_by_key(|p| u64::from(p.width) * u64::from(p.height)) {
+        attachments.push(remote(&p.file_id, &format!("foto-{}.jpg", p.file_unique_id), "image/jpeg", p.file_size));
     }
     for d in [&m.document, &m.voice].into_iter().flatten() {
-        let name = d
-            .file_name
-            .clone()
-            .unwrap_or_else(|| format!("berkas-{}", d.file_unique_id));
+        let name = d.file_name.clone().unwrap_or_else(|| format!("berkas-{}", d.file_unique_id));
         let kind = d.mime_type.as_deref().unwrap_or("application/octet-stream");
         attachments.push(remote(&d.file_id, &name, kind, d.file_size));
     }
@@ -163,20 +130,14 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
         Some(last) => format!("{} {last}", u.first_name),
         None => u.first_name.clone(),
     });
-    let reported_at = OffsetDateTime::from_unix_timestamp(m.date)
-        .unwrap_or(now)
-        .min(now);
+    let reported_at = OffsetDateTime::from_unix_timestamp(m.date).unwrap_or(now).min(now);
     let report = Report {
         id: ReportId::new_at(now),
         received_at: now,
         reported_at,
         channel: Channel::Telegram,
         source: "telegram".into(),
-        reporter: Some(Reporter {
-            account: None,
-            name,
-            contact: Some(format!("telegram:{sender}")),
-        }),
+        reporter: Some(Reporter { account: None, name, contact: Some(format!("telegram:{sender}")) }),
         region: location.and_then(|l| model::region::nearest(l.lat, l.lon)),
         title: None,
         text,
@@ -185,12 +146,7 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
         location,
         external_id: Some(format!("{}:{}", m.chat.id, m.message_id)),
     };
-    Parsed::Report {
-        report: Box::new(report),
-        sender,
-        chat: m.chat.id,
-        message: m.message_id,
-    }
+    Parsed::Report { report: Box::new(report), sender, chat: m.chat.id, message: m.message_id }
 }
 
 /// A file kept by Telegram; `location` is `telegram:<file_id>` for `getFile`.
@@ -242,9 +198,7 @@ mod tests {
             }
         }))
         .unwrap();
-        let Parsed::Report { report, sender, .. } = parse(&update, now) else {
-            panic!()
-        };
+        let Parsed::Report { report, sender, .. } = parse(&update, now) else { panic!() };
         assert_eq!(report.text, "Ada bentrok di pasar");
         assert_eq!(sender, "1111111");
         assert_eq!(report.attachments[0].location, "telegram:big");
@@ -255,26 +209,14 @@ mod tests {
             "message_id": 7, "chat": {"id": 5}, "date": 1764410000,
             "location": {"latitude": -0.9, "longitude": 119.87}}}))
         .unwrap();
-        let Parsed::Report { report, .. } = parse(&update, now) else {
-            panic!()
-        };
-        assert!(
-            report
-                .text
-                .starts_with("Lokasi kejadian: -0.90000, 119.87000")
-        );
+        let Parsed::Report { report, .. } = parse(&update, now) else { panic!() };
+        assert!(report.text.starts_with("Lokasi kejadian: -0.90000, 119.87000"));
         assert_eq!(report.location.unwrap().lat, -0.9);
 
         let start: Update = serde_json::from_value(json!({"update_id": 2, "message": {
             "message_id": 8, "chat": {"id": 5}, "date": 1764410000, "text": "/start"}}))
         .unwrap();
-        assert!(matches!(
-            parse(&start, now),
-            Parsed::Command {
-                chat: 5,
-                message: 8
-            }
-        ));
+        assert!(matches!(parse(&start, now), Parsed::Command { chat: 5, message: 8 }));
         let sticker: Update = serde_json::from_value(json!({"update_id": 3, "message": {
             "message_id": 9, "chat": {"id": 5}, "date": 1764410000, "sticker": {"file_id": "x"}}}))
         .unwrap();

@@ -12,12 +12,8 @@ use crate::Error;
 
 /// Checks `X-Hub-Signature-256: sha256=<hex>` against the body.
 pub fn verify_signature(app_secret: &str, body: &[u8], header: Option<&str>) -> Result<(), Error> {
-    let bad = || {
-        Error::Unauthenticated("X-Hub-Signature-256 is missing or does not match the body".into())
-    };
-    let hex_sig = header
-        .and_then(|h| h.trim().strip_prefix("sha256="))
-        .ok_or_else(bad)?;
+    let bad = || Error::Unauthenticated("X-Hub-Signature-256 is missing or does not match the body".into());
+    let hex_sig = header.and_then(|h| h.trim().strip_prefix("sha256=")).ok_or_else(bad)?;
     let signature = hex::decode(hex_sig).map_err(|_| bad())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()).map_err(|_| bad())?;
     mac.update(body);
@@ -123,18 +119,10 @@ pub struct Incoming {
 
 /// The reports in a notification, and the messages that could not be used
 /// (with why). Status updates and other fields carry no messages.
-pub fn parse(
-    n: &Notification,
-    now: OffsetDateTime,
-) -> (Vec<Incoming>, Vec<(String, &'static str)>) {
+pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(String, &'static str)>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for change in n
-        .entry
-        .iter()
-        .flat_map(|e| &e.changes)
-        .filter(|c| c.field == "messages")
-    {
+    for change in n.entry.iter().flat_map(|e| &e.changes).filter(|c| c.field == "messages") {
         for m in &change.value.messages {
             let name = change
                 .value
@@ -144,22 +132,13 @@ pub fn parse(
                 .and_then(|c| c.profile.as_ref())
                 .map(|p| p.name.clone())
                 .filter(|n| !n.is_empty());
-            let media = [&m.image, &m.document, &m.audio, &m.video]
-                .into_iter()
-                .flatten()
-                .next();
-            let location = m.location.as_ref().map(|l| GeoPoint {
-                lat: l.latitude,
-                lon: l.longitude,
-            });
+            let media = [&m.image, &m.document, &m.audio, &m.video].into_iter().flatten().next();
+            let location = m.location.as_ref().map(|l| GeoPoint { lat: l.latitude, lon: l.longitude });
             let text = match (m.kind.as_str(), &m.text, &m.location, media) {
                 ("text", Some(t), _, _) => t.body.trim().to_owned(),
                 ("location", _, Some(l), _) => {
-                    let place = [l.name.as_deref(), l.address.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(", ");
+                    let place =
+                        [l.name.as_deref(), l.address.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
                     let at = format!("{:.5}, {:.5}", l.latitude, l.longitude);
                     if place.is_empty() {
                         format!("Lokasi kejadian: {at}")
@@ -173,10 +152,7 @@ pub fn parse(
                     .filter(|c| !c.trim().is_empty())
                     .unwrap_or_else(|| "(lampiran tanpa keterangan)".into()),
                 _ => {
-                    skipped.push((
-                        m.id.clone(),
-                        "the message type carries no text, location or media",
-                    ));
+                    skipped.push((m.id.clone(), "the message type carries no text, location or media"));
                     continue;
                 }
             };
@@ -193,14 +169,8 @@ pub fn parse(
                 .map_or(now, |t| t.min(now));
             let attachments = media
                 .map(|md| Attachment {
-                    name: md
-                        .filename
-                        .clone()
-                        .unwrap_or_else(|| format!("whatsapp-{}", md.id)),
-                    content_type: md
-                        .mime_type
-                        .clone()
-                        .unwrap_or_else(|| "application/octet-stream".into()),
+                    name: md.filename.clone().unwrap_or_else(|| format!("whatsapp-{}", md.id)),
+                    content_type: md.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
                     size: 0,
                     sha256: md.sha256.clone().unwrap_or_default(),
                     location: format!("whatsapp:{}", md.id),
@@ -213,11 +183,7 @@ pub fn parse(
                 reported_at,
                 channel: Channel::Whatsapp,
                 source: "whatsapp".into(),
-                reporter: Some(Reporter {
-                    account: None,
-                    name,
-                    contact: Some(sender.clone()),
-                }),
+                reporter: Some(Reporter { account: None, name, contact: Some(sender.clone()) }),
                 region: location.and_then(|l| model::region::nearest(l.lat, l.lon)),
                 title: None,
                 text,
@@ -275,10 +241,7 @@ mod tests {
         assert_eq!(reports.len(), 2);
         assert_eq!(reports[0].report.text, "Ada pesta sabu di gang");
         assert_eq!(reports[0].sender, "+6281234567890");
-        assert_eq!(
-            reports[0].report.reporter.as_ref().unwrap().name.as_deref(),
-            Some("Siti")
-        );
+        assert_eq!(reports[0].report.reporter.as_ref().unwrap().name.as_deref(), Some("Siti"));
         assert!(reports[1].report.text.contains("Pasar Inpres"));
         assert_eq!(skipped.len(), 1);
     }

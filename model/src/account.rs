@@ -79,11 +79,7 @@ pub struct Account {
 
 impl Account {
     pub fn scope(&self) -> Scope {
-        if self.regions.is_empty() {
-            Scope::All
-        } else {
-            Scope::Regions(self.regions.clone())
-        }
+        if self.regions.is_empty() { Scope::All } else { Scope::Regions(self.regions.clone()) }
     }
 
     pub fn is_national(&self) -> bool {
@@ -117,17 +113,9 @@ pub struct Credential {
     pub csrf: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<OffsetDateTime>,
-    #[serde(
-        default,
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<OffsetDateTime>,
 }
 

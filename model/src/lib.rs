@@ -12,9 +12,7 @@ pub mod unit;
 pub mod wire;
 
 pub use account::{Account, AccountRecord, Credential, CredentialKind, Role};
-pub use alert::{
-    Alert, AlertEvent, AlertState, Delivery, DeliveryChannel, Level, ReportRef, Window,
-};
+pub use alert::{Alert, AlertEvent, AlertState, Delivery, DeliveryChannel, Level, ReportRef, Window};
 pub use audit::AuditEvent;
 pub use classification::{Classification, ClassifiedReport, IndicatorHit, TermMatch};
 pub use region::{RegionCode, RegionLevel, regions};
@@ -23,13 +21,7 @@ pub use scope::Scope;
 pub use unit::Unit;
 
 /// The built-in indicator ids (INTERFACE.md). Rule packs may add more.
-pub const INDICATORS: [&str; 5] = [
-    "narkoba",
-    "konflik_sosial",
-    "kerukunan_beragama",
-    "ideologi",
-    "demokrasi",
-];
+pub const INDICATORS: [&str; 5] = ["narkoba", "konflik_sosial", "kerukunan_beragama", "ideologi", "demokrasi"];
 
 /// The Indonesian name of an indicator, for people: `konflik_sosial` → `Konflik sosial`.
 pub fn indicator_name(id: &str) -> String {
@@ -42,10 +34,7 @@ pub fn indicator_name(id: &str) -> String {
         other => {
             let spaced = other.replace('_', " ");
             let mut chars = spaced.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
         }
     }
 }
@@ -57,9 +46,7 @@ pub fn excerpt(text: &str, max: usize) -> String {
         return text.to_owned();
     }
     let cut: String = text.chars().take(max).collect();
-    let cut = cut
-        .rfind(char::is_whitespace)
-        .map_or(cut.as_str(), |i| &cut[..i]);
+    let cut = cut.rfind(char::is_whitespace).map_or(cut.as_str(), |i| &cut[..i]);
     format!("{}…", cut.trim_end())
 }
 
@@ -70,13 +57,9 @@ pub enum Error {
         "malformed region code `{0}`: write a Kemendagri code such as `72`, `72.71`, `72.71.02` or `72.71.02.1001`"
     )]
     MalformedRegion(String),
-    #[error(
-        "unknown region code `{0}`: it is not in the Kemendagri list bundled with kentongan (idn-area-data 4.0.1)"
-    )]
+    #[error("unknown region code `{0}`: it is not in the Kemendagri list bundled with kentongan (idn-area-data 4.0.1)")]
     UnknownRegion(String),
-    #[error(
-        "message has wire version {found}, this build reads version {supported}: upgrade kentongan"
-    )]
+    #[error("message has wire version {found}, this build reads version {supported}: upgrade kentongan")]
     WireVersion { found: u64, supported: u64 },
     #[error("malformed message: {0}")]
     Json(#[from] serde_json::Error),

@@ -53,9 +53,7 @@ impl RegionCode {
 
     /// The region one level up, or `None` for a province.
     pub fn parent(&self) -> Option<RegionCode> {
-        self.0
-            .rfind('.')
-            .map(|i| RegionCode(self.0[..i].to_owned()))
+        self.0.rfind('.').map(|i| RegionCode(self.0[..i].to_owned()))
     }
 
     /// The province this region lies in (itself for a province).
@@ -65,8 +63,7 @@ impl RegionCode {
 
     /// This code and every ancestor, from the province down to this code.
     pub fn lineage(&self) -> Vec<RegionCode> {
-        let mut out: Vec<RegionCode> =
-            std::iter::successors(Some(self.clone()), |c| c.parent()).collect();
+        let mut out: Vec<RegionCode> = std::iter::successors(Some(self.clone()), |c| c.parent()).collect();
         out.reverse();
         out
     }
@@ -84,9 +81,7 @@ impl RegionCode {
     pub fn time_zone(&self) -> (&'static str, i8) {
         match self.province().as_str() {
             // Bali, Nusa Tenggara, South, East and North Kalimantan, Sulawesi
-            "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => {
-                ("WITA", 8)
-            }
+            "51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76" => ("WITA", 8),
             // Maluku and Papua
             "81" | "82" | "91" | "92" | "93" | "94" | "95" | "96" => ("WIT", 9),
             // Sumatra, Java, West and Central Kalimantan
@@ -96,10 +91,7 @@ impl RegionCode {
 
     /// The official name, for example `Kota Palu`.
     pub fn name(&self) -> &'static str {
-        regions()
-            .get(&self.0)
-            .map(|r| r.name.as_str())
-            .unwrap_or("")
+        regions().get(&self.0).map(|r| r.name.as_str()).unwrap_or("")
     }
 }
 
@@ -140,15 +132,8 @@ fn check_shape(code: &str) -> Result<(), Error> {
     let widths = [2, 2, 2, 4];
     let ok = !parts.is_empty()
         && parts.len() <= 4
-        && parts
-            .iter()
-            .zip(widths)
-            .all(|(p, w)| p.len() == w && p.bytes().all(|b| b.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::MalformedRegion(code.to_owned()))
-    }
+        && parts.iter().zip(widths).all(|(p, w)| p.len() == w && p.bytes().all(|b| b.is_ascii_digit()));
+    if ok { Ok(()) } else { Err(Error::MalformedRegion(code.to_owned())) }
 }
 
 /// One entry of the bundled region list.
@@ -199,15 +184,11 @@ pub fn regions() -> &'static Regions {
             for row in rdr.records() {
                 // The files are vendored and checked by the tests below.
                 let Ok(row) = row else { continue };
-                let (Some(code), Some(name)) = (row.get(0), row.get(row.len().saturating_sub(1)))
-                else {
+                let (Some(code), Some(name)) = (row.get(0), row.get(row.len().saturating_sub(1))) else {
                     continue;
                 };
                 let code = code.to_owned();
-                let region = Region {
-                    code: RegionCode(code.clone()),
-                    name: name.to_owned(),
-                };
+                let region = Region { code: RegionCode(code.clone()), name: name.to_owned() };
                 by_code.insert(code, region);
             }
         }
@@ -244,22 +225,15 @@ fn dms(value: &str, hemisphere: &str) -> Option<f64> {
     let (deg, rest) = value.split_once('°')?;
     let (min, rest) = rest.split_once('\'')?;
     let sec = rest.trim_end_matches('"');
-    let v = deg.parse::<f64>().ok()?
-        + min.parse::<f64>().ok()? / 60.0
-        + sec.parse::<f64>().ok()? / 3600.0;
-    Some(if hemisphere == "S" || hemisphere == "W" {
-        -v
-    } else {
-        v
-    })
+    let v = deg.parse::<f64>().ok()? + min.parse::<f64>().ok()? / 60.0 + sec.parse::<f64>().ok()? / 3600.0;
+    Some(if hemisphere == "S" || hemisphere == "W" { -v } else { v })
 }
 
 /// `(lat, lon, regency code)` of every island in the bundled list.
 fn islands() -> &'static [(f64, f64, String)] {
     static ISLANDS: OnceLock<Vec<(f64, f64, String)>> = OnceLock::new();
     ISLANDS.get_or_init(|| {
-        let mut rdr =
-            csv::Reader::from_reader(include_str!("../data/regions/islands.csv").as_bytes());
+        let mut rdr = csv::Reader::from_reader(include_str!("../data/regions/islands.csv").as_bytes());
         rdr.records()
             .filter_map(Result::ok)
             .filter_map(|row| {
@@ -287,11 +261,7 @@ mod tests {
         // every region's parent exists
         for r in regions().iter() {
             if let Some(p) = r.code.parent() {
-                assert!(
-                    regions().get(p.as_str()).is_some(),
-                    "{} has no parent",
-                    r.code
-                );
+                assert!(regions().get(p.as_str()).is_some(), "{} has no parent", r.code);
             }
         }
     }
@@ -313,26 +283,11 @@ mod tests {
 
     #[test]
     fn rejects_bad_codes() {
-        assert!(matches!(
-            RegionCode::parse("7"),
-            Err(Error::MalformedRegion(_))
-        ));
-        assert!(matches!(
-            RegionCode::parse("72.7"),
-            Err(Error::MalformedRegion(_))
-        ));
-        assert!(matches!(
-            RegionCode::parse("72..71"),
-            Err(Error::MalformedRegion(_))
-        ));
-        assert!(matches!(
-            RegionCode::parse("99"),
-            Err(Error::UnknownRegion(_))
-        ));
-        assert!(matches!(
-            RegionCode::parse("72.99"),
-            Err(Error::UnknownRegion(_))
-        ));
+        assert!(matches!(RegionCode::parse("7"), Err(Error::MalformedRegion(_))));
+        assert!(matches!(RegionCode::parse("72.7"), Err(Error::MalformedRegion(_))));
+        assert!(matches!(RegionCode::parse("72..71"), Err(Error::MalformedRegion(_))));
+        assert!(matches!(RegionCode::parse("99"), Err(Error::UnknownRegion(_))));
+        assert!(matches!(RegionCode::parse("72.99"), Err(Error::UnknownRegion(_))));
         assert!(serde_json::from_str::<RegionCode>("\"99.01\"").is_err());
         assert!(serde_json::from_str::<RegionCode>("\"72.71\"").is_ok());
     }
@@ -341,10 +296,7 @@ mod tests {
     fn islands_locate_points_near_them() {
         assert_eq!(islands().len(), 17_373);
         // Pulau Batukapal, Aceh Selatan: 03°19'03.44" N 097°07'41.73" E
-        assert_eq!(
-            nearest(3.3176, 97.1283).map(String::from).as_deref(),
-            Some("11.01")
-        );
+        assert_eq!(nearest(3.3176, 97.1283).map(String::from).as_deref(), Some("11.01"));
         // the middle of the Banda Sea is near no island
         assert_eq!(nearest(-6.0, 127.0), None);
         assert_eq!(nearest(200.0, 0.0), None);

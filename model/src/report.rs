@@ -61,15 +61,8 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 7] = [
-        Channel::App,
-        Channel::Web,
-        Channel::Telegram,
-        Channel::Whatsapp,
-        Channel::Sms,
-        Channel::Email,
-        Channel::Feed,
-    ];
+    pub const ALL: [Channel; 7] =
+        [Channel::App, Channel::Web, Channel::Telegram, Channel::Whatsapp, Channel::Sms, Channel::Email, Channel::Feed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -158,8 +151,6 @@ impl Report {
     /// The bus key: the province of the report's region, or `00` when the
     /// region is not known yet, so one province's reports stay in order.
     pub fn partition_key(&self) -> String {
-        self.region
-            .as_ref()
-            .map_or_else(|| "00".to_owned(), |r| r.province().to_string())
+        self.region.as_ref().map_or_else(|| "00".to_owned(), |r| r.province().to_string())
     }
 }

@@ -43,10 +43,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let version: VersionOnly = serde_json::from_slice(bytes)?;
     match version.v {
         Some(VERSION) => Ok(serde_json::from_slice::<In<T>>(bytes)?.value),
-        Some(found) => Err(Error::WireVersion {
-            found,
-            supported: VERSION,
-        }),
+        Some(found) => Err(Error::WireVersion { found, supported: VERSION }),
         None => Err(Error::Json(serde::de::Error::missing_field("v"))),
     }
 }

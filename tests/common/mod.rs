@@ -11,11 +11,7 @@ pub const TOKEN: &str = "uji-token-rahasia-1234567890";
 
 /// A free port on 127.0.0.1 (the OS picks it; the listener is closed again).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A running `kentongan` process, killed when dropped.
@@ -50,32 +46,16 @@ impl Node {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let mut node = Node {
-            child,
-            port,
-            dir: dir.to_owned(),
-            log,
-        };
+        let mut node = Node { child, port, dir: dir.to_owned(), log };
         let url = node.url("/healthz");
         let ok = eventually(Duration::from_secs(30), || {
             let url = url.clone();
-            async move {
-                client()
-                    .get(&url)
-                    .send()
-                    .await
-                    .ok()
-                    .filter(|r| r.status().is_success())
-                    .map(|_| ())
-            }
+            async move { client().get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
         })
         .await;
         if ok.is_none() {
             let status = node.child.try_wait().unwrap();
-            panic!(
-                "kentongan did not come up (exit: {status:?}); log:\n{}",
-                node.log()
-            );
+            panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
         }
         node
     }
@@ -128,51 +108,25 @@ pub fn client() -> reqwest::Client {
 
 /// POSTs a JSON report with the test token; returns status and body.
 pub async fn post_report(node: &Node, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let r = client()
-        .post(node.url("/api/v1/reports"))
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(node.url("/api/v1/reports")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// GETs `path` with the test token; `None` unless the answer is 200.
 pub async fn get_ok(node: &Node, path: &str) -> Option<serde_json::Value> {
-    let r = client()
-        .get(node.url(path))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .ok()?;
-    if r.status().is_success() {
-        r.json().await.ok()
-    } else {
-        None
-    }
+    let r = client().get(node.url(path)).bearer_auth(TOKEN).send().await.ok()?;
+    if r.status().is_success() { r.json().await.ok() } else { None }
 }
 
 /// Creates an account as the bootstrap admin; returns its API token.
 pub async fn create_user(node: &Node, name: &str, role: &str, regions: &[&str]) -> String {
-    create_user_as(
-        node,
-        TOKEN,
-        serde_json::json!({"name": name, "role": role, "regions": regions}),
-    )
-    .await
+    create_user_as(node, TOKEN, serde_json::json!({"name": name, "role": role, "regions": regions})).await
 }
 
 /// Creates an account with `body` as the caller `token`; returns the new token.
 pub async fn create_user_as(node: &Node, token: &str, body: serde_json::Value) -> String {
-    let r = client()
-        .post(node.url("/api/v1/users"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(node.url("/api/v1/users")).bearer_auth(token).json(&body).send().await.unwrap();
     let status = r.status();
     let json: serde_json::Value = r.json().await.unwrap();
     assert_eq!(status, 201, "{json}");
@@ -198,8 +152,5 @@ pub async fn call(
     }
     let response = r.send().await.unwrap();
     let status = response.status().as_u16();
-    (
-        status,
-        response.json().await.unwrap_or(serde_json::Value::Null),
-    )
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
