@@ -243,3 +243,87 @@ async fn api_nodes_share_accounts_through_kafka() {
     .await;
     assert!(log.is_some(), "audit events did not reach node a");
 }
+
+/// A broker of this test's own, on a free port, killed when dropped.
+struct Broker {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Broker {
+    async fn start(port: u16) -> Broker {
+        let child = std::process::Command::new(service("TEST_KENTONGAN_TANSU_BIN"))
+            .args(["broker", "--storage-engine", "memory://tansu/"])
+            .arg("--listener-url")
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .arg("--advertised-listener-url")
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        eventually(Duration::from_secs(10), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        })
+        .await
+        .expect("tansu did not start");
+        Broker { child, port }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// With the broker gone, intake answers 503 and keeps nothing; once it is
+/// back, new reports flow again. (tansu keeps topics in memory, so the
+/// restarted broker starts empty, as a replaced node would.)
+#[tokio::test]
+async fn broker_outage_gives_503_then_reports_flow_again() {
+    let mut broker = Broker::start(common::free_port()).await;
+    let config = format!(
+        "[kafka]\nbrokers = \"127.0.0.1:{}\"\ntopic_prefix = \"{}\"\npartitions = 1\nsession_timeout = \"3s\"\nproduce_timeout = \"2s\"\n",
+        broker.port,
+        unique("outage-")
+    );
+    let root = tempfile::tempdir().unwrap();
+    let node = Node::start(root.path(), &config, &[]).await;
+    let (status, _) = post_report(&node, json!({"text": "sebelum gangguan: pesta sabu"})).await;
+    assert_eq!(status, 202);
+
+    broker.kill();
+    let r = client()
+        .post(node.url("/api/v1/reports"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"text": "selama gangguan: bentrok"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "unavailable");
+    assert_eq!(client().get(node.url("/readyz")).send().await.unwrap().status(), 503);
+
+    let _broker = Broker::start(broker.port).await;
+    let id = eventually(Duration::from_secs(60), || async {
+        let (status, body) = post_report(&node, json!({"text": "setelah pulih: tawuran pelajar"})).await;
+        (status == 202).then(|| body["id"].as_str().unwrap().to_owned())
+    })
+    .await
+    .expect("intake did not recover");
+    let found = eventually(Duration::from_secs(60), || async {
+        let (_, r) = call(&node, "GET", "/api/v1/search?q=tawuran", Some(TOKEN), None).await;
+        r["hits"].as_array()?.iter().any(|h| h["id"] == id.as_str()).then_some(())
+    })
+    .await;
+    assert!(found.is_some(), "reports do not flow after the broker came back; log:\n{}", node.log());
+    let (_, during) = call(&node, "GET", "/api/v1/search?q=gangguan+bentrok", Some(TOKEN), None).await;
+    assert_eq!(during["total"], 0, "a refused report was kept: {during}");
+}

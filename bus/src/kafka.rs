@@ -87,21 +87,32 @@ fn unavailable(e: &KafkaError) -> Error {
 #[derive(Clone)]
 pub struct KafkaBus {
     config: Arc<KafkaConfig>,
-    producer: FutureProducer,
+    /// Replaced after failures (see [`KafkaBus::repair`]).
+    producer: Arc<std::sync::RwLock<FutureProducer>>,
+    /// When the last repair started.
+    last_repair: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl KafkaBus {
     /// Connects, and creates kentongan's topics when they are missing.
     pub async fn connect(config: KafkaConfig) -> Result<Self> {
+        let producer = Arc::new(std::sync::RwLock::new(Self::producer(&config)?));
+        let bus = Self { config: Arc::new(config), producer, last_repair: Arc::default() };
+        bus.create_topics().await?;
+        Ok(bus)
+    }
+
+    fn producer(config: &KafkaConfig) -> Result<FutureProducer> {
         let mut pc = config.client();
         pc.set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", config.produce_timeout.as_millis().to_string());
-        let producer: FutureProducer = pc.create().map_err(|e| Error::Config(format!("kafka producer: {e}")))?;
-        let bus = Self { config: Arc::new(config), producer };
-        bus.create_topics().await?;
-        Ok(bus)
+        pc.create().map_err(|e| Error::Config(format!("kafka producer: {e}")))
+    }
+
+    fn current_producer(&self) -> FutureProducer {
+        self.producer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     async fn create_topics(&self) -> Result<()> {
@@ -138,11 +149,42 @@ impl KafkaBus {
     pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
         let name = self.config.topic(topic);
         let record = FutureRecord::to(&name).key(key).payload(payload);
-        self.producer.send(record, self.config.produce_timeout).await.map(|_| ()).map_err(|(e, _)| unavailable(&e))
+        let result = self.current_producer().send(record, self.config.produce_timeout).await;
+        result.map(|_| ()).map_err(|(e, _)| {
+            self.repair();
+            unavailable(&e)
+        })
+    }
+
+    /// After a failed publish (at most every 5 s, in the background): makes
+    /// sure the topics exist and starts a fresh producer. A broker that was
+    /// replaced, or lost its state, comes back without the topics and without
+    /// the idempotent producer's id, and would otherwise refuse every record
+    /// of the old producer for good.
+    fn repair(&self) {
+        let mut last = self.last_repair.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(5)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let bus = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = bus.create_topics().await {
+                tracing::debug!(error = %e, "topics not checked: the cluster is still unreachable");
+                return;
+            }
+            match Self::producer(&bus.config) {
+                Ok(fresh) => {
+                    *bus.producer.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    tracing::info!("kafka producer restarted after failed publishes");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not restart the kafka producer"),
+            }
+        });
     }
 
     pub(crate) async fn ready(&self) -> Result<()> {
-        let producer = self.producer.clone();
+        let producer = self.current_producer();
         let topic = self.config.topic(Topic::Reports);
         tokio::task::spawn_blocking(move || {
             producer

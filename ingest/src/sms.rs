@@ -221,9 +221,10 @@ async fn finish(
 /// Takes long messages whose parts stopped coming `wait` ago as they are,
 /// with a gap marked where a part is missing. Runs until the process stops.
 pub async fn flush_expired(intake: crate::Intake, wait: std::time::Duration) {
+    let every = (wait / 4).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(15));
     let wait = time::Duration::try_from(wait).unwrap_or(time::Duration::minutes(10));
     loop {
-        tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+        tokio::time::sleep(every).await;
         let store = intake.store().clone();
         let Ok(Ok(all)) = tokio::task::spawn_blocking(move || store.all_sms_parts::<Pending>()).await else {
             continue;

@@ -1,0 +1,404 @@
+//! Ingest over HTTP against the running binary, with real payload shapes:
+//! the field app (JSON and multipart), Telegram and WhatsApp webhooks, an SMS
+//! gateway, and RSS/Atom feeds served by a local HTTP server.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Node, TOKEN, call, client, create_user_as, eventually, post_report};
+use serde_json::{Value, json};
+
+const TELEGRAM_SECRET: &str = "telegram-secret-0123456789";
+const WA_VERIFY: &str = "verifikasi-kentongan";
+const WA_SECRET: &str = "app-secret-whatsapp-0123";
+const SMS_TOKEN: &str = "sms-gateway-token-0123456789";
+
+fn config() -> String {
+    format!(
+        "[telegram]\nsecret_token = \"{TELEGRAM_SECRET}\"\n\
+         [whatsapp]\nverify_token = \"{WA_VERIFY}\"\napp_secret = \"{WA_SECRET}\"\n\
+         [sms]\ninbound_token = \"{SMS_TOKEN}\"\npart_wait = \"2s\"\n"
+    )
+}
+
+/// The report whose text contains `needle`, once it is searchable.
+async fn find(node: &Node, needle: &str) -> Value {
+    let path = format!("/api/v1/search?q={}", needle.replace(' ', "+"));
+    eventually(Duration::from_secs(15), || async {
+        let (_, r) = call(node, "GET", &path, Some(TOKEN), None).await;
+        let id = r["hits"].as_array()?.first()?["id"].as_str()?.to_owned();
+        let (status, report) = call(node, "GET", &format!("/api/v1/reports/{id}"), Some(TOKEN), None).await;
+        (status == 200).then_some(report)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no report with `{needle}`; log:\n{}", node.log()))
+}
+
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8,
+    6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+];
+
+#[tokio::test]
+async fn field_app_multipart_with_photos_and_idempotent_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "[ingest]\nmax_files = 2\nmax_file_size = \"1KiB\"\n", &[]).await;
+    let form = |files: Vec<(&'static str, Vec<u8>)>| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("report", r#"{"text":"Tawuran pelajar di depan sekolah, foto terlampir","region":"72.71.02"}"#);
+        for (name, bytes) in files {
+            f = f.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name).mime_str("image/jpeg").unwrap());
+        }
+        f
+    };
+    let send = |f: reqwest::multipart::Form, key: Option<&'static str>| {
+        let mut r = client().post(node.url("/api/v1/reports")).bearer_auth(TOKEN).multipart(f);
+        if let Some(k) = key {
+            r = r.header("Idempotency-Key", k);
+        }
+        r.send()
+    };
+    let first = send(form(vec![("tawuran.png", PNG.to_vec())]), Some("hp-andi-0001")).await.unwrap();
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["duplicate"], false);
+    assert!(first["receipt"].as_str().unwrap().starts_with("KTN-"));
+    // the app retries after a dropped connection: same key, same id, no second report
+    let again: Value =
+        send(form(vec![("tawuran.png", PNG.to_vec())]), Some("hp-andi-0001")).await.unwrap().json().await.unwrap();
+    assert_eq!((again["id"].clone(), again["duplicate"].clone()), (first["id"].clone(), json!(true)));
+
+    // a "photo" that is really a script: refused by sniffing, whatever the header says
+    let fake = send(form(vec![("foto.jpg", b"#!/bin/sh\necho pwned\n".to_vec())]), None).await.unwrap();
+    assert_eq!(fake.status(), 415);
+    let too_many = send(form(vec![("a.png", PNG.to_vec()), ("b.png", PNG.to_vec()), ("c.png", PNG.to_vec())]), None)
+        .await
+        .unwrap();
+    assert_eq!(too_many.status(), 413);
+    let too_big = send(form(vec![("besar.png", [PNG, &[0u8; 2000][..]].concat())]), None).await.unwrap();
+    assert_eq!(too_big.status(), 413);
+
+    let report = find(&node, "tawuran").await;
+    let attachment = &report["report"]["attachments"][0];
+    assert_eq!(
+        (attachment["name"].as_str(), attachment["content_type"].as_str()),
+        (Some("tawuran.png"), Some("image/png"))
+    );
+    let stored = dir.path().join("data/attachments").join(attachment["location"].as_str().unwrap());
+    assert_eq!(std::fs::read(stored).unwrap(), PNG);
+    let (_, all) = call(&node, "GET", "/api/v1/search", Some(TOKEN), None).await;
+    assert_eq!(all["total"], 1, "the retry or a refused upload made a report: {all}");
+
+    // external_id with the channel dedupes too
+    let body = json!({"text": "Spanduk provokatif dipasang di jembatan", "channel": "web", "external_id": "form-77"});
+    let (_, a) = post_report(&node, body.clone()).await;
+    let (_, b) = post_report(&node, body).await;
+    assert_eq!((a["id"].clone(), b["duplicate"].clone()), (b["id"].clone(), json!(true)));
+}
+
+#[tokio::test]
+async fn per_account_rate_limit_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "[ingest]\nrate_per_account = 3\n", &[]).await;
+    for i in 0..3 {
+        let (status, body) = post_report(&node, json!({"text": format!("laporan {i}")})).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let r = client()
+        .post(node.url("/api/v1/reports"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"text": "satu lagi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u32>().unwrap() >= 1);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn telegram_webhook_with_secret_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    create_user_as(
+        &node,
+        TOKEN,
+        json!({"name": "andi", "role": "reporter", "regions": ["72.71"], "telegram": "1111111"}),
+    )
+    .await;
+    // an Update as the Bot API sends it
+    let update = json!({
+        "update_id": 987654321,
+        "message": {
+            "message_id": 1365,
+            "from": {"id": 1111111, "is_bot": false, "first_name": "Andi", "last_name": "Lamba", "username": "andilamba", "language_code": "id"},
+            "chat": {"id": 1111111, "first_name": "Andi", "last_name": "Lamba", "username": "andilamba", "type": "private"},
+            "date": 1764400000,
+            "text": "Ada perkelahian antar kelompok pemuda di Jalan Gajah Mada"
+        }
+    });
+    let post = |secret: &'static str, body: Value| {
+        client()
+            .post(node.url("/api/v1/ingest/telegram"))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(post("salah", update.clone()).await.unwrap().status(), 401);
+    let r = post(TELEGRAM_SECRET, update.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!((reply["method"].as_str(), reply["chat_id"].as_i64()), (Some("sendMessage"), Some(1111111)));
+    assert!(reply["text"].as_str().unwrap().contains("KTN-"), "{reply}");
+    // Telegram retries: the same message makes no second report
+    let again: Value = post(TELEGRAM_SECRET, update).await.unwrap().json().await.unwrap();
+    assert_eq!(again["text"], reply["text"]);
+
+    let report = find(&node, "perkelahian").await;
+    assert_eq!(report["report"]["channel"], "telegram");
+    assert_eq!(report["report"]["reporter"]["account"], "andi");
+    let (_, all) = call(&node, "GET", "/api/v1/search?q=perkelahian", Some(TOKEN), None).await;
+    assert_eq!(all["total"], 1);
+
+    let start = json!({"update_id": 2, "message": {"message_id": 2, "chat": {"id": 5, "type": "private"}, "date": 1764400000, "text": "/start"}});
+    let help: Value = post(TELEGRAM_SECRET, start).await.unwrap().json().await.unwrap();
+    assert!(help["text"].as_str().unwrap().starts_with("Selamat datang"));
+    let malformed = client()
+        .post(node.url("/api/v1/ingest/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+        .header("content-type", "application/json")
+        .body("{\"update_id\":")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+}
+
+fn sign(body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WA_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[tokio::test]
+async fn whatsapp_handshake_and_signed_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    create_user_as(
+        &node,
+        TOKEN,
+        json!({"name": "siti", "role": "reporter", "regions": ["72"], "phone": "0812-3456-7890"}),
+    )
+    .await;
+    let verify = |token: &str| {
+        client()
+            .get(node.url(&format!(
+                "/api/v1/ingest/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"
+            )))
+            .send()
+    };
+    let ok = verify(WA_VERIFY).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "1158201444");
+    assert_eq!(verify("salah").await.unwrap().status(), 403);
+
+    // a notification as the Cloud API sends it
+    let body = serde_json::to_vec(&json!({
+      "object": "whatsapp_business_account",
+      "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+        "contacts": [{"profile": {"name": "Siti Aminah"}, "wa_id": "6281234567890"}],
+        "messages": [
+          {"from": "6281234567890", "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=",
+           "timestamp": "1764400000", "type": "text", "text": {"body": "Ada spanduk penolakan rumah ibadah di depan masjid"}},
+          {"from": "6281234567890", "id": "wamid.B", "timestamp": "1764400005", "type": "sticker",
+           "sticker": {"mime_type": "image/webp", "sha256": "x", "id": "s1", "animated": false}}
+        ]}}]}]
+    }))
+    .unwrap();
+    let send = |signature: String| {
+        client()
+            .post(node.url("/api/v1/ingest/whatsapp"))
+            .header("content-type", "application/json")
+            .header("X-Hub-Signature-256", signature)
+            .body(body.clone())
+            .send()
+    };
+    assert_eq!(send("sha256=00".into()).await.unwrap().status(), 401);
+    let r = send(sign(&body)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["reports"].as_array().unwrap().len(), 1);
+    let report = find(&node, "spanduk").await;
+    assert_eq!(report["report"]["channel"], "whatsapp");
+    assert_eq!(report["report"]["reporter"]["account"], "siti");
+    assert_eq!(report["report"]["reporter"]["contact"], "+6281234567890");
+}
+
+#[tokio::test]
+async fn sms_keyword_errors_and_long_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    let sms =
+        |body: Value, token: &str| client().post(node.url("/api/v1/ingest/sms")).bearer_auth(token).json(&body).send();
+    assert_eq!(sms(json!({"from": "081234", "text": "x"}), "salah").await.unwrap().status(), 401);
+
+    let r: Value = sms(
+        json!({"from": "0812-1111-2222", "text": "LAPOR 72.71.02 tawuran remaja di lapangan", "id": "sms-1"}),
+        SMS_TOKEN,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(r["accepted"], true);
+    assert!(r["reply"].as_str().unwrap().starts_with("Laporan diterima, nomor KTN-"), "{r}");
+    let report = find(&node, "tawuran remaja").await;
+    assert_eq!(report["report"]["region"], "72.71.02");
+    assert_eq!(report["report"]["reporter"]["contact"], "+6281211112222");
+
+    let bad: Value =
+        sms(json!({"from": "0812", "text": "LAPOR 99.99 ada bentrok"}), SMS_TOKEN).await.unwrap().json().await.unwrap();
+    assert_eq!(bad["accepted"], false);
+    assert!(bad["reply"].as_str().unwrap().contains("LAPOR <kode wilayah>"), "{bad}");
+
+    // a long message in two parts, second part first, arrives as one report
+    let part2 =
+        json!({"from": "0813", "text": "kelompok di perbatasan desa sejak sore.", "ref": 42, "part": 2, "parts": 2});
+    let part1 =
+        json!({"from": "0813", "text": "LAPOR 72.03 terjadi ketegangan antara dua ", "ref": 42, "part": 1, "parts": 2});
+    let first: Value = sms(part2, SMS_TOKEN).await.unwrap().json().await.unwrap();
+    assert_eq!((first["accepted"].clone(), first["id"].clone()), (json!(true), Value::Null));
+    let whole: Value = sms(part1, SMS_TOKEN).await.unwrap().json().await.unwrap();
+    assert!(whole["id"].is_string(), "{whole}");
+    let report = find(&node, "ketegangan").await;
+    assert_eq!(report["report"]["text"], "terjadi ketegangan antara dua kelompok di perbatasan desa sejak sore.");
+    assert_eq!(report["report"]["region"], "72.03");
+
+    // a part whose sibling never comes is taken as it is after sms.part_wait
+    let lone = json!({"from": "0814", "text": "pembakaran ban di simpang", "ref": 7, "part": 1, "parts": 2});
+    sms(lone, SMS_TOKEN).await.unwrap();
+    let report = find(&node, "pembakaran").await;
+    assert_eq!(report["report"]["text"], "pembakaran ban di simpang[…]");
+}
+
+/// A local HTTP server with an RSS and an Atom feed, honouring ETag, and a
+/// broken feed. Returns its address and a counter of 304 answers.
+async fn feed_server() -> (String, Arc<AtomicUsize>) {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    let not_modified = Arc::new(AtomicUsize::new(0));
+    let serve = |body: &'static str, kind: &'static str, etag: &'static str, counter: Arc<AtomicUsize>| {
+        move |headers: HeaderMap| {
+            let counter = counter.clone();
+            async move {
+                if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == etag) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    return StatusCode::NOT_MODIFIED.into_response();
+                }
+                ([(header::CONTENT_TYPE, kind), (header::ETAG, etag)], body).into_response()
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/berita.rss",
+            axum::routing::get(serve(
+                include_str!("data/feeds/berita.rss"),
+                "application/rss+xml",
+                "\"rss-1\"",
+                not_modified.clone(),
+            )),
+        )
+        .route(
+            "/kesbangpol.atom",
+            axum::routing::get(serve(
+                include_str!("data/feeds/kesbangpol.atom"),
+                "application/atom+xml",
+                "\"atom-1\"",
+                not_modified.clone(),
+            )),
+        )
+        .route("/rusak.xml", axum::routing::get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "rusak") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), not_modified)
+}
+
+#[tokio::test]
+async fn rss_and_atom_feeds_polled_once_each_item_with_backoff_for_a_broken_one() {
+    let (base, not_modified) = feed_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = format!(
+        "[[feeds]]\nurl = \"{base}/berita.rss\"\ninterval = \"1s\"\nname = \"kabar-sulteng\"\nregion = \"72\"\n\
+         [[feeds]]\nurl = \"{base}/kesbangpol.atom\"\ninterval = \"1s\"\n\
+         [[feeds]]\nurl = \"{base}/rusak.xml\"\ninterval = \"1s\"\nname = \"rusak\"\n"
+    );
+    let mut node = Node::start(dir.path(), &feeds, &[]).await;
+    let gerebek = find(&node, "menggerebek").await;
+    assert_eq!(gerebek["report"]["channel"], "feed");
+    assert_eq!(gerebek["report"]["title"], "Polisi Gerebek Pesta Sabu di Kontrakan Palu Barat");
+    assert_eq!(gerebek["report"]["region"], "72");
+    assert_eq!(gerebek["report"]["external_id"], "kabar-sulteng-88412");
+    let text = gerebek["report"]["text"].as_str().unwrap();
+    assert!(text.contains("Empat orang diamankan") && !text.contains('<') && !text.contains("trackView"), "{text}");
+    let atom = find(&node, "FKDM").await;
+    assert!(atom["report"]["text"].as_str().unwrap().contains("politik uang"));
+    // later polls ask conditionally and get 304
+    eventually(Duration::from_secs(10), || async { (not_modified.load(Ordering::SeqCst) >= 2).then_some(()) })
+        .await
+        .expect("no conditional GET");
+    let (status, board) = call(&node, "GET", "/api/v1/feeds", Some(TOKEN), None).await;
+    assert_eq!(status, 200);
+    let broken = board["feeds"].as_array().unwrap().iter().find(|f| f["name"] == "rusak").unwrap().clone();
+    assert!(broken["failures"].as_u64().unwrap() >= 1, "{broken}");
+    assert!(broken["last_error"].as_str().unwrap().contains("500"));
+    let good = board["feeds"].as_array().unwrap().iter().find(|f| f["name"] == "kabar-sulteng").unwrap().clone();
+    assert_eq!((good["failures"].clone(), good["delivered"].clone()), (json!(0), json!(2)));
+    let metrics = client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("kentongan_ingest_feed_failures{feed=\"rusak\"}"), "{metrics}");
+
+    // after a restart, nothing is delivered twice
+    node.kill9();
+    let node = Node::start(dir.path(), &feeds, &[]).await;
+    eventually(Duration::from_secs(10), || async {
+        let (_, f) = call(&node, "GET", "/api/v1/feeds", Some(TOKEN), None).await;
+        f["feeds"].as_array()?.iter().all(|f| !f["last_poll"].is_null()).then_some(())
+    })
+    .await
+    .expect("feeds not polled after restart");
+    let (_, all) = call(&node, "GET", "/api/v1/search?channel=feed", Some(TOKEN), None).await;
+    assert_eq!(all["total"], 3, "{all}");
+}
+
+/// What could not be used is kept on the deadletter topic with the reason.
+#[tokio::test]
+async fn unusable_messages_go_to_deadletter() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::start(dir.path(), &config(), &[]).await;
+    let sticker = json!({"update_id": 3, "message": {"message_id": 9, "chat": {"id": 5, "type": "private"},
+                         "date": 1764400000, "sticker": {"file_id": "x", "file_unique_id": "y", "width": 512, "height": 512}}});
+    let r = client()
+        .post(node.url("/api/v1/ingest/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+        .json(&sticker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "Telegram must not be made to retry");
+    node.kill9();
+    let log = bus::embedded::EmbeddedLog::open(&dir.path().join("data/bus.redb")).unwrap();
+    let bus = bus::Bus::Embedded(log);
+    let (records, _) = bus.catch_up(bus::Topic::Deadletter).await.unwrap();
+    let letters: Vec<Value> = records.iter().map(|r| serde_json::from_slice(&r.payload).unwrap()).collect();
+    assert!(
+        letters.iter().any(|l| l["source"] == "telegram" && l["reason"].as_str().unwrap().contains("no text")),
+        "{letters:?}"
+    );
+}
