@@ -86,6 +86,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Parse the region list now rather than inside the first request.
+    let _ = model::regions();
 
     let rules = match &config.rules.path {
         Some(path) => classifier::RuleSet::load(path).map_err(|e| Failure::Config(format!("rules.path: \n{e}")))?,

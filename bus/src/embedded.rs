@@ -120,6 +120,19 @@ impl EmbeddedLog {
         rx.await.map_err(|_| Error::Closed)?.map(|_| ())
     }
 
+    pub(crate) async fn publish_batch(&self, records: &[(Topic, String, Vec<u8>)]) -> Result<()> {
+        let mut waiting = Vec::with_capacity(records.len());
+        for (topic, key, payload) in records {
+            let (done, rx) = oneshot::channel();
+            self.inner.send(Op::Append { topic: *topic, key: key.clone(), payload: payload.clone(), done })?;
+            waiting.push(rx);
+        }
+        for rx in waiting {
+            rx.await.map_err(|_| Error::Closed)??;
+        }
+        Ok(())
+    }
+
     pub(crate) fn subscribe(&self, topic: Topic, group: Option<&str>) -> Result<EmbeddedSubscription> {
         let position = group.map(|g| format!("{g}/{}", topic.name()));
         let next = match &position {
@@ -186,7 +199,14 @@ fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &Hash
                 Err(_) => break,
             }
         }
-        match apply(db, &ops) {
+        let started = std::time::Instant::now();
+        let applied = apply(db, &ops);
+        let took = started.elapsed();
+        metrics::histogram!("kentongan_bus_embedded_commit_seconds").record(took.as_secs_f64());
+        if took > std::time::Duration::from_millis(100) {
+            tracing::warn!(path, ops = ops.len(), ms = took.as_millis() as u64, "slow embedded log commit");
+        }
+        match applied {
             Ok(results) => {
                 let mut touched = Vec::new();
                 for (op, result) in ops.into_iter().zip(results) {

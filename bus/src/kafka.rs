@@ -156,6 +156,33 @@ impl KafkaBus {
         })
     }
 
+    pub(crate) async fn publish_batch(&self, records: &[(Topic, String, Vec<u8>)]) -> Result<()> {
+        let producer = self.current_producer();
+        let mut pending = Vec::with_capacity(records.len());
+        for (topic, key, payload) in records {
+            let name = self.config.topic(*topic);
+            let record = FutureRecord::to(&name).key(key.as_str()).payload(payload.as_slice());
+            match producer.send_result(record) {
+                Ok(delivery) => pending.push(delivery),
+                Err((e, _)) => {
+                    self.repair();
+                    return Err(unavailable(&e));
+                }
+            }
+        }
+        for delivery in pending {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => {
+                    self.repair();
+                    return Err(unavailable(&e));
+                }
+                Err(_) => return Err(Error::Closed),
+            }
+        }
+        Ok(())
+    }
+
     /// After a failed publish (at most every 5 s, in the background): makes
     /// sure the topics exist and starts a fresh producer. A broker that was
     /// replaced, or lost its state, comes back without the topics and without

@@ -22,4 +22,6 @@ pub enum Error {
     Rules(Vec<RuleError>),
     #[error(transparent)]
     Bus(#[from] bus::Error),
+    #[error("classifier task failed: {0}")]
+    Task(String),
 }

@@ -8,7 +8,7 @@
 //! series stands at, an alert is raised; when it falls, the level falls with it
 //! so that a later rise is raised again.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use model::{Alert, AlertState, ClassifiedReport, Level, RegionCode, RegionLevel, ReportId, ReportRef, Window};
@@ -19,8 +19,10 @@ use crate::rules::Threshold;
 
 #[derive(Debug, Default)]
 struct Series {
-    /// `(reported_at, report, score)`, oldest first.
+    /// `(reported_at, report, score, excerpt)`, oldest first.
     events: VecDeque<(OffsetDateTime, ReportId, f64, Arc<str>)>,
+    /// The reports in `events`, to ignore a report seen twice.
+    ids: HashSet<ReportId>,
     level: Option<Level>,
 }
 
@@ -61,7 +63,7 @@ impl Windows {
             regions.dedup();
             for region in regions {
                 let series = self.series.entry((hit.id.clone(), region.clone())).or_default();
-                if series.events.iter().any(|(_, id, _, _)| *id == report.id) {
+                if !series.ids.insert(report.id) {
                     continue;
                 }
                 let at = report.reported_at;
@@ -70,7 +72,9 @@ impl Windows {
                 let end = series.events.back().map_or(at, |e| e.0);
                 let start = end - window;
                 while series.events.front().is_some_and(|(t, _, _, _)| *t <= start) {
-                    series.events.pop_front();
+                    if let Some((_, id, _, _)) = series.events.pop_front() {
+                        series.ids.remove(&id);
+                    }
                 }
                 let count = series.events.len() as u64;
                 let level = threshold.levels.iter().rev().find(|(_, c)| count >= *c).map(|(l, _)| *l);

@@ -6,7 +6,6 @@ use crate::{Level, RegionCode};
 
 /// A unit that acts on alerts: a Kesbangpol office, a BNN office, a K5 task force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Unit {
     pub id: String,
     pub name: String,

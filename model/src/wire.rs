@@ -2,7 +2,8 @@
 //!
 //! Every message is a JSON object with a `"v"` field next to the value's own
 //! fields, for example `{"v":1,"id":"0193…","text":"…"}`. A reader refuses a
-//! version it does not know, instead of guessing.
+//! version it does not know, instead of guessing. Wire types therefore never
+//! deny unknown fields.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -20,14 +21,6 @@ struct Out<'a, T> {
 }
 
 #[derive(Deserialize)]
-struct In<T> {
-    #[serde(rename = "v")]
-    _v: u64,
-    #[serde(flatten)]
-    value: T,
-}
-
-#[derive(Deserialize)]
 struct VersionOnly {
     v: Option<u64>,
 }
@@ -42,7 +35,8 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let version: VersionOnly = serde_json::from_slice(bytes)?;
     match version.v {
-        Some(VERSION) => Ok(serde_json::from_slice::<In<T>>(bytes)?.value),
+        // The value's own fields sit beside "v"; its type ignores "v".
+        Some(VERSION) => Ok(serde_json::from_slice::<T>(bytes)?),
         Some(found) => Err(Error::WireVersion { found, supported: VERSION }),
         None => Err(Error::Json(serde::de::Error::missing_field("v"))),
     }
