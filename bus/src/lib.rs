@@ -104,7 +104,8 @@ impl Bus {
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };
         for (topic, _, _) in records {
-            metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome).increment(1);
+            metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome)
+                .increment(1);
         }
         result
     }

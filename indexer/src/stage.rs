@@ -24,11 +24,18 @@ use crate::{Analytics, Error, SearchIndex};
 pub const ANALYTICS_GROUP: &str = "indexer";
 
 /// Reads the next batch; records that cannot be read go to `deadletter`.
-async fn next_batch(bus: &Bus, sub: &mut Subscription, source: &str) -> Result<(Vec<Record>, Vec<ClassifiedReport>), Error> {
+async fn next_batch(
+    bus: &Bus,
+    sub: &mut Subscription,
+    source: &str,
+) -> Result<(Vec<Record>, Vec<ClassifiedReport>), Error> {
     let batch = sub.next_batch(5000, Duration::from_millis(500)).await?;
     let records = batch.clone();
     let decoded = tokio::task::spawn_blocking(move || {
-        records.iter().map(|r| wire::decode::<ClassifiedReport>(&r.payload).map_err(|e| e.to_string())).collect::<Vec<_>>()
+        records
+            .iter()
+            .map(|r| wire::decode::<ClassifiedReport>(&r.payload).map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| Error::Other(format!("decode task failed: {e}")))?;
