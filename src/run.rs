@@ -200,6 +200,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         whatsapp: config.whatsapp.clone(),
         sms: config.sms.clone(),
         feeds: feed_board,
+        http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?,
         index: if has(Role::Api) { index.clone() } else { None },
         alerts,
         units,

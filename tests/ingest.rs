@@ -186,8 +186,32 @@ fn sign(body: &[u8]) -> String {
 
 #[tokio::test]
 async fn whatsapp_handshake_and_signed_messages() {
+    // Meta's Graph API is out of reach here: a local server stands in for it
+    // and records the reply the bot sends.
+    let replies: Arc<std::sync::Mutex<Vec<(String, Value)>>> = Arc::default();
+    let seen = replies.clone();
+    let graph = axum::Router::new().route(
+        "/{number}/messages",
+        axum::routing::post(
+            move |axum::extract::Path(number): axum::extract::Path<String>,
+                  headers: axum::http::HeaderMap,
+                  body: axum::Json<Value>| {
+                let seen = seen.clone();
+                async move {
+                    assert_eq!(headers["authorization"], "Bearer wa-access-token");
+                    seen.lock().unwrap().push((number, body.0));
+                    axum::Json(json!({"messages": [{"id": "wamid.reply"}]}))
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let graph_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, graph).await.unwrap() });
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), &config(), &[]).await;
+    let config =
+        config().replace("[sms]", &format!("access_token = \"wa-access-token\"\ngraph_url = \"{graph_url}\"\n[sms]"));
+    let node = Node::start(dir.path(), &config, &[]).await;
     create_user_as(
         &node,
         TOKEN,
@@ -237,6 +261,12 @@ async fn whatsapp_handshake_and_signed_messages() {
     assert_eq!(report["report"]["channel"], "whatsapp");
     assert_eq!(report["report"]["reporter"]["account"], "siti");
     assert_eq!(report["report"]["reporter"]["contact"], "+6281234567890");
+    let sent = eventually(Duration::from_secs(10), || async { replies.lock().unwrap().first().cloned() })
+        .await
+        .expect("no receipt sent back on WhatsApp");
+    assert_eq!(sent.0, "106540352242922");
+    assert_eq!((sent.1["to"].as_str(), sent.1["type"].as_str()), (Some("6281234567890"), Some("text")));
+    assert!(sent.1["text"]["body"].as_str().unwrap().starts_with("Laporan diterima, nomor KTN-"));
 }
 
 #[tokio::test]

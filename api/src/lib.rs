@@ -46,6 +46,8 @@ pub struct AppState {
     pub whatsapp: Option<ingest::WhatsappConfig>,
     pub sms: Option<ingest::SmsConfig>,
     pub feeds: ingest::feeds::FeedBoard,
+    /// For calls out: WhatsApp replies.
+    pub http: reqwest::Client,
     /// With the `api` role.
     pub index: Option<indexer::SearchIndex>,
     pub alerts: Option<AlertView>,

@@ -105,7 +105,19 @@ pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: B
             r.account = Some(account.name);
         }
         let key = m.report.external_id.as_ref().map(|e| format!("ext/whatsapp/{e}"));
-        ids.push(intake.accept_once(key, m.report).await?.id.to_string());
+        let accepted = intake.accept_once(key, m.report).await?;
+        ids.push(accepted.id.to_string());
+        if let (Some(number), false) = (m.phone_number_id, accepted.replayed) {
+            // The reply is a courtesy: the report is already safe, so it goes
+            // in the background and a failure is only logged.
+            let (client, config) = (state.http.clone(), config.clone());
+            let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
+            tokio::spawn(async move {
+                if let Err(e) = whatsapp::send_reply(&client, &config, &number, &m.wa_id, &text).await {
+                    tracing::warn!(error = %e, "could not send the WhatsApp receipt");
+                }
+            });
+        }
     }
     for (id, reason) in skipped {
         intake.deadletter("whatsapp", id.as_bytes(), reason).await?;

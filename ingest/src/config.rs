@@ -79,6 +79,17 @@ pub struct WhatsappConfig {
     pub verify_token: String,
     /// The app secret; every POST must carry `X-Hub-Signature-256` made with it.
     pub app_secret: String,
+    /// A Cloud API access token; when set, each sender gets the receipt
+    /// number back as a WhatsApp message.
+    #[serde(default)]
+    pub access_token: Option<String>,
+    /// The Graph API base the replies go to.
+    #[serde(default = "default_graph_url")]
+    pub graph_url: String,
+}
+
+fn default_graph_url() -> String {
+    "https://graph.facebook.com/v21.0".into()
 }
 
 /// `[sms]`: the HTTP SMS gateway.

@@ -43,9 +43,16 @@ pub struct Change {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Value {
     #[serde(default)]
+    pub metadata: Option<Metadata>,
+    #[serde(default)]
     pub contacts: Vec<Contact>,
     #[serde(default)]
     pub messages: Vec<Message>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub phone_number_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,11 +117,36 @@ pub struct Media {
     pub filename: Option<String>,
 }
 
-/// One message made into a report, with its sender's number (`+62…`).
+/// One message made into a report, with its sender's number (`+62…`) and
+/// the business number it was sent to (for the reply).
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub report: Report,
     pub sender: String,
+    pub wa_id: String,
+    pub phone_number_id: Option<String>,
+}
+
+/// Sends `text` to `to` from the business number `phone_number_id` through
+/// the Cloud API.
+pub async fn send_reply(
+    client: &reqwest::Client,
+    config: &crate::WhatsappConfig,
+    phone_number_id: &str,
+    to: &str,
+    text: &str,
+) -> Result<(), String> {
+    let Some(token) = &config.access_token else { return Ok(()) };
+    let url = format!("{}/{phone_number_id}/messages", config.graph_url.trim_end_matches('/'));
+    let body = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": { "body": text },
+    });
+    let response = client.post(url).bearer_auth(token).json(&body).send().await.map_err(|e| e.to_string())?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("the Graph API answered {}", response.status())) }
 }
 
 /// The reports in a notification, and the messages that could not be used
@@ -192,7 +224,12 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 location,
                 external_id: Some(m.id.clone()),
             };
-            out.push(Incoming { report, sender });
+            out.push(Incoming {
+                report,
+                sender,
+                wa_id: m.from.clone(),
+                phone_number_id: change.value.metadata.as_ref().map(|md| md.phone_number_id.clone()),
+            });
         }
     }
     (out, skipped)
