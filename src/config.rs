@@ -41,6 +41,9 @@ pub struct Config {
     /// Limits on reports and their senders.
     #[serde(default)]
     pub ingest: ingest::IngestConfig,
+    /// Where attachments are kept.
+    #[serde(default)]
+    pub attachments: ingest::AttachmentsConfig,
     /// The Telegram bot webhook.
     #[serde(default)]
     pub telegram: Option<ingest::TelegramConfig>,

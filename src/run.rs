@@ -171,7 +171,10 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     view(&mut tasks, "audit-view", &bus, Topic::Audit, &audit, false).await?;
     let intake = if has(Role::Ingest) {
         let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
-        let files = ingest::AttachmentStore::new(&config.data_dir.join("attachments"));
+        let files = match &config.attachments.s3 {
+            Some(s3) => ingest::AttachmentStore::s3(s3).map_err(|e| Failure::Config(e.to_string()))?,
+            None => ingest::AttachmentStore::local(&config.data_dir.join("attachments")),
+        };
         Some(ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files))
     } else {
         None

@@ -327,3 +327,48 @@ async fn broker_outage_gives_503_then_reports_flow_again() {
     let (_, during) = call(&node, "GET", "/api/v1/search?q=gangguan+bentrok", Some(TOKEN), None).await;
     assert_eq!(during["total"], 0, "a refused report was kept: {during}");
 }
+
+/// With `[attachments.s3]`, photos go to the S3-compatible store (moto's
+/// server in tests) before the report is accepted.
+#[tokio::test]
+async fn attachments_go_to_an_s3_compatible_store() {
+    let endpoint = service("TEST_KENTONGAN_S3");
+    let bucket = unique("lampiran-");
+    // moto makes a bucket on a plain PUT
+    let made = client().put(format!("{endpoint}/{bucket}")).send().await.unwrap();
+    assert!(made.status().is_success(), "{}", made.status());
+    let config = format!(
+        "[attachments.s3]\nendpoint = \"{endpoint}\"\nbucket = \"{bucket}\"\naccess_key_id = \"uji\"\n\
+         secret_access_key = \"rahasia\"\nprefix = \"kentongan/\"\n"
+    );
+    let root = tempfile::tempdir().unwrap();
+    let node = Node::start(root.path(), &config, &[]).await;
+    let png: Vec<u8> = vec![
+        0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1,
+        8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+    ];
+    let form = reqwest::multipart::Form::new()
+        .text("report", r#"{"text":"Coretan provokatif di tembok sekolah","region":"72.71"}"#)
+        .part("file", reqwest::multipart::Part::bytes(png.clone()).file_name("coretan.png"));
+    let r = client().post(node.url("/api/v1/reports")).bearer_auth(TOKEN).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/reports/{id}");
+    let report = eventually(Duration::from_secs(15), || get_ok(&node, &path)).await.expect("report not archived");
+    let location = report["report"]["attachments"][0]["location"].as_str().unwrap().to_owned();
+    let key = location.strip_prefix(&format!("s3://{bucket}/")).expect("not in the bucket");
+    assert!(key.starts_with("kentongan/"), "{key}");
+    use object_store::ObjectStoreExt;
+    let store = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&endpoint)
+        .with_bucket_name(&bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("uji")
+        .with_secret_access_key("rahasia")
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let stored = store.get(&object_store::path::Path::from(key)).await.unwrap().bytes().await.unwrap();
+    assert_eq!(stored.as_ref(), png.as_slice());
+    assert!(!root.path().join("data/attachments").exists(), "kept on local disk too");
+}

@@ -38,13 +38,8 @@ pub async fn submit(
     let key = submission.idempotency_key(&caller.name, headers.get("idempotency-key").and_then(|v| v.to_str().ok()));
     let reporter = Reporter { account: Some(caller.name.clone()), ..Reporter::default() };
     let mut report = submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
-    if !files.is_empty() {
-        let store = intake.attachments().clone();
-        report.attachments = tokio::task::spawn_blocking(move || {
-            files.iter().map(|(name, bytes)| store.save(name, bytes)).collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .map_err(ApiError::internal)??;
+    for (name, bytes) in files {
+        report.attachments.push(intake.attachments().save(&name, bytes).await?);
     }
     let accepted = intake.accept_once(key, report).await?;
     Ok((

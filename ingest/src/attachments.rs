@@ -1,15 +1,19 @@
 //! Files attached to reports: kind found by sniffing the bytes (never the
-//! client's header), content-addressed by SHA-256 under
-//! `data_dir/attachments/ab/abcdef…`, and synced to disk before the report
-//! that refers to them is published.
+//! client's header), named by SHA-256, and durable before the report that
+//! refers to them is published: synced under `data_dir/attachments/ab/abcdef…`,
+//! or stored in an S3-compatible bucket (`[attachments.s3]`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use model::Attachment;
+use object_store::ObjectStoreExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
+use crate::config::S3Config;
 
 /// The kinds a report may carry: photos, documents, voice notes and short videos.
 const ALLOWED: &[&str] = &[
@@ -38,15 +42,29 @@ const ALLOWED: &[&str] = &[
     "video/quicktime",
 ];
 
-/// Where attachments are kept.
+/// Where attachments are kept. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct AttachmentStore {
-    root: PathBuf,
+pub enum AttachmentStore {
+    Local { root: PathBuf },
+    S3 { store: Arc<AmazonS3>, bucket: String, prefix: String },
 }
 
 impl AttachmentStore {
-    pub fn new(root: &Path) -> Self {
-        Self { root: root.to_owned() }
+    pub fn local(root: &Path) -> Self {
+        Self::Local { root: root.to_owned() }
+    }
+
+    pub fn s3(config: &S3Config) -> Result<Self, Error> {
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&config.endpoint)
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_allow_http(config.endpoint.starts_with("http://"))
+            .build()
+            .map_err(|e| Error::Storage(format!("attachments.s3: {e}")))?;
+        Ok(Self::S3 { store: Arc::new(store), bucket: config.bucket.clone(), prefix: config.prefix.clone() })
     }
 
     /// The kind of `bytes`, if it is one a report may carry.
@@ -55,43 +73,63 @@ impl AttachmentStore {
         ALLOWED.iter().copied().find(|k| *k == kind)
     }
 
-    /// Checks and stores one file; returns its metadata for the report.
-    pub fn save(&self, name: &str, bytes: &[u8]) -> Result<Attachment, Error> {
-        let content_type = Self::sniff(bytes).ok_or_else(|| Error::Unsupported {
+    /// Checks and stores one file; returns its metadata for the report once
+    /// the bytes are durable.
+    pub async fn save(&self, name: &str, bytes: Vec<u8>) -> Result<Attachment, Error> {
+        let unsupported = || Error::Unsupported {
             message: format!(
                 "attachment `{name}` is not a kind reports may carry: send photos (JPEG, PNG, WebP), \
                  PDF or office documents, voice notes or short videos"
             ),
-        })?;
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let location = format!("{}/{}", &sha256[..2], sha256);
-        let path = self.root.join(&location);
-        let fail = |e: std::io::Error| Error::Storage(format!("{}: {e}", path.display()));
-        if !path.exists() {
-            let dir = path.parent().unwrap_or(&self.root);
-            std::fs::create_dir_all(dir).map_err(fail)?;
-            // Write aside, sync, then rename, so a crash never leaves half a file
-            // under the final name.
-            let tmp = dir.join(format!(".{sha256}.tmp"));
-            let mut file = std::fs::File::create(&tmp).map_err(fail)?;
-            file.write_all(bytes).map_err(fail)?;
-            file.sync_all().map_err(fail)?;
-            std::fs::rename(&tmp, &path).map_err(fail)?;
-            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)?;
-        }
-        Ok(Attachment {
-            name: sanitize(name),
-            content_type: content_type.to_owned(),
-            size: bytes.len() as u64,
-            sha256,
-            location,
+        };
+        let (content_type, sha256, bytes) = tokio::task::spawn_blocking(move || {
+            let kind = Self::sniff(&bytes);
+            let sha = hex::encode(Sha256::digest(&bytes));
+            (kind, sha, bytes)
         })
+        .await
+        .map_err(|e| Error::Storage(e.to_string()))?;
+        let content_type = content_type.ok_or_else(unsupported)?;
+        let key = format!("{}/{sha256}", &sha256[..2]);
+        let size = bytes.len() as u64;
+        let location = match self {
+            Self::Local { root } => {
+                let root = root.clone();
+                let k = key.clone();
+                tokio::task::spawn_blocking(move || write_synced(&root, &k, &bytes))
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))??;
+                key
+            }
+            Self::S3 { store, bucket, prefix } => {
+                let path = object_store::path::Path::from(format!("{prefix}{key}"));
+                store
+                    .put(&path, bytes.into())
+                    .await
+                    .map_err(|e| Error::Storage(format!("attachment upload to bucket {bucket}: {e}")))?;
+                format!("s3://{bucket}/{path}")
+            }
+        };
+        Ok(Attachment { name: sanitize(name), content_type: content_type.to_owned(), size, sha256, location })
     }
+}
 
-    /// The bytes of a stored attachment.
-    pub fn path(&self, attachment: &Attachment) -> PathBuf {
-        self.root.join(&attachment.location)
+/// Writes aside, syncs, then renames, so a crash never leaves half a file
+/// under the final name.
+fn write_synced(root: &Path, key: &str, bytes: &[u8]) -> Result<(), Error> {
+    let path = root.join(key);
+    let fail = |e: std::io::Error| Error::Storage(format!("{}: {e}", path.display()));
+    if path.exists() {
+        return Ok(());
     }
+    let dir = path.parent().unwrap_or(root);
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let tmp = dir.join(format!(".{}.tmp", key.replace('/', "_")));
+    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)?;
+    std::fs::rename(&tmp, &path).map_err(fail)?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)
 }
 
 /// Keeps a file name printable and path-free.
@@ -110,16 +148,16 @@ mod tests {
         8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
     ];
 
-    #[test]
-    fn sniffs_and_stores_by_content() {
+    #[tokio::test]
+    async fn sniffs_and_stores_by_content() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AttachmentStore::new(dir.path());
-        let a = store.save("../../etc/foto.png", PNG).unwrap();
+        let store = AttachmentStore::local(dir.path());
+        let a = store.save("../../etc/foto.png", PNG.to_vec()).await.unwrap();
         assert_eq!(a.content_type, "image/png");
         assert_eq!(a.name, "foto.png");
-        assert_eq!(std::fs::read(store.path(&a)).unwrap(), PNG);
+        assert_eq!(std::fs::read(dir.path().join(&a.location)).unwrap(), PNG);
         // a script calling itself a photo is refused
-        let err = store.save("foto.jpg", b"#!/bin/sh\nrm -rf /\n").unwrap_err();
+        let err = store.save("foto.jpg", b"#!/bin/sh\nrm -rf /\n".to_vec()).await.unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     }
 }

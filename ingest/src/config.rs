@@ -62,6 +62,35 @@ impl Default for IngestConfig {
     }
 }
 
+/// `[attachments]`: where photos and documents are kept.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentsConfig {
+    /// An S3-compatible bucket; without it, files go under `data_dir/attachments`.
+    #[serde(default)]
+    pub s3: Option<S3Config>,
+}
+
+/// An S3-compatible object store (AWS S3, MinIO, Ceph, …).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// For example `https://s3.ap-southeast-3.amazonaws.com` or `http://minio:9000`.
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Put before every key, like `kentongan/`.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
 /// `[telegram]`: the Telegram Bot API webhook.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

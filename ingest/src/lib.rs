@@ -26,7 +26,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use model::{Clock, Report, ReportId, wire};
 
 pub use attachments::AttachmentStore;
-pub use config::{FeedConfig, IngestConfig, SmsConfig, TelegramConfig, WhatsappConfig};
+pub use config::{AttachmentsConfig, FeedConfig, IngestConfig, S3Config, SmsConfig, TelegramConfig, WhatsappConfig};
 pub use store::Store;
 pub use submission::Submission;
 
