@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bus::{Bus, Topic, View};
-use classifier::Classifier;
 use model::{Clock, SystemClock};
 use tokio::task::JoinSet;
 
@@ -89,10 +88,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     // Parse the region list now rather than inside the first request.
     let _ = model::regions();
 
-    let rules = match &config.rules.path {
-        Some(path) => classifier::RuleSet::load(path).map_err(|e| Failure::Config(format!("rules.path: \n{e}")))?,
-        None => classifier::RuleSet::builtin(),
-    };
+    let book = classifier::RuleBook::new(config.rules.path.as_deref())
+        .map_err(|e| Failure::Config(format!("rules.path:\n{e}")))?;
 
     let bus = match &config.kafka {
         Some(k) => Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await.with_context(|| {
@@ -104,12 +101,15 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let mut tasks: JoinSet<()> = JoinSet::new();
     let units = alerter::UnitBook::default();
 
+    if has(Role::Classifier) || has(Role::Api) {
+        // Rule changes through the API arrive on the `rules` topic, folder edits by polling.
+        view(&mut tasks, "rules", &bus, Topic::Rules, &book, true).await?;
+        let watcher = book.clone();
+        tasks.spawn(supervise("rules-folder", move || watcher.clone().watch_folder()));
+    }
     if has(Role::Classifier) {
-        let classifier = Arc::new(Classifier::new(rules));
-        let (bus, clock) = (bus.clone(), clock.clone());
-        tasks.spawn(supervise("classifier", move || {
-            classifier::stage::run(bus.clone(), classifier.clone(), clock.clone())
-        }));
+        let (bus, book, clock) = (bus.clone(), book.clone(), clock.clone());
+        tasks.spawn(supervise("classifier", move || classifier::stage::run(bus.clone(), book.clone(), clock.clone())));
     }
 
     let index = if has(Role::Indexer) || has(Role::Api) {
@@ -207,6 +207,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         index: if has(Role::Api) { index.clone() } else { None },
         alerts,
         units,
+        rules: book.clone(),
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
         max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))

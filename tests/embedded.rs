@@ -178,7 +178,7 @@ fn rules_check_points_at_file_line_and_column() {
     let out = kentongan(&["rules", "check", "."], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("narkoba.toml:4:16: term `ga*nja`"), "{err}");
+    assert!(err.contains("narkoba.toml:4:17: term `ga*nja`"), "{err}");
 
     std::fs::write(
         dir.path().join("narkoba.toml"),
@@ -212,9 +212,11 @@ fn classify_explains_each_line() {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["id"], "a");
-    let m = &lines[0]["indicators"][0]["matches"][0];
     assert_eq!(lines[0]["indicators"][0]["id"], "narkoba");
-    assert_eq!((m["term"].as_str(), m["start"].as_u64(), m["end"].as_u64()), (Some("sabu"), Some(23), Some(27)));
+    let matches = lines[0]["indicators"][0]["matches"].as_array().unwrap();
+    let sabu = matches.iter().find(|m| m["term"] == "sabu").expect("no match for sabu");
+    assert_eq!((sabu["start"].as_u64(), sabu["end"].as_u64(), sabu["field"].as_str()), (Some(23), Some(27), Some("text")));
+    assert!(sabu["rule"].as_str().unwrap().starts_with("narkoba."));
     assert_eq!(lines[0]["regions"], json!(["72.71"]));
     assert_eq!(lines[1]["indicators"], json!([]));
 }

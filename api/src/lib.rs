@@ -14,6 +14,7 @@ pub mod error;
 pub mod health;
 pub mod reports;
 pub mod routes;
+pub mod rules;
 pub mod search;
 pub mod secrets;
 pub mod units;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub index: Option<indexer::SearchIndex>,
     pub alerts: Option<AlertView>,
     pub units: alerter::UnitBook,
+    /// The rule set in force, followed from the `rules` topic.
+    pub rules: classifier::RuleBook,
     pub metrics: Option<PrometheusHandle>,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,

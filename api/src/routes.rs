@@ -9,7 +9,7 @@ use model::Role;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Required, authorize};
-use crate::{AppState, accounts, alerts, audit, health, reports, search, units, webhooks};
+use crate::{AppState, accounts, alerts, audit, health, reports, rules, search, units, webhooks};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -194,6 +194,23 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 ("limit", "default 100, at most 1000"),
             ]),
             get(audit::list),
+        ),
+        (ep("GET", "/api/v1/rules", ADMIN, Api, "The rule files and rules in force, and their version"), get(rules::list)),
+        (
+            ep("PUT", "/api/v1/rules/{id}", ADMIN, Api, "Add or replace a rule file (national admins); checked first, in force everywhere without a restart")
+                .body("{content: \"<TOML rule file>\", note?}"),
+            put(rules::put),
+        ),
+        (ep("DELETE", "/api/v1/rules/{id}", ADMIN, Api, "Remove a rule file put through the API (national admins)").ok(204), delete(rules::delete)),
+        (
+            ep("POST", "/api/v1/rules/test", ADMIN, Api, "Classify a text with the live rules and a candidate file, side by side")
+                .body("{text, title?, region?, rules?: \"<TOML>\", file?}"),
+            post(rules::test),
+        ),
+        (
+            ep("POST", "/api/v1/rules/backtest", ADMIN, Api, "Replay archived reports through a candidate: indicators gained or lost, alerts that would fire")
+                .body("{rules: \"<TOML>\", file?, from, to?, limit?}"),
+            post(rules::backtest),
         ),
         (ep("GET", "/", PUBLIC, Api, "The web UI"), get(crate::ui)),
     ]

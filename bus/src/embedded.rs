@@ -31,6 +31,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'st
         Topic::Templates => "topic.templates",
         Topic::Deadletter => "topic.deadletter",
         Topic::Audit => "topic.audit",
+        Topic::Windows => "topic.windows",
     };
     TableDefinition::new(name)
 }

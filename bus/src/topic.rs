@@ -18,10 +18,12 @@ pub enum Topic {
     Deadletter,
     /// Sign-ins and changes, append-only, keyed by actor.
     Audit,
+    /// The classifier's threshold windows, compacted, keyed by province.
+    Windows,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 9] = [
+    pub const ALL: [Topic; 10] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -31,6 +33,7 @@ impl Topic {
         Topic::Templates,
         Topic::Deadletter,
         Topic::Audit,
+        Topic::Windows,
     ];
 
     /// The name without the prefix.
@@ -45,12 +48,13 @@ impl Topic {
             Topic::Templates => "templates",
             Topic::Deadletter => "deadletter",
             Topic::Audit => "audit",
+            Topic::Windows => "windows",
         }
     }
 
     /// Configuration topics keep only the latest value per key.
     pub fn compacted(self) -> bool {
-        matches!(self, Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates)
+        matches!(self, Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates | Topic::Windows)
     }
 
     pub fn from_name(name: &str) -> Option<Topic> {

@@ -1,139 +1,376 @@
-//! The matching engine: a pure function of the report and the rule set.
+//! The matching engine: `classify(report) -> Classification`, a pure
+//! function of the report and the rule set.
+//!
+//! Every term of every rule (in all its affixed forms) and every region name
+//! is compiled into one Aho–Corasick automaton. A report's title and text are
+//! normalised into token streams (`" t1 t2 … "`), searched once each, and the
+//! hits are then weighed: rules are evaluated only when one of their terms
+//! occurred, and language is detected from stopwords, with whatlang for texts
+//! where they do not settle it.
 
 use std::collections::HashMap;
 
-use model::{Classification, IndicatorHit, RegionCode, Report, TermMatch};
+use aho_corasick::{AhoCorasick, MatchKind};
+use model::{Classification, IndicatorHit, Report, TermMatch};
 use time::OffsetDateTime;
-use whatlang::{Detector, Lang};
+use whatlang::{Detector, Lang as WLang};
 
-use crate::rules::{RuleSet, Term};
+use crate::geo;
+use crate::morph;
+use crate::normalize::{Normalizer, Stream};
+use crate::rules::{Expr, Field, Kind, Lang, Marker, RuleSet};
 
-/// A word of a text: lowercased, with its byte range in the original.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
-    pub text: String,
-    pub start: usize,
-    pub end: usize,
+/// Most forms one term may expand to.
+const MAX_FORMS: usize = 4096;
+
+#[derive(Debug, Clone, Copy)]
+enum Pat {
+    Term { term: u32, words: u16, starts_inside: bool },
+    Region { entry: u32, words: u16 },
 }
 
-/// Splits `text` into lowercase words (runs of letters and digits), keeping
-/// byte offsets into `text`. A word boundary is any other character, so
-/// `sabun` never contains the word `sabu`.
-pub fn words(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
-    let mut current: Option<Word> = None;
-    for (i, ch) in text.char_indices() {
-        if ch.is_alphanumeric() {
-            let w = current.get_or_insert_with(|| Word { text: String::new(), start: i, end: i });
-            w.text.extend(ch.to_lowercase());
-            w.end = i + ch.len_utf8();
-        } else if let Some(w) = current.take() {
-            out.push(w);
-        }
-    }
-    out.extend(current);
-    out
+/// One occurrence of a term: which field, which tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    term: u32,
+    field: u8,
+    first: u32,
+    last: u32,
 }
+
+const TITLE: u8 = 0;
+const TEXT: u8 = 1;
 
 /// A compiled rule set that classifies reports.
 #[derive(Debug)]
 pub struct Classifier {
     rules: RuleSet,
+    normalizer: Normalizer,
+    automaton: AhoCorasick,
+    patterns: Vec<Vec<Pat>>,
+    gazetteer: &'static [geo::Entry],
+    /// For each term, the rules it can make fire.
+    term_rules: Vec<Vec<u32>>,
     detector: Detector,
+}
+
+/// The literal forms of a term for the automaton, and whether its first
+/// word is a suffix (the match then starts inside a token).
+fn term_patterns(term: &crate::rules::Term) -> (Vec<String>, bool) {
+    let mut forms: Vec<String> = vec![String::new()];
+    for (i, word) in term.words.iter().enumerate() {
+        let options = if word.marker == Marker::Affix { morph::forms(&word.text) } else { vec![word.text.clone()] };
+        let mut next = Vec::with_capacity(forms.len() * options.len());
+        for f in &forms {
+            for o in &options {
+                next.push(if i == 0 { o.clone() } else { format!("{f} {o}") });
+                if next.len() >= MAX_FORMS {
+                    break;
+                }
+            }
+        }
+        forms = next;
+    }
+    let starts_inside = term.words.first().is_some_and(|w| w.marker == Marker::Suffix);
+    let open_end = term.words.last().is_some_and(|w| w.marker == Marker::Prefix);
+    let lead = if starts_inside { "" } else { " " };
+    let tail = if open_end { "" } else { " " };
+    (forms.into_iter().map(|f| format!("{lead}{f}{tail}")).collect(), starts_inside)
+}
+
+fn stopword(word: &str) -> Option<Lang> {
+    Some(match word {
+        "yang" | "dan" | "di" | "ke" | "dari" | "ini" | "itu" | "dengan" | "untuk" | "tidak" | "ada" | "pada"
+        | "akan" | "dalam" | "oleh" | "karena" | "juga" | "sudah" | "atau" | "para" | "bagi" | "telah" | "masih"
+        | "kami" | "kita" | "mereka" | "tersebut" | "seorang" | "sebuah" | "setelah" | "antara" | "belum" | "bisa"
+        | "agar" | "tetapi" | "namun" | "warga" | "sering" | "saat" => Lang::Ind,
+        "the" | "and" | "of" | "to" | "in" | "is" | "was" | "for" | "that" | "with" | "on" | "at" | "by" | "are"
+        | "were" | "be" | "been" | "after" | "an" | "it" | "this" | "said" | "has" | "have" | "had" | "between"
+        | "their" | "they" | "from" => Lang::Eng,
+        "ing" | "lan" | "sing" | "ora" | "karo" | "iku" | "kanggo" | "saka" | "wis" | "arep" | "nanging"
+        | "menyang" | "kowe" | "amarga" | "dhewe" | "punika" | "wonten" | "kula" | "panjenengan" | "mboten" => {
+            Lang::Jav
+        }
+        _ => return None,
+    })
 }
 
 impl Classifier {
     pub fn new(rules: RuleSet) -> Self {
-        Self { rules, detector: Detector::with_allowlist(vec![Lang::Ind, Lang::Eng, Lang::Jav]) }
+        let mut by_literal: HashMap<String, Vec<Pat>> = HashMap::new();
+        for (i, term) in rules.terms.iter().enumerate() {
+            let (forms, starts_inside) = term_patterns(term);
+            let words = u16::try_from(term.words.len()).unwrap_or(u16::MAX);
+            for f in forms {
+                by_literal.entry(f).or_default().push(Pat::Term { term: i as u32, words, starts_inside });
+            }
+        }
+        let gazetteer = geo::gazetteer();
+        for (i, entry) in gazetteer.iter().enumerate() {
+            let words = u16::try_from(entry.words.len()).unwrap_or(u16::MAX);
+            by_literal
+                .entry(format!(" {} ", entry.words.join(" ")))
+                .or_default()
+                .push(Pat::Region { entry: i as u32, words });
+        }
+        let (literals, patterns): (Vec<String>, Vec<Vec<Pat>>) = by_literal.into_iter().unzip();
+        // Standard semantics: every match, overlapping ones included.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&literals)
+            .unwrap_or_else(|e| panic!("building the term automaton: {e}"));
+        let mut term_rules = vec![Vec::new(); rules.terms.len()];
+        for (r, rule) in rules.rules.iter().enumerate() {
+            let mut terms = Vec::new();
+            match &rule.kind {
+                Kind::Any(t) => terms.extend(t),
+                Kind::Match(e) => e.positive_terms(&mut terms),
+                Kind::Weighted { weights, .. } => terms.extend(weights.iter().map(|(t, _)| *t)),
+            }
+            terms.sort_unstable();
+            terms.dedup();
+            for t in terms {
+                term_rules[t].push(r as u32);
+            }
+        }
+        let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        Self {
+            rules,
+            normalizer,
+            automaton,
+            patterns,
+            gazetteer,
+            term_rules,
+            detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
+        }
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
 
-    /// Classifies one report. `now` is the classification time.
-    pub fn classify(&self, report: &Report, now: OffsetDateTime) -> Classification {
-        let mut fields = vec![("text", report.text.as_str())];
-        if let Some(title) = &report.title {
-            fields.insert(0, ("title", title.as_str()));
-        }
-        let mut hits: HashMap<&str, IndicatorHit> = HashMap::new();
-        for (field, text) in fields {
-            let ws = words(text);
-            for rule in &self.rules.rules {
-                let matches: Vec<TermMatch> = rule
-                    .terms
-                    .iter()
-                    .flat_map(|t| find(t, &ws))
-                    .map(|(start, end, term)| TermMatch {
-                        term: term.text.clone(),
-                        rule: rule.id.clone(),
-                        field: field.to_owned(),
-                        start,
-                        end,
-                    })
-                    .collect();
-                if matches.is_empty() {
-                    continue;
+    pub fn normalizer(&self) -> &Normalizer {
+        &self.normalizer
+    }
+
+    fn scan(&self, stream: &Stream, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
+        for m in self.automaton.find_overlapping_iter(stream.joined.as_str()) {
+            for pat in &self.patterns[m.pattern().as_usize()] {
+                match *pat {
+                    Pat::Term { term, words, starts_inside } => {
+                        let first =
+                            if starts_inside { stream.token_at(m.start()) } else { stream.token_at(m.start() + 1) };
+                        let last = first + usize::from(words) - 1;
+                        hits.push(Hit { term, field, first: first as u32, last: last as u32 });
+                    }
+                    Pat::Region { entry, words } => {
+                        let first = stream.token_at(m.start() + 1);
+                        places.push((entry, first, first + usize::from(words) - 1));
+                    }
                 }
-                let hit = hits.entry(rule.indicator.as_str()).or_insert_with(|| IndicatorHit {
-                    id: rule.indicator.clone(),
-                    score: 0.0,
-                    rules: Vec::new(),
-                    matches: Vec::new(),
-                });
-                if !hit.rules.contains(&rule.id) {
-                    hit.rules.push(rule.id.clone());
-                    hit.score += rule.weight;
-                }
-                hit.matches.extend(matches);
             }
         }
-        let mut indicators: Vec<IndicatorHit> = hits.into_values().collect();
-        indicators.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        for hit in &mut indicators {
-            hit.matches.sort_by(|a, b| (&a.field, a.start).cmp(&(&b.field, b.start)));
+    }
+
+    /// The language of a text: stopwords when they settle it, else whatlang.
+    fn language(&self, streams: &[&Stream], text: &str) -> Option<Lang> {
+        let mut counts = [0u32; 3];
+        for s in streams {
+            for t in &s.tokens {
+                match stopword(&t.text) {
+                    Some(Lang::Ind) => counts[0] += 1,
+                    Some(Lang::Eng) => counts[1] += 1,
+                    Some(Lang::Jav) => counts[2] += 1,
+                    None => {}
+                }
+            }
         }
+        let mut ranked = [(counts[0], Lang::Ind), (counts[1], Lang::Eng), (counts[2], Lang::Jav)];
+        ranked.sort_by(|a, b| b.0.cmp(&a.0));
+        if ranked[0].0 >= 2 && ranked[0].0 >= 2 * ranked[1].0 {
+            return Some(ranked[0].1);
+        }
+        let sample: String = text.chars().take(200).collect();
+        match self.detector.detect_lang(&sample)? {
+            WLang::Ind => Some(Lang::Ind),
+            WLang::Eng => Some(Lang::Eng),
+            WLang::Jav => Some(Lang::Jav),
+            _ => None,
+        }
+    }
+
+    /// Classifies one report. `now` is the classification time.
+    pub fn classify(&self, report: &Report, now: OffsetDateTime) -> Classification {
+        let title = report.title.as_deref().unwrap_or("");
+        let streams = [self.normalizer.stream(title), self.normalizer.stream(&report.text)];
+        let mut hits = Vec::new();
+        let mut places = [Vec::new(), Vec::new()];
+        for (field, stream) in streams.iter().enumerate() {
+            self.scan(stream, field as u8, &mut hits, &mut places[field]);
+        }
+        let language = self.language(&[&streams[0], &streams[1]], &report.text);
+        // a term limited to a language counts unless the report is plainly in another
+        let fits = |l: Option<Lang>| match (l, language) {
+            (None, _) | (_, None) => true,
+            (Some(a), Some(b)) => a == b || matches!((a, b), (Lang::Ind, Lang::Jav) | (Lang::Jav, Lang::Ind)),
+        };
+        hits.retain(|h| {
+            let term = &self.rules.terms[h.term as usize];
+            fits(term.lang)
+                && match term.field {
+                    Field::Any => true,
+                    Field::Title => h.field == TITLE,
+                    Field::Text => h.field == TEXT,
+                }
+        });
+        hits.sort_unstable();
+        hits.dedup();
+        let indicators = self.evaluate(&hits, &streams);
+        let regions = match &report.region {
+            Some(r) => vec![r.clone()],
+            None => self.geotag(&streams, &places),
+        };
         Classification {
-            language: self.language(report),
+            language: language.map(|l| l.code().to_owned()),
             indicators,
-            regions: regions_of(report),
+            regions,
             rules_version: self.rules.version.clone(),
             classified_at: now,
         }
     }
 
-    fn language(&self, report: &Report) -> Option<String> {
-        // A sample is enough to tell these languages apart, and much faster.
-        let sample: String = report.text.chars().take(400).collect();
-        self.detector.detect_lang(&sample).map(|l| l.code().to_owned())
+    fn geotag(&self, streams: &[Stream; 2], places: &[Vec<(u32, usize, usize)>; 2]) -> Vec<model::RegionCode> {
+        let mut found: Vec<&[model::RegionCode]> = Vec::new();
+        for (stream, list) in streams.iter().zip(places) {
+            for (entry, first, last) in list {
+                let e = &self.gazetteer[*entry as usize];
+                if geo::accept(e, stream, *first, *last) {
+                    found.push(&e.codes);
+                }
+            }
+        }
+        geo::resolve(&found)
+    }
+
+    fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2]) -> Vec<IndicatorHit> {
+        let has = |t: usize| -> &[Hit] {
+            let from = hits.partition_point(|h| (h.term as usize) < t);
+            let to = hits.partition_point(|h| (h.term as usize) <= t);
+            &hits[from..to]
+        };
+        let mut candidates: Vec<u32> = Vec::new();
+        let mut last_term = u32::MAX;
+        for h in hits {
+            if h.term != last_term {
+                candidates.extend(&self.term_rules[h.term as usize]);
+                last_term = h.term;
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut by_indicator: Vec<IndicatorHit> = Vec::new();
+        for r in candidates {
+            let rule = &self.rules.rules[r as usize];
+            if rule.not.iter().any(|t| !has(*t).is_empty()) {
+                continue;
+            }
+            let mut used: Vec<usize> = Vec::new();
+            let fired = match &rule.kind {
+                Kind::Any(terms) => {
+                    used.extend(terms.iter().copied().filter(|t| !has(*t).is_empty()));
+                    !used.is_empty()
+                }
+                Kind::Match(expr) => {
+                    let ok = eval(expr, &has);
+                    if ok {
+                        let mut positive = Vec::new();
+                        expr.positive_terms(&mut positive);
+                        used.extend(positive.into_iter().filter(|t| !has(*t).is_empty()));
+                    }
+                    ok
+                }
+                Kind::Weighted { weights, threshold } => {
+                    let mut sum = 0.0;
+                    for (t, w) in weights {
+                        if !has(*t).is_empty() {
+                            sum += w;
+                            used.push(*t);
+                        }
+                    }
+                    sum >= *threshold
+                }
+            };
+            if !fired {
+                continue;
+            }
+            used.sort_unstable();
+            used.dedup();
+            let idx = match by_indicator.iter().position(|i| i.id == rule.indicator) {
+                Some(i) => i,
+                None => {
+                    by_indicator.push(IndicatorHit {
+                        id: rule.indicator.clone(),
+                        score: 0.0,
+                        rules: Vec::new(),
+                        matches: Vec::new(),
+                    });
+                    by_indicator.len() - 1
+                }
+            };
+            let hit = &mut by_indicator[idx];
+            hit.score += rule.weight;
+            hit.rules.push(rule.id.clone());
+            for t in used {
+                let term = &self.rules.terms[t];
+                for h in has(t) {
+                    let stream = &streams[h.field as usize];
+                    let (first, last) = (&stream.tokens[h.first as usize], &stream.tokens[h.last as usize]);
+                    hit.matches.push(TermMatch {
+                        term: term.text.clone(),
+                        rule: rule.id.clone(),
+                        field: if h.field == TITLE { "title" } else { "text" }.to_owned(),
+                        start: first.start,
+                        end: last.end,
+                    });
+                }
+            }
+        }
+        for hit in &mut by_indicator {
+            hit.matches.sort_by(|a, b| (&a.field, a.start, &a.rule).cmp(&(&b.field, b.start, &b.rule)));
+            hit.matches.dedup_by(|a, b| a.field == b.field && a.start == b.start && a.end == b.end && a.rule == b.rule);
+        }
+        by_indicator.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        by_indicator
     }
 }
 
-fn regions_of(report: &Report) -> Vec<RegionCode> {
-    report.region.iter().cloned().collect()
-}
-
-/// Every occurrence of `term` in `ws`, as byte ranges of the original text.
-fn find<'t>(term: &'t Term, ws: &[Word]) -> Vec<(usize, usize, &'t Term)> {
-    let n = term.words.len();
-    if ws.len() < n {
-        return Vec::new();
-    }
-    (0..=ws.len() - n)
-        .filter(|&i| {
-            term.words.iter().enumerate().all(|(j, tw)| {
-                let w = &ws[i + j].text;
-                if term.prefix && j == n - 1 { w.starts_with(tw.as_str()) } else { w == tw }
+/// Whether `expr` holds, given each term's hits.
+fn eval<'a>(expr: &Expr, has: &impl Fn(usize) -> &'a [Hit]) -> bool {
+    match expr {
+        Expr::Term(t) => !has(*t).is_empty(),
+        Expr::And(v) => v.iter().all(|e| eval(e, has)),
+        Expr::Or(v) => v.iter().any(|e| eval(e, has)),
+        Expr::Not(e) => !eval(e, has),
+        Expr::Near { left, right, within } => left.iter().flat_map(|l| has(*l)).any(|a| {
+            right.iter().flat_map(|r| has(*r)).any(|b| {
+                a.field == b.field && {
+                    let gap = if a.last < b.first {
+                        b.first - a.last - 1
+                    } else if b.last < a.first {
+                        a.first - b.last - 1
+                    } else {
+                        0
+                    };
+                    gap as usize <= *within
+                }
             })
-        })
-        .map(|i| (ws[i].start, ws[i + n - 1].end, term))
-        .collect()
+        }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use model::{Channel, ReportId};
+    use model::{Channel, RegionCode, ReportId};
     use time::macros::datetime;
 
     use super::*;
@@ -157,8 +394,18 @@ mod tests {
         }
     }
 
-    fn classifier() -> Classifier {
-        let src = r#"
+    fn classifier(src: &str) -> Classifier {
+        Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap())
+    }
+
+    fn ids(c: &Classifier, text: &str) -> Vec<String> {
+        c.classify(&report(text), datetime!(2026-11-29 10:00 UTC)).indicators.into_iter().map(|i| i.id).collect()
+    }
+
+    #[test]
+    fn words_phrases_prefixes_affixes_with_offsets() {
+        let c = classifier(
+            r#"
             [[rule]]
             id = "n1"
             indicator = "narkoba"
@@ -167,39 +414,100 @@ mod tests {
             [[rule]]
             id = "k1"
             indicator = "konflik_sosial"
-            any = ["bentrok*"]
-        "#;
-        Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap())
-    }
-
-    #[test]
-    fn words_keep_offsets() {
-        let ws = words("Pesta SABU, di gang!");
-        let texts: Vec<&str> = ws.iter().map(|w| w.text.as_str()).collect();
-        assert_eq!(texts, ["pesta", "sabu", "di", "gang"]);
-        assert_eq!((ws[1].start, ws[1].end), (6, 10));
-    }
-
-    #[test]
-    fn matches_words_phrases_and_prefixes_with_offsets() {
-        let c = classifier();
-        let text = "Warga melaporkan bahwa rumah kontrakan itu sering dipakai untuk pesta SABU dan pil koplo, \
-                    lalu seorang kurir narkotika ditangkap polisi kemarin. Bentrokan antarwarga pecah setelahnya.";
+            any = ["bentrok*", "~bakar rumah"]
+            [replace]
+            nyabu = "pakai sabu"
+        "#,
+        );
+        let text = "Warga melaporkan pesta SABUUU dan pil koplo; kurir narkotika ditangkap. Bentrokan pecah, massa membakar rumah.";
         let out = c.classify(&report(text), datetime!(2026-11-29 10:00 UTC));
         let n = out.indicator("narkoba").unwrap();
-        assert_eq!(n.score, 2.0);
-        assert_eq!(n.rules, ["n1"]);
+        assert_eq!((n.score, n.rules.as_slice()), (2.0, &["n1".to_owned()][..]));
         let found: Vec<&str> = n.matches.iter().map(|m| &text[m.start..m.end]).collect();
-        assert_eq!(found, ["SABU", "pil koplo", "narkotika"]);
+        assert_eq!(found, ["SABUUU", "pil koplo", "narkotika"]);
         let k = out.indicator("konflik_sosial").unwrap();
-        assert_eq!(&text[k.matches[0].start..k.matches[0].end], "Bentrokan");
+        let found: Vec<&str> = k.matches.iter().map(|m| &text[m.start..m.end]).collect();
+        assert_eq!(found, ["Bentrokan", "membakar rumah"]);
         assert_eq!(out.language.as_deref(), Some("ind"));
+        assert_eq!(ids(&c, "td mlm ada yg nyabu di pos"), ["narkoba"]);
     }
 
     #[test]
     fn word_boundaries_hold() {
-        let c = classifier();
-        let out = c.classify(&report("Sabun cuci piring dibagikan gratis."), datetime!(2026-11-29 10:00 UTC));
-        assert!(out.indicators.is_empty(), "{out:?}");
+        let c = classifier("[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\", \"ganja\"]\n");
+        assert!(ids(&c, "Sabun cuci piring dibagikan gratis.").is_empty());
+        assert!(ids(&c, "Batu besar mengganjal pintu, ganjal dengan kayu.").is_empty());
+        assert_eq!(ids(&c, "sabu-sabu dan ganja kering"), ["narkoba"]);
+    }
+
+    #[test]
+    fn boolean_near_not_and_weights() {
+        let c = classifier(
+            r#"
+            [[rule]]
+            id = "kampanye"
+            indicator = "demokrasi"
+            match = 'kampanye NEAR/4 (calon OR caleg) AND NOT "cuci tangan"'
+            [[rule]]
+            id = "jaringan"
+            indicator = "narkoba"
+            threshold = 4
+            weights = { kurir = 2, bandar = 2, gram = 1, diamankan = 1 }
+            not = ["sinetron"]
+            [[rule]]
+            id = "judul"
+            indicator = "ideologi"
+            any = ["title:khilafah"]
+        "#,
+        );
+        assert_eq!(ids(&c, "Perangkat desa hadir di kampanye terbuka salah satu calon gubernur."), ["demokrasi"]);
+        assert!(ids(&c, "Kampanye cuci tangan di sekolah, calon siswa ikut.").is_empty());
+        assert!(ids(&c, "kampanye akbar itu ramai sekali dan panjang, lalu datang calon").is_empty());
+        assert_eq!(ids(&c, "Kurir dan bandar diamankan polisi"), ["narkoba"]);
+        assert!(ids(&c, "Kurir diamankan polisi").is_empty());
+        assert!(ids(&c, "Kurir dan bandar diamankan dalam sinetron").is_empty());
+        let mut r = report("isi berita tentang khilafah");
+        assert!(c.classify(&r, datetime!(2026-11-29 10:00 UTC)).indicators.is_empty());
+        r.title = Some("Khilafah".into());
+        assert_eq!(c.classify(&r, datetime!(2026-11-29 10:00 UTC)).indicators[0].id, "ideologi");
+    }
+
+    #[test]
+    fn language_lists() {
+        let c = classifier(
+            r#"
+            [[rule]]
+            id = "n"
+            indicator = "narkoba"
+            any = { en = ["meth"], id = ["sabu"] }
+        "#,
+        );
+        assert_eq!(ids(&c, "Customs officers found crystal meth hidden in a shipment of dried fish."), ["narkoba"]);
+        assert!(ids(&c, "Warga melihat meth di gang dan melaporkan kepada polisi setempat").is_empty());
+        let out = c.classify(
+            &report("Customs officers found crystal meth hidden in a shipment."),
+            datetime!(2026-11-29 10:00 UTC),
+        );
+        assert_eq!(out.language.as_deref(), Some("eng"));
+    }
+
+    #[test]
+    fn geotags_names_but_not_common_words() {
+        let c = classifier("[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n");
+        let regions = |t: &str| -> Vec<String> {
+            c.classify(&report(t), datetime!(2026-11-29 10:00 UTC)).regions.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(regions("Keributan di luar stadion Gelora Bumi Kaktus Kota Palu."), ["72.71"]);
+        assert_eq!(regions("Satresnarkoba Polres Donggala menyita ganja."), ["72.03"]);
+        assert_eq!(regions("Pj Gubernur Sulsel meminta laporan."), ["73"]);
+        assert_eq!(regions("Kondisi wilayah Kecamatan Tatanga aman."), ["72.71"]);
+        assert_eq!(regions("Bentrok di Palu Barat semalam"), ["72.71"]);
+        assert!(regions("Seorang warga dipukul dengan palu oleh tetangganya.").is_empty());
+        assert!(regions("td mlm ada yg lempar batu ke rumah ibadah").is_empty());
+        assert_eq!(regions("ada yang nyabu di poso"), ["72.02"]);
+        let mut r = report("Pesta sabu di Kota Palu");
+        r.region = Some(RegionCode::parse("73.71").unwrap());
+        let out = c.classify(&r, datetime!(2026-11-29 10:00 UTC));
+        assert_eq!(out.regions, [RegionCode::parse("73.71").unwrap()]);
     }
 }

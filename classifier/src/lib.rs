@@ -6,11 +6,16 @@
 //! - [`thresholds`]: sliding event-time windows that raise levels;
 //! - [`stage`]: the bus loop (`reports` in, `classified` and `alerts` out).
 
+pub mod book;
 pub mod engine;
+pub mod geo;
+pub mod morph;
+pub mod normalize;
 pub mod rules;
 pub mod stage;
 pub mod thresholds;
 
+pub use book::{RuleBook, RuleFileRecord};
 pub use engine::Classifier;
 pub use rules::{RuleError, RuleSet};
 

@@ -1,52 +1,104 @@
 //! The classifier stage: `reports` in; `classified` and `alerts` out.
+//!
+//! Each batch is classified with the rule set in force (see [`RuleBook`]),
+//! its classifications and alerts are published, and its windows counted.
+//! Records are committed only at checkpoints, right after the windows of the
+//! provinces that changed are saved on the `windows` topic: after a crash the
+//! stage resumes from its last commit with exactly the windows of that
+//! moment, so no count is lost or doubled, and the alerts it raises again
+//! carry the same ids (which the alerter sends once).
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bus::{Bus, Record, Topic};
 use model::{AlertEvent, ClassifiedReport, Clock, Report, wire};
 
-use crate::thresholds::Windows;
-use crate::{Classifier, Error};
+use crate::thresholds::{Snapshot, Windows};
+use crate::{Classifier, Error, RuleBook};
 
 /// The consumer group of this stage.
 pub const GROUP: &str = "classifier";
+/// How often windows are saved and records committed.
+const CHECKPOINT: Duration = Duration::from_secs(1);
 
-/// Runs until the bus closes. Each report is classified, its classification
-/// and any alerts it raises are published, and only then is it committed.
-pub async fn run(bus: Bus, classifier: Arc<Classifier>, clock: Arc<dyn Clock>) -> Result<(), Error> {
+/// Runs until the bus closes.
+pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), Error> {
+    let mut classifier = book.classifier();
     let mut windows = Windows::new(classifier.rules().thresholds.clone());
+    let (saved, _) = bus.catch_up(Topic::Windows).await?;
+    for record in saved {
+        match wire::decode::<Snapshot>(&record.payload) {
+            Ok(s) => windows.restore(s),
+            Err(e) => tracing::warn!(key = %record.key, error = %e, "ignoring unreadable window snapshot"),
+        }
+    }
     let mut sub = bus.subscribe(Topic::Reports, GROUP).await?;
     tracing::info!(rules_version = %classifier.rules().version, "classifier started");
+    // the newest processed record of each partition, not yet committed
+    let mut pending: HashMap<i32, Record> = HashMap::new();
+    let mut last_checkpoint = Instant::now();
     loop {
-        let batch = sub.next_batch(512, Duration::from_millis(5)).await?;
-        let now = clock.now();
-        // Decoding and classifying a batch is CPU work: keep it off the
-        // runtime threads that answer HTTP.
-        let work = {
-            let (classifier, batch) = (classifier.clone(), batch.clone());
-            let mut w = std::mem::take(&mut windows);
-            tokio::task::spawn_blocking(move || {
-                let mut out = Vec::with_capacity(batch.len());
-                let mut unreadable = Vec::new();
-                for record in &batch {
-                    match wire::decode::<Report>(&record.payload) {
-                        Ok(report) => out.extend(handle(&classifier, &mut w, now, record, report)),
-                        Err(e) => unreadable.push((record.clone(), e.to_string())),
-                    }
-                }
-                (w, out, unreadable)
-            })
+        let batch = match tokio::time::timeout(CHECKPOINT, sub.next_batch(512, Duration::from_millis(5))).await {
+            Ok(batch) => batch?,
+            Err(_) => Vec::new(),
         };
-        let (w, out, unreadable) = work.await.map_err(|e| Error::Task(e.to_string()))?;
-        windows = w;
-        for (record, reason) in unreadable {
-            tracing::warn!(offset = record.offset, error = %reason, "unreadable report sent to deadletter");
-            bus.deadletter("classifier", record.topic.name(), &record.payload, &reason).await?;
+        if !batch.is_empty() {
+            let current = book.classifier();
+            if current.rules().version != classifier.rules().version {
+                windows.set_thresholds(current.rules().thresholds.clone());
+                classifier = current;
+            }
+            windows = process(&bus, &classifier, windows, clock.now(), &batch).await?;
+            for record in batch {
+                pending.insert(record.partition, record);
+            }
         }
-        bus.publish_batch(&out).await?;
-        sub.commit_all(&batch).await?;
+        if !pending.is_empty() && last_checkpoint.elapsed() >= CHECKPOINT {
+            let snapshots: Vec<(Topic, String, Vec<u8>)> = windows
+                .snapshot()
+                .into_iter()
+                .map(|s| (Topic::Windows, s.province.clone(), wire::encode(&s)))
+                .collect();
+            bus.publish_batch(&snapshots).await?;
+            let done: Vec<Record> = pending.drain().map(|(_, r)| r).collect();
+            sub.commit_all(&done).await?;
+            last_checkpoint = Instant::now();
+        }
     }
+}
+
+/// Classifies a batch off the runtime threads, publishes what it makes, and
+/// hands the windows back.
+async fn process(
+    bus: &Bus,
+    classifier: &Arc<Classifier>,
+    windows: Windows,
+    now: time::OffsetDateTime,
+    batch: &[Record],
+) -> Result<Windows, Error> {
+    let (classifier, records) = (classifier.clone(), batch.to_vec());
+    let (windows, out, unreadable) = tokio::task::spawn_blocking(move || {
+        let mut windows = windows;
+        let mut out = Vec::with_capacity(records.len());
+        let mut unreadable = Vec::new();
+        for record in &records {
+            match wire::decode::<Report>(&record.payload) {
+                Ok(report) => out.extend(handle(&classifier, &mut windows, now, record, report)),
+                Err(e) => unreadable.push((record.clone(), e.to_string())),
+            }
+        }
+        (windows, out, unreadable)
+    })
+    .await
+    .map_err(|e| Error::Task(e.to_string()))?;
+    for (record, reason) in unreadable {
+        tracing::warn!(offset = record.offset, error = %reason, "unreadable report sent to deadletter");
+        bus.deadletter("classifier", record.topic.name(), &record.payload, &reason).await?;
+    }
+    bus.publish_batch(&out).await?;
+    Ok(windows)
 }
 
 /// Classifies one report: its `classified` record, and any alerts it raises.

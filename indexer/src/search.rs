@@ -138,6 +138,27 @@ impl SearchIndex {
         }
     }
 
+    /// Archived reports in `scope` that happened in `[from, to)`, oldest
+    /// first, at most `limit` of them.
+    pub fn between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        scope: &Scope,
+        limit: usize,
+    ) -> Result<Vec<ClassifiedReport>, Error> {
+        let searcher = self.reader.searcher();
+        let f = self.fields.reported_at;
+        let range = RangeQuery::new(
+            std::ops::Bound::Included(Term::from_field_date_for_search(f, DateTime::from_utc(from))),
+            std::ops::Bound::Excluded(Term::from_field_date_for_search(f, DateTime::from_utc(to))),
+        );
+        let query = BooleanQuery::new(vec![(Occur::Must, Box::new(range)), (Occur::Must, self.scope_query(scope))]);
+        let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<DateTime>("reported_at", Order::Asc);
+        let found = searcher.search(&query, &top)?;
+        found.into_iter().map(|(_, address)| self.load(&searcher, address)).collect()
+    }
+
     fn load(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<ClassifiedReport, Error> {
         let doc: TantivyDocument = searcher.doc(address)?;
         let bytes = doc.get_first(self.fields.doc).and_then(|v| v.as_bytes()).unwrap_or_default();

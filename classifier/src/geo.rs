@@ -1,0 +1,206 @@
+//! Geotagging from text with the bundled Kemendagri list: provinces,
+//! regencies and cities, districts, and common short names (`Sulteng`,
+//! `Pangkep`, data in `model/data/regions/aliases.toml`).
+//!
+//! Names are searched in the same automaton as rule terms; here they are
+//! weighed:
+//! - typed names are taken as they are: `Kota Palu`, `Kabupaten Poso`,
+//!   `Kab. Poso`, `Provinsi Sulawesi Tengah`, `Kecamatan Palu Barat`;
+//! - a bare name needs evidence that it is a place: written with a capital
+//!   (`Palu`, `Palu Barat`), or after `di`, `ke` or `dari`; so
+//!   `dipukul dengan palu` and `lempar batu` name no city. Bare district
+//!   names of one word are too often common words and are not taken;
+//! - short names of up to four letters (`NTT`, `DIY`) must be capitalised;
+//! - a name several regions share (`Bandung`: the city and the regency)
+//!   becomes what they share (the province), or the one inside another
+//!   region named in the same text.
+//!
+//! A district is reported as its regency: text rarely names districts
+//! reliably, and alerts are raised at regency and province level anyway.
+
+use std::collections::BTreeSet;
+
+use model::{RegionCode, RegionLevel};
+
+use crate::normalize::{Stream, fold};
+
+/// How a gazetteer entry was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// With its type word (`kota palu`): taken as it is.
+    Typed,
+    /// The bare name (`palu`): needs a capital or a locative before it.
+    Bare,
+    /// A short name from the alias list.
+    Alias,
+}
+
+/// One name of one region, as folded words.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub words: Vec<String>,
+    pub codes: Vec<RegionCode>,
+    pub form: Form,
+}
+
+fn words_of(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
+}
+
+/// Every name the geotagger looks for, built once. Entries with the same
+/// words are merged, so an ambiguous name lists all its regions.
+pub fn gazetteer() -> &'static [Entry] {
+    static GAZETTEER: std::sync::OnceLock<Vec<Entry>> = std::sync::OnceLock::new();
+    GAZETTEER.get_or_init(build)
+}
+
+fn build() -> Vec<Entry> {
+    let mut map: std::collections::HashMap<(Vec<String>, bool), (BTreeSet<RegionCode>, Form)> = Default::default();
+    let mut add = |words: Vec<String>, code: &RegionCode, form: Form| {
+        if words.is_empty() {
+            return;
+        }
+        let e = map.entry((words, form == Form::Typed)).or_insert((BTreeSet::new(), form));
+        e.0.insert(code.clone());
+    };
+    for region in model::regions().iter() {
+        let code = &region.code;
+        let name = region.name.as_str();
+        match code.level() {
+            RegionLevel::Province => {
+                add(words_of(&format!("provinsi {name}")), code, Form::Typed);
+                add(words_of(&format!("prov {name}")), code, Form::Typed);
+                add(words_of(name), code, Form::Bare);
+            }
+            RegionLevel::Regency => {
+                let (kind, base) = [
+                    ("kota", "Kota Administrasi "),
+                    ("kabupaten", "Kabupaten Administrasi "),
+                    ("kota", "Kota "),
+                    ("kabupaten", "Kabupaten "),
+                ]
+                .iter()
+                .find_map(|(k, p)| name.strip_prefix(p).map(|b| (*k, b)))
+                .unwrap_or(("", name));
+                add(words_of(name), code, Form::Typed);
+                if kind == "kabupaten" {
+                    add(words_of(&format!("kab {base}")), code, Form::Typed);
+                    add(words_of(&format!("kabupaten {base}")), code, Form::Typed);
+                } else if kind == "kota" {
+                    add(words_of(&format!("kota {base}")), code, Form::Typed);
+                }
+                add(words_of(base), code, Form::Bare);
+            }
+            RegionLevel::District => {
+                add(words_of(&format!("kecamatan {name}")), code, Form::Typed);
+                add(words_of(&format!("kec {name}")), code, Form::Typed);
+                add(words_of(&format!("distrik {name}")), code, Form::Typed);
+                let w = words_of(name);
+                if w.len() >= 2 {
+                    add(w, code, Form::Bare);
+                }
+            }
+            RegionLevel::Village => {}
+        }
+    }
+    let aliases: toml::Table =
+        toml::from_str(include_str!("../../model/data/regions/aliases.toml")).unwrap_or_default();
+    if let Some(toml::Value::Table(list)) = aliases.get("aliases") {
+        for (name, code) in list {
+            if let Some(code) = code.as_str().and_then(|c| RegionCode::parse(c).ok()) {
+                add(words_of(name), &code, Form::Alias);
+            }
+        }
+    }
+    map.into_iter()
+        .map(|((words, _), (codes, form))| Entry { words, codes: codes.into_iter().collect(), form })
+        .collect()
+}
+
+const LOCATIVES: [&str; 4] = ["di", "ke", "dari", "wilayah"];
+
+/// Whether a match of `entry` over tokens `first..=last` of `stream` counts.
+pub fn accept(entry: &Entry, stream: &Stream, first: usize, last: usize) -> bool {
+    let tokens = &stream.tokens[first..=last];
+    // reduplicated or replaced tokens share spans; a name is what was written
+    let capitalized = tokens[0].capitalized;
+    let after_locative = first > 0 && LOCATIVES.contains(&stream.tokens[first - 1].text.as_str());
+    match entry.form {
+        Form::Typed => true,
+        Form::Bare => capitalized || after_locative,
+        Form::Alias => entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 || capitalized,
+    }
+}
+
+/// The regions named, most specific first, each at most regency level:
+/// ambiguous names are narrowed by the others, then to what their regions
+/// share; a region that contains another found region is dropped.
+pub fn resolve(found: &[&[RegionCode]]) -> Vec<RegionCode> {
+    let certain: Vec<RegionCode> = found.iter().filter(|c| c.len() == 1).map(|c| c[0].clone()).collect();
+    let mut out: Vec<RegionCode> = Vec::new();
+    for candidates in found {
+        let chosen = if candidates.len() == 1 {
+            Some(candidates[0].clone())
+        } else {
+            let inside: Vec<&RegionCode> =
+                candidates.iter().filter(|c| certain.iter().any(|k| c.is_within(k) || k.is_within(c))).collect();
+            match inside.as_slice() {
+                [one] => Some((*one).clone()),
+                _ => common_ancestor(candidates),
+            }
+        };
+        if let Some(c) = chosen {
+            let c = if c.level() > RegionLevel::Regency {
+                c.lineage().into_iter().find(|x| x.level() == RegionLevel::Regency).unwrap_or(c)
+            } else {
+                c
+            };
+            out.push(c);
+        }
+    }
+    out.sort();
+    out.dedup();
+    let specific: Vec<RegionCode> =
+        out.iter().filter(|c| !out.iter().any(|o| o != *c && o.is_within(c))).cloned().collect();
+    specific
+}
+
+fn common_ancestor(codes: &[RegionCode]) -> Option<RegionCode> {
+    let first = codes.first()?;
+    first.lineage().into_iter().rev().find(|a| codes.iter().all(|c| c.is_within(a)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(s: &str) -> RegionCode {
+        RegionCode::parse(s).unwrap()
+    }
+
+    #[test]
+    fn gazetteer_has_typed_bare_and_alias_names() {
+        let g = gazetteer();
+        let find = |w: &[&str]| g.iter().find(|e| e.words == w).cloned();
+        assert_eq!(find(&["kota", "palu"]).unwrap().codes, [c("72.71")]);
+        assert_eq!(find(&["palu", "barat"]).unwrap().codes, [c("72.71.02")]);
+        assert_eq!(find(&["sulteng"]).unwrap().codes, [c("72")]);
+        assert_eq!(find(&["pangkep"]).unwrap().codes, [c("73.10")]);
+        assert_eq!(find(&["bandung"]).unwrap().codes.len(), 2);
+        assert!(find(&["kecamatan", "tatanga"]).is_some());
+        // single-word district names are only typed
+        assert!(g.iter().all(|e| !(e.form == Form::Bare
+            && e.words.len() == 1
+            && e.codes.iter().all(|x| x.level() == RegionLevel::District))));
+    }
+
+    #[test]
+    fn resolution() {
+        // Bandung alone: the province both share
+        assert_eq!(resolve(&[&[c("32.04"), c("32.73")]]), [c("32")]);
+        // a district becomes its regency; the province named too is dropped
+        assert_eq!(resolve(&[&[c("72.71.02")], &[c("72")]]), [c("72.71")]);
+        // an ambiguous name inside a certain one
+        assert_eq!(resolve(&[&[c("32")], &[c("32.04"), c("72.71")]]), [c("32.04")]);
+    }
+}
