@@ -215,7 +215,10 @@ fn classify_explains_each_line() {
     assert_eq!(lines[0]["indicators"][0]["id"], "narkoba");
     let matches = lines[0]["indicators"][0]["matches"].as_array().unwrap();
     let sabu = matches.iter().find(|m| m["term"] == "sabu").expect("no match for sabu");
-    assert_eq!((sabu["start"].as_u64(), sabu["end"].as_u64(), sabu["field"].as_str()), (Some(23), Some(27), Some("text")));
+    assert_eq!(
+        (sabu["start"].as_u64(), sabu["end"].as_u64(), sabu["field"].as_str()),
+        (Some(23), Some(27), Some("text"))
+    );
     assert!(sabu["rule"].as_str().unwrap().starts_with("narkoba."));
     assert_eq!(lines[0]["regions"], json!(["72.71"]));
     assert_eq!(lines[1]["indicators"], json!([]));

@@ -186,7 +186,7 @@ impl Classifier {
             }
         }
         let mut ranked = [(counts[0], Lang::Ind), (counts[1], Lang::Eng), (counts[2], Lang::Jav)];
-        ranked.sort_by(|a, b| b.0.cmp(&a.0));
+        ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
         if ranked[0].0 >= 2 && ranked[0].0 >= 2 * ranked[1].0 {
             return Some(ranked[0].1);
         }
@@ -228,7 +228,7 @@ impl Classifier {
         let indicators = self.evaluate(&hits, &streams);
         let regions = match &report.region {
             Some(r) => vec![r.clone()],
-            None => self.geotag(&streams, &places),
+            None => self.geotag(&streams, [title, &report.text], &places),
         };
         Classification {
             language: language.map(|l| l.code().to_owned()),
@@ -239,14 +239,29 @@ impl Classifier {
         }
     }
 
-    fn geotag(&self, streams: &[Stream; 2], places: &[Vec<(u32, usize, usize)>; 2]) -> Vec<model::RegionCode> {
+    fn geotag(
+        &self,
+        streams: &[Stream; 2],
+        texts: [&str; 2],
+        places: &[Vec<(u32, usize, usize)>; 2],
+    ) -> Vec<model::RegionCode> {
         let mut found: Vec<&[model::RegionCode]> = Vec::new();
-        for (stream, list) in streams.iter().zip(places) {
-            for (entry, first, last) in list {
-                let e = &self.gazetteer[*entry as usize];
-                if geo::accept(e, stream, *first, *last) {
-                    found.push(&e.codes);
+        for ((stream, text), list) in streams.iter().zip(texts).zip(places) {
+            // the longest name wins where names overlap (`Sumba Barat Daya`
+            // holds `Sumba Barat`), and a typed name over a bare one
+            let mut accepted: Vec<(usize, usize, &geo::Entry)> = list
+                .iter()
+                .map(|(entry, first, last)| (*first, *last, &self.gazetteer[*entry as usize]))
+                .filter(|(first, last, e)| geo::accept(e, stream, text, *first, *last))
+                .collect();
+            accepted.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.2.form.cmp(&b.2.form)));
+            let mut kept: Vec<(usize, usize)> = Vec::new();
+            for (first, last, e) in accepted {
+                if kept.iter().any(|(f, l)| *f <= first && last <= *l) {
+                    continue;
                 }
+                kept.push((first, last));
+                found.push(&e.codes);
             }
         }
         geo::resolve(&found)

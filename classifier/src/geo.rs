@@ -25,14 +25,17 @@ use model::{RegionCode, RegionLevel};
 use crate::normalize::{Stream, fold};
 
 /// How a gazetteer entry was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Form {
     /// With its type word (`kota palu`): taken as it is.
     Typed,
-    /// The bare name (`palu`): needs a capital or a locative before it.
-    Bare,
     /// A short name from the alias list.
     Alias,
+    /// The bare name (`palu`): needs a capital or a locative before it.
+    Bare,
+    /// A district's one-word name (`Kuta`): needs a capital, not at the start
+    /// of a sentence, after a locative (`di Kuta`), and must be unique.
+    BareDistrict,
 }
 
 /// One name of one region, as folded words.
@@ -55,13 +58,12 @@ pub fn gazetteer() -> &'static [Entry] {
 }
 
 fn build() -> Vec<Entry> {
-    let mut map: std::collections::HashMap<(Vec<String>, bool), (BTreeSet<RegionCode>, Form)> = Default::default();
+    let mut map: std::collections::HashMap<(Vec<String>, Form), BTreeSet<RegionCode>> = Default::default();
     let mut add = |words: Vec<String>, code: &RegionCode, form: Form| {
         if words.is_empty() {
             return;
         }
-        let e = map.entry((words, form == Form::Typed)).or_insert((BTreeSet::new(), form));
-        e.0.insert(code.clone());
+        map.entry((words, form)).or_default().insert(code.clone());
     };
     for region in model::regions().iter() {
         let code = &region.code;
@@ -86,8 +88,10 @@ fn build() -> Vec<Entry> {
                 if kind == "kabupaten" {
                     add(words_of(&format!("kab {base}")), code, Form::Typed);
                     add(words_of(&format!("kabupaten {base}")), code, Form::Typed);
+                    add(words_of(&format!("{base} regency")), code, Form::Typed);
                 } else if kind == "kota" {
                     add(words_of(&format!("kota {base}")), code, Form::Typed);
+                    add(words_of(&format!("{base} city")), code, Form::Typed);
                 }
                 add(words_of(base), code, Form::Bare);
             }
@@ -96,9 +100,8 @@ fn build() -> Vec<Entry> {
                 add(words_of(&format!("kec {name}")), code, Form::Typed);
                 add(words_of(&format!("distrik {name}")), code, Form::Typed);
                 let w = words_of(name);
-                if w.len() >= 2 {
-                    add(w, code, Form::Bare);
-                }
+                let form = if w.len() >= 2 { Form::Bare } else { Form::BareDistrict };
+                add(w, code, form);
             }
             RegionLevel::Village => {}
         }
@@ -113,22 +116,68 @@ fn build() -> Vec<Entry> {
         }
     }
     map.into_iter()
-        .map(|((words, _), (codes, form))| Entry { words, codes: codes.into_iter().collect(), form })
+        .filter(|((_, form), codes)| *form != Form::BareDistrict || codes.len() == 1)
+        .map(|((words, form), codes)| Entry { words, codes: codes.into_iter().collect(), form })
         .collect()
 }
 
-const LOCATIVES: [&str; 4] = ["di", "ke", "dari", "wilayah"];
+const LOCATIVES: [&str; 6] = ["di", "ke", "dari", "wilayah", "kawasan", "daerah"];
 
-/// Whether a match of `entry` over tokens `first..=last` of `stream` counts.
-pub fn accept(entry: &Entry, stream: &Stream, first: usize, last: usize) -> bool {
-    let tokens = &stream.tokens[first..=last];
-    // reduplicated or replaced tokens share spans; a name is what was written
-    let capitalized = tokens[0].capitalized;
-    let after_locative = first > 0 && LOCATIVES.contains(&stream.tokens[first - 1].text.as_str());
+/// Words that make what follows the name of a street, a building or a
+/// neighbourhood (`Jalan Raya Bogor`, `Kampung Ambon`), not of the region.
+const NOT_A_REGION_AFTER: [&str; 24] = [
+    "jalan",
+    "jl",
+    "jln",
+    "gang",
+    "gg",
+    "kampung",
+    "kp",
+    "pasar",
+    "kompleks",
+    "komplek",
+    "perumahan",
+    "perum",
+    "hotel",
+    "gedung",
+    "stadion",
+    "bandara",
+    "pelabuhan",
+    "terminal",
+    "sungai",
+    "gunung",
+    "teluk",
+    "universitas",
+    "toko",
+    "batu",
+];
+
+/// Whether the token starting at byte `at` of `text` begins a sentence.
+fn sentence_start(text: &str, at: usize) -> bool {
+    match text[..at].trim_end().chars().last() {
+        None => true,
+        Some(c) => matches!(c, '.' | '!' | '?' | ':' | ';' | '"' | '\u{201c}' | '(' | '-' | '\u{2014}'),
+    }
+}
+
+/// Whether a match of `entry` over tokens `first..=last` of `stream` (made
+/// from `text`) counts.
+pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> bool {
+    let token = &stream.tokens[first];
+    let before = |n: usize| first.checked_sub(n).map(|i| stream.tokens[i].text.as_str());
+    let after_locative = before(1).is_some_and(|p| LOCATIVES.contains(&p));
+    // `Jalan Bogor`, and `Jalan Raya Bogor`
+    let inside_a_name = before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
+        || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)));
+    let capital = token.capitalized && !sentence_start(text, token.start);
     match entry.form {
         Form::Typed => true,
-        Form::Bare => capitalized || after_locative,
-        Form::Alias => entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 || capitalized,
+        Form::Alias => {
+            !inside_a_name && (entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 || token.capitalized)
+        }
+        // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
+        Form::Bare => !inside_a_name && (after_locative || if last > first { token.capitalized } else { capital }),
+        Form::BareDistrict => !inside_a_name && capital && after_locative,
     }
 }
 
@@ -181,7 +230,7 @@ mod tests {
     #[test]
     fn gazetteer_has_typed_bare_and_alias_names() {
         let g = gazetteer();
-        let find = |w: &[&str]| g.iter().find(|e| e.words == w).cloned();
+        let find = |w: &[&str]| g.iter().filter(|e| e.words == w).min_by_key(|e| e.form).cloned();
         assert_eq!(find(&["kota", "palu"]).unwrap().codes, [c("72.71")]);
         assert_eq!(find(&["palu", "barat"]).unwrap().codes, [c("72.71.02")]);
         assert_eq!(find(&["sulteng"]).unwrap().codes, [c("72")]);

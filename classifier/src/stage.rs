@@ -54,6 +54,7 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
             for record in batch {
                 pending.insert(record.partition, record);
             }
+            metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(pending.len() as f64);
         }
         if !pending.is_empty() && last_checkpoint.elapsed() >= CHECKPOINT {
             let snapshots: Vec<(Topic, String, Vec<u8>)> = windows
@@ -64,6 +65,8 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
             bus.publish_batch(&snapshots).await?;
             let done: Vec<Record> = pending.drain().map(|(_, r)| r).collect();
             sub.commit_all(&done).await?;
+            metrics::counter!("kentongan_classifier_checkpoints_total").increment(1);
+            metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(0.0);
             last_checkpoint = Instant::now();
         }
     }
