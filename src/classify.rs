@@ -37,14 +37,15 @@ struct Indicator<'a> {
 struct Match<'a> {
     term: &'a str,
     rule: &'a str,
-    field: &'a str,
+    field: model::MatchField,
     start: usize,
     end: usize,
 }
 
 /// Classifies every line of `input`; a line that is not a report fails the
 /// run with its line number.
-pub fn run(classifier: &Classifier, input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     let clock = SystemClock;
     for (n, line) in input.lines().enumerate() {
         let line = line.context("reading stdin")?;
@@ -89,7 +90,7 @@ pub fn run(classifier: &Classifier, input: impl BufRead, mut out: impl Write) ->
                     matches: i
                         .matches
                         .iter()
-                        .map(|m| Match { term: &m.term, rule: &m.rule, field: &m.field, start: m.start, end: m.end })
+                        .map(|m| Match { term: &m.term, rule: &m.rule, field: m.field, start: m.start, end: m.end })
                         .collect(),
                 })
                 .collect(),

@@ -250,7 +250,7 @@ struct Change {
 
 fn example(r: &ClassifiedReport, c: &model::Classification, indicator: &str) -> Value {
     let terms: BTreeSet<&str> =
-        c.indicator(indicator).map(|i| i.matches.iter().map(|m| m.term.as_str()).collect()).unwrap_or_default();
+        c.indicator(indicator).map(|i| i.matches.iter().map(|m| &*m.term).collect()).unwrap_or_default();
     json!({ "id": r.report.id.to_string(), "excerpt": model::excerpt(&r.report.text, 160), "terms": terms })
 }
 
@@ -291,7 +291,7 @@ pub async fn backtest(
             let ids = |x: &model::Classification| x.indicators.iter().map(|i| i.id.clone()).collect::<BTreeSet<_>>();
             let (li, ci) = (ids(&l), ids(&c));
             for i in li.union(&ci) {
-                let ch = changes.entry(i.clone()).or_default();
+                let ch = changes.entry(i.to_string()).or_default();
                 ch.live += u64::from(li.contains(i));
                 ch.candidate += u64::from(ci.contains(i));
                 if ci.contains(i) && !li.contains(i) {

@@ -217,10 +217,10 @@ mod tests {
         book.apply(&record("lokal", extra));
         let c = book.classifier();
         assert_ne!(c.rules().version, builtin);
-        assert!(c.rules().rules.iter().any(|r| r.id == "lokal.miras"));
+        assert!(c.rules().rules.iter().any(|r| &*r.id == "lokal.miras"));
         // replacing a built-in file by its name
         book.apply(&record("narkoba", "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n"));
-        assert!(!book.classifier().rules().rules.iter().any(|r| r.id == "narkoba.zat"));
+        assert!(!book.classifier().rules().rules.iter().any(|r| &*r.id == "narkoba.zat"));
         // a broken record keeps the last good set
         let before = book.classifier().rules().version.clone();
         book.apply(&record("rusak", "[[rule]]\nid = "));

@@ -164,7 +164,7 @@ fn sentence_start(text: &str, at: usize) -> bool {
 /// from `text`) counts.
 pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> bool {
     let token = &stream.tokens[first];
-    let before = |n: usize| first.checked_sub(n).map(|i| stream.tokens[i].text.as_str());
+    let before = |n: usize| first.checked_sub(n).map(|i| stream.word(i));
     let after_locative = before(1).is_some_and(|p| LOCATIVES.contains(&p));
     // `Jalan Bogor`, and `Jalan Raya Bogor`
     let inside_a_name = before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
@@ -199,11 +199,7 @@ pub fn resolve(found: &[&[RegionCode]]) -> Vec<RegionCode> {
             }
         };
         if let Some(c) = chosen {
-            let c = if c.level() > RegionLevel::Regency {
-                c.lineage().into_iter().find(|x| x.level() == RegionLevel::Regency).unwrap_or(c)
-            } else {
-                c
-            };
+            let c = if c.level() > RegionLevel::Regency { c.at_level(RegionLevel::Regency).unwrap_or(c) } else { c };
             out.push(c);
         }
     }

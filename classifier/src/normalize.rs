@@ -13,20 +13,21 @@
 //! engine searches with one automaton: a pattern `" sabu "` can only match a
 //! whole token.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// One normalised token and where it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
-    pub text: String,
     /// Byte range in the original text.
     pub start: usize,
     pub end: usize,
     /// The original started with an upper-case letter.
     pub capitalized: bool,
+    /// Byte range of the normalised word in [`Stream::joined`].
+    at: usize,
+    len: usize,
 }
 
 /// A normalised text.
@@ -35,14 +36,18 @@ pub struct Stream {
     pub tokens: Vec<Token>,
     /// `" t1 t2 … "`.
     pub joined: String,
-    /// Where each token starts in `joined`.
-    pub starts: Vec<usize>,
 }
 
 impl Stream {
+    /// The normalised word of token `i`.
+    pub fn word(&self, i: usize) -> &str {
+        let t = &self.tokens[i];
+        &self.joined[t.at..t.at + t.len]
+    }
+
     /// The index of the token that covers byte `at` of `joined`.
     pub fn token_at(&self, at: usize) -> usize {
-        self.starts.partition_point(|s| *s <= at).saturating_sub(1)
+        self.tokens.partition_point(|t| t.at <= at).saturating_sub(1)
     }
 }
 
@@ -66,34 +71,45 @@ pub fn fold(word: &str) -> String {
     for c in word.chars() {
         fold_char(c, &mut folded);
     }
-    squeeze(&folded)
+    let mut out = String::with_capacity(folded.len());
+    squeeze_into(&folded, &mut out);
+    out
 }
 
-fn squeeze(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut last = '\0';
-    let mut run = 0;
-    let mut pending: Vec<char> = Vec::new();
-    for c in word.chars() {
-        if c == last {
-            run += 1;
-        } else {
-            out.extend(if run >= 3 { &pending[..1] } else { &pending[..] });
-            pending.clear();
-            last = c;
-            run = 1;
+/// Appends `word` to `out` with runs of three or more equal letters made one.
+fn squeeze_into(word: &str, out: &mut String) {
+    let b = word.as_bytes();
+    if word.is_ascii() {
+        let mut i = 0;
+        while i < b.len() {
+            let mut j = i + 1;
+            while j < b.len() && b[j] == b[i] {
+                j += 1;
+            }
+            let keep = if j - i >= 3 { 1 } else { j - i };
+            out.push_str(&word[i..i + keep]);
+            i = j;
         }
-        pending.push(c);
+        return;
     }
-    out.extend(if run >= 3 { &pending[..1] } else { &pending[..] });
-    out
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        let mut run = 1;
+        while chars.peek() == Some(&c) {
+            chars.next();
+            run += 1;
+        }
+        for _ in 0..(if run >= 3 { 1 } else { run }) {
+            out.push(c);
+        }
+    }
 }
 
 /// The normaliser, with its table of abbreviations and slang.
 #[derive(Debug, Clone, Default)]
 pub struct Normalizer {
     /// Folded token → the folded words it stands for.
-    replace: HashMap<String, Vec<String>>,
+    replace: FxHashMap<String, Vec<String>>,
 }
 
 impl Normalizer {
@@ -105,55 +121,81 @@ impl Normalizer {
         Self { replace }
     }
 
+    fn push(stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
+        let at = stream.joined.len();
+        stream.joined.push_str(word);
+        stream.joined.push(' ');
+        stream.tokens.push(Token { start, end, capitalized, at, len: word.len() });
+    }
+
     fn emit(&self, stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
-        let push = |stream: &mut Stream, text: &str| {
-            stream.joined.push_str(text);
-            stream.starts.push(stream.joined.len() - text.len());
-            stream.joined.push(' ');
-            stream.tokens.push(Token { text: text.to_owned(), start, end, capitalized });
-        };
         match self.replace.get(word) {
-            Some(words) => words.iter().for_each(|w| push(stream, w)),
-            None => push(stream, word),
+            Some(words) => words.iter().for_each(|w| Self::push(stream, w, start, end, capitalized)),
+            None => Self::push(stream, word, start, end, capitalized),
+        }
+    }
+
+    fn flush(
+        &self,
+        stream: &mut Stream,
+        raw: &str,
+        squeezed: &mut String,
+        start: usize,
+        end: usize,
+        capitalized: bool,
+    ) {
+        squeezed.clear();
+        squeeze_into(raw, squeezed);
+        // `anak2` is `anak-anak`
+        let base = squeezed.strip_suffix('2').filter(|b| b.len() >= 2 && b.chars().all(char::is_alphabetic));
+        match base {
+            Some(b) => {
+                self.emit(stream, b, start, end, capitalized);
+                self.emit(stream, b, start, end, capitalized);
+            }
+            None => self.emit(stream, squeezed, start, end, capitalized),
         }
     }
 
     /// Normalises `text` into a token stream.
     pub fn stream(&self, text: &str) -> Stream {
         let mut stream =
-            Stream { tokens: Vec::new(), joined: String::with_capacity(text.len() + 2), starts: Vec::new() };
+            Stream { tokens: Vec::with_capacity(text.len() / 5), joined: String::with_capacity(text.len() + 16) };
         stream.joined.push(' ');
-        let mut word = String::new();
+        let mut raw = String::with_capacity(32);
+        let mut squeezed = String::with_capacity(32);
         let mut start = 0;
         let mut capitalized = false;
-        let flush = |stream: &mut Stream, word: &mut String, start: usize, end: usize, capitalized: bool| {
-            if word.is_empty() {
-                return;
-            }
-            let w = squeeze(word);
-            // `anak2` is `anak-anak`
-            let base = w.strip_suffix('2').filter(|b| b.chars().count() >= 2 && b.chars().all(char::is_alphabetic));
-            match base {
-                Some(b) => {
-                    self.emit(stream, b, start, end, capitalized);
-                    self.emit(stream, b, start, end, capitalized);
-                }
-                None => self.emit(stream, &w, start, end, capitalized),
-            }
-            word.clear();
-        };
-        for (i, c) in text.char_indices() {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            // ASCII, the common case, byte by byte; anything else decoded
+            let (c, width) = if b.is_ascii() {
+                (b as char, 1)
+            } else {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                (c, c.len_utf8())
+            };
             if c.is_alphanumeric() {
-                if word.is_empty() {
+                if raw.is_empty() {
                     start = i;
                     capitalized = c.is_uppercase();
                 }
-                fold_char(c, &mut word);
-            } else {
-                flush(&mut stream, &mut word, start, i, capitalized);
+                if b.is_ascii() {
+                    raw.push(b.to_ascii_lowercase() as char);
+                } else {
+                    fold_char(c, &mut raw);
+                }
+            } else if !raw.is_empty() {
+                self.flush(&mut stream, &raw, &mut squeezed, start, i, capitalized);
+                raw.clear();
             }
+            i += width;
         }
-        flush(&mut stream, &mut word, start, text.len(), capitalized);
+        if !raw.is_empty() {
+            self.flush(&mut stream, &raw, &mut squeezed, start, text.len(), capitalized);
+        }
         stream
     }
 }
@@ -163,7 +205,8 @@ mod tests {
     use super::*;
 
     fn words(n: &Normalizer, text: &str) -> Vec<String> {
-        n.stream(text).tokens.into_iter().map(|t| t.text).collect()
+        let s = n.stream(text);
+        (0..s.tokens.len()).map(|i| s.word(i).to_owned()).collect()
     }
 
     #[test]
@@ -187,6 +230,7 @@ mod tests {
         let sabu = &s.tokens[3];
         assert_eq!(&text[sabu.start..sabu.end], "SABU");
         assert!(s.tokens[0].capitalized && !s.tokens[1].capitalized);
-        assert_eq!(s.token_at(s.starts[2] + 3), 2);
+        assert_eq!(s.token_at(s.tokens[2].at + 3), 2);
+        assert_eq!(s.word(3), "sabu");
     }
 }

@@ -139,7 +139,7 @@ impl Lang {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Term {
     /// As written in the rule file.
-    pub text: String,
+    pub text: std::sync::Arc<str>,
     pub words: Vec<Word>,
     pub field: Field,
     /// Only for reports in this language (or of unknown language).
@@ -190,8 +190,8 @@ pub enum Kind {
 /// A checked rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
-    pub id: String,
-    pub indicator: String,
+    pub id: std::sync::Arc<str>,
+    pub indicator: std::sync::Arc<str>,
     pub description: String,
     pub weight: f64,
     pub kind: Kind,
@@ -236,7 +236,7 @@ pub struct RuleSet {
     /// Chat spellings → standard words.
     pub replace: BTreeMap<String, String>,
     /// A digest of the sources: changes whenever any file changes.
-    pub version: String,
+    pub version: std::sync::Arc<str>,
     /// `(file name, content)` it was made from.
     pub sources: Vec<(String, String)>,
 }
@@ -399,14 +399,14 @@ impl RuleSet {
             terms: b.terms,
             thresholds: b.thresholds,
             replace: b.replace,
-            version: hex::encode(&hasher.finalize()[..8]),
+            version: hex::encode(&hasher.finalize()[..8]).into(),
             sources: sources.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect(),
         })
     }
 
     /// The indicators the rules can tag.
     pub fn indicators(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.rules.iter().map(|r| r.indicator.clone()).collect();
+        let mut out: Vec<String> = self.rules.iter().map(|r| r.indicator.to_string()).collect();
         out.sort();
         out.dedup();
         out
@@ -614,7 +614,14 @@ impl Builder {
             }
         }
         if let Some(kind) = kind {
-            self.rules.push(Rule { id, indicator, description: def.description, weight, kind, not });
+            self.rules.push(Rule {
+                id: id.into(),
+                indicator: indicator.into(),
+                description: def.description,
+                weight,
+                kind,
+                not,
+            });
         }
     }
 
@@ -733,7 +740,7 @@ pub fn parse_term(raw: &str, field: Field, lang: Option<Lang>) -> Result<Term, S
             words.push(Word { text: p, marker: m });
         }
     }
-    Ok(Term { text: trimmed.to_owned(), words, field, lang })
+    Ok(Term { text: trimmed.into(), words, field, lang })
 }
 
 // ------------------------------------------------------------- expressions
@@ -921,7 +928,7 @@ mod tests {
     fn builtin_pack_is_valid_and_covers_every_indicator() {
         let set = RuleSet::builtin();
         for id in model::INDICATORS {
-            assert!(set.rules.iter().any(|r| r.indicator == id), "no rule for {id}");
+            assert!(set.rules.iter().any(|r| &*r.indicator == id), "no rule for {id}");
             assert!(set.thresholds.contains_key(id), "no threshold for {id}");
         }
         assert!(set.replace.contains_key("yg"));

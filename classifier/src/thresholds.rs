@@ -116,11 +116,11 @@ impl Windows {
         regions.dedup();
         let mut alerts = Vec::new();
         for hit in &item.classification.indicators {
-            let Some(threshold) = self.thresholds.get(&hit.id) else { continue };
+            let Some(threshold) = self.thresholds.get(&*hit.id) else { continue };
             let window = threshold.window.as_secs() as i64;
             let lateness = threshold.lateness.as_secs() as i64;
             for region in &regions {
-                let series = self.series.entry((hit.id.clone(), region.clone())).or_default();
+                let series = self.series.entry((hit.id.to_string(), region.clone())).or_default();
                 if series.watermark > 0 && t < series.watermark - lateness {
                     self.late += 1;
                     continue;
@@ -176,7 +176,7 @@ impl Windows {
                     alerts.push(Alert {
                         id,
                         key,
-                        indicator: hit.id.clone(),
+                        indicator: hit.id.to_string(),
                         region: region.clone(),
                         level,
                         window: Window { start: at(start), end: at(end) },

@@ -52,7 +52,7 @@ fn check(file: &str, data: &str) {
             external_id: None,
         };
         let c = classifier.classify(&report, at);
-        let mut got: Vec<String> = c.indicators.iter().map(|i| i.id.clone()).collect();
+        let mut got: Vec<String> = c.indicators.iter().map(|i| i.id.to_string()).collect();
         got.sort();
         let mut want = l.indicators.clone();
         want.sort();

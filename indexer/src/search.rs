@@ -246,7 +246,7 @@ impl SearchIndex {
                 id: item.report.id.to_string(),
                 title: item.report.title.clone(),
                 snippet,
-                indicators: item.classification.indicators.iter().map(|i| i.id.clone()).collect(),
+                indicators: item.classification.indicators.iter().map(|i| i.id.to_string()).collect(),
                 regions: item.classification.regions.clone(),
                 received_at: item.report.received_at,
                 channel: item.report.channel,

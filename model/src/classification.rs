@@ -1,19 +1,29 @@
 //! What the classifier found in a report.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{RegionCode, Report};
 
+/// Which field of a report a term matched in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchField {
+    Title,
+    Text,
+}
+
 /// One matched term, with its place in the text, so every tag can be explained.
+/// Strings are shared with the rule set, so classifying allocates little.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TermMatch {
     /// The term as written in the rule.
-    pub term: String,
+    pub term: Arc<str>,
     /// The id of the rule it belongs to.
-    pub rule: String,
-    /// `title` or `text`.
-    pub field: String,
+    pub rule: Arc<str>,
+    pub field: MatchField,
     /// Byte offsets into that field, end exclusive.
     pub start: usize,
     pub end: usize,
@@ -23,10 +33,10 @@ pub struct TermMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorHit {
     /// Indicator id, such as `narkoba`.
-    pub id: String,
+    pub id: Arc<str>,
     pub score: f64,
     /// Ids of the rules that fired.
-    pub rules: Vec<String>,
+    pub rules: Vec<Arc<str>>,
     pub matches: Vec<TermMatch>,
 }
 
@@ -40,14 +50,14 @@ pub struct Classification {
     /// Regions this report is about: its own region if given, else those named in the text.
     pub regions: Vec<RegionCode>,
     /// The version of the rule set that produced this.
-    pub rules_version: String,
+    pub rules_version: Arc<str>,
     #[serde(with = "time::serde::rfc3339")]
     pub classified_at: OffsetDateTime,
 }
 
 impl Classification {
     pub fn indicator(&self, id: &str) -> Option<&IndicatorHit> {
-        self.indicators.iter().find(|i| i.id == id)
+        self.indicators.iter().find(|i| &*i.id == id)
     }
 }
 

@@ -14,7 +14,7 @@ pub mod wire;
 pub use account::{Account, AccountRecord, Credential, CredentialKind, Role};
 pub use alert::{Alert, AlertEvent, AlertState, Delivery, DeliveryChannel, Level, ReportRef, Window};
 pub use audit::AuditEvent;
-pub use classification::{Classification, ClassifiedReport, IndicatorHit, TermMatch};
+pub use classification::{Classification, ClassifiedReport, IndicatorHit, MatchField, TermMatch};
 pub use region::{RegionCode, RegionLevel, regions};
 pub use report::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};
 pub use scope::Scope;

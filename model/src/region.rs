@@ -61,6 +61,18 @@ impl RegionCode {
         RegionCode(self.0.split('.').next().unwrap_or_default().to_owned())
     }
 
+    /// The ancestor at `level` (itself when it is at that level), or `None`
+    /// when this code is above `level`.
+    pub fn at_level(&self, level: RegionLevel) -> Option<RegionCode> {
+        let len = match level {
+            RegionLevel::Province => 2,
+            RegionLevel::Regency => 5,
+            RegionLevel::District => 8,
+            RegionLevel::Village => 13,
+        };
+        (self.0.len() >= len).then(|| RegionCode(self.0[..len].to_owned()))
+    }
+
     /// This code and every ancestor, from the province down to this code.
     pub fn lineage(&self) -> Vec<RegionCode> {
         let mut out: Vec<RegionCode> = std::iter::successors(Some(self.clone()), |c| c.parent()).collect();
@@ -274,6 +286,8 @@ mod tests {
         let v = RegionCode::parse("72.71.02.1002").unwrap();
         assert_eq!(v.level(), RegionLevel::Village);
         assert_eq!(v.province().as_str(), "72");
+        assert_eq!(v.at_level(RegionLevel::Regency).unwrap().as_str(), "72.71");
+        assert_eq!(RegionCode::parse("72").unwrap().at_level(RegionLevel::Regency), None);
         let lineage: Vec<String> = v.lineage().into_iter().map(String::from).collect();
         assert_eq!(lineage, ["72", "72.71", "72.71.02", "72.71.02.1002"]);
         assert_eq!(v.time_zone(), ("WITA", 8));
