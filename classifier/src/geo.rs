@@ -97,6 +97,7 @@ fn build() -> Vec<Entry> {
             }
             RegionLevel::District => {
                 add(words_of(&format!("kecamatan {name}")), code, Form::Typed);
+                add(words_of(&format!("polsek {name}")), code, Form::Typed);
                 add(words_of(&format!("kec {name}")), code, Form::Typed);
                 add(words_of(&format!("distrik {name}")), code, Form::Typed);
                 let w = words_of(name);
@@ -152,6 +153,10 @@ const NOT_A_REGION_AFTER: [&str; 24] = [
     "batu",
 ];
 
+/// Region names that are also everyday words (`padang` a field, `serang`
+/// attack, `tegal` a dry field): without a capital they are words, even after `di`.
+const COMMON_WORDS: [&str; 9] = ["padang", "batu", "palu", "malang", "banjar", "tegal", "serang", "pati", "kota"];
+
 /// Whether the token starting at byte `at` of `text` begins a sentence.
 fn sentence_start(text: &str, at: usize) -> bool {
     match text[..at].trim_end().chars().last() {
@@ -176,7 +181,10 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
             !inside_a_name && (entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 || token.capitalized)
         }
         // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
-        Form::Bare => !inside_a_name && (after_locative || if last > first { token.capitalized } else { capital }),
+        Form::Bare => {
+            let common = last == first && COMMON_WORDS.contains(&stream.word(first));
+            !inside_a_name && ((after_locative && !common) || if last > first { token.capitalized } else { capital })
+        }
         Form::BareDistrict => !inside_a_name && capital && after_locative,
     }
 }

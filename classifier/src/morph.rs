@@ -4,7 +4,8 @@
 //! Prefixes with their nasal changes (meN-, peN-: `bakar` → membakar,
 //! pembakaran; `tangkap` → menangkap; `serang` → menyerang; `kirim` →
 //! mengirim; `bom` → mengebom), di-, ter-, ber-, ke-, se-, per-, memper-,
-//! diper-, with the suffixes -an, -kan, -i, -nya and their combinations.
+//! diper-, with the suffixes -an, -kan, -i, -nya and their combinations, and
+//! the colloquial forms of chats (nge-, nyerang, dibubarin).
 //! Some forms made this way are not words; they simply never occur.
 
 /// The prefixes of meN- and peN- for `root`: `(prefix, letters of the root dropped)`.
@@ -31,7 +32,8 @@ fn nasal(root: &str) -> Vec<(&'static str, usize)> {
     out
 }
 
-const SUFFIXES: [&str; 11] = ["", "an", "kan", "i", "nya", "annya", "kannya", "inya", "lah", "kah", "pun"];
+const SUFFIXES: [&str; 13] =
+    ["", "an", "kan", "i", "nya", "annya", "kannya", "inya", "lah", "kah", "pun", "in", "innya"];
 
 /// Every form of `root` with Indonesian affixes, the root itself included.
 pub fn forms(root: &str) -> Vec<String> {
@@ -39,6 +41,16 @@ pub fn forms(root: &str) -> Vec<String> {
     for (p, drop) in nasal(root) {
         let rest: String = root.chars().skip(drop).collect();
         prefixed.push(format!("{p}{rest}"));
+    }
+    // colloquial: nge-, and the nasal without me- (nyerang, nangkap, ngancam)
+    prefixed.push(format!("nge{root}"));
+    for (p, drop) in nasal(root) {
+        if let Some(short) = p.strip_prefix("me") {
+            if !short.is_empty() {
+                let rest: String = root.chars().skip(drop).collect();
+                prefixed.push(format!("{short}{rest}"));
+            }
+        }
     }
     let starts_r = root.starts_with('r');
     for p in ["di", "ke", "se", "per", "memper", "diper"] {
@@ -81,6 +93,11 @@ mod tests {
             ("rusak", "dirusak"),
             ("tolak", "penolakan"),
             ("aniaya", "dianiaya"),
+            ("bubar", "dibubarin"),
+            ("bubar", "dibubarkan"),
+            ("serang", "nyerang"),
+            ("rusak", "ngerusak"),
+            ("tolak", "nolak"),
         ] {
             assert!(forms(root).contains(&word.to_owned()), "{root} → {word}");
         }

@@ -3,7 +3,10 @@
 //!
 //! - `dev.jsonl`: the development corpus the pack was written against;
 //! - `heldout.jsonl`: 150 reports written separately, in news, field-report
-//!   and chat styles, with tricky negatives.
+//!   and chat styles, with tricky negatives;
+//! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
+//!   and situation-report lines. The pack scored precision 0.957 and recall
+//!   0.815 on it before any rule was changed for it (BENCHMARKS.md).
 //!
 //! A failure lists every report that differs, so a rule change that trades
 //! one report for another shows both.
@@ -24,10 +27,16 @@ struct Labelled {
 
 /// Reports the pack gets wrong on purpose rather than by a rule fitted to
 /// them, with why. Keep this list short and honest.
-const KNOWN: [(&str, &str); 3] = [
+const KNOWN: [(&str, &str); 9] = [
     ("h092", "`Papua` in the slogan `Papua merdeka` is read as the province"),
     ("h100", "`Papua` in the slogan `Papua merdeka` is read as the province"),
     ("h124", "accusing a candidate of PKI descent also tags ideologi"),
+    ("b006", "`tidak terprovokasi` (not provoked) still counts as provocation: no negation"),
+    ("b042", "a drug user shouting at night reads as unrest"),
+    ("b081", "a group digging up a grave also reads as mob violence"),
+    ("b101", "drug-laced sweets described only by their effect (`bikin fly`)"),
+    ("b109", "the request to stop worship is too far from `ibadah` for NEAR/8"),
+    ("b112", "the supporters are nine words from `membakar kantor`, beyond NEAR/6"),
 ];
 
 fn check(file: &str, data: &str) {
@@ -75,4 +84,9 @@ fn development_corpus() {
 #[test]
 fn held_out_reports() {
     check("heldout.jsonl", include_str!("data/heldout.jsonl"));
+}
+
+#[test]
+fn blind_reports() {
+    check("blind.jsonl", include_str!("data/blind.jsonl"));
 }
