@@ -46,7 +46,23 @@ struct Match<'a> {
 /// run with its line number.
 pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    let clock = SystemClock;
+    let now = SystemClock.now();
+    // one report, refilled for each line: the id and times are not printed
+    let mut report = Report {
+        id: ReportId::new_at(now),
+        received_at: now,
+        reported_at: now,
+        channel: Channel::App,
+        source: "classify".into(),
+        reporter: None,
+        region: None,
+        title: None,
+        text: String::new(),
+        language: None,
+        attachments: Vec::new(),
+        location: None,
+        external_id: None,
+    };
     for (n, line) in input.lines().enumerate() {
         let line = line.context("reading stdin")?;
         if line.trim().is_empty() {
@@ -54,29 +70,15 @@ pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> any
         }
         let input: Input = serde_json::from_str(&line)
             .with_context(|| format!("line {}: expected a JSON object with at least \"text\"", n + 1))?;
-        let region = input
+        report.region = input
             .region
             .as_deref()
             .filter(|r| !r.is_empty())
             .map(RegionCode::parse)
             .transpose()
             .with_context(|| format!("line {}: region", n + 1))?;
-        let now = clock.now();
-        let report = Report {
-            id: ReportId::new_at(now),
-            received_at: now,
-            reported_at: now,
-            channel: Channel::App,
-            source: "classify".into(),
-            reporter: None,
-            region,
-            title: input.title,
-            text: input.text,
-            language: None,
-            attachments: Vec::new(),
-            location: None,
-            external_id: None,
-        };
+        report.title = input.title;
+        report.text = input.text;
         let c = classifier.classify(&report, now);
         let output = Output {
             id: input.id,
