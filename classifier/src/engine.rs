@@ -51,6 +51,8 @@ pub struct Classifier {
     gazetteer: &'static [geo::Entry],
     /// For each term, the rules it can make fire.
     term_rules: Vec<Vec<u32>>,
+    /// For each rule, the terms that can make it fire (sorted, once each).
+    rule_terms: Vec<Vec<usize>>,
     detector: Detector,
 }
 
@@ -122,6 +124,7 @@ impl Classifier {
             .build(&literals)
             .unwrap_or_else(|e| panic!("building the term automaton: {e}"));
         let mut term_rules = vec![Vec::new(); rules.terms.len()];
+        let mut rule_terms = Vec::with_capacity(rules.rules.len());
         for (r, rule) in rules.rules.iter().enumerate() {
             let mut terms = Vec::new();
             match &rule.kind {
@@ -131,9 +134,10 @@ impl Classifier {
             }
             terms.sort_unstable();
             terms.dedup();
-            for t in terms {
+            for &t in &terms {
                 term_rules[t].push(r as u32);
             }
+            rule_terms.push(terms);
         }
         let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
         Self {
@@ -143,6 +147,7 @@ impl Classifier {
             patterns,
             gazetteer,
             term_rules,
+            rule_terms,
             detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
         }
     }
@@ -206,8 +211,8 @@ impl Classifier {
     pub fn classify(&self, report: &Report, now: OffsetDateTime) -> Classification {
         let title = report.title.as_deref().unwrap_or("");
         let streams = [self.normalizer.stream(title), self.normalizer.stream(&report.text)];
-        let mut hits = Vec::new();
-        let mut places = [Vec::new(), Vec::new()];
+        let mut hits = Vec::with_capacity(64);
+        let mut places = [Vec::new(), Vec::with_capacity(32)];
         for (field, stream) in streams.iter().enumerate() {
             self.scan(stream, field as u8, &mut hits, &mut places[field]);
         }
@@ -285,7 +290,7 @@ impl Classifier {
                 Err(_) => &[],
             }
         };
-        let mut candidates: Vec<u32> = Vec::new();
+        let mut candidates: Vec<u32> = Vec::with_capacity(64);
         let mut last_term = u32::MAX;
         for h in hits {
             if h.term != last_term {
@@ -296,42 +301,27 @@ impl Classifier {
         candidates.sort_unstable();
         candidates.dedup();
         let mut by_indicator: Vec<IndicatorHit> = Vec::new();
+        let mut used: Vec<usize> = Vec::new();
         for r in candidates {
             let rule = &self.rules.rules[r as usize];
             if rule.not.iter().any(|t| !has(*t).is_empty()) {
                 continue;
             }
-            let mut used: Vec<usize> = Vec::new();
             let fired = match &rule.kind {
-                Kind::Any(terms) => {
-                    used.extend(terms.iter().copied().filter(|t| !has(*t).is_empty()));
-                    !used.is_empty()
-                }
-                Kind::Match(expr) => {
-                    let ok = eval(expr, &has);
-                    if ok {
-                        let mut positive = Vec::new();
-                        expr.positive_terms(&mut positive);
-                        used.extend(positive.into_iter().filter(|t| !has(*t).is_empty()));
-                    }
-                    ok
-                }
+                Kind::Any(_) => true,
+                Kind::Match(expr) => eval(expr, &has),
                 Kind::Weighted { weights, threshold } => {
-                    let mut sum = 0.0;
-                    for (t, w) in weights {
-                        if !has(*t).is_empty() {
-                            sum += w;
-                            used.push(*t);
-                        }
-                    }
-                    sum >= *threshold
+                    weights.iter().filter(|(t, _)| !has(*t).is_empty()).map(|(_, w)| w).sum::<f64>() >= *threshold
                 }
             };
             if !fired {
                 continue;
             }
-            used.sort_unstable();
-            used.dedup();
+            used.clear();
+            used.extend(self.rule_terms[r as usize].iter().copied().filter(|t| !has(*t).is_empty()));
+            if used.is_empty() {
+                continue;
+            }
             let idx = match by_indicator.iter().position(|i| i.id == rule.indicator) {
                 Some(i) => i,
                 None => {
@@ -347,7 +337,7 @@ impl Classifier {
             let hit = &mut by_indicator[idx];
             hit.score += rule.weight;
             hit.rules.push(rule.id.clone());
-            for t in used {
+            for &t in &used {
                 let term = &self.rules.terms[t];
                 for h in has(t) {
                     let stream = &streams[h.field as usize];

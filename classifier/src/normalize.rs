@@ -80,6 +80,10 @@ pub fn fold(word: &str) -> String {
 fn squeeze_into(word: &str, out: &mut String) {
     let b = word.as_bytes();
     if word.is_ascii() {
+        if !b.windows(3).any(|w| w[0] == w[1] && w[1] == w[2]) {
+            out.push_str(word);
+            return;
+        }
         let mut i = 0;
         while i < b.len() {
             let mut j = i + 1;
@@ -159,8 +163,10 @@ impl Normalizer {
 
     /// Normalises `text` into a token stream.
     pub fn stream(&self, text: &str) -> Stream {
-        let mut stream =
-            Stream { tokens: Vec::with_capacity(text.len() / 5), joined: String::with_capacity(text.len() + 16) };
+        let mut stream = Stream {
+            tokens: Vec::with_capacity(text.len() / 5),
+            joined: String::with_capacity(text.len() + text.len() / 4 + 16),
+        };
         stream.joined.push(' ');
         let mut raw = String::with_capacity(32);
         let mut squeezed = String::with_capacity(32);
