@@ -20,7 +20,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// A name for this node, unique among nodes sharing a Kafka cluster; an
     /// `api` node without the `indexer` role keeps its own search replica
-    /// under the consumer group `search-<node_name>`.
+    /// under the consumer group `search-v<schema>-<node_name>`.
     #[serde(default = "default_node_name")]
     pub node_name: String,
     #[serde(default)]

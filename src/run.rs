@@ -113,24 +113,33 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     }
 
     let index = if has(Role::Indexer) || has(Role::Api) {
-        Some(indexer::SearchIndex::open(&config.data_dir.join("index"))?)
+        Some(indexer::SearchIndex::open_in(&config.data_dir)?)
     } else {
         None
     };
     if let Some(index) = &index {
         // Every node that keeps the index keeps all of it: its own group.
-        let group = format!("search-{}", config.node_name);
+        let group = indexer::schema::group(&config.node_name);
         let (bus, index) = (bus.clone(), index.clone());
         tasks.spawn(supervise("search-index", move || {
             indexer::stage::run_index(bus.clone(), group.clone(), index.clone())
         }));
     }
+    let analytics = match &config.clickhouse {
+        Some(c) if has(Role::Indexer) || has(Role::Api) => {
+            Some(indexer::Analytics::connect(c).await.with_context(|| {
+                format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
+            })?)
+        }
+        _ => None,
+    };
     if has(Role::Indexer)
-        && let Some(c) = &config.clickhouse
+        && let Some(analytics) = analytics.clone()
     {
-        let analytics = indexer::Analytics::connect(c).await.with_context(|| {
-            format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
-        })?;
+        let (bus2, analytics2) = (bus.clone(), analytics.clone());
+        tasks.spawn(supervise("clickhouse-alerts", move || {
+            indexer::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
+        }));
         let (bus, clock) = (bus.clone(), clock.clone());
         tasks.spawn(supervise("clickhouse", move || {
             indexer::stage::run_analytics(bus.clone(), analytics.clone(), clock.clone())
@@ -205,6 +214,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         feeds: feed_board,
         http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?,
         index: if has(Role::Api) { index.clone() } else { None },
+        analytics: if has(Role::Api) { analytics } else { None },
         alerts,
         units,
         rules: book.clone(),

@@ -51,6 +51,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// With the `api` role.
     pub index: Option<indexer::SearchIndex>,
+    /// With the `api` role and `[clickhouse]`: statistics come from there.
+    pub analytics: Option<indexer::Analytics>,
     pub alerts: Option<AlertView>,
     pub units: alerter::UnitBook,
     /// The rule set in force, followed from the `rules` topic.

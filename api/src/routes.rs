@@ -124,12 +124,30 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                     ("indicator", "an indicator id"),
                     ("region", "a region code; everything under it"),
                     ("channel", "app, web, telegram, whatsapp, sms, email or feed"),
-                    ("from", "RFC 3339, inclusive"),
+                    ("source", "where it came from: a feed, an office"),
+                    ("language", "ind, eng or jav"),
+                    ("from", "RFC 3339, inclusive (received)"),
                     ("to", "RFC 3339, exclusive"),
+                    ("min_score", "only reports whose indicator scores add up to this"),
+                    ("sort", "relevance (default with q), newest (default without), oldest"),
                     ("limit", "at most 1000, default 20"),
-                    ("offset", "skip this many"),
+                    ("offset", "skip this many (offset + limit at most 10000)"),
+                    ("after", "the `next` of the previous page, for pages beyond"),
                 ]),
             get(search::search),
+        ),
+        (
+            ep("GET", "/api/v1/stats", &[Role::Admin, Role::Analyst, Role::Operator], Api, "Report counts by indicator, region and day, week or month, within your regions")
+                .query(&[
+                    ("indicator", "an indicator id"),
+                    ("region", "a region code; everything under it"),
+                    ("channel", "app, web, telegram, whatsapp, sms, email or feed"),
+                    ("from", "RFC 3339, inclusive (when it happened)"),
+                    ("to", "RFC 3339, exclusive"),
+                    ("bucket", "day (default), week or month; days in UTC+7"),
+                    ("by", "province (default) or regency"),
+                ]),
+            get(search::stats),
         ),
         (
             ep("GET", "/api/v1/alerts", &[Role::Admin, Role::Operator], Api, "Alerts within your regions, newest first")

@@ -1,8 +1,9 @@
-//! `GET /api/v1/search`.
+//! `GET /api/v1/search` and `GET /api/v1/stats`.
 
 use axum::Json;
 use axum::extract::State;
-use indexer::{SearchQuery, SearchResult};
+use indexer::stats::{Bucket, By};
+use indexer::{SearchQuery, SearchResult, Sort, Stats, StatsQuery};
 use model::{Channel, RegionCode};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -23,8 +24,32 @@ pub struct Params {
     pub from: Option<String>,
     /// RFC 3339; exclusive.
     pub to: Option<String>,
+    pub source: Option<String>,
+    pub language: Option<String>,
+    pub min_score: Option<f64>,
+    pub sort: Option<Sort>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    pub indicator: Option<String>,
+    pub region: Option<String>,
+    pub channel: Option<Channel>,
+    /// RFC 3339, on `reported_at`; inclusive.
+    pub from: Option<String>,
+    /// RFC 3339; exclusive.
+    pub to: Option<String>,
+    pub bucket: Option<Bucket>,
+    pub by: Option<By>,
+}
+
+fn region_param(value: Option<&str>) -> Result<Option<RegionCode>, ApiError> {
+    value.map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e))).transpose()
 }
 
 fn time_param(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -44,29 +69,61 @@ pub async fn search(
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Json<SearchResult>, ApiError> {
     let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
-    let region =
-        p.region.as_deref().map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e))).transpose()?;
     let query = SearchQuery {
         q: p.q,
         indicator: p.indicator,
-        region,
+        region: region_param(p.region.as_deref())?,
         channel: p.channel,
+        source: p.source,
+        language: p.language,
         from: time_param("from", p.from.as_deref())?,
         to: time_param("to", p.to.as_deref())?,
+        min_score: p.min_score,
+        sort: p.sort.unwrap_or_default(),
         limit: p.limit.unwrap_or(20),
         offset: p.offset.unwrap_or(0),
+        after: p.after,
     };
+    if query.after.is_some() && query.offset > 0 {
+        return Err(ApiError::invalid("after", "use either `after` or `offset`, not both"));
+    }
     if query.limit > 1000 {
         return Err(ApiError::invalid("limit", "must be at most 1000"));
     }
     if query.offset.saturating_add(query.limit) > 10_000 {
         return Err(ApiError::invalid(
             "offset",
-            "offset + limit must be at most 10000: narrow the search with filters",
+            "offset + limit must be at most 10000: page on with `after` (the `next` of each page)",
         ));
     }
     let scope = caller.scope.clone();
     let result =
         tokio::task::spawn_blocking(move || index.search(&query, &scope)).await.map_err(ApiError::internal)??;
     Ok(Json(result))
+}
+
+/// Counts by indicator, region and time bucket within the caller's scope:
+/// from ClickHouse when this node has it, else from the search index.
+pub async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<StatsParams>,
+) -> Result<Json<Stats>, ApiError> {
+    let query = StatsQuery {
+        indicator: p.indicator,
+        region: region_param(p.region.as_deref())?,
+        channel: p.channel,
+        from: time_param("from", p.from.as_deref())?,
+        to: time_param("to", p.to.as_deref())?,
+        bucket: p.bucket.unwrap_or_default(),
+        by: p.by.unwrap_or_default(),
+    };
+    let scope = caller.scope.clone();
+    if let Some(analytics) = &state.analytics {
+        return Ok(Json(analytics.stats(&query, &scope).await?));
+    }
+    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+    let stats =
+        tokio::task::spawn_blocking(move || index.stats(&query, &scope)).await.map_err(ApiError::internal)??;
+    Ok(Json(stats))
 }

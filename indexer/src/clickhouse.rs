@@ -6,12 +6,13 @@
 //! (validation off, which 18.16 needs), so tests read typed rows back.
 
 use ::clickhouse::{Client, Row};
-use model::{ClassifiedReport, RegionCode, RegionLevel};
+use model::{Alert, ClassifiedReport, RegionCode, RegionLevel, Scope};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Error;
+use crate::stats::{By, Stats, StatsQuery, is_midnight};
 
 /// `[clickhouse]`: where analytics go.
 #[derive(Debug, Clone, Deserialize)]
@@ -89,30 +90,123 @@ impl ReportRow {
     }
 }
 
-/// Versioned migrations, applied in order and recorded in `schema_migrations`.
-const MIGRATIONS: &[(u32, &str)] = &[(
-    1,
-    "CREATE TABLE IF NOT EXISTS reports (
-        id UUID,
-        received_at DateTime,
-        reported_at DateTime,
-        channel LowCardinality(String),
-        source String,
-        region String,
-        province LowCardinality(String),
-        regency LowCardinality(String),
-        regions Array(String),
-        indicators Array(String),
-        score Float64,
-        language LowCardinality(String),
-        rules_version String,
-        title String,
-        text String,
-        indexed_at DateTime
-    ) ENGINE = ReplacingMergeTree(indexed_at)
-    PARTITION BY toYYYYMM(received_at)
-    ORDER BY (province, regency, received_at, id)",
-)];
+/// Versioned migrations, applied in order and recorded in
+/// `schema_migrations`. Each statement may run again after a crash: tables
+/// and views are created only when missing, and the backfill counts
+/// distinct ids, so repeating it changes nothing.
+const MIGRATIONS: &[(u32, &[&str])] = &[
+    (
+        1,
+        &["CREATE TABLE IF NOT EXISTS reports (
+            id UUID,
+            received_at DateTime,
+            reported_at DateTime,
+            channel LowCardinality(String),
+            source String,
+            region String,
+            province LowCardinality(String),
+            regency LowCardinality(String),
+            regions Array(String),
+            indicators Array(String),
+            score Float64,
+            language LowCardinality(String),
+            rules_version String,
+            title String,
+            text String,
+            indexed_at DateTime
+        ) ENGINE = ReplacingMergeTree(indexed_at)
+        PARTITION BY toYYYYMM(received_at)
+        ORDER BY (province, regency, received_at, id)"],
+    ),
+    (
+        2,
+        &[
+            // distinct report ids per day (UTC+7), indicator, province, regency
+            // and channel, kept by a materialised view on every insert; a
+            // report inserted twice is counted once
+            "CREATE TABLE IF NOT EXISTS report_counts_daily (
+                day Date,
+                indicator LowCardinality(String),
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                channel LowCardinality(String),
+                reports AggregateFunction(uniqExact, UUID)
+            ) ENGINE = AggregatingMergeTree()
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (day, indicator, province, regency, channel)",
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS report_counts_daily_mv TO report_counts_daily AS
+            SELECT toDate(reported_at, 'Asia/Jakarta') AS day, CAST(ind AS LowCardinality(String)) AS indicator,
+                   province, regency, channel, uniqExactState(id) AS reports
+            FROM reports ARRAY JOIN indicators AS ind
+            GROUP BY day, indicator, province, regency, channel",
+            "INSERT INTO report_counts_daily (day, indicator, province, regency, channel, reports)
+            SELECT toDate(reported_at, 'Asia/Jakarta') AS day, ind AS indicator, province, regency, channel,
+                   uniqExactState(id) AS reports
+            FROM reports ARRAY JOIN indicators AS ind
+            GROUP BY day, indicator, province, regency, channel",
+            "CREATE TABLE IF NOT EXISTS alerts (
+                id UUID,
+                raised_at DateTime,
+                indicator LowCardinality(String),
+                level LowCardinality(String),
+                region String,
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                count UInt32,
+                score Float64,
+                report_ids Array(String)
+            ) ENGINE = ReplacingMergeTree()
+            PARTITION BY toYYYYMM(raised_at)
+            ORDER BY id",
+        ],
+    ),
+];
+
+/// The newest schema version.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// One row of the `alerts` table: an alert as raised.
+#[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct AlertRow {
+    #[serde(with = "::clickhouse::serde::uuid")]
+    pub id: Uuid,
+    #[serde(with = "::clickhouse::serde::time::datetime")]
+    pub raised_at: OffsetDateTime,
+    pub indicator: String,
+    pub level: String,
+    pub region: String,
+    pub province: String,
+    pub regency: String,
+    pub count: u32,
+    pub score: f64,
+    pub report_ids: Vec<String>,
+}
+
+impl AlertRow {
+    pub fn from_alert(alert: &Alert) -> Self {
+        let at = |level| alert.region.at_level(level).map(|c| c.to_string()).unwrap_or_default();
+        AlertRow {
+            id: alert.id,
+            raised_at: alert.raised_at,
+            indicator: alert.indicator.clone(),
+            level: alert.level.as_str().to_owned(),
+            region: alert.region.to_string(),
+            province: at(RegionLevel::Province),
+            regency: at(RegionLevel::Regency),
+            count: u32::try_from(alert.count).unwrap_or(u32::MAX),
+            score: alert.score,
+            report_ids: alert.reports.iter().map(|r| r.id.to_string()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct DayCount {
+    day: String,
+    indicator: String,
+    region: String,
+    count: u64,
+}
 
 /// A connection to the analytics database.
 #[derive(Clone)]
@@ -129,6 +223,12 @@ impl std::fmt::Debug for Analytics {
 impl Analytics {
     /// Connects, creates the database when missing and applies pending migrations.
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self, Error> {
+        Self::connect_at_version(config, SCHEMA_VERSION).await
+    }
+
+    /// Connects and migrates up to version `upto` only: how tests build a
+    /// database as an older release left it.
+    pub async fn connect_at_version(config: &ClickHouseConfig, upto: u32) -> Result<Self, Error> {
         let mut base = Client::default().with_url(&config.url).with_validation(false);
         if let Some(user) = &config.user {
             base = base.with_user(user);
@@ -143,9 +243,17 @@ impl Analytics {
             )));
         }
         base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database)).execute().await?;
-        let client = base.with_database(&config.database);
-        let analytics = Self { client };
-        analytics.migrate().await?;
+        let analytics = Self { client: base.with_database(&config.database) };
+        analytics
+            .client
+            .query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
+                 ENGINE = MergeTree ORDER BY version",
+            )
+            .execute()
+            .await?;
+        let applied: Vec<u32> = analytics.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
+        analytics.apply(&applied, upto).await?;
         Ok(analytics)
     }
 
@@ -153,21 +261,16 @@ impl Analytics {
         &self.client
     }
 
-    async fn migrate(&self) -> Result<(), Error> {
-        self.client
-            .query(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
-                 ENGINE = MergeTree ORDER BY version",
-            )
-            .execute()
-            .await?;
-        let applied: Vec<u32> = self.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
-        for (version, sql) in MIGRATIONS {
+    /// Applies the migrations not in `applied`, up to version `upto`.
+    async fn apply(&self, applied: &[u32], upto: u32) -> Result<(), Error> {
+        for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v <= upto) {
             if applied.contains(version) {
                 continue;
             }
             tracing::info!(version, "applying ClickHouse migration");
-            self.client.query(sql).execute().await?;
+            for sql in *statements {
+                self.client.query(sql).execute().await?;
+            }
             self.client
                 .query("INSERT INTO schema_migrations (version, applied_at) SELECT ?, now()")
                 .bind(*version)
@@ -175,6 +278,109 @@ impl Analytics {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Writes alerts as raised; an alert written twice is one row after merges.
+    pub async fn insert_alerts(&self, rows: &[AlertRow]) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut insert = self.client.insert::<AlertRow>("alerts").await?;
+        for row in rows {
+            insert.write(row).await?;
+        }
+        insert.end().await?;
+        Ok(())
+    }
+
+    /// Daily counts for `GET /api/v1/stats`: from the daily rollup when the
+    /// question fits it (whole days, scope and region at province or regency
+    /// level), else from the reports themselves.
+    pub async fn stats(&self, q: &StatsQuery, scope: &Scope) -> Result<Stats, Error> {
+        let column = match q.by {
+            By::Province => "province",
+            By::Regency => "regency",
+        };
+        let coarse = |c: &RegionCode| matches!(c.level(), RegionLevel::Province | RegionLevel::Regency);
+        let scope_codes: Option<&[RegionCode]> = match scope {
+            Scope::All => None,
+            Scope::Regions(codes) => Some(codes),
+        };
+        let fits_rollup = q.from.is_none_or(is_midnight)
+            && q.to.is_none_or(is_midnight)
+            && q.region.as_ref().is_none_or(coarse)
+            && scope_codes.is_none_or(|codes| codes.iter().all(coarse));
+        // `region` codes at province or regency level as rollup conditions
+        let level_match = |c: &RegionCode| {
+            let col = if c.level() == RegionLevel::Province { "province" } else { "regency" };
+            format!("{col} = '{}'", c.as_str())
+        };
+        // any level, on the main region
+        let prefix_match = |c: &RegionCode| format!("(region = '{0}' OR startsWith(region, '{0}.'))", c.as_str());
+        let mut conditions: Vec<String> = Vec::new();
+        let (table, day, count, from_clause) = if fits_rollup {
+            ("report_counts_daily", "day", "uniqExactMerge(reports)", "report_counts_daily")
+        } else {
+            (
+                "reports",
+                "toDate(reported_at, 'Asia/Jakarta')",
+                "uniqExact(id)",
+                "reports ARRAY JOIN indicators AS indicator",
+            )
+        };
+        let region_condition = |c: &RegionCode| if fits_rollup { level_match(c) } else { prefix_match(c) };
+        if let Some(codes) = scope_codes {
+            if codes.is_empty() {
+                return Ok(Stats::from_days(q, "clickhouse", []));
+            }
+            conditions.push(format!("({})", codes.iter().map(region_condition).collect::<Vec<_>>().join(" OR ")));
+        }
+        if let Some(region) = &q.region {
+            conditions.push(region_condition(region));
+        }
+        if q.indicator.is_some() {
+            conditions.push("indicator = ?".into());
+        }
+        if q.channel.is_some() {
+            conditions.push("channel = ?".into());
+        }
+        let day_of = |t: OffsetDateTime| crate::stats::date_of(crate::stats::day_number(t)).to_string();
+        if let Some(from) = q.from {
+            conditions.push(if fits_rollup {
+                format!("day >= toDate('{}')", day_of(from))
+            } else {
+                format!("reported_at >= toDateTime({})", from.unix_timestamp())
+            });
+        }
+        if let Some(to) = q.to {
+            conditions.push(if fits_rollup {
+                format!("day < toDate('{}')", day_of(to))
+            } else {
+                format!("reported_at < toDateTime({})", to.unix_timestamp() + i64::from(to.nanosecond() > 0))
+            });
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        let sql = format!(
+            "SELECT toString({day}) AS d, toString(indicator) AS i, toString({column}) AS r, toUInt64({count}) AS n \
+             FROM {from_clause} {filter} GROUP BY d, i, r"
+        );
+        tracing::debug!(table, %sql, "stats query");
+        let mut query = self.client.query(&sql);
+        if let Some(indicator) = &q.indicator {
+            query = query.bind(indicator.as_str());
+        }
+        if let Some(channel) = q.channel {
+            query = query.bind(channel.as_str());
+        }
+        let rows: Vec<DayCount> = query.fetch_all().await?;
+        let mut days = Vec::with_capacity(rows.len());
+        for row in rows {
+            let date = time::Date::parse(&row.day, &time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|e| Error::Other(format!("ClickHouse gave the day `{}`: {e}", row.day)))?;
+            let n = i64::from(date.to_julian_day()) - i64::from(crate::stats::date_of(0).to_julian_day());
+            days.push(((n, row.indicator, row.region), row.count));
+        }
+        Ok(Stats::from_days(q, "clickhouse", days))
     }
 
     /// Writes rows; a row whose id is already there replaces it on merge.

@@ -8,13 +8,16 @@
 //! - [`clickhouse`]: the analytics tables and their migrations;
 //! - [`stage`]: the bus loop that feeds both.
 
+pub mod analysis;
 pub mod clickhouse;
 pub mod schema;
 pub mod search;
 pub mod stage;
+pub mod stats;
 
 pub use clickhouse::{Analytics, ClickHouseConfig};
-pub use search::{Hit, SearchIndex, SearchQuery, SearchResult};
+pub use search::{Hit, SearchIndex, SearchQuery, SearchResult, Sort};
+pub use stats::{Stats, StatsQuery};
 
 /// Errors of the archive.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,9 @@ pub enum Error {
     ClickHouse(#[from] ::clickhouse::error::Error),
     #[error(transparent)]
     Bus(#[from] bus::Error),
+    /// A request the caller must correct; the message says how.
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0}")]
     Other(String),
 }

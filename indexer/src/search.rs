@@ -1,23 +1,38 @@
 //! The search index: upserts by report id, and queries that are always
-//! limited to the caller's region scope inside the query itself, so totals and
-//! facets never count what the caller may not see.
+//! limited to the caller's region scope inside the query itself, so totals,
+//! facets and statistics never count what the caller may not see.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use model::{Channel, ClassifiedReport, RegionCode, Scope, wire};
+use model::{Channel, ClassifiedReport, RegionCode, RegionLevel, Scope, wire};
 use serde::Serialize;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DateTime, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DateTime, DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, SegmentReader,
+    TantivyDocument, Term,
+};
 use time::OffsetDateTime;
 
-use crate::Error;
 use crate::schema::Fields;
+use crate::stats::{Stats, StatsQuery, day_number};
+use crate::{Error, analysis};
+
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Best match first; newest first without query text.
+    #[default]
+    Relevance,
+    Newest,
+    Oldest,
+}
 
 /// What an analyst asks for.
 #[derive(Debug, Clone, Default)]
@@ -28,10 +43,19 @@ pub struct SearchQuery {
     /// Only reports about this region or below it.
     pub region: Option<RegionCode>,
     pub channel: Option<Channel>,
+    pub source: Option<String>,
+    pub language: Option<String>,
+    /// Received in `[from, to)`.
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
+    /// Only reports whose indicator scores add up to at least this.
+    pub min_score: Option<f64>,
+    pub sort: Sort,
     pub limit: usize,
     pub offset: usize,
+    /// The `next` cursor of the previous page: the page after it, however
+    /// deep, and stable while reports keep arriving.
+    pub after: Option<String>,
 }
 
 /// One search hit. It never carries the reporter.
@@ -45,7 +69,11 @@ pub struct Hit {
     pub regions: Vec<RegionCode>,
     #[serde(with = "time::serde::rfc3339")]
     pub received_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub reported_at: OffsetDateTime,
     pub channel: Channel,
+    pub source: String,
+    pub score: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,11 +81,39 @@ pub struct SearchResult {
     /// All matches in scope, not just this page.
     pub total: usize,
     pub hits: Vec<Hit>,
-    /// Counts of matches in scope by indicator and by channel.
+    /// Counts of matches in scope by indicator, channel, language, province and regency.
     pub facets: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
-/// The tantivy index under `data_dir/index`, and a reader that follows commits.
+/// Where a hit stands in its ordering: bigger comes first.
+type SortKey = (f32, i64, u64);
+
+/// A cursor names the ordering and the last hit's key, so a page after it
+/// is exactly the hits whose keys come after it.
+fn encode_cursor(sort: Sort, key: SortKey) -> String {
+    let tag = match sort {
+        Sort::Relevance => 'r',
+        Sort::Newest => 'n',
+        Sort::Oldest => 'o',
+    };
+    format!("{tag}{:08x}{:016x}{:016x}", key.0.to_bits(), key.1 as u64, key.2)
+}
+
+fn decode_cursor(sort: Sort, cursor: &str) -> Result<SortKey, Error> {
+    let bad = || Error::Invalid("after: not a cursor from this search; pass the `next` of the previous page".into());
+    let expected = encode_cursor(sort, (0.0, 0, 0)).chars().next();
+    let mut chars = cursor.chars();
+    if chars.next() != expected || cursor.len() != 41 || !cursor.is_ascii() {
+        return Err(bad());
+    }
+    let hex = |range: std::ops::Range<usize>| u64::from_str_radix(&cursor[range], 16).map_err(|_| bad());
+    Ok((f32::from_bits(hex(1..9)? as u32), hex(9..25)? as i64, hex(25..41)?))
+}
+
+/// The tantivy index under `data_dir/index-v<N>`, and a reader that follows commits.
 #[derive(Clone)]
 pub struct SearchIndex {
     index: Index,
@@ -78,8 +134,24 @@ impl SearchIndex {
         let (schema, fields) = Fields::build();
         let directory = MmapDirectory::open(dir).map_err(|e| Error::Other(format!("{}: {e}", dir.display())))?;
         let index = Index::open_or_create(directory, schema)?;
+        analysis::register(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         Ok(Self { index, reader, fields })
+    }
+
+    /// Opens the index of this schema version under `data_dir`, and removes
+    /// the folders of older versions (their node rebuilds from the log).
+    pub fn open_in(data_dir: &Path) -> Result<Self, Error> {
+        for old in 1..crate::schema::VERSION {
+            let name = if old == 1 { "index".to_owned() } else { format!("index-v{old}") };
+            let path = data_dir.join(name);
+            if path.join("meta.json").exists() {
+                tracing::info!(path = %path.display(), "removing a search index of an older schema; it is rebuilt from the log");
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| Error::Other(format!("cannot remove {}: {e}", path.display())))?;
+            }
+        }
+        Self::open(&data_dir.join(crate::schema::folder()))
     }
 
     /// The single writer of this index. Holds the index lock until dropped.
@@ -87,40 +159,87 @@ impl SearchIndex {
         Ok(self.index.writer_with_num_threads(1, 50_000_000)?)
     }
 
+    /// The tantivy index, for commit payloads and metadata.
+    pub fn tantivy(&self) -> &Index {
+        &self.index
+    }
+
     /// Makes the last commit visible to searches now, instead of within a moment.
     pub fn reload(&self) -> Result<(), Error> {
         Ok(self.reader.reload()?)
+    }
+
+    /// How many reports the index holds.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Adds or replaces `item` (by report id). Visible after the writer commits.
     pub fn upsert(&self, writer: &IndexWriter, item: &ClassifiedReport) -> Result<(), Error> {
         let f = &self.fields;
         let r = &item.report;
+        let c = &item.classification;
         let id = r.id.to_string();
         writer.delete_term(Term::from_field_text(f.id, &id));
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, &id);
+        doc.add_u64(f.seq, r.id.0.as_u128() as u64);
         if let Some(title) = &r.title {
             doc.add_text(f.title, title);
         }
         doc.add_text(f.text, &r.text);
-        for hit in &item.classification.indicators {
+        for hit in &c.indicators {
             doc.add_text(f.indicators, &hit.id);
         }
-        let mut regions: Vec<RegionCode> = item.classification.regions.iter().flat_map(RegionCode::lineage).collect();
+        let mut regions: Vec<RegionCode> = c.regions.iter().flat_map(RegionCode::lineage).collect();
         regions.sort();
         regions.dedup();
         for region in &regions {
             doc.add_text(f.regions, region.as_str());
         }
+        let main = r.region.as_ref().or(c.regions.first());
+        for region in main.map(RegionCode::lineage).unwrap_or_default() {
+            doc.add_text(f.area, region.as_str());
+        }
+        let at = |level| main.and_then(|m| m.at_level(level)).map(|c| c.to_string()).unwrap_or_default();
+        doc.add_text(f.province, at(RegionLevel::Province));
+        doc.add_text(f.regency, at(RegionLevel::Regency));
         doc.add_text(f.channel, r.channel.as_str());
+        doc.add_text(f.source, &r.source);
+        doc.add_text(f.language, c.language.as_deref().unwrap_or(""));
+        doc.add_f64(f.score, c.indicators.iter().map(|i| i.score).sum());
+        doc.add_text(f.rules_version, &c.rules_version);
         doc.add_date(f.received_at, DateTime::from_utc(r.received_at));
         doc.add_date(f.reported_at, DateTime::from_utc(r.reported_at));
+        doc.add_u64(f.day, day_number(r.reported_at) as u64);
         doc.add_bytes(f.doc, &wire::encode(item));
         writer.add_document(doc)?;
         Ok(())
     }
 
+    /// Removes the reports of `channel` received before `before`, for retention.
+    pub fn delete_older(&self, writer: &IndexWriter, channel: Channel, before: OffsetDateTime) -> Result<(), Error> {
+        let f = &self.fields;
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, self.term(f.channel, channel.as_str())),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Unbounded,
+                    std::ops::Bound::Excluded(Term::from_field_date_for_search(
+                        f.received_at,
+                        DateTime::from_utc(before),
+                    )),
+                )),
+            ),
+        ]);
+        writer.delete_query(Box::new(query))?;
+        Ok(())
+    }
     /// The report with `id`, if it is in the index and inside `scope`.
     pub fn get(&self, id: &str, scope: &Scope) -> Result<Option<ClassifiedReport>, Error> {
         let searcher = self.reader.searcher();
@@ -169,16 +288,36 @@ impl SearchIndex {
         Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
     }
 
-    /// The caller's scope as a query: a report matches when any of its
-    /// regions (at any level) equals one of the scope's codes.
-    fn scope_query(&self, scope: &Scope) -> Box<dyn Query> {
+    /// The caller's scope as a query on `field`: a report matches when any of
+    /// its regions there (at any level) equals one of the scope's codes.
+    fn scope_on(&self, field: tantivy::schema::Field, scope: &Scope) -> Box<dyn Query> {
         match scope {
             Scope::All => Box::new(AllQuery),
             Scope::Regions(codes) if codes.is_empty() => Box::new(EmptyQuery),
             Scope::Regions(codes) => Box::new(BooleanQuery::new(
-                codes.iter().map(|c| (Occur::Should, self.term(self.fields.regions, c.as_str()))).collect(),
+                codes.iter().map(|c| (Occur::Should, self.term(field, c.as_str()))).collect(),
             )),
         }
+    }
+
+    fn scope_query(&self, scope: &Scope) -> Box<dyn Query> {
+        self.scope_on(self.fields.regions, scope)
+    }
+
+    fn time_range(
+        &self,
+        field: tantivy::schema::Field,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+    ) -> Box<dyn Query> {
+        let bound = |t: Option<OffsetDateTime>, incl: bool| match t {
+            None => std::ops::Bound::Unbounded,
+            Some(t) => {
+                let term = Term::from_field_date_for_search(field, DateTime::from_utc(t));
+                if incl { std::ops::Bound::Included(term) } else { std::ops::Bound::Excluded(term) }
+            }
+        };
+        Box::new(RangeQuery::new(bound(from, true), bound(to, false)))
     }
 
     fn build_query(&self, q: &SearchQuery, scope: &Scope) -> Result<Box<dyn Query>, Error> {
@@ -187,26 +326,34 @@ impl SearchIndex {
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text]);
             parser.set_conjunction_by_default();
-            clauses.push((Occur::Must, parser.parse_query(text)?));
+            // tantivy reads `a AND NOT b` as a and (nothing but not b), which
+            // matches nothing; `a NOT b` is what people mean
+            let text = text.replace(" AND NOT ", " NOT ");
+            clauses.push((Occur::Must, parser.parse_query(&text)?));
         }
-        if let Some(indicator) = &q.indicator {
-            clauses.push((Occur::Must, self.term(f.indicators, indicator)));
-        }
-        if let Some(region) = &q.region {
-            clauses.push((Occur::Must, self.term(f.regions, region.as_str())));
-        }
-        if let Some(channel) = q.channel {
-            clauses.push((Occur::Must, self.term(f.channel, channel.as_str())));
+        let keywords = [
+            (f.indicators, q.indicator.as_deref()),
+            (f.regions, q.region.as_ref().map(RegionCode::as_str)),
+            (f.channel, q.channel.map(Channel::as_str)),
+            (f.source, q.source.as_deref()),
+            (f.language, q.language.as_deref()),
+        ];
+        for (field, value) in keywords {
+            if let Some(value) = value {
+                clauses.push((Occur::Must, self.term(field, value)));
+            }
         }
         if q.from.is_some() || q.to.is_some() {
-            let bound = |t: Option<OffsetDateTime>, incl: bool| match t {
-                None => std::ops::Bound::Unbounded,
-                Some(t) => {
-                    let term = Term::from_field_date_for_search(f.received_at, DateTime::from_utc(t));
-                    if incl { std::ops::Bound::Included(term) } else { std::ops::Bound::Excluded(term) }
-                }
-            };
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(bound(q.from, true), bound(q.to, false)))));
+            clauses.push((Occur::Must, self.time_range(f.received_at, q.from, q.to)));
+        }
+        if let Some(min) = q.min_score {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(Term::from_field_f64(f.score, min)),
+                    std::ops::Bound::Unbounded,
+                )),
+            ));
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
@@ -217,23 +364,41 @@ impl SearchIndex {
         let query = self.build_query(q, scope)?;
         let limit = q.limit.clamp(1, 1000);
         let has_text = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
-        let addresses: Vec<DocAddress> = if has_text {
-            let top = TopDocs::with_limit(limit).and_offset(q.offset).order_by_score();
-            searcher.search(&query, &top)?.into_iter().map(|(_, a)| a).collect()
-        } else {
-            let top = TopDocs::with_limit(limit)
-                .and_offset(q.offset)
-                .order_by_fast_field::<DateTime>("received_at", Order::Desc);
-            searcher.search(&query, &top)?.into_iter().map(|(_, a)| a).collect()
+        let sort = match q.sort {
+            Sort::Relevance if !has_text => Sort::Newest,
+            s => s,
         };
+        let after = q.after.as_deref().map(|c| decode_cursor(sort, c)).transpose()?;
+        let collector = TopDocs::with_limit(limit).and_offset(q.offset).tweak_score(move |segment: &SegmentReader| {
+            let fast = segment.fast_fields();
+            let received = fast.date("received_at").ok().map(|c| c.first_or_default_col(DateTime::MIN));
+            let seq = fast.u64("seq").ok().map(|c| c.first_or_default_col(0));
+            move |doc: DocId, score: Score| -> Option<SortKey> {
+                let at = received.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_micros());
+                let seq = seq.as_ref().map_or(0, |c| c.get_val(doc));
+                let key = match sort {
+                    Sort::Relevance => (score, at, seq),
+                    Sort::Newest => (0.0, at, seq),
+                    Sort::Oldest => (0.0, -at, u64::MAX - seq),
+                };
+                // hits at or before the cursor sort last and are dropped
+                match after {
+                    Some(a) if key.partial_cmp(&a) != Some(std::cmp::Ordering::Less) => None,
+                    _ => Some(key),
+                }
+            }
+        });
+        let found: Vec<(SortKey, DocAddress)> =
+            searcher.search(&query, &collector)?.into_iter().filter_map(|(key, a)| Some((key?, a))).collect();
         let total = searcher.search(&query, &Count)?;
         let snippets = if has_text {
             Some(tantivy::snippet::SnippetGenerator::create(&searcher, &*query, self.fields.text)?)
         } else {
             None
         };
-        let mut hits = Vec::with_capacity(addresses.len());
-        for address in addresses {
+        let next = (found.len() == limit).then(|| found.last().map(|(key, _)| encode_cursor(sort, *key))).flatten();
+        let mut hits = Vec::with_capacity(found.len());
+        for (_, address) in found {
             let item = self.load(&searcher, address)?;
             let snippet = match &snippets {
                 Some(g) => {
@@ -242,18 +407,22 @@ impl SearchIndex {
                 }
                 None => escape(&excerpt(&item.report.text)),
             };
+            let (report, classification) = (item.report, item.classification);
             hits.push(Hit {
-                id: item.report.id.to_string(),
-                title: item.report.title.clone(),
+                id: report.id.to_string(),
+                title: report.title,
                 snippet,
-                indicators: item.classification.indicators.iter().map(|i| i.id.to_string()).collect(),
-                regions: item.classification.regions.clone(),
-                received_at: item.report.received_at,
-                channel: item.report.channel,
+                indicators: classification.indicators.iter().map(|i| i.id.to_string()).collect(),
+                score: classification.indicators.iter().map(|i| i.score).sum(),
+                regions: classification.regions,
+                received_at: report.received_at,
+                reported_at: report.reported_at,
+                channel: report.channel,
+                source: report.source,
             });
         }
         let facets = self.facets(&searcher, &*query)?;
-        Ok(SearchResult { total, hits, facets })
+        Ok(SearchResult { total, hits, facets, next })
     }
 
     fn facets(
@@ -261,25 +430,55 @@ impl SearchIndex {
         searcher: &tantivy::Searcher,
         query: &dyn Query,
     ) -> Result<BTreeMap<String, BTreeMap<String, u64>>, Error> {
-        let request = serde_json::json!({
-            "indicator": { "terms": { "field": "indicator", "size": 100 } },
-            "channel": { "terms": { "field": "channel", "size": 20 } },
-        });
-        let aggs: Aggregations =
-            serde_json::from_value(request).map_err(|e| Error::Other(format!("facet request: {e}")))?;
+        const FACETS: [(&str, usize); 5] =
+            [("indicator", 20), ("channel", 20), ("language", 20), ("province", 40), ("regency", 100)];
+        let request: serde_json::Map<String, serde_json::Value> = FACETS
+            .iter()
+            .map(|(name, size)| ((*name).to_owned(), serde_json::json!({ "terms": { "field": name, "size": size } })))
+            .collect();
+        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
+            .map_err(|e| Error::Other(format!("facet request: {e}")))?;
         let collector = AggregationCollector::from_aggs(aggs, Default::default());
         let result = searcher.search(query, &collector)?;
         let json = serde_json::to_value(&result).map_err(|e| Error::Other(format!("facet result: {e}")))?;
         let mut out = BTreeMap::new();
-        for name in ["indicator", "channel"] {
+        for (name, _) in FACETS {
             let buckets = json[name]["buckets"].as_array().cloned().unwrap_or_default();
             let counts = buckets
                 .iter()
                 .filter_map(|b| Some((b["key"].as_str()?.to_owned(), b["doc_count"].as_u64()?)))
+                .filter(|(key, _)| !key.is_empty())
                 .collect();
             out.insert(name.to_owned(), counts);
         }
         Ok(out)
+    }
+
+    /// Daily counts per indicator and region, for `GET /api/v1/stats`
+    /// without ClickHouse. Scope applies to each report's main region.
+    pub fn stats(&self, q: &StatsQuery, scope: &Scope) -> Result<Stats, Error> {
+        let f = &self.fields;
+        let searcher = self.reader.searcher();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.scope_on(f.area, scope))];
+        if let Some(indicator) = &q.indicator {
+            clauses.push((Occur::Must, self.term(f.indicators, indicator)));
+        }
+        if let Some(region) = &q.region {
+            clauses.push((Occur::Must, self.term(f.area, region.as_str())));
+        }
+        if let Some(channel) = q.channel {
+            clauses.push((Occur::Must, self.term(f.channel, channel.as_str())));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            clauses.push((Occur::Must, self.time_range(f.reported_at, q.from, q.to)));
+        }
+        let by = match q.by {
+            crate::stats::By::Province => "province",
+            crate::stats::By::Regency => "regency",
+        };
+        let counts =
+            searcher.search(&BooleanQuery::new(clauses), &DailyCounts { by, indicator: q.indicator.clone() })?;
+        Ok(Stats::from_days(q, "index", counts))
     }
 }
 
@@ -295,9 +494,103 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// Counts matching reports by (day, indicator, region at one level).
+struct DailyCounts {
+    /// The region field: `province` or `regency`.
+    by: &'static str,
+    /// Only this indicator, when the query asks for one.
+    indicator: Option<String>,
+}
+
+type DayKey = (i64, String, String);
+
+struct DailySegment {
+    day: Option<tantivy::columnar::Column<u64>>,
+    indicators: Option<tantivy::columnar::StrColumn>,
+    region: Option<tantivy::columnar::StrColumn>,
+    counts: HashMap<(u64, u64, u64), u64>,
+    only: Option<String>,
+    ords: Vec<u64>,
+}
+
+impl Collector for DailyCounts {
+    type Fruit = HashMap<DayKey, u64>;
+    type Child = DailySegment;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<DailySegment> {
+        let fast = segment.fast_fields();
+        Ok(DailySegment {
+            day: fast.u64("day").ok(),
+            indicators: fast.str("indicator")?,
+            region: fast.str(self.by)?,
+            counts: HashMap::new(),
+            only: self.indicator.clone(),
+            ords: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<HashMap<DayKey, u64>>) -> tantivy::Result<HashMap<DayKey, u64>> {
+        let mut out = HashMap::new();
+        for fruit in fruits {
+            for (key, n) in fruit {
+                *out.entry(key).or_default() += n;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for DailySegment {
+    type Fruit = HashMap<DayKey, u64>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let (Some(day), Some(indicators)) = (&self.day, &self.indicators) else { return };
+        let Some(day) = day.first(doc) else { return };
+        let region = self.region.as_ref().and_then(|r| r.term_ords(doc).next()).unwrap_or(u64::MAX);
+        self.ords.clear();
+        self.ords.extend(indicators.term_ords(doc));
+        // an indicator listed twice counts once
+        self.ords.sort_unstable();
+        self.ords.dedup();
+        for &indicator in &self.ords {
+            *self.counts.entry((day, indicator, region)).or_default() += 1;
+        }
+    }
+
+    fn harvest(self) -> HashMap<DayKey, u64> {
+        let mut out = HashMap::new();
+        let (Some(indicators), region_column) = (self.indicators, self.region) else { return out };
+        let mut name = String::new();
+        let mut region = String::new();
+        for ((day, indicator, region_ord), n) in self.counts {
+            name.clear();
+            if !matches!(indicators.ord_to_str(indicator, &mut name), Ok(true)) {
+                continue;
+            }
+            if self.only.as_ref().is_some_and(|o| *o != name) {
+                continue;
+            }
+            region.clear();
+            if region_ord != u64::MAX {
+                if let Some(column) = &region_column {
+                    let _ = column.ord_to_str(region_ord, &mut region);
+                }
+            }
+            *out.entry((day as i64, name.clone(), region.clone())).or_default() += n;
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use model::{Classification, IndicatorHit, Report, ReportId};
+
+    use crate::stats::StatsQuery;
     use time::macros::datetime;
 
     use super::*;
@@ -329,25 +622,41 @@ mod tests {
         ClassifiedReport { report, classification }
     }
 
-    #[test]
-    fn upsert_search_scope_and_facets() {
+    fn index_of(items: &[ClassifiedReport]) -> (tempfile::TempDir, SearchIndex) {
         let dir = tempfile::tempdir().unwrap();
         let index = SearchIndex::open(dir.path()).unwrap();
         let mut writer = index.writer().unwrap();
-        index.upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba")).unwrap();
-        index.upsert(&writer, &item(2, "73.71", "pesta sabu di Makassar", "narkoba")).unwrap();
-        index.upsert(&writer, &item(3, "72.03", "bentrok warga", "konflik_sosial")).unwrap();
-        // the same report again replaces, never duplicates
-        index.upsert(&writer, &item(1, "72.71", "pesta sabu di Palu", "narkoba")).unwrap();
+        for item in items {
+            index.upsert(&writer, item).unwrap();
+        }
         writer.commit().unwrap();
         index.reload().unwrap();
+        (dir, index)
+    }
 
-        let q = SearchQuery { q: Some("sabu".into()), limit: 10, ..Default::default() };
+    fn ids(result: &SearchResult) -> Vec<u128> {
+        result.hits.iter().map(|h| h.id.parse::<ReportId>().unwrap().0.as_u128()).collect()
+    }
+
+    fn query(q: &str) -> SearchQuery {
+        SearchQuery { q: Some(q.into()), limit: 10, ..Default::default() }
+    }
+
+    #[test]
+    fn upsert_search_scope_and_facets() {
+        let (_dir, index) = index_of(&[
+            item(1, "72.71", "pesta sabu di Palu", "narkoba"),
+            item(2, "73.71", "pesta sabu di Makassar", "narkoba"),
+            item(3, "72.03", "bentrok warga", "konflik_sosial"),
+            // the same report again replaces, never duplicates
+            item(1, "72.71", "pesta sabu di Palu", "narkoba"),
+        ]);
+        let q = query("sabu");
         let all = index.search(&q, &Scope::All).unwrap();
         assert_eq!(all.total, 2);
         let palu = index.search(&q, &Scope::Regions(vec![RegionCode::parse("72").unwrap()])).unwrap();
         assert_eq!(palu.total, 1);
-        assert_eq!(palu.hits[0].id, ReportId(uuid::Uuid::from_u128(1)).to_string());
+        assert_eq!(ids(&palu), [1]);
         assert!(palu.hits[0].snippet.contains("<b>sabu</b>"), "{}", palu.hits[0].snippet);
         assert!(!serde_json::to_string(&palu).unwrap().contains("Rahasia"));
 
@@ -355,11 +664,119 @@ mod tests {
         let scoped = index.search(&browse, &Scope::Regions(vec![RegionCode::parse("72").unwrap()])).unwrap();
         assert_eq!(scoped.total, 2);
         // newest first without a query
-        assert_eq!(scoped.hits[0].id, ReportId(uuid::Uuid::from_u128(3)).to_string());
+        assert_eq!(ids(&scoped), [3, 1]);
+        // facets count only what the scope shows
         assert_eq!(scoped.facets["indicator"], BTreeMap::from([("konflik_sosial".into(), 1), ("narkoba".into(), 1)]));
+        assert_eq!(scoped.facets["province"], BTreeMap::from([("72".into(), 2)]));
+        assert_eq!(scoped.facets["regency"], BTreeMap::from([("72.03".into(), 1), ("72.71".into(), 1)]));
 
         let some = Scope::Regions(vec![RegionCode::parse("73").unwrap()]);
         assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &some).unwrap().is_none());
         assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &Scope::All).unwrap().is_some());
+    }
+
+    #[test]
+    fn indonesian_word_forms_find_each_other() {
+        let (_dir, index) = index_of(&[
+            item(1, "72.71", "Terjadi bentrokan antarwarga di Palu Barat", "konflik_sosial"),
+            item(2, "72.71", "Massa membakar pos ronda", "konflik_sosial"),
+            item(3, "72.71", "Pembakaran rumah ibadah dilaporkan warga", "kerukunan_beragama"),
+            item(4, "72.71", "Polisi menangkap pengedar sabu", "narkoba"),
+            item(5, "72.71", "Warga membeli sabun di pasar", "narkoba"),
+            item(6, "72.71", "Penangkapan dua kurir ganja", "narkoba"),
+        ]);
+        let all = Scope::All;
+        assert_eq!(ids(&index.search(&query("bentrok"), &all).unwrap()), [1]);
+        let mut burning = ids(&index.search(&query("dibakar"), &all).unwrap());
+        burning.sort();
+        assert_eq!(burning, [2, 3]);
+        let mut arrests = ids(&index.search(&query("tangkap"), &all).unwrap());
+        arrests.sort();
+        assert_eq!(arrests, [4, 6]);
+        assert_eq!(ids(&index.search(&query("peredaran"), &all).unwrap()), [4]);
+        // `sabu` is not `sabun`
+        assert_eq!(ids(&index.search(&query("sabu"), &all).unwrap()), [4]);
+        // phrases, boolean operators and field prefixes
+        assert_eq!(ids(&index.search(&query("\"rumah ibadah\""), &all).unwrap()), [3]);
+        assert_eq!(ids(&index.search(&query("bakar AND NOT ibadah"), &all).unwrap()), [2]);
+        assert_eq!(ids(&index.search(&query("text:kurir"), &all).unwrap()), [6]);
+        // the snippet marks the word as written
+        let hit = &index.search(&query("bentrok"), &all).unwrap().hits[0];
+        assert!(hit.snippet.contains("<b>bentrokan</b>"), "{}", hit.snippet);
+    }
+
+    #[test]
+    fn filters_sorts_and_cursor_pages() {
+        let mut items: Vec<ClassifiedReport> = (1..=25)
+            .map(|n| item(n, if n % 2 == 0 { "72.71" } else { "72.03" }, "sabu di kampung", "narkoba"))
+            .collect();
+        items[0].report.source = "polsek".into();
+        items[0].classification.indicators[0].score = 5.0;
+        items[1].classification.language = Some("ind".into());
+        let (_dir, index) = index_of(&items);
+        let all = Scope::All;
+
+        let by = |q: SearchQuery| ids(&index.search(&q, &all).unwrap());
+        assert_eq!(by(SearchQuery { source: Some("polsek".into()), ..query("sabu") }), [1]);
+        assert_eq!(by(SearchQuery { min_score: Some(2.0), ..query("sabu") }), [1]);
+        assert_eq!(by(SearchQuery { language: Some("ind".into()), ..query("sabu") }), [2]);
+        let oldest = by(SearchQuery { sort: Sort::Oldest, limit: 3, ..Default::default() });
+        assert_eq!(oldest, [1, 2, 3]);
+        let newest = by(SearchQuery { sort: Sort::Newest, limit: 3, ..query("sabu") });
+        assert_eq!(newest, [25, 24, 23]);
+
+        // walking every page with the cursor gives each report once, in order
+        for sort in [Sort::Relevance, Sort::Newest, Sort::Oldest] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page =
+                    index.search(&SearchQuery { sort, limit: 7, after: after.clone(), ..query("sabu") }, &all).unwrap();
+                assert_eq!(page.total, 25);
+                seen.extend(ids(&page));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!((seen.len(), unique.len()), (25, 25), "{sort:?}: {seen:?}");
+            if sort == Sort::Oldest {
+                assert_eq!(seen, (1..=25).collect::<Vec<_>>());
+            }
+        }
+        let wrong = SearchQuery { after: Some("n123".into()), ..query("sabu") };
+        assert!(matches!(index.search(&wrong, &all), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn stats_count_by_day_and_region_within_scope() {
+        let mut items = vec![
+            item(1, "72.71", "sabu", "narkoba"),
+            item(2, "72.71", "sabu", "narkoba"),
+            item(3, "72.03", "bentrok", "konflik_sosial"),
+            item(4, "73.71", "sabu", "narkoba"),
+        ];
+        // reported the next day in UTC+7 (17:00 UTC)
+        items[1].report.reported_at = datetime!(2026-11-29 17:30 UTC);
+        let (_dir, index) = index_of(&items);
+        let q = StatsQuery { by: crate::stats::By::Regency, ..Default::default() };
+        let stats = index.stats(&q, &Scope::Regions(vec![RegionCode::parse("72").unwrap()])).unwrap();
+        let rows: Vec<(&str, &str, &str, u64)> =
+            stats.rows.iter().map(|r| (r.start.as_str(), r.indicator.as_str(), r.region.as_str(), r.count)).collect();
+        assert_eq!(
+            rows,
+            [
+                ("2026-11-29", "konflik_sosial", "72.03", 1),
+                ("2026-11-29", "narkoba", "72.71", 1),
+                ("2026-11-30", "narkoba", "72.71", 1),
+            ]
+        );
+        assert_eq!(stats.totals.indicator["narkoba"], 2);
+        assert_eq!(stats.names["72.71"], "Kota Palu");
+        let national = index.stats(&StatsQuery::default(), &Scope::All).unwrap();
+        assert_eq!(national.totals.region["73"], 1);
     }
 }

@@ -14,14 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{Bus, Record, Subscription, Topic};
-use model::{ClassifiedReport, Clock, wire};
+use model::{AlertEvent, ClassifiedReport, Clock, wire};
 use tantivy::IndexWriter;
 
-use crate::clickhouse::ReportRow;
+use crate::clickhouse::{AlertRow, ReportRow};
 use crate::{Analytics, Error, SearchIndex};
 
 /// The ClickHouse writers' consumer group.
 pub const ANALYTICS_GROUP: &str = "indexer";
+/// The consumer group that copies raised alerts to ClickHouse.
+pub const ALERTS_GROUP: &str = "indexer-alerts";
 
 /// Reads the next batch; records that cannot be read go to `deadletter`.
 async fn next_batch(
@@ -87,6 +89,28 @@ pub async fn run_analytics(bus: Bus, analytics: Analytics, clock: Arc<dyn Clock>
         let rows: Vec<ReportRow> = items.iter().map(|i| ReportRow::from_item(i, now)).collect();
         analytics.insert(&rows).await?;
         metrics::counter!("kentongan_indexer_analytics_rows_total").increment(rows.len() as u64);
+        sub.commit_all(&batch).await?;
+    }
+}
+
+/// Copies every raised alert to ClickHouse's `alerts` table, as the shared group.
+pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), Error> {
+    let mut sub = bus.subscribe(Topic::Alerts, ALERTS_GROUP).await?;
+    tracing::info!("ClickHouse alert writer started");
+    loop {
+        let batch = sub.next_batch(5000, Duration::from_millis(500)).await?;
+        let mut rows = Vec::new();
+        for record in &batch {
+            match wire::decode::<AlertEvent>(&record.payload) {
+                Ok(AlertEvent::Raised { alert }) => rows.push(AlertRow::from_alert(&alert)),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(offset = record.offset, error = %e, "unreadable alert record sent to deadletter");
+                    bus.deadletter("indexer", record.topic.name(), &record.payload, &e.to_string()).await?;
+                }
+            }
+        }
+        analytics.insert_alerts(&rows).await?;
         sub.commit_all(&batch).await?;
     }
 }
