@@ -53,6 +53,25 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         rules: Option<PathBuf>,
     },
+    /// Rebuild the search index and the ClickHouse tables from the log.
+    ///
+    /// Reads the whole `classified` topic (the embedded log under data_dir, or
+    /// Kafka) and writes every report again, applying [retention]. The search
+    /// index is built beside the live one and swapped in at the end, so stop
+    /// `kentongan run` on this data_dir first. ClickHouse (when configured) is
+    /// emptied and refilled, and may be rebuilt while the pipeline runs. An
+    /// interrupted rebuild resumes from its checkpoint when run again.
+    #[command(after_help = "Examples:
+  kentongan reindex                                   # embedded node, stopped first
+  kentongan reindex --config /etc/kentongan.toml      # search index and ClickHouse
+  kentongan reindex --config k.toml --only clickhouse # ClickHouse alone, pipeline running")]
+    Reindex {
+        #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Rebuild only this store.
+        #[arg(long, value_enum, value_name = "STORE")]
+        only: Option<Store>,
+    },
     /// Work with rule files.
     Rules {
         #[command(subcommand)]
@@ -128,4 +147,13 @@ pub enum Role {
 
 impl Role {
     pub const ALL: [Role; 5] = [Role::Ingest, Role::Classifier, Role::Indexer, Role::Alerter, Role::Api];
+}
+
+/// The stores `kentongan reindex` rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Store {
+    /// The tantivy search index under data_dir.
+    Search,
+    /// ClickHouse's reports, daily counts and alerts.
+    Clickhouse,
 }

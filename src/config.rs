@@ -56,6 +56,10 @@ pub struct Config {
     /// News feeds to poll.
     #[serde(default)]
     pub feeds: Vec<ingest::FeedConfig>,
+    /// How long each channel's reports are kept, in the search index and in
+    /// ClickHouse; channels not listed are kept forever.
+    #[serde(default)]
+    pub retention: indexer::Retention,
 }
 
 #[derive(Debug, Clone, Deserialize)]

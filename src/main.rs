@@ -3,6 +3,7 @@
 mod classify;
 mod cli;
 mod config;
+mod reindex;
 mod run;
 mod user;
 
@@ -87,6 +88,12 @@ fn execute(cli: Cli) -> Result<(), Failure> {
                 password: None,
             };
             block_on(user::add(&config, new))
+        }
+        Command::Reindex { config, only } => {
+            let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| Failure::Config(format!("cannot create data_dir {}: {e}", config.data_dir.display())))?;
+            block_on(reindex::run(&config, only))
         }
         Command::Rules { command: RulesCommand::Check { path } } => match classifier::RuleSet::load(&path) {
             Ok(set) => {

@@ -14,6 +14,17 @@ use crate::Failure;
 use crate::cli::Role;
 use crate::config::Config;
 
+/// The configured bus: Kafka when `[kafka]` is set, else the embedded log
+/// under data_dir.
+pub async fn open_bus(config: &Config) -> Result<Bus, Failure> {
+    Ok(match &config.kafka {
+        Some(k) => Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await.with_context(|| {
+            format!("cannot use Kafka at {}: check kafka.brokers and that the cluster is up", k.brokers)
+        })?),
+        None => Bus::Embedded(bus::embedded::EmbeddedLog::open(&config.data_dir.join("bus.redb"))?),
+    })
+}
+
 /// Restarts `stage` whenever it fails (a service went away, say), with a
 /// growing pause, until the process stops. Commits happen only after output is
 /// durable, so a restart resumes where the last commit left off.
@@ -91,12 +102,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let book = classifier::RuleBook::new(config.rules.path.as_deref())
         .map_err(|e| Failure::Config(format!("rules.path:\n{e}")))?;
 
-    let bus = match &config.kafka {
-        Some(k) => Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await.with_context(|| {
-            format!("cannot use Kafka at {}: check kafka.brokers and that the cluster is up", k.brokers)
-        })?),
-        None => Bus::Embedded(bus::embedded::EmbeddedLog::open(&config.data_dir.join("bus.redb"))?),
-    };
+    let bus = open_bus(&config).await?;
 
     let mut tasks: JoinSet<()> = JoinSet::new();
     let units = alerter::UnitBook::default();
@@ -120,9 +126,9 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     if let Some(index) = &index {
         // Every node that keeps the index keeps all of it: its own group.
         let group = indexer::schema::group(&config.node_name);
-        let (bus, index) = (bus.clone(), index.clone());
+        let (bus, index, retention, clock) = (bus.clone(), index.clone(), config.retention.clone(), clock.clone());
         tasks.spawn(supervise("search-index", move || {
-            indexer::stage::run_index(bus.clone(), group.clone(), index.clone())
+            indexer::stage::run_index(bus.clone(), group.clone(), index.clone(), retention.clone(), clock.clone())
         }));
     }
     let analytics = match &config.clickhouse {
@@ -140,9 +146,9 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         tasks.spawn(supervise("clickhouse-alerts", move || {
             indexer::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
         }));
-        let (bus, clock) = (bus.clone(), clock.clone());
+        let (bus, clock, retention) = (bus.clone(), clock.clone(), config.retention.clone());
         tasks.spawn(supervise("clickhouse", move || {
-            indexer::stage::run_analytics(bus.clone(), analytics.clone(), clock.clone())
+            indexer::stage::run_analytics(bus.clone(), analytics.clone(), retention.clone(), clock.clone())
         }));
     }
 

@@ -9,10 +9,7 @@ use crate::config::Config;
 
 /// Creates the account on the configured bus and prints its token.
 pub async fn add(config: &Config, new: api::accounts::NewAccount) -> Result<(), Failure> {
-    let bus = match &config.kafka {
-        Some(k) => bus::Bus::Kafka(bus::kafka::KafkaBus::connect(k.clone()).await?),
-        None => bus::Bus::Embedded(bus::embedded::EmbeddedLog::open(&config.data_dir.join("bus.redb"))?),
-    };
+    let bus = crate::run::open_bus(config).await?;
     let directory = api::Directory::default();
     bus.load(bus::Topic::Accounts, &directory).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

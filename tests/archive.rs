@@ -4,10 +4,13 @@
 //! the previous version.
 #![cfg(feature = "services")]
 
-use indexer::clickhouse::{AlertRow, ReportRow};
+mod common;
+
+use common::archive::{index_of, item, numbers, rows};
+use indexer::clickhouse::AlertRow;
 use indexer::stats::{Bucket, By, StatsQuery};
-use indexer::{Analytics, ClickHouseConfig, SearchIndex, Stats};
-use model::{Channel, Classification, ClassifiedReport, IndicatorHit, RegionCode, Report, ReportId, Scope};
+use indexer::{Analytics, ClickHouseConfig};
+use model::{Channel, ClassifiedReport, RegionCode, Scope};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -15,70 +18,6 @@ fn config(prefix: &str) -> ClickHouseConfig {
     let url = std::env::var("TEST_KENTONGAN_CLICKHOUSE")
         .expect("TEST_KENTONGAN_CLICKHOUSE is not set: start the services with tests/services/up and source its env");
     ClickHouseConfig { url, database: format!("{prefix}{}", uuid::Uuid::now_v7().simple()), user: None, password: None }
-}
-
-const REGIONS: [&str; 6] = ["72.71.02", "72.71", "72.03", "73.71", "11", "32.73.01"];
-const INDICATORS: [&str; 5] = ["narkoba", "konflik_sosial", "kerukunan_beragama", "ideologi", "demokrasi"];
-
-/// Report `n` of a varied archive: spread over 40 days and both sides of
-/// midnight in UTC+7, six regions, two channels, zero to two indicators.
-fn item(n: u32) -> ClassifiedReport {
-    let at = datetime!(2026-10-01 00:00 UTC) + Duration::minutes(i64::from(n) * 577);
-    let region = RegionCode::parse(REGIONS[n as usize % REGIONS.len()]).unwrap();
-    let indicators: Vec<IndicatorHit> = (0..(n / 6) % 3)
-        .map(|k| IndicatorHit {
-            id: INDICATORS[(n + k) as usize % INDICATORS.len()].into(),
-            score: 1.0 + f64::from(k),
-            rules: vec![],
-            matches: vec![],
-        })
-        .collect();
-    let report = Report {
-        id: ReportId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + u128::from(n))),
-        received_at: at + Duration::minutes(3),
-        reported_at: at,
-        channel: if n % 4 == 0 { Channel::Feed } else { Channel::App },
-        source: "uji".into(),
-        reporter: None,
-        // some reports carry their region, others have it found in the text
-        region: (n % 2 == 0).then(|| region.clone()),
-        title: None,
-        text: format!("laporan nomor {n}"),
-        language: Some("ind".into()),
-        attachments: vec![],
-        location: None,
-        external_id: None,
-    };
-    let classification = Classification {
-        language: Some("ind".into()),
-        indicators,
-        regions: vec![region],
-        rules_version: "uji".into(),
-        classified_at: at,
-    };
-    ClassifiedReport { report, classification }
-}
-
-fn rows(items: &[ClassifiedReport], now: OffsetDateTime) -> Vec<ReportRow> {
-    items.iter().map(|i| ReportRow::from_item(i, now)).collect()
-}
-
-fn index_of(items: &[ClassifiedReport]) -> (tempfile::TempDir, SearchIndex) {
-    let dir = tempfile::tempdir().unwrap();
-    let index = SearchIndex::open(dir.path()).unwrap();
-    let mut writer = index.writer().unwrap();
-    for item in items {
-        index.upsert(&writer, item).unwrap();
-    }
-    writer.commit().unwrap();
-    index.reload().unwrap();
-    (dir, index)
-}
-
-/// Rows and totals, without where they came from.
-fn numbers(stats: &Stats) -> (Vec<(String, String, String, u64)>, indexer::stats::Totals) {
-    let rows = stats.rows.iter().map(|r| (r.start.clone(), r.indicator.clone(), r.region.clone(), r.count)).collect();
-    (rows, stats.totals.clone())
 }
 
 async fn drop_database(config: &ClickHouseConfig) {
@@ -215,5 +154,70 @@ async fn alerts_are_kept_once_by_id() {
     analytics.insert_alerts(std::slice::from_ref(&row)).await.unwrap();
     let back: Vec<AlertRow> = analytics.client().query("SELECT ?fields FROM alerts FINAL").fetch_all().await.unwrap();
     assert_eq!(back, [row]);
+    drop_database(&config).await;
+}
+
+/// Counts for a few questions, from ClickHouse and from an index of `kept`.
+async fn assert_counts_match(analytics: &Analytics, kept: &[ClassifiedReport]) {
+    let distinct: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
+    assert_eq!(distinct, kept.len() as u64);
+    let (_dir, index) = index_of(kept);
+    for q in [
+        StatsQuery::default(),
+        StatsQuery { by: By::Regency, bucket: Bucket::Month, ..Default::default() },
+        StatsQuery { channel: Some(Channel::Feed), ..Default::default() },
+    ] {
+        let from_clickhouse = analytics.stats(&q, &Scope::All).await.unwrap();
+        assert_eq!(numbers(&from_clickhouse), numbers(&index.stats(&q, &Scope::All).unwrap()), "{q:?}");
+    }
+}
+
+#[tokio::test]
+async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_keeping_retention() {
+    use bus::{Bus, Topic};
+    use indexer::rebuild::{Outcome, Silent, rebuild_clickhouse};
+
+    let config = config("rebuild_");
+    let analytics = Analytics::connect(&config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+    let items: Vec<ClassifiedReport> = (0..300).map(item).collect();
+    let records: Vec<(Topic, String, Vec<u8>)> =
+        items.iter().map(|i| (Topic::Classified, i.report.id.to_string(), model::wire::encode(i))).collect();
+    bus.publish_batch(&records).await.unwrap();
+    // rows the log does not hold: a rebuild removes them
+    analytics.insert(&rows(&(1000..1010).map(item).collect::<Vec<_>>(), OffsetDateTime::now_utc())).await.unwrap();
+
+    // news kept 30 days, counted from 2026-12-01
+    let retention: indexer::Retention = toml::from_str("feed = \"30days\"").unwrap();
+    let now = datetime!(2026-12-01 05:00 UTC);
+    let kept: Vec<ClassifiedReport> = items.iter().filter(|i| retention.keeps(i, now)).cloned().collect();
+    assert!(kept.len() < items.len() && kept.iter().any(|i| i.report.channel == Channel::Feed));
+
+    let rebuild = |stop_after| {
+        rebuild_clickhouse(&bus, &analytics, dir.path(), &config.database, &retention, now, &Silent, stop_after)
+    };
+    let checkpoint = dir.path().join(format!("reindex-clickhouse-{}.json", config.database));
+    assert!(matches!(rebuild(Some(100)).await.unwrap(), Outcome::Stopped { .. }));
+    assert!(checkpoint.exists());
+    let partial: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
+    assert!(partial > 0 && partial < kept.len() as u64, "{partial}");
+    // the second run resumes: it neither empties the tables again nor writes the first part again
+    let Outcome::Done { read, written } = rebuild(None).await.unwrap() else { panic!("not done") };
+    assert_eq!(read, 300);
+    assert_eq!(written + partial, kept.len() as u64);
+    assert!(!checkpoint.exists());
+    assert_counts_match(&analytics, &kept).await;
+
+    // the live writer's retention: everything written, then the old news removed
+    analytics.truncate().await.unwrap();
+    analytics.insert(&rows(&items, now)).await.unwrap();
+    analytics.apply_retention(&retention.cutoffs(now)).await.unwrap();
+    let done = common::eventually(std::time::Duration::from_secs(30), || async {
+        (analytics.mutations_pending().await.unwrap() == 0).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "ClickHouse did not finish deleting within 30 s");
+    assert_counts_match(&analytics, &kept).await;
     drop_database(&config).await;
 }

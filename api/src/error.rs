@@ -112,6 +112,7 @@ impl From<indexer::Error> for ApiError {
                 "bad_query",
                 format!("q: {q}; write words, \"phrases\", AND, OR, NOT, or title:word"),
             ),
+            indexer::Error::Invalid(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             other => Self::internal(other),
         }
     }

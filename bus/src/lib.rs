@@ -164,6 +164,15 @@ impl Bus {
         Ok((records, sub))
     }
 
+    /// How many records `topic` holds, when the bus can tell: the embedded
+    /// log knows; over Kafka it is not asked (tansu misreports end offsets).
+    pub fn length(&self, topic: Topic) -> Result<Option<u64>> {
+        match self {
+            Bus::Embedded(log) => log.len(topic).map(Some),
+            Bus::Kafka(_) => Ok(None),
+        }
+    }
+
     /// Keeps what a stage could not use on the `deadletter` topic, with the
     /// reason, so nothing received is silently dropped. `source` is the stage
     /// or channel, `topic` where the bytes came from.
@@ -224,7 +233,21 @@ impl Subscription {
     /// Waits for at least one record, then takes whatever else arrives within
     /// `linger`, up to `max` records in all.
     pub async fn next_batch(&mut self, max: usize, linger: Duration) -> Result<Vec<Record>> {
-        let mut batch = vec![self.next().await?];
+        let first = self.next().await?;
+        self.fill_batch(first, max, linger).await
+    }
+
+    /// Like [`Subscription::next_batch`], but gives up with an empty batch
+    /// when nothing arrives within `idle`, so the caller can do other work.
+    pub async fn next_batch_within(&mut self, max: usize, linger: Duration, idle: Duration) -> Result<Vec<Record>> {
+        match tokio::time::timeout(idle, self.next()).await {
+            Ok(first) => self.fill_batch(first?, max, linger).await,
+            Err(_) => Ok(Vec::new()),
+        }
+    }
+
+    async fn fill_batch(&mut self, first: Record, max: usize, linger: Duration) -> Result<Vec<Record>> {
+        let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + linger;
         while batch.len() < max {
             match tokio::time::timeout_at(deadline, self.next()).await {

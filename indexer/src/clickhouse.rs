@@ -280,6 +280,57 @@ impl Analytics {
         Ok(())
     }
 
+    /// Empties the tables that are rebuilt from the log.
+    pub async fn truncate(&self) -> Result<(), Error> {
+        for table in ["reports", "report_counts_daily", "alerts"] {
+            self.client.query(&format!("TRUNCATE TABLE IF EXISTS {table}")).execute().await?;
+        }
+        Ok(())
+    }
+
+    /// Removes, for each channel, the reports (and their daily counts) that
+    /// happened before its cutoff, a midnight in UTC+7. ClickHouse deletes in
+    /// the background; nothing is asked of it when there is nothing to delete.
+    pub async fn apply_retention(&self, cutoffs: &[(model::Channel, OffsetDateTime)]) -> Result<(), Error> {
+        for (channel, before) in cutoffs {
+            let seconds = before.unix_timestamp();
+            let old: u64 = self
+                .client
+                .query("SELECT count() FROM reports WHERE channel = ? AND reported_at < toDateTime(?)")
+                .bind(channel.as_str())
+                .bind(seconds)
+                .fetch_one()
+                .await?;
+            if old == 0 {
+                continue;
+            }
+            let day = crate::stats::date_of(crate::stats::day_number(*before)).to_string();
+            self.client
+                .query("ALTER TABLE reports DELETE WHERE channel = ? AND reported_at < toDateTime(?)")
+                .bind(channel.as_str())
+                .bind(seconds)
+                .execute()
+                .await?;
+            self.client
+                .query("ALTER TABLE report_counts_daily DELETE WHERE channel = ? AND day < toDate(?)")
+                .bind(channel.as_str())
+                .bind(day.as_str())
+                .execute()
+                .await?;
+            tracing::info!(channel = channel.as_str(), before = %before, reports = old, "retention: deleting old reports in ClickHouse");
+        }
+        Ok(())
+    }
+
+    /// Whether ClickHouse still has deletions to finish.
+    pub async fn mutations_pending(&self) -> Result<u64, Error> {
+        Ok(self
+            .client
+            .query("SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0")
+            .fetch_one()
+            .await?)
+    }
+
     /// Writes alerts as raised; an alert written twice is one row after merges.
     pub async fn insert_alerts(&self, rows: &[AlertRow]) -> Result<(), Error> {
         if rows.is_empty() {

@@ -10,12 +10,15 @@
 
 pub mod analysis;
 pub mod clickhouse;
+pub mod rebuild;
+pub mod retention;
 pub mod schema;
 pub mod search;
 pub mod stage;
 pub mod stats;
 
 pub use clickhouse::{Analytics, ClickHouseConfig};
+pub use retention::Retention;
 pub use search::{Hit, SearchIndex, SearchQuery, SearchResult, Sort};
 pub use stats::{Stats, StatsQuery};
 

@@ -221,25 +221,17 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Removes the reports of `channel` received before `before`, for retention.
+    /// Removes the reports of `channel` that happened before `before`, for retention.
     pub fn delete_older(&self, writer: &IndexWriter, channel: Channel, before: OffsetDateTime) -> Result<(), Error> {
         let f = &self.fields;
         let query = BooleanQuery::new(vec![
             (Occur::Must, self.term(f.channel, channel.as_str())),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    std::ops::Bound::Unbounded,
-                    std::ops::Bound::Excluded(Term::from_field_date_for_search(
-                        f.received_at,
-                        DateTime::from_utc(before),
-                    )),
-                )),
-            ),
+            (Occur::Must, self.time_range(f.reported_at, None, Some(before))),
         ]);
         writer.delete_query(Box::new(query))?;
         Ok(())
     }
+
     /// The report with `id`, if it is in the index and inside `scope`.
     pub fn get(&self, id: &str, scope: &Scope) -> Result<Option<ClassifiedReport>, Error> {
         let searcher = self.reader.searcher();

@@ -11,19 +11,23 @@
 //! classification.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bus::{Bus, Record, Subscription, Topic};
 use model::{AlertEvent, ClassifiedReport, Clock, wire};
 use tantivy::IndexWriter;
 
 use crate::clickhouse::{AlertRow, ReportRow};
-use crate::{Analytics, Error, SearchIndex};
+use crate::{Analytics, Error, Retention, SearchIndex};
 
 /// The ClickHouse writers' consumer group.
 pub const ANALYTICS_GROUP: &str = "indexer";
 /// The consumer group that copies raised alerts to ClickHouse.
 pub const ALERTS_GROUP: &str = "indexer-alerts";
+/// How long a loop waits for records before it looks at retention.
+const IDLE: Duration = Duration::from_secs(30);
+/// How often retention removes old reports.
+const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// Reads the next batch; records that cannot be read go to `deadletter`.
 async fn next_batch(
@@ -31,7 +35,10 @@ async fn next_batch(
     sub: &mut Subscription,
     source: &str,
 ) -> Result<(Vec<Record>, Vec<ClassifiedReport>), Error> {
-    let batch = sub.next_batch(5000, Duration::from_millis(500)).await?;
+    let batch = sub.next_batch_within(5000, Duration::from_millis(500), IDLE).await?;
+    if batch.is_empty() {
+        return Ok((batch, Vec::new()));
+    }
     let records = batch.clone();
     let decoded = tokio::task::spawn_blocking(move || {
         records
@@ -54,42 +61,78 @@ async fn next_batch(
     Ok((batch, items))
 }
 
-/// Keeps the search index in `index` current, as consumer group `group`.
-pub async fn run_index(bus: Bus, group: String, index: SearchIndex) -> Result<(), Error> {
+/// Keeps the search index in `index` current, as consumer group `group`,
+/// and removes what `retention` no longer keeps.
+pub async fn run_index(
+    bus: Bus,
+    group: String,
+    index: SearchIndex,
+    retention: Retention,
+    clock: Arc<dyn Clock>,
+) -> Result<(), Error> {
     let mut writer: IndexWriter = index.writer()?;
     let mut sub = bus.subscribe(Topic::Classified, &group).await?;
     tracing::info!(group, "search indexer started");
+    let mut last_retention: Option<Instant> = None;
     loop {
         let (batch, items) = next_batch(&bus, &mut sub, "indexer").await?;
-        let index = index.clone();
+        let now = clock.now();
+        let prune = !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY);
+        if batch.is_empty() && !prune {
+            continue;
+        }
+        let (index2, retention2) = (index.clone(), retention.clone());
         let (w, result) = tokio::task::spawn_blocking(move || {
-            let result = items
-                .iter()
-                .try_for_each(|item| index.upsert(&writer, item))
-                .and_then(|()| writer.commit().map(|_| ()).map_err(Error::from))
-                .and_then(|()| index.reload());
+            let result = (|| {
+                for item in items.iter().filter(|i| retention2.keeps(i, now)) {
+                    index2.upsert(&writer, item)?;
+                }
+                if prune {
+                    for (channel, before) in retention2.cutoffs(now) {
+                        index2.delete_older(&writer, channel, before)?;
+                    }
+                }
+                writer.commit()?;
+                index2.reload()
+            })();
             (writer, result)
         })
         .await
         .map_err(|e| Error::Other(format!("index task failed: {e}")))?;
         writer = w;
         result?;
+        if prune {
+            tracing::info!(cutoffs = ?retention.cutoffs(now), "retention applied to the search index");
+            last_retention = Some(Instant::now());
+        }
         metrics::counter!("kentongan_indexer_indexed_total").increment(batch.len() as u64);
         sub.commit_all(&batch).await?;
     }
 }
 
-/// Writes every classified report to ClickHouse, as the shared group.
-pub async fn run_analytics(bus: Bus, analytics: Analytics, clock: Arc<dyn Clock>) -> Result<(), Error> {
+/// Writes every classified report to ClickHouse, as the shared group, and
+/// removes what `retention` no longer keeps.
+pub async fn run_analytics(
+    bus: Bus,
+    analytics: Analytics,
+    retention: Retention,
+    clock: Arc<dyn Clock>,
+) -> Result<(), Error> {
     let mut sub = bus.subscribe(Topic::Classified, ANALYTICS_GROUP).await?;
     tracing::info!("ClickHouse writer started");
+    let mut last_retention: Option<Instant> = None;
     loop {
         let (batch, items) = next_batch(&bus, &mut sub, "indexer").await?;
         let now = clock.now();
-        let rows: Vec<ReportRow> = items.iter().map(|i| ReportRow::from_item(i, now)).collect();
+        let rows: Vec<ReportRow> =
+            items.iter().filter(|i| retention.keeps(i, now)).map(|i| ReportRow::from_item(i, now)).collect();
         analytics.insert(&rows).await?;
         metrics::counter!("kentongan_indexer_analytics_rows_total").increment(rows.len() as u64);
         sub.commit_all(&batch).await?;
+        if !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
+            analytics.apply_retention(&retention.cutoffs(now)).await?;
+            last_retention = Some(Instant::now());
+        }
     }
 }
 

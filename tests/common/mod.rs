@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod archive;
+
 pub const TOKEN: &str = "uji-token-rahasia-1234567890";
 
 /// A free port on 127.0.0.1 (the OS picks it; the listener is closed again).

@@ -1,0 +1,308 @@
+//! `kentongan reindex`: the search index and the ClickHouse tables built
+//! again from the log, which is their source of truth.
+//!
+//! Both rebuilds keep a checkpoint (the next offset of every partition) as
+//! they go, so an interrupted rebuild resumes where it stopped:
+//! - the search index is built in `index-v<N>.rebuild` beside the live one,
+//!   with the checkpoint in each tantivy commit, and swapped in at the end;
+//! - ClickHouse is emptied once, then filled in batches, with the checkpoint
+//!   in `reindex-clickhouse-<database>.json` under `data_dir`, written after
+//!   each batch is stored.
+//!
+//! Writes are idempotent by report id, so a batch written again after an
+//! interruption changes nothing, and a node that resumes consuming after the
+//! rebuild merely writes some reports again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bus::{Bus, Record, Subscription, Topic};
+use model::{AlertEvent, ClassifiedReport, wire};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::clickhouse::{AlertRow, ReportRow};
+use crate::{Analytics, Error, Retention, SearchIndex, schema};
+
+/// Records written between checkpoints.
+const CHUNK: usize = 10_000;
+
+/// Where a rebuild stands: the next offset to read in each partition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub offsets: BTreeMap<i32, i64>,
+}
+
+impl Checkpoint {
+    /// The records of `batch` not stored before, and moves past all of them.
+    fn fresh<'a>(&mut self, batch: &'a [Record]) -> Vec<&'a Record> {
+        let mut out = Vec::with_capacity(batch.len());
+        for record in batch {
+            let next = self.offsets.entry(record.partition).or_insert(0);
+            if record.offset >= *next {
+                *next = record.offset + 1;
+                out.push(record);
+            }
+        }
+        out
+    }
+}
+
+/// How a rebuild ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything in the log was read; `written` reports stored this run.
+    Done { read: u64, written: u64 },
+    /// Stopped early at `stop_after` (tests simulate an interruption).
+    Stopped { read: u64 },
+}
+
+/// What the caller wants to hear while a rebuild runs: records read so far,
+/// and how many there are when the bus can tell (the embedded log can).
+pub trait Progress: Send + Sync {
+    fn total(&self, total: Option<u64>);
+    fn read(&self, read: u64);
+}
+
+/// Reads `topic` from the start to its present end, in batches.
+struct Replay {
+    sub: Subscription,
+    /// The embedded log's length when the rebuild began; Kafka's end is
+    /// taken to be reached when nothing arrives for two seconds.
+    end: Option<u64>,
+    /// Where to stop early, if anywhere.
+    stop_after: Option<u64>,
+    read: u64,
+}
+
+impl Replay {
+    async fn start(bus: &Bus, topic: Topic, progress: &dyn Progress, stop_after: Option<u64>) -> Result<Self, Error> {
+        let end = bus.length(topic)?;
+        progress.total(end);
+        Ok(Self { sub: bus.replay(topic).await?, end, stop_after, read: 0 })
+    }
+
+    /// Whether the rebuild is to stop here, before the end.
+    fn stopped(&self) -> bool {
+        self.stop_after.is_some_and(|n| self.read >= n)
+    }
+
+    /// The next batch; empty at the end.
+    async fn next(&mut self) -> Result<Vec<Record>, Error> {
+        let left = [self.end, self.stop_after].into_iter().flatten().min().map(|n| n.saturating_sub(self.read));
+        let want = match left {
+            Some(0) => return Ok(Vec::new()),
+            Some(left) => usize::try_from(left).unwrap_or(usize::MAX).min(CHUNK),
+            None => CHUNK,
+        };
+        let batch = self.sub.next_batch_within(want, Duration::from_millis(100), Duration::from_secs(2)).await?;
+        self.read += batch.len() as u64;
+        Ok(batch)
+    }
+}
+
+/// The live index folder, the one being built, and the folder a replaced
+/// index is moved to before it is deleted.
+fn folders(data_dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let live = data_dir.join(schema::folder());
+    (live.clone(), live.with_extension("rebuild"), live.with_extension("old"))
+}
+
+/// Rebuilds the search index of `data_dir` from `classified`. The node that
+/// uses `data_dir` must be stopped: the live index is replaced at the end.
+pub async fn rebuild_search(
+    bus: &Bus,
+    data_dir: &Path,
+    retention: &Retention,
+    now: OffsetDateTime,
+    progress: &dyn Progress,
+    stop_after: Option<u64>,
+) -> Result<Outcome, Error> {
+    let (live, building, old) = folders(data_dir);
+    ensure_unused(&live)?;
+    let index = SearchIndex::open(&building)?;
+    let mut checkpoint: Checkpoint = match index.tantivy().load_metas()?.payload {
+        Some(payload) => serde_json::from_str(&payload)
+            .map_err(|e| Error::Other(format!("the checkpoint in {} is unreadable: {e}", building.display())))?,
+        None => Checkpoint::default(),
+    };
+    if !checkpoint.offsets.is_empty() {
+        tracing::info!(?checkpoint, "resuming the search index rebuild");
+    }
+    let mut writer = index.writer()?;
+    let mut replay = Replay::start(bus, Topic::Classified, progress, stop_after).await?;
+    let mut written = 0;
+    loop {
+        let batch = replay.next().await?;
+        if batch.is_empty() {
+            break;
+        }
+        for record in checkpoint.fresh(&batch) {
+            match wire::decode::<ClassifiedReport>(&record.payload) {
+                Ok(item) if retention.keeps(&item, now) => {
+                    index.upsert(&writer, &item)?;
+                    written += 1;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(offset = record.offset, error = %e, "skipping an unreadable classified record")
+                }
+            }
+        }
+        let payload = serde_json::to_string(&checkpoint).map_err(|e| Error::Other(e.to_string()))?;
+        let (w, result) = tokio::task::spawn_blocking(move || {
+            let result = (|| {
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&payload);
+                prepared.commit()
+            })();
+            (writer, result)
+        })
+        .await
+        .map_err(|e| Error::Other(format!("index task failed: {e}")))?;
+        writer = w;
+        result?;
+        progress.read(replay.read);
+        if replay.stopped() {
+            return Ok(Outcome::Stopped { read: replay.read });
+        }
+    }
+    // retention applies to what was there before, too
+    for (channel, before) in retention.cutoffs(now) {
+        index.delete_older(&writer, channel, before)?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    drop(index);
+    ensure_unused(&live)?;
+    let move_to = |from: &Path, to: &Path| {
+        std::fs::rename(from, to)
+            .map_err(|e| Error::Other(format!("cannot move {} to {}: {e}", from.display(), to.display())))
+    };
+    if live.exists() {
+        move_to(&live, &old)?;
+    }
+    move_to(&building, &live)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| Error::Other(format!("cannot remove {}: {e}", old.display())))?;
+    }
+    Ok(Outcome::Done { read: replay.read, written })
+}
+
+/// Fails with [`Error::Invalid`] when a running node holds the search index
+/// of `data_dir`.
+pub fn check_unused(data_dir: &Path) -> Result<(), Error> {
+    ensure_unused(&folders(data_dir).0)
+}
+
+/// Fails when a running node holds the index in `dir`.
+fn ensure_unused(dir: &Path) -> Result<(), Error> {
+    if !dir.join("meta.json").exists() {
+        return Ok(());
+    }
+    match SearchIndex::open(dir)?.writer() {
+        Ok(_) => Ok(()),
+        Err(Error::Index(tantivy::TantivyError::LockFailure(..))) => Err(Error::Invalid(format!(
+            "the search index in {} is in use: stop `kentongan run` on this data_dir first",
+            dir.display()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The ClickHouse checkpoint file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ClickHouseCheckpoint {
+    /// The tables were emptied; set before anything is written.
+    truncated: bool,
+    reports: Checkpoint,
+    alerts: Checkpoint,
+}
+
+/// Rebuilds ClickHouse's reports, daily counts and alerts from the log. It
+/// may run while the pipeline runs: what the live writer adds meanwhile is
+/// written again at most, never counted twice.
+pub async fn rebuild_clickhouse(
+    bus: &Bus,
+    analytics: &Analytics,
+    data_dir: &Path,
+    database: &str,
+    retention: &Retention,
+    now: OffsetDateTime,
+    progress: &dyn Progress,
+    stop_after: Option<u64>,
+) -> Result<Outcome, Error> {
+    let path = data_dir.join(format!("reindex-clickhouse-{database}.json"));
+    let mut checkpoint: ClickHouseCheckpoint = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::Other(format!("{} is unreadable ({e}); delete it to start over", path.display())))?,
+        Err(_) => ClickHouseCheckpoint::default(),
+    };
+    let save = |c: &ClickHouseCheckpoint| -> Result<(), Error> {
+        let bytes = serde_json::to_vec(c).map_err(|e| Error::Other(e.to_string()))?;
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))
+    };
+    if !checkpoint.truncated {
+        analytics.truncate().await?;
+        checkpoint.truncated = true;
+        save(&checkpoint)?;
+    } else {
+        tracing::info!(path = %path.display(), "resuming the ClickHouse rebuild");
+    }
+    let mut written = 0;
+    let mut replay = Replay::start(bus, Topic::Classified, progress, stop_after).await?;
+    loop {
+        let batch = replay.next().await?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut rows = Vec::with_capacity(batch.len());
+        for record in checkpoint.reports.fresh(&batch) {
+            match wire::decode::<ClassifiedReport>(&record.payload) {
+                Ok(item) if retention.keeps(&item, now) => rows.push(ReportRow::from_item(&item, now)),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(offset = record.offset, error = %e, "skipping an unreadable classified record")
+                }
+            }
+        }
+        analytics.insert(&rows).await?;
+        written += rows.len() as u64;
+        save(&checkpoint)?;
+        progress.read(replay.read);
+        if replay.stopped() {
+            return Ok(Outcome::Stopped { read: replay.read });
+        }
+    }
+    let read = replay.read;
+    let mut alerts = Replay::start(bus, Topic::Alerts, &Silent, None).await?;
+    loop {
+        let batch = alerts.next().await?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut rows = Vec::new();
+        for record in checkpoint.alerts.fresh(&batch) {
+            if let Ok(AlertEvent::Raised { alert }) = wire::decode::<AlertEvent>(&record.payload) {
+                rows.push(AlertRow::from_alert(&alert));
+            }
+        }
+        analytics.insert_alerts(&rows).await?;
+        save(&checkpoint)?;
+    }
+    std::fs::remove_file(&path).map_err(|e| Error::Other(format!("cannot remove {}: {e}", path.display())))?;
+    Ok(Outcome::Done { read, written })
+}
+
+/// Progress nobody watches.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn total(&self, _: Option<u64>) {}
+    fn read(&self, _: u64) {}
+}

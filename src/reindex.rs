@@ -1,0 +1,105 @@
+//! `kentongan reindex`: the search index and the ClickHouse tables rebuilt
+//! from the log, with a progress bar. See `indexer::rebuild`.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use model::{Clock, SystemClock};
+
+use crate::Failure;
+use crate::cli::Store;
+use crate::config::Config;
+
+/// A progress bar on stderr: a bar when the log's length is known (the
+/// embedded log), a running count otherwise (Kafka).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(what: &'static str) -> Self {
+        let bar = ProgressBar::no_length();
+        bar.set_message(what);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self(bar)
+    }
+}
+
+impl indexer::rebuild::Progress for Bar {
+    fn total(&self, total: Option<u64>) {
+        let style = match total {
+            Some(total) => {
+                self.0.set_length(total);
+                ProgressStyle::with_template(
+                    "{msg:12} [{bar:40}] {human_pos}/{human_len} laporan, {per_sec}, sisa {eta}",
+                )
+            }
+            None => ProgressStyle::with_template("{msg:12} {spinner} {human_pos} laporan, {per_sec}"),
+        };
+        self.0.set_style(style.expect("valid template").progress_chars("=> "));
+    }
+
+    fn read(&self, read: u64) {
+        self.0.set_position(read);
+    }
+}
+
+/// What the rebuild of one store came to, for the closing line.
+fn report(what: &str, outcome: indexer::rebuild::Outcome, bar: Bar) {
+    bar.0.finish_and_clear();
+    match outcome {
+        indexer::rebuild::Outcome::Done { read, written } => {
+            eprintln!("{what}: {read} records read from the log, {written} reports written")
+        }
+        indexer::rebuild::Outcome::Stopped { read } => eprintln!("{what}: stopped after {read} records"),
+    }
+}
+
+pub async fn run(config: &Config, only: Option<Store>) -> Result<(), Failure> {
+    let search = only.is_none_or(|s| s == Store::Search);
+    let clickhouse = match (&config.clickhouse, only) {
+        (None, Some(Store::Clickhouse)) => {
+            return Err(Failure::Config("--only clickhouse needs [clickhouse] in the configuration".into()));
+        }
+        (Some(c), None | Some(Store::Clickhouse)) => Some(c),
+        _ => None,
+    };
+    let invalid = |e: indexer::Error| match e {
+        indexer::Error::Invalid(message) => Failure::Config(message),
+        e => Failure::Runtime(e.into()),
+    };
+    if search {
+        // before the embedded log, which a running node also holds, says so less clearly
+        indexer::rebuild::check_unused(&config.data_dir).map_err(invalid)?;
+    }
+    let bus = crate::run::open_bus(config).await?;
+    let now = SystemClock.now();
+    if search {
+        let bar = Bar::new("pencarian");
+        let outcome = indexer::rebuild::rebuild_search(&bus, &config.data_dir, &config.retention, now, &bar, None)
+            .await
+            .map_err(invalid)?;
+        report("search index", outcome, bar);
+    }
+    if let Some(c) = clickhouse {
+        let analytics = indexer::Analytics::connect(c).await.map_err(|e| {
+            Failure::Runtime(anyhow::anyhow!(
+                "cannot use ClickHouse at {}: {e}; check clickhouse.url and that the server is up",
+                c.url
+            ))
+        })?;
+        let bar = Bar::new("clickhouse");
+        let outcome = indexer::rebuild::rebuild_clickhouse(
+            &bus,
+            &analytics,
+            &config.data_dir,
+            &c.database,
+            &config.retention,
+            now,
+            &bar,
+            None,
+        )
+        .await
+        .map_err(invalid)?;
+        report("ClickHouse", outcome, bar);
+    }
+    Ok(())
+}
