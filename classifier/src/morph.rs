@@ -37,6 +37,31 @@ const SUFFIXES: [&str; 13] =
 
 /// Every form of `root` with Indonesian affixes, the root itself included.
 pub fn forms(root: &str) -> Vec<String> {
+    let prefixed = prefixed(root);
+    let mut out = Vec::with_capacity(prefixed.len() * SUFFIXES.len());
+    for p in &prefixed {
+        for s in SUFFIXES {
+            out.push(format!("{p}{s}"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `word` is one of the [`forms`] of `root`, without making them all.
+pub fn is_form(root: &str, word: &str) -> bool {
+    prefixed(root).iter().any(|p| word.strip_prefix(p.as_str()).is_some_and(|rest| SUFFIXES.contains(&rest)))
+}
+
+/// Whether `ending` is one of the suffixes (or none): every form of a root
+/// ends with the root's own last letters and then one of these.
+pub fn is_suffix(ending: &str) -> bool {
+    SUFFIXES.contains(&ending)
+}
+
+/// `root` with each prefix, and bare.
+fn prefixed(root: &str) -> Vec<String> {
     let mut prefixed: Vec<String> = vec![root.to_owned()];
     for (p, drop) in nasal(root) {
         let rest: String = root.chars().skip(drop).collect();
@@ -58,20 +83,25 @@ pub fn forms(root: &str) -> Vec<String> {
     }
     prefixed.push(format!("{}{root}", if starts_r { "be" } else { "ber" }));
     prefixed.push(format!("{}{root}", if starts_r { "te" } else { "ter" }));
-    let mut out = Vec::with_capacity(prefixed.len() * SUFFIXES.len());
-    for p in &prefixed {
-        for s in SUFFIXES {
-            out.push(format!("{p}{s}"));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
+    prefixed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_form_agrees_with_forms() {
+        for root in ["bakar", "tangkap", "serang", "bom", "rusak", "edar", "aniaya"] {
+            let all = forms(root);
+            for word in &all {
+                assert!(is_form(root, word), "{root} {word}");
+            }
+            for word in ["bakar2", "kebakar", "menyerangkan", "rusakan", "bomb", "membakarmu", "aniayaku"] {
+                assert_eq!(is_form(root, word), all.contains(&word.to_owned()), "{root} {word}");
+            }
+        }
+    }
 
     #[test]
     fn common_forms_are_made() {

@@ -115,7 +115,7 @@ fn stem_uncached(word: &str) -> String {
     let mut best: Option<String> = None;
     for start in 0..=MAX_PREFIX.min(word.len()) {
         for end in (word.len().saturating_sub(MAX_SUFFIX)..=word.len()).rev() {
-            if end < start + 3 || (start == 0 && end == word.len()) {
+            if end < start + 3 || (start == 0 && end == word.len()) || !classifier::morph::is_suffix(&word[end..]) {
                 continue;
             }
             for restored in ["", "t", "k", "p", "s"] {
@@ -128,7 +128,7 @@ fn stem_uncached(word: &str) -> String {
                 if best.as_ref().is_some_and(|b| b.len() >= probe.len()) || !dictionary.find(&probe) {
                     continue;
                 }
-                if classifier::morph::forms(&probe).iter().any(|f| f == word) {
+                if classifier::morph::is_form(&probe, word) {
                     best = Some(probe.clone());
                 }
             }

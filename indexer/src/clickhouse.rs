@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::stats::{By, Stats, StatsQuery, is_midnight};
+use crate::stats::{Bucket, By, Stats, StatsQuery, is_midnight};
 
 /// `[clickhouse]`: where analytics go.
 #[derive(Debug, Clone, Deserialize)]
@@ -411,10 +411,22 @@ impl Analytics {
             });
         }
         let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-        let sql = format!(
-            "SELECT toString({day}) AS d, toString(indicator) AS i, toString({column}) AS r, toUInt64({count}) AS n \
-             FROM {from_clause} {filter} GROUP BY d, i, r"
+        // distinct reports per day, summed per week or month: a report has one
+        // day, so the sums are distinct counts too, and cheaper than merging
+        // a month's worth of ids
+        let daily = format!(
+            "SELECT {day} AS dd, toString(indicator) AS i, toString({column}) AS r, toUInt64({count}) AS n \
+             FROM {from_clause} {filter} GROUP BY dd, i, r"
         );
+        let sql = match q.bucket {
+            Bucket::Day => format!("SELECT toString(dd) AS d, i, r, n FROM ({daily})"),
+            Bucket::Week => {
+                format!("SELECT toString(toMonday(dd)) AS d, i, r, sum(n) AS n FROM ({daily}) GROUP BY d, i, r")
+            }
+            Bucket::Month => {
+                format!("SELECT toString(toStartOfMonth(dd)) AS d, i, r, sum(n) AS n FROM ({daily}) GROUP BY d, i, r")
+            }
+        };
         tracing::debug!(table, %sql, "stats query");
         let mut query = self.client.query(&sql);
         if let Some(indicator) = &q.indicator {

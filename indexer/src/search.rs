@@ -9,6 +9,7 @@ use model::{Channel, ClassifiedReport, RegionCode, RegionLevel, Scope, wire};
 use serde::Serialize;
 use tantivy::aggregation::AggregationCollector;
 use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
@@ -133,7 +134,9 @@ impl SearchIndex {
         std::fs::create_dir_all(dir).map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
         let (schema, fields) = Fields::build();
         let directory = MmapDirectory::open(dir).map_err(|e| Error::Other(format!("{}: {e}", dir.display())))?;
-        let index = Index::open_or_create(directory, schema)?;
+        let mut index = Index::open_or_create(directory, schema)?;
+        // a search runs over the segments on every core
+        index.set_default_multithread_executor()?;
         analysis::register(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         Ok(Self { index, reader, fields })
@@ -380,9 +383,9 @@ impl SearchIndex {
                 }
             }
         });
-        let found: Vec<(SortKey, DocAddress)> =
-            searcher.search(&query, &collector)?.into_iter().filter_map(|(key, a)| Some((key?, a))).collect();
-        let total = searcher.search(&query, &Count)?;
+        // one pass over the matches: the page, the total and the facets
+        let (top, total, facets) = searcher.search(&query, &(collector, Count, Self::facet_collector()?))?;
+        let found: Vec<(SortKey, DocAddress)> = top.into_iter().filter_map(|(key, a)| Some((key?, a))).collect();
         let snippets = if has_text {
             Some(tantivy::snippet::SnippetGenerator::create(&searcher, &*query, self.fields.text)?)
         } else {
@@ -413,28 +416,28 @@ impl SearchIndex {
                 source: report.source,
             });
         }
-        let facets = self.facets(&searcher, &*query)?;
+        let facets = Self::facet_counts(facets)?;
         Ok(SearchResult { total, hits, facets, next })
     }
 
-    fn facets(
-        &self,
-        searcher: &tantivy::Searcher,
-        query: &dyn Query,
-    ) -> Result<BTreeMap<String, BTreeMap<String, u64>>, Error> {
-        const FACETS: [(&str, usize); 5] =
-            [("indicator", 20), ("channel", 20), ("language", 20), ("province", 40), ("regency", 100)];
-        let request: serde_json::Map<String, serde_json::Value> = FACETS
+    /// The facets and how many values of each are listed at most.
+    const FACETS: [(&str, usize); 5] =
+        [("indicator", 20), ("channel", 20), ("language", 20), ("province", 40), ("regency", 100)];
+
+    fn facet_collector() -> Result<AggregationCollector, Error> {
+        let request: serde_json::Map<String, serde_json::Value> = Self::FACETS
             .iter()
             .map(|(name, size)| ((*name).to_owned(), serde_json::json!({ "terms": { "field": name, "size": size } })))
             .collect();
         let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
             .map_err(|e| Error::Other(format!("facet request: {e}")))?;
-        let collector = AggregationCollector::from_aggs(aggs, Default::default());
-        let result = searcher.search(query, &collector)?;
+        Ok(AggregationCollector::from_aggs(aggs, Default::default()))
+    }
+
+    fn facet_counts(result: AggregationResults) -> Result<BTreeMap<String, BTreeMap<String, u64>>, Error> {
         let json = serde_json::to_value(&result).map_err(|e| Error::Other(format!("facet result: {e}")))?;
         let mut out = BTreeMap::new();
-        for (name, _) in FACETS {
+        for (name, _) in Self::FACETS {
             let buckets = json[name]["buckets"].as_array().cloned().unwrap_or_default();
             let counts = buckets
                 .iter()
