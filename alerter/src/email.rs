@@ -187,6 +187,7 @@ mod tests {
             state: AlertState::Open,
             raised_at: t,
             deliveries: vec![],
+            history: vec![],
         };
         let c = compose(&alert, "Kesbangpol Kota Palu", "https://kentongan.example/");
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");

@@ -77,7 +77,7 @@ async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
                 Ok(AlertEvent::Raised { alert }) => entries.extend(entries_for(&alerter, &alert)),
-                Ok(AlertEvent::Delivered { .. }) => {}
+                Ok(AlertEvent::Delivered { .. } | AlertEvent::Changed { .. }) => {}
                 Err(e) => {
                     tracing::warn!(offset = record.offset, error = %e, "unreadable alert event sent to deadletter");
                     alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &e.to_string()).await?;

@@ -151,8 +151,32 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
         ),
         (
             ep("GET", "/api/v1/alerts", &[Role::Admin, Role::Operator], Api, "Alerts within your regions, newest first")
-                .query(&[("indicator", "an indicator id"), ("region", "a region code"), ("limit", "default 100")]),
+                .query(&[
+                    ("indicator", "an indicator id"),
+                    ("region", "a region code"),
+                    ("state", "open, acknowledged, in_progress or resolved"),
+                    ("limit", "default 100"),
+                ]),
             get(alerts::list),
+        ),
+        (
+            ep("GET", "/api/v1/alerts/{id}", &[Role::Admin, Role::Operator], Api, "One alert with its reports, deliveries and lifecycle history"),
+            get(alerts::get),
+        ),
+        (
+            ep("POST", "/api/v1/alerts/{id}/ack", &[Role::Admin, Role::Operator], Api, "Acknowledge an alert (diterima): who and when are recorded")
+                .body("{note?} or empty"),
+            post(alerts::ack),
+        ),
+        (
+            ep("POST", "/api/v1/alerts/{id}/progress", &[Role::Admin, Role::Operator], Api, "Follow-up under way (tindak lanjut); again with a note for each further step")
+                .body("{note?} or empty"),
+            post(alerts::progress),
+        ),
+        (
+            ep("POST", "/api/v1/alerts/{id}/resolve", &[Role::Admin, Role::Operator], Api, "Resolve an alert (selesai)")
+                .body("{note?} or empty"),
+            post(alerts::resolve),
         ),
         (ep("GET", "/api/v1/units", &[Role::Admin, Role::Operator], Api, "Responsible units within your regions"), get(units::list)),
         (

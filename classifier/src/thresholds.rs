@@ -186,6 +186,7 @@ impl Windows {
                         state: AlertState::Open,
                         raised_at: now,
                         deliveries: Vec::new(),
+                        history: Vec::new(),
                     });
                 }
                 series.level = level;

@@ -44,8 +44,9 @@ pub struct Window {
     pub end: OffsetDateTime,
 }
 
-/// Where an alert is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+/// Where an alert is in its lifecycle, in the order it moves through them:
+/// open → acknowledged → in progress (tindak lanjut) → resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     #[default]
@@ -53,6 +54,52 @@ pub enum AlertState {
     Acknowledged,
     InProgress,
     Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Open => "open",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::InProgress => "in_progress",
+            AlertState::Resolved => "resolved",
+        }
+    }
+}
+
+impl fmt::Display for AlertState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One step of an alert's lifecycle, taken by a person: a move to a later
+/// state, or a follow-up note (tindak lanjut) that keeps the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    /// Identifies the step, so a step delivered twice is applied once.
+    pub id: Uuid,
+    /// The state after the step.
+    pub state: AlertState,
+    /// The account that took it.
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Why a step cannot be taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    #[error("the alert is already resolved")]
+    Resolved,
+    #[error("the alert is already {current}; it cannot go back to {wanted}")]
+    Backwards { current: AlertState, wanted: AlertState },
+    #[error("the alert is already {0}; add a note to record a follow-up")]
+    Unchanged(AlertState),
+    #[error("acknowledge the alert before adding follow-up notes")]
+    NoteOnOpen,
 }
 
 /// How a notification was sent.
@@ -108,9 +155,43 @@ pub struct Alert {
     pub raised_at: OffsetDateTime,
     #[serde(default)]
     pub deliveries: Vec<Delivery>,
+    /// Every lifecycle step, oldest first.
+    #[serde(default)]
+    pub history: Vec<StateChange>,
 }
 
 impl Alert {
+    /// Whether `change` may be taken now: forward only, never after
+    /// resolved, and a note without a move only once someone has taken the
+    /// alert on.
+    pub fn check(&self, change: &StateChange) -> Result<(), ChangeError> {
+        let (current, wanted) = (self.state, change.state);
+        match () {
+            _ if current == AlertState::Resolved => Err(ChangeError::Resolved),
+            _ if wanted < current => Err(ChangeError::Backwards { current, wanted }),
+            _ if wanted == current && change.note.is_none() => Err(ChangeError::Unchanged(current)),
+            _ if wanted == AlertState::Open => Err(ChangeError::NoteOnOpen),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes `change` when [`Alert::check`] allows it. A step already taken
+    /// (the same id) changes nothing, so replaying the topic is harmless.
+    pub fn apply(&mut self, change: StateChange) -> Result<(), ChangeError> {
+        if self.history.iter().any(|c| c.id == change.id) {
+            return Ok(());
+        }
+        self.check(&change)?;
+        self.state = change.state;
+        self.history.push(change);
+        Ok(())
+    }
+
+    /// The first step that took the alert on, if any: who acknowledged it and when.
+    pub fn acknowledged(&self) -> Option<&StateChange> {
+        self.history.iter().find(|c| c.state > AlertState::Open)
+    }
+
     /// The key of the series an alert belongs to.
     pub fn series_key(indicator: &str, region: &RegionCode) -> String {
         format!("{indicator}/{region}")
@@ -125,13 +206,81 @@ pub enum AlertEvent {
     Raised { alert: Alert },
     /// The alerter tried to notify someone.
     Delivered { alert_id: Uuid, delivery: Delivery },
+    /// Someone took a lifecycle step (acknowledged, follow-up, resolved).
+    Changed { alert_id: Uuid, change: StateChange },
 }
 
 impl AlertEvent {
     pub fn alert_id(&self) -> Uuid {
         match self {
             AlertEvent::Raised { alert } => alert.id,
-            AlertEvent::Delivered { alert_id, .. } => *alert_id,
+            AlertEvent::Delivered { alert_id, .. } | AlertEvent::Changed { alert_id, .. } => *alert_id,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn alert() -> Alert {
+        let at = datetime!(2026-11-29 10:00 UTC);
+        Alert {
+            id: Uuid::now_v7(),
+            key: "narkoba/72.71".into(),
+            indicator: "narkoba".into(),
+            region: RegionCode::parse("72.71").unwrap(),
+            level: Level::Siaga,
+            window: Window { start: at, end: at },
+            count: 5,
+            score: 5.0,
+            reports: vec![],
+            state: AlertState::Open,
+            raised_at: at,
+            deliveries: vec![],
+            history: vec![],
+        }
+    }
+
+    fn step(state: AlertState, note: Option<&str>) -> StateChange {
+        StateChange {
+            id: Uuid::now_v7(),
+            state,
+            by: "piket".into(),
+            at: datetime!(2026-11-29 10:05 UTC),
+            note: note.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_lifecycle_moves_forward_only_and_notes_need_someone_on_it() {
+        let mut a = alert();
+        assert_eq!(a.apply(step(AlertState::Open, Some("catatan"))), Err(ChangeError::NoteOnOpen));
+        let ack = step(AlertState::Acknowledged, None);
+        a.apply(ack.clone()).unwrap();
+        assert_eq!(a.acknowledged(), Some(&ack));
+        // the same step delivered twice is taken once
+        a.apply(ack).unwrap();
+        assert_eq!(a.history.len(), 1);
+        assert_eq!(
+            a.apply(step(AlertState::Acknowledged, None)),
+            Err(ChangeError::Unchanged(AlertState::Acknowledged))
+        );
+        a.apply(step(AlertState::InProgress, Some("Tim gabungan menuju lokasi"))).unwrap();
+        a.apply(step(AlertState::InProgress, Some("Situasi terkendali"))).unwrap();
+        assert_eq!(
+            a.apply(step(AlertState::Acknowledged, None)),
+            Err(ChangeError::Backwards { current: AlertState::InProgress, wanted: AlertState::Acknowledged })
+        );
+        a.apply(step(AlertState::Resolved, None)).unwrap();
+        assert_eq!(a.apply(step(AlertState::Resolved, Some("lagi"))), Err(ChangeError::Resolved));
+        assert_eq!(a.state, AlertState::Resolved);
+        assert_eq!(a.history.len(), 4);
+        // a false alarm may be closed at once
+        let mut b = alert();
+        b.apply(step(AlertState::Resolved, Some("laporan palsu"))).unwrap();
+        assert_eq!(b.acknowledged().map(|c| c.state), Some(AlertState::Resolved));
     }
 }

@@ -12,7 +12,9 @@ pub mod unit;
 pub mod wire;
 
 pub use account::{Account, AccountRecord, Credential, CredentialKind, Role};
-pub use alert::{Alert, AlertEvent, AlertState, Delivery, DeliveryChannel, Level, ReportRef, Window};
+pub use alert::{
+    Alert, AlertEvent, AlertState, ChangeError, Delivery, DeliveryChannel, Level, ReportRef, StateChange, Window,
+};
 pub use audit::AuditEvent;
 pub use classification::{Classification, ClassifiedReport, IndicatorHit, MatchField, TermMatch};
 pub use region::{RegionCode, RegionLevel, regions};
