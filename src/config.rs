@@ -89,6 +89,11 @@ pub struct AuthConfig {
     /// When set, the national admin `admin` signs in with this bearer token.
     #[serde(default)]
     pub bootstrap_token: Option<String>,
+    /// Signs the one-click acknowledgement links in alert email (at least 32
+    /// characters). Every alerter and api node needs the same one; without
+    /// it a node keeps a key of its own in `data_dir/link.key`.
+    #[serde(default)]
+    pub link_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

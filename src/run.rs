@@ -158,6 +158,18 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         view(&mut tasks, "units", &bus, Topic::Units, &units, true).await?;
     }
 
+    let links = match config.auth.link_secret.as_deref() {
+        Some(secret) => alerter::LinkKey::from_secret(secret).map_err(|e| Failure::Config(e.to_string()))?,
+        None => {
+            if config.kafka.is_some() && (has(Role::Alerter) || has(Role::Api)) {
+                tracing::warn!(
+                    "auth.link_secret is not set: acknowledgement links in email work only on the node that sent them"
+                );
+            }
+            alerter::LinkKey::load_or_create(&config.data_dir.join("link.key"))
+                .map_err(|e| Failure::Config(e.to_string()))?
+        }
+    };
     if has(Role::Alerter) {
         let mailer =
             config.smtp.as_ref().map(alerter::Mailer::new).transpose().map_err(|e| Failure::Config(e.to_string()))?;
@@ -170,6 +182,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
             mailer,
             public_url: config.public_url(),
+            links: links.clone(),
             clock: clock.clone(),
         };
         tasks.spawn(supervise("alerter", move || alerter::stage::run(alerter.clone())));
@@ -222,6 +235,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         index: if has(Role::Api) { index.clone() } else { None },
         analytics: if has(Role::Api) { analytics } else { None },
         alerts,
+        links,
         units,
         rules: book.clone(),
         metrics: Some(metrics),

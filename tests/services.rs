@@ -112,7 +112,8 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
         "[kafka]\nbrokers = \"{kafka}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\nsession_timeout = \"3s\"\n\n\
          [clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
          [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
-         [rules]\npath = \"{rules}\"\n",
+         [rules]\npath = \"{rules}\"\n\n\
+         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-e2e-0123\"\n",
         kafka = service("TEST_KENTONGAN_KAFKA"),
         ch = service("TEST_KENTONGAN_CLICKHOUSE"),
         smtp = service("TEST_KENTONGAN_SMTP"),
@@ -202,6 +203,38 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     .expect("delivery not recorded on the alert");
     assert_eq!(delivered["level"], "waspada");
     assert_eq!(delivered["reports"][0]["id"], id.as_str());
+
+    // 5. the email's one-click link acknowledges the alert, once, on any
+    //    node that shares auth.link_secret
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/ack-link?token="))
+        .unwrap_or_else(|| panic!("no acknowledgement link in:\n{body}"));
+    assert!(city.body_html(0).unwrap().contains(link), "the HTML part lacks the link");
+    let path = &link[link.find("/api/").unwrap()..];
+    let token = &path[path.find("token=").unwrap() + 6..];
+    let opened = client().get(api.url(path)).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().await.unwrap().contains("Terima peringatan ini"));
+    let form = |t: &str| {
+        client()
+            .post(api.url(&path[..path.find('?').unwrap()]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={t}"))
+            .send()
+    };
+    let tampered = format!("{}{}", &token[..token.len() - 1], if token.ends_with('0') { '1' } else { '0' });
+    assert_eq!(form(&tampered).await.unwrap().status(), 403);
+    let acked = form(token).await.unwrap();
+    assert_eq!(acked.status(), 200);
+    assert!(acked.text().await.unwrap().contains("Peringatan diterima"));
+    let again = form(token).await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains(recipient.as_str()));
+    let alert_id = delivered["id"].as_str().unwrap();
+    let (_, alert) = call(&api, "GET", &format!("/api/v1/alerts/{alert_id}"), Some(TOKEN), None).await;
+    assert_eq!(alert["state"], "acknowledged");
+    assert_eq!(alert["history"][0]["by"], recipient.as_str());
 }
 
 /// Several api nodes agree on who may do what: an account made on one is

@@ -54,17 +54,11 @@ impl Mailer {
     }
 
     /// Sends `alert` to `recipient` on behalf of `unit_name`.
-    pub async fn send(
-        &self,
-        alert: &Alert,
-        unit_name: &str,
-        recipient: &str,
-        public_url: &str,
-    ) -> Result<(), SendError> {
+    pub async fn send(&self, alert: &Alert, unit_name: &str, recipient: &str, links: &Links) -> Result<(), SendError> {
         let to: Mailbox = recipient
             .parse()
             .map_err(|e| SendError { message: format!("bad recipient `{recipient}`: {e}"), permanent: true })?;
-        let body = compose(alert, unit_name, public_url);
+        let body = compose(alert, unit_name, links);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -87,6 +81,24 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The links in an alert email: the alert in the web UI, and the one-click
+/// acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub alert: String,
+    pub ack: String,
+}
+
+impl Links {
+    pub fn new(public_url: &str, alert: uuid::Uuid, token: &str) -> Self {
+        let base = public_url.trim_end_matches('/');
+        Self {
+            alert: format!("{base}/#/alerts/{alert}"),
+            ack: format!("{base}/api/v1/alerts/{alert}/ack-link?token={token}"),
+        }
+    }
+}
+
 /// The subject and bodies of an alert email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Composed {
@@ -106,8 +118,9 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Writes the notification for `alert`: subject `[SIAGA] Konflik sosial - Kota Palu`,
-/// then the window, the triggering reports and a link to the alert.
-pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
+/// then the window, the triggering reports, the acknowledgement link and a
+/// link to the alert.
+pub fn compose(alert: &Alert, unit_name: &str, links: &Links) -> Composed {
     let level = alert.level.as_str().to_uppercase();
     let indicator = indicator_name(&alert.indicator);
     let region = alert.region.name();
@@ -119,7 +132,8 @@ pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
     } else {
         format!("{region} ({}), {}", alert.region, province.name())
     };
-    let link = format!("{}/#/alerts/{}", public_url.trim_end_matches('/'), alert.id);
+    let link = &links.alert;
+    let ack = &links.ack;
     let window = format!(
         "{} laporan antara {} dan {} {zone}",
         alert.count,
@@ -138,7 +152,8 @@ pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
         text.push_str(&format!("… dan {} laporan lain\n", alert.reports.len() - 10));
     }
     text.push_str(&format!(
-        "\nLihat dan tindak lanjuti peringatan ini: {link}\n\n\
+        "\nTerima (akui) peringatan ini dengan satu klik, berlaku 3 hari: {ack}\n\
+         Lihat dan tindak lanjuti peringatan ini: {link}\n\n\
          Pesan otomatis dari kentongan untuk {unit_name}. Jangan teruskan: laporan dapat memuat identitas pelapor.\n"
     ));
     let html = format!(
@@ -148,13 +163,15 @@ pub fn compose(alert: &Alert, unit_name: &str, public_url: &str) -> Composed {
          <tr><td>Wilayah</td><td><b>{}</b></td></tr>\
          <tr><td>Jumlah</td><td>{}</td></tr></table>\
          <h3>Laporan pemicu</h3><ol>{items}</ol>\
-         <p><a href=\"{}\">Lihat dan tindak lanjuti peringatan ini</a></p>\
+         <p><a href=\"{}\" style=\"font-weight:bold\">Terima peringatan ini</a> (satu klik, berlaku 3 hari) · \
+         <a href=\"{}\">Lihat dan tindak lanjuti</a></p>\
          <p style=\"color:#666;font-size:small\">Pesan otomatis dari kentongan untuk {}. \
          Jangan teruskan: laporan dapat memuat identitas pelapor.</p></body></html>",
         html_escape(&indicator),
         html_escape(&place),
         html_escape(&window),
-        html_escape(&link),
+        html_escape(ack),
+        html_escape(link),
         html_escape(unit_name),
     );
     Composed { subject, text, html }
@@ -189,12 +206,17 @@ mod tests {
             deliveries: vec![],
             history: vec![],
         };
-        let c = compose(&alert, "Kesbangpol Kota Palu", "https://kentongan.example/");
+        let links = Links::new("https://kentongan.example/", alert.id, "123.abc.def");
+        let c = compose(&alert, "Kesbangpol Kota Palu", &links);
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
         assert!(c.text.contains("Kota Palu (72.71), Sulawesi Tengah"), "{}", c.text);
         assert!(c.text.contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"), "{}", c.text);
         assert!(c.text.contains("https://kentongan.example/#/alerts/00000000-0000-0000-0000-000000000000"));
+        assert!(c.text.contains(
+            "satu klik, berlaku 3 hari: https://kentongan.example/api/v1/alerts/00000000-0000-0000-0000-000000000000/ack-link?token=123.abc.def"
+        ));
         assert!(c.html.contains("Bentrok &lt;warga&gt;"));
+        assert!(c.html.contains("ack-link?token=123.abc.def\" style=\"font-weight:bold\">Terima peringatan ini</a>"));
         assert_eq!(redact("smtps://user:pw@mail.example:465"), "smtps://***@mail.example:465");
     }
 }

@@ -4,14 +4,17 @@
 //! - [`units`]: the unit book, kept current from the `units` topic;
 //! - [`outbox`]: what must be sent, kept on disk until it is;
 //! - [`email`]: the Indonesian notification and its delivery over SMTP;
+//! - [`links`]: signed, expiring one-click acknowledgement links;
 //! - [`stage`]: the bus loop (`alerts` in) and the sender loop.
 
 pub mod email;
+pub mod links;
 pub mod outbox;
 pub mod stage;
 pub mod units;
 
 pub use email::{Mailer, SmtpConfig};
+pub use links::LinkKey;
 pub use outbox::Outbox;
 pub use units::UnitBook;
 
@@ -22,6 +25,8 @@ pub enum Error {
     Outbox { path: String, reason: String },
     #[error("smtp: {0}")]
     Smtp(String),
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Bus(#[from] bus::Error),
 }

@@ -29,6 +29,8 @@ pub struct Alerter {
     pub mailer: Option<Mailer>,
     /// Base URL of the web UI, for links in notifications.
     pub public_url: String,
+    /// Signs the one-click acknowledgement links.
+    pub links: crate::LinkKey,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -131,7 +133,10 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
 async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
     let result = match (&alerter.mailer, entry.channel) {
         (Some(mailer), DeliveryChannel::Email) => {
-            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &alerter.public_url).await
+            let token =
+                alerter.links.sign(entry.alert.id, &entry.recipient, alerter.clock.now() + crate::links::LINK_TTL);
+            let links = crate::email::Links::new(&alerter.public_url, entry.alert.id, &token);
+            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &links).await
         }
         (None, DeliveryChannel::Email) => Err(crate::email::SendError {
             message: "email is not configured: set [smtp] url and from".into(),

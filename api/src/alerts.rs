@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
+use axum::response::Html;
 use bus::Topic;
 use model::{Alert, AlertEvent, AlertState, StateChange, wire};
 use serde::Deserialize;
@@ -147,7 +148,22 @@ async fn step(
     }
     let _one_at_a_time = view.steps.lock().await;
     let alert = view.get(caller, id).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
-    let change = StateChange { id: Uuid::now_v7(), state: to, by: caller.name.clone(), at: state.clock.now(), note };
+    take(state, view, &alert, &caller.name, source, to, note).await?;
+    view.get(caller, id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
+}
+
+/// Checks `to` against `alert`, publishes the step, applies it here and
+/// writes the audit entry. The caller holds `view.steps`.
+async fn take(
+    state: &AppState,
+    view: &AlertView,
+    alert: &Alert,
+    actor: &str,
+    source: &Source,
+    to: AlertState,
+    note: Option<String>,
+) -> Result<(), ApiError> {
+    let change = StateChange { id: Uuid::now_v7(), state: to, by: actor.to_owned(), at: state.clock.now(), note };
     alert.check(&change).map_err(|e| ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()))?;
     let event = AlertEvent::Changed { alert_id: alert.id, change: change.clone() };
     state.bus.publish(Topic::Alerts, &alert.key, &wire::encode(&event)).await?;
@@ -160,8 +176,8 @@ async fn step(
     };
     let regions = [alert.region.clone()];
     let after = serde_json::to_value(&change).map_err(ApiError::internal)?;
-    audit::record(state, Entry::new(&caller.name, action, &alert.id.to_string(), &regions, source).after(after)).await;
-    view.get(caller, id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
+    audit::record(state, Entry::new(actor, action, &alert.id.to_string(), &regions, source).after(after)).await;
+    Ok(())
 }
 
 /// `POST /api/v1/alerts/{id}/ack`: the unit has seen the alert (diterima).
@@ -196,4 +212,143 @@ pub async fn resolve(
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Step>,
 ) -> Result<Json<Alert>, ApiError> {
     step(&state, &caller, &source, &id, AlertState::Resolved, body.note).await
+}
+
+/// The token of an acknowledgement link.
+#[derive(Debug, Deserialize)]
+pub struct LinkToken {
+    pub token: String,
+}
+
+/// A small Indonesian page for the person who followed an email link.
+fn page(status: StatusCode, title: &str, body: &str) -> (StatusCode, Html<String>) {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let html = format!(
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0} — Kentongan</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}\
+         button{{font-size:1.1rem;padding:.6rem 1.2rem}}</style></head>\
+         <body><h1>{0}</h1>{body}</body></html>",
+        esc(title)
+    );
+    (status, Html(html))
+}
+
+fn describe(alert: &Alert) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    format!(
+        "<p><b>[{}] {} - {}</b><br>{} laporan</p>",
+        alert.level.as_str().to_uppercase(),
+        esc(&model::indicator_name(&alert.indicator)),
+        esc(alert.region.name()),
+        alert.count
+    )
+}
+
+/// Checks a link's token; the alert it acknowledges and the recipient it was
+/// sent to, or the page that says why not.
+fn check_link(
+    state: &AppState,
+    id: &str,
+    token: &str,
+) -> Result<(AlertView, Alert, String), (StatusCode, Html<String>)> {
+    let not_found = || {
+        page(
+            StatusCode::NOT_FOUND,
+            "Peringatan tidak ditemukan",
+            "<p>Tautan ini tidak menunjuk ke peringatan yang ada.</p>",
+        )
+    };
+    let view = state.alerts.clone().ok_or_else(not_found)?;
+    let alert_id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let recipient = state.links.verify(alert_id, token, state.clock.now()).map_err(|e| match e {
+        alerter::links::LinkError::Expired => page(
+            StatusCode::GONE,
+            "Tautan kedaluwarsa",
+            "<p>Tautan ini sudah tidak berlaku. Buka peringatan di Kentongan untuk menerimanya.</p>",
+        ),
+        alerter::links::LinkError::Invalid => page(
+            StatusCode::FORBIDDEN,
+            "Tautan tidak sah",
+            "<p>Salin seluruh tautan dari email, atau buka peringatan di Kentongan.</p>",
+        ),
+    })?;
+    let alert = view.alerts.read().unwrap_or_else(|e| e.into_inner()).get(&alert_id).cloned().ok_or_else(not_found)?;
+    Ok((view, alert, recipient))
+}
+
+/// `GET /api/v1/alerts/{id}/ack-link?token=`: the page an email link opens,
+/// with one button. Opening it changes nothing, so mail scanners that fetch
+/// links do not acknowledge alerts on anyone's behalf.
+pub async fn ack_link_page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LinkToken>,
+) -> (StatusCode, Html<String>) {
+    let (_, alert, recipient) = match check_link(&state, &id, &q.token) {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    if let Some(done) = alert.acknowledged() {
+        return already(&alert, done);
+    }
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
+    page(
+        StatusCode::OK,
+        "Terima peringatan",
+        &format!(
+            "{}<p>Sebagai <b>{}</b>.</p><form method=\"post\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
+             <button>Terima peringatan ini</button></form>",
+            describe(&alert),
+            esc(&recipient),
+            esc(&q.token)
+        ),
+    )
+}
+
+fn already(alert: &Alert, done: &StateChange) -> (StatusCode, Html<String>) {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    page(
+        StatusCode::CONFLICT,
+        "Sudah diterima",
+        &format!(
+            "{}<p>Peringatan ini sudah diterima oleh <b>{}</b> pada {} UTC.</p>",
+            describe(alert),
+            esc(&done.by),
+            done.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        ),
+    )
+}
+
+/// `POST /api/v1/alerts/{id}/ack-link` with the form field `token`: the
+/// recipient acknowledges the alert; the link then cannot be used again.
+pub async fn ack_link(
+    State(state): State<AppState>,
+    source: Source,
+    Path(id): Path<String>,
+    Form(form): Form<LinkToken>,
+) -> (StatusCode, Html<String>) {
+    let (view, _, recipient) = match check_link(&state, &id, &form.token) {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let _one_at_a_time = view.steps.lock().await;
+    // looked up again under the lock: another step may have come first
+    let Ok((_, alert, _)) = check_link(&state, &id, &form.token) else {
+        return page(StatusCode::NOT_FOUND, "Peringatan tidak ditemukan", "");
+    };
+    if let Some(done) = alert.acknowledged() {
+        return already(&alert, done);
+    }
+    match take(&state, &view, &alert, &recipient, &source, AlertState::Acknowledged, None).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Peringatan diterima",
+            &format!(
+                "{}<p>Terima kasih. Penerimaan Anda tercatat; lanjutkan penanganan di Kentongan.</p>",
+                describe(&alert)
+            ),
+        ),
+        Err(e) => page(e.status, "Gagal", &format!("<p>{}</p>", e.message.replace('<', "&lt;"))),
+    }
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     /// With the `api` role and `[clickhouse]`: statistics come from there.
     pub analytics: Option<indexer::Analytics>,
     pub alerts: Option<AlertView>,
+    /// Checks the acknowledgement links in alert email.
+    pub links: alerter::LinkKey,
     pub units: alerter::UnitBook,
     /// The rule set in force, followed from the `rules` topic.
     pub rules: classifier::RuleBook,

@@ -169,6 +169,16 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             post(alerts::ack),
         ),
         (
+            ep("GET", "/api/v1/alerts/{id}/ack-link", PUBLIC, Api, "The page an email's acknowledgement link opens (HTML, one button); changes nothing")
+                .query(&[("token", "from the link: signed, expires after 3 days")]),
+            get(alerts::ack_link_page),
+        ),
+        (
+            ep("POST", "/api/v1/alerts/{id}/ack-link", PUBLIC, Api, "Acknowledge by the email link's token (form field `token`), once")
+                .body("form: token"),
+            post(alerts::ack_link),
+        ),
+        (
             ep("POST", "/api/v1/alerts/{id}/progress", &[Role::Admin, Role::Operator], Api, "Follow-up under way (tindak lanjut); again with a note for each further step")
                 .body("{note?} or empty"),
             post(alerts::progress),
