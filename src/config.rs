@@ -36,6 +36,9 @@ pub struct Config {
     /// Send alert email.
     #[serde(default)]
     pub smtp: Option<alerter::SmtpConfig>,
+    /// Send alert SMS through an HTTP gateway.
+    #[serde(default)]
+    pub sms_gateway: Option<alerter::SmsGatewayConfig>,
     #[serde(default)]
     pub rules: RulesConfig,
     /// Limits on reports and their senders.

@@ -176,11 +176,18 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         if mailer.is_none() {
             tracing::warn!("no [smtp] configured: alerts are recorded but not emailed");
         }
+        let sms = config
+            .sms_gateway
+            .as_ref()
+            .map(alerter::SmsSender::new)
+            .transpose()
+            .map_err(|e| Failure::Config(e.to_string()))?;
         let alerter = alerter::stage::Alerter {
             bus: bus.clone(),
             units: units.clone(),
             outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
             mailer,
+            sms,
             public_url: config.public_url(),
             links: links.clone(),
             clock: clock.clone(),

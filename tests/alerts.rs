@@ -126,3 +126,172 @@ async fn an_alert_is_acknowledged_followed_up_and_resolved_by_people_in_scope() 
     assert_eq!(steps(&after), steps(&before));
     assert_eq!(after["state"], "resolved");
 }
+
+/// A stand-in SMS gateway on a free port: it keeps every request, and fails
+/// the first `fail_first` of them with 503.
+#[derive(Clone, Default)]
+struct Gateway {
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    fail_first: usize,
+}
+
+impl Gateway {
+    async fn start(fail_first: usize) -> (Gateway, String) {
+        let gateway = Gateway { fail_first, ..Default::default() };
+        let kept = gateway.clone();
+        let app = axum::Router::new().route(
+            "/send",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let kept = kept.clone();
+                async move {
+                    let mut requests = kept.requests.lock().unwrap();
+                    requests.push((headers, body));
+                    if requests.len() <= kept.fail_first {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "sibuk".to_owned())
+                    } else {
+                        (axum::http::StatusCode::OK, "{\"id\":\"m-1\"}".to_owned())
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/send", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (gateway, url)
+    }
+
+    fn requests(&self) -> Vec<(axum::http::HeaderMap, String)> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// A node with the one-report threshold, the SMS gateway section `sms`, and
+/// a unit for Kota Palu reachable by phone; posts a report there.
+async fn node_with_sms_unit(dir: &std::path::Path, sms: &str) -> Node {
+    std::fs::write(dir.join("rules.toml"), RULES).unwrap();
+    let config = format!("[rules]\npath = \"{}\"\n\n{sms}", dir.join("rules.toml").display());
+    let node = Node::start(dir, &config, &[]).await;
+    let unit = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "phones": ["+6281234567890"]});
+    let (status, body) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
+    assert_eq!(status, 202);
+    node
+}
+
+/// POSTs a gateway's status report to `callback`.
+async fn callback(url: &str, content_type: &str, body: &str) -> u16 {
+    common::client()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn sms_goes_through_a_json_gateway_is_retried_and_its_status_recorded() {
+    let (gateway, url) = Gateway::start(1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sms =
+        format!("[sms_gateway]\npreset = \"json\"\nurl = \"{url}\"\ntoken = \"gw-token\"\nfrom = \"KENTONGAN\"\n");
+    let node = node_with_sms_unit(dir.path(), &sms).await;
+    // the gateway refuses the first try; the outbox tries again (after about 5 s)
+    let requests = eventually(Duration::from_secs(20), || async {
+        let r = gateway.requests();
+        (r.len() >= 2).then_some(r)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the gateway was not tried twice; log:\n{}", node.log()));
+    let (headers, body) = &requests[1];
+    assert_eq!(headers["authorization"], "Bearer gw-token");
+    assert_eq!(headers["content-type"], "application/json");
+    let sent: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(sent["to"], "+6281234567890");
+    assert_eq!(sent["from"], "KENTONGAN");
+    let text = sent["text"].as_str().unwrap();
+    assert!(text.starts_with("[WASPADA] Narkoba - Kota Palu: 1 laporan."), "{text}");
+    assert!(text.chars().count() <= 160, "{text}");
+    let first: Value = serde_json::from_str(&requests[0].1).unwrap();
+    assert_eq!(
+        (&first["to"], &first["text"], &first["ref"]),
+        (&sent["to"], &sent["text"], &sent["ref"]),
+        "the retry sends the same message"
+    );
+
+    let alert = alert_for(&node, "72.71").await;
+    let status_url = sent["callback_url"].as_str().unwrap();
+    assert!(status_url.contains(&format!("/api/v1/alerts/{}/sms-status?token=", alert["id"].as_str().unwrap())));
+    let tampered =
+        format!("{}{}", &status_url[..status_url.len() - 1], if status_url.ends_with('0') { '1' } else { '0' });
+    assert_eq!(callback(&tampered, "application/json", "{\"status\":\"delivered\"}").await, 403);
+    assert_eq!(callback(status_url, "application/json", "{\"kabar\":\"baik\"}").await, 422);
+    assert_eq!(callback(status_url, "application/json", "{\"status\":\"delivered\"}").await, 204);
+
+    let deliveries = eventually(Duration::from_secs(10), || async {
+        let a = alert_for(&node, "72.71").await;
+        let d = a["deliveries"].as_array()?.clone();
+        d.iter().any(|d| d["status"] == "delivered").then_some(d)
+    })
+    .await
+    .expect("the gateway's status was not recorded");
+    let summary: Vec<(String, u64, bool, String)> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d["channel"].as_str().unwrap().into(),
+                d["attempt"].as_u64().unwrap(),
+                d["error"].is_null(),
+                d["status"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("sms".into(), 1, false, "".into()),
+            ("sms".into(), 2, true, "".into()),
+            ("sms".into(), 0, true, "delivered".into())
+        ]
+    );
+    assert!(deliveries[0]["error"].as_str().unwrap().contains("503"), "{deliveries:?}");
+}
+
+#[tokio::test]
+async fn sms_goes_through_a_twilio_style_gateway_with_a_form_and_basic_auth() {
+    let (gateway, url) = Gateway::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sms = format!(
+        "[sms_gateway]\npreset = \"twilio\"\nurl = \"{url}\"\nusername = \"AC123\"\npassword = \"rahasia\"\nfrom = \"+15005550006\"\n"
+    );
+    let node = node_with_sms_unit(dir.path(), &sms).await;
+    let requests = eventually(Duration::from_secs(15), || async {
+        let r = gateway.requests();
+        (!r.is_empty()).then_some(r)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no SMS reached the gateway; log:\n{}", node.log()));
+    let (headers, body) = &requests[0];
+    // AC123:rahasia
+    assert_eq!(headers["authorization"], "Basic QUMxMjM6cmFoYXNpYQ==");
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    assert_eq!(form["To"], "+6281234567890");
+    assert_eq!(form["From"], "+15005550006");
+    assert!(form["Body"].starts_with("[WASPADA] Narkoba - Kota Palu"), "{body}");
+    let status_url = &form["StatusCallback"];
+    let form_type = "application/x-www-form-urlencoded";
+    assert_eq!(callback(status_url, form_type, "MessageSid=SM1&MessageStatus=undelivered&ErrorCode=30003").await, 204);
+    let failed = eventually(Duration::from_secs(10), || async {
+        let a = alert_for(&node, "72.71").await;
+        a["deliveries"].as_array()?.iter().find(|d| d["status"] == "undelivered").cloned()
+    })
+    .await
+    .expect("the gateway's status was not recorded");
+    assert_eq!(failed["error"], "30003");
+    assert_eq!(failed["recipient"], "+6281234567890");
+}

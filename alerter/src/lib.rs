@@ -5,17 +5,20 @@
 //! - [`outbox`]: what must be sent, kept on disk until it is;
 //! - [`email`]: the Indonesian notification and its delivery over SMTP;
 //! - [`links`]: signed, expiring one-click acknowledgement links;
+//! - [`sms`]: SMS through an HTTP gateway, split to fit;
 //! - [`stage`]: the bus loop (`alerts` in) and the sender loop.
 
 pub mod email;
 pub mod links;
 pub mod outbox;
+pub mod sms;
 pub mod stage;
 pub mod units;
 
 pub use email::{Mailer, SmtpConfig};
 pub use links::LinkKey;
 pub use outbox::Outbox;
+pub use sms::{SmsGatewayConfig, SmsSender};
 pub use units::UnitBook;
 
 /// Errors of the alerter.

@@ -94,7 +94,12 @@ impl LinkKey {
         let (Some(expires), Some(recipient), Some(signature)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(LinkError::Invalid);
         };
+        let expires_text = expires;
         let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
+        // one spelling per token: no leading zeros or signs
+        if expires.to_string() != expires_text {
+            return Err(LinkError::Invalid);
+        }
         let recipient =
             hex::decode(recipient).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Invalid)?;
         let signature = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
@@ -128,6 +133,7 @@ mod tests {
         let later = format!("{}.{rest}", (now + time::Duration::days(30)).unix_timestamp());
         assert_eq!(key.verify(alert, &later, now), Err(LinkError::Invalid));
         assert_eq!(key.verify(alert, "", now), Err(LinkError::Invalid));
+        assert_eq!(key.verify(alert, &format!("0{token}"), now), Err(LinkError::Invalid));
         assert!(LinkKey::from_secret("pendek").is_err());
 
         let dir = tempfile::tempdir().unwrap();

@@ -27,6 +27,8 @@ pub struct Alerter {
     pub units: UnitBook,
     pub outbox: Outbox,
     pub mailer: Option<Mailer>,
+    /// Sends SMS, when `[sms_gateway]` is set.
+    pub sms: Option<crate::SmsSender>,
     /// Base URL of the web UI, for links in notifications.
     pub public_url: String,
     /// Signs the one-click acknowledgement links.
@@ -67,8 +69,30 @@ fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
                 last_error: None,
             });
         }
+        for phone in &unit.phones {
+            entries.push(Entry {
+                key: Entry::key_for(alert, DeliveryChannel::Sms, phone),
+                alert: alert.clone(),
+                unit: unit.id.clone(),
+                unit_name: unit.name.clone(),
+                channel: DeliveryChannel::Sms,
+                recipient: phone.clone(),
+                status: Status::Pending,
+                attempts: 0,
+                next_attempt: now,
+                last_error: None,
+            });
+        }
     }
     entries
+}
+
+/// How long an SMS gateway may report the status of a message.
+const SMS_CALLBACK_TTL: time::Duration = time::Duration::days(7);
+
+/// The recipient of a status callback: which unit, which phone.
+pub fn sms_callback_recipient(unit: &str, phone: &str) -> String {
+    format!("sms:{unit}:{phone}")
 }
 
 async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
@@ -142,9 +166,24 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
             message: "email is not configured: set [smtp] url and from".into(),
             permanent: true,
         }),
-        (_, DeliveryChannel::Sms) => {
-            Err(crate::email::SendError { message: "SMS delivery is not configured".into(), permanent: true })
-        }
+        (_, DeliveryChannel::Sms) => match &alerter.sms {
+            Some(sms) => {
+                let base = alerter.public_url.trim_end_matches('/');
+                let alert = &entry.alert;
+                let token = alerter.links.sign(
+                    alert.id,
+                    &sms_callback_recipient(&entry.unit, &entry.recipient),
+                    alerter.clock.now() + SMS_CALLBACK_TTL,
+                );
+                let callback = format!("{base}/api/v1/alerts/{}/sms-status?token={token}", alert.id);
+                let text = crate::sms::compose(alert, &format!("{base}/#/alerts/{}", alert.id));
+                sms.send(&entry.recipient, &text, &entry.key, &callback).await
+            }
+            None => Err(crate::email::SendError {
+                message: "SMS is not configured: set [sms_gateway] url".into(),
+                permanent: true,
+            }),
+        },
     };
     let now = alerter.clock.now();
     entry.attempts += 1;
@@ -183,6 +222,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
             at: now,
             attempt: entry.attempts,
             error,
+            status: None,
         },
     };
     if let Err(e) = alerter.bus.publish(Topic::Alerts, &entry.alert.key, &wire::encode(&event)).await {

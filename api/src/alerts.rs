@@ -352,3 +352,75 @@ pub async fn ack_link(
         Err(e) => page(e.status, "Gagal", &format!("<p>{}</p>", e.message.replace('<', "&lt;"))),
     }
 }
+
+/// What an SMS gateway reports about a message: Twilio's form fields, or a
+/// JSON object with `status` (and `error`).
+#[derive(Debug, Default, Deserialize)]
+pub struct SmsStatus {
+    #[serde(alias = "MessageStatus")]
+    pub status: Option<String>,
+    #[serde(alias = "ErrorMessage", alias = "ErrorCode")]
+    pub error: Option<String>,
+}
+
+/// `POST /api/v1/alerts/{id}/sms-status?token=`: the SMS gateway's status
+/// callback. The token (made with the message) says which unit and phone it
+/// is about; the status is recorded on the alert as one more delivery entry.
+pub async fn sms_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LinkToken>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let bad_token = || ApiError::new(StatusCode::FORBIDDEN, "forbidden", "token: not a status callback this node made");
+    let alert_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(&format!("alert `{id}`")))?;
+    let signed = state.links.verify(alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
+    let mut parts = signed.splitn(3, ':');
+    let (Some("sms"), Some(unit), Some(phone)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad_token());
+    };
+    let form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let report: SmsStatus = if form {
+        let field = |names: &[&str]| {
+            form_urlencoded::parse(&body).find(|(k, _)| names.contains(&k.as_ref())).map(|(_, v)| v.into_owned())
+        };
+        SmsStatus { status: field(&["MessageStatus", "status"]), error: field(&["ErrorMessage", "ErrorCode", "error"]) }
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::invalid("body", format!("not the JSON {{status, error?}}: {e}")))?
+    };
+    let status = report
+        .status
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid("status", "missing: send `status` (or Twilio's `MessageStatus`)"))?;
+    let failed = ["failed", "undelivered", "rejected", "expired"].contains(&status.as_str());
+    let event = AlertEvent::Delivered {
+        alert_id,
+        delivery: model::Delivery {
+            channel: model::DeliveryChannel::Sms,
+            recipient: phone.to_owned(),
+            unit: unit.to_owned(),
+            at: state.clock.now(),
+            attempt: 0,
+            error: failed.then(|| report.error.unwrap_or_else(|| status.clone())),
+            status: Some(status),
+        },
+    };
+    let key = view(&state)?
+        .alerts
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&alert_id)
+        .map(|a| a.key.clone())
+        .ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
+    state.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
+    if let Some(view) = &state.alerts {
+        view.apply(event);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -179,6 +179,13 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             post(alerts::ack_link),
         ),
         (
+            ep("POST", "/api/v1/alerts/{id}/sms-status", PUBLIC, Api, "The SMS gateway's status callback (the URL carries a signed token); recorded on the alert")
+                .ok(204)
+                .query(&[("token", "from the callback URL sent with the message")])
+                .body("{status, error?} as JSON, or Twilio's form (MessageStatus, ErrorCode)"),
+            post(alerts::sms_status),
+        ),
+        (
             ep("POST", "/api/v1/alerts/{id}/progress", &[Role::Admin, Role::Operator], Api, "Follow-up under way (tindak lanjut); again with a note for each further step")
                 .body("{note?} or empty"),
             post(alerts::progress),

@@ -123,6 +123,10 @@ pub struct Delivery {
     /// `None` when the attempt succeeded, else why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the SMS gateway later reported (`delivered`, `undelivered`,
+    /// `failed`…), for a status callback rather than an attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 /// A report that counted towards an alert, with enough to recognise it.

@@ -1,0 +1,250 @@
+//! SMS notifications through an HTTP gateway: `[sms_gateway]`.
+//!
+//! The request is made from a preset, `twilio` (a form with To, From, Body
+//! and StatusCallback, basic auth with the account SID and auth token) or
+//! `json` (a JSON object with to, from, text, callback_url and ref, bearer
+//! auth), whose body may be replaced by a template of one's own with the
+//! same placeholders: `{to}`, `{from}`, `{text}`, `{callback}`, `{ref}`.
+//!
+//! A message longer than one SMS is split into numbered parts at word
+//! boundaries, each sent on its own: 160 characters for one GSM-7 message,
+//! 153 a part (70 and 67 when the text needs UCS-2).
+
+use std::time::Duration;
+
+use model::{Alert, indicator_name};
+use serde::Deserialize;
+
+use crate::Error;
+use crate::email::SendError;
+
+/// The shapes of gateway request this product knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// A JSON body, bearer auth.
+    #[default]
+    Json,
+    /// Twilio's Messages API and compatible gateways: a form, basic auth.
+    Twilio,
+}
+
+/// `[sms_gateway]`: where alert SMS go out.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsGatewayConfig {
+    #[serde(default)]
+    pub preset: Preset,
+    /// For Twilio: `https://api.twilio.com/2010-04-01/Accounts/<SID>/Messages.json`.
+    pub url: String,
+    /// `POST` (default) or `PUT`.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Basic auth: for Twilio the account SID.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Basic auth: for Twilio the auth token.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Bearer auth, for gateways that take a token.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The sender number or name.
+    #[serde(default)]
+    pub from: String,
+    /// A body template replacing the preset's, with `{to}`, `{from}`,
+    /// `{text}`, `{callback}` and `{ref}`; values are JSON-escaped for the
+    /// `json` preset and form-encoded for `twilio`.
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default = "default_timeout", with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+
+const JSON_BODY: &str = r#"{"to":"{to}","from":"{from}","text":"{text}","callback_url":"{callback}","ref":"{ref}"}"#;
+const TWILIO_BODY: &str = "To={to}&From={from}&Body={text}&StatusCallback={callback}";
+
+/// The GSM 03.38 basic character set; the extension set counts two.
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+/// The length of `text` in GSM-7 septets, or `None` when it needs UCS-2.
+fn septets(text: &str) -> Option<usize> {
+    text.chars().try_fold(0, |n, c| match c {
+        c if GSM_BASIC.contains(c) => Some(n + 1),
+        c if GSM_EXTENSION.contains(c) => Some(n + 2),
+        _ => None,
+    })
+}
+
+/// `text` as the messages to send: itself when it fits one SMS, else parts
+/// numbered `(1/3) …` that each fit one part of a long message.
+pub fn segments(text: &str) -> Vec<String> {
+    let gsm = septets(text).is_some();
+    let length = |s: &str| if gsm { septets(s).unwrap_or(usize::MAX) } else { s.encode_utf16().count() };
+    let (single, part) = if gsm { (160, 153) } else { (70, 67) };
+    if length(text) <= single {
+        return vec![text.to_owned()];
+    }
+    // room for "(nn/nn) "
+    let room = part - 8;
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split(' ') {
+        let candidate = if current.is_empty() { word.to_owned() } else { format!("{current} {word}") };
+        if length(&candidate) <= room {
+            current = candidate;
+            continue;
+        }
+        if !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        // a word longer than a part (a link) is cut
+        let mut rest = word.to_owned();
+        while length(&rest) > room {
+            let mut cut = String::new();
+            for c in rest.chars() {
+                if length(&format!("{cut}{c}")) > room {
+                    break;
+                }
+                cut.push(c);
+            }
+            rest = rest[cut.len()..].to_owned();
+            parts.push(cut);
+        }
+        current = rest;
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    let n = parts.len();
+    parts.into_iter().enumerate().map(|(i, p)| format!("({}/{n}) {p}", i + 1)).collect()
+}
+
+/// The SMS for `alert`, in Indonesian: level, indicator, region, count, link.
+pub fn compose(alert: &Alert, alert_link: &str) -> String {
+    format!(
+        "[{}] {} - {}: {} laporan. Mohon segera ditindaklanjuti. {alert_link}",
+        alert.level.as_str().to_uppercase(),
+        indicator_name(&alert.indicator),
+        alert.region.name(),
+        alert.count
+    )
+}
+
+/// Sends SMS through the configured gateway.
+#[derive(Debug, Clone)]
+pub struct SmsSender {
+    config: SmsGatewayConfig,
+    method: reqwest::Method,
+    http: reqwest::Client,
+}
+
+fn json_escape(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+fn form_escape(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl SmsSender {
+    pub fn new(config: &SmsGatewayConfig) -> Result<Self, Error> {
+        let bad = |m: String| Error::Config(format!("sms_gateway.{m}"));
+        if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
+            return Err(bad(format!("url `{}` must be an http:// or https:// address", config.url)));
+        }
+        let method = match config.method.to_ascii_uppercase().as_str() {
+            "POST" => reqwest::Method::POST,
+            "PUT" => reqwest::Method::PUT,
+            other => return Err(bad(format!("method `{other}` must be POST or PUT"))),
+        };
+        let http =
+            reqwest::Client::builder().timeout(config.timeout).build().map_err(|e| bad(format!("client: {e}")))?;
+        Ok(Self { config: config.clone(), method, http })
+    }
+
+    /// Sends `text` to `to` (in parts when long). `reference` identifies the
+    /// delivery for the gateway, `callback` is where it reports the status.
+    pub async fn send(&self, to: &str, text: &str, reference: &str, callback: &str) -> Result<(), SendError> {
+        for part in segments(text) {
+            self.send_one(to, &part, reference, callback).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_one(&self, to: &str, text: &str, reference: &str, callback: &str) -> Result<(), SendError> {
+        let (template, escape, content_type): (&str, fn(&str) -> String, &str) = match self.config.preset {
+            Preset::Json => (JSON_BODY, json_escape, "application/json"),
+            Preset::Twilio => (TWILIO_BODY, form_escape, "application/x-www-form-urlencoded"),
+        };
+        let body = self
+            .config
+            .body
+            .as_deref()
+            .unwrap_or(template)
+            .replace("{to}", &escape(to))
+            .replace("{from}", &escape(&self.config.from))
+            .replace("{text}", &escape(text))
+            .replace("{callback}", &escape(callback))
+            .replace("{ref}", &escape(reference));
+        let mut request =
+            self.http.request(self.method.clone(), &self.config.url).header("content-type", content_type).body(body);
+        if let Some(user) = &self.config.username {
+            request = request.basic_auth(user, self.config.password.as_deref());
+        } else if let Some(token) = &self.config.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| SendError { message: format!("SMS gateway unreachable: {e}"), permanent: false })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let detail: String = response.text().await.unwrap_or_default().chars().take(300).collect();
+        // 4xx other than 408 and 429: the request itself is wrong; retrying will not help
+        let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
+        Err(SendError { message: format!("SMS gateway answered {status}: {detail}"), permanent })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_messages_go_whole_and_long_ones_in_numbered_parts() {
+        let short = "[SIAGA] Narkoba - Kota Palu: 5 laporan.";
+        assert_eq!(segments(short), [short]);
+        let exactly = "a".repeat(160);
+        assert_eq!(segments(&exactly).len(), 1);
+        // the extension set counts two: 80 euro signs are 160 septets, 81 are not
+        assert_eq!(segments(&"€".repeat(80)).len(), 1);
+        assert_eq!(segments(&"€".repeat(81)).len(), 2);
+        let long = "Mohon segera ditindaklanjuti laporan warga tentang bentrokan antarkelompok pemuda di perbatasan \
+                    desa yang sudah terjadi dua malam berturut-turut https://kentongan.example.go.id/#/alerts/0193a1b2-0000-7000-8000-000000000001";
+        let parts = segments(long);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts.iter().all(|p| septets(p).unwrap() <= 153), "{parts:?}");
+        assert!(parts[0].starts_with("(1/2) Mohon") && parts[1].starts_with("(2/2) "));
+        let joined: String = parts.iter().map(|p| &p[6..]).collect::<Vec<_>>().join(" ");
+        assert_eq!(joined, long);
+        // text outside GSM-7 is sent as UCS-2: 70 a message, 67 a part
+        let unicode = "Bentrokan ✊ di perbatasan desa, warga mengungsi ke balai desa dan masjid";
+        assert!(septets(unicode).is_none());
+        let parts = segments(unicode);
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.encode_utf16().count() <= 67), "{parts:?}");
+    }
+}
