@@ -36,6 +36,10 @@ pub struct Config {
     /// Send alert email.
     #[serde(default)]
     pub smtp: Option<alerter::SmtpConfig>,
+    /// How long each level may stay unacknowledged before the parent units
+    /// hear of it.
+    #[serde(default)]
+    pub escalation: alerter::stage::EscalationConfig,
     /// Send alert SMS through an HTTP gateway.
     #[serde(default)]
     pub sms_gateway: Option<alerter::SmsGatewayConfig>,

@@ -189,6 +189,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             mailer,
             sms,
             public_url: config.public_url(),
+            escalation: config.escalation.clone(),
             links: links.clone(),
             clock: clock.clone(),
         };

@@ -295,3 +295,54 @@ async fn sms_goes_through_a_twilio_style_gateway_with_a_form_and_basic_auth() {
     assert_eq!(failed["error"], "30003");
     assert_eq!(failed["recipient"], "+6281234567890");
 }
+
+#[tokio::test]
+async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
+    let (gateway, url) = Gateway::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[escalation]\nwaspada = \"2s\"\n\n[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n",
+        dir.path().join("rules.toml").display()
+    );
+    let node = Node::start(dir.path(), &config, &[]).await;
+    // the province hears only of awas directly, and of the city's alerts when the city is silent
+    let province = json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "min_level": "awas", "phones": ["+6281100000072"]});
+    let (status, province) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(province)).await;
+    assert_eq!(status, 201, "{province}");
+    let city = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "phones": ["+6281100007271"], "parent": province["id"]});
+    let (status, _) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(city)).await;
+    assert_eq!(status, 201);
+    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
+    assert_eq!(status, 202);
+
+    let texts = eventually(Duration::from_secs(20), || async {
+        let sent: Vec<(String, String)> = gateway
+            .requests()
+            .iter()
+            .map(|(_, body)| {
+                let v: Value = serde_json::from_str(body).unwrap();
+                (v["to"].as_str().unwrap().to_owned(), v["text"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        (sent.len() >= 2).then_some(sent)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no escalation reached the gateway; log:\n{}", node.log()));
+    assert_eq!(texts[0].0, "+6281100007271");
+    assert!(texts[0].1.starts_with("[WASPADA] Narkoba - Kota Palu"), "{texts:?}");
+    assert_eq!(texts[1].0, "+6281100000072");
+    assert!(texts[1].1.starts_with("ESKALASI [WASPADA] Narkoba - Kota Palu"), "{texts:?}");
+    let alert = alert_for(&node, "72.71").await;
+    let escalated = eventually(Duration::from_secs(10), || async {
+        let a = alert_for(&node, "72.71").await;
+        (!a["escalations"].as_array()?.is_empty()).then_some(a)
+    })
+    .await
+    .expect("the escalation is not on the alert");
+    assert_eq!(escalated["id"], alert["id"]);
+    assert_eq!(escalated["escalations"][0]["names"], json!(["Kesbangpol Sulawesi Tengah"]));
+    // and it goes no further: the province has no parent
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(gateway.requests().len(), 2);
+}

@@ -54,11 +54,18 @@ impl Mailer {
     }
 
     /// Sends `alert` to `recipient` on behalf of `unit_name`.
-    pub async fn send(&self, alert: &Alert, unit_name: &str, recipient: &str, links: &Links) -> Result<(), SendError> {
+    pub async fn send(
+        &self,
+        alert: &Alert,
+        unit_name: &str,
+        recipient: &str,
+        links: &Links,
+        escalated_from: &[String],
+    ) -> Result<(), SendError> {
         let to: Mailbox = recipient
             .parse()
             .map_err(|e| SendError { message: format!("bad recipient `{recipient}`: {e}"), permanent: true })?;
-        let body = compose(alert, unit_name, links);
+        let body = compose(alert, unit_name, links, escalated_from);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -120,13 +127,25 @@ fn html_escape(s: &str) -> String {
 /// Writes the notification for `alert`: subject `[SIAGA] Konflik sosial - Kota Palu`,
 /// then the window, the triggering reports, the acknowledgement link and a
 /// link to the alert.
-pub fn compose(alert: &Alert, unit_name: &str, links: &Links) -> Composed {
+///
+/// An escalation (`escalated_from` names the units that did not
+/// acknowledge) says so in the subject and first.
+pub fn compose(alert: &Alert, unit_name: &str, links: &Links, escalated_from: &[String]) -> Composed {
     let level = alert.level.as_str().to_uppercase();
     let indicator = indicator_name(&alert.indicator);
     let region = alert.region.name();
     let province = alert.region.province();
     let (zone, hours) = alert.region.time_zone();
-    let subject = format!("[{level}] {indicator} - {region}");
+    let escalated = (!escalated_from.is_empty()).then(|| {
+        format!(
+            "ESKALASI: peringatan ini belum diterima oleh {} dalam batas waktu, dan kini diteruskan kepada {unit_name}.",
+            escalated_from.join(", ")
+        )
+    });
+    let subject = match &escalated {
+        Some(_) => format!("[ESKALASI] [{level}] {indicator} - {region}"),
+        None => format!("[{level}] {indicator} - {region}"),
+    };
     let place = if province == alert.region {
         format!("{region} ({})", alert.region)
     } else {
@@ -140,9 +159,10 @@ pub fn compose(alert: &Alert, unit_name: &str, links: &Links) -> Composed {
         local(alert.window.start, hours),
         local(alert.window.end, hours)
     );
-    let mut text = format!(
+    let mut text = escalated.as_ref().map(|e| format!("{e}\n\n")).unwrap_or_default();
+    text.push_str(&format!(
         "PERINGATAN DINI: {level}\n\nIndikator : {indicator}\nWilayah   : {place}\nJumlah    : {window}\n\nLaporan pemicu:\n"
-    );
+    ));
     let mut items = String::new();
     for (i, r) in alert.reports.iter().rev().take(10).enumerate() {
         text.push_str(&format!("{}. [{} {zone}] {}\n", i + 1, local(r.reported_at, hours), r.excerpt));
@@ -158,7 +178,7 @@ pub fn compose(alert: &Alert, unit_name: &str, links: &Links) -> Composed {
     ));
     let html = format!(
         "<!doctype html><html lang=\"id\"><body style=\"font-family:sans-serif\">\
-         <h2 style=\"margin:0\">Peringatan dini: {level}</h2>\
+         {}<h2 style=\"margin:0\">Peringatan dini: {level}</h2>\
          <table><tr><td>Indikator</td><td><b>{}</b></td></tr>\
          <tr><td>Wilayah</td><td><b>{}</b></td></tr>\
          <tr><td>Jumlah</td><td>{}</td></tr></table>\
@@ -167,6 +187,7 @@ pub fn compose(alert: &Alert, unit_name: &str, links: &Links) -> Composed {
          <a href=\"{}\">Lihat dan tindak lanjuti</a></p>\
          <p style=\"color:#666;font-size:small\">Pesan otomatis dari kentongan untuk {}. \
          Jangan teruskan: laporan dapat memuat identitas pelapor.</p></body></html>",
+        escalated.map(|e| format!("<p style=\"color:#b00020\"><b>{}</b></p>", html_escape(&e))).unwrap_or_default(),
         html_escape(&indicator),
         html_escape(&place),
         html_escape(&window),
@@ -205,9 +226,10 @@ mod tests {
             raised_at: t,
             deliveries: vec![],
             history: vec![],
+            escalations: vec![],
         };
         let links = Links::new("https://kentongan.example/", alert.id, "123.abc.def");
-        let c = compose(&alert, "Kesbangpol Kota Palu", &links);
+        let c = compose(&alert, "Kesbangpol Kota Palu", &links, &[]);
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
         assert!(c.text.contains("Kota Palu (72.71), Sulawesi Tengah"), "{}", c.text);
         assert!(c.text.contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"), "{}", c.text);
@@ -218,5 +240,11 @@ mod tests {
         assert!(c.html.contains("Bentrok &lt;warga&gt;"));
         assert!(c.html.contains("ack-link?token=123.abc.def\" style=\"font-weight:bold\">Terima peringatan ini</a>"));
         assert_eq!(redact("smtps://user:pw@mail.example:465"), "smtps://***@mail.example:465");
+        let up = compose(&alert, "Kesbangpol Sulawesi Tengah", &links, &["Kesbangpol Kota Palu".into()]);
+        assert_eq!(up.subject, "[ESKALASI] [SIAGA] Konflik sosial - Kota Palu");
+        assert!(up.text.starts_with(
+            "ESKALASI: peringatan ini belum diterima oleh Kesbangpol Kota Palu dalam batas waktu, dan kini diteruskan kepada Kesbangpol Sulawesi Tengah."
+        ));
+        assert!(up.html.contains("ESKALASI: peringatan ini belum diterima"));
     }
 }

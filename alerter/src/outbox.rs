@@ -19,6 +19,10 @@ use crate::Error;
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
 /// Entries sent or given up, kept as the record of what happened.
 const DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("done");
+/// Alerts waiting to be acknowledged before they escalate, by alert id.
+const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers");
+/// Alerts acknowledged or escalated as far as they go: no timer again.
+const CLOSED: TableDefinition<&str, &[u8]> = TableDefinition::new("closed");
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +49,21 @@ pub struct Entry {
     pub next_attempt: OffsetDateTime,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// For an escalation: the names of the units that did not acknowledge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalated_from: Vec<String>,
+}
+
+/// An alert waiting for someone to acknowledge it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timer {
+    pub alert: Alert,
+    /// The units that have it now: their parents hear of it next.
+    pub units: Vec<String>,
+    /// Every unit it has reached, so none is told twice.
+    pub reached: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
 }
 
 impl Entry {
@@ -80,6 +99,8 @@ impl Outbox {
         let txn = db.begin_write().map_err(|e| err(&e))?;
         txn.open_table(PENDING).map_err(|e| err(&e))?;
         txn.open_table(DONE).map_err(|e| err(&e))?;
+        txn.open_table(TIMERS).map_err(|e| err(&e))?;
+        txn.open_table(CLOSED).map_err(|e| err(&e))?;
         txn.commit().map_err(|e| err(&e))?;
         Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
@@ -150,6 +171,63 @@ impl Outbox {
         let mut all = self.read(PENDING)?;
         all.extend(self.read(DONE)?);
         Ok(all)
+    }
+
+    /// Starts `timer` unless its alert has one, or was closed.
+    pub fn start_timer(&self, timer: &Timer) -> Result<(), Error> {
+        let id = timer.alert.id.to_string();
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
+            let closed = txn.open_table(CLOSED).map_err(|e| self.err(e))?;
+            if timers.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
+                && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
+            {
+                let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
+                timers.insert(id.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Replaces the timer of `timer.alert` (the next step up the chain).
+    pub fn reset_timer(&self, timer: &Timer) -> Result<(), Error> {
+        let id = timer.alert.id.to_string();
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
+            txn.open_table(TIMERS)
+                .map_err(|e| self.err(e))?
+                .insert(id.as_str(), bytes.as_slice())
+                .map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Stops the timer of alert `id` for good.
+    pub fn close_timer(&self, id: &str) -> Result<(), Error> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        {
+            txn.open_table(TIMERS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?;
+            txn.open_table(CLOSED).map_err(|e| self.err(e))?.insert(id, &[][..]).map_err(|e| self.err(e))?;
+        }
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// Timers due at `now`, and when the next one after those falls due.
+    pub fn due_timers(&self, now: OffsetDateTime) -> Result<(Vec<Timer>, Option<OffsetDateTime>), Error> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
+        let mut all = Vec::new();
+        for row in table.iter().map_err(|e| self.err(e))? {
+            let (_, value) = row.map_err(|e| self.err(e))?;
+            match serde_json::from_slice::<Timer>(value.value()) {
+                Ok(timer) => all.push(timer),
+                Err(e) => tracing::error!(path = %self.path, error = %e, "unreadable escalation timer"),
+            }
+        }
+        let next = all.iter().filter(|t| t.due > now).map(|t| t.due).min();
+        Ok((all.into_iter().filter(|t| t.due <= now).collect(), next))
     }
 
     /// Pending entries whose next attempt is due at `now`, and when the

@@ -4,15 +4,22 @@
 //! per recipient; only then is the alert committed on the bus. The sender
 //! drains the outbox, retrying with exponential backoff and jitter, and
 //! publishes every attempt back onto `alerts` as a `delivered` event.
+//!
+//! Escalation: each routed alert starts a timer in the outbox database, due
+//! after the deadline for its level. A `changed` event (someone took the
+//! alert on) closes it. A timer that falls due passes the alert to the
+//! parent units of those that had it, publishes an `escalated` event, and
+//! starts again for the next step up, to the top of the chain.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bus::{Bus, Topic};
-use model::{Alert, AlertEvent, Clock, Delivery, DeliveryChannel, wire};
+use model::{Alert, AlertEvent, AlertState, Clock, Delivery, DeliveryChannel, Escalation, Level, Unit, wire};
+use serde::Deserialize;
 use tokio::sync::Notify;
 
-use crate::outbox::{Entry, Status};
+use crate::outbox::{Entry, Status, Timer};
 use crate::{Error, Mailer, Outbox, UnitBook};
 
 /// The consumer group of this stage.
@@ -31,6 +38,8 @@ pub struct Alerter {
     pub sms: Option<crate::SmsSender>,
     /// Base URL of the web UI, for links in notifications.
     pub public_url: String,
+    /// How long each level may stay unacknowledged before it escalates.
+    pub escalation: EscalationConfig,
     /// Signs the one-click acknowledgement links.
     pub links: crate::LinkKey,
     pub clock: Arc<dyn Clock>,
@@ -46,12 +55,57 @@ pub async fn run(alerter: Alerter) -> Result<(), Error> {
     }
 }
 
+/// `[escalation]`: how long an alert of each level may stay unacknowledged
+/// before it is passed to the parent units.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationConfig {
+    #[serde(default = "waspada", with = "humantime_serde")]
+    pub waspada: Duration,
+    #[serde(default = "siaga", with = "humantime_serde")]
+    pub siaga: Duration,
+    #[serde(default = "awas", with = "humantime_serde")]
+    pub awas: Duration,
+}
+
+fn waspada() -> Duration {
+    Duration::from_secs(4 * 3600)
+}
+fn siaga() -> Duration {
+    Duration::from_secs(3600)
+}
+fn awas() -> Duration {
+    Duration::from_secs(15 * 60)
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        Self { waspada: waspada(), siaga: siaga(), awas: awas() }
+    }
+}
+
+impl EscalationConfig {
+    pub fn deadline(&self, level: Level) -> time::Duration {
+        let d = match level {
+            Level::Waspada => self.waspada,
+            Level::Siaga => self.siaga,
+            Level::Awas => self.awas,
+        };
+        time::Duration::try_from(d).unwrap_or(time::Duration::MAX)
+    }
+}
+
 fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
     let units = alerter.units.route(&alert.indicator, alert.level, &alert.region);
     if units.is_empty() {
         tracing::warn!(alert = %alert.id, key = %alert.key, level = %alert.level, "no unit handles this alert");
         metrics::counter!("kentongan_alerter_unrouted_total").increment(1);
     }
+    entries_to(alerter, alert, &units, &[])
+}
+
+/// One outbox entry per address of each unit in `units`.
+fn entries_to(alerter: &Alerter, alert: &Alert, units: &[Unit], escalated_from: &[String]) -> Vec<Entry> {
     let now = alerter.clock.now();
     let mut entries = Vec::new();
     for unit in units {
@@ -67,6 +121,7 @@ fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
                 attempts: 0,
                 next_attempt: now,
                 last_error: None,
+                escalated_from: escalated_from.to_vec(),
             });
         }
         for phone in &unit.phones {
@@ -81,6 +136,7 @@ fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
                 attempts: 0,
                 next_attempt: now,
                 last_error: None,
+                escalated_from: escalated_from.to_vec(),
             });
         }
     }
@@ -95,31 +151,124 @@ pub fn sms_callback_recipient(unit: &str, phone: &str) -> String {
     format!("sms:{unit}:{phone}")
 }
 
+/// Runs `f` on the outbox off the async threads.
+async fn with_outbox<T: Send + 'static>(
+    alerter: &Alerter,
+    f: impl FnOnce(&crate::Outbox) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let outbox = alerter.outbox.clone();
+    tokio::task::spawn_blocking(move || f(&outbox))
+        .await
+        .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))?
+}
+
+/// Takes one alert event into the outbox: notifications and a timer for a
+/// raised alert, the end of its timer once someone took it on. Returns how
+/// many notifications were queued.
+pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> {
+    match event {
+        AlertEvent::Raised { alert } => {
+            let entries = entries_for(alerter, &alert);
+            let units: Vec<String> =
+                alerter.units.route(&alert.indicator, alert.level, &alert.region).into_iter().map(|u| u.id).collect();
+            let timer = (!units.is_empty()).then(|| Timer {
+                due: alert.raised_at.max(alerter.clock.now()) + alerter.escalation.deadline(alert.level),
+                alert,
+                reached: units.clone(),
+                units,
+            });
+            with_outbox(alerter, move |outbox| {
+                let added = outbox.enqueue(&entries)?;
+                if let Some(timer) = timer {
+                    outbox.start_timer(&timer)?;
+                }
+                Ok(added)
+            })
+            .await
+        }
+        AlertEvent::Changed { alert_id, change } if change.state > AlertState::Open => {
+            with_outbox(alerter, move |outbox| outbox.close_timer(&alert_id.to_string())).await?;
+            Ok(0)
+        }
+        AlertEvent::Changed { .. } | AlertEvent::Delivered { .. } | AlertEvent::Escalated { .. } => Ok(0),
+    }
+}
+
 async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
     let mut sub = alerter.bus.subscribe(Topic::Alerts, GROUP).await?;
     loop {
         let batch = sub.next_batch(100, Duration::from_millis(10)).await?;
-        let mut entries = Vec::new();
+        let mut added = 0;
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
-                Ok(AlertEvent::Raised { alert }) => entries.extend(entries_for(&alerter, &alert)),
-                Ok(AlertEvent::Delivered { .. } | AlertEvent::Changed { .. }) => {}
+                Ok(event) => added += take(&alerter, event).await?,
                 Err(e) => {
                     tracing::warn!(offset = record.offset, error = %e, "unreadable alert event sent to deadletter");
                     alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &e.to_string()).await?;
                 }
             }
         }
-        if !entries.is_empty() {
-            let outbox = alerter.outbox.clone();
-            let added = tokio::task::spawn_blocking(move || outbox.enqueue(&entries))
-                .await
-                .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))??;
+        if added > 0 {
             metrics::counter!("kentongan_alerter_queued_total").increment(added as u64);
             wake.notify_one();
         }
         sub.commit_all(&batch).await?;
     }
+}
+
+/// Escalates every alert whose timer is due at `now`: its parent units are
+/// notified, an `escalated` event is published, and the timer starts again
+/// one step up. Returns the timers that fell due and when the next falls due.
+pub async fn escalate(
+    alerter: &Alerter,
+    now: time::OffsetDateTime,
+) -> Result<(usize, Option<time::OffsetDateTime>), Error> {
+    let (due, next) = with_outbox(alerter, move |outbox| outbox.due_timers(now)).await?;
+    let fired = due.len();
+    for timer in due {
+        let alert = timer.alert.clone();
+        let had: Vec<Unit> = timer.units.iter().filter_map(|id| alerter.units.get(id)).collect();
+        let mut parents: Vec<Unit> = Vec::new();
+        for unit in &had {
+            if let Some(parent) = unit.parent.as_deref().and_then(|p| alerter.units.get(p))
+                && !timer.reached.contains(&parent.id)
+                && !parents.iter().any(|p| p.id == parent.id)
+            {
+                parents.push(parent);
+            }
+        }
+        if parents.is_empty() {
+            // the top of the chain had it: nowhere further to go
+            let id = alert.id.to_string();
+            with_outbox(alerter, move |outbox| outbox.close_timer(&id)).await?;
+            continue;
+        }
+        let from: Vec<String> = had.iter().map(|u| u.name.clone()).collect();
+        let escalation = Escalation {
+            units: parents.iter().map(|u| u.id.clone()).collect(),
+            names: parents.iter().map(|u| u.name.clone()).collect(),
+            from: timer.units.clone(),
+            at: now,
+        };
+        tracing::warn!(alert = %alert.id, to = ?escalation.names, "alert not acknowledged in time: escalated");
+        metrics::counter!("kentongan_alerter_escalations_total").increment(1);
+        let entries = entries_to(alerter, &alert, &parents, &from);
+        let mut reached = timer.reached.clone();
+        reached.extend(escalation.units.iter().cloned());
+        let next_timer = Timer {
+            due: now + alerter.escalation.deadline(alert.level),
+            units: escalation.units.clone(),
+            reached,
+            alert,
+        };
+        // notifications first: a crash after them escalates again, and the
+        // outbox keeps each recipient's copy once
+        with_outbox(alerter, move |outbox| outbox.enqueue(&entries)).await?;
+        let event = AlertEvent::Escalated { alert_id: next_timer.alert.id, escalation };
+        alerter.bus.publish(Topic::Alerts, &next_timer.alert.key, &wire::encode(&event)).await?;
+        with_outbox(alerter, move |outbox| outbox.reset_timer(&next_timer)).await?;
+    }
+    Ok((fired, next))
 }
 
 /// Backoff after `attempts` failures: 5 s doubling up to 30 min, ± 20 % jitter.
@@ -131,12 +280,11 @@ fn backoff(attempts: u32) -> time::Duration {
 
 async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
     loop {
-        let outbox = alerter.outbox.clone();
         let now = alerter.clock.now();
-        let (due, next) = tokio::task::spawn_blocking(move || outbox.due(now))
-            .await
-            .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))??;
-        let sent_any = !due.is_empty();
+        let (escalated, next_timer) = escalate(&alerter, now).await?;
+        let (due, next) = with_outbox(&alerter, move |outbox| outbox.due(now)).await?;
+        let next = next.into_iter().chain(next_timer).min();
+        let sent_any = !due.is_empty() || escalated > 0;
         for entry in due {
             attempt(&alerter, entry).await?;
         }
@@ -160,7 +308,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
             let token =
                 alerter.links.sign(entry.alert.id, &entry.recipient, alerter.clock.now() + crate::links::LINK_TTL);
             let links = crate::email::Links::new(&alerter.public_url, entry.alert.id, &token);
-            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &links).await
+            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &links, &entry.escalated_from).await
         }
         (None, DeliveryChannel::Email) => Err(crate::email::SendError {
             message: "email is not configured: set [smtp] url and from".into(),
@@ -176,7 +324,10 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
                     alerter.clock.now() + SMS_CALLBACK_TTL,
                 );
                 let callback = format!("{base}/api/v1/alerts/{}/sms-status?token={token}", alert.id);
-                let text = crate::sms::compose(alert, &format!("{base}/#/alerts/{}", alert.id));
+                let mut text = crate::sms::compose(alert, &format!("{base}/#/alerts/{}", alert.id));
+                if !entry.escalated_from.is_empty() {
+                    text = format!("ESKALASI {text}");
+                }
                 sms.send(&entry.recipient, &text, &entry.key, &callback).await
             }
             None => Err(crate::email::SendError {
@@ -233,7 +384,145 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use model::{RegionCode, StateChange, Window};
+    use time::OffsetDateTime;
+    use time::macros::datetime;
+
     use super::*;
+
+    /// A clock the test moves by hand.
+    #[derive(Debug)]
+    struct Hand(Mutex<OffsetDateTime>);
+
+    impl Clock for Hand {
+        fn now(&self) -> OffsetDateTime {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    fn unit(id: &str, name: &str, region: &str, parent: Option<&str>, min: Level) -> Unit {
+        Unit {
+            id: id.into(),
+            name: name.into(),
+            regions: vec![RegionCode::parse(region).unwrap()],
+            indicators: vec![],
+            min_level: min,
+            emails: vec![format!("{id}@example.go.id")],
+            phones: vec![],
+            parent: parent.map(Into::into),
+        }
+    }
+
+    fn alert(at: OffsetDateTime) -> Alert {
+        Alert {
+            id: uuid::Uuid::now_v7(),
+            key: "konflik_sosial/72.71".into(),
+            indicator: "konflik_sosial".into(),
+            region: RegionCode::parse("72.71").unwrap(),
+            level: Level::Siaga,
+            window: Window { start: at, end: at },
+            count: 6,
+            score: 6.0,
+            reports: vec![],
+            state: AlertState::Open,
+            raised_at: at,
+            deliveries: vec![],
+            history: vec![],
+            escalations: vec![],
+        }
+    }
+
+    /// Recipients queued for `alert`, with the units they were escalated from.
+    fn queued(alerter: &Alerter, alert: &Alert) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = alerter
+            .outbox
+            .entries()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.alert.id == alert.id)
+            .map(|e| (e.recipient, e.escalated_from))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let units = UnitBook::default();
+        for u in [
+            unit("palu", "Kesbangpol Kota Palu", "72.71", Some("sulteng"), Level::Waspada),
+            unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", Some("pusat"), Level::Awas),
+            unit("pusat", "Ditjen Polpum Kemendagri", "72", None, Level::Awas),
+        ] {
+            units.apply(&u.id.clone(), &wire::encode(&u));
+        }
+        let clock = Arc::new(Hand(Mutex::new(t0)));
+        let alerter = Alerter {
+            bus: Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap()),
+            units,
+            outbox: crate::Outbox::open(&dir.path().join("outbox.redb")).unwrap(),
+            mailer: None,
+            sms: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            escalation: EscalationConfig::default(),
+            links: crate::LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap(),
+            clock: clock.clone(),
+        };
+        let ignored = alert(t0);
+        assert_eq!(take(&alerter, AlertEvent::Raised { alert: ignored.clone() }).await.unwrap(), 1);
+        assert_eq!(queued(&alerter, &ignored), [("palu@example.go.id".into(), vec![])]);
+
+        // siaga: one hour for someone to take it on
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(59)).await.unwrap().0, 0);
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(61)).await.unwrap().0, 1);
+        let palu = vec!["Kesbangpol Kota Palu".to_owned()];
+        assert_eq!(
+            queued(&alerter, &ignored),
+            [("palu@example.go.id".into(), vec![]), ("sulteng@example.go.id".into(), palu.clone())]
+        );
+        // then on up, an hour later, to the ministry, and no further
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(100)).await.unwrap().0, 0);
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(122)).await.unwrap().0, 1);
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(300)).await.unwrap().0, 1);
+        assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(900)).await.unwrap(), (0, None));
+        let to: Vec<String> = queued(&alerter, &ignored).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(to, ["palu@example.go.id", "pusat@example.go.id", "sulteng@example.go.id"]);
+        // a redelivered alert does not start over
+        take(&alerter, AlertEvent::Raised { alert: ignored.clone() }).await.unwrap();
+        assert_eq!(escalate(&alerter, t0 + time::Duration::days(2)).await.unwrap(), (0, None));
+
+        // the escalations are on the alerts topic, for every api node
+        let (records, _) = alerter.bus.catch_up(Topic::Alerts).await.unwrap();
+        let escalated: Vec<Vec<String>> = records
+            .iter()
+            .filter_map(|r| match wire::decode::<AlertEvent>(&r.payload).unwrap() {
+                AlertEvent::Escalated { escalation, .. } => Some(escalation.names),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            escalated,
+            [vec!["Kesbangpol Sulawesi Tengah".to_owned()], vec!["Ditjen Polpum Kemendagri".to_owned()]]
+        );
+
+        // taken on in time: nothing climbs
+        let handled = alert(t0);
+        take(&alerter, AlertEvent::Raised { alert: handled.clone() }).await.unwrap();
+        let ack = StateChange {
+            id: uuid::Uuid::now_v7(),
+            state: AlertState::Acknowledged,
+            by: "piket-palu".into(),
+            at: t0 + time::Duration::minutes(10),
+            note: None,
+        };
+        take(&alerter, AlertEvent::Changed { alert_id: handled.id, change: ack }).await.unwrap();
+        assert_eq!(escalate(&alerter, t0 + time::Duration::hours(5)).await.unwrap(), (0, None));
+        assert_eq!(queued(&alerter, &handled), [("palu@example.go.id".into(), vec![])]);
+    }
 
     #[test]
     fn backoff_grows_and_is_bounded() {

@@ -49,6 +49,13 @@ impl AlertView {
                     alert.deliveries.push(delivery);
                 }
             }
+            AlertEvent::Escalated { alert_id, escalation } => {
+                if let Some(alert) = alerts.get_mut(&alert_id)
+                    && !alert.escalations.contains(&escalation)
+                {
+                    alert.escalations.push(escalation);
+                }
+            }
             AlertEvent::Changed { alert_id, change } => {
                 // Steps are applied in topic order; one that a concurrent
                 // step on another node made impossible is skipped here, and

@@ -187,6 +187,7 @@ impl Windows {
                         raised_at: now,
                         deliveries: Vec::new(),
                         history: Vec::new(),
+                        escalations: Vec::new(),
                     });
                 }
                 series.level = level;

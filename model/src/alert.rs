@@ -162,6 +162,22 @@ pub struct Alert {
     /// Every lifecycle step, oldest first.
     #[serde(default)]
     pub history: Vec<StateChange>,
+    /// Where it went when nobody acknowledged it in time, oldest first.
+    #[serde(default)]
+    pub escalations: Vec<Escalation>,
+}
+
+/// The alert was passed up to parent units: nobody it had reached
+/// acknowledged it within the deadline for its level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// The units it was passed to, and their names.
+    pub units: Vec<String>,
+    pub names: Vec<String>,
+    /// The units that had it and did not acknowledge it.
+    pub from: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 impl Alert {
@@ -212,13 +228,17 @@ pub enum AlertEvent {
     Delivered { alert_id: Uuid, delivery: Delivery },
     /// Someone took a lifecycle step (acknowledged, follow-up, resolved).
     Changed { alert_id: Uuid, change: StateChange },
+    /// Nobody acknowledged in time; the alerter passed it up.
+    Escalated { alert_id: Uuid, escalation: Escalation },
 }
 
 impl AlertEvent {
     pub fn alert_id(&self) -> Uuid {
         match self {
             AlertEvent::Raised { alert } => alert.id,
-            AlertEvent::Delivered { alert_id, .. } | AlertEvent::Changed { alert_id, .. } => *alert_id,
+            AlertEvent::Delivered { alert_id, .. }
+            | AlertEvent::Changed { alert_id, .. }
+            | AlertEvent::Escalated { alert_id, .. } => *alert_id,
         }
     }
 }
@@ -245,6 +265,7 @@ mod tests {
             raised_at: at,
             deliveries: vec![],
             history: vec![],
+            escalations: vec![],
         }
     }
 
