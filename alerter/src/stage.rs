@@ -95,13 +95,25 @@ impl EscalationConfig {
     }
 }
 
-fn entries_for(alerter: &Alerter, alert: &Alert) -> Vec<Entry> {
+/// The units an alert goes to: those that handle it, else the units of the
+/// nearest region above it. A gap (no unit handles it) is counted in
+/// /metrics by indicator and province, and logged.
+fn route(alerter: &Alerter, alert: &Alert) -> Vec<Unit> {
     let units = alerter.units.route(&alert.indicator, alert.level, &alert.region);
-    if units.is_empty() {
-        tracing::warn!(alert = %alert.id, key = %alert.key, level = %alert.level, "no unit handles this alert");
-        metrics::counter!("kentongan_alerter_unrouted_total").increment(1);
+    if !units.is_empty() {
+        return units;
     }
-    entries_to(alerter, alert, &units, &[])
+    let nearest = alerter.units.nearest(&alert.region);
+    let labels = [("indicator", alert.indicator.to_string()), ("province", alert.region.province().to_string())];
+    metrics::counter!("kentongan_alerter_routing_gaps_total", &labels).increment(1);
+    if nearest.is_empty() {
+        tracing::warn!(alert = %alert.id, key = %alert.key, level = %alert.level, "no unit handles this alert, and no unit covers its region");
+        metrics::counter!("kentongan_alerter_unrouted_total").increment(1);
+    } else {
+        let names: Vec<&str> = nearest.iter().map(|u| u.name.as_str()).collect();
+        tracing::warn!(alert = %alert.id, key = %alert.key, level = %alert.level, to = ?names, "no unit handles this alert: sent to the nearest unit above");
+    }
+    nearest
 }
 
 /// One outbox entry per address of each unit in `units`.
@@ -168,9 +180,9 @@ async fn with_outbox<T: Send + 'static>(
 pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> {
     match event {
         AlertEvent::Raised { alert } => {
-            let entries = entries_for(alerter, &alert);
-            let units: Vec<String> =
-                alerter.units.route(&alert.indicator, alert.level, &alert.region).into_iter().map(|u| u.id).collect();
+            let routed = route(alerter, &alert);
+            let entries = entries_to(alerter, &alert, &routed, &[]);
+            let units: Vec<String> = routed.into_iter().map(|u| u.id).collect();
             let timer = (!units.is_empty()).then(|| Timer {
                 due: alert.raised_at.max(alerter.clock.now()) + alerter.escalation.deadline(alert.level),
                 alert,

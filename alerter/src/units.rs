@@ -47,6 +47,20 @@ impl UnitBook {
         let units = self.units.read().unwrap_or_else(|e| e.into_inner());
         units.values().filter(|u| u.handles(indicator, level, region)).cloned().collect()
     }
+
+    /// When no unit handles an alert: the units of the nearest region at or
+    /// above `region`, whatever their indicators and levels.
+    pub fn nearest(&self, region: &RegionCode) -> Vec<Unit> {
+        let units = self.units.read().unwrap_or_else(|e| e.into_inner());
+        for ancestor in region.lineage().iter().rev() {
+            let found: Vec<Unit> =
+                units.values().filter(|u| u.regions.iter().any(|r| r == ancestor)).cloned().collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +92,11 @@ mod tests {
         assert_eq!(ids(book.route("narkoba", Level::Waspada, &palu)), ["bnn-palu"]);
         assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["bnn-palu", "kesbang-sulteng"]);
         assert_eq!(ids(book.route("demokrasi", Level::Awas, &palu)), ["kesbang-sulteng"]);
+        // nobody takes demokrasi at waspada: the nearest unit above hears of it
+        assert!(book.route("demokrasi", Level::Waspada, &palu).is_empty());
+        assert_eq!(ids(book.nearest(&palu)), ["bnn-palu"]);
+        assert_eq!(ids(book.nearest(&RegionCode::parse("72.03").unwrap())), ["kesbang-sulteng"]);
+        assert!(book.nearest(&RegionCode::parse("11").unwrap()).is_empty());
         book.apply("bnn-palu", b"");
         assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["kesbang-sulteng"]);
     }
