@@ -40,6 +40,9 @@ pub struct Config {
     /// hear of it.
     #[serde(default)]
     pub escalation: alerter::stage::EscalationConfig,
+    /// How alert notifications go out.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
     /// Send alert SMS through an HTTP gateway.
     #[serde(default)]
     pub sms_gateway: Option<alerter::SmsGatewayConfig>,
@@ -101,6 +104,25 @@ pub struct AuthConfig {
     /// it a node keeps a key of its own in `data_dir/link.key`.
     #[serde(default)]
     pub link_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Notifications one email address or phone gets in an hour at most;
+    /// more wait their turn, awas excepted. 0: no limit.
+    #[serde(default = "default_per_recipient")]
+    pub per_recipient_per_hour: u32,
+}
+
+fn default_per_recipient() -> u32 {
+    30
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self { per_recipient_per_hour: default_per_recipient() }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -40,6 +40,9 @@ pub struct Alerter {
     pub public_url: String,
     /// How long each level may stay unacknowledged before it escalates.
     pub escalation: EscalationConfig,
+    /// Notifications one recipient gets in an hour at most (awas excepted);
+    /// more wait their turn. 0: no limit.
+    pub per_recipient_per_hour: u32,
     /// Signs the one-click acknowledgement links.
     pub links: crate::LinkKey,
     pub clock: Arc<dyn Clock>,
@@ -290,14 +293,52 @@ fn backoff(attempts: u32) -> time::Duration {
     time::Duration::seconds_f64(secs)
 }
 
+/// Notifications sent to each recipient in the last hour, oldest first.
+#[derive(Debug, Default)]
+pub struct RateLimiter {
+    sent: std::collections::HashMap<String, std::collections::VecDeque<time::OffsetDateTime>>,
+}
+
+impl RateLimiter {
+    /// Whether `recipient` may get one more at `now` under `limit` an hour:
+    /// `None` (counted), or when a place frees up.
+    pub fn admit(&mut self, recipient: &str, now: time::OffsetDateTime, limit: u32) -> Option<time::OffsetDateTime> {
+        if limit == 0 {
+            return None;
+        }
+        let hour = time::Duration::HOUR;
+        let sent = self.sent.entry(recipient.to_owned()).or_default();
+        while sent.front().is_some_and(|t| *t <= now - hour) {
+            sent.pop_front();
+        }
+        if sent.len() >= limit as usize {
+            return sent.front().map(|t| *t + hour);
+        }
+        sent.push_back(now);
+        None
+    }
+}
+
 async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
+    let mut limiter = RateLimiter::default();
     loop {
         let now = alerter.clock.now();
         let (escalated, next_timer) = escalate(&alerter, now).await?;
         let (due, next) = with_outbox(&alerter, move |outbox| outbox.due(now)).await?;
         let next = next.into_iter().chain(next_timer).min();
-        let sent_any = !due.is_empty() || escalated > 0;
-        for entry in due {
+        let mut sent_any = escalated > 0;
+        for mut entry in due {
+            let recipient = format!("{:?}/{}", entry.channel, entry.recipient);
+            if entry.alert.level != Level::Awas
+                && let Some(later) = limiter.admit(&recipient, now, alerter.per_recipient_per_hour)
+            {
+                tracing::info!(alert = %entry.alert.id, recipient = %entry.recipient, until = %later, "rate limit: notification waits");
+                metrics::counter!("kentongan_alerter_rate_limited_total").increment(1);
+                entry.next_attempt = later;
+                with_outbox(&alerter, move |outbox| outbox.update(&entry)).await?;
+                continue;
+            }
+            sent_any = true;
             attempt(&alerter, entry).await?;
         }
         if sent_any {
@@ -460,6 +501,20 @@ mod tests {
         out
     }
 
+    #[test]
+    fn each_recipient_gets_at_most_the_limit_an_hour() {
+        let mut limiter = RateLimiter::default();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let minutes = |m: i64| t0 + time::Duration::minutes(m);
+        assert_eq!(limiter.admit("a", minutes(0), 2), None);
+        assert_eq!(limiter.admit("a", minutes(10), 2), None);
+        assert_eq!(limiter.admit("a", minutes(20), 2), Some(minutes(60)));
+        assert_eq!(limiter.admit("b", minutes(20), 2), None, "each recipient counts alone");
+        assert_eq!(limiter.admit("a", minutes(60), 2), None);
+        assert_eq!(limiter.admit("a", minutes(61), 2), Some(minutes(70)));
+        assert_eq!(limiter.admit("a", minutes(61), 0), None, "0 means no limit");
+    }
+
     #[tokio::test]
     async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
@@ -481,6 +536,7 @@ mod tests {
             sms: None,
             public_url: "http://127.0.0.1:8080".into(),
             escalation: EscalationConfig::default(),
+            per_recipient_per_hour: 30,
             links: crate::LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap(),
             clock: clock.clone(),
         };
