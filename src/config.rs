@@ -113,6 +113,28 @@ pub struct DeliveryConfig {
     /// more wait their turn, awas excepted. 0: no limit.
     #[serde(default = "default_per_recipient")]
     pub per_recipient_per_hour: u32,
+    /// Alerts of one series (indicator and region) raised within this go out
+    /// as one notification, the latest; awas never waits. 0: no wait.
+    #[serde(default = "default_group_window", with = "humantime_serde")]
+    pub group_window: std::time::Duration,
+    /// The same series and level is not notified again within this.
+    #[serde(default = "default_repeat_interval", with = "humantime_serde")]
+    pub repeat_interval: std::time::Duration,
+}
+
+fn default_group_window() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+
+fn default_repeat_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(4 * 3600)
+}
+
+impl DeliveryConfig {
+    pub fn policy(&self) -> alerter::Policy {
+        let d = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
+        alerter::Policy { group_window: d(self.group_window), repeat_interval: d(self.repeat_interval) }
+    }
 }
 
 fn default_per_recipient() -> u32 {
@@ -121,7 +143,11 @@ fn default_per_recipient() -> u32 {
 
 impl Default for DeliveryConfig {
     fn default() -> Self {
-        Self { per_recipient_per_hour: default_per_recipient() }
+        Self {
+            per_recipient_per_hour: default_per_recipient(),
+            group_window: default_group_window(),
+            repeat_interval: default_repeat_interval(),
+        }
     }
 }
 

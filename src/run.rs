@@ -191,6 +191,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             public_url: config.public_url(),
             escalation: config.escalation.clone(),
             per_recipient_per_hour: config.delivery.per_recipient_per_hour,
+            policy: config.delivery.policy(),
             links: links.clone(),
             clock: clock.clone(),
         };

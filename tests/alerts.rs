@@ -169,7 +169,10 @@ impl Gateway {
 /// a unit for Kota Palu reachable by phone; posts a report there.
 async fn node_with_sms_unit(dir: &std::path::Path, sms: &str) -> Node {
     std::fs::write(dir.join("rules.toml"), RULES).unwrap();
-    let config = format!("[rules]\npath = \"{}\"\n\n{sms}", dir.join("rules.toml").display());
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n{sms}",
+        dir.join("rules.toml").display()
+    );
     let node = Node::start(dir, &config, &[]).await;
     let unit = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "phones": ["+6281234567890"]});
     let (status, body) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await;
@@ -302,7 +305,7 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
     let config = format!(
-        "[rules]\npath = \"{}\"\n\n[escalation]\nwaspada = \"2s\"\n\n[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n",
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n[escalation]\nwaspada = \"2s\"\n\n[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n",
         dir.path().join("rules.toml").display()
     );
     let node = Node::start(dir.path(), &config, &[]).await;

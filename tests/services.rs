@@ -113,7 +113,8 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
          [clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
          [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
          [rules]\npath = \"{rules}\"\n\n\
-         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-e2e-0123\"\n",
+         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-e2e-0123\"\n\n\
+         [delivery]\ngroup_window = \"0s\"\n",
         kafka = service("TEST_KENTONGAN_KAFKA"),
         ch = service("TEST_KENTONGAN_CLICKHOUSE"),
         smtp = service("TEST_KENTONGAN_SMTP"),

@@ -17,7 +17,7 @@ pub mod units;
 
 pub use email::{Mailer, SmtpConfig};
 pub use links::LinkKey;
-pub use outbox::Outbox;
+pub use outbox::{Outbox, Policy};
 pub use sms::{SmsGatewayConfig, SmsSender};
 pub use units::UnitBook;
 

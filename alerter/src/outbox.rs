@@ -23,6 +23,16 @@ const DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("done");
 const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers");
 /// Alerts acknowledged or escalated as far as they go: no timer again.
 const CLOSED: TableDefinition<&str, &[u8]> = TableDefinition::new("closed");
+/// When each alert series (`indicator/region`) last had each level notified:
+/// `series#level` → unix seconds.
+const LAST: TableDefinition<&str, i64> = TableDefinition::new("last_notified");
+/// Open awas alerts at province level, which hold back their regions'
+/// waspada alerts: alert id → `province#unix seconds raised`.
+const INHIBITORS: TableDefinition<&str, &str> = TableDefinition::new("inhibitors");
+
+/// How long an awas alert at province level holds back waspada alerts
+/// below it, unless it is resolved sooner.
+pub const INHIBIT_FOR: time::Duration = time::Duration::DAY;
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +42,30 @@ pub enum Status {
     Sent,
     /// Given up: a permanent error, or too many attempts.
     Failed,
+    /// Not sent: a later alert of the same series, queued within the group
+    /// window, went out in its place.
+    Grouped,
+}
+
+/// What became of a raised alert in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admitted {
+    /// Queued this many new notifications.
+    Queued(usize),
+    /// The same series and level was notified within the repeat interval.
+    Repeat,
+    /// An open awas alert for its province holds it back.
+    Inhibited { by: String },
+}
+
+/// How raised alerts are grouped and held back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Notifications wait this long, so that a quick succession of alerts
+    /// of one series goes out as one (the latest); awas never waits.
+    pub group_window: time::Duration,
+    /// The same series and level is not notified again within this.
+    pub repeat_interval: time::Duration,
 }
 
 /// One notification to one recipient.
@@ -101,6 +135,8 @@ impl Outbox {
         txn.open_table(DONE).map_err(|e| err(&e))?;
         txn.open_table(TIMERS).map_err(|e| err(&e))?;
         txn.open_table(CLOSED).map_err(|e| err(&e))?;
+        txn.open_table(LAST).map_err(|e| err(&e))?;
+        txn.open_table(INHIBITORS).map_err(|e| err(&e))?;
         txn.commit().map_err(|e| err(&e))?;
         Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
@@ -171,6 +207,126 @@ impl Outbox {
         let mut all = self.read(PENDING)?;
         all.extend(self.read(DONE)?);
         Ok(all)
+    }
+
+    /// Takes a raised alert in, in one durable transaction: held back when an
+    /// open awas alert covers its province (waspada only) or when its series
+    /// and level went out within the repeat interval; otherwise `entries`
+    /// are queued, due after the group window, replacing the notifications
+    /// of earlier alerts of the same series still waiting, and `timer`
+    /// starts. An awas alert at province level starts holding back.
+    pub fn admit(
+        &self,
+        alert: &Alert,
+        mut entries: Vec<Entry>,
+        timer: Option<&Timer>,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<Admitted, Error> {
+        let series = format!("{}#{}", alert.key, alert.level);
+        let province = alert.region.province().to_string();
+        let id = alert.id.to_string();
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let admitted = {
+            let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
+            let mut done = txn.open_table(DONE).map_err(|e| self.err(e))?;
+            let mut last = txn.open_table(LAST).map_err(|e| self.err(e))?;
+            let mut inhibitors = txn.open_table(INHIBITORS).map_err(|e| self.err(e))?;
+            let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
+            let mut closed = txn.open_table(CLOSED).map_err(|e| self.err(e))?;
+            let known = |pending: &redb::Table<&str, &[u8]>, done: &redb::Table<&str, &[u8]>, key: &str| {
+                Ok::<_, Error>(
+                    pending.get(key).map_err(|e| self.err(e))?.is_some()
+                        || done.get(key).map_err(|e| self.err(e))?.is_some(),
+                )
+            };
+            // a redelivered alert: whatever was decided stands
+            if let Some(first) = entries.first()
+                && known(&pending, &done, &first.key)?
+            {
+                return Ok(Admitted::Queued(0));
+            }
+            let mut inhibitor = None;
+            if alert.level == model::Level::Waspada {
+                for row in inhibitors.iter().map_err(|e| self.err(e))? {
+                    let (key, value) = row.map_err(|e| self.err(e))?;
+                    let (p, at) = value.value().split_once('#').unwrap_or_default();
+                    let at = at.parse::<i64>().unwrap_or(0);
+                    if p == province && key.value() != id && now.unix_timestamp() - at < INHIBIT_FOR.whole_seconds() {
+                        inhibitor = Some(key.value().to_owned());
+                    }
+                }
+            }
+            let recent = last
+                .get(series.as_str())
+                .map_err(|e| self.err(e))?
+                .is_some_and(|t| now.unix_timestamp() - t.value() < policy.repeat_interval.whole_seconds());
+            let outcome = if let Some(by) = inhibitor {
+                Admitted::Inhibited { by }
+            } else if recent {
+                Admitted::Repeat
+            } else {
+                // earlier alerts of this series still waiting go out as this one
+                let mut due = if alert.level == model::Level::Awas { now } else { now + policy.group_window };
+                let mut grouped = Vec::new();
+                for row in pending.iter().map_err(|e| self.err(e))? {
+                    let (key, value) = row.map_err(|e| self.err(e))?;
+                    if let Ok(entry) = serde_json::from_slice::<Entry>(value.value())
+                        && entry.alert.key == alert.key
+                        && entry.alert.id != alert.id
+                        && entry.attempts == 0
+                        && entry.escalated_from.is_empty()
+                    {
+                        due = due.min(entry.next_attempt.max(now));
+                        grouped.push((key.value().to_owned(), entry));
+                    }
+                }
+                for (key, mut entry) in grouped {
+                    pending.remove(key.as_str()).map_err(|e| self.err(e))?;
+                    entry.status = Status::Grouped;
+                    entry.last_error = Some(format!("grouped into alert {}", alert.id));
+                    let bytes = serde_json::to_vec(&entry).map_err(|e| self.err(e))?;
+                    done.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                    let old = entry.alert.id.to_string();
+                    timers.remove(old.as_str()).map_err(|e| self.err(e))?;
+                    closed.insert(old.as_str(), &[][..]).map_err(|e| self.err(e))?;
+                }
+                let mut added = 0;
+                for entry in &mut entries {
+                    if known(&pending, &done, &entry.key)? {
+                        continue;
+                    }
+                    entry.next_attempt = due;
+                    let bytes = serde_json::to_vec(&*entry).map_err(|e| self.err(e))?;
+                    pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                    added += 1;
+                }
+                if let Some(timer) = timer
+                    && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
+                {
+                    let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
+                    timers.insert(id.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                }
+                if added > 0 {
+                    last.insert(series.as_str(), now.unix_timestamp()).map_err(|e| self.err(e))?;
+                }
+                Admitted::Queued(added)
+            };
+            if alert.level == model::Level::Awas && alert.region.level() == model::RegionLevel::Province {
+                let value = format!("{province}#{}", alert.raised_at.unix_timestamp());
+                inhibitors.insert(id.as_str(), value.as_str()).map_err(|e| self.err(e))?;
+            }
+            outcome
+        };
+        txn.commit().map_err(|e| self.err(e))?;
+        Ok(admitted)
+    }
+
+    /// An alert resolved: it holds nothing back any more.
+    pub fn resolved(&self, id: &str) -> Result<(), Error> {
+        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        txn.open_table(INHIBITORS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))
     }
 
     /// Starts `timer` unless its alert has one, or was closed.

@@ -19,7 +19,7 @@ use model::{Alert, AlertEvent, AlertState, Clock, Delivery, DeliveryChannel, Esc
 use serde::Deserialize;
 use tokio::sync::Notify;
 
-use crate::outbox::{Entry, Status, Timer};
+use crate::outbox::{Admitted, Entry, Policy, Status, Timer};
 use crate::{Error, Mailer, Outbox, UnitBook};
 
 /// The consumer group of this stage.
@@ -43,6 +43,8 @@ pub struct Alerter {
     /// Notifications one recipient gets in an hour at most (awas excepted);
     /// more wait their turn. 0: no limit.
     pub per_recipient_per_hour: u32,
+    /// Grouping and repeats.
+    pub policy: Policy,
     /// Signs the one-click acknowledgement links.
     pub links: crate::LinkKey,
     pub clock: Arc<dyn Clock>,
@@ -186,23 +188,42 @@ pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> 
             let routed = route(alerter, &alert);
             let entries = entries_to(alerter, &alert, &routed, &[]);
             let units: Vec<String> = routed.into_iter().map(|u| u.id).collect();
+            let now = alerter.clock.now();
             let timer = (!units.is_empty()).then(|| Timer {
-                due: alert.raised_at.max(alerter.clock.now()) + alerter.escalation.deadline(alert.level),
-                alert,
+                due: alert.raised_at.max(now) + alerter.escalation.deadline(alert.level),
+                alert: alert.clone(),
                 reached: units.clone(),
                 units,
             });
-            with_outbox(alerter, move |outbox| {
-                let added = outbox.enqueue(&entries)?;
-                if let Some(timer) = timer {
-                    outbox.start_timer(&timer)?;
+            let policy = alerter.policy;
+            let (id, key) = (alert.id, alert.key.clone());
+            let admitted =
+                with_outbox(alerter, move |outbox| outbox.admit(&alert, entries, timer.as_ref(), policy, now)).await?;
+            match admitted {
+                Admitted::Queued(added) => Ok(added),
+                Admitted::Repeat => {
+                    tracing::info!(alert = %id, %key, "same series and level notified within the repeat interval: not sent again");
+                    metrics::counter!("kentongan_alerter_held_back_total", "why" => "repeat").increment(1);
+                    Ok(0)
                 }
-                Ok(added)
-            })
-            .await
+                Admitted::Inhibited { by } => {
+                    tracing::info!(alert = %id, %key, by = %by, "held back by an open awas alert for the province");
+                    metrics::counter!("kentongan_alerter_held_back_total", "why" => "inhibited").increment(1);
+                    Ok(0)
+                }
+            }
         }
         AlertEvent::Changed { alert_id, change } if change.state > AlertState::Open => {
-            with_outbox(alerter, move |outbox| outbox.close_timer(&alert_id.to_string())).await?;
+            let resolved = change.state == AlertState::Resolved;
+            with_outbox(alerter, move |outbox| {
+                let id = alert_id.to_string();
+                outbox.close_timer(&id)?;
+                if resolved {
+                    outbox.resolved(&id)?;
+                }
+                Ok(())
+            })
+            .await?;
             Ok(0)
         }
         AlertEvent::Changed { .. } | AlertEvent::Delivered { .. } | AlertEvent::Escalated { .. } => Ok(0),
@@ -515,6 +536,93 @@ mod tests {
         assert_eq!(limiter.admit("a", minutes(61), 0), None, "0 means no limit");
     }
 
+    fn alerter_at(dir: &std::path::Path, clock: Arc<Hand>, units: &[Unit], policy: Policy) -> Alerter {
+        let book = UnitBook::default();
+        for u in units {
+            book.apply(&u.id.clone(), &wire::encode(u));
+        }
+        Alerter {
+            bus: Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.join("bus.redb")).unwrap()),
+            units: book,
+            outbox: crate::Outbox::open(&dir.join("outbox.redb")).unwrap(),
+            mailer: None,
+            sms: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            escalation: EscalationConfig::default(),
+            per_recipient_per_hour: 30,
+            policy,
+            links: crate::LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap(),
+            clock,
+        }
+    }
+
+    fn raised(region: &str, level: Level, at: OffsetDateTime) -> Alert {
+        let region = RegionCode::parse(region).unwrap();
+        Alert { key: format!("narkoba/{region}"), indicator: "narkoba".into(), region, level, ..alert(at) }
+    }
+
+    /// The alerts whose notifications are due at `at`.
+    fn due_at(alerter: &Alerter, at: OffsetDateTime) -> Vec<uuid::Uuid> {
+        let mut ids: Vec<uuid::Uuid> = alerter.outbox.due(at).unwrap().0.into_iter().map(|e| e.alert.id).collect();
+        ids.dedup();
+        ids
+    }
+
+    #[tokio::test]
+    async fn alerts_are_grouped_not_repeated_and_held_back_under_a_provincial_awas() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let clock = Arc::new(Hand(Mutex::new(t0)));
+        let policy = Policy { group_window: time::Duration::seconds(30), repeat_interval: time::Duration::hours(4) };
+        let units = [unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", None, Level::Waspada)];
+        let alerter = alerter_at(dir.path(), clock.clone(), &units, policy);
+        let at = |s: i64| t0 + time::Duration::seconds(s);
+        let raise = |a: &Alert| {
+            *clock.0.lock().unwrap() = a.raised_at;
+            take(&alerter, AlertEvent::Raised { alert: a.clone() })
+        };
+
+        // waspada, then siaga within the group window: one notification, the siaga, when the waspada's was due
+        let waspada = raised("72.71", Level::Waspada, at(0));
+        assert_eq!(raise(&waspada).await.unwrap(), 1);
+        let siaga = raised("72.71", Level::Siaga, at(10));
+        assert_eq!(raise(&siaga).await.unwrap(), 1);
+        assert!(due_at(&alerter, at(29)).is_empty());
+        assert_eq!(due_at(&alerter, at(30)), [siaga.id]);
+        let grouped = alerter.outbox.entries().unwrap().into_iter().find(|e| e.alert.id == waspada.id).unwrap();
+        assert_eq!(grouped.status, Status::Grouped);
+        // awas goes at once, and takes the siaga's place
+        let awas = raised("72.71", Level::Awas, at(20));
+        assert_eq!(raise(&awas).await.unwrap(), 1);
+        assert_eq!(due_at(&alerter, at(20)), [awas.id]);
+        for mut entry in alerter.outbox.due(at(20)).unwrap().0 {
+            entry.status = Status::Sent;
+            alerter.outbox.update(&entry).unwrap();
+        }
+        // the same series and level again within four hours: not sent again; later: sent
+        assert_eq!(raise(&raised("72.71", Level::Awas, at(3600))).await.unwrap(), 0);
+        assert_eq!(raise(&raised("72.71", Level::Awas, at(5 * 3600))).await.unwrap(), 1);
+
+        // an awas alert for the province holds back waspada below it, until it is resolved
+        let province = raised("72", Level::Awas, at(6 * 3600));
+        assert_eq!(raise(&province).await.unwrap(), 1);
+        assert_eq!(raise(&raised("72.03", Level::Waspada, at(6 * 3600 + 60))).await.unwrap(), 0);
+        assert_eq!(
+            raise(&raised("72.03", Level::Siaga, at(6 * 3600 + 70))).await.unwrap(),
+            1,
+            "siaga is not held back"
+        );
+        let resolve = StateChange {
+            id: uuid::Uuid::now_v7(),
+            state: AlertState::Resolved,
+            by: "piket".into(),
+            at: at(6 * 3600 + 80),
+            note: None,
+        };
+        take(&alerter, AlertEvent::Changed { alert_id: province.id, change: resolve }).await.unwrap();
+        assert_eq!(raise(&raised("72.05", Level::Waspada, at(6 * 3600 + 90))).await.unwrap(), 1);
+    }
+
     #[tokio::test]
     async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
@@ -537,6 +645,7 @@ mod tests {
             public_url: "http://127.0.0.1:8080".into(),
             escalation: EscalationConfig::default(),
             per_recipient_per_hour: 30,
+            policy: Policy { group_window: time::Duration::ZERO, repeat_interval: time::Duration::ZERO },
             links: crate::LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap(),
             clock: clock.clone(),
         };
