@@ -106,6 +106,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
 
     let mut tasks: JoinSet<()> = JoinSet::new();
     let units = alerter::UnitBook::default();
+    let silences = alerter::SilenceBook::default();
 
     if has(Role::Classifier) || has(Role::Api) {
         // Rule changes through the API arrive on the `rules` topic, folder edits by polling.
@@ -156,6 +157,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         // Loaded before the alerter starts, so no alert is routed against a
         // half-read book.
         view(&mut tasks, "units", &bus, Topic::Units, &units, true).await?;
+        view(&mut tasks, "silences", &bus, Topic::Silences, &silences, true).await?;
     }
 
     let links = match config.auth.link_secret.as_deref() {
@@ -185,6 +187,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         let alerter = alerter::stage::Alerter {
             bus: bus.clone(),
             units: units.clone(),
+            silences: silences.clone(),
             outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
             mailer,
             sms,
@@ -247,6 +250,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         alerts,
         links,
         units,
+        silences,
         rules: book.clone(),
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),

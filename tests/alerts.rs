@@ -365,3 +365,53 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(gateway.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn a_silence_holds_back_notifications_within_its_scope() {
+    let (gateway, url) = Gateway::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n",
+        dir.path().join("rules.toml").display()
+    );
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let piket = create_user(&node, "piket-palu", "operator", &["72.71"]).await;
+    let unit = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "phones": ["+6281100007271"]});
+    assert_eq!(call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await.0, 201);
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let silence =
+        |region: &str| json!({"indicator": "narkoba", "region": region, "until": until, "reason": "operasi gabungan"});
+    let (status, err) = call(&node, "POST", "/api/v1/silences", Some(&piket), Some(silence("73"))).await;
+    assert_eq!(status, 422, "{err}");
+    let (status, err) = call(
+        &node,
+        "POST",
+        "/api/v1/silences",
+        Some(&piket),
+        Some(json!({"region": "72.71", "until": "2020-01-01T00:00:00Z", "reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+    let (status, made) = call(&node, "POST", "/api/v1/silences", Some(&piket), Some(silence("72.71"))).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["by"], "piket-palu");
+    let (_, list) = call(&node, "GET", "/api/v1/silences", Some(&piket), None).await;
+    assert_eq!(list["silences"].as_array().unwrap().len(), 1);
+
+    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
+    assert_eq!(status, 202);
+    // raised and shown, but nobody's phone rings
+    alert_for(&node, "72.71").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(gateway.requests().is_empty(), "a silenced alert was sent: {:?}", gateway.requests());
+
+    let id = made["id"].as_str().unwrap();
+    assert_eq!(call(&node, "DELETE", &format!("/api/v1/silences/{id}"), Some(&piket), None).await.0, 204);
+    let (_, list) = call(&node, "GET", "/api/v1/silences", Some(&piket), None).await;
+    assert_eq!(list["silences"], json!([]));
+    let (_, log) = call(&node, "GET", "/api/v1/audit?action=silence.create", Some(TOKEN), None).await;
+    assert_eq!(log["events"][0]["target"], id);
+}

@@ -19,7 +19,7 @@ pub use email::{Mailer, SmtpConfig};
 pub use links::LinkKey;
 pub use outbox::{Outbox, Policy};
 pub use sms::{SmsGatewayConfig, SmsSender};
-pub use units::UnitBook;
+pub use units::{SilenceBook, UnitBook};
 
 /// Errors of the alerter.
 #[derive(Debug, thiserror::Error)]

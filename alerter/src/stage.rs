@@ -32,6 +32,7 @@ pub const MAX_ATTEMPTS: u32 = 12;
 pub struct Alerter {
     pub bus: Bus,
     pub units: UnitBook,
+    pub silences: crate::SilenceBook,
     pub outbox: Outbox,
     pub mailer: Option<Mailer>,
     /// Sends SMS, when `[sms_gateway]` is set.
@@ -185,6 +186,11 @@ async fn with_outbox<T: Send + 'static>(
 pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> {
     match event {
         AlertEvent::Raised { alert } => {
+            if let Some(silence) = alerter.silences.matching(&alert.indicator, &alert.region, alerter.clock.now()) {
+                tracing::info!(alert = %alert.id, key = %alert.key, silence = %silence.id, reason = %silence.reason, "silenced: not notified");
+                metrics::counter!("kentongan_alerter_held_back_total", "why" => "silenced").increment(1);
+                return Ok(0);
+            }
             let routed = route(alerter, &alert);
             let entries = entries_to(alerter, &alert, &routed, &[]);
             let units: Vec<String> = routed.into_iter().map(|u| u.id).collect();
@@ -544,6 +550,7 @@ mod tests {
         Alerter {
             bus: Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.join("bus.redb")).unwrap()),
             units: book,
+            silences: crate::SilenceBook::default(),
             outbox: crate::Outbox::open(&dir.join("outbox.redb")).unwrap(),
             mailer: None,
             sms: None,
@@ -624,6 +631,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn silenced_alerts_are_not_notified_until_the_silence_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let clock = Arc::new(Hand(Mutex::new(t0)));
+        let policy = Policy { group_window: time::Duration::ZERO, repeat_interval: time::Duration::ZERO };
+        let units = [unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", None, Level::Waspada)];
+        let alerter = alerter_at(dir.path(), clock.clone(), &units, policy);
+        let silence = model::Silence {
+            id: "s1".into(),
+            indicator: Some("narkoba".into()),
+            region: RegionCode::parse("72.71").unwrap(),
+            until: t0 + time::Duration::hours(1),
+            reason: "operasi gabungan sedang berjalan".into(),
+            by: "piket".into(),
+            created_at: t0,
+        };
+        alerter.silences.apply("s1", &wire::encode(&silence));
+        let raise = |a: Alert| {
+            *clock.0.lock().unwrap() = a.raised_at;
+            take(&alerter, AlertEvent::Raised { alert: a })
+        };
+        let later = t0 + time::Duration::minutes(10);
+        assert_eq!(raise(raised("72.71.02", Level::Siaga, later)).await.unwrap(), 0, "silenced");
+        assert_eq!(raise(raised("72.03", Level::Siaga, later)).await.unwrap(), 1, "another regency");
+        let other = Alert {
+            indicator: "konflik_sosial".into(),
+            key: "konflik_sosial/72.71".into(),
+            ..raised("72.71", Level::Siaga, later)
+        };
+        assert_eq!(raise(other).await.unwrap(), 1, "another indicator");
+        assert_eq!(
+            raise(raised("72.71", Level::Siaga, t0 + time::Duration::hours(2))).await.unwrap(),
+            1,
+            "the silence ended"
+        );
+    }
+
+    #[tokio::test]
     async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = datetime!(2026-11-29 10:00 UTC);
@@ -639,6 +684,7 @@ mod tests {
         let alerter = Alerter {
             bus: Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap()),
             units,
+            silences: crate::SilenceBook::default(),
             outbox: crate::Outbox::open(&dir.path().join("outbox.redb")).unwrap(),
             mailer: None,
             sms: None,

@@ -1,9 +1,11 @@
-//! The unit book: every responsible unit, kept current from the `units` topic.
+//! The unit book: every responsible unit, kept current from the `units`
+//! topic; and the silences, from the `silences` topic.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use model::{Level, RegionCode, Unit, wire};
+use model::{Level, RegionCode, Silence, Unit, wire};
+use time::OffsetDateTime;
 
 impl bus::View for UnitBook {
     fn apply(&self, record: &bus::Record) {
@@ -60,6 +62,53 @@ impl UnitBook {
             }
         }
         Vec::new()
+    }
+}
+
+impl bus::View for SilenceBook {
+    fn apply(&self, record: &bus::Record) {
+        SilenceBook::apply(self, &record.key, &record.payload);
+    }
+}
+
+/// The silences, shared by the alerter and the API on this node.
+#[derive(Debug, Clone, Default)]
+pub struct SilenceBook {
+    silences: Arc<RwLock<BTreeMap<String, Silence>>>,
+}
+
+impl SilenceBook {
+    /// Applies one record of the `silences` topic; an empty value removes.
+    pub fn apply(&self, key: &str, payload: &[u8]) {
+        let mut silences = self.silences.write().unwrap_or_else(|e| e.into_inner());
+        if payload.is_empty() {
+            silences.remove(key);
+            return;
+        }
+        match wire::decode::<Silence>(payload) {
+            Ok(silence) => {
+                silences.insert(silence.id.clone(), silence);
+            }
+            Err(e) => tracing::warn!(key, error = %e, "ignoring unreadable silence record"),
+        }
+    }
+
+    pub fn all(&self) -> Vec<Silence> {
+        self.silences.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Silence> {
+        self.silences.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// The silence that holds back an alert of `indicator` in `region` at `now`, if any.
+    pub fn matching(&self, indicator: &str, region: &RegionCode, now: OffsetDateTime) -> Option<Silence> {
+        self.silences
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .find(|s| s.covers(indicator, region, now))
+            .cloned()
     }
 }
 

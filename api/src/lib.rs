@@ -17,6 +17,7 @@ pub mod routes;
 pub mod rules;
 pub mod search;
 pub mod secrets;
+pub mod silences;
 pub mod units;
 pub mod webhooks;
 
@@ -57,6 +58,7 @@ pub struct AppState {
     /// Checks the acknowledgement links in alert email.
     pub links: alerter::LinkKey,
     pub units: alerter::UnitBook,
+    pub silences: alerter::SilenceBook,
     /// The rule set in force, followed from the `rules` topic.
     pub rules: classifier::RuleBook,
     pub metrics: Option<PrometheusHandle>,

@@ -9,7 +9,7 @@ use model::Role;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{Required, authorize};
-use crate::{AppState, accounts, alerts, audit, health, reports, rules, search, units, webhooks};
+use crate::{AppState, accounts, alerts, audit, health, reports, rules, search, silences, units, webhooks};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -194,6 +194,20 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             ep("POST", "/api/v1/alerts/{id}/resolve", &[Role::Admin, Role::Operator], Api, "Resolve an alert (selesai)")
                 .body("{note?} or empty"),
             post(alerts::resolve),
+        ),
+        (
+            ep("GET", "/api/v1/silences", &[Role::Admin, Role::Operator], Api, "Silences in force within your regions"),
+            get(silences::list),
+        ),
+        (
+            ep("POST", "/api/v1/silences", &[Role::Admin, Role::Operator], Api, "Stop notifications of an indicator in a region until a time; alerts are still raised and shown")
+                .ok(201)
+                .body("{indicator?, region, until (RFC 3339, at most 30 days on), reason}"),
+            post(silences::create),
+        ),
+        (
+            ep("DELETE", "/api/v1/silences/{id}", &[Role::Admin, Role::Operator], Api, "End a silence now").ok(204),
+            delete(silences::delete),
         ),
         (ep("GET", "/api/v1/units", &[Role::Admin, Role::Operator], Api, "Responsible units within your regions"), get(units::list)),
         (

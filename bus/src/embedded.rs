@@ -32,6 +32,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'st
         Topic::Deadletter => "topic.deadletter",
         Topic::Audit => "topic.audit",
         Topic::Windows => "topic.windows",
+        Topic::Silences => "topic.silences",
     };
     TableDefinition::new(name)
 }

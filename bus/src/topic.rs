@@ -20,10 +20,12 @@ pub enum Topic {
     Audit,
     /// The classifier's threshold windows, compacted, keyed by province.
     Windows,
+    /// Alert silences, compacted, keyed by id.
+    Silences,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 10] = [
+    pub const ALL: [Topic; 11] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -34,6 +36,7 @@ impl Topic {
         Topic::Deadletter,
         Topic::Audit,
         Topic::Windows,
+        Topic::Silences,
     ];
 
     /// The name without the prefix.
@@ -49,12 +52,16 @@ impl Topic {
             Topic::Deadletter => "deadletter",
             Topic::Audit => "audit",
             Topic::Windows => "windows",
+            Topic::Silences => "silences",
         }
     }
 
     /// Configuration topics keep only the latest value per key.
     pub fn compacted(self) -> bool {
-        matches!(self, Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates | Topic::Windows)
+        matches!(
+            self,
+            Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates | Topic::Windows | Topic::Silences
+        )
     }
 
     pub fn from_name(name: &str) -> Option<Topic> {

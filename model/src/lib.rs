@@ -21,7 +21,7 @@ pub use classification::{Classification, ClassifiedReport, IndicatorHit, MatchFi
 pub use region::{RegionCode, RegionLevel, regions};
 pub use report::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};
 pub use scope::Scope;
-pub use unit::Unit;
+pub use unit::{Silence, Unit};
 
 /// The built-in indicator ids (INTERFACE.md). Rule packs may add more.
 pub const INDICATORS: [&str; 5] = ["narkoba", "konflik_sosial", "kerukunan_beragama", "ideologi", "demokrasi"];
