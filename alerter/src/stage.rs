@@ -26,6 +26,9 @@ use crate::{Error, Mailer, Outbox, UnitBook};
 pub const GROUP: &str = "alerter";
 /// Attempts before an entry is given up.
 pub const MAX_ATTEMPTS: u32 = 12;
+/// Notifications in flight at once: a slow mail server or gateway does not
+/// hold up the rest, and a kill -9 repeats at most this many.
+pub const SENDERS: usize = 8;
 
 /// What the alerter needs.
 #[derive(Debug, Clone)]
@@ -354,6 +357,7 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
         let (due, next) = with_outbox(&alerter, move |outbox| outbox.due(now)).await?;
         let next = next.into_iter().chain(next_timer).min();
         let mut sent_any = escalated > 0;
+        let mut running = tokio::task::JoinSet::new();
         for mut entry in due {
             let recipient = format!("{:?}/{}", entry.channel, entry.recipient);
             if entry.alert.level != Level::Awas
@@ -366,7 +370,16 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
                 continue;
             }
             sent_any = true;
-            attempt(&alerter, entry).await?;
+            while running.len() >= SENDERS {
+                if let Some(done) = running.join_next().await {
+                    done.map_err(|e| Error::Smtp(format!("send task failed: {e}")))??;
+                }
+            }
+            let alerter = alerter.clone();
+            running.spawn(async move { attempt(&alerter, entry).await });
+        }
+        while let Some(done) = running.join_next().await {
+            done.map_err(|e| Error::Smtp(format!("send task failed: {e}")))??;
         }
         if sent_any {
             // attempts may have rescheduled entries; look again at once
