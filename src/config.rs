@@ -36,6 +36,10 @@ pub struct Config {
     /// Send alert email.
     #[serde(default)]
     pub smtp: Option<alerter::SmtpConfig>,
+    /// Units to start with (TOML `[[unit]]` tables with ids); those missing
+    /// from the `units` topic are added at start.
+    #[serde(default)]
+    pub units_file: Option<PathBuf>,
     /// How long each level may stay unacknowledged before the parent units
     /// hear of it.
     #[serde(default)]

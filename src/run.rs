@@ -158,6 +158,15 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         // half-read book.
         view(&mut tasks, "units", &bus, Topic::Units, &units, true).await?;
         view(&mut tasks, "silences", &bus, Topic::Silences, &silences, true).await?;
+        if let Some(path) = &config.units_file {
+            let seed = alerter::units::load_seed(path).map_err(|e| Failure::Config(e.to_string()))?;
+            for unit in seed.into_iter().filter(|u| !units.known(&u.id)) {
+                tracing::info!(unit = %unit.id, name = %unit.name, "adding a unit from units_file");
+                let payload = model::wire::encode(&unit);
+                bus.publish(Topic::Units, &unit.id, &payload).await?;
+                units.apply(&unit.id, &payload);
+            }
+        }
     }
 
     let links = match config.auth.link_secret.as_deref() {

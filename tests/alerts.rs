@@ -415,3 +415,44 @@ async fn a_silence_holds_back_notifications_within_its_scope() {
     let (_, log) = call(&node, "GET", "/api/v1/audit?action=silence.create", Some(TOKEN), None).await;
     assert_eq!(log["events"][0]["target"], id);
 }
+
+#[tokio::test]
+async fn units_come_from_a_file_and_are_managed_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("units.toml"),
+        "[[unit]]\nid = \"sulteng\"\nname = \"Kesbangpol Sulawesi Tengah\"\nregions = [\"72\"]\n\n\
+         [[unit]]\nid = \"palu\"\nname = \"Kesbangpol Kota Palu\"\nregions = [\"72.71\"]\nparent = \"sulteng\"\n",
+    )
+    .unwrap();
+    let config = "units_file = \"units.toml\"\n";
+    let node = Node::start(dir.path(), config, &[]).await;
+    let names = |r: &Value| -> Vec<String> {
+        let mut n: Vec<String> =
+            r["units"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+        n.sort();
+        n
+    };
+    let (_, r) = call(&node, "GET", "/api/v1/units", Some(TOKEN), None).await;
+    assert_eq!(names(&r), ["palu", "sulteng"]);
+
+    let changed = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "parent": "sulteng", "phones": ["+6281100007271"]});
+    let (status, r) = call(&node, "PUT", "/api/v1/units/palu", Some(TOKEN), Some(changed)).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["phones"], json!(["+6281100007271"]));
+    let looped = json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "parent": "palu"});
+    let (status, err) = call(&node, "PUT", "/api/v1/units/sulteng", Some(TOKEN), Some(looped)).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("loop"), "{err}");
+    let regional = create_user(&node, "admin-sulsel", "admin", &["73"]).await;
+    assert_eq!(call(&node, "DELETE", "/api/v1/units/palu", Some(&regional), None).await.0, 404);
+    let (status, err) = call(&node, "DELETE", "/api/v1/units/sulteng", Some(TOKEN), None).await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(call(&node, "DELETE", "/api/v1/units/palu", Some(TOKEN), None).await.0, 204);
+
+    // a restart reads the file again, but what was removed stays removed and changes stay
+    drop(node);
+    let node = Node::start(dir.path(), config, &[]).await;
+    let (_, r) = call(&node, "GET", "/api/v1/units", Some(TOKEN), None).await;
+    assert_eq!(names(&r), ["sulteng"]);
+}

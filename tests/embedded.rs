@@ -160,6 +160,24 @@ fn configuration_errors_exit_2_and_name_the_problem() {
     let out = kentongan(&["run", "--role", "pemimpin"], dir.path());
     assert_eq!(out.status.code(), Some(2));
 
+    std::fs::write(dir.path().join("units.toml"), "[[unit]]\nid = \"a\"\nname = \"A\"\nregions = [\"72.99\"]\n")
+        .unwrap();
+    std::fs::write(
+        dir.path().join("units-config.toml"),
+        "units_file = \"units.toml\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = kentongan(&["run", "--config", "units-config.toml"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("units.toml") && err.contains("72.99"), "{err}");
+
+    for args in [&["reindex", "--help"][..], &["user", "add", "--help"]] {
+        let out = kentongan(args, dir.path());
+        assert_eq!(out.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Examples:"), "{args:?}");
+    }
+
     for args in [&["run", "--help"][..], &["classify", "--help"], &["rules", "check", "--help"]] {
         let out = kentongan(args, dir.path());
         assert_eq!(out.status.code(), Some(0));

@@ -17,6 +17,8 @@ impl bus::View for UnitBook {
 #[derive(Debug, Clone, Default)]
 pub struct UnitBook {
     units: Arc<RwLock<BTreeMap<String, Unit>>>,
+    /// Ids removed through the API, so that `units_file` does not bring them back.
+    removed: Arc<RwLock<std::collections::HashSet<String>>>,
 }
 
 impl UnitBook {
@@ -26,8 +28,10 @@ impl UnitBook {
         let mut units = self.units.write().unwrap_or_else(|e| e.into_inner());
         if payload.is_empty() {
             units.remove(key);
+            self.removed.write().unwrap_or_else(|e| e.into_inner()).insert(key.to_owned());
             return;
         }
+        self.removed.write().unwrap_or_else(|e| e.into_inner()).remove(key);
         match wire::decode::<Unit>(payload) {
             Ok(unit) => {
                 units.insert(unit.id.clone(), unit);
@@ -38,6 +42,11 @@ impl UnitBook {
 
     pub fn get(&self, id: &str) -> Option<Unit> {
         self.units.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
+    }
+
+    /// Whether the unit `id` exists or was removed: `units_file` leaves it be.
+    pub fn known(&self, id: &str) -> bool {
+        self.get(id).is_some() || self.removed.read().unwrap_or_else(|e| e.into_inner()).contains(id)
     }
 
     pub fn all(&self) -> Vec<Unit> {
@@ -63,6 +72,36 @@ impl UnitBook {
         }
         Vec::new()
     }
+}
+
+/// The units a deployment starts with: `units_file`, TOML with one
+/// `[[unit]]` table per unit, each with a stable `id`. A unit missing from
+/// the `units` topic is added at start; the API's changes win after that.
+pub fn load_seed(path: &std::path::Path) -> Result<Vec<Unit>, crate::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        unit: Vec<Unit>,
+    }
+    let at = |m: String| crate::Error::Config(format!("units_file {}: {m}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+    let file: File = toml::from_str(&text).map_err(|e| at(e.to_string()))?;
+    let ids: std::collections::HashSet<&str> = file.unit.iter().map(|u| u.id.as_str()).collect();
+    if ids.len() != file.unit.len() {
+        return Err(at("two units have the same id".into()));
+    }
+    for u in &file.unit {
+        if u.id.trim().is_empty() || u.name.trim().is_empty() || u.regions.is_empty() {
+            return Err(at(format!("unit `{}` needs an id, a name and at least one region", u.id)));
+        }
+        if let Some(parent) = &u.parent
+            && !ids.contains(parent.as_str())
+        {
+            return Err(at(format!("unit `{}` has the parent `{parent}`, which is not in the file", u.id)));
+        }
+    }
+    Ok(file.unit)
 }
 
 impl bus::View for SilenceBook {
@@ -148,5 +187,32 @@ mod tests {
         assert!(book.nearest(&RegionCode::parse("11").unwrap()).is_empty());
         book.apply("bnn-palu", b"");
         assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["kesbang-sulteng"]);
+    }
+
+    #[test]
+    fn units_are_seeded_from_a_file_with_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("units.toml");
+        std::fs::write(
+            &path,
+            "[[unit]]\nid = \"sulteng\"\nname = \"Kesbangpol Sulawesi Tengah\"\nregions = [\"72\"]\n\n\
+             [[unit]]\nid = \"palu\"\nname = \"Kesbangpol Kota Palu\"\nregions = [\"72.71\"]\nparent = \"sulteng\"\n\
+             emails = [\"piket@palukota.go.id\"]\nmin_level = \"siaga\"\n",
+        )
+        .unwrap();
+        let units = load_seed(&path).unwrap();
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[1].parent.as_deref(), Some("sulteng"));
+        assert_eq!(units[1].min_level, Level::Siaga);
+        for (bad, says) in [
+            ("[[unit]]\nid = \"a\"\nname = \"A\"\nregions = [\"99.99\"]\n", "99.99"),
+            ("[[unit]]\nid = \"a\"\nname = \"A\"\nregions = [\"72\"]\nparent = \"b\"\n", "parent `b`"),
+            ("[[unit]]\nid = \"a\"\nname = \"A\"\nregions = []\n", "at least one region"),
+            ("[[unit]]\nid = \"a\"\nnama = \"A\"\n", "missing field `name`"),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = load_seed(&path).unwrap_err().to_string();
+            assert!(e.contains("units.toml") && e.contains(says), "{e}");
+        }
     }
 }

@@ -217,6 +217,15 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             post(units::create),
         ),
         (
+            ep("PUT", "/api/v1/units/{id}", ADMIN, Api, "Replace a unit's settings")
+                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?}"),
+            put(units::update),
+        ),
+        (
+            ep("DELETE", "/api/v1/units/{id}", ADMIN, Api, "Remove a unit no other unit escalates to").ok(204),
+            delete(units::delete),
+        ),
+        (
             ep("POST", "/api/v1/users", ADMIN, Api, "Create an account; its API token is shown only in this answer")
                 .ok(201)
                 .body("{name, role, regions: [code] (empty: national), display_name?, email?, phone?, password?}"),

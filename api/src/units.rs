@@ -1,8 +1,9 @@
-//! `GET /api/v1/units` and `POST /api/v1/units`: the responsible units.
-//! The `units` topic is their home; this node's book follows it.
+//! `GET`, `POST /api/v1/units`, `PUT` and `DELETE /api/v1/units/{id}`: the
+//! responsible units. The `units` topic is their home; this node's book
+//! follows it. `units_file` in the configuration seeds it.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bus::Topic;
 use model::{Level, RegionCode, Unit, wire};
@@ -31,7 +32,7 @@ pub struct NewUnit {
     pub parent: Option<String>,
 }
 
-fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook) -> Result<Unit, ApiError> {
+fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String) -> Result<Unit, ApiError> {
     let name = new.name.trim().to_owned();
     if name.is_empty() {
         return Err(ApiError::invalid("name", "is empty: give the unit a name, like `Kesbangpol Kota Palu`"));
@@ -64,13 +65,21 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook) -> Result<U
             return Err(ApiError::invalid("phones", format!("`{p}` is not a phone number like +6281234567890")));
         }
     }
-    if let Some(parent) = &new.parent
-        && book.get(parent).is_none()
-    {
-        return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
+    if let Some(parent) = &new.parent {
+        if book.get(parent).is_none() {
+            return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
+        }
+        // the chain up must end: not at this unit again
+        let mut at = Some(parent.clone());
+        while let Some(p) = at {
+            if p == id {
+                return Err(ApiError::invalid("parent", "would make the chain of parents a loop"));
+            }
+            at = book.get(&p).and_then(|u| u.parent);
+        }
     }
     Ok(Unit {
-        id: uuid::Uuid::now_v7().to_string(),
+        id,
         name,
         regions,
         indicators: new.indicators,
@@ -88,7 +97,7 @@ pub async fn create(
     source: Source,
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    let unit = validate(new, &caller, &state.units)?;
+    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string())?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
     audit::record(
@@ -105,4 +114,61 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> 
     let units: Vec<Unit> =
         state.units.all().into_iter().filter(|u| u.regions.iter().any(|r| caller.scope.covers(Some(r)))).collect();
     Json(json!({ "units": units }))
+}
+
+/// The unit `id`, when one of its regions lies in the caller's scope.
+fn in_scope(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiError> {
+    state
+        .units
+        .get(id)
+        .filter(|u| u.regions.iter().any(|r| caller.scope.covers(Some(r))))
+        .ok_or_else(|| ApiError::not_found(&format!("unit `{id}`")))
+}
+
+/// Replaces a unit's settings (the same body as creating one).
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(id): Path<String>,
+    ApiJson(new): ApiJson<NewUnit>,
+) -> Result<Json<Unit>, ApiError> {
+    let before = in_scope(&state, &caller, &id)?;
+    let unit = validate(new, &caller, &state.units, id)?;
+    state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
+    state.units.apply(&unit.id, &wire::encode(&unit));
+    audit::record(
+        &state,
+        Entry::new(&caller.name, "unit.update", &unit.id, &unit.regions, &source)
+            .before(serde_json::to_value(&before).map_err(ApiError::internal)?)
+            .after(serde_json::to_value(&unit).map_err(ApiError::internal)?),
+    )
+    .await;
+    Ok(Json(unit))
+}
+
+/// Removes a unit that no other unit escalates to.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let unit = in_scope(&state, &caller, &id)?;
+    if let Some(child) = state.units.all().into_iter().find(|u| u.parent.as_deref() == Some(id.as_str())) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("`{}` escalates to this unit: give it another parent first", child.name),
+        ));
+    }
+    state.bus.publish(Topic::Units, &id, b"").await?;
+    state.units.apply(&id, b"");
+    audit::record(
+        &state,
+        Entry::new(&caller.name, "unit.delete", &id, &unit.regions, &source)
+            .before(serde_json::to_value(&unit).map_err(ApiError::internal)?),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }
