@@ -440,6 +440,15 @@ async fn units_come_from_a_file_and_are_managed_through_the_api() {
     let (status, r) = call(&node, "PUT", "/api/v1/units/palu", Some(TOKEN), Some(changed)).await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["phones"], json!(["+6281100007271"]));
+    let hours = |zone: &str| {
+        json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "time_zone": zone,
+               "working_hours": {"days": [1, 2, 3, 4, 5], "from": "07:30", "to": "16:00"}})
+    };
+    let (status, err) = call(&node, "PUT", "/api/v1/units/sulteng", Some(TOKEN), Some(hours("GMT"))).await;
+    assert_eq!(status, 422, "{err}");
+    let (status, r) = call(&node, "PUT", "/api/v1/units/sulteng", Some(TOKEN), Some(hours("WITA"))).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["working_hours"]["from"], "07:30");
     let looped = json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "parent": "palu"});
     let (status, err) = call(&node, "PUT", "/api/v1/units/sulteng", Some(TOKEN), Some(looped)).await;
     assert_eq!(status, 422, "{err}");

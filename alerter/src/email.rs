@@ -138,7 +138,7 @@ pub fn compose(alert: &Alert, unit_name: &str, links: &Links, escalated_from: &[
     let (zone, hours) = alert.region.time_zone();
     let escalated = (!escalated_from.is_empty()).then(|| {
         format!(
-            "ESKALASI: peringatan ini belum diterima oleh {} dalam batas waktu, dan kini diteruskan kepada {unit_name}.",
+            "ESKALASI: peringatan ini diteruskan kepada {unit_name} karena belum diterima oleh {}.",
             escalated_from.join(", ")
         )
     });
@@ -243,8 +243,8 @@ mod tests {
         let up = compose(&alert, "Kesbangpol Sulawesi Tengah", &links, &["Kesbangpol Kota Palu".into()]);
         assert_eq!(up.subject, "[ESKALASI] [SIAGA] Konflik sosial - Kota Palu");
         assert!(up.text.starts_with(
-            "ESKALASI: peringatan ini belum diterima oleh Kesbangpol Kota Palu dalam batas waktu, dan kini diteruskan kepada Kesbangpol Sulawesi Tengah."
+            "ESKALASI: peringatan ini diteruskan kepada Kesbangpol Sulawesi Tengah karena belum diterima oleh Kesbangpol Kota Palu."
         ));
-        assert!(up.html.contains("ESKALASI: peringatan ini belum diterima"));
+        assert!(up.html.contains("ESKALASI: peringatan ini diteruskan"));
     }
 }

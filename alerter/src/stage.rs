@@ -195,9 +195,29 @@ pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> 
                 return Ok(0);
             }
             let routed = route(alerter, &alert);
-            let entries = entries_to(alerter, &alert, &routed, &[]);
-            let units: Vec<String> = routed.into_iter().map(|u| u.id).collect();
             let now = alerter.clock.now();
+            let mut entries = entries_to(alerter, &alert, &routed, &[]);
+            // a unit off duty: its parent hears of it at once as well
+            let mut stand_ins: Vec<Unit> = Vec::new();
+            let mut off_duty: Vec<&Unit> = Vec::new();
+            for unit in routed.iter().filter(|u| !u.on_duty(now)) {
+                if let Some(parent) = unit.parent.as_deref().and_then(|p| alerter.units.get(p))
+                    && !routed.iter().chain(&stand_ins).any(|u| u.id == parent.id)
+                {
+                    off_duty.push(unit);
+                    stand_ins.push(parent);
+                }
+            }
+            let off_duty_names: Vec<String> =
+                off_duty.iter().map(|u| format!("{} (di luar jam kerja)", u.name)).collect();
+            entries.extend(entries_to(alerter, &alert, &stand_ins, &off_duty_names));
+            let escalation = (!stand_ins.is_empty()).then(|| Escalation {
+                units: stand_ins.iter().map(|u| u.id.clone()).collect(),
+                names: stand_ins.iter().map(|u| u.name.clone()).collect(),
+                from: off_duty.iter().map(|u| u.id.clone()).collect(),
+                at: now,
+            });
+            let units: Vec<String> = routed.into_iter().chain(stand_ins).map(|u| u.id).collect();
             let timer = (!units.is_empty()).then(|| Timer {
                 due: alert.raised_at.max(now) + alerter.escalation.deadline(alert.level),
                 alert: alert.clone(),
@@ -209,7 +229,16 @@ pub async fn take(alerter: &Alerter, event: AlertEvent) -> Result<usize, Error> 
             let admitted =
                 with_outbox(alerter, move |outbox| outbox.admit(&alert, entries, timer.as_ref(), policy, now)).await?;
             match admitted {
-                Admitted::Queued(added) => Ok(added),
+                Admitted::Queued(added) => {
+                    if let Some(escalation) = escalation
+                        && added > 0
+                    {
+                        tracing::info!(alert = %id, to = ?escalation.names, "units off duty: their parents hear of it at once");
+                        let event = AlertEvent::Escalated { alert_id: id, escalation };
+                        alerter.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
+                    }
+                    Ok(added)
+                }
                 Admitted::Repeat => {
                     tracing::info!(alert = %id, %key, "same series and level notified within the repeat interval: not sent again");
                     metrics::counter!("kentongan_alerter_held_back_total", "why" => "repeat").increment(1);
@@ -505,6 +534,8 @@ mod tests {
             emails: vec![format!("{id}@example.go.id")],
             phones: vec![],
             parent: parent.map(Into::into),
+            working_hours: None,
+            time_zone: None,
         }
     }
 
@@ -641,6 +672,35 @@ mod tests {
         };
         take(&alerter, AlertEvent::Changed { alert_id: province.id, change: resolve }).await.unwrap();
         assert_eq!(raise(&raised("72.05", Level::Waspada, at(6 * 3600 + 90))).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_unit_off_duty_has_its_parent_told_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // Sunday 10:00 in Palu (WITA)
+        let sunday = datetime!(2026-11-29 02:00 UTC);
+        let clock = Arc::new(Hand(Mutex::new(sunday)));
+        let policy = Policy { group_window: time::Duration::ZERO, repeat_interval: time::Duration::ZERO };
+        let mut palu = unit("palu", "Kesbangpol Kota Palu", "72.71", Some("sulteng"), Level::Waspada);
+        palu.working_hours =
+            Some(model::unit::WorkingHours { days: vec![1, 2, 3, 4, 5], from: "08:00".into(), to: "16:00".into() });
+        let units = [palu, unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", None, Level::Awas)];
+        let alerter = alerter_at(dir.path(), clock.clone(), &units, policy);
+        let weekend = raised("72.71", Level::Siaga, sunday);
+        assert_eq!(take(&alerter, AlertEvent::Raised { alert: weekend.clone() }).await.unwrap(), 2);
+        assert_eq!(
+            queued(&alerter, &weekend),
+            [
+                ("palu@example.go.id".into(), vec![]),
+                ("sulteng@example.go.id".into(), vec!["Kesbangpol Kota Palu (di luar jam kerja)".into()])
+            ]
+        );
+        // Monday 10:00 WITA: the unit is on duty
+        let monday = sunday + time::Duration::days(1);
+        *clock.0.lock().unwrap() = monday;
+        let weekday = Alert { key: "narkoba/72.71.02".into(), ..raised("72.71.02", Level::Siaga, monday) };
+        assert_eq!(take(&alerter, AlertEvent::Raised { alert: weekday.clone() }).await.unwrap(), 1);
+        assert_eq!(queued(&alerter, &weekday), [("palu@example.go.id".into(), vec![])]);
     }
 
     #[tokio::test]

@@ -167,6 +167,8 @@ mod tests {
             emails: vec![],
             phones: vec![],
             parent: None,
+            working_hours: None,
+            time_zone: None,
         };
         for u in [
             unit("bnn-palu", "72.71", &["narkoba"], Level::Waspada),

@@ -30,6 +30,12 @@ pub struct NewUnit {
     pub phones: Vec<String>,
     #[serde(default)]
     pub parent: Option<String>,
+    /// `{days?: [1..7], from: "08:00", to: "16:00"}`; always on duty when absent.
+    #[serde(default)]
+    pub working_hours: Option<model::unit::WorkingHours>,
+    /// `WIB`, `WITA` or `WIT`; that of the first region when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String) -> Result<Unit, ApiError> {
@@ -65,6 +71,14 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String)
             return Err(ApiError::invalid("phones", format!("`{p}` is not a phone number like +6281234567890")));
         }
     }
+    if let Some(problem) = new.working_hours.as_ref().and_then(|h| h.problem()) {
+        return Err(ApiError::invalid("working_hours", problem));
+    }
+    if let Some(zone) = &new.time_zone
+        && model::unit::zone_offset(zone).is_none()
+    {
+        return Err(ApiError::invalid("time_zone", format!("`{zone}` is not WIB, WITA or WIT")));
+    }
     if let Some(parent) = &new.parent {
         if book.get(parent).is_none() {
             return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
@@ -87,6 +101,8 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String)
         emails: new.emails,
         phones: new.phones,
         parent: new.parent,
+        working_hours: new.working_hours,
+        time_zone: new.time_zone,
     })
 }
 
