@@ -36,6 +36,11 @@ pub struct Config {
     /// Send alert email.
     #[serde(default)]
     pub smtp: Option<alerter::SmtpConfig>,
+    /// A folder of notification templates replacing the built-in ones by
+    /// file name (`email.id.subject`, `email.id.txt`, `email.id.html`,
+    /// `sms.id.txt`, and `.en.` for English).
+    #[serde(default)]
+    pub notification_templates: Option<PathBuf>,
     /// Units to start with (TOML `[[unit]]` tables with ids); those missing
     /// from the `units` topic are added at start.
     #[serde(default)]

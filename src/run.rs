@@ -193,6 +193,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             .map(alerter::SmsSender::new)
             .transpose()
             .map_err(|e| Failure::Config(e.to_string()))?;
+        let templates = alerter::Templates::load(config.notification_templates.as_deref())
+            .map_err(|e| Failure::Config(format!("notification_templates: {e}")))?;
         let alerter = alerter::stage::Alerter {
             bus: bus.clone(),
             units: units.clone(),
@@ -200,6 +202,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
             mailer,
             sms,
+            templates,
             public_url: config.public_url(),
             escalation: config.escalation.clone(),
             per_recipient_per_hour: config.delivery.per_recipient_per_hour,

@@ -6,6 +6,7 @@
 //! - [`email`]: the Indonesian notification and its delivery over SMTP;
 //! - [`links`]: signed, expiring one-click acknowledgement links;
 //! - [`sms`]: SMS through an HTTP gateway, split to fit;
+//! - [`templates`]: the words of notifications, Indonesian and English;
 //! - [`stage`]: the bus loop (`alerts` in) and the sender loop.
 
 pub mod email;
@@ -13,12 +14,14 @@ pub mod links;
 pub mod outbox;
 pub mod sms;
 pub mod stage;
+pub mod templates;
 pub mod units;
 
 pub use email::{Mailer, SmtpConfig};
 pub use links::LinkKey;
 pub use outbox::{Outbox, Policy};
 pub use sms::{SmsGatewayConfig, SmsSender};
+pub use templates::Templates;
 pub use units::{SilenceBook, UnitBook};
 
 /// Errors of the alerter.

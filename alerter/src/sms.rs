@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use model::{Alert, indicator_name};
 use serde::Deserialize;
 
 use crate::Error;
@@ -127,17 +126,6 @@ pub fn segments(text: &str) -> Vec<String> {
     }
     let n = parts.len();
     parts.into_iter().enumerate().map(|(i, p)| format!("({}/{n}) {p}", i + 1)).collect()
-}
-
-/// The SMS for `alert`, in Indonesian: level, indicator, region, count, link.
-pub fn compose(alert: &Alert, alert_link: &str) -> String {
-    format!(
-        "[{}] {} - {}: {} laporan. Mohon segera ditindaklanjuti. {alert_link}",
-        alert.level.as_str().to_uppercase(),
-        indicator_name(&alert.indicator),
-        alert.region.name(),
-        alert.count
-    )
 }
 
 /// Sends SMS through the configured gateway.

@@ -40,6 +40,8 @@ pub struct Alerter {
     pub mailer: Option<Mailer>,
     /// Sends SMS, when `[sms_gateway]` is set.
     pub sms: Option<crate::SmsSender>,
+    /// The words of notifications.
+    pub templates: crate::Templates,
     /// Base URL of the web UI, for links in notifications.
     pub public_url: String,
     /// How long each level may stay unacknowledged before it escalates.
@@ -425,12 +427,22 @@ async fn send_loop(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
 }
 
 async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
+    let language = alerter.units.get(&entry.unit).and_then(|u| u.language);
     let result = match (&alerter.mailer, entry.channel) {
         (Some(mailer), DeliveryChannel::Email) => {
             let token =
                 alerter.links.sign(entry.alert.id, &entry.recipient, alerter.clock.now() + crate::links::LINK_TTL);
             let links = crate::email::Links::new(&alerter.public_url, entry.alert.id, &token);
-            mailer.send(&entry.alert, &entry.unit_name, &entry.recipient, &links, &entry.escalated_from).await
+            match alerter.templates.email(
+                &entry.alert,
+                &entry.unit_name,
+                &links,
+                &entry.escalated_from,
+                language.as_deref(),
+            ) {
+                Ok(body) => mailer.send(&entry.alert, &entry.recipient, body).await,
+                Err(e) => Err(crate::email::SendError { message: e.to_string(), permanent: true }),
+            }
         }
         (None, DeliveryChannel::Email) => Err(crate::email::SendError {
             message: "email is not configured: set [smtp] url and from".into(),
@@ -446,11 +458,11 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
                     alerter.clock.now() + SMS_CALLBACK_TTL,
                 );
                 let callback = format!("{base}/api/v1/alerts/{}/sms-status?token={token}", alert.id);
-                let mut text = crate::sms::compose(alert, &format!("{base}/#/alerts/{}", alert.id));
-                if !entry.escalated_from.is_empty() {
-                    text = format!("ESKALASI {text}");
+                let link = format!("{base}/#/alerts/{}", alert.id);
+                match alerter.templates.sms(alert, &link, &entry.escalated_from, language.as_deref()) {
+                    Ok(text) => sms.send(&entry.recipient, &text, &entry.key, &callback).await,
+                    Err(e) => Err(crate::email::SendError { message: e.to_string(), permanent: true }),
                 }
-                sms.send(&entry.recipient, &text, &entry.key, &callback).await
             }
             None => Err(crate::email::SendError {
                 message: "SMS is not configured: set [sms_gateway] url".into(),
@@ -536,6 +548,7 @@ mod tests {
             parent: parent.map(Into::into),
             working_hours: None,
             time_zone: None,
+            language: None,
         }
     }
 
@@ -598,6 +611,7 @@ mod tests {
             outbox: crate::Outbox::open(&dir.join("outbox.redb")).unwrap(),
             mailer: None,
             sms: None,
+            templates: crate::Templates::builtin(),
             public_url: "http://127.0.0.1:8080".into(),
             escalation: EscalationConfig::default(),
             per_recipient_per_hour: 30,
@@ -761,6 +775,7 @@ mod tests {
             outbox: crate::Outbox::open(&dir.path().join("outbox.redb")).unwrap(),
             mailer: None,
             sms: None,
+            templates: crate::Templates::builtin(),
             public_url: "http://127.0.0.1:8080".into(),
             escalation: EscalationConfig::default(),
             per_recipient_per_hour: 30,

@@ -169,6 +169,7 @@ mod tests {
             parent: None,
             working_hours: None,
             time_zone: None,
+            language: None,
         };
         for u in [
             unit("bnn-palu", "72.71", &["narkoba"], Level::Waspada),

@@ -213,12 +213,12 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
         (
             ep("POST", "/api/v1/units", ADMIN, Api, "Create a responsible unit")
                 .ok(201)
-                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?, working_hours?: {days?, from, to}, time_zone?}"),
+                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?, working_hours?: {days?, from, to}, time_zone?, language?: id|en}"),
             post(units::create),
         ),
         (
             ep("PUT", "/api/v1/units/{id}", ADMIN, Api, "Replace a unit's settings")
-                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?, working_hours?: {days?, from, to}, time_zone?}"),
+                .body("{name, regions: [code], indicators?: [id], min_level?, emails?: [..], phones?: [..], parent?, working_hours?: {days?, from, to}, time_zone?, language?: id|en}"),
             put(units::update),
         ),
         (

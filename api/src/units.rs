@@ -36,6 +36,9 @@ pub struct NewUnit {
     /// `WIB`, `WITA` or `WIT`; that of the first region when absent.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// `id` (the default) or `en`: the language of its notifications.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String) -> Result<Unit, ApiError> {
@@ -79,6 +82,11 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String)
     {
         return Err(ApiError::invalid("time_zone", format!("`{zone}` is not WIB, WITA or WIT")));
     }
+    if let Some(language) = &new.language
+        && !["id", "en"].contains(&language.as_str())
+    {
+        return Err(ApiError::invalid("language", format!("`{language}` is not id or en")));
+    }
     if let Some(parent) = &new.parent {
         if book.get(parent).is_none() {
             return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
@@ -103,6 +111,7 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String)
         parent: new.parent,
         working_hours: new.working_hours,
         time_zone: new.time_zone,
+        language: new.language,
     })
 }
 

@@ -56,6 +56,9 @@ pub struct Unit {
     /// `WIB`, `WITA` or `WIT`; by default that of the unit's first region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// `en` for English notifications; Indonesian otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// Days and hours on duty, in the unit's time zone.
@@ -163,6 +166,7 @@ mod tests {
             parent: None,
             working_hours: None,
             time_zone: None,
+            language: None,
         };
         // Sunday 2026-11-29, 02:00 UTC is 10:00 in Palu (WITA)
         let sunday_ten = datetime!(2026-11-29 02:00 UTC);
