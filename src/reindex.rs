@@ -91,7 +91,6 @@ pub async fn run(config: &Config, only: Option<Store>) -> Result<(), Failure> {
             &bus,
             &analytics,
             &config.data_dir,
-            &c.database,
             &config.retention,
             now,
             &bar,

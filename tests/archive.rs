@@ -194,9 +194,7 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     let kept: Vec<ClassifiedReport> = items.iter().filter(|i| retention.keeps(i, now)).cloned().collect();
     assert!(kept.len() < items.len() && kept.iter().any(|i| i.report.channel == Channel::Feed));
 
-    let rebuild = |stop_after| {
-        rebuild_clickhouse(&bus, &analytics, dir.path(), &config.database, &retention, now, &Silent, stop_after)
-    };
+    let rebuild = |stop_after| rebuild_clickhouse(&bus, &analytics, dir.path(), &retention, now, &Silent, stop_after);
     let checkpoint = dir.path().join(format!("reindex-clickhouse-{}.json", config.database));
     assert!(matches!(rebuild(Some(100)).await.unwrap(), Outcome::Stopped { .. }));
     assert!(checkpoint.exists());

@@ -520,7 +520,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
 mod tests {
     use std::sync::Mutex;
 
-    use model::{RegionCode, StateChange, Window};
+    use model::{RegionCode, StateChange};
     use time::OffsetDateTime;
     use time::macros::datetime;
 
@@ -553,22 +553,7 @@ mod tests {
     }
 
     fn alert(at: OffsetDateTime) -> Alert {
-        Alert {
-            id: uuid::Uuid::now_v7(),
-            key: "konflik_sosial/72.71".into(),
-            indicator: "konflik_sosial".into(),
-            region: RegionCode::parse("72.71").unwrap(),
-            level: Level::Siaga,
-            window: Window { start: at, end: at },
-            count: 6,
-            score: 6.0,
-            reports: vec![],
-            state: AlertState::Open,
-            raised_at: at,
-            deliveries: vec![],
-            history: vec![],
-            escalations: vec![],
-        }
+        Alert { id: uuid::Uuid::now_v7(), ..Alert::example(at) }
     }
 
     /// Recipients queued for `alert`, with the units they were escalated from.

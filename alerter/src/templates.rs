@@ -204,27 +204,7 @@ impl Templates {
 
 /// An alert to try the templates on.
 fn sample() -> Alert {
-    let at = time::macros::datetime!(2026-11-29 02:00 UTC);
-    Alert {
-        id: uuid::Uuid::nil(),
-        key: "konflik_sosial/72.71".into(),
-        indicator: "konflik_sosial".into(),
-        region: model::RegionCode::parse("72.71").expect("a real code"),
-        level: model::Level::Siaga,
-        window: model::Window { start: at - time::Duration::DAY, end: at },
-        count: 4,
-        score: 8.0,
-        reports: vec![model::ReportRef {
-            id: model::ReportId(uuid::Uuid::nil()),
-            reported_at: at,
-            excerpt: "Bentrok <warga>".into(),
-        }],
-        state: model::AlertState::Open,
-        raised_at: at,
-        deliveries: vec![],
-        history: vec![],
-        escalations: vec![],
-    }
+    Alert::example(time::macros::datetime!(2026-11-29 02:00 UTC))
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> 
     let now = state.clock.now();
     let mut silences: Vec<Silence> =
         state.silences.all().into_iter().filter(|s| s.until > now && caller.scope.covers(Some(&s.region))).collect();
-    silences.sort_by(|a, b| a.until.cmp(&b.until));
+    silences.sort_by_key(|s| s.until);
     Json(json!({ "silences": silences }))
 }
 

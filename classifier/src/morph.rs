@@ -70,11 +70,11 @@ fn prefixed(root: &str) -> Vec<String> {
     // colloquial: nge-, and the nasal without me- (nyerang, nangkap, ngancam)
     prefixed.push(format!("nge{root}"));
     for (p, drop) in nasal(root) {
-        if let Some(short) = p.strip_prefix("me") {
-            if !short.is_empty() {
-                let rest: String = root.chars().skip(drop).collect();
-                prefixed.push(format!("{short}{rest}"));
-            }
+        if let Some(short) = p.strip_prefix("me")
+            && !short.is_empty()
+        {
+            let rest: String = root.chars().skip(drop).collect();
+            prefixed.push(format!("{short}{rest}"));
         }
     }
     let starts_r = root.starts_with('r');

@@ -212,6 +212,7 @@ struct DayCount {
 #[derive(Clone)]
 pub struct Analytics {
     client: Client,
+    database: String,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -243,7 +244,7 @@ impl Analytics {
             )));
         }
         base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database)).execute().await?;
-        let analytics = Self { client: base.with_database(&config.database) };
+        let analytics = Self { client: base.with_database(&config.database), database: config.database.clone() };
         analytics
             .client
             .query(
@@ -281,6 +282,11 @@ impl Analytics {
     }
 
     /// Empties the tables that are rebuilt from the log.
+    /// The database this writes to.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
     pub async fn truncate(&self) -> Result<(), Error> {
         for table in ["reports", "report_counts_daily", "alerts"] {
             self.client.query(&format!("TRUNCATE TABLE IF EXISTS {table}")).execute().await?;

@@ -227,13 +227,12 @@ pub async fn rebuild_clickhouse(
     bus: &Bus,
     analytics: &Analytics,
     data_dir: &Path,
-    database: &str,
     retention: &Retention,
     now: OffsetDateTime,
     progress: &dyn Progress,
     stop_after: Option<u64>,
 ) -> Result<Outcome, Error> {
-    let path = data_dir.join(format!("reindex-clickhouse-{database}.json"));
+    let path = data_dir.join(format!("reindex-clickhouse-{}.json", analytics.database()));
     let mut checkpoint: ClickHouseCheckpoint = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|e| Error::Other(format!("{} is unreadable ({e}); delete it to start over", path.display())))?,

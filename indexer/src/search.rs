@@ -570,10 +570,10 @@ impl SegmentCollector for DailySegment {
                 continue;
             }
             region.clear();
-            if region_ord != u64::MAX {
-                if let Some(column) = &region_column {
-                    let _ = column.ord_to_str(region_ord, &mut region);
-                }
+            if region_ord != u64::MAX
+                && let Some(column) = &region_column
+            {
+                let _ = column.ord_to_str(region_ord, &mut region);
             }
             *out.entry((day as i64, name.clone(), region.clone())).or_default() += n;
         }

@@ -181,6 +181,27 @@ pub struct Escalation {
 }
 
 impl Alert {
+    /// A siaga alert for social conflict in Kota Palu with one report, raised
+    /// at `at`: for trying templates and for tests.
+    pub fn example(at: OffsetDateTime) -> Alert {
+        Alert {
+            id: Uuid::nil(),
+            key: "konflik_sosial/72.71".into(),
+            indicator: "konflik_sosial".into(),
+            region: RegionCode::parse("72.71").expect("a real code"),
+            level: Level::Siaga,
+            window: Window { start: at - time::Duration::DAY, end: at },
+            count: 4,
+            score: 8.0,
+            reports: vec![ReportRef { id: ReportId(Uuid::nil()), reported_at: at, excerpt: "Bentrok <warga>".into() }],
+            state: AlertState::Open,
+            raised_at: at,
+            deliveries: vec![],
+            history: vec![],
+            escalations: vec![],
+        }
+    }
+
     /// Whether `change` may be taken now: forward only, never after
     /// resolved, and a note without a move only once someone has taken the
     /// alert on.
@@ -250,23 +271,7 @@ mod tests {
     use super::*;
 
     fn alert() -> Alert {
-        let at = datetime!(2026-11-29 10:00 UTC);
-        Alert {
-            id: Uuid::now_v7(),
-            key: "narkoba/72.71".into(),
-            indicator: "narkoba".into(),
-            region: RegionCode::parse("72.71").unwrap(),
-            level: Level::Siaga,
-            window: Window { start: at, end: at },
-            count: 5,
-            score: 5.0,
-            reports: vec![],
-            state: AlertState::Open,
-            raised_at: at,
-            deliveries: vec![],
-            history: vec![],
-            escalations: vec![],
-        }
+        Alert { id: Uuid::now_v7(), ..Alert::example(datetime!(2026-11-29 10:00 UTC)) }
     }
 
     fn step(state: AlertState, note: Option<&str>) -> StateChange {

@@ -27,11 +27,11 @@ pub fn item(n: u32) -> ClassifiedReport {
         id: ReportId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + u128::from(n))),
         received_at: at + Duration::minutes(3),
         reported_at: at,
-        channel: if n % 4 == 0 { Channel::Feed } else { Channel::App },
+        channel: if n.is_multiple_of(4) { Channel::Feed } else { Channel::App },
         source: "uji".into(),
         reporter: None,
         // some reports carry their region, others have it found in the text
-        region: (n % 2 == 0).then(|| region.clone()),
+        region: n.is_multiple_of(2).then(|| region.clone()),
         title: None,
         text: format!("laporan nomor {n}"),
         language: Some("ind".into()),
