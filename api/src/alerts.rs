@@ -102,7 +102,8 @@ pub struct AlertsQuery {
     pub limit: Option<usize>,
 }
 
-/// `GET /api/v1/alerts`: alerts in the caller's scope, newest first.
+/// `GET /api/v1/alerts`: alerts in the caller's scope, newest first, with
+/// the names of their regions.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -110,7 +111,9 @@ pub async fn list(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let view = state.alerts.as_ref().ok_or_else(|| ApiError::not_found("this node serves no alerts;"))?;
     let alerts = view.list(&caller, &q);
-    Ok(axum::Json(serde_json::json!({ "alerts": alerts })))
+    // region names, for people rather than codes
+    let names: BTreeMap<String, &str> = alerts.iter().map(|a| (a.region.to_string(), a.region.name())).collect();
+    Ok(axum::Json(serde_json::json!({ "alerts": alerts, "names": names })))
 }
 
 fn view(state: &AppState) -> Result<&AlertView, ApiError> {
