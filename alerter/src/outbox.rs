@@ -86,6 +86,18 @@ pub struct Entry {
     /// For an escalation: the names of the units that did not acknowledge.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalated_from: Vec<String>,
+    /// For an escalation: who had been notified, and how that went.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notified: Vec<Notified>,
+}
+
+/// One earlier notification of an alert, told in its escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notified {
+    pub unit: String,
+    pub channel: DeliveryChannel,
+    pub recipient: String,
+    pub status: Status,
 }
 
 /// An alert waiting for someone to acknowledge it.

@@ -145,6 +145,7 @@ fn entries_to(alerter: &Alerter, alert: &Alert, units: &[Unit], escalated_from: 
                 next_attempt: now,
                 last_error: None,
                 escalated_from: escalated_from.to_vec(),
+                notified: Vec::new(),
             });
         }
         for phone in &unit.phones {
@@ -160,6 +161,7 @@ fn entries_to(alerter: &Alerter, alert: &Alert, units: &[Unit], escalated_from: 
                 next_attempt: now,
                 last_error: None,
                 escalated_from: escalated_from.to_vec(),
+                notified: Vec::new(),
             });
         }
     }
@@ -328,7 +330,23 @@ pub async fn escalate(
         };
         tracing::warn!(alert = %alert.id, to = ?escalation.names, "alert not acknowledged in time: escalated");
         metrics::counter!("kentongan_alerter_escalations_total").increment(1);
-        let entries = entries_to(alerter, &alert, &parents, &from);
+        // the escalation tells who had it, and how each notification went
+        let id = alert.id;
+        let notified: Vec<crate::outbox::Notified> = with_outbox(alerter, move |outbox| outbox.entries())
+            .await?
+            .into_iter()
+            .filter(|e| e.alert.id == id && e.status != Status::Grouped)
+            .map(|e| crate::outbox::Notified {
+                unit: e.unit_name,
+                channel: e.channel,
+                recipient: e.recipient,
+                status: e.status,
+            })
+            .collect();
+        let mut entries = entries_to(alerter, &alert, &parents, &from);
+        for entry in &mut entries {
+            entry.notified.clone_from(&notified);
+        }
         let mut reached = timer.reached.clone();
         reached.extend(escalation.units.iter().cloned());
         let next_timer = Timer {
@@ -437,7 +455,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
                 &entry.alert,
                 &entry.unit_name,
                 &links,
-                &entry.escalated_from,
+                (&entry.escalated_from, &entry.notified),
                 language.as_deref(),
             ) {
                 Ok(body) => mailer.send(&entry.alert, &entry.recipient, body).await,
@@ -780,6 +798,11 @@ mod tests {
             queued(&alerter, &ignored),
             [("palu@example.go.id".into(), vec![]), ("sulteng@example.go.id".into(), palu.clone())]
         );
+        // with who had been told, and how that went
+        let up =
+            alerter.outbox.entries().unwrap().into_iter().find(|e| e.recipient == "sulteng@example.go.id").unwrap();
+        let told: Vec<(&str, Status)> = up.notified.iter().map(|n| (n.recipient.as_str(), n.status)).collect();
+        assert_eq!(told, [("palu@example.go.id", Status::Pending)]);
         // then on up, an hour later, to the ministry, and no further
         assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(100)).await.unwrap().0, 0);
         assert_eq!(escalate(&alerter, t0 + time::Duration::minutes(122)).await.unwrap().0, 1);

@@ -54,6 +54,9 @@ struct Context<'a> {
     more: usize,
     unit: &'a str,
     escalated_from: &'a [String],
+    /// For an escalation: earlier notifications, with `status` `sent`,
+    /// `failed` or `pending`.
+    notified: &'a [crate::outbox::Notified],
     alert_link: &'a str,
     ack_link: &'a str,
 }
@@ -113,7 +116,14 @@ impl Templates {
         let sample = crate::templates::sample();
         let links = Links::new("https://kentongan.example", sample.id, "0.00.00");
         for language in ["id", "en"] {
-            templates.email(&sample, "Kesbangpol", &links, &["Kesbangpol Kota Palu".into()], Some(language))?;
+            let notified = [crate::outbox::Notified {
+                unit: "Kesbangpol Kota Palu".into(),
+                channel: model::DeliveryChannel::Email,
+                recipient: "piket@palukota.go.id".into(),
+                status: crate::outbox::Status::Sent,
+            }];
+            let escalated = ["Kesbangpol Kota Palu".to_owned()];
+            templates.email(&sample, "Kesbangpol", &links, (&escalated, &notified), Some(language))?;
             templates.sms(&sample, &links.alert, &[], Some(language))?;
         }
         Ok(templates)
@@ -123,7 +133,7 @@ impl Templates {
         alert: &'a Alert,
         unit: &'a str,
         links: &'a Links,
-        escalated_from: &'a [String],
+        (escalated_from, notified): (&'a [String], &'a [crate::outbox::Notified]),
         language: &str,
     ) -> Context<'a> {
         let region = alert.region.name();
@@ -157,6 +167,7 @@ impl Templates {
             more: alert.reports.len().saturating_sub(10),
             unit,
             escalated_from,
+            notified,
             alert_link: &links.alert,
             ack_link: &links.ack,
         }
@@ -175,11 +186,11 @@ impl Templates {
         alert: &Alert,
         unit: &str,
         links: &Links,
-        escalated_from: &[String],
+        (escalated_from, notified): (&[String], &[crate::outbox::Notified]),
         language: Option<&str>,
     ) -> Result<Composed, Error> {
         let lang = lang(language);
-        let context = Self::context(alert, unit, links, escalated_from, lang);
+        let context = Self::context(alert, unit, links, (escalated_from, notified), lang);
         Ok(Composed {
             subject: self.render(&format!("email.{lang}.subject"), &context)?.trim().to_owned(),
             text: self.render(&format!("email.{lang}.txt"), &context)?,
@@ -197,7 +208,7 @@ impl Templates {
     ) -> Result<String, Error> {
         let lang = lang(language);
         let links = Links { alert: alert_link.to_owned(), ack: String::new() };
-        let context = Self::context(alert, "", &links, escalated_from, lang);
+        let context = Self::context(alert, "", &links, (escalated_from, &[]), lang);
         Ok(self.render(&format!("sms.{lang}.txt"), &context)?.trim().to_owned())
     }
 }
@@ -216,7 +227,7 @@ mod tests {
         let t = Templates::builtin();
         let alert = sample();
         let links = Links::new("https://kentongan.example/", alert.id, "123.abc.def");
-        let c = t.email(&alert, "Kesbangpol Kota Palu", &links, &[], None).unwrap();
+        let c = t.email(&alert, "Kesbangpol Kota Palu", &links, (&[], &[]), None).unwrap();
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
         assert!(c.text.contains("Kota Palu (72.71), Sulawesi Tengah"), "{}", c.text);
         assert!(c.text.contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"), "{}", c.text);
@@ -232,15 +243,30 @@ mod tests {
             c.html
         );
 
-        let up = t
-            .email(&alert, "Kesbangpol Sulawesi Tengah", &links, &["Kesbangpol Kota Palu".into()], Some("id"))
-            .unwrap();
+        let notified = [
+            crate::outbox::Notified {
+                unit: "Kesbangpol Kota Palu".into(),
+                channel: model::DeliveryChannel::Email,
+                recipient: "piket@palukota.go.id".into(),
+                status: crate::outbox::Status::Sent,
+            },
+            crate::outbox::Notified {
+                unit: "Kesbangpol Kota Palu".into(),
+                channel: model::DeliveryChannel::Sms,
+                recipient: "+6281100007271".into(),
+                status: crate::outbox::Status::Failed,
+            },
+        ];
+        let escalated = ["Kesbangpol Kota Palu".to_owned()];
+        let up = t.email(&alert, "Kesbangpol Sulawesi Tengah", &links, (&escalated, &notified), Some("id")).unwrap();
+        assert!(up.text.contains("- Kesbangpol Kota Palu, email piket@palukota.go.id: terkirim"), "{}", up.text);
+        assert!(up.text.contains("- Kesbangpol Kota Palu, sms +6281100007271: gagal"), "{}", up.text);
         assert_eq!(up.subject, "[ESKALASI] [SIAGA] Konflik sosial - Kota Palu");
         assert!(up.text.starts_with(
             "ESKALASI: peringatan ini diteruskan kepada Kesbangpol Sulawesi Tengah karena belum diterima oleh Kesbangpol Kota Palu."
         ), "{}", up.text);
 
-        let en = t.email(&alert, "BNN Palu", &links, &[], Some("en")).unwrap();
+        let en = t.email(&alert, "BNN Palu", &links, (&[], &[]), Some("en")).unwrap();
         assert_eq!(en.subject, "[SIAGA] Social conflict - Kota Palu");
         assert!(en.text.contains("4 reports between"), "{}", en.text);
         let sms = t.sms(&alert, "https://k.example/#/alerts/1", &["x".into()], None).unwrap();
