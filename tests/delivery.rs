@@ -158,3 +158,162 @@ async fn kill_9_while_sending_loses_nothing() {
     assert!(twice.len() <= alerter::stage::SENDERS, "more than the messages in flight were sent twice: {twice:?}");
     eprintln!("{before_restart} of {} sent before kill -9; sent twice: {}", want.len(), twice.len());
 }
+
+/// A certificate authority and a certificate for `localhost` signed by it,
+/// made with openssl in `dir`: `(ca.pem, server.pem, server.key)`.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Uji CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+/// aiosmtpd that requires STARTTLS and then a login: `kentongan` / `rahasia smtp`.
+/// (A wrong login is not tested: this aiosmtpd never answers a failed AUTH.)
+const STARTTLS_SERVER: &str = r#"
+import ssl, sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+port, maildir, cert, key = sys.argv[1:5]
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(cert, key)
+def auth(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == b"kentongan" and data.password == b"rahasia smtp"
+    return AuthResult(success=ok)
+Controller(Mailbox(maildir), hostname="127.0.0.1", port=int(port), tls_context=ctx, require_starttls=True,
+           authenticator=auth, auth_required=True, auth_require_tls=True).start()
+while True:
+    time.sleep(3600)
+"#;
+
+#[tokio::test]
+async fn email_goes_over_starttls_with_a_login_trusting_an_internal_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificates(dir.path());
+    let maildir = dir.path().join("mail");
+    std::fs::create_dir_all(&maildir).unwrap();
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("server.py"), STARTTLS_SERVER).unwrap();
+    let port = free_port();
+    let python = std::env::var("TEST_KENTONGAN_AIOSMTPD_PYTHON").expect("TEST_KENTONGAN_AIOSMTPD_PYTHON is not set");
+    let _server = Smtp(
+        Command::new(python)
+            .arg(dir.path().join("server.py"))
+            .args([
+                port.to_string(),
+                maildir.display().to_string(),
+                cert.display().to_string(),
+                key.display().to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let up = eventually(Duration::from_secs(20), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+    })
+    .await;
+    assert!(up.is_some(), "the STARTTLS server did not start");
+
+    // one node that trusts the internal CA, one that does not
+    let start = |name: &str, ca_file: Option<&Path>| {
+        let node_dir = dir.path().join(name);
+        std::fs::create_dir_all(&node_dir).unwrap();
+        std::fs::write(node_dir.join("rules.toml"), RULES).unwrap();
+        let config = format!(
+            "[rules]\npath = \"{}\"\n\n[smtp]\nurl = \"smtp://kentongan:rahasia%20smtp@localhost:{port}?tls=required\"\n\
+             {}from = \"Kentongan <k@example.test>\"\n\n[delivery]\ngroup_window = \"0s\"\n",
+            node_dir.join("rules.toml").display(),
+            ca_file.map(|c| format!("ca_file = \"{}\"\n", c.display())).unwrap_or_default()
+        );
+        async move { Node::start(&node_dir, &config, &[]).await }
+    };
+    let good = start("good", Some(&ca)).await;
+    let bad = start("bad", None).await;
+    for node in [&good, &bad] {
+        let unit =
+            json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "emails": ["piket@palukota.example.test"]});
+        assert_eq!(call(node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await.0, 201);
+        let (status, _) = post_report(node, json!({"text": "Pesta sabu di gang sempit", "region": "72.71"})).await;
+        assert_eq!(status, 202);
+    }
+    let got = eventually(Duration::from_secs(30), || async {
+        (!delivered(&maildir).is_empty()).then(|| delivered(&maildir))
+    })
+    .await
+    .unwrap_or_else(|| panic!("nothing arrived over STARTTLS; log:\n{}", good.log()));
+    // the city's alert (the province's has no unit)
+    let (_, r) = call(&good, "GET", "/api/v1/alerts?region=72.71", Some(TOKEN), None).await;
+    let want: BTreeSet<String> =
+        r["alerts"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(got.keys().cloned().collect::<BTreeSet<_>>(), want);
+    // a server whose certificate nobody vouches for gets nothing: the failure is recorded on the alert
+    let error = eventually(Duration::from_secs(30), || async {
+        let (_, r) = call(&bad, "GET", "/api/v1/alerts", Some(TOKEN), None).await;
+        r["alerts"]
+            .as_array()?
+            .iter()
+            .flat_map(|a| a["deliveries"].as_array().cloned().unwrap_or_default())
+            .find_map(|d| d["error"].as_str().map(str::to_owned))
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "no failed delivery recorded; log:\n{}\nserver:\n{}",
+            bad.log(),
+            std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+        )
+    });
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    assert_eq!(delivered(&maildir).len(), want.len());
+}

@@ -1,6 +1,7 @@
 //! Email notifications, in Indonesian, over SMTP with lettre.
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use model::Alert;
 use serde::Deserialize;
@@ -11,9 +12,15 @@ use crate::Error;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
-    /// `smtp://host:port` (plain, or STARTTLS when offered with `?tls=required`),
-    /// `smtps://user:pass@host` for TLS.
+    /// `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS, required) or `?tls=opportunistic`, `smtps://user:pass@host`
+    /// (TLS from the start). Characters in the password other than letters
+    /// and digits are percent-encoded.
     pub url: String,
+    /// A PEM file of certificate authorities to trust besides the public
+    /// ones, for a mail server with a certificate from an internal CA.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// The sender, for example `Kentongan <kentongan@kesbangpol.example.go.id>`.
     pub from: String,
 }
@@ -41,10 +48,12 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     pub fn new(config: &SmtpConfig) -> Result<Self, Error> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url)
-            .map_err(|e| Error::Smtp(format!("smtp.url `{}`: {e}", redact(&config.url))))?
-            .timeout(Some(std::time::Duration::from_secs(20)))
-            .build();
+        let bad_url = |e: &dyn std::fmt::Display| Error::Smtp(format!("smtp.url `{}`: {e}", redact(&config.url)));
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url).map_err(|e| bad_url(&e))?;
+        if let Some(ca_file) = &config.ca_file {
+            builder = builder.tls(tls_trusting(&config.url, ca_file)?);
+        }
+        let transport = builder.timeout(Some(std::time::Duration::from_secs(20))).build();
         let from = config
             .from
             .parse()
@@ -70,6 +79,24 @@ impl Mailer {
             .map(|_| ())
             .map_err(|e| SendError { message: e.to_string(), permanent: e.is_permanent() })
     }
+}
+
+/// The TLS mode `url` asks for, with the authorities in `ca_file` trusted too.
+fn tls_trusting(url: &str, ca_file: &std::path::Path) -> Result<Tls, Error> {
+    let bad = |m: String| Error::Smtp(format!("smtp.ca_file {}: {m}", ca_file.display()));
+    let pem = std::fs::read(ca_file).map_err(|e| bad(e.to_string()))?;
+    let parsed = url::Url::parse(url).map_err(|e| Error::Smtp(format!("smtp.url `{}`: {e}", redact(url))))?;
+    let host = parsed.host_str().ok_or_else(|| Error::Smtp("smtp.url has no host".into()))?.to_owned();
+    let params = TlsParameters::builder(host)
+        .add_root_certificate(Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?)
+        .build_rustls()
+        .map_err(|e| bad(e.to_string()))?;
+    let tls = parsed.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
+    Ok(match (parsed.scheme(), tls.as_deref()) {
+        ("smtps", _) => Tls::Wrapper(params),
+        (_, Some("opportunistic")) => Tls::Opportunistic(params),
+        _ => Tls::Required(params),
+    })
 }
 
 fn redact(url: &str) -> String {
