@@ -408,3 +408,48 @@ async fn attachments_go_to_an_s3_compatible_store() {
     assert_eq!(stored.as_ref(), png.as_slice());
     assert!(!root.path().join("data/attachments").exists(), "kept on local disk too");
 }
+
+/// An alert's lifecycle lives on the `alerts` topic: acknowledged and
+/// followed up on one api node, the other shows the same steps.
+#[tokio::test]
+async fn api_nodes_share_an_alerts_lifecycle_through_kafka() {
+    let prefix = unique("life-");
+    let config = format!(
+        "[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\nsession_timeout = \"3s\"\n",
+        service("TEST_KENTONGAN_KAFKA")
+    );
+    let root = tempfile::tempdir().unwrap();
+    let a = Node::start(&root.path().join("a"), &format!("node_name = \"a\"\n{config}"), &["api"]).await;
+    let b = Node::start(&root.path().join("b"), &format!("node_name = \"b\"\n{config}"), &["api"]).await;
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(kafka_config(&prefix)).await.unwrap());
+    let alert = model::Alert { id: uuid::Uuid::now_v7(), ..model::Alert::example(time::OffsetDateTime::now_utc()) };
+    let id = alert.id.to_string();
+    bus.publish(Topic::Alerts, &alert.key.clone(), &model::wire::encode(&model::AlertEvent::Raised { alert }))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/alerts/{id}");
+    for node in [&a, &b] {
+        let seen = eventually(Duration::from_secs(30), || async {
+            (call(node, "GET", &path, Some(TOKEN), None).await.0 == 200).then_some(())
+        })
+        .await;
+        assert!(seen.is_some(), "the alert did not reach a node");
+    }
+    let (status, _) = call(&a, "POST", &format!("{path}/ack"), Some(TOKEN), None).await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        call(&a, "POST", &format!("{path}/progress"), Some(TOKEN), Some(json!({"note": "Tim ke lokasi"}))).await;
+    assert_eq!(status, 200);
+    let on_b = eventually(Duration::from_secs(30), || async {
+        let (_, r) = call(&b, "GET", &path, Some(TOKEN), None).await;
+        (r["state"] == "in_progress").then_some(r)
+    })
+    .await
+    .expect("node b never saw the steps taken on node a");
+    assert_eq!(on_b["history"][1]["note"], "Tim ke lokasi");
+    // and b may go on from there: a step a has already taken is refused on b too
+    let (status, _) = call(&b, "POST", &format!("{path}/ack"), Some(TOKEN), None).await;
+    assert_eq!(status, 409);
+    let (status, _) = call(&b, "POST", &format!("{path}/resolve"), Some(TOKEN), None).await;
+    assert_eq!(status, 200);
+}
