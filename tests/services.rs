@@ -240,18 +240,25 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     assert_eq!(alert["history"][0]["by"], recipient.as_str());
 }
 
-/// Several api nodes agree on who may do what: an account made on one is
-/// accepted by the other, and a revocation on one holds on the other.
-#[tokio::test]
-async fn api_nodes_share_accounts_through_kafka() {
-    let prefix = unique("acct-");
+/// Two api nodes, `a` and `b`, sharing topics of their own on the broker;
+/// and the topics' prefix.
+async fn two_api_nodes(root: &std::path::Path, prefix: &str) -> (Node, Node, String) {
+    let prefix = unique(prefix);
     let config = format!(
         "[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\nsession_timeout = \"3s\"\n",
         service("TEST_KENTONGAN_KAFKA")
     );
+    let a = Node::start(&root.join("a"), &format!("node_name = \"a\"\n{config}"), &["api"]).await;
+    let b = Node::start(&root.join("b"), &format!("node_name = \"b\"\n{config}"), &["api"]).await;
+    (a, b, prefix)
+}
+
+/// Several api nodes agree on who may do what: an account made on one is
+/// accepted by the other, and a revocation on one holds on the other.
+#[tokio::test]
+async fn api_nodes_share_accounts_through_kafka() {
     let root = tempfile::tempdir().unwrap();
-    let a = Node::start(&root.path().join("a"), &format!("node_name = \"a\"\n{config}"), &["api"]).await;
-    let b = Node::start(&root.path().join("b"), &format!("node_name = \"b\"\n{config}"), &["api"]).await;
+    let (a, b, _) = two_api_nodes(root.path(), "acct-").await;
     let token = create_user(&a, "analis-bersama", "analyst", &["72"]).await;
     let on_b = eventually(Duration::from_secs(20), || async {
         let (status, me) = call(&b, "GET", "/api/v1/me", Some(&token), None).await;
@@ -413,14 +420,8 @@ async fn attachments_go_to_an_s3_compatible_store() {
 /// followed up on one api node, the other shows the same steps.
 #[tokio::test]
 async fn api_nodes_share_an_alerts_lifecycle_through_kafka() {
-    let prefix = unique("life-");
-    let config = format!(
-        "[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\nsession_timeout = \"3s\"\n",
-        service("TEST_KENTONGAN_KAFKA")
-    );
     let root = tempfile::tempdir().unwrap();
-    let a = Node::start(&root.path().join("a"), &format!("node_name = \"a\"\n{config}"), &["api"]).await;
-    let b = Node::start(&root.path().join("b"), &format!("node_name = \"b\"\n{config}"), &["api"]).await;
+    let (a, b, prefix) = two_api_nodes(root.path(), "life-").await;
     let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(kafka_config(&prefix)).await.unwrap());
     let alert = model::Alert { id: uuid::Uuid::now_v7(), ..model::Alert::example(time::OffsetDateTime::now_utc()) };
     let id = alert.id.to_string();

@@ -200,12 +200,16 @@ impl Outbox {
         Ok(())
     }
 
-    fn read(&self, table: TableDefinition<&str, &[u8]>) -> Result<Vec<Entry>, Error> {
+    /// The entries of `table` whose keys start with `prefix` (all for "").
+    fn read(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<Vec<Entry>, Error> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(table).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for row in table.iter().map_err(|e| self.err(e))? {
-            let (_, value) = row.map_err(|e| self.err(e))?;
+        for row in table.range(prefix..).map_err(|e| self.err(e))? {
+            let (key, value) = row.map_err(|e| self.err(e))?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
             match serde_json::from_slice::<Entry>(value.value()) {
                 Ok(entry) => out.push(entry),
                 Err(e) => tracing::error!(path = %self.path, error = %e, "unreadable outbox entry"),
@@ -216,8 +220,14 @@ impl Outbox {
 
     /// Every entry, pending ones first.
     pub fn entries(&self) -> Result<Vec<Entry>, Error> {
-        let mut all = self.read(PENDING)?;
-        all.extend(self.read(DONE)?);
+        self.entries_of("")
+    }
+
+    /// The entries of the alert whose id starts `prefix` (keys are
+    /// `alert/channel/recipient`), pending ones first.
+    pub fn entries_of(&self, prefix: &str) -> Result<Vec<Entry>, Error> {
+        let mut all = self.read(PENDING, prefix)?;
+        all.extend(self.read(DONE, prefix)?);
         Ok(all)
     }
 
@@ -341,23 +351,6 @@ impl Outbox {
         txn.commit().map_err(|e| self.err(e))
     }
 
-    /// Starts `timer` unless its alert has one, or was closed.
-    pub fn start_timer(&self, timer: &Timer) -> Result<(), Error> {
-        let id = timer.alert.id.to_string();
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
-        {
-            let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
-            let closed = txn.open_table(CLOSED).map_err(|e| self.err(e))?;
-            if timers.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
-                && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
-            {
-                let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
-                timers.insert(id.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
-            }
-        }
-        txn.commit().map_err(|e| self.err(e))
-    }
-
     /// Replaces the timer of `timer.alert` (the next step up the chain).
     pub fn reset_timer(&self, timer: &Timer) -> Result<(), Error> {
         let id = timer.alert.id.to_string();
@@ -401,7 +394,7 @@ impl Outbox {
     /// Pending entries whose next attempt is due at `now`, and when the
     /// next one after those falls due.
     pub fn due(&self, now: OffsetDateTime) -> Result<(Vec<Entry>, Option<OffsetDateTime>), Error> {
-        let pending = self.read(PENDING)?;
+        let pending = self.read(PENDING, "")?;
         let next = pending.iter().filter(|e| e.next_attempt > now).map(|e| e.next_attempt).min();
         Ok((pending.into_iter().filter(|e| e.next_attempt <= now).collect(), next))
     }

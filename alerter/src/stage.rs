@@ -331,11 +331,11 @@ pub async fn escalate(
         tracing::warn!(alert = %alert.id, to = ?escalation.names, "alert not acknowledged in time: escalated");
         metrics::counter!("kentongan_alerter_escalations_total").increment(1);
         // the escalation tells who had it, and how each notification went
-        let id = alert.id;
-        let notified: Vec<crate::outbox::Notified> = with_outbox(alerter, move |outbox| outbox.entries())
+        let prefix = format!("{}/", alert.id);
+        let notified: Vec<crate::outbox::Notified> = with_outbox(alerter, move |outbox| outbox.entries_of(&prefix))
             .await?
             .into_iter()
-            .filter(|e| e.alert.id == id && e.status != Status::Grouped)
+            .filter(|e| e.status != Status::Grouped)
             .map(|e| crate::outbox::Notified {
                 unit: e.unit_name,
                 channel: e.channel,
