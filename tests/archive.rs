@@ -194,6 +194,11 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     let kept: Vec<ClassifiedReport> = items.iter().filter(|i| retention.keeps(i, now)).cloned().collect();
     assert!(kept.len() < items.len() && kept.iter().any(|i| i.report.channel == Channel::Feed));
 
+    // a log that gives nothing does not empty a ClickHouse that has reports
+    let empty = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("empty.redb")).unwrap());
+    let refused = rebuild_clickhouse(&empty, &analytics, dir.path(), &retention, now, &Silent, None).await;
+    assert!(matches!(refused, Err(indexer::Error::Invalid(_))), "{refused:?}");
+    assert_eq!(analytics.count().await.unwrap(), 10);
     let rebuild = |stop_after| rebuild_clickhouse(&bus, &analytics, dir.path(), &retention, now, &Silent, stop_after);
     let checkpoint = dir.path().join(format!("reindex-clickhouse-{}.json", config.database));
     assert!(matches!(rebuild(Some(100)).await.unwrap(), Outcome::Stopped { .. }));

@@ -141,3 +141,21 @@ async fn an_interrupted_search_rebuild_resumes_from_its_checkpoint() {
     let q = StatsQuery { by: By::Regency, ..Default::default() };
     assert_eq!(numbers(&rebuilt.stats(&q, &Scope::All).unwrap()), numbers(&expected.stats(&q, &Scope::All).unwrap()));
 }
+
+#[tokio::test]
+async fn an_empty_log_does_not_replace_an_index_that_has_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let live = data.join(indexer::schema::folder());
+    {
+        let index = SearchIndex::open(&live).unwrap();
+        let mut writer = index.writer().unwrap();
+        index.upsert(&writer, &item(1)).unwrap();
+        writer.commit().unwrap();
+    }
+    let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+    let now = OffsetDateTime::now_utc();
+    let refused = rebuild_search(&bus, &data, &Retention::default(), now, &Silent, None).await;
+    assert!(matches!(refused, Err(indexer::Error::Invalid(ref m)) if m.contains("not replaced")), "{refused:?}");
+    assert_eq!(SearchIndex::open(&live).unwrap().len(), 1);
+}

@@ -282,6 +282,11 @@ impl Analytics {
     }
 
     /// Empties the tables that are rebuilt from the log.
+    /// How many report rows the `reports` table holds (before merges).
+    pub async fn count(&self) -> Result<u64, Error> {
+        Ok(self.client.query("SELECT count() FROM reports").fetch_one().await?)
+    }
+
     /// The database this writes to.
     pub fn database(&self) -> &str {
         &self.database

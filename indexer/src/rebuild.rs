@@ -96,7 +96,10 @@ impl Replay {
             Some(left) => usize::try_from(left).unwrap_or(usize::MAX).min(CHUNK),
             None => CHUNK,
         };
-        let batch = self.sub.next_batch_within(want, Duration::from_millis(100), Duration::from_secs(2)).await?;
+        // the first records of a Kafka topic may take a while; after them, a
+        // pause of two seconds is the end
+        let idle = Duration::from_secs(if self.read == 0 { 15 } else { 2 });
+        let batch = self.sub.next_batch_within(want, Duration::from_millis(100), idle).await?;
         self.read += batch.len() as u64;
         Ok(batch)
     }
@@ -176,6 +179,19 @@ pub async fn rebuild_search(
     writer.wait_merging_threads()?;
     drop(index);
     ensure_unused(&live)?;
+    // nothing read, yet the live index has reports: the log was not reachable
+    // as it should be, and an empty index must not replace a good one
+    if replay.read == 0 && live.join("meta.json").exists() {
+        let reports = SearchIndex::open(&live)?.len();
+        if reports > 0 {
+            std::fs::remove_dir_all(&building)
+                .map_err(|e| Error::Other(format!("cannot remove {}: {e}", building.display())))?;
+            return Err(Error::Invalid(format!(
+                "read nothing from the log, while the search index in {} holds {reports} reports: not replaced",
+                live.display()
+            )));
+        }
+    }
     let move_to = |from: &Path, to: &Path| {
         std::fs::rename(from, to)
             .map_err(|e| Error::Other(format!("cannot move {} to {}: {e}", from.display(), to.display())))
@@ -246,20 +262,25 @@ pub async fn rebuild_clickhouse(
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))
     };
+    let mut written = 0;
+    let mut replay = Replay::start(bus, Topic::Classified, progress, stop_after).await?;
+    // the first records are read before anything is emptied: a log that
+    // gives nothing must not leave ClickHouse empty
+    let mut batch = replay.next().await?;
     if !checkpoint.truncated {
+        let reports = analytics.count().await?;
+        if batch.is_empty() && reports > 0 {
+            return Err(Error::Invalid(format!(
+                "read nothing from the log, while ClickHouse holds {reports} reports: not emptied"
+            )));
+        }
         analytics.truncate().await?;
         checkpoint.truncated = true;
         save(&checkpoint)?;
     } else {
         tracing::info!(path = %path.display(), "resuming the ClickHouse rebuild");
     }
-    let mut written = 0;
-    let mut replay = Replay::start(bus, Topic::Classified, progress, stop_after).await?;
-    loop {
-        let batch = replay.next().await?;
-        if batch.is_empty() {
-            break;
-        }
+    while !batch.is_empty() {
         let mut rows = Vec::with_capacity(batch.len());
         for record in checkpoint.reports.fresh(&batch) {
             match wire::decode::<ClassifiedReport>(&record.payload) {
@@ -277,6 +298,7 @@ pub async fn rebuild_clickhouse(
         if replay.stopped() {
             return Ok(Outcome::Stopped { read: replay.read });
         }
+        batch = replay.next().await?;
     }
     let read = replay.read;
     let mut alerts = Replay::start(bus, Topic::Alerts, &Silent, None).await?;
