@@ -19,8 +19,15 @@ use crate::Error;
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
 /// Entries sent or given up, kept as the record of what happened.
 const DONE: TableDefinition<&str, &[u8]> = TableDefinition::new("done");
-/// Alerts waiting to be acknowledged before they escalate, by alert id.
-const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers");
+/// Alerts waiting to be acknowledged before they escalate, in the order
+/// they fall due: `<due, unix seconds, 20 digits>/<alert id>` → timer.
+const TIMERS: TableDefinition<&str, &[u8]> = TableDefinition::new("timers_by_due");
+/// Where each alert's timer is in `TIMERS`: alert id → its key there.
+const TIMER_KEYS: TableDefinition<&str, &str> = TableDefinition::new("timer_keys");
+
+fn timer_key(timer: &Timer) -> String {
+    format!("{:020}/{}", timer.due.unix_timestamp().max(0), timer.alert.id)
+}
 /// Alerts acknowledged or escalated as far as they go: no timer again.
 const CLOSED: TableDefinition<&str, &[u8]> = TableDefinition::new("closed");
 /// When each alert series (`indicator/region`) last had each level notified:
@@ -146,6 +153,7 @@ impl Outbox {
         txn.open_table(PENDING).map_err(|e| err(&e))?;
         txn.open_table(DONE).map_err(|e| err(&e))?;
         txn.open_table(TIMERS).map_err(|e| err(&e))?;
+        txn.open_table(TIMER_KEYS).map_err(|e| err(&e))?;
         txn.open_table(CLOSED).map_err(|e| err(&e))?;
         txn.open_table(LAST).map_err(|e| err(&e))?;
         txn.open_table(INHIBITORS).map_err(|e| err(&e))?;
@@ -255,6 +263,7 @@ impl Outbox {
             let mut last = txn.open_table(LAST).map_err(|e| self.err(e))?;
             let mut inhibitors = txn.open_table(INHIBITORS).map_err(|e| self.err(e))?;
             let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
+            let mut timer_keys = txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?;
             let mut closed = txn.open_table(CLOSED).map_err(|e| self.err(e))?;
             let known = |pending: &redb::Table<&str, &[u8]>, done: &redb::Table<&str, &[u8]>, key: &str| {
                 Ok::<_, Error>(
@@ -310,7 +319,9 @@ impl Outbox {
                     let bytes = serde_json::to_vec(&entry).map_err(|e| self.err(e))?;
                     done.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
                     let old = entry.alert.id.to_string();
-                    timers.remove(old.as_str()).map_err(|e| self.err(e))?;
+                    if let Some(key) = timer_keys.remove(old.as_str()).map_err(|e| self.err(e))? {
+                        timers.remove(key.value()).map_err(|e| self.err(e))?;
+                    }
                     closed.insert(old.as_str(), &[][..]).map_err(|e| self.err(e))?;
                 }
                 let mut added = 0;
@@ -327,7 +338,9 @@ impl Outbox {
                     && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
                 {
                     let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
-                    timers.insert(id.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                    let key = timer_key(timer);
+                    timers.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                    timer_keys.insert(id.as_str(), key.as_str()).map_err(|e| self.err(e))?;
                 }
                 if added > 0 {
                     last.insert(series.as_str(), now.unix_timestamp()).map_err(|e| self.err(e))?;
@@ -357,10 +370,14 @@ impl Outbox {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
             let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
-            txn.open_table(TIMERS)
-                .map_err(|e| self.err(e))?
-                .insert(id.as_str(), bytes.as_slice())
-                .map_err(|e| self.err(e))?;
+            let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
+            let mut timer_keys = txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?;
+            if let Some(old) = timer_keys.remove(id.as_str()).map_err(|e| self.err(e))? {
+                timers.remove(old.value()).map_err(|e| self.err(e))?;
+            }
+            let key = timer_key(timer);
+            timers.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            timer_keys.insert(id.as_str(), key.as_str()).map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))
     }
@@ -369,26 +386,35 @@ impl Outbox {
     pub fn close_timer(&self, id: &str) -> Result<(), Error> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         {
-            txn.open_table(TIMERS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?;
+            if let Some(key) =
+                txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?
+            {
+                txn.open_table(TIMERS).map_err(|e| self.err(e))?.remove(key.value()).map_err(|e| self.err(e))?;
+            }
             txn.open_table(CLOSED).map_err(|e| self.err(e))?.insert(id, &[][..]).map_err(|e| self.err(e))?;
         }
         txn.commit().map_err(|e| self.err(e))
     }
 
-    /// Timers due at `now`, and when the next one after those falls due.
+    /// Timers due at `now`, and when the next one after those falls due:
+    /// only those are read, in the order they fall due.
     pub fn due_timers(&self, now: OffsetDateTime) -> Result<(Vec<Timer>, Option<OffsetDateTime>), Error> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
-        let mut all = Vec::new();
+        let mut due = Vec::new();
+        let mut next = None;
         for row in table.iter().map_err(|e| self.err(e))? {
             let (_, value) = row.map_err(|e| self.err(e))?;
             match serde_json::from_slice::<Timer>(value.value()) {
-                Ok(timer) => all.push(timer),
+                Ok(timer) if timer.due <= now => due.push(timer),
+                Ok(timer) => {
+                    next = Some(timer.due);
+                    break;
+                }
                 Err(e) => tracing::error!(path = %self.path, error = %e, "unreadable escalation timer"),
             }
         }
-        let next = all.iter().filter(|t| t.due > now).map(|t| t.due).min();
-        Ok((all.into_iter().filter(|t| t.due <= now).collect(), next))
+        Ok((due, next))
     }
 
     /// Pending entries whose next attempt is due at `now`, and when the
