@@ -1,7 +1,8 @@
 //! The web UI in a real browser (chromium through playwright-core, installed
 //! by `tests/services/up`): a monitoring centre's operator follows an
-//! email's alert link, signs in, acknowledges the alert and records a
-//! follow-up, and the API shows exactly that.
+//! email's alert link, signs in, sees the chart of the last 30 days,
+//! acknowledges the alert and records a follow-up, and the API shows
+//! exactly that.
 #![cfg(feature = "services")]
 
 mod common;
@@ -12,7 +13,7 @@ use common::{Node, TOKEN, call, create_user_as, eventually, post_report};
 use serde_json::json;
 
 #[tokio::test]
-async fn an_operator_acknowledges_and_follows_up_an_alert_in_the_browser() {
+async fn an_operator_sees_the_chart_and_acknowledges_and_follows_up_an_alert_in_the_browser() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("rules.toml"),
@@ -33,6 +34,12 @@ async fn an_operator_acknowledges_and_follows_up_an_alert_in_the_browser() {
     .await
     .expect("no alert raised");
     let id = alert["id"].as_str().unwrap().to_owned();
+    let indexed = eventually(Duration::from_secs(10), || async {
+        let (_, r) = call(&node, "GET", "/api/v1/search?q=sabu", Some(TOKEN), None).await;
+        (r["total"] == 1).then_some(())
+    })
+    .await;
+    assert!(indexed.is_some(), "the report was not indexed");
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/alerts.js");
     let out = tokio::process::Command::new("node")

@@ -1,5 +1,6 @@
 // Drives the web UI in Debian's chromium (playwright-core): signs in from an
-// email's alert link, acknowledges the alert, and adds a follow-up note.
+// email's alert link, sees the chart of the last 30 days, acknowledges the
+// alert, and adds a follow-up note.
 // env: KENTONGAN_URL, ALERT_ID, USER_NAME, USER_PASSWORD,
 //      TEST_KENTONGAN_CHROMIUM, TEST_KENTONGAN_PLAYWRIGHT
 const { chromium } = require(process.env.TEST_KENTONGAN_PLAYWRIGHT);
@@ -17,6 +18,14 @@ const { chromium } = require(process.env.TEST_KENTONGAN_PLAYWRIGHT);
     await page.fill('#name', process.env.USER_NAME);
     await page.fill('#password', process.env.USER_PASSWORD);
     await page.click('#login button');
+    // the chart: one bar for today's report, the legend, totals by province
+    await page.locator('#chart rect').first().waitFor({ timeout: 10000 });
+    const bars = await page.locator('#chart rect').count();
+    const legend = await page.locator('#legend').innerText();
+    const totals = await page.locator('#totals').innerText();
+    if (bars !== 1 || !legend.includes('Narkoba (1)') || !totals.includes('Sulawesi Tengah (72)')) {
+      throw new Error(`the chart is wrong: ${bars} bars, legend "${legend}", totals "${totals}"`);
+    }
     const item = page.locator('#alert-' + id);
     await item.waitFor({ timeout: 10000 });
     if (!(await item.evaluate((e) => e.classList.contains('focus')))) throw new Error('the linked alert is not shown first');
