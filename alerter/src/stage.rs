@@ -762,30 +762,14 @@ mod tests {
     async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = datetime!(2026-11-29 10:00 UTC);
-        let units = UnitBook::default();
-        for u in [
+        let units = [
             unit("palu", "Kesbangpol Kota Palu", "72.71", Some("sulteng"), Level::Waspada),
             unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", Some("pusat"), Level::Awas),
             unit("pusat", "Ditjen Polpum Kemendagri", "72", None, Level::Awas),
-        ] {
-            units.apply(&u.id.clone(), &wire::encode(&u));
-        }
+        ];
         let clock = Arc::new(Hand(Mutex::new(t0)));
-        let alerter = Alerter {
-            bus: Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap()),
-            units,
-            silences: crate::SilenceBook::default(),
-            outbox: crate::Outbox::open(&dir.path().join("outbox.redb")).unwrap(),
-            mailer: None,
-            sms: None,
-            templates: crate::Templates::builtin(),
-            public_url: "http://127.0.0.1:8080".into(),
-            escalation: EscalationConfig::default(),
-            per_recipient_per_hour: 30,
-            policy: Policy { group_window: time::Duration::ZERO, repeat_interval: time::Duration::ZERO },
-            links: crate::LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap(),
-            clock: clock.clone(),
-        };
+        let policy = Policy { group_window: time::Duration::ZERO, repeat_interval: time::Duration::ZERO };
+        let alerter = alerter_at(dir.path(), clock.clone(), &units, policy);
         let ignored = alert(t0);
         assert_eq!(take(&alerter, AlertEvent::Raised { alert: ignored.clone() }).await.unwrap(), 1);
         assert_eq!(queued(&alerter, &ignored), [("palu@example.go.id".into(), vec![])]);
