@@ -5,7 +5,10 @@
 //! keeps every acknowledged record. One writer thread appends: concurrent
 //! publishes are grouped into one transaction, so a burst costs one fsync.
 //!
-//! A topic table maps offset (u64, from 0) to `(timestamp_ms, key, payload)`.
+//! Records are stored in batches, as Kafka does: the records of one topic that
+//! one transaction appends form one row, keyed by the offset of its first
+//! record (offsets count from 0). A row is one B-tree insert however many
+//! records it holds, which keeps the writer's work per record small.
 //! Committed positions live in the `offsets` table under `group/topic`.
 
 use std::collections::{HashMap, VecDeque};
@@ -13,15 +16,34 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use tokio::sync::{oneshot, watch};
 
 use crate::{Error, Record, Result, Topic};
 
 const OFFSETS: TableDefinition<&str, u64> = TableDefinition::new("offsets");
 
-fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'static [u8])> {
-    let name = match topic {
+/// The table of a topic: first offset of a batch → the batch (see [`Batch`]).
+fn table(topic: Topic) -> TableDefinition<'static, u64, &'static [u8]> {
+    TableDefinition::new(match topic {
+        Topic::Reports => "log.reports",
+        Topic::Classified => "log.classified",
+        Topic::Alerts => "log.alerts",
+        Topic::Rules => "log.rules",
+        Topic::Units => "log.units",
+        Topic::Accounts => "log.accounts",
+        Topic::Templates => "log.templates",
+        Topic::Deadletter => "log.deadletter",
+        Topic::Audit => "log.audit",
+        Topic::Windows => "log.windows",
+        Topic::Silences => "log.silences",
+    })
+}
+
+/// The table of the first format (up to 0.1), one row per record, which
+/// [`EmbeddedLog::open`] converts.
+fn table_v1(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'static [u8])> {
+    TableDefinition::new(match topic {
         Topic::Reports => "topic.reports",
         Topic::Classified => "topic.classified",
         Topic::Alerts => "topic.alerts",
@@ -33,8 +55,42 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &'st
         Topic::Audit => "topic.audit",
         Topic::Windows => "topic.windows",
         Topic::Silences => "topic.silences",
-    };
-    TableDefinition::new(name)
+    })
+}
+
+/// A stored batch: the append time in ms (u64), then for each record its key
+/// and its payload, each as a u32 length and the bytes, all little-endian.
+struct Batch;
+
+impl Batch {
+    fn encode<'a>(at_ms: u64, records: impl IntoIterator<Item = Keyed<'a>>) -> Vec<u8> {
+        let mut out = at_ms.to_le_bytes().to_vec();
+        for (key, payload) in records {
+            for part in [key.as_bytes(), payload] {
+                out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                out.extend_from_slice(part);
+            }
+        }
+        out
+    }
+
+    /// The records of a batch as (key, payload); `None` if it is cut short.
+    fn decode(bytes: &[u8]) -> Option<Vec<Keyed<'_>>> {
+        fn part<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let (bytes, tail) = (tail.get(..len)?, tail.get(len..)?);
+            *rest = tail;
+            Some(bytes)
+        }
+        let mut rest = bytes.get(8..)?;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let key = std::str::from_utf8(part(&mut rest)?).ok()?;
+            out.push((key, part(&mut rest)?));
+        }
+        Some(out)
+    }
 }
 
 enum Op {
@@ -95,6 +151,7 @@ impl EmbeddedLog {
         })?);
         // Create every table up front, so readers never race their creation.
         let txn = db.begin_write().map_err(|e| storage(&e))?;
+        convert_v1(&txn).map_err(|e| storage(&e))?;
         for topic in Topic::ALL {
             txn.open_table(table(topic)).map_err(|e| storage(&e))?;
         }
@@ -165,21 +222,35 @@ impl EmbeddedLog {
         Ok(offsets.get(position).map_err(|e| self.storage(e))?.map_or(0, |v| v.value()))
     }
 
-    /// Reads up to `max` records of `topic` from offset `from`.
+    /// Reads the records of `topic` from offset `from`: whole batches, until
+    /// there are at least `max` (or no more).
     fn read(&self, topic: Topic, from: u64, max: usize) -> Result<Vec<Record>> {
         let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
         let t = txn.open_table(table(topic)).map_err(|e| self.storage(e))?;
+        // the batch holding `from` starts at or before it
+        let start =
+            t.range(..=from).map_err(|e| self.storage(e))?.next_back().transpose().map_err(|e| self.storage(e))?;
+        let start = start.map_or(from, |(first, _)| first.value());
         let mut out = Vec::new();
-        for row in t.range(from..).map_err(|e| self.storage(e))?.take(max) {
-            let (offset, value) = row.map_err(|e| self.storage(e))?;
-            let (_at, key, payload) = value.value();
-            out.push(Record {
-                topic,
-                partition: 0,
-                offset: i64::try_from(offset.value()).unwrap_or(i64::MAX),
-                key: key.to_owned(),
-                payload: payload.to_vec(),
-            });
+        for row in t.range(start..).map_err(|e| self.storage(e))? {
+            let (first, bytes) = row.map_err(|e| self.storage(e))?;
+            let records = Batch::decode(bytes.value()).ok_or_else(|| {
+                self.storage(format!("the batch at offset {} of {} is damaged", first.value(), topic.name()))
+            })?;
+            for (offset, (key, payload)) in (first.value()..).zip(records) {
+                if offset >= from {
+                    out.push(Record {
+                        topic,
+                        partition: 0,
+                        offset: i64::try_from(offset).unwrap_or(i64::MAX),
+                        key: key.to_owned(),
+                        payload: payload.to_vec(),
+                    });
+                }
+            }
+            if out.len() >= max {
+                break;
+            }
         }
         Ok(out)
     }
@@ -188,11 +259,48 @@ impl EmbeddedLog {
     pub fn len(&self, topic: Topic) -> Result<u64> {
         let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
         let t = txn.open_table(table(topic)).map_err(|e| self.storage(e))?;
-        Ok(t.last().map_err(|e| self.storage(e))?.map_or(0, |(k, _)| k.value() + 1))
+        end_of(&t).map_err(|e| self.storage(e))
     }
 }
 
+/// The offset after the last record of a topic's table.
+fn end_of(t: &impl ReadableTable<u64, &'static [u8]>) -> Result<u64, redb::Error> {
+    Ok(match t.last()? {
+        Some((first, bytes)) => first.value() + Batch::decode(bytes.value()).map_or(0, |r| r.len() as u64),
+        None => 0,
+    })
+}
+
+/// Converts the tables of the first format, one row per record, into
+/// batches, keeping every offset; a database without them is left as is.
+fn convert_v1(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    let old: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
+    for topic in Topic::ALL {
+        let v1 = table_v1(topic);
+        if !old.iter().any(|name| name == v1.name()) {
+            continue;
+        }
+        {
+            let from = txn.open_table(v1)?;
+            let mut to = txn.open_table(table(topic))?;
+            let mut rows = from.iter()?.peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<_> = rows.by_ref().take(1024).collect::<Result<_, _>>()?;
+                let first = chunk[0].0.value();
+                let at = chunk[0].1.value().0;
+                let values: Vec<_> = chunk.iter().map(|(_, v)| v.value()).collect();
+                to.insert(first, Batch::encode(at, values.iter().map(|(_, k, p)| (*k, *p))).as_slice())?;
+            }
+        }
+        txn.delete_table(v1)?;
+        tracing::info!(topic = topic.name(), "converted the embedded log to batches");
+    }
+    Ok(())
+}
+
 fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &HashMap<Topic, watch::Sender<u64>>) {
+    // the next offset of each topic, once known
+    let mut ends: HashMap<Topic, u64> = HashMap::new();
     while let Ok(first) = rx.recv() {
         let mut ops = vec![first];
         while ops.len() < 4096 {
@@ -202,7 +310,7 @@ fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &Hash
             }
         }
         let started = std::time::Instant::now();
-        let applied = apply(db, &ops);
+        let applied = apply(db, &ops, &mut ends);
         let took = started.elapsed();
         metrics::histogram!("kentongan_bus_embedded_commit_seconds").record(took.as_secs_f64());
         if took > std::time::Duration::from_millis(100) {
@@ -243,25 +351,33 @@ fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &Hash
     }
 }
 
+/// A record as (key, payload).
+type Keyed<'a> = (&'a str, &'a [u8]);
+
 /// Applies a group of operations in one durable transaction; returns each
-/// append's offset (or each commit's position).
-fn apply(db: &Database, ops: &[Op]) -> Result<Vec<u64>, redb::Error> {
+/// append's offset (or each commit's position). `ends` holds the next offset
+/// of the topics known so far, and is updated once the transaction commits.
+fn apply(db: &Database, ops: &[Op], ends: &mut HashMap<Topic, u64>) -> Result<Vec<u64>, redb::Error> {
     let txn = db.begin_write()?;
     let mut results = Vec::with_capacity(ops.len());
     {
-        let mut next: HashMap<Topic, u64> = HashMap::new();
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        // each topic's appends, in order: (offset of the first, records)
+        let mut batches: HashMap<Topic, (u64, Vec<Keyed<'_>>)> = HashMap::new();
         for op in ops {
             match op {
                 Op::Append { topic, key, payload, .. } => {
-                    let mut t = txn.open_table(table(*topic))?;
-                    let offset = match next.get(topic) {
-                        Some(n) => *n,
-                        None => t.last()?.map_or(0, |(k, _)| k.value() + 1),
+                    let (first, records) = match batches.entry(*topic) {
+                        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            let end = match ends.get(topic) {
+                                Some(end) => *end,
+                                None => end_of(&txn.open_table(table(*topic))?)?,
+                            };
+                            e.insert((end, Vec::new()))
+                        }
                     };
-                    t.insert(offset, (now, key.as_str(), payload.as_slice()))?;
-                    next.insert(*topic, offset + 1);
-                    results.push(offset);
+                    results.push(*first + records.len() as u64);
+                    records.push((key.as_str(), payload.as_slice()));
                 }
                 Op::Commit { position, next: n, .. } => {
                     let mut offsets = txn.open_table(OFFSETS)?;
@@ -271,8 +387,15 @@ fn apply(db: &Database, ops: &[Op]) -> Result<Vec<u64>, redb::Error> {
                 }
             }
         }
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        for (topic, (first, records)) in &batches {
+            txn.open_table(table(*topic))?.insert(first, Batch::encode(now, records.iter().copied()).as_slice())?;
+        }
+        txn.commit()?;
+        for (topic, (first, records)) in batches {
+            ends.insert(topic, first + records.len() as u64);
+        }
     }
-    txn.commit()?;
     Ok(results)
 }
 
@@ -384,5 +507,60 @@ mod tests {
         let batch = sub.next_batch(500, Duration::from_millis(50)).await.unwrap();
         let offsets: Vec<i64> = batch.iter().map(|r| r.offset).collect();
         assert_eq!(offsets, (0..200).collect::<Vec<i64>>());
+    }
+
+    #[tokio::test]
+    async fn reads_start_inside_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::Embedded(EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+        let records: Vec<(Topic, String, Vec<u8>)> =
+            (0..10).map(|i| (Topic::Reports, format!("k{i}"), vec![i as u8; i])).collect();
+        bus.publish_batch(&records).await.unwrap();
+        bus.publish(Topic::Reports, "k10", b"last").await.unwrap();
+        let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
+        let first = sub.next_batch(4, Duration::from_millis(10)).await.unwrap();
+        assert_eq!(first.len(), 4, "the commit falls inside the first batch");
+        sub.commit_all(&first).await.unwrap();
+        drop(sub);
+        let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
+        let rest = sub.next_batch(100, Duration::from_millis(50)).await.unwrap();
+        let got: Vec<(i64, String, usize)> = rest.iter().map(|r| (r.offset, r.key.clone(), r.payload.len())).collect();
+        let mut want: Vec<(i64, String, usize)> = (4..10).map(|i| (i as i64, format!("k{i}"), i)).collect();
+        want.push((10, "k10".into(), 4));
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn a_log_of_the_first_format_is_converted_with_its_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bus.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut t = txn.open_table(table_v1(Topic::Units)).unwrap();
+                for i in 0..2500u64 {
+                    t.insert(i, (7, format!("u{i}").as_str(), format!("unit {i}").as_bytes())).unwrap();
+                }
+                txn.open_table(OFFSETS).unwrap().insert("alerter/units", 1200).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let log = EmbeddedLog::open(&path).unwrap();
+        assert_eq!(log.len(Topic::Units).unwrap(), 2500);
+        let bus = Bus::Embedded(log);
+        bus.publish(Topic::Units, "u2500", b"unit 2500").await.unwrap();
+        let mut sub = bus.subscribe(Topic::Units, "alerter").await.unwrap();
+        let mut seen = Vec::new();
+        while seen.len() < 1301 {
+            seen.extend(sub.next_batch(512, Duration::from_millis(10)).await.unwrap());
+        }
+        assert_eq!(seen.len(), 1301);
+        for (r, i) in seen.iter().zip(1200..) {
+            assert_eq!(
+                (r.offset, r.key.as_str(), r.payload.as_slice()),
+                (i, format!("u{i}").as_str(), format!("unit {i}").as_bytes())
+            );
+        }
     }
 }
