@@ -13,6 +13,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, RulesCommand, UserCommand};
+
+/// mimalloc rather than the system allocator: buffers are made on the
+/// request threads and freed on the log's writer thread, which glibc's
+/// allocator handles slowly (a tenth of the intake's time under load).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use crate::config::Config;
 
 /// How a command failed, which decides the exit code.

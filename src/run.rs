@@ -79,6 +79,60 @@ async fn view<V: View>(
     Ok(())
 }
 
+/// How much lower the CPU priority of the stages behind the log is than the
+/// intake's, in a node that runs both (a `nice` value; 0 to 19).
+const BEHIND_THE_LOG_NICE: i32 = 19;
+
+/// The runtime of the stages behind the log: the classifier and the indexers.
+///
+/// In a node that also takes reports in, their threads (and the threads that
+/// tantivy starts from them) run at a lower CPU priority than the intake. A
+/// burst then fills the log at the intake's full speed, with short answers,
+/// and the stages catch up when it passes: every report in the log is
+/// durable already, and classifying it a few seconds later loses nothing. In
+/// a node that runs one stage alone, the priority is left as it is.
+struct BehindTheLog(Option<tokio::runtime::Runtime>);
+
+impl BehindTheLog {
+    fn start(lower_priority: bool) -> Result<Self, Failure> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("kentongan-stage")
+            .enable_all()
+            .on_thread_start(move || {
+                if lower_priority {
+                    let me = rustix::thread::gettid();
+                    if let Err(e) = rustix::process::setpriority_process(Some(me), BEHIND_THE_LOG_NICE) {
+                        tracing::debug!(error = %e, "cannot lower the priority of a stage thread");
+                    }
+                }
+            })
+            .build()
+            .context("starting the stage runtime")?;
+        Ok(Self(Some(runtime)))
+    }
+
+    /// Runs `stage` on this runtime; `tasks` sees it end (or panic).
+    fn spawn(&self, tasks: &mut JoinSet<()>, stage: impl Future<Output = ()> + Send + 'static) {
+        let handle = self.0.as_ref().expect("running").spawn(stage);
+        tasks.spawn(async move {
+            if let Err(e) = handle.await
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        });
+    }
+}
+
+impl Drop for BehindTheLog {
+    /// Dropped inside the main runtime, so it must not wait for its threads.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let roles: HashSet<Role> =
         if roles.is_empty() { Role::ALL.into_iter().collect() } else { roles.into_iter().collect() };
@@ -105,6 +159,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let bus = open_bus(&config).await?;
 
     let mut tasks: JoinSet<()> = JoinSet::new();
+    let behind = BehindTheLog::start(has(Role::Ingest) && (has(Role::Classifier) || has(Role::Indexer)))?;
     let units = alerter::UnitBook::default();
     let silences = alerter::SilenceBook::default();
 
@@ -116,7 +171,10 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     }
     if has(Role::Classifier) {
         let (bus, book, clock) = (bus.clone(), book.clone(), clock.clone());
-        tasks.spawn(supervise("classifier", move || classifier::stage::run(bus.clone(), book.clone(), clock.clone())));
+        behind.spawn(
+            &mut tasks,
+            supervise("classifier", move || classifier::stage::run(bus.clone(), book.clone(), clock.clone())),
+        );
     }
 
     let index = if has(Role::Indexer) || has(Role::Api) {
@@ -128,9 +186,12 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         // Every node that keeps the index keeps all of it: its own group.
         let group = indexer::schema::group(&config.node_name);
         let (bus, index, retention, clock) = (bus.clone(), index.clone(), config.retention.clone(), clock.clone());
-        tasks.spawn(supervise("search-index", move || {
-            indexer::stage::run_index(bus.clone(), group.clone(), index.clone(), retention.clone(), clock.clone())
-        }));
+        behind.spawn(
+            &mut tasks,
+            supervise("search-index", move || {
+                indexer::stage::run_index(bus.clone(), group.clone(), index.clone(), retention.clone(), clock.clone())
+            }),
+        );
     }
     let analytics = match &config.clickhouse {
         Some(c) if has(Role::Indexer) || has(Role::Api) => {
@@ -144,13 +205,19 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         && let Some(analytics) = analytics.clone()
     {
         let (bus2, analytics2) = (bus.clone(), analytics.clone());
-        tasks.spawn(supervise("clickhouse-alerts", move || {
-            indexer::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
-        }));
+        behind.spawn(
+            &mut tasks,
+            supervise("clickhouse-alerts", move || {
+                indexer::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
+            }),
+        );
         let (bus, clock, retention) = (bus.clone(), clock.clone(), config.retention.clone());
-        tasks.spawn(supervise("clickhouse", move || {
-            indexer::stage::run_analytics(bus.clone(), analytics.clone(), retention.clone(), clock.clone())
-        }));
+        behind.spawn(
+            &mut tasks,
+            supervise("clickhouse", move || {
+                indexer::stage::run_analytics(bus.clone(), analytics.clone(), retention.clone(), clock.clone())
+            }),
+        );
     }
 
     if has(Role::Alerter) || has(Role::Api) {
@@ -244,7 +311,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }
     }
     let public_url = config.public_url();
-    let state = api::AppState {
+    let state = api::AppState::new(api::Shared {
         bus: bus.clone(),
         clock: clock.clone(),
         directory,
@@ -268,7 +335,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
         max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))
             .unwrap_or(usize::MAX),
-    };
+    });
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
         api::accounts::bootstrap(&state, token)
             .await

@@ -32,9 +32,27 @@ pub use alerts::AlertView;
 pub use audit::AuditView;
 pub use directory::Directory;
 
-/// What the handlers share. Parts a node's roles do not include are `None`.
+/// What the handlers share, behind one `Arc`: each request clones it, and
+/// several extractors of a request clone it again.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`]. Parts a node's roles do not include are `None`.
+pub struct Shared {
     pub bus: bus::Bus,
     pub clock: Arc<dyn Clock>,
     pub directory: Directory,
