@@ -114,15 +114,28 @@ fn squeeze_into(word: &str, out: &mut String) {
 pub struct Normalizer {
     /// Folded token → the folded words it stands for.
     replace: FxHashMap<String, Vec<String>>,
+    /// Bit `b % 64` of entry `len % 32` is set when some word of `replace` has
+    /// that length and first byte `b`: most tokens are passed without a
+    /// lookup.
+    maybe: [u64; 32],
 }
 
 impl Normalizer {
     /// `replace` maps a word as people write it to what it means, in one or
     /// more words (`nyabu` → `pakai sabu`).
     pub fn new<'a>(replace: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let replace =
+        let replace: FxHashMap<String, Vec<String>> =
             replace.into_iter().map(|(from, to)| (fold(from), to.split_whitespace().map(fold).collect())).collect();
-        Self { replace }
+        let mut maybe = [0u64; 32];
+        for word in replace.keys() {
+            let (len, first) = Self::shape(word);
+            maybe[len] |= 1 << first;
+        }
+        Self { replace, maybe }
+    }
+
+    fn shape(word: &str) -> (usize, u32) {
+        (word.len() % 32, u32::from(word.as_bytes().first().copied().unwrap_or(0) % 64))
     }
 
     fn push(stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
@@ -133,6 +146,10 @@ impl Normalizer {
     }
 
     fn emit(&self, stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
+        let (len, first) = Self::shape(word);
+        if self.maybe[len] & (1 << first) == 0 {
+            return Self::push(stream, word, start, end, capitalized);
+        }
         match self.replace.get(word) {
             Some(words) => words.iter().for_each(|w| Self::push(stream, w, start, end, capitalized)),
             None => Self::push(stream, word, start, end, capitalized),
