@@ -73,7 +73,7 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
     let mut rollup: Vec<(String, String, String, u64)> = client
         .query(
             "SELECT toString(day), toString(indicator), toString(province), toUInt64(uniqExactMerge(reports)) \
-             FROM report_counts_daily GROUP BY day, indicator, province",
+             FROM report_counts_by_day GROUP BY day, indicator, province",
         )
         .fetch_all()
         .await
@@ -94,44 +94,50 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
 }
 
 #[tokio::test]
-async fn migrations_run_from_empty_and_from_version_one() {
+async fn migrations_run_from_empty_and_from_the_previous_version() {
     let fresh = config("migrate_fresh_");
     let analytics = Analytics::connect(&fresh).await.unwrap();
     let mut versions: Vec<u32> =
         analytics.client().query("SELECT version FROM schema_migrations").fetch_all().await.unwrap();
     versions.sort();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     // connecting again applies nothing twice
     let again = Analytics::connect(&fresh).await.unwrap();
     let count: u64 = again.client().query("SELECT count() FROM schema_migrations").fetch_one().await.unwrap();
-    assert_eq!(count, 2);
+    assert_eq!(count, 3);
     drop_database(&fresh).await;
 
-    // a database as version 1 left it, with reports in it
+    // a database as version 2 left it, with reports in it and its rollup of UUIDs
     let old = config("migrate_old_");
-    let v1 = Analytics::connect_at_version(&old, 1).await.unwrap();
+    let v2 = Analytics::connect_at_version(&old, 2).await.unwrap();
     let items: Vec<ClassifiedReport> = (0..120).map(item).collect();
-    v1.insert(&rows(&items, OffsetDateTime::now_utc())).await.unwrap();
-    let tables: Vec<String> = v1
-        .client()
-        .query("SELECT name FROM system.tables WHERE database = currentDatabase()")
-        .fetch_all()
-        .await
-        .unwrap();
-    assert!(!tables.contains(&"report_counts_daily".to_owned()), "{tables:?}");
+    v2.insert(&rows(&items, OffsetDateTime::now_utc())).await.unwrap();
+    let before = tables(&v2).await;
+    assert!(before.contains(&"report_counts_daily".to_owned()), "{before:?}");
+    assert!(!before.contains(&"report_counts_by_day".to_owned()), "{before:?}");
 
-    // the new version adds the rollup, filled from the reports already there
-    let v2 = Analytics::connect(&old).await.unwrap();
+    // the new version replaces the rollup, filled from the reports already there
+    let v3 = Analytics::connect(&old).await.unwrap();
+    let after = tables(&v3).await;
+    assert!(after.contains(&"report_counts_by_day".to_owned()), "{after:?}");
+    assert!(!after.iter().any(|t| t.starts_with("report_counts_daily")), "{after:?}");
     let (_dir, index) = index_of(&items);
-    let q = StatsQuery { by: By::Regency, ..Default::default() };
-    assert_eq!(numbers(&v2.stats(&q, &Scope::All).await.unwrap()), numbers(&index.stats(&q, &Scope::All).unwrap()));
+    for bucket in [Bucket::Day, Bucket::Week, Bucket::Month] {
+        let q = StatsQuery { by: By::Regency, bucket, ..Default::default() };
+        assert_eq!(numbers(&v3.stats(&q, &Scope::All).await.unwrap()), numbers(&index.stats(&q, &Scope::All).unwrap()));
+    }
     // and new reports reach it through the view
     let more: Vec<ClassifiedReport> = (120..200).map(item).collect();
-    v2.insert(&rows(&more, OffsetDateTime::now_utc())).await.unwrap();
+    v3.insert(&rows(&more, OffsetDateTime::now_utc())).await.unwrap();
     let all: Vec<ClassifiedReport> = (0..200).map(item).collect();
     let (_dir2, index2) = index_of(&all);
-    assert_eq!(numbers(&v2.stats(&q, &Scope::All).await.unwrap()), numbers(&index2.stats(&q, &Scope::All).unwrap()));
+    let q = StatsQuery { by: By::Regency, ..Default::default() };
+    assert_eq!(numbers(&v3.stats(&q, &Scope::All).await.unwrap()), numbers(&index2.stats(&q, &Scope::All).unwrap()));
     drop_database(&old).await;
+}
+
+async fn tables(a: &Analytics) -> Vec<String> {
+    a.client().query("SELECT name FROM system.tables WHERE database = currentDatabase()").fetch_all().await.unwrap()
 }
 
 #[tokio::test]
