@@ -194,6 +194,19 @@ async fn drop_database(url: &str, database: &str) {
     client.query(&format!("DROP DATABASE IF EXISTS {database}")).execute().await.expect("drop database");
 }
 
+/// Waits (up to two minutes) until ClickHouse has no merge running, so one
+/// timed insert does not pay for the merges of the one before.
+async fn settle(url: &str) {
+    let client = clickhouse::Client::default().with_url(url);
+    for _ in 0..240 {
+        let running: u64 = client.query("SELECT count() FROM system.merges").fetch_one().await.expect("system.merges");
+        if running == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -285,6 +298,7 @@ async fn main() {
     let ours = "bench_archive_client";
     drop_database(url, ours).await;
     let target = Analytics::connect(&clickhouse(url, ours)).await.unwrap();
+    settle(url).await;
     let start = Instant::now();
     for chunk in rows.chunks(20_000) {
         target.insert(chunk).await.unwrap();
@@ -316,6 +330,7 @@ async fn main() {
             out.write_all(b"\n").unwrap();
         }
     }
+    settle(url).await;
     let start = Instant::now();
     let status = std::process::Command::new("clickhouse-client")
         .args(["--host", "127.0.0.1", "--port", tcp_port, "--database", theirs])
@@ -467,5 +482,8 @@ async fn main() {
             ms(percentile(&from_index, 0.99))
         );
     }
-    drop_database(url, database).await;
+    // KEEP=1 leaves the database for a look with clickhouse-client
+    if std::env::var_os("KEEP").is_none() {
+        drop_database(url, database).await;
+    }
 }
