@@ -290,13 +290,20 @@ impl Classifier {
     fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2]) -> Vec<IndicatorHit> {
         // each distinct term and where its hits are, for quick lookups
         let mut ranges: Vec<(u32, u32, u32)> = Vec::new();
+        // one bit per term of the rule set: most terms a rule asks about are
+        // not in the text, and the bit says so without a search
+        let mut present = vec![0u64; self.rules.terms.len().div_ceil(64)];
         for (i, h) in hits.iter().enumerate() {
+            present[h.term as usize / 64] |= 1 << (h.term % 64);
             match ranges.last_mut() {
                 Some(r) if r.0 == h.term => r.2 = i as u32 + 1,
                 _ => ranges.push((h.term, i as u32, i as u32 + 1)),
             }
         }
         let has = |t: usize| -> &[Hit] {
+            if present[t / 64] & (1 << (t % 64)) == 0 {
+                return &[];
+            }
             match ranges.binary_search_by_key(&(t as u32), |r| r.0) {
                 Ok(i) => &hits[ranges[i].1 as usize..ranges[i].2 as usize],
                 Err(_) => &[],

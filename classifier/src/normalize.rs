@@ -156,17 +156,26 @@ impl Normalizer {
         }
     }
 
+    /// Ends a word: `raw` as read, `plain` when it has no run of three equal
+    /// letters and nothing but ASCII, so it needs no squeezing.
+    #[allow(clippy::too_many_arguments)]
     fn flush(
         &self,
         stream: &mut Stream,
         raw: &str,
+        plain: bool,
         squeezed: &mut String,
         start: usize,
         end: usize,
         capitalized: bool,
     ) {
-        squeezed.clear();
-        squeeze_into(raw, squeezed);
+        let squeezed: &str = if plain {
+            raw
+        } else {
+            squeezed.clear();
+            squeeze_into(raw, squeezed);
+            squeezed
+        };
         // `anak2` is `anak-anak`
         let base = squeezed.strip_suffix('2').filter(|b| b.len() >= 2 && b.chars().all(char::is_alphabetic));
         match base {
@@ -189,6 +198,8 @@ impl Normalizer {
         let mut squeezed = String::with_capacity(32);
         let mut start = 0;
         let mut capitalized = false;
+        // the word so far is ASCII without three equal letters in a row
+        let (mut plain, mut last, mut run) = (true, 0u8, 0u8);
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
@@ -204,20 +215,26 @@ impl Normalizer {
                 if raw.is_empty() {
                     start = i;
                     capitalized = c.is_uppercase();
+                    (plain, last, run) = (true, 0, 0);
                 }
                 if b.is_ascii() {
-                    raw.push(b.to_ascii_lowercase() as char);
+                    let lower = b.to_ascii_lowercase();
+                    run = if lower == last { run.saturating_add(1) } else { 1 };
+                    last = lower;
+                    plain &= run < 3;
+                    raw.push(lower as char);
                 } else {
+                    plain = false;
                     fold_char(c, &mut raw);
                 }
             } else if !raw.is_empty() {
-                self.flush(&mut stream, &raw, &mut squeezed, start, i, capitalized);
+                self.flush(&mut stream, &raw, plain, &mut squeezed, start, i, capitalized);
                 raw.clear();
             }
             i += width;
         }
         if !raw.is_empty() {
-            self.flush(&mut stream, &raw, &mut squeezed, start, text.len(), capitalized);
+            self.flush(&mut stream, &raw, plain, &mut squeezed, start, text.len(), capitalized);
         }
         stream
     }
