@@ -263,10 +263,16 @@ impl EmbeddedLog {
     }
 }
 
-/// The offset after the last record of a topic's table.
+/// The offset after the last record of a topic's table. A damaged last batch
+/// is an error, so nothing is ever appended over it.
 fn end_of(t: &impl ReadableTable<u64, &'static [u8]>) -> Result<u64, redb::Error> {
     Ok(match t.last()? {
-        Some((first, bytes)) => first.value() + Batch::decode(bytes.value()).map_or(0, |r| r.len() as u64),
+        Some((first, bytes)) => {
+            let records = Batch::decode(bytes.value()).ok_or_else(|| {
+                redb::Error::Corrupted(format!("the last batch of the log, at offset {}, is damaged", first.value()))
+            })?;
+            first.value() + records.len() as u64
+        }
         None => 0,
     })
 }
