@@ -51,15 +51,20 @@ impl Stream {
     }
 }
 
-/// Folds case and accents of one character into `out`.
+/// Folds case and accents of one character into `out`. A letter or digit
+/// folds to letters and digits only: compatibility forms that decompose into
+/// punctuation or spaces (`⑴` is `(1)`, `½` is `1⁄2`, `ͺ` is ` ͅ`) keep
+/// just their letters and digits, so a token stays one token when it is
+/// normalised again.
 fn fold_char(c: char, out: &mut String) {
     if c.is_ascii() {
         out.push(c.to_ascii_lowercase());
         return;
     }
+    let word = c.is_alphanumeric();
     for d in c.nfkd() {
         if !is_combining_mark(d) {
-            out.extend(d.to_lowercase());
+            out.extend(d.to_lowercase().filter(|l| !word || l.is_alphanumeric()));
         }
     }
 }
@@ -120,12 +125,31 @@ pub struct Normalizer {
     maybe: [u64; 32],
 }
 
+/// Most words one entry of a replacement table may stand for once the
+/// entries it uses are replaced too; an entry over it is left out.
+const MAX_REPLACED_WORDS: usize = 64;
+
 impl Normalizer {
     /// `replace` maps a word as people write it to what it means, in one or
     /// more words (`nyabu` → `pakai sabu`).
+    ///
+    /// A normalised text is normalised already: each entry stands for the
+    /// tokens its words make (`anak2` is `anak anak`), with the entries they name
+    /// replaced in turn (`gk` → `ga` → `tidak` makes `gk` → `tidak`).
+    /// Entries that stand for no word, that are caught in a loop (`a` → `b`
+    /// → `a`) or lead into one, or that grow past [`MAX_REPLACED_WORDS`]
+    /// words are left out: their words stay as written.
     pub fn new<'a>(replace: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let replace: FxHashMap<String, Vec<String>> =
-            replace.into_iter().map(|(from, to)| (fold(from), to.split_whitespace().map(fold).collect())).collect();
+        let plain = Normalizer::default();
+        let direct: FxHashMap<String, Vec<String>> = replace
+            .into_iter()
+            .map(|(from, to)| {
+                let to = plain.stream(to);
+                (fold(from), (0..to.tokens.len()).map(|i| to.word(i).to_owned()).collect::<Vec<_>>())
+            })
+            .filter(|(_, to)| !to.is_empty())
+            .collect();
+        let replace = resolve(&direct);
         let mut maybe = [0u64; 32];
         for word in replace.keys() {
             let (len, first) = Self::shape(word);
@@ -240,6 +264,48 @@ impl Normalizer {
     }
 }
 
+/// Replaces the words of each entry that are entries themselves, until none
+/// is, each entry after those it names; the entries left over when no more
+/// can be resolved are in a loop or lead into one, and are left out, as are
+/// those that grow too long (see [`Normalizer::new`]).
+fn resolve(direct: &FxHashMap<String, Vec<String>>) -> FxHashMap<String, Vec<String>> {
+    // for each entry, how many distinct entries it names are not resolved yet
+    let mut waiting: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut named_by: FxHashMap<&str, Vec<&str>> = FxHashMap::default();
+    for (key, to) in direct {
+        let mut names: Vec<&str> = to.iter().map(String::as_str).filter(|w| direct.contains_key(*w)).collect();
+        names.sort_unstable();
+        names.dedup();
+        waiting.insert(key, names.len());
+        for n in names {
+            named_by.entry(n).or_default().push(key);
+        }
+    }
+    let mut ready: Vec<&str> = waiting.iter().filter(|(_, n)| **n == 0).map(|(k, _)| *k).collect();
+    let mut resolved: FxHashMap<String, Vec<String>> = FxHashMap::default();
+    while let Some(key) = ready.pop() {
+        let mut words = Vec::new();
+        for w in &direct[key] {
+            match resolved.get(w) {
+                Some(r) => words.extend(r.iter().cloned()),
+                None => words.push(w.clone()),
+            }
+        }
+        if words.len() <= MAX_REPLACED_WORDS {
+            resolved.insert(key.to_owned(), words);
+        }
+        for user in named_by.get(key).into_iter().flatten() {
+            if let Some(n) = waiting.get_mut(user) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(user);
+                }
+            }
+        }
+    }
+    resolved
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +325,33 @@ mod tests {
         assert_eq!(words(&n, "maaf saat itu"), ["maaf", "saat", "itu"]);
         assert_eq!(words(&n, "sabun bukan sabu-sabu"), ["sabun", "bukan", "sabu", "sabu"]);
         assert_eq!(words(&n, "TPS 12"), ["tps", "12"]);
+    }
+
+    #[test]
+    fn replacements_are_resolved_so_normalised_text_stays_normalised() {
+        // chains are followed; words are tokens as in any text
+        let n = Normalizer::new([
+            ("gk", "ga"),
+            ("ga", "tidak"),
+            ("bbrp", "beberapa"),
+            ("x", "Anak2, ya!"),
+            ("kosong", "-"),
+        ]);
+        assert_eq!(words(&n, "gk ga x kosong"), ["tidak", "tidak", "anak", "anak", "ya", "kosong"]);
+        // loops, and what leads into them, are left out
+        let n = Normalizer::new([("a", "b"), ("b", "a"), ("c", "a"), ("d", "d x"), ("e", "f")]);
+        assert_eq!(words(&n, "a b c d e"), ["a", "b", "c", "d", "f"]);
+        // an entry that would grow past the limit is left out, and is a word to those naming it
+        let n = Normalizer::new([("a", "b b b b b b b b"), ("b", "c c c c c c c c"), ("c", "d d"), ("z", "a")]);
+        assert_eq!(words(&n, "b"), ["d"; 16]);
+        assert_eq!(words(&n, "a z"), ["a", "a"]);
+    }
+
+    #[test]
+    fn letters_and_digits_fold_to_letters_and_digits() {
+        let n = Normalizer::default();
+        assert_eq!(n.stream("⑴ ½ ͺ x").joined, " 1 12 x ");
+        assert_eq!(fold("k.o"), "k.o");
     }
 
     #[test]
