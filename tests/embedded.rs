@@ -241,3 +241,92 @@ fn classify_explains_each_line() {
     assert_eq!(lines[0]["regions"], json!(["72.71"]));
     assert_eq!(lines[1]["indicators"], json!([]));
 }
+
+/// A tmpfs mounted on `dir` for one test, unmounted when dropped. Mounting
+/// needs root: without it the test is skipped with a message, except in a
+/// run with the `services` feature (CI, as root), where that is a failure.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            assert!(!cfg!(feature = "services"), "cannot mount a tmpfs: this test runs as root in tests/run");
+            eprintln!("SKIPPED: cannot mount a tmpfs (this test needs root) to show what a full disk does");
+            return None;
+        }
+        Some(Self(dir.to_owned()))
+    }
+
+    /// Writes a file until the disk is full.
+    fn fill(&self) {
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        for size in [1 << 16, 1 << 12, 1] {
+            while f.write_all(&vec![1u8; size]).is_ok() {}
+        }
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A full disk: reports are refused (503) and the node says it is not
+/// ready; once there is room again it takes reports and is ready, without a
+/// restart, and every report it took is there.
+#[tokio::test]
+async fn takes_reports_again_once_a_full_disk_has_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&dir.path().join("data"), "48m") else { return };
+    let node = Node::start(dir.path(), "", &[]).await;
+    let readyz = || async { client().get(node.url("/readyz")).send().await.unwrap() };
+    let mut taken = Vec::new();
+    let mut post = async |n: usize| {
+        let text = format!("Pesta sabu di gang nomor {n} dibubarkan warga");
+        let (status, body) = post_report(&node, json!({"text": text, "region": "72.71"})).await;
+        if status == 202 {
+            taken.push(body["id"].as_str().unwrap().to_owned());
+        }
+        (status, body)
+    };
+    for n in 0..5 {
+        assert_eq!(post(n).await.0, 202);
+    }
+    disk.fill();
+    let mut refused = None;
+    for n in 5..2000 {
+        let (status, body) = post(n).await;
+        if status != 202 {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("a full disk took every report");
+    assert_eq!(status, 503, "{body}");
+    let unready = readyz().await;
+    assert_eq!(unready.status(), 503);
+    let reason = unready.text().await.unwrap();
+    assert!(reason.contains("cannot be written"), "{reason}");
+
+    disk.free();
+    let ready = eventually(Duration::from_secs(20), || async { (readyz().await.status() == 200).then_some(()) }).await;
+    assert!(ready.is_some(), "not ready again after the disk had room; log:\n{}", node.log());
+    let (status, body) = post(9999).await;
+    assert_eq!(status, 202, "{body}");
+    for id in &taken {
+        let path = format!("/api/v1/reports/{id}");
+        let found = eventually(Duration::from_secs(60), || get_ok(&node, &path)).await;
+        assert!(found.is_some(), "report {id} taken with 202 is not there; log:\n{}", node.log());
+    }
+}

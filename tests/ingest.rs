@@ -432,3 +432,210 @@ async fn unusable_messages_go_to_deadletter() {
         "{letters:?}"
     );
 }
+
+/// Ids are the submitter's own: a report posted first under someone else's
+/// `external_id` (or a chat's message id) does not make the real one a
+/// duplicate, and an `Idempotency-Key` reused for another body is refused.
+#[tokio::test]
+async fn one_account_cannot_take_anothers_report_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    let mallory = create_user_as(&node, TOKEN, json!({"name": "mallory", "role": "reporter", "regions": ["72"]})).await;
+    let budi = create_user_as(&node, TOKEN, json!({"name": "budi", "role": "reporter", "regions": ["72"]})).await;
+    let post = |token: &str, key: Option<&str>, body: Value| {
+        let mut r = client().post(node.url("/api/v1/reports")).bearer_auth(token).json(&body);
+        if let Some(k) = key {
+            r = r.header("Idempotency-Key", k);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+
+    // decoys, posted first with the ids the real messages will carry
+    let decoy = |channel: &str, id: &str| json!({"text": "laporan palsu pengalih", "channel": channel, "external_id": id, "region": "72"});
+    let (status, telegram_decoy) = post(&mallory, None, decoy("telegram", "1111111:1365")).await;
+    assert_eq!(status, 202, "{telegram_decoy}");
+    let (_, sms_decoy) = post(&mallory, None, decoy("sms", "SM-77")).await;
+    let (_, web_decoy) = post(&mallory, None, decoy("web", "form-77")).await;
+
+    // the real Telegram update gets a receipt of its own
+    let update = json!({"update_id": 5, "message": {"message_id": 1365, "date": 1764400000,
+        "from": {"id": 1111111, "first_name": "Andi"}, "chat": {"id": 1111111, "type": "private"},
+        "text": "Warga membakar ban di perempatan jalan protokol"}});
+    let reply: Value = client()
+        .post(node.url("/api/v1/ingest/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let receipt = telegram_decoy["receipt"].as_str().unwrap();
+    assert!(reply["text"].as_str().unwrap().contains("KTN-"), "{reply}");
+    assert!(!reply["text"].as_str().unwrap().contains(receipt), "the update got the decoy's receipt: {reply}");
+    // so do the real SMS and the real form of another account
+    let sms: Value = client()
+        .post(node.url("/api/v1/ingest/sms"))
+        .bearer_auth(SMS_TOKEN)
+        .json(&json!({"from": "0812-5555-0001", "text": "Ada penimbunan solar di gudang pelabuhan", "id": "SM-77"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(sms["id"].is_string() && sms["id"] != sms_decoy["id"], "{sms}");
+    let form = json!({"text": "Spanduk provokatif dipasang di jembatan", "channel": "web", "external_id": "form-77"});
+    let (status, real) = post(&budi, None, form.clone()).await;
+    assert_eq!((status, real["duplicate"].clone()), (202, json!(false)), "{real}");
+    assert_ne!(real["id"], web_decoy["id"]);
+    // the account's own retry is still one report
+    let (_, again) = post(&budi, None, form).await;
+    assert_eq!((again["id"].clone(), again["duplicate"].clone()), (real["id"].clone(), json!(true)));
+    for text in ["membakar ban", "penimbunan solar", "spanduk provokatif"] {
+        find(&node, text).await;
+    }
+
+    // Idempotency-Key: the same body is a retry, another body an error
+    let first = json!({"text": "Bentrok antarkelompok di pasar malam", "region": "72.71"});
+    let (status, a) = post(&budi, Some("hp-budi-1"), first.clone()).await;
+    assert_eq!(status, 202, "{a}");
+    let (status, b) = post(&budi, Some("hp-budi-1"), first).await;
+    assert_eq!((status, b["id"].clone(), b["duplicate"].clone()), (202, a["id"].clone(), json!(true)));
+    let (status, c) = post(&budi, Some("hp-budi-1"), json!({"text": "Laporan lain sama sekali", "region": "72"})).await;
+    assert_eq!(status, 422, "{c}");
+    assert_eq!(c["error"]["code"], "idempotency_key_reused");
+    assert!(c["error"]["message"].as_str().unwrap().contains("new key"), "{c}");
+    let (status, c) =
+        post(&budi, None, json!({"text": "teks berbeda", "channel": "web", "external_id": "form-77"})).await;
+    assert_eq!((status, c["error"]["code"].as_str()), (422, Some("idempotency_key_reused")), "{c}");
+    // another account's key of the same name is its own
+    let (status, d) = post(&mallory, Some("hp-budi-1"), json!({"text": "Laporan lain sama sekali"})).await;
+    assert_eq!((status, d["duplicate"].clone()), (202, json!(false)), "{d}");
+    // the refused body made no report: only mallory's, posted after it, is there
+    find(&node, "sama sekali").await;
+    let (_, only) = call(&node, "GET", "/api/v1/search?q=lain", Some(TOKEN), None).await;
+    assert_eq!(only["total"], 1, "the refused body was taken: {only}");
+}
+
+/// A report lies within its account's regions, on every channel an account
+/// reports through, and says it happened at a time that can be right.
+#[tokio::test]
+async fn reports_stay_within_the_senders_regions_and_sane_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    let rina = create_user_as(
+        &node,
+        TOKEN,
+        json!({"name": "rina", "role": "reporter", "regions": ["72"], "phone": "0812-7272-0001"}),
+    )
+    .await;
+    let dua = create_user_as(&node, TOKEN, json!({"name": "dua", "role": "reporter", "regions": ["72", "73"]})).await;
+    let post = |token: &str, body: Value| {
+        let r = client().post(node.url("/api/v1/reports")).bearer_auth(token).json(&body);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let message = |v: &Value| v["error"]["message"].as_str().unwrap_or_default().to_owned();
+
+    let (status, outside) = post(&rina, json!({"text": "Pesta sabu di Makassar", "region": "73.71"})).await;
+    assert_eq!(status, 422, "{outside}");
+    assert!(message(&outside).starts_with("region: 73.71 is outside the regions of this account (72)"), "{outside}");
+    let (status, several) = post(&dua, json!({"text": "Ada bentrok"})).await;
+    assert_eq!(status, 422, "{several}");
+    assert!(message(&several).starts_with("region: missing"), "{several}");
+    // without a region, a report is placed in the account's one region
+    let (status, placed) = post(&rina, json!({"text": "Penyelundupan kayu ulin di sungai"})).await;
+    assert_eq!(status, 202, "{placed}");
+    assert_eq!(find(&node, "penyelundupan").await["report"]["region"], "72");
+
+    for when in ["0001-01-01T00:00:00Z", "1900-08-17T10:00:00+07:00", "2999-01-01T00:00:00Z"] {
+        let (status, old) = post(TOKEN, json!({"text": "x", "reported_at": when})).await;
+        assert_eq!(status, 422, "{when}: {old}");
+        assert!(message(&old).starts_with("reported_at:") && message(&old).contains("2000-01-01"), "{old}");
+    }
+    // long input is not quoted back whole
+    let long = "9".repeat(100_000);
+    for body in [json!({"text": "x", "reported_at": long}), json!({"text": "x", "region": long})] {
+        let (status, answer) = post(TOKEN, body).await;
+        assert_eq!(status, 422);
+        assert!(message(&answer).len() < 400, "{} characters", message(&answer).len());
+    }
+
+    // over SMS, the keyword form naming another province is refused with a reply
+    let sms = |body: Value| client().post(node.url("/api/v1/ingest/sms")).bearer_auth(SMS_TOKEN).json(&body).send();
+    let refused: Value = sms(json!({"from": "0812-7272-0001", "text": "LAPOR 73.71 ada pembalakan liar"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refused["accepted"], false, "{refused}");
+    assert!(refused["reply"].as_str().unwrap().contains("73.71 di luar wilayah tugas akun Anda (72)"), "{refused}");
+    let inside: Value = sms(json!({"from": "0812-7272-0001", "text": "LAPOR 72.71 ada pembakaran lahan"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inside["accepted"], true, "{inside}");
+    let report = find(&node, "pembakaran lahan").await;
+    assert_eq!(report["report"]["reporter"]["account"], "rina");
+    let (_, none) = call(&node, "GET", "/api/v1/search?q=pembalakan", Some(TOKEN), None).await;
+    assert_eq!(none["total"], 0, "{none}");
+}
+
+/// A gateway that posts forms sends every number as text; a long message in
+/// two parts is still joined into one report.
+#[tokio::test]
+async fn long_sms_posted_as_forms_is_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    let form = |pairs: &[(&str, &str)]| {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        client()
+            .post(node.url("/api/v1/ingest/sms"))
+            .bearer_auth(SMS_TOKEN)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let second = form(&[
+        ("from", "0815-2222-3333"),
+        ("text", "yang datang dari kampung sebelah."),
+        ("ref", "311"),
+        ("part", "2"),
+        ("parts", "2"),
+        ("sent_timestamp", "1764400000000"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.unwrap();
+    assert_eq!((second["accepted"].clone(), second["id"].clone()), (json!(true), Value::Null), "{second}");
+    let first = form(&[
+        ("from", "0815-2222-3333"),
+        ("text", "LAPOR 72.71 ada keributan antara pemuda dan kelompok "),
+        ("ref", "311"),
+        ("part", "1"),
+        ("parts", "2"),
+    ])
+    .await
+    .unwrap();
+    let first: Value = first.json().await.unwrap();
+    assert!(first["id"].is_string(), "{first}");
+    let report = find(&node, "keributan").await;
+    assert_eq!(report["report"]["text"], "ada keributan antara pemuda dan kelompok yang datang dari kampung sebelah.");
+    assert_eq!(report["report"]["reported_at"], "2025-11-29T07:06:40Z");
+    // a count that is not one gets a clear error
+    let bad = form(&[("from", "0815"), ("text", "x"), ("ref", "1"), ("part", "satu"), ("parts", "2")]).await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad: Value = bad.json().await.unwrap();
+    assert!(bad["error"]["message"].as_str().unwrap().contains("`satu` is not a whole number"), "{bad}");
+}

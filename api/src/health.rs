@@ -13,9 +13,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can do its work: the bus takes records.
+/// The process can do its work: the bus takes records, and the intake's
+/// own database (idempotency keys, SMS parts) can be used.
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.bus.ready().await.map_err(|e| ApiError::unavailable(e.to_string()))?;
+    if let Some(store) = state.intake.as_ref().map(|i| i.store().clone()) {
+        let ready = tokio::task::spawn_blocking(move || store.ready()).await.map_err(ApiError::internal)?;
+        ready.map_err(|reason| ApiError::unavailable(format!("the intake's database cannot be written ({reason})")))?;
+    }
     Ok("ready")
 }
 

@@ -11,9 +11,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson};
 
 /// Takes a report, as JSON or as multipart with attachments. Answers 202
-/// only once the report (and its files) are durable. A repeat with the same
-/// `Idempotency-Key` (or the same channel and `external_id`) gets the first
-/// report's id back, with `"duplicate": true`.
+/// only once the report (and its files) are durable. A repeat by the same
+/// account with the same `Idempotency-Key` (or the same channel and
+/// `external_id`) and the same body gets the first report's id back, with
+/// `"duplicate": true`; the key with another body is refused (422). The
+/// report's region must lie within the caller's regions.
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,13 +37,33 @@ pub async fn submit(
         let ApiJson(submission) = ApiJson::<ingest::Submission>::from_request(req, &state).await?;
         (submission, Vec::new())
     };
-    let key = submission.idempotency_key(&caller.name, headers.get("idempotency-key").and_then(|v| v.to_str().ok()));
+    let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let key = submission.idempotency(&caller.name, header, &files)?;
     let reporter = Reporter { account: Some(caller.name.clone()), ..Reporter::default() };
     let mut report = submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
+    ingest::within_scope(&mut report, &caller.scope)?;
+    if report.region.is_none() && caller.scope != Scope::All {
+        return Err(ApiError::invalid(
+            "region",
+            "missing: this account covers several regions; give the one the report is about",
+        ));
+    }
     for (name, bytes) in files {
         report.attachments.push(intake.attachments().save(&name, bytes).await?);
     }
     let accepted = intake.accept_once(key, report).await?;
+    if accepted.changed {
+        let reused = if header.is_some() { "this Idempotency-Key" } else { "this external_id" };
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            format!(
+                "{reused} was already used for a different report ({}): send a new key for a new report, or \
+                 the same body to retry",
+                accepted.id
+            ),
+        ));
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(
@@ -80,7 +102,11 @@ async fn read_multipart(
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too_large",
-                    format!("file `{file_name}` is larger than {} (ingest.max_file_size)", limits.max_file_size),
+                    format!(
+                        "file `{}` is larger than {} (ingest.max_file_size)",
+                        ingest::quote(&file_name),
+                        limits.max_file_size
+                    ),
                 ));
             }
             files.push((file_name, bytes.to_vec()));

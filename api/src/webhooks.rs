@@ -48,11 +48,19 @@ pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: B
     match telegram::parse(&update, intake.now()) {
         telegram::Parsed::Report { mut report, sender, chat, message } => {
             intake.check_source(&format!("telegram:{sender}"))?;
-            if let (Some(r), Some(account)) = (report.reporter.as_mut(), state.directory.by_telegram(&sender)) {
-                r.account = Some(account.name);
+            if let Some(account) = state.directory.by_telegram(&sender) {
+                if let Some(r) = report.reporter.as_mut() {
+                    r.account = Some(account.name.clone());
+                }
+                if let Err(e) = ingest::within_scope(&mut report, &account.scope()) {
+                    intake.deadletter("telegram", &body, &e.to_string()).await?;
+                    let reply = ingest::outside_reply(&report, &account.scope());
+                    return Ok(Json(telegram::reply(chat, message, &reply)).into_response());
+                }
             }
-            let key = report.external_id.as_ref().map(|e| format!("ext/telegram/{e}"));
-            let accepted = intake.accept_once(key, *report).await?;
+            // the chat and message ids of an update the secret token vouches for
+            let key = ingest::Idempotency::of(format!("telegram/{chat}:{message}"), &[report.text.as_bytes()]);
+            let accepted = intake.accept_once(Some(key), *report).await?;
             let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
             Ok(Json(telegram::reply(chat, message, &text)).into_response())
         }
@@ -99,24 +107,44 @@ pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: B
     let notification: whatsapp::Notification = json_body(&body)?;
     let (incoming, skipped) = whatsapp::parse(&notification, intake.now());
     let mut ids = Vec::new();
+    // The reply is a courtesy: it goes in the background and a failure is only logged.
+    let send = |number: Option<String>, to: String, text: String| {
+        let (client, config) = (state.http.clone(), config.clone());
+        tokio::spawn(async move {
+            let Some(number) = number else { return };
+            if let Err(e) = whatsapp::send_reply(&client, &config, &number, &to, &text).await {
+                tracing::warn!(error = %e, "could not send the WhatsApp reply");
+            }
+        });
+    };
     for mut m in incoming {
         intake.check_source(&format!("whatsapp:{}", m.sender))?;
-        if let (Some(r), Some(account)) = (m.report.reporter.as_mut(), state.directory.by_phone(&m.sender)) {
-            r.account = Some(account.name);
+        if let Some(account) = state.directory.by_phone(&m.sender) {
+            if let Some(r) = m.report.reporter.as_mut() {
+                r.account = Some(account.name.clone());
+            }
+            if let Err(e) = ingest::within_scope(&mut m.report, &account.scope()) {
+                let original = serde_json::to_vec(&m.report).unwrap_or_default();
+                intake.deadletter("whatsapp", &original, &e.to_string()).await?;
+                send(m.phone_number_id, m.wa_id, ingest::outside_reply(&m.report, &account.scope()));
+                continue;
+            }
         }
-        let key = m.report.external_id.as_ref().map(|e| format!("ext/whatsapp/{e}"));
-        let accepted = intake.accept_once(key, m.report).await?;
+        // Meta's message id, under the business number and the sender the signature vouches for
+        let key = ingest::Idempotency::of(
+            format!(
+                "whatsapp/{}/{}/{}",
+                m.phone_number_id.as_deref().unwrap_or_default(),
+                m.wa_id,
+                m.report.external_id.as_deref().unwrap_or_default()
+            ),
+            &[m.report.text.as_bytes()],
+        );
+        let accepted = intake.accept_once(Some(key), m.report).await?;
         ids.push(accepted.id.to_string());
-        if let (Some(number), false) = (m.phone_number_id, accepted.replayed) {
-            // The reply is a courtesy: the report is already safe, so it goes
-            // in the background and a failure is only logged.
-            let (client, config) = (state.http.clone(), config.clone());
+        if !accepted.replayed {
             let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
-            tokio::spawn(async move {
-                if let Err(e) = whatsapp::send_reply(&client, &config, &number, &m.wa_id, &text).await {
-                    tracing::warn!(error = %e, "could not send the WhatsApp receipt");
-                }
-            });
+            send(m.phone_number_id, m.wa_id, text);
         }
     }
     for (id, reason) in skipped {
@@ -155,7 +183,7 @@ pub async fn sms(
     let inbound: sms::Inbound = if form { serde_urlencoded_from(&body)? } else { json_body(&body)? };
     let sender = sms::normalize_phone(&inbound.from);
     intake.check_source(&format!("sms:{sender}"))?;
-    let account = state.directory.by_phone(&sender).map(|a| a.name);
+    let account = state.directory.by_phone(&sender);
     let outcome = sms::receive(intake, inbound, account).await?;
     Ok(Json(json!({
         "accepted": outcome.accepted,

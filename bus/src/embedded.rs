@@ -10,6 +10,10 @@
 //! record (offsets count from 0). A row is one B-tree insert however many
 //! records it holds, which keeps the writer's work per record small.
 //! Committed positions live in the `offsets` table under `group/topic`.
+//!
+//! After an I/O error (a full disk) the database is opened again once it can
+//! be written (see [`crate::reopen`]); until then every publish fails at once
+//! and [`crate::Bus::ready`] says why.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use tokio::sync::{oneshot, watch};
 
+use crate::reopen::{RETRY, ReopeningDb};
 use crate::{Error, Record, Result, Topic};
 
 const OFFSETS: TableDefinition<&str, u64> = TableDefinition::new("offsets");
@@ -99,7 +104,7 @@ enum Op {
 }
 
 struct Inner {
-    db: Arc<Database>,
+    db: Arc<ReopeningDb>,
     path: PathBuf,
     /// `None` only while dropping.
     ops: Option<mpsc::Sender<Op>>,
@@ -138,9 +143,9 @@ impl EmbeddedLog {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| storage(&e))?;
         }
-        let db = Arc::new(Database::create(path).map_err(|e| {
+        let db = Arc::new(ReopeningDb::open(path, setup).map_err(|e| {
             match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => Error::Storage {
+                redb::Error::DatabaseAlreadyOpen => Error::Storage {
                     path: path.display().to_string(),
                     reason: "another kentongan process is using this data_dir; stop it first, or use the HTTP API \
                          of the running one"
@@ -149,15 +154,6 @@ impl EmbeddedLog {
                 e => storage(&e),
             }
         })?);
-        // Create every table up front, so readers never race their creation.
-        let txn = db.begin_write().map_err(|e| storage(&e))?;
-        convert_v1(&txn).map_err(|e| storage(&e))?;
-        for topic in Topic::ALL {
-            txn.open_table(table(topic)).map_err(|e| storage(&e))?;
-        }
-        txn.open_table(OFFSETS).map_err(|e| storage(&e))?;
-        txn.commit().map_err(|e| storage(&e))?;
-
         let changes: HashMap<Topic, watch::Sender<u64>> =
             Topic::ALL.into_iter().map(|t| (t, watch::channel(0).0)).collect();
         let (ops, rx) = mpsc::channel();
@@ -208,58 +204,84 @@ impl EmbeddedLog {
         })
     }
 
-    pub(crate) fn ready(&self) -> Result<()> {
-        Ok(())
+    /// Whether the log can be written; after an I/O error, this is also what
+    /// tries to open it again when nothing else does.
+    pub(crate) async fn ready(&self) -> Result<()> {
+        let db = self.inner.db.clone();
+        let opened = tokio::task::spawn_blocking(move || db.get().map(drop)).await.map_err(|_| Error::Closed)?;
+        opened.map_err(|reason| {
+            Error::Unavailable(format!(
+                "the embedded log cannot be written ({reason}); it is opened again every {} s until it can",
+                RETRY.as_secs()
+            ))
+        })
     }
 
     fn storage(&self, e: impl std::fmt::Display) -> Error {
         Error::Storage { path: self.inner.path.display().to_string(), reason: e.to_string() }
     }
 
+    /// The database, or why it cannot be used now.
+    fn db(&self) -> Result<Arc<Database>> {
+        self.inner.db.get().map_err(|reason| self.storage(reason))
+    }
+
+    /// Runs `read` on the database; an I/O error in it closes the database
+    /// until it can be opened again.
+    fn reading<T>(&self, read: impl FnOnce(&Database) -> Result<T, redb::Error>) -> Result<T> {
+        let db = self.db()?;
+        self.inner.db.check(read(&db)).map_err(|e| self.storage(e))
+    }
+
     fn committed(&self, position: &str) -> Result<u64> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
-        let offsets = txn.open_table(OFFSETS).map_err(|e| self.storage(e))?;
-        Ok(offsets.get(position).map_err(|e| self.storage(e))?.map_or(0, |v| v.value()))
+        self.reading(|db| {
+            let txn = db.begin_read()?;
+            let offsets = txn.open_table(OFFSETS)?;
+            Ok(offsets.get(position)?.map_or(0, |v| v.value()))
+        })
     }
 
     /// Reads the records of `topic` from offset `from`: whole batches, until
     /// there are at least `max` (or no more).
     fn read(&self, topic: Topic, from: u64, max: usize) -> Result<Vec<Record>> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
-        let t = txn.open_table(table(topic)).map_err(|e| self.storage(e))?;
-        // the batch holding `from` starts at or before it
-        let start =
-            t.range(..=from).map_err(|e| self.storage(e))?.next_back().transpose().map_err(|e| self.storage(e))?;
-        let start = start.map_or(from, |(first, _)| first.value());
-        let mut out = Vec::new();
-        for row in t.range(start..).map_err(|e| self.storage(e))? {
-            let (first, bytes) = row.map_err(|e| self.storage(e))?;
-            let records = Batch::decode(bytes.value()).ok_or_else(|| {
-                self.storage(format!("the batch at offset {} of {} is damaged", first.value(), topic.name()))
-            })?;
-            for (offset, (key, payload)) in (first.value()..).zip(records) {
-                if offset >= from {
-                    out.push(Record {
-                        topic,
-                        partition: 0,
-                        offset: i64::try_from(offset).unwrap_or(i64::MAX),
-                        key: key.to_owned(),
-                        payload: payload.to_vec(),
-                    });
+        self.reading(|db| {
+            let txn = db.begin_read()?;
+            let t = txn.open_table(table(topic))?;
+            // the batch holding `from` starts at or before it
+            let start = t.range(..=from)?.next_back().transpose()?;
+            let start = start.map_or(from, |(first, _)| first.value());
+            let mut out = Vec::new();
+            for row in t.range(start..)? {
+                let (first, bytes) = row?;
+                let records = Batch::decode(bytes.value()).ok_or_else(|| {
+                    redb::Error::Corrupted(format!(
+                        "the batch at offset {} of {} is damaged",
+                        first.value(),
+                        topic.name()
+                    ))
+                })?;
+                for (offset, (key, payload)) in (first.value()..).zip(records) {
+                    if offset >= from {
+                        out.push(Record {
+                            topic,
+                            partition: 0,
+                            offset: i64::try_from(offset).unwrap_or(i64::MAX),
+                            key: key.to_owned(),
+                            payload: payload.to_vec(),
+                        });
+                    }
+                }
+                if out.len() >= max {
+                    break;
                 }
             }
-            if out.len() >= max {
-                break;
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The number of records ever appended to `topic`.
     pub fn len(&self, topic: Topic) -> Result<u64> {
-        let txn = self.inner.db.begin_read().map_err(|e| self.storage(e))?;
-        let t = txn.open_table(table(topic)).map_err(|e| self.storage(e))?;
-        end_of(&t).map_err(|e| self.storage(e))
+        self.reading(|db| end_of(&db.begin_read()?.open_table(table(topic))?))
     }
 }
 
@@ -275,6 +297,17 @@ fn end_of(t: &impl ReadableTable<u64, &'static [u8]>) -> Result<u64, redb::Error
         }
         None => 0,
     })
+}
+
+/// Creates every table up front, so readers never race their creation, and
+/// converts a log of the first format.
+fn setup(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    convert_v1(txn)?;
+    for topic in Topic::ALL {
+        txn.open_table(table(topic))?;
+    }
+    txn.open_table(OFFSETS)?;
+    Ok(())
 }
 
 /// Converts the tables of the first format, one row per record, into
@@ -304,7 +337,7 @@ fn convert_v1(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
-fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &HashMap<Topic, watch::Sender<u64>>) {
+fn write_loop(db: &ReopeningDb, path: &str, rx: &mpsc::Receiver<Op>, changes: &HashMap<Topic, watch::Sender<u64>>) {
     // the next offset of each topic, once known
     let mut ends: HashMap<Topic, u64> = HashMap::new();
     while let Ok(first) = rx.recv() {
@@ -316,7 +349,10 @@ fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &Hash
             }
         }
         let started = std::time::Instant::now();
-        let applied = apply(db, &ops, &mut ends);
+        let applied = match db.get() {
+            Ok(handle) => db.check(apply(&handle, &ops, &mut ends)).map_err(|e| e.to_string()),
+            Err(reason) => Err(reason),
+        };
         let took = started.elapsed();
         metrics::histogram!("kentongan_bus_embedded_commit_seconds").record(took.as_secs_f64());
         if took > std::time::Duration::from_millis(100) {
@@ -342,10 +378,12 @@ fn write_loop(db: &Database, path: &str, rx: &mpsc::Receiver<Op>, changes: &Hash
                     changes[&topic].send_modify(|v| *v += 1);
                 }
             }
-            Err(e) => {
-                tracing::error!(path, error = %e, "embedded log write failed");
+            Err(reason) => {
+                tracing::error!(path, error = %reason, "embedded log write failed");
+                // a failed commit may still have reached the disk: read the ends again
+                ends.clear();
                 for op in ops {
-                    let err = Error::Storage { path: path.to_owned(), reason: e.to_string() };
+                    let err = Error::Storage { path: path.to_owned(), reason: reason.clone() };
                     match op {
                         Op::Append { done, .. } | Op::Commit { done, .. } => {
                             let _ = done.send(Err(err));
@@ -534,6 +572,53 @@ mod tests {
         let mut want: Vec<(i64, String, usize)> = (4..10).map(|i| (i as i64, format!("k{i}"), i)).collect();
         want.push((10, "k10".into(), 4));
         assert_eq!(got, want);
+    }
+
+    /// A full disk makes publishes fail and the log unready; once there is
+    /// room again, the same log takes records and is ready, without a restart.
+    #[tokio::test]
+    async fn takes_records_again_once_a_full_disk_has_room() {
+        let Some(disk) = crate::testing::SmallDisk::mount("8m") else { return };
+        let bus = Bus::Embedded(EmbeddedLog::open(&disk.path().join("bus.redb")).unwrap());
+        let mut sub = bus.subscribe(Topic::Reports, "g").await.unwrap();
+        let payload = vec![b'x'; 2000];
+        let mut taken = 0;
+        for _ in 0..10 {
+            bus.publish(Topic::Reports, "72", &payload).await.unwrap();
+            taken += 1;
+        }
+        bus.ready().await.unwrap();
+        disk.fill();
+        let mut refused = None;
+        for _ in 0..5000 {
+            match bus.publish(Topic::Reports, "72", &payload).await {
+                Ok(()) => taken += 1,
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let refused = refused.expect("a full disk took every record");
+        assert!(refused.to_string().contains("No space left"), "{refused}");
+        let unready = bus.ready().await.expect_err("ready while the disk is full");
+        assert!(unready.to_string().contains("cannot be written"), "{unready}");
+        assert!(bus.publish(Topic::Reports, "72", &payload).await.is_err());
+        disk.free();
+        let again = async {
+            while bus.ready().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::time::timeout(RETRY * 10, again).await.expect("never ready again after the disk had room");
+        bus.publish(Topic::Reports, "72", b"after").await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < taken + 1 {
+            got.extend(sub.next_batch(512, Duration::from_millis(10)).await.unwrap());
+        }
+        assert_eq!(got.last().unwrap().payload, b"after");
+        assert!(got[..taken].iter().all(|r| r.payload == payload));
+        assert_eq!(bus.length(Topic::Reports).unwrap(), Some(taken as u64 + 1));
     }
 
     #[tokio::test]

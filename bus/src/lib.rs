@@ -12,6 +12,9 @@
 
 pub mod embedded;
 pub mod kafka;
+pub mod reopen;
+#[cfg(test)]
+mod testing;
 mod topic;
 
 use std::time::Duration;
@@ -201,7 +204,7 @@ impl Bus {
     /// Whether the bus can take a record now, for `/readyz`.
     pub async fn ready(&self) -> Result<()> {
         match self {
-            Bus::Embedded(log) => log.ready(),
+            Bus::Embedded(log) => log.ready().await,
             Bus::Kafka(k) => k.ready().await,
         }
     }

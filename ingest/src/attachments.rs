@@ -78,8 +78,9 @@ impl AttachmentStore {
     pub async fn save(&self, name: &str, bytes: Vec<u8>) -> Result<Attachment, Error> {
         let unsupported = || Error::Unsupported {
             message: format!(
-                "attachment `{name}` is not a kind reports may carry: send photos (JPEG, PNG, WebP), \
-                 PDF or office documents, voice notes or short videos"
+                "attachment `{}` is not a kind reports may carry: send photos (JPEG, PNG, WebP), \
+                 PDF or office documents, voice notes or short videos",
+                crate::quote(name)
             ),
         };
         let (content_type, sha256, bytes) = tokio::task::spawn_blocking(move || {
@@ -115,19 +116,28 @@ impl AttachmentStore {
 }
 
 /// Writes aside, syncs, then renames, so a crash never leaves half a file
-/// under the final name.
+/// under the final name; a failed write (a full disk) leaves nothing. The
+/// error a client is told names no path; the log has it.
 fn write_synced(root: &Path, key: &str, bytes: &[u8]) -> Result<(), Error> {
     let path = root.join(key);
-    let fail = |e: std::io::Error| Error::Storage(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| {
+        tracing::error!(path = %path.display(), error = %e, "cannot store an attachment");
+        Error::Storage(format!("attachment storage: {e}"))
+    };
     if path.exists() {
         return Ok(());
     }
     let dir = path.parent().unwrap_or(root);
     std::fs::create_dir_all(dir).map_err(fail)?;
     let tmp = dir.join(format!(".{}.tmp", key.replace('/', "_")));
-    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
     std::fs::rename(&tmp, &path).map_err(fail)?;
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(fail)
 }

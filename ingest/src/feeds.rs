@@ -227,11 +227,8 @@ fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: OffsetDate
         .map(clean)
         .filter(|t| !t.is_empty());
     let text = body.or_else(|| title.clone())?;
-    let at = entry
-        .published
-        .or(entry.updated)
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok())
-        .map_or(now, |t| t.min(now));
+    let given = entry.published.or(entry.updated).and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok());
+    let at = crate::sent_time(given, now);
     let link = entry.links.first().map(|l| l.href.clone());
     Some(Report {
         id: ReportId::new_at(now),

@@ -23,7 +23,10 @@ use std::time::Duration;
 use bus::{Bus, Topic};
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use model::{Clock, Report, ReportId, wire};
+use model::{Clock, Report, ReportId, Scope, wire};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::macros::datetime;
 
 pub use attachments::AttachmentStore;
 pub use config::{AttachmentsConfig, FeedConfig, IngestConfig, S3Config, SmsConfig, TelegramConfig, WhatsappConfig};
@@ -56,6 +59,87 @@ pub enum Error {
     Storage(String),
 }
 
+/// The earliest time a report may say it happened.
+pub const EARLIEST: OffsetDateTime = datetime!(2000-01-01 0:00 UTC);
+
+/// The time a channel gives for a message, when it can be right: not before
+/// [`EARLIEST`] and not after `now` (a phone's clock may run ahead). Else the
+/// time it was received, `now`.
+pub fn sent_time(given: Option<OffsetDateTime>, now: OffsetDateTime) -> OffsetDateTime {
+    given.filter(|t| *t >= EARLIEST).map_or(now, |t| t.min(now))
+}
+
+/// Longest piece of a client's input quoted back in a message.
+const QUOTED_CHARS: usize = 100;
+
+/// `input` as a message may quote it: at most 100 characters (an answer
+/// must not echo a large body back).
+pub fn quote(input: &str) -> String {
+    match input.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}
+
+/// Checks that a report from an account with `scope` lies inside it. A
+/// report without a region is placed in the account's region when it has
+/// just one; otherwise it stays without (a chat message names no region).
+pub fn within_scope(report: &mut Report, scope: &Scope) -> Result<(), Error> {
+    let Scope::Regions(regions) = scope else { return Ok(()) };
+    match &report.region {
+        Some(r) if scope.covers(Some(r)) => Ok(()),
+        Some(r) => Err(Error::Invalid {
+            field: "region",
+            message: format!(
+                "{r} is outside the regions of this account ({}): report only within them, or ask an admin to \
+                 add the region to the account",
+                region_list(regions)
+            ),
+        }),
+        None => {
+            if let [only] = regions.as_slice() {
+                report.region = Some(only.clone());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The answer to a sender whose report lies outside their account's regions.
+pub fn outside_reply(report: &Report, scope: &Scope) -> String {
+    let region = report.region.as_ref().map_or_else(String::new, |r| format!(" {r}"));
+    let own = match scope {
+        Scope::All => String::new(),
+        Scope::Regions(regions) => format!(" ({})", region_list(regions)),
+    };
+    format!("Laporan tidak diterima: wilayah{region} di luar wilayah tugas akun Anda{own}.")
+}
+
+fn region_list(regions: &[model::RegionCode]) -> String {
+    regions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// What makes a submission a repeat: its key (which names the account or
+/// the verified sender, so no one else can take it), and a digest of its
+/// content, to tell a retry from a different report under a reused key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub digest: [u8; 32],
+}
+
+impl Idempotency {
+    /// `key`, and the digest of `content` (each part counted with its length).
+    pub fn of(key: String, content: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for part in content {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        Self { key, digest: h.finalize().into() }
+    }
+}
+
 fn limiter(per_minute: u32) -> Option<Arc<DefaultKeyedRateLimiter<String>>> {
     let n = NonZeroU32::new(per_minute)?;
     Some(Arc::new(governor::RateLimiter::keyed(Quota::per_minute(n))))
@@ -65,8 +149,10 @@ fn limiter(per_minute: u32) -> Option<Arc<DefaultKeyedRateLimiter<String>>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
     pub id: ReportId,
-    /// The same submission was accepted before; this is its first id.
+    /// The key was used before; this is the first report's id.
     pub replayed: bool,
+    /// The key was used before for different content: not a retry.
+    pub changed: bool,
 }
 
 /// The intake: checks, idempotency, rate limits, and durable publication on
@@ -136,12 +222,13 @@ impl Intake {
         check(self.per_source.as_deref(), source)
     }
 
-    /// Publishes `report` unless `key` was seen before, in which case the
-    /// first report's id is returned. Same-key submissions are serialised, so
-    /// two retries racing each other still make one report.
-    pub async fn accept_once(&self, key: Option<String>, report: Report) -> Result<Accepted, Error> {
-        let Some(key) = key else {
-            return self.accept(&report).await.map(|id| Accepted { id, replayed: false });
+    /// Publishes `report` unless its key was seen before, in which case the
+    /// first report's id is returned (and whether the content differed).
+    /// Same-key submissions are serialised, so two retries racing each other
+    /// still make one report.
+    pub async fn accept_once(&self, key: Option<Idempotency>, report: Report) -> Result<Accepted, Error> {
+        let Some(Idempotency { key, digest }) = key else {
+            return self.accept(&report).await.map(|id| Accepted { id, replayed: false, changed: false });
         };
         let slot = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.key_locks.len();
         let _guard = self.key_locks[slot].lock().await;
@@ -150,17 +237,19 @@ impl Intake {
         let seen = tokio::task::spawn_blocking(move || store.idempotent(&k))
             .await
             .map_err(|e| Error::Storage(e.to_string()))??;
-        if let Some(id) = seen {
-            return Ok(Accepted { id: ReportId(uuid_from(id)), replayed: true });
+        if let Some((id, first)) = seen {
+            // a key recorded before digests were kept counts as the same content
+            let changed = first.is_some_and(|d| d != digest);
+            return Ok(Accepted { id: ReportId(uuid_from(id)), replayed: true, changed });
         }
         let id = self.accept(&report).await?;
         let store = self.store.clone();
-        let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128())).await;
+        let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128(), digest)).await;
         if !matches!(remembered, Ok(Ok(()))) {
             // The report is durable; only a retry of it could now be doubled.
             tracing::error!(report = %id, "could not record the idempotency key");
         }
-        Ok(Accepted { id, replayed: false })
+        Ok(Accepted { id, replayed: false, changed: false })
     }
 
     /// Publishes an already checked report, keyed by its province.
@@ -197,4 +286,55 @@ fn uuid_from(v: u128) -> uuid::Uuid {
 pub fn receipt(id: ReportId) -> String {
     let s = id.0.simple().to_string().to_uppercase();
     format!("KTN-{}", &s[s.len() - 8..])
+}
+
+#[cfg(test)]
+mod tests {
+    use model::RegionCode;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn report(region: Option<&str>) -> Report {
+        let mut r = sms::interpret("0812", "ada bentrok", EARLIEST, EARLIEST, None).unwrap();
+        r.region = region.map(|c| RegionCode::parse(c).unwrap());
+        r
+    }
+
+    fn scope(codes: &[&str]) -> Scope {
+        Scope::Regions(codes.iter().map(|c| RegionCode::parse(c).unwrap()).collect())
+    }
+
+    #[test]
+    fn a_report_lies_within_its_accounts_regions() {
+        let mut inside = report(Some("72.71.02"));
+        assert!(within_scope(&mut inside, &scope(&["72"])).is_ok());
+        let mut outside = report(Some("73.71"));
+        let e = within_scope(&mut outside, &scope(&["72"])).unwrap_err().to_string();
+        assert!(e.starts_with("region: 73.71 is outside the regions of this account (72)"), "{e}");
+        assert!(outside_reply(&outside, &scope(&["72"])).contains("73.71 di luar wilayah tugas akun Anda (72)"));
+        assert!(within_scope(&mut outside, &Scope::All).is_ok());
+        // no region: the account's own when it has one, else none
+        let mut placed = report(None);
+        within_scope(&mut placed, &scope(&["72.71"])).unwrap();
+        assert_eq!(placed.region.unwrap().as_str(), "72.71");
+        let mut unplaced = report(None);
+        within_scope(&mut unplaced, &scope(&["72", "73"])).unwrap();
+        assert_eq!(unplaced.region, None);
+    }
+
+    #[test]
+    fn channel_times_before_2000_or_ahead_are_not_believed() {
+        let now = datetime!(2026-11-29 10:00 UTC);
+        assert_eq!(sent_time(Some(datetime!(1900-01-01 0:00 UTC)), now), now);
+        assert_eq!(sent_time(Some(datetime!(2027-01-01 0:00 UTC)), now), now);
+        assert_eq!(sent_time(Some(datetime!(2026-11-29 9:00 UTC)), now), datetime!(2026-11-29 9:00 UTC));
+        assert_eq!(sent_time(None, now), now);
+    }
+
+    #[test]
+    fn long_input_is_quoted_short() {
+        assert_eq!(quote("72.71"), "72.71");
+        assert_eq!(quote(&"é".repeat(500)).chars().count(), 101);
+    }
 }

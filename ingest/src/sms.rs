@@ -5,20 +5,27 @@
 
 use std::collections::BTreeMap;
 
-use model::{Channel, RegionCode, Report, ReportId, Reporter};
-use serde::{Deserialize, Serialize};
+use model::{Account, Channel, RegionCode, Report, ReportId, Reporter};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// What a gateway posts. Field names of common gateways are accepted as
-/// aliases (Twilio's `From`/`Body`/`MessageSid`, SMSSync's `message`…).
+use crate::{Error, Idempotency, quote};
+
+/// Most parts of one long message (a concatenated SMS counts them in a byte).
+pub const MAX_PARTS: u32 = 255;
+
+/// What a gateway posts, as JSON or as a form (where every value is text,
+/// numbers too). Field names of common gateways are accepted as aliases
+/// (Twilio's `From`/`Body`/`MessageSid`, SMSSync's `message`…).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Inbound {
     #[serde(alias = "From", alias = "sender", alias = "phone", alias = "msisdn")]
     pub from: String,
     #[serde(alias = "Body", alias = "message", alias = "body")]
     pub text: String,
-    /// RFC 3339 or Unix seconds.
+    /// RFC 3339, or Unix seconds (or milliseconds), as a number or as text.
     #[serde(default, alias = "sent_timestamp", alias = "timestamp")]
     pub sent_at: Option<serde_json::Value>,
     #[serde(default, alias = "MessageSid", alias = "message_id")]
@@ -27,10 +34,24 @@ pub struct Inbound {
     /// `part` counting from 1, and `parts` in all.
     #[serde(default, alias = "concat_ref")]
     pub r#ref: Option<serde_json::Value>,
-    #[serde(default, alias = "concat_part")]
+    #[serde(default, alias = "concat_part", deserialize_with = "count")]
     pub part: Option<u32>,
-    #[serde(default, alias = "concat_total", alias = "total")]
+    #[serde(default, alias = "concat_total", alias = "total", deserialize_with = "count")]
     pub parts: Option<u32>,
+}
+
+/// A count given as a number, or as text (a form); empty text is none.
+fn count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let bad = |shown: &str| D::Error::custom(format!("`{}` is not a whole number from 1 to {MAX_PARTS}", quote(shown)));
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(&s)),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| bad(&n.to_string()))
+        }
+        Some(other) => Err(bad(&other.to_string())),
+    }
 }
 
 /// Normalises an Indonesian phone number to `+62…`.
@@ -41,18 +62,40 @@ pub fn normalize_phone(raw: &str) -> String {
 
 impl Inbound {
     pub fn sent_at(&self, now: OffsetDateTime) -> OffsetDateTime {
-        let t = match &self.sent_at {
-            Some(serde_json::Value::String(s)) => OffsetDateTime::parse(s, &Rfc3339)
-                .ok()
-                .or_else(|| s.parse::<i64>().ok().and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok())),
-            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(|n| {
-                // SMSSync sends milliseconds
-                let secs = if n > 100_000_000_000 { n / 1000 } else { n };
-                OffsetDateTime::from_unix_timestamp(secs).ok()
-            }),
+        let unix = |n: i64| {
+            // SMSSync sends milliseconds
+            let secs = if n > 100_000_000_000 { n / 1000 } else { n };
+            OffsetDateTime::from_unix_timestamp(secs).ok()
+        };
+        let given = match &self.sent_at {
+            Some(serde_json::Value::String(s)) => {
+                OffsetDateTime::parse(s.trim(), &Rfc3339).ok().or_else(|| s.trim().parse::<i64>().ok().and_then(unix))
+            }
+            Some(serde_json::Value::Number(n)) => n.as_i64().and_then(unix),
             _ => None,
         };
-        t.map_or(now, |t| t.min(now))
+        crate::sent_time(given, now)
+    }
+
+    /// Checks what a gateway says of the sender and the parts (HTTP 422).
+    pub fn check(&self) -> Result<(), Error> {
+        let invalid = |field, message: String| Err(Error::Invalid { field, message });
+        if !self.from.chars().any(|c| c.is_ascii_digit()) {
+            return invalid("from", format!("`{}` is not a phone number", quote(&self.from)));
+        }
+        if self.id.as_ref().is_some_and(|id| id.chars().count() > crate::submission::MAX_ID_CHARS) {
+            return invalid("id", format!("is longer than {} characters", crate::submission::MAX_ID_CHARS));
+        }
+        let parts = self.parts.unwrap_or(1);
+        if !(1..=MAX_PARTS).contains(&parts) {
+            return invalid("parts", format!("{parts} is not from 1 to {MAX_PARTS}"));
+        }
+        if let Some(part) = self.part
+            && !(1..=parts).contains(&part)
+        {
+            return invalid("part", format!("{part} is not from 1 to parts ({parts})"));
+        }
+        Ok(())
     }
 
     /// The key that ties the parts of one long message together.
@@ -108,8 +151,8 @@ pub fn interpret(
         Some(w) if w.eq_ignore_ascii_case("lapor") => {
             let code = words.next().unwrap_or_default();
             let body = words.next().unwrap_or_default().trim();
-            let region =
-                RegionCode::parse(code).map_err(|_| format!("Kode wilayah `{code}` tidak dikenal. {FORMAT}"))?;
+            let region = RegionCode::parse(code)
+                .map_err(|_| format!("Kode wilayah `{}` tidak dikenal. {FORMAT}", quote(code)))?;
             if body.is_empty() {
                 return Err(format!("Isi laporan kosong. {FORMAT}"));
             }
@@ -149,11 +192,8 @@ pub struct Outcome {
 /// Takes one message or one part of a long one. A part is kept durably
 /// until its siblings arrive (or [`flush_expired`] gives up waiting).
 /// `account` is the account registered with the sender's number, if any.
-pub async fn receive(
-    intake: &crate::Intake,
-    inbound: Inbound,
-    account: Option<String>,
-) -> Result<Outcome, crate::Error> {
+pub async fn receive(intake: &crate::Intake, inbound: Inbound, account: Option<Account>) -> Result<Outcome, Error> {
+    inbound.check()?;
     let now = intake.now();
     let sent_at = inbound.sent_at(now);
     let Some(key) = inbound.parts_key() else {
@@ -163,7 +203,7 @@ pub async fn receive(
     let k = key.clone();
     let mut pending: Pending = tokio::task::spawn_blocking(move || store.sms_parts(&k))
         .await
-        .map_err(|e| crate::Error::Storage(e.to_string()))??
+        .map_err(|e| Error::Storage(e.to_string()))??
         .unwrap_or(Pending {
             from: inbound.from.clone(),
             total: inbound.parts.unwrap_or(1),
@@ -181,14 +221,14 @@ pub async fn receive(
         let p = pending.clone();
         tokio::task::spawn_blocking(move || store.put_sms_parts(&k, Some(&p)))
             .await
-            .map_err(|e| crate::Error::Storage(e.to_string()))??;
+            .map_err(|e| Error::Storage(e.to_string()))??;
         return Ok(Outcome { id: None, reply: String::new(), accepted: true });
     }
     let outcome =
         finish(intake, &pending.from, &pending.text(), pending.sent_at, pending.ids.first().cloned(), account).await?;
     tokio::task::spawn_blocking(move || store.put_sms_parts::<Pending>(&key, None))
         .await
-        .map_err(|e| crate::Error::Storage(e.to_string()))??;
+        .map_err(|e| Error::Storage(e.to_string()))??;
     Ok(outcome)
 }
 
@@ -198,24 +238,34 @@ async fn finish(
     text: &str,
     sent_at: OffsetDateTime,
     id: Option<String>,
-    account: Option<String>,
-) -> Result<Outcome, crate::Error> {
-    match interpret(from, text, sent_at, intake.now(), id.clone()) {
-        Ok(mut report) => {
-            if let Some(r) = report.reporter.as_mut() {
-                r.account = account;
-            }
-            let key = id.map(|i| format!("ext/sms/{i}"));
-            let accepted = intake.accept_once(key, report).await?;
-            let reply = format!("Laporan diterima, nomor {}. Terima kasih.", crate::receipt(accepted.id));
-            Ok(Outcome { id: Some(accepted.id), reply, accepted: true })
+    account: Option<Account>,
+) -> Result<Outcome, Error> {
+    let mut report = match interpret(from, text, sent_at, intake.now(), id.clone()) {
+        Ok(report) => report,
+        Err(reply) => return refuse(intake, from, text, reply.clone(), &reply).await,
+    };
+    if let Some(account) = account {
+        if let Some(r) = report.reporter.as_mut() {
+            r.account = Some(account.name.clone());
         }
-        Err(reply) => {
-            let original = serde_json::json!({ "from": normalize_phone(from), "text": text }).to_string();
-            intake.deadletter("sms", original.as_bytes(), &reply).await?;
-            Ok(Outcome { id: None, reply, accepted: false })
+        if let Err(e) = crate::within_scope(&mut report, &account.scope()) {
+            let reply = crate::outside_reply(&report, &account.scope());
+            return refuse(intake, from, text, reply, &e.to_string()).await;
         }
     }
+    // the gateway's id, under the number it verified the message came from
+    let key = id.map(|i| Idempotency::of(format!("sms/{}/{i}", normalize_phone(from)), &[text.as_bytes()]));
+    let accepted = intake.accept_once(key, report).await?;
+    let reply = format!("Laporan diterima, nomor {}. Terima kasih.", crate::receipt(accepted.id));
+    Ok(Outcome { id: Some(accepted.id), reply, accepted: true })
+}
+
+/// Keeps a message that makes no report on `deadletter`, and answers the
+/// sender why.
+async fn refuse(intake: &crate::Intake, from: &str, text: &str, reply: String, reason: &str) -> Result<Outcome, Error> {
+    let original = serde_json::json!({ "from": normalize_phone(from), "text": text }).to_string();
+    intake.deadletter("sms", original.as_bytes(), reason).await?;
+    Ok(Outcome { id: None, reply, accepted: false })
 }
 
 /// Takes long messages whose parts stopped coming `wait` ago as they are,
@@ -275,6 +325,43 @@ mod tests {
         p.parts.insert(2, "tengah ".into());
         assert!(p.complete());
         assert_eq!(p.text(), "awal tengah akhir.");
+    }
+
+    #[test]
+    fn counts_come_as_numbers_or_as_text() {
+        let form: Inbound = serde_json::from_str(
+            r#"{"from":"0812","text":"a","ref":"9","part":"1","parts":" 2 ","sent_at":"1764410000000"}"#,
+        )
+        .unwrap();
+        assert_eq!((form.part, form.parts), (Some(1), Some(2)));
+        assert_eq!(form.sent_at(datetime!(2026-11-29 10:00 UTC)), datetime!(2025-11-29 09:53:20 UTC));
+        let empty: Inbound = serde_json::from_str(r#"{"from":"0812","text":"a","part":"","parts":""}"#).unwrap();
+        assert_eq!((empty.part, empty.parts), (None, None));
+        let long = "x".repeat(100_000);
+        let e = serde_json::from_str::<Inbound>(&format!(r#"{{"from":"0812","text":"a","part":"{long}"}}"#))
+            .unwrap_err()
+            .to_string();
+        assert!(e.len() < 300 && e.contains("whole number"), "{}", &e[..300.min(e.len())]);
+        assert!(serde_json::from_str::<Inbound>(r#"{"from":"0812","text":"a","part":-1}"#).is_err());
+    }
+
+    #[test]
+    fn senders_and_parts_are_checked() {
+        let inbound = |json: &str| serde_json::from_str::<Inbound>(json).unwrap().check();
+        assert!(inbound(r#"{"from":"0812","text":"a","ref":1,"part":2,"parts":2}"#).is_ok());
+        let field = |r: Result<(), Error>| match r {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(inbound(r#"{"from":"0812","text":"a","ref":1,"part":3,"parts":2}"#)), "part");
+        assert_eq!(field(inbound(r#"{"from":"0812","text":"a","ref":1,"part":0,"parts":2}"#)), "part");
+        assert_eq!(field(inbound(r#"{"from":"0812","text":"a","ref":1,"part":1,"parts":4000000000}"#)), "parts");
+        assert_eq!(field(inbound(r#"{"from":"anonim","text":"a"}"#)), "from");
+        // a time before 2000 is not believed
+        let old: Inbound =
+            serde_json::from_str(r#"{"from":"0812","text":"a","sent_at":"1900-01-01T00:00:00Z"}"#).unwrap();
+        let now = datetime!(2026-11-29 10:00 UTC);
+        assert_eq!(old.sent_at(now), now);
     }
 
     #[test]

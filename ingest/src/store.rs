@@ -5,21 +5,27 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use bus::reopen::ReopeningDb;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-const IDEMPOTENCY: TableDefinition<&str, u128> = TableDefinition::new("idempotency");
+/// Idempotency key → the report id first given for it, and the digest of
+/// that submission (`None` for keys recorded before digests were kept).
+const IDEMPOTENCY: TableDefinition<&str, (u128, Option<[u8; 32]>)> = TableDefinition::new("idempotency.v2");
+/// The first format, key → report id, converted at open.
+const IDEMPOTENCY_V1: TableDefinition<&str, u128> = TableDefinition::new("idempotency");
 const SMS_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::new("sms_parts");
 const FEED_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_state");
 const FEED_SEEN: TableDefinition<&str, i64> = TableDefinition::new("feed_seen");
 
-/// The intake's durable state. Cheap to clone.
+/// The intake's durable state. Cheap to clone. After an I/O error (a full
+/// disk) the file is opened again once it can be written.
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<ReopeningDb>,
     path: String,
 }
 
@@ -29,38 +35,76 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Makes every table, and converts the keys of the first format: those of
+/// `Idempotency-Key` headers (`key/<account>/<key>`) are kept; those made of
+/// a channel and an `external_id` named no account or verified sender, so
+/// one account could take another's, and are dropped.
+fn setup(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
+    let v1 = txn.list_tables()?.any(|t| t.name() == IDEMPOTENCY_V1.name());
+    {
+        let mut keys = txn.open_table(IDEMPOTENCY)?;
+        if v1 {
+            let old = txn.open_table(IDEMPOTENCY_V1)?;
+            for row in old.iter()? {
+                let (key, id) = row?;
+                if key.value().starts_with("key/") {
+                    keys.insert(key.value(), (id.value(), None))?;
+                }
+            }
+        }
+    }
+    if v1 {
+        txn.delete_table(IDEMPOTENCY_V1)?;
+    }
+    txn.open_table(SMS_PARTS)?;
+    txn.open_table(FEED_STATE)?;
+    txn.open_table(FEED_SEEN)?;
+    Ok(())
+}
+
 impl Store {
     pub fn open(path: &Path) -> Result<Self, Error> {
         let fail = |e: &dyn std::fmt::Display| Error::Storage(format!("{}: {e}", path.display()));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
-        let db = Database::create(path).map_err(|e| fail(&e))?;
-        let txn = db.begin_write().map_err(|e| fail(&e))?;
-        txn.open_table(IDEMPOTENCY).map_err(|e| fail(&e))?;
-        txn.open_table(SMS_PARTS).map_err(|e| fail(&e))?;
-        txn.open_table(FEED_STATE).map_err(|e| fail(&e))?;
-        txn.open_table(FEED_SEEN).map_err(|e| fail(&e))?;
-        txn.commit().map_err(|e| fail(&e))?;
+        let db = ReopeningDb::open(path, setup).map_err(|e| fail(&e))?;
         Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
 
-    fn fail(&self, e: impl std::fmt::Display) -> Error {
-        Error::Storage(format!("{}: {e}", self.path))
+    /// Runs `f` on the database. The error a client is told names no path;
+    /// the log has it.
+    fn with<T>(&self, f: impl FnOnce(&Database) -> Result<T, redb::Error>) -> Result<T, Error> {
+        let result = match self.db.get() {
+            Ok(db) => self.db.check(f(&db)).map_err(|e| e.to_string()),
+            Err(reason) => Err(reason),
+        };
+        result.map_err(|reason| {
+            tracing::error!(path = %self.path, error = %reason, "intake storage failed");
+            Error::Storage(reason)
+        })
     }
 
-    /// The report id first given for `key`.
-    pub fn idempotent(&self, key: &str) -> Result<Option<u128>, Error> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
-        let t = txn.open_table(IDEMPOTENCY).map_err(|e| self.fail(e))?;
-        Ok(t.get(key).map_err(|e| self.fail(e))?.map(|v| v.value()))
+    /// Whether the store can be used, for `/readyz`; after an I/O error, this
+    /// is also what tries to open it again when nothing else does. Blocks.
+    pub fn ready(&self) -> Result<(), String> {
+        self.db.get().map(drop)
     }
 
-    /// Records `id` as the report for `key`, durably.
-    pub fn remember(&self, key: &str, id: u128) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
-        txn.open_table(IDEMPOTENCY).map_err(|e| self.fail(e))?.insert(key, id).map_err(|e| self.fail(e))?;
-        txn.commit().map_err(|e| self.fail(e))
+    /// The report id first given for `key`, and the digest of what was
+    /// submitted then (`None` if it was recorded before digests were kept).
+    pub fn idempotent(&self, key: &str) -> Result<Option<(u128, Option<[u8; 32]>)>, Error> {
+        self.with(|db| Ok(db.begin_read()?.open_table(IDEMPOTENCY)?.get(key)?.map(|v| v.value())))
+    }
+
+    /// Records `id` as the report for `key`, submitted with `digest`, durably.
+    pub fn remember(&self, key: &str, id: u128, digest: [u8; 32]) -> Result<(), Error> {
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(IDEMPOTENCY)?.insert(key, (id, Some(digest)))?;
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     fn get_json<T: DeserializeOwned>(
@@ -68,12 +112,8 @@ impl Store {
         table: TableDefinition<&str, &[u8]>,
         key: &str,
     ) -> Result<Option<T>, Error> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
-        let t = txn.open_table(table).map_err(|e| self.fail(e))?;
-        let Some(v) = t.get(key).map_err(|e| self.fail(e))? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(v.value()).map(Some).map_err(|e| self.fail(e))
+        let bytes = self.with(|db| Ok(db.begin_read()?.open_table(table)?.get(key)?.map(|v| v.value().to_vec())))?;
+        bytes.map(|b| serde_json::from_slice(&b)).transpose().map_err(|e| Error::Storage(e.to_string()))
     }
 
     fn put_json<T: Serialize>(
@@ -82,31 +122,39 @@ impl Store {
         key: &str,
         value: Option<&T>,
     ) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
-        {
-            let mut t = txn.open_table(table).map_err(|e| self.fail(e))?;
-            match value {
-                Some(v) => {
-                    let bytes = serde_json::to_vec(v).map_err(|e| self.fail(e))?;
-                    t.insert(key, bytes.as_slice()).map_err(|e| self.fail(e))?;
-                }
-                None => {
-                    t.remove(key).map_err(|e| self.fail(e))?;
+        let bytes = value.map(serde_json::to_vec).transpose().map_err(|e| Error::Storage(e.to_string()))?;
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            {
+                let mut t = txn.open_table(table)?;
+                match &bytes {
+                    Some(b) => {
+                        t.insert(key, b.as_slice())?;
+                    }
+                    None => {
+                        t.remove(key)?;
+                    }
                 }
             }
-        }
-        txn.commit().map_err(|e| self.fail(e))
+            txn.commit()?;
+            Ok(())
+        })
     }
 
     fn all_json<T: DeserializeOwned>(&self, table: TableDefinition<&str, &[u8]>) -> Result<Vec<(String, T)>, Error> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
-        let t = txn.open_table(table).map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for row in t.iter().map_err(|e| self.fail(e))? {
-            let (k, v) = row.map_err(|e| self.fail(e))?;
-            out.push((k.value().to_owned(), serde_json::from_slice(v.value()).map_err(|e| self.fail(e))?));
-        }
-        Ok(out)
+        let rows = self.with(|db| {
+            let txn = db.begin_read()?;
+            let t = txn.open_table(table)?;
+            let mut out = Vec::new();
+            for row in t.iter()? {
+                let (k, v) = row?;
+                out.push((k.value().to_owned(), v.value().to_vec()));
+            }
+            Ok(out)
+        })?;
+        rows.into_iter()
+            .map(|(k, v)| serde_json::from_slice(&v).map(|v| (k, v)).map_err(|e| Error::Storage(e.to_string())))
+            .collect()
     }
 
     pub fn sms_parts<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
@@ -135,18 +183,50 @@ impl Store {
 
     /// Whether the feed at `url` has already delivered `item`.
     pub fn seen(&self, url: &str, item: &str) -> Result<bool, Error> {
-        let txn = self.db.begin_read().map_err(|e| self.fail(e))?;
-        let t = txn.open_table(FEED_SEEN).map_err(|e| self.fail(e))?;
-        Ok(t.get(Self::seen_key(url, item).as_str()).map_err(|e| self.fail(e))?.is_some())
+        let key = Self::seen_key(url, item);
+        self.with(|db| Ok(db.begin_read()?.open_table(FEED_SEEN)?.get(key.as_str())?.is_some()))
     }
 
     /// Marks `item` of the feed at `url` as delivered, durably.
     pub fn mark_seen(&self, url: &str, item: &str, at: i64) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.fail(e))?;
-        txn.open_table(FEED_SEEN)
-            .map_err(|e| self.fail(e))?
-            .insert(Self::seen_key(url, item).as_str(), at)
-            .map_err(|e| self.fail(e))?;
-        txn.commit().map_err(|e| self.fail(e))
+        let key = Self::seen_key(url, item);
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            txn.open_table(FEED_SEEN)?.insert(key.as_str(), at)?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store of the first format opens; the keys of `Idempotency-Key`
+    /// headers still answer, those of channel and `external_id` are gone.
+    #[test]
+    fn keys_of_the_first_format_are_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ingest.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut t = txn.open_table(IDEMPOTENCY_V1).unwrap();
+                t.insert("key/budi/hp-1", 7u128).unwrap();
+                t.insert("ext/sms/SM1", 8u128).unwrap();
+            }
+            txn.open_table(SMS_PARTS).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.idempotent("key/budi/hp-1").unwrap(), Some((7, None)));
+        assert_eq!(store.idempotent("ext/sms/SM1").unwrap(), None);
+        store.remember("sms/+6281/SM1", 9, [1; 32]).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.idempotent("sms/+6281/SM1").unwrap(), Some((9, Some([1; 32]))));
+        assert_eq!(store.idempotent("key/budi/hp-1").unwrap(), Some((7, None)));
     }
 }

@@ -1,17 +1,23 @@
 //! The body of `POST /api/v1/reports`, and the checks every report passes.
 
 use model::{Channel, RegionCode, Report, ReportId, Reporter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::Error;
+use crate::{EARLIEST, Error, Idempotency, quote};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 300;
 
+/// Longest `Idempotency-Key`, `external_id` and `source`, in characters.
+pub const MAX_ID_CHARS: usize = 200;
+
+/// How far ahead of the server's clock `reported_at` may be.
+const AHEAD: time::Duration = time::Duration::minutes(5);
+
 /// A report as a client submits it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
     pub text: String,
@@ -38,6 +44,7 @@ fn invalid(field: &'static str, message: impl Into<String>) -> Error {
 impl Submission {
     /// The idempotency key of this submission by `account`: the
     /// `Idempotency-Key` header when sent, else the channel and `external_id`.
+    /// Both are the account's own: another account's ids never match.
     pub fn idempotency_key(&self, account: &str, header: Option<&str>) -> Option<String> {
         match header.map(str::trim).filter(|h| !h.is_empty()) {
             Some(h) => Some(format!("key/{account}/{h}")),
@@ -45,8 +52,31 @@ impl Submission {
                 .external_id
                 .as_deref()
                 .filter(|e| !e.is_empty())
-                .map(|e| format!("ext/{}/{e}", self.channel.unwrap_or_default())),
+                .map(|e| format!("ext/{account}/{}/{e}", self.channel.unwrap_or_default())),
         }
+    }
+
+    /// The idempotency key (see [`Submission::idempotency_key`]) with the
+    /// digest of this submission and its `files`, so that a key reused for a
+    /// different report is told from a retry.
+    pub fn idempotency(
+        &self,
+        account: &str,
+        header: Option<&str>,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<Option<Idempotency>, Error> {
+        if let Some(h) = header
+            && h.trim().chars().count() > MAX_ID_CHARS
+        {
+            return Err(invalid("Idempotency-Key", format!("is longer than {MAX_ID_CHARS} characters")));
+        }
+        let Some(key) = self.idempotency_key(account, header) else { return Ok(None) };
+        let body = serde_json::to_vec(self).map_err(|e| Error::Storage(e.to_string()))?;
+        let mut content = vec![body.as_slice()];
+        for (name, bytes) in files {
+            content.extend([name.as_bytes(), bytes.as_slice()]);
+        }
+        Ok(Some(Idempotency::of(key, &content)))
     }
 
     /// Checks the submission and makes it a report received at `now`.
@@ -73,16 +103,31 @@ impl Submission {
         }
         let region = match self.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => None,
-            Some(code) => Some(RegionCode::parse(code).map_err(|e| invalid("region", e.to_string()))?),
+            Some(code) => Some(RegionCode::parse(&quote(code)).map_err(|e| invalid("region", e.to_string()))?),
         };
         let reported_at = match self.reported_at.as_deref() {
             None => now,
             Some(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
-                invalid("reported_at", format!("`{s}` is not an RFC 3339 time like 2026-11-29T08:30:00+08:00: {e}"))
+                invalid(
+                    "reported_at",
+                    format!("`{}` is not an RFC 3339 time like 2026-11-29T08:30:00+08:00: {e}", quote(s)),
+                )
             })?,
         };
-        if reported_at > now + time::Duration::minutes(5) {
-            return Err(invalid("reported_at", "is in the future: check the device's clock"));
+        if reported_at < EARLIEST || reported_at > now + AHEAD {
+            return Err(invalid(
+                "reported_at",
+                format!(
+                    "{} is outside the accepted range, from 2000-01-01T00:00:00Z to 5 minutes from now: give the \
+                     time the event happened, and check the device's clock",
+                    quote(self.reported_at.as_deref().unwrap_or_default())
+                ),
+            ));
+        }
+        for (field, value) in [("source", &self.source), ("external_id", &self.external_id)] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > MAX_ID_CHARS) {
+                return Err(invalid(field, format!("is longer than {MAX_ID_CHARS} characters")));
+            }
         }
         let source = self.source.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
         Ok(Report {
@@ -140,6 +185,11 @@ mod tests {
         assert_eq!(field_of(check(r#"{"text":"x","region":"99.99"}"#)), "region");
         assert_eq!(field_of(check(r#"{"text":"x","reported_at":"kemarin"}"#)), "reported_at");
         assert_eq!(field_of(check(r#"{"text":"x","reported_at":"2026-11-29T10:06:00Z"}"#)), "reported_at");
+        assert_eq!(field_of(check(r#"{"text":"x","reported_at":"0001-01-01T00:00:00Z"}"#)), "reported_at");
+        assert_eq!(field_of(check(r#"{"text":"x","reported_at":"1900-06-01T00:00:00+07:00"}"#)), "reported_at");
+        assert!(check(r#"{"text":"x","reported_at":"2000-01-01T00:00:00Z"}"#).is_ok());
+        let long_id = format!(r#"{{"text":"x","external_id":"{}"}}"#, "e".repeat(201));
+        assert_eq!(field_of(check(&long_id)), "external_id");
         assert!(check(r#"{"text":"x","reported_at":"2026-11-29T10:04:00Z"}"#).is_ok());
         let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(20_001));
         assert_eq!(field_of(check(&long)), "text");
@@ -147,10 +197,32 @@ mod tests {
     }
 
     #[test]
+    fn long_input_is_not_quoted_back_whole() {
+        for body in [
+            format!(r#"{{"text":"x","reported_at":"{}"}}"#, "9".repeat(100_000)),
+            format!(r#"{{"text":"x","region":"{}"}}"#, "7".repeat(100_000)),
+        ] {
+            let message = check(&body).unwrap_err().to_string();
+            assert!(message.len() < 500, "{} characters: {}", message.len(), &message[..500]);
+        }
+    }
+
+    #[test]
     fn idempotency_keys() {
         let s: Submission = serde_json::from_str(r#"{"text":"x","channel":"sms","external_id":"m-1"}"#).unwrap();
         assert_eq!(s.idempotency_key("budi", Some("abc")).as_deref(), Some("key/budi/abc"));
-        assert_eq!(s.idempotency_key("budi", None).as_deref(), Some("ext/sms/m-1"));
+        assert_eq!(s.idempotency_key("budi", None).as_deref(), Some("ext/budi/sms/m-1"));
         assert_eq!(Submission::default().idempotency_key("budi", Some(" ")), None);
+        // another account's ids are its own
+        assert_ne!(s.idempotency_key("siti", None), s.idempotency_key("budi", None));
+        // the digest tells a different report, or different files, from a retry
+        let key = |s: &Submission, files: &[(String, Vec<u8>)]| s.idempotency("budi", Some("k"), files).unwrap();
+        let other: Submission = serde_json::from_str(r#"{"text":"y","channel":"sms","external_id":"m-1"}"#).unwrap();
+        let photo = [("a.jpg".to_owned(), vec![1, 2, 3])];
+        assert_eq!(key(&s, &photo), key(&s.clone(), &photo));
+        assert_ne!(key(&s, &[]).unwrap().digest, key(&other, &[]).unwrap().digest);
+        assert_ne!(key(&s, &[]).unwrap().digest, key(&s, &photo).unwrap().digest);
+        let too_long = "k".repeat(201);
+        assert!(matches!(s.idempotency("budi", Some(&too_long), &[]), Err(Error::Invalid { .. })));
     }
 }

@@ -107,7 +107,7 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
     if said.is_some_and(|t| t.starts_with('/')) {
         return Parsed::Command { chat: m.chat.id, message: m.message_id };
     }
-    let location = m.location.map(|l| GeoPoint { lat: l.latitude, lon: l.longitude });
+    let location = m.location.map(|l| GeoPoint { lat: l.latitude, lon: l.longitude }).filter(on_earth);
     let mut attachments = Vec::new();
     if let Some(p) = m.photo.iter().max_by_key(|p| u64::from(p.width) * u64::from(p.height)) {
         attachments.push(remote(&p.file_id, &format!("foto-{}.jpg", p.file_unique_id), "image/jpeg", p.file_size));
@@ -130,7 +130,7 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
         Some(last) => format!("{} {last}", u.first_name),
         None => u.first_name.clone(),
     });
-    let reported_at = OffsetDateTime::from_unix_timestamp(m.date).unwrap_or(now).min(now);
+    let reported_at = crate::sent_time(OffsetDateTime::from_unix_timestamp(m.date).ok(), now);
     let report = Report {
         id: ReportId::new_at(now),
         received_at: now,
@@ -147,6 +147,11 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
         external_id: Some(format!("{}:{}", m.chat.id, m.message_id)),
     };
     Parsed::Report { report: Box::new(report), sender, chat: m.chat.id, message: m.message_id }
+}
+
+/// Whether a point a channel sent can be a place at all.
+pub(crate) fn on_earth(p: &GeoPoint) -> bool {
+    (-90.0..=90.0).contains(&p.lat) && (-180.0..=180.0).contains(&p.lon)
 }
 
 /// A file kept by Telegram; `location` is `telegram:<file_id>` for `getFile`.
@@ -211,7 +216,16 @@ mod tests {
         .unwrap();
         let Parsed::Report { report, .. } = parse(&update, now) else { panic!() };
         assert!(report.text.starts_with("Lokasi kejadian: -0.90000, 119.87000"));
+        assert_eq!(report.reported_at, datetime!(2025-11-29 09:53:20 UTC));
         assert_eq!(report.location.unwrap().lat, -0.9);
+
+        // a date before 2000, or a point off the earth, is not believed
+        let odd: Update = serde_json::from_value(json!({"update_id": 1, "message": {
+            "message_id": 7, "chat": {"id": 5}, "date": -2208988800i64, "text": "x",
+            "location": {"latitude": 900.0, "longitude": 119.87}}}))
+        .unwrap();
+        let Parsed::Report { report, .. } = parse(&odd, now) else { panic!() };
+        assert_eq!((report.reported_at, report.location), (now, None));
 
         let start: Update = serde_json::from_value(json!({"update_id": 2, "message": {
             "message_id": 8, "chat": {"id": 5}, "date": 1764410000, "text": "/start"}}))

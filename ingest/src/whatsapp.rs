@@ -165,7 +165,11 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 .map(|p| p.name.clone())
                 .filter(|n| !n.is_empty());
             let media = [&m.image, &m.document, &m.audio, &m.video].into_iter().flatten().next();
-            let location = m.location.as_ref().map(|l| GeoPoint { lat: l.latitude, lon: l.longitude });
+            let location = m
+                .location
+                .as_ref()
+                .map(|l| GeoPoint { lat: l.latitude, lon: l.longitude })
+                .filter(crate::telegram::on_earth);
             let text = match (m.kind.as_str(), &m.text, &m.location, media) {
                 ("text", Some(t), _, _) => t.body.trim().to_owned(),
                 ("location", _, Some(l), _) => {
@@ -193,12 +197,9 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 continue;
             }
             let sender = format!("+{}", m.from.trim_start_matches('+'));
-            let reported_at = m
-                .timestamp
-                .parse::<i64>()
-                .ok()
-                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-                .map_or(now, |t| t.min(now));
+            let given =
+                m.timestamp.trim().parse::<i64>().ok().and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+            let reported_at = crate::sent_time(given, now);
             let attachments = media
                 .map(|md| Attachment {
                     name: md.filename.clone().unwrap_or_else(|| format!("whatsapp-{}", md.id)),
