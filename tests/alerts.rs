@@ -465,3 +465,114 @@ async fn units_come_from_a_file_and_are_managed_through_the_api() {
     let (_, r) = call(&node, "GET", "/api/v1/units", Some(TOKEN), None).await;
     assert_eq!(names(&r), ["sulteng"]);
 }
+
+/// A stand-in mail server on a free port that keeps every message it is
+/// given (SMTP without TLS or login, as lettre speaks it).
+async fn mail_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let store = kept.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read);
+                write.write_all(b"220 uji\r\n").await?;
+                let mut line = String::new();
+                while lines.read_line(&mut line).await? > 0 {
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    line.clear();
+                    match verb.as_str() {
+                        "DATA" => {
+                            write.write_all(b"354 lanjut\r\n").await?;
+                            let mut message = Vec::new();
+                            while lines.read_line(&mut line).await? > 0 && line != ".\r\n" {
+                                message.extend_from_slice(line.as_bytes());
+                                line.clear();
+                            }
+                            line.clear();
+                            store.lock().unwrap().push(message);
+                            write.write_all(b"250 diterima\r\n").await?;
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 sampai jumpa\r\n").await?;
+                            break;
+                        }
+                        _ => write.write_all(b"250 baik\r\n").await?,
+                    }
+                }
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    (port, kept)
+}
+
+/// The status-callback token given to the SMS gateway and the token of the
+/// acknowledgement link in email are signed with the same key, but each is
+/// good only for its own purpose.
+#[tokio::test]
+async fn a_status_callback_token_does_not_acknowledge_and_an_ack_link_does_not_report_status() {
+    let (gateway, url) = Gateway::start(0).await;
+    let (smtp, mails) = mail_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n\n\
+         [smtp]\nurl = \"smtp://127.0.0.1:{smtp}\"\nfrom = \"Kentongan <k@example.test>\"\n",
+        dir.path().join("rules.toml").display()
+    );
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let unit = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"],
+                      "phones": ["+6281234567890"], "emails": ["piket@palukota.go.id"]});
+    let (status, body) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
+    assert_eq!(status, 202);
+
+    let status_url = eventually(Duration::from_secs(15), || async {
+        let sent: Value = serde_json::from_str(&gateway.requests().first()?.1).unwrap();
+        Some(sent["callback_url"].as_str()?.to_owned())
+    })
+    .await
+    .unwrap_or_else(|| panic!("no SMS reached the gateway; log:\n{}", node.log()));
+    let ack_url = eventually(Duration::from_secs(15), || async {
+        let raw = mails.lock().unwrap().first()?.clone();
+        let text = mail_parser::MessageParser::default().parse(&raw)?.body_text(0)?.into_owned();
+        let at = text.find("/ack-link?token=")?;
+        let start = text[..at].rfind("http")?;
+        Some(text[start..].split_whitespace().next()?.trim_end_matches(['>', ')', '.']).to_owned())
+    })
+    .await
+    .unwrap_or_else(|| panic!("no email with an ack link; log:\n{}", node.log()));
+    let token_of = |u: &str| u[u.find("token=").unwrap() + 6..].to_owned();
+    let alert = alert_for(&node, "72.71").await;
+    let id = alert["id"].as_str().unwrap();
+    let ack_path = format!("/api/v1/alerts/{id}/ack-link");
+
+    // the gateway's token, used as an acknowledgement link: refused, and the alert stays open
+    let sms_token = token_of(&status_url);
+    let page = common::client().get(node.url(&format!("{ack_path}?token={sms_token}"))).send().await.unwrap();
+    assert_eq!(page.status(), 403);
+    let posted =
+        callback(&node.url(&ack_path), "application/x-www-form-urlencoded", &format!("token={sms_token}")).await;
+    assert_eq!(posted, 403);
+    let (_, now) = call(&node, "GET", &format!("/api/v1/alerts/{id}"), Some(TOKEN), None).await;
+    assert_eq!(now["state"], "open", "{now}");
+
+    // the email's token, used as a status callback: refused
+    let ack_token = token_of(&ack_url);
+    let status_path = format!("/api/v1/alerts/{id}/sms-status?token={ack_token}");
+    assert_eq!(callback(&node.url(&status_path), "application/json", "{\"status\":\"delivered\"}").await, 403);
+
+    // each is good for its own purpose
+    assert_eq!(callback(&status_url, "application/json", "{\"status\":\"delivered\"}").await, 204);
+    let posted =
+        callback(&node.url(&ack_path), "application/x-www-form-urlencoded", &format!("token={ack_token}")).await;
+    assert_eq!(posted, 200);
+    let (_, now) = call(&node, "GET", &format!("/api/v1/alerts/{id}"), Some(TOKEN), None).await;
+    assert_eq!(now["state"], "acknowledged", "{now}");
+}

@@ -1,11 +1,14 @@
-//! One-click acknowledgement links in alert email: signed with HMAC-SHA256,
-//! expiring, and good for one acknowledgement (the alert then is no longer
-//! open, so the link cannot take a second step).
+//! Signed tokens in the links this node sends out: the one-click
+//! acknowledgement links in alert email, and the status callbacks given to
+//! the SMS gateway. Signed with HMAC-SHA256, expiring, and bound to their
+//! [`Purpose`]: a token made for one purpose is refused for any other. An
+//! acknowledgement link is good for one acknowledgement (the alert then is
+//! no longer open, so the link cannot take a second step).
 //!
 //! A token is `<expiry, unix seconds>.<recipient, hex>.<signature, hex>`,
-//! the signature over the alert id, the expiry and the recipient. Every node
-//! that makes or checks links needs the same key: `auth.link_secret`, or on
-//! a single node a key kept in `data_dir/link.key`.
+//! the signature over the purpose, the alert id, the expiry and the
+//! recipient. Every node that makes or checks links needs the same key:
+//! `auth.link_secret`, or on a single node a key kept in `data_dir/link.key`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +22,25 @@ use crate::Error;
 
 /// How long a link works.
 pub const LINK_TTL: time::Duration = time::Duration::days(3);
+
+/// What a token is for. The label is the first part of what is signed, so a
+/// token of one purpose never verifies as another, though the key is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A one-click acknowledgement link in an alert email, for its recipient.
+    AckLink,
+    /// The status callback handed to the SMS gateway, for one unit and phone.
+    SmsStatus,
+}
+
+impl Purpose {
+    fn label(self) -> &'static str {
+        match self {
+            Purpose::AckLink => "kentongan/ack-link/v1",
+            Purpose::SmsStatus => "kentongan/sms-status/v1",
+        }
+    }
+}
 
 /// The key links are signed with.
 #[derive(Clone)]
@@ -72,24 +94,27 @@ impl LinkKey {
         Ok(Self(Arc::new(key)))
     }
 
-    fn mac(&self, alert: Uuid, expires: i64, recipient: &str) -> Hmac<Sha256> {
+    fn mac(&self, purpose: Purpose, alert: Uuid, expires: i64, recipient: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&*self.0).expect("any key length");
-        mac.update(b"kentongan-ack\0");
+        // the label, ended by a byte no label has; then fields of fixed
+        // length; the recipient last, so no two inputs read alike
+        mac.update(purpose.label().as_bytes());
+        mac.update(b"\0");
         mac.update(alert.as_bytes());
         mac.update(&expires.to_be_bytes());
         mac.update(recipient.as_bytes());
         mac
     }
 
-    /// A token that lets `recipient` acknowledge `alert` until `expires`.
-    pub fn sign(&self, alert: Uuid, recipient: &str, expires: OffsetDateTime) -> String {
+    /// A token for `purpose` about `alert`, made for `recipient`, good until `expires`.
+    pub fn sign(&self, purpose: Purpose, alert: Uuid, recipient: &str, expires: OffsetDateTime) -> String {
         let expires = expires.unix_timestamp();
-        let signature = self.mac(alert, expires, recipient).finalize().into_bytes();
+        let signature = self.mac(purpose, alert, expires, recipient).finalize().into_bytes();
         format!("{expires}.{}.{}", hex::encode(recipient), hex::encode(signature))
     }
 
-    /// The recipient a valid, unexpired token for `alert` was made for.
-    pub fn verify(&self, alert: Uuid, token: &str, now: OffsetDateTime) -> Result<String, LinkError> {
+    /// The recipient a valid, unexpired token for `purpose` and `alert` was made for.
+    pub fn verify(&self, purpose: Purpose, alert: Uuid, token: &str, now: OffsetDateTime) -> Result<String, LinkError> {
         let mut parts = token.trim().splitn(3, '.');
         let (Some(expires), Some(recipient), Some(signature)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(LinkError::Invalid);
@@ -103,7 +128,7 @@ impl LinkKey {
         let recipient =
             hex::decode(recipient).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Invalid)?;
         let signature = hex::decode(signature).map_err(|_| LinkError::Invalid)?;
-        self.mac(alert, expires, &recipient).verify_slice(&signature).map_err(|_| LinkError::Invalid)?;
+        self.mac(purpose, alert, expires, &recipient).verify_slice(&signature).map_err(|_| LinkError::Invalid)?;
         if now.unix_timestamp() >= expires {
             return Err(LinkError::Expired);
         }
@@ -122,24 +147,38 @@ mod tests {
         let key = LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap();
         let alert = Uuid::now_v7();
         let now = datetime!(2026-11-29 10:00 UTC);
-        let token = key.sign(alert, "piket@palukota.go.id", now + LINK_TTL);
-        assert_eq!(key.verify(alert, &token, now).unwrap(), "piket@palukota.go.id");
-        assert_eq!(key.verify(alert, &token, now + LINK_TTL), Err(LinkError::Expired));
-        assert_eq!(key.verify(Uuid::now_v7(), &token, now), Err(LinkError::Invalid));
+        let ack = Purpose::AckLink;
+        let token = key.sign(ack, alert, "piket@palukota.go.id", now + LINK_TTL);
+        assert_eq!(key.verify(ack, alert, &token, now).unwrap(), "piket@palukota.go.id");
+        assert_eq!(key.verify(ack, alert, &token, now + LINK_TTL), Err(LinkError::Expired));
+        assert_eq!(key.verify(ack, Uuid::now_v7(), &token, now), Err(LinkError::Invalid));
         let other = LinkKey::from_secret("kunci-lain-yang-juga-cukup-panjang-456").unwrap();
-        assert_eq!(other.verify(alert, &token, now), Err(LinkError::Invalid));
+        assert_eq!(other.verify(ack, alert, &token, now), Err(LinkError::Invalid));
         // a changed recipient or expiry breaks the signature
         let (_, rest) = token.split_once('.').unwrap();
         let later = format!("{}.{rest}", (now + time::Duration::days(30)).unix_timestamp());
-        assert_eq!(key.verify(alert, &later, now), Err(LinkError::Invalid));
-        assert_eq!(key.verify(alert, "", now), Err(LinkError::Invalid));
-        assert_eq!(key.verify(alert, &format!("0{token}"), now), Err(LinkError::Invalid));
+        assert_eq!(key.verify(ack, alert, &later, now), Err(LinkError::Invalid));
+        assert_eq!(key.verify(ack, alert, "", now), Err(LinkError::Invalid));
+        assert_eq!(key.verify(ack, alert, &format!("0{token}"), now), Err(LinkError::Invalid));
         assert!(LinkKey::from_secret("pendek").is_err());
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("link.key");
         let made = LinkKey::load_or_create(&path).unwrap();
         let again = LinkKey::load_or_create(&path).unwrap();
-        assert_eq!(again.verify(alert, &made.sign(alert, "a@b.id", now + LINK_TTL), now).unwrap(), "a@b.id");
+        assert_eq!(again.verify(ack, alert, &made.sign(ack, alert, "a@b.id", now + LINK_TTL), now).unwrap(), "a@b.id");
+    }
+
+    #[test]
+    fn a_token_is_good_only_for_its_purpose() {
+        let key = LinkKey::from_secret("rahasia-yang-cukup-panjang-untuk-uji-123").unwrap();
+        let alert = Uuid::now_v7();
+        let now = datetime!(2026-11-29 10:00 UTC);
+        let until = now + time::Duration::days(7);
+        for (made, used) in [(Purpose::SmsStatus, Purpose::AckLink), (Purpose::AckLink, Purpose::SmsStatus)] {
+            let token = key.sign(made, alert, "sms:palu:+6281234567890", until);
+            assert_eq!(key.verify(made, alert, &token, now).unwrap(), "sms:palu:+6281234567890");
+            assert_eq!(key.verify(used, alert, &token, now), Err(LinkError::Invalid), "{made:?} as {used:?}");
+        }
     }
 }

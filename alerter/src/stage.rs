@@ -448,8 +448,12 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
     let language = alerter.units.get(&entry.unit).and_then(|u| u.language);
     let result = match (&alerter.mailer, entry.channel) {
         (Some(mailer), DeliveryChannel::Email) => {
-            let token =
-                alerter.links.sign(entry.alert.id, &entry.recipient, alerter.clock.now() + crate::links::LINK_TTL);
+            let token = alerter.links.sign(
+                crate::links::Purpose::AckLink,
+                entry.alert.id,
+                &entry.recipient,
+                alerter.clock.now() + crate::links::LINK_TTL,
+            );
             let links = crate::email::Links::new(&alerter.public_url, entry.alert.id, &token);
             match alerter.templates.email(
                 &entry.alert,
@@ -471,6 +475,7 @@ async fn attempt(alerter: &Alerter, mut entry: Entry) -> Result<(), Error> {
                 let base = alerter.public_url.trim_end_matches('/');
                 let alert = &entry.alert;
                 let token = alerter.links.sign(
+                    crate::links::Purpose::SmsStatus,
                     alert.id,
                     &sms_callback_recipient(&entry.unit, &entry.recipient),
                     alerter.clock.now() + SMS_CALLBACK_TTL,

@@ -106,6 +106,17 @@ fn check_password(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The answer when a phone number or Telegram id is already another
+/// account's: each may sign in one account only, or reports from it could be
+/// filed as someone else's (in another region, say).
+fn taken(what: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "unavailable",
+        format!("{what}: is registered to another account; each can belong to one account only"),
+    )
+}
+
 fn parse_regions(codes: &[String]) -> Result<Vec<RegionCode>, ApiError> {
     let mut out = Vec::new();
     for c in codes {
@@ -178,9 +189,19 @@ pub fn make_account(
         let what = if regions.is_empty() { "a national account" } else { "an account outside your regions" };
         return Err(ApiError::forbidden(&format!("a national admin to create {what};")));
     }
+    // Names are one namespace for the whole country, so a taken name must
+    // be refused even when its account lies outside the caller's regions;
+    // the answer is the same either way and says nothing of that account.
     if directory.account(&new.name).is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "exists", format!("an account named `{}` exists", new.name)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "unavailable",
+            format!("name: `{}` is not available; choose another", new.name),
+        ));
     }
+    let phone = new.phone.filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p));
+    let telegram = new.telegram.filter(|t| !t.is_empty());
+    directory.check_identities(&new.name, phone.as_deref(), telegram.as_deref()).map_err(taken)?;
     let password_hash = match &new.password {
         Some(p) => {
             check_password(p)?;
@@ -194,8 +215,8 @@ pub fn make_account(
         role: new.role,
         regions,
         email: new.email.filter(|e| !e.is_empty()),
-        phone: new.phone.filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p)),
-        telegram: new.telegram.filter(|t| !t.is_empty()),
+        phone,
+        telegram,
         active: true,
         password_hash,
         created_at: now,
@@ -220,7 +241,18 @@ pub async fn create(
         let caller = caller.clone();
         move || make_account(new, Some(&caller), &directory, now)
     });
-    let (account, credential, token) = made.await.map_err(ApiError::internal)??;
+    let (account, credential, token) = match made.await.map_err(ApiError::internal)? {
+        Ok(made) => made,
+        Err(e) => {
+            if e.status == StatusCode::CONFLICT {
+                // probing for names or numbers leaves a trace
+                let entry = Entry::new(&caller.name, "account.create_refused", &name, &[], &source)
+                    .after(json!({ "reason": e.message }));
+                audit::record(&state, entry).await;
+            }
+            return Err(e);
+        }
+    };
     state.directory.save(&state.bus, AccountRecord::Account(account.clone())).await?;
     state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     audit::record(
@@ -312,6 +344,13 @@ pub async fn update(
     if let Some(a) = change.active {
         after.active = a;
     }
+    fn changed<'a>(new: &'a Option<String>, old: &Option<String>) -> Option<&'a str> {
+        new.as_deref().filter(|_| new != old)
+    }
+    state
+        .directory
+        .check_identities(&name, changed(&after.phone, &before.phone), changed(&after.telegram, &before.telegram))
+        .map_err(taken)?;
     if password_hash.is_some() {
         after.password_hash = password_hash;
     }
@@ -446,11 +485,6 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| secrets::hash("no account has this password").unwrap_or_default())
-}
-
 /// Failed sign-ins per account name, on this node.
 #[derive(Debug, Clone, Default)]
 pub struct Lockout {
@@ -509,9 +543,7 @@ pub async fn sign_in(
     // Without an account or password, check a dummy hash anyway, so the time
     // taken does not tell which names exist.
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let known = hash.is_some();
-    let checked = state.directory.verify(form.password.clone(), hash.unwrap_or_else(|| dummy_hash().to_owned())).await;
-    let ok = known && checked;
+    let ok = state.directory.verify(form.password.clone(), hash).await;
     let account = match (ok, account) {
         (true, Some(a)) => a,
         _ => {

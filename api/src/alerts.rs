@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use alerter::links::Purpose;
 use axum::Json;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
@@ -271,7 +272,7 @@ fn check_link(
     };
     let view = state.alerts.clone().ok_or_else(not_found)?;
     let alert_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let recipient = state.links.verify(alert_id, token, state.clock.now()).map_err(|e| match e {
+    let recipient = state.links.verify(Purpose::AckLink, alert_id, token, state.clock.now()).map_err(|e| match e {
         alerter::links::LinkError::Expired => page(
             StatusCode::GONE,
             "Tautan kedaluwarsa",
@@ -385,7 +386,8 @@ pub async fn sms_status(
 ) -> Result<StatusCode, ApiError> {
     let bad_token = || ApiError::new(StatusCode::FORBIDDEN, "forbidden", "token: not a status callback this node made");
     let alert_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(&format!("alert `{id}`")))?;
-    let signed = state.links.verify(alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
+    let signed =
+        state.links.verify(Purpose::SmsStatus, alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
     let mut parts = signed.splitn(3, ':');
     let (Some("sms"), Some(unit), Some(phone)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad_token());

@@ -7,7 +7,7 @@
 //! A request that changes something and rides on the cookie must also carry
 //! the session's CSRF token in `X-CSRF-Token`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
@@ -18,6 +18,7 @@ use axum::response::Response;
 use model::{CredentialKind, Role, Scope};
 
 use crate::AppState;
+use crate::directory::Refusal;
 use crate::error::ApiError;
 use crate::secrets;
 
@@ -55,10 +56,7 @@ impl Caller {
     /// Whether everything an account in `regions` covers is inside this caller's
     /// scope (an account with no regions is national).
     pub fn covers_all(&self, regions: &[model::RegionCode]) -> bool {
-        match &self.scope {
-            Scope::All => true,
-            Scope::Regions(_) => !regions.is_empty() && regions.iter().all(|r| self.scope.covers(Some(r))),
-        }
+        self.scope.covers_all(regions)
     }
 }
 
@@ -73,8 +71,15 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Signs the request in, from its bearer token or its session cookie.
-pub async fn authenticate(state: &AppState, method: &Method, headers: &HeaderMap) -> Result<Caller, ApiError> {
+/// Signs the request from `peer` in, from its bearer token or its session
+/// cookie. Failed checks are counted per credential id and per peer address;
+/// past the limit the answer is 429 for a while.
+pub async fn authenticate(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Caller, ApiError> {
     let now = state.clock.now();
     let bearer = headers
         .get(AUTHORIZATION)
@@ -87,8 +92,17 @@ pub async fn authenticate(state: &AppState, method: &Method, headers: &HeaderMap
         (None, Some(session)) => (session, CredentialKind::Session, Via::Session),
         (None, None) => return Err(ApiError::unauthorized()),
     };
-    let (account, credential) =
-        state.directory.authenticate(secret, kind, now).await.ok_or_else(ApiError::unauthorized)?;
+    let (account, credential) = state.directory.authenticate(secret, kind, now, peer).await.map_err(|r| match r {
+        Refusal::Invalid => ApiError::unauthorized(),
+        Refusal::Throttled(wait) => ApiError {
+            retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many failed sign-ins with this token or from this address: wait, then send a valid token",
+            )
+        },
+    })?;
     if via == Via::Session && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let expected = credential.csrf.as_deref().unwrap_or_default();
@@ -109,7 +123,8 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     let Some(Required(roles)) = req.extensions().get::<Required>().copied() else {
         return Err(ApiError::internal("route without declared roles"));
     };
-    let caller = authenticate(&state, req.method(), req.headers()).await?;
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
+    let caller = authenticate(&state, req.method(), req.headers(), peer).await?;
     if !roles.contains(&caller.role) {
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         return Err(ApiError::forbidden(&names.join(" or ")));

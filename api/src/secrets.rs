@@ -41,6 +41,14 @@ pub fn verify(secret: &str, hash: &str) -> bool {
     Argon2::default().verify_password(secret.as_bytes(), hash).is_ok()
 }
 
+/// A hash that no secret matches, made once, to check against when there is
+/// no real one (an unknown token id, a name without a password), so that the
+/// time taken does not tell which exist.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| random_hex(32).and_then(|p| hash(&p)).unwrap_or_default())
+}
+
 /// A fast digest of an already-verified secret, so that repeat requests need
 /// not pay for Argon2 again. Only digests are kept, never the secrets.
 pub fn fingerprint(secret: &str) -> Vec<u8> {

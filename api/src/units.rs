@@ -41,7 +41,28 @@ pub struct NewUnit {
     pub language: Option<String>,
 }
 
-fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String) -> Result<Unit, ApiError> {
+/// Whether the caller sees `unit`: one of its regions lies in the caller's
+/// scope, or encloses part of it (the province unit above a city admin).
+fn visible(caller: &Caller, unit: &Unit) -> bool {
+    unit.regions.iter().any(|r| caller.scope.touches(r))
+}
+
+/// Checks `new` as the settings of the unit `id`, whose parent was `before`
+/// (`None` for a new unit).
+///
+/// Who may name which parent: escalations must not leave the caller's hands
+/// sideways. A parent must be a unit the caller could edit (all of its regions
+/// in the caller's scope), or a unit that encloses every region of this one,
+/// the way the province unit `72` encloses a unit of `72.71`. A parent that
+/// is neither (a unit of another province) is refused, unless it is the one
+/// the unit already had, which a national admin chose.
+fn validate(
+    new: NewUnit,
+    caller: &Caller,
+    book: &alerter::UnitBook,
+    id: String,
+    before: Option<&String>,
+) -> Result<Unit, ApiError> {
     let name = new.name.trim().to_owned();
     if name.is_empty() {
         return Err(ApiError::invalid("name", "is empty: give the unit a name, like `Kesbangpol Kota Palu`"));
@@ -88,13 +109,28 @@ fn validate(new: NewUnit, caller: &Caller, book: &alerter::UnitBook, id: String)
         return Err(ApiError::invalid("language", format!("`{language}` is not id or en")));
     }
     if let Some(parent) = &new.parent {
-        if book.get(parent).is_none() {
+        let kept = before == Some(parent);
+        // a unit the caller does not see is answered like one that does not exist
+        let Some(unit) = book.get(parent).filter(|p| kept || visible(caller, p)) else {
             return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
+        };
+        if !kept && !caller.covers_all(&unit.regions) && !unit.encloses(&regions) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "parent: `{}` covers regions outside yours and not all of this unit's; \
+                     name a unit of your regions, or one above this unit's regions (the province unit)",
+                    unit.name
+                ),
+            ));
         }
-        // the chain up must end: not at this unit again
+        // the chain up must end: not at this unit again (nor in a loop made
+        // meanwhile by two nodes at once)
+        let mut seen = std::collections::HashSet::new();
         let mut at = Some(parent.clone());
         while let Some(p) = at {
-            if p == id {
+            if p == id || !seen.insert(p.clone()) {
                 return Err(ApiError::invalid("parent", "would make the chain of parents a loop"));
             }
             at = book.get(&p).and_then(|u| u.parent);
@@ -122,7 +158,7 @@ pub async fn create(
     source: Source,
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string())?;
+    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string(), None)?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
     audit::record(
@@ -134,20 +170,37 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
-/// The units whose regions lie in the caller's scope.
+/// The units the caller sees: those of the caller's regions, and those above
+/// them that they may escalate to.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    let units: Vec<Unit> =
-        state.units.all().into_iter().filter(|u| u.regions.iter().any(|r| caller.scope.covers(Some(r)))).collect();
+    let units: Vec<Unit> = state.units.all().into_iter().filter(|u| visible(&caller, u)).collect();
     Json(json!({ "units": units }))
 }
 
-/// The unit `id`, when one of its regions lies in the caller's scope.
-fn in_scope(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiError> {
-    state
+/// The unit `id`, if the caller may change it: all of its regions lie in the
+/// caller's scope. One the caller does not see is 404; one the caller sees
+/// but shares with other regions (the province above, a unit that also
+/// covers another province) is 403.
+fn editable(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiError> {
+    let unit = state
         .units
         .get(id)
-        .filter(|u| u.regions.iter().any(|r| caller.scope.covers(Some(r))))
-        .ok_or_else(|| ApiError::not_found(&format!("unit `{id}`")))
+        .filter(|u| visible(caller, u))
+        .ok_or_else(|| ApiError::not_found(&format!("unit `{id}`")))?;
+    if !caller.covers_all(&unit.regions) {
+        let outside: Vec<&str> =
+            unit.regions.iter().filter(|r| !caller.scope.covers(Some(r))).map(|r| r.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "`{}` also covers {}: only an admin whose regions cover all of a unit's regions may change it",
+                unit.name,
+                outside.join(", ")
+            ),
+        ));
+    }
+    Ok(unit)
 }
 
 /// Replaces a unit's settings (the same body as creating one).
@@ -158,13 +211,15 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<Json<Unit>, ApiError> {
-    let before = in_scope(&state, &caller, &id)?;
-    let unit = validate(new, &caller, &state.units, id)?;
+    let before = editable(&state, &caller, &id)?;
+    let unit = validate(new, &caller, &state.units, id, before.parent.as_ref())?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
+    let mut regions = before.regions.clone();
+    regions.extend(unit.regions.iter().filter(|r| !before.regions.contains(r)).cloned());
     audit::record(
         &state,
-        Entry::new(&caller.name, "unit.update", &unit.id, &unit.regions, &source)
+        Entry::new(&caller.name, "unit.update", &unit.id, &regions, &source)
             .before(serde_json::to_value(&before).map_err(ApiError::internal)?)
             .after(serde_json::to_value(&unit).map_err(ApiError::internal)?),
     )
@@ -179,13 +234,14 @@ pub async fn delete(
     source: Source,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let unit = in_scope(&state, &caller, &id)?;
+    let unit = editable(&state, &caller, &id)?;
     if let Some(child) = state.units.all().into_iter().find(|u| u.parent.as_deref() == Some(id.as_str())) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("`{}` escalates to this unit: give it another parent first", child.name),
-        ));
+        let message = if visible(&caller, &child) {
+            format!("`{}` escalates to this unit: give it another parent first", child.name)
+        } else {
+            "a unit outside your regions escalates to this unit: ask a national admin".to_owned()
+        };
+        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", message));
     }
     state.bus.publish(Topic::Units, &id, b"").await?;
     state.units.apply(&id, b"");

@@ -31,4 +31,46 @@ impl Scope {
             Scope::Regions(_) => regions.iter().any(|r| self.covers(Some(r))),
         }
     }
+
+    /// Whether every one of `regions` is inside this scope: what it takes to
+    /// change something that spans them (an account, a unit). An empty list
+    /// means national, which only national scope covers.
+    pub fn covers_all(&self, regions: &[RegionCode]) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Regions(_) => !regions.is_empty() && regions.iter().all(|r| self.covers(Some(r))),
+        }
+    }
+
+    /// Whether `region` is inside this scope or encloses part of it: for an
+    /// admin of `72.71`, both `72.71.02` and the province `72` above it, but
+    /// not `72.01` or `73`.
+    pub fn touches(&self, region: &RegionCode) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Regions(scopes) => scopes.iter().any(|s| region.is_within(s) || s.is_within(region)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(list: &[&str]) -> Vec<RegionCode> {
+        list.iter().map(|c| RegionCode::parse(c).unwrap()).collect()
+    }
+
+    #[test]
+    fn covering_all_takes_every_region_and_touching_takes_the_line_above_and_below() {
+        let palu = Scope::Regions(codes(&["72.71"]));
+        let sulteng = Scope::Regions(codes(&["72"]));
+        assert!(sulteng.covers_all(&codes(&["72", "72.71"])));
+        assert!(!sulteng.covers_all(&codes(&["72", "73"])), "a unit that also covers 73");
+        assert!(!sulteng.covers_all(&[]), "national");
+        assert!(Scope::All.covers_all(&[]) && Scope::All.covers_all(&codes(&["73"])));
+        let touched: Vec<bool> =
+            codes(&["72", "72.71", "72.71.02", "72.01", "73", "71"]).iter().map(|r| palu.touches(r)).collect();
+        assert_eq!(touched, [true, true, true, false, false, false]);
+    }
 }

@@ -139,6 +139,12 @@ impl Unit {
         }
     }
 
+    /// Whether each of `regions` lies within one of this unit's regions: the
+    /// province unit `72` encloses a unit of `72.71`, so it may be its parent.
+    pub fn encloses(&self, regions: &[RegionCode]) -> bool {
+        !regions.is_empty() && regions.iter().all(|r| self.regions.iter().any(|own| r.is_within(own)))
+    }
+
     /// Whether this unit handles `indicator` at `level` in `region`.
     pub fn handles(&self, indicator: &str, level: Level, region: &RegionCode) -> bool {
         level >= self.min_level
@@ -187,5 +193,26 @@ mod tests {
         assert!(!unit.on_duty(datetime!(2026-11-29 20:00 UTC)), "Monday 03:00 WIB: Sunday had no shift");
         assert!(WorkingHours { days: vec![8], from: "08:00".into(), to: "16:00".into() }.problem().is_some());
         assert!(WorkingHours { days: weekdays(), from: "8".into(), to: "16:00".into() }.problem().is_some());
+    }
+
+    #[test]
+    fn a_unit_encloses_the_regions_below_its_own() {
+        let codes = |list: &[&str]| -> Vec<RegionCode> { list.iter().map(|c| RegionCode::parse(c).unwrap()).collect() };
+        let province = Unit {
+            id: "sulteng".into(),
+            name: "Kesbangpol Sulawesi Tengah".into(),
+            regions: codes(&["72"]),
+            indicators: vec![],
+            min_level: Level::Waspada,
+            emails: vec![],
+            phones: vec![],
+            parent: None,
+            working_hours: None,
+            time_zone: None,
+            language: None,
+        };
+        assert!(province.encloses(&codes(&["72.71", "72.71.02", "72"])));
+        assert!(!province.encloses(&codes(&["72.71", "73.71"])), "one region in another province");
+        assert!(!province.encloses(&[]));
     }
 }
