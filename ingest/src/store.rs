@@ -12,9 +12,11 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 
-/// Idempotency key → the report id first given for it, and the digest of
-/// that submission (`None` for keys recorded before digests were kept).
-const IDEMPOTENCY: TableDefinition<&str, (u128, Option<[u8; 32]>)> = TableDefinition::new("idempotency.v2");
+/// The report id first given for an idempotency key, and the digest of that
+/// submission (`None` for keys recorded before digests were kept).
+pub type FirstGiven = (u128, Option<[u8; 32]>);
+
+const IDEMPOTENCY: TableDefinition<&str, FirstGiven> = TableDefinition::new("idempotency.v2");
 /// The first format, key → report id, converted at open.
 const IDEMPOTENCY_V1: TableDefinition<&str, u128> = TableDefinition::new("idempotency");
 const SMS_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::new("sms_parts");
@@ -93,7 +95,7 @@ impl Store {
 
     /// The report id first given for `key`, and the digest of what was
     /// submitted then (`None` if it was recorded before digests were kept).
-    pub fn idempotent(&self, key: &str) -> Result<Option<(u128, Option<[u8; 32]>)>, Error> {
+    pub fn idempotent(&self, key: &str) -> Result<Option<FirstGiven>, Error> {
         self.with(|db| Ok(db.begin_read()?.open_table(IDEMPOTENCY)?.get(key)?.map(|v| v.value())))
     }
 
