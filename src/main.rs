@@ -62,7 +62,12 @@ fn main() -> ExitCode {
 
 /// Runs `f` on a multi-threaded tokio runtime.
 fn block_on<F: std::future::Future<Output = Result<(), Failure>>>(f: F) -> Result<(), Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let result = runtime.block_on(f);
+    // blocking work still running (a request the grace period gave up on)
+    // does not keep the process from exiting
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {

@@ -37,10 +37,16 @@ where
     let mut pause = Duration::from_millis(500);
     loop {
         let started = tokio::time::Instant::now();
-        match stage().await {
-            Ok(()) => tracing::info!(stage = name, "stage finished"),
-            Err(e) => {
+        // a panic outside any one record's work (each stage contains those)
+        // restarts the stage like an error
+        match bus::contain_async(name, stage()).await {
+            Ok(Ok(())) => tracing::info!(stage = name, "stage finished"),
+            Ok(Err(e)) => {
                 tracing::error!(stage = name, error = %e, "stage failed; restarting");
+                metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
+            }
+            Err(cause) => {
+                tracing::error!(stage = name, %cause, "stage panicked; restarting");
                 metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
             }
         }
@@ -348,17 +354,30 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let mut names: Vec<String> = roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     names.sort_unstable();
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
     let server =
         axum::serve(listener, api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal());
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing the requests in flight");
+                signalled.notify_one();
+            });
     tokio::select! {
         r = server => r.context("http server")?,
         Some(r) = tasks.join_next() => r.context("a stage stopped")?,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the grace period; stopping without them"),
     }
     tasks.abort_all();
     tracing::info!("kentongan stopped");
     Ok(())
 }
+
+/// How long requests in flight may go on after SIGTERM or Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

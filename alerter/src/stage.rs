@@ -182,9 +182,12 @@ async fn with_outbox<T: Send + 'static>(
     f: impl FnOnce(&crate::Outbox) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let outbox = alerter.outbox.clone();
-    tokio::task::spawn_blocking(move || f(&outbox))
-        .await
-        .map_err(|e| Error::Smtp(format!("outbox task failed: {e}")))?
+    match tokio::task::spawn_blocking(move || f(&outbox)).await {
+        Ok(done) => done,
+        // on to the caller, which may contain it (see `bus::contain`)
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(Error::Smtp(format!("outbox task failed: {e}"))),
+    }
 }
 
 /// Takes one alert event into the outbox: notifications and a timer for a
@@ -279,7 +282,12 @@ async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
         let mut added = 0;
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
-                Ok(event) => added += take(&alerter, event).await?,
+                Ok(event) => match bus::contain_async("alerter", take(&alerter, event)).await {
+                    Ok(queued) => added += queued?,
+                    Err(cause) => {
+                        alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &cause).await?;
+                    }
+                },
                 Err(e) => {
                     tracing::warn!(offset = record.offset, error = %e, "unreadable alert event sent to deadletter");
                     alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &e.to_string()).await?;

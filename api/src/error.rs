@@ -48,9 +48,24 @@ impl ApiError {
     }
 }
 
+/// Longest message an answer carries. Messages may quote what was sent (a
+/// serde error quotes the value), and an answer must not echo a large body
+/// back; the end of a message, which says what to fix, is kept.
+const MESSAGE_CHARS: usize = 400;
+
+fn shorten(message: String) -> String {
+    let n = message.chars().count();
+    if n <= MESSAGE_CHARS {
+        return message;
+    }
+    let head: String = message.chars().take(MESSAGE_CHARS / 2).collect();
+    let tail: String = message.chars().skip(n - MESSAGE_CHARS / 3).collect();
+    format!("{head} … {tail}")
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let body = Json(json!({ "error": { "code": self.code, "message": shorten(self.message) } }));
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -99,7 +114,11 @@ impl From<ingest::Error> for ApiError {
                 retry_after: Some(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX)),
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
             },
-            e @ (E::Unavailable(_) | E::Storage(_)) => Self::unavailable(e.to_string()),
+            e @ (E::Unavailable(_) | E::Storage(_)) => {
+                // the detail (a path, an I/O error) is for the server log
+                tracing::error!(error = %e, "intake unavailable");
+                Self::unavailable("the report could not be stored right now; nothing was kept, try again later")
+            }
         }
     }
 }
@@ -120,13 +139,29 @@ impl From<indexer::Error> for ApiError {
 
 impl From<bus::Error> for ApiError {
     fn from(e: bus::Error) -> Self {
-        Self::unavailable(e.to_string())
+        // the detail (a path, a broker's address) is for the server log
+        tracing::error!(error = %e, "bus unavailable");
+        Self::unavailable("the log cannot take or give records right now; try again later")
     }
 }
 
 /// `Json` whose rejections use our error format.
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_their_start_and_end() {
+        let long = format!("q: {} expected a number", "x".repeat(100_000));
+        let short = shorten(long);
+        assert!(short.chars().count() < MESSAGE_CHARS + 10, "{}", short.len());
+        assert!(short.starts_with("q: xxx") && short.ends_with("expected a number"));
+        assert_eq!(shorten("fine".into()), "fine");
+    }
+}
 
 impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
 where

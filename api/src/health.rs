@@ -5,7 +5,10 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
+use model::Scope;
+
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 /// The process is up.
@@ -24,8 +27,12 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
     Ok("ready")
 }
 
-/// Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text format. The counts are national and labelled by
+/// province, so only a national admin (a scraper's account) may read them.
+pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
+    if caller.scope != Scope::All {
+        return Err(ApiError::forbidden("a national admin (metrics count every province);"));
+    }
     let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
-    (StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    Ok((StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

@@ -80,7 +80,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
     vec![
         (ep("GET", "/healthz", PUBLIC, Always, "The process is up"), get(health::healthz)),
         (ep("GET", "/readyz", PUBLIC, Always, "The process can work: the bus takes records"), get(health::readyz)),
-        (ep("GET", "/metrics", ADMIN, Always, "Prometheus metrics (national counts, so admins only)"), get(health::metrics)),
+        (ep("GET", "/metrics", ADMIN, Always, "Prometheus metrics (national counts, so national admins only)"), get(health::metrics)),
         (ep("GET", "/api/v1/openapi.json", PUBLIC, Always, "This document"), get(openapi)),
         (
             ep("POST", "/api/v1/reports", ANY, Ingest, "Submit a report, as JSON or multipart with attachments; 202 only once it is durable")
@@ -295,6 +295,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             post(rules::backtest),
         ),
         (ep("GET", "/", PUBLIC, Api, "The web UI"), get(crate::ui)),
+        (ep("GET", "/app.js", PUBLIC, Api, "The web UI's script"), get(crate::ui_script)),
     ]
 }
 

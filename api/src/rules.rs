@@ -254,11 +254,13 @@ fn example(r: &ClassifiedReport, c: &model::Classification, indicator: &str) -> 
     json!({ "id": r.report.id.to_string(), "excerpt": model::excerpt(&r.report.text, 160), "terms": terms })
 }
 
-/// `POST /api/v1/rules/backtest`: replays archived reports through the live
-/// rules and a candidate, and says what would change: reports gaining or
+/// `POST /api/v1/rules/backtest`: replays archived reports within the
+/// caller's regions through the live rules and a candidate, and says what
+/// would change: reports gaining or
 /// losing each indicator (with examples) and the alerts that would fire.
 pub async fn backtest(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<BacktestBody>,
 ) -> Result<Json<Value>, ApiError> {
     let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
@@ -278,7 +280,9 @@ pub async fn backtest(
     let state2 = state.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let candidate = candidate_classifier(&state2, body.file.as_deref(), &body.rules)?;
-        let reports = index.between(from, to, &Scope::All, limit)?;
+        // only what the caller may see: the examples quote reports, and
+        // the counts and alerts would tell of regions outside their scope
+        let reports = index.between(from, to, &caller.scope, limit)?;
         let now = state2.clock.now();
         let mut changes: BTreeMap<String, Change> = BTreeMap::new();
         let mut live_windows = Windows::new(live.rules().thresholds.clone());

@@ -10,6 +10,7 @@
 //! output is durable, so nothing is lost across a crash (delivery is
 //! at-least-once; every consumer is idempotent).
 
+mod contain;
 pub mod embedded;
 pub mod kafka;
 pub mod reopen;
@@ -19,6 +20,7 @@ mod topic;
 
 use std::time::Duration;
 
+pub use contain::{contain, contain_async, panic_cause};
 pub use kafka::KafkaConfig;
 pub use topic::Topic;
 
@@ -62,8 +64,15 @@ pub trait View: Clone + Send + Sync + 'static {
 pub async fn follow<V: View>(mut sub: Subscription, view: V) -> Result<()> {
     loop {
         let record = sub.next().await?;
-        view.apply(&record);
+        apply_contained(&view, &record);
     }
+}
+
+/// Applies `record` to `view`; a record whose applying panics is skipped
+/// (logged with its cause and counted), so one bad record cannot keep a
+/// view, and the node it serves, from loading. It stays on its topic.
+fn apply_contained<V: View>(view: &V, record: &Record) {
+    let _ = contain(&format!("view of {}", record.topic.name()), || view.apply(record));
 }
 
 /// The bus, over Kafka or over the embedded log. Cheap to clone.
@@ -196,7 +205,7 @@ impl Bus {
     pub async fn load<V: View>(&self, topic: Topic, view: &V) -> Result<Subscription> {
         let (records, sub) = self.catch_up(topic).await?;
         for record in &records {
-            view.apply(record);
+            apply_contained(view, record);
         }
         Ok(sub)
     }

@@ -20,8 +20,7 @@ use crate::morph;
 use crate::normalize::{Normalizer, Stream};
 use crate::rules::{Expr, Field, Kind, Lang, Marker, RuleSet};
 
-/// Most forms one term may expand to.
-const MAX_FORMS: usize = 4096;
+use crate::rules::limits::TERM_FORMS as MAX_FORMS;
 
 #[derive(Debug, Clone, Copy)]
 enum Pat {

@@ -62,6 +62,47 @@ use toml::Spanned;
 use crate::Error;
 use crate::normalize::fold;
 
+/// Limits on what one rule file may ask of a node. Each keeps a rule that
+/// an admin can write from costing the pipeline more than it gives: deep
+/// nesting would exhaust the stack, long terms the matcher, long windows the
+/// memory of every series.
+pub mod limits {
+    use std::time::Duration;
+
+    /// Bytes in one rule file.
+    pub const FILE_BYTES: usize = 4 << 20;
+    /// Brackets and NOTs nested inside each other in a `match` expression.
+    pub const DEPTH: usize = 32;
+    /// Words in one term (`"pesta sabu"` is two).
+    pub const TERM_WORDS: usize = 12;
+    /// Characters in one term as written.
+    pub const TERM_CHARS: usize = 200;
+    /// Terms in one rule.
+    pub const RULE_TERMS: usize = 5_000;
+    /// The `n` of `NEAR/n`.
+    pub const NEAR: usize = 100;
+    /// A rule's `weight`, a weighted term's weight and a `threshold`.
+    pub const WEIGHT: f64 = 1_000.0;
+    /// A threshold window: at least a minute (windows count by the minute),
+    /// at most 31 days.
+    pub const WINDOW_MIN: Duration = Duration::from_secs(60);
+    pub const WINDOW_MAX: Duration = Duration::from_secs(31 * 86_400);
+    /// How late a report may come and still count.
+    pub const LATENESS_MAX: Duration = Duration::from_secs(7 * 86_400);
+    /// Days a rise compares with.
+    pub const RISE_DAYS: u32 = 366;
+    /// A threshold level's amount, and a rise's `min_count`.
+    pub const AMOUNT: f64 = 1_000_000.0;
+    /// Words a `[replace]` entry may stand for.
+    pub const REPLACE_WORDS: usize = 8;
+    /// Word forms one term may expand to (`~bakar ~rumah` is every form of
+    /// one times every form of the other); the rest are not searched.
+    pub const TERM_FORMS: usize = 4096;
+    /// Word forms of all terms together: the size of the automaton every
+    /// report goes through.
+    pub const FORMS: usize = 1_000_000;
+}
+
 /// One problem in a rule file, printed as `file:line:col: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
@@ -290,28 +331,27 @@ struct RuleDef {
 #[serde(deny_unknown_fields)]
 struct RiseDef {
     #[serde(default = "fourteen")]
-    days: u32,
+    days: Spanned<i64>,
     #[serde(default = "three")]
-    min_count: u64,
+    min_count: Spanned<i64>,
     waspada: Option<f64>,
     siaga: Option<f64>,
     awas: Option<f64>,
 }
 
-fn fourteen() -> u32 {
-    14
+fn fourteen() -> Spanned<i64> {
+    Spanned::new(0..0, 14)
 }
-fn three() -> u64 {
-    3
+fn three() -> Spanned<i64> {
+    Spanned::new(0..0, 3)
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ThresholdDef {
-    #[serde(with = "humantime_serde")]
-    window: Duration,
-    #[serde(default, with = "humantime_serde::option")]
-    lateness: Option<Duration>,
+    window: Spanned<String>,
+    #[serde(default)]
+    lateness: Option<Spanned<String>>,
     #[serde(default)]
     measure: Option<String>,
     waspada: Option<f64>,
@@ -422,6 +462,8 @@ struct Builder {
     replace: BTreeMap<String, String>,
     errors: Vec<RuleError>,
     seen: HashMap<String, String>,
+    /// Word forms of all terms so far (see [`limits::FORMS`]).
+    forms: usize,
 }
 
 /// Where the quoted term `raw` is written at or after `from` (to point an
@@ -443,17 +485,45 @@ fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Errors reported for one set of sources; the rest are left unsaid.
+const MAX_ERRORS: usize = 100;
+
+/// `s` as quoted in a message: at most 60 characters.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
 fn is_ident(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl Builder {
     fn error(&mut self, file: &str, text: &str, at: usize, message: String) {
+        // a file with thousands of mistakes needs the first ones, not all
+        if self.errors.len() >= MAX_ERRORS {
+            return;
+        }
         let (line, col) = line_col(text, at);
         self.errors.push(RuleError { file: file.to_owned(), line, col, message });
     }
 
     fn file(&mut self, file: &str, text: &str) {
+        if text.len() > limits::FILE_BYTES {
+            self.error(
+                file,
+                text,
+                0,
+                format!(
+                    "the file is {} bytes; a rule file may have at most {} MiB: split it into several files",
+                    text.len(),
+                    limits::FILE_BYTES >> 20
+                ),
+            );
+            return;
+        }
         let parsed: RuleFile = match toml::from_str(text) {
             Ok(p) => p,
             Err(e) => {
@@ -463,7 +533,26 @@ impl Builder {
             }
         };
         for (from, to) in parsed.replace {
-            self.replace.insert(from, to);
+            let words = to.split_whitespace().count();
+            if from.split_whitespace().count() != 1 || from.chars().count() > 64 {
+                let at = locate(text, 0, &from);
+                self.error(file, text, at, "a `[replace]` entry replaces one word of at most 64 letters".into());
+            } else if words == 0 || words > limits::REPLACE_WORDS || to.chars().count() > limits::TERM_CHARS {
+                let at = locate(text, 0, &to);
+                self.error(
+                    file,
+                    text,
+                    at,
+                    format!(
+                        "`{}` may stand for 1 to {} words of at most {} characters in all",
+                        clip(&from),
+                        limits::REPLACE_WORDS,
+                        limits::TERM_CHARS
+                    ),
+                );
+            } else {
+                self.replace.insert(from, to);
+            }
         }
         for def in parsed.rule {
             self.rule(file, text, def);
@@ -476,36 +565,63 @@ impl Builder {
     /// Interns a term; `at` is where the text of the term starts in the file.
     fn term(&mut self, raw: &str, field: Field, lang: Option<Lang>) -> Result<usize, String> {
         let term = parse_term(raw, field, lang)?;
-        let next = self.terms.len();
-        let id = *self.term_ids.entry(term.clone()).or_insert(next);
-        if id == next {
-            self.terms.push(term);
+        if let Some(id) = self.term_ids.get(&term) {
+            return Ok(*id);
         }
+        let forms = term
+            .words
+            .iter()
+            .map(|w| if w.marker == Marker::Affix { crate::morph::forms(&w.text).len() } else { 1 })
+            .fold(1usize, |n, f| n.saturating_mul(f))
+            .min(limits::TERM_FORMS);
+        if self.forms + forms > limits::FORMS {
+            return Err(format!(
+                "the rules expand to more than {} word forms with term `{}`: use fewer `~` terms",
+                limits::FORMS,
+                clip(raw)
+            ));
+        }
+        self.forms += forms;
+        let id = self.terms.len();
+        self.term_ids.insert(term.clone(), id);
+        self.terms.push(term);
         Ok(id)
     }
 
     fn rule(&mut self, file: &str, text: &str, def: RuleDef) {
-        let id = def.id.get_ref().trim().to_owned();
+        let full_id = def.id.get_ref().trim().to_owned();
+        // as shown in messages
+        let id = clip(&full_id);
         let id_at = def.id.span().start;
-        if id.is_empty() {
+        if full_id.is_empty() {
             self.error(file, text, id_at, "rule id is empty: give every rule a unique id".into());
-        } else if let Some(other) = self.seen.insert(id.clone(), file.to_owned()) {
+        } else if full_id.chars().count() > 100 {
+            self.error(file, text, id_at, format!("rule id `{id}` is longer than 100 characters"));
+        } else if let Some(other) = self.seen.insert(full_id.clone(), file.to_owned()) {
             self.error(file, text, id_at, format!("rule id `{id}` is already used in {other}"));
         }
         let indicator = def.indicator.get_ref().trim().to_owned();
-        if !is_ident(&indicator) {
+        if !is_ident(&indicator) || indicator.len() > 64 {
             let at = def.indicator.span().start;
             self.error(
                 file,
                 text,
                 at,
-                format!("indicator `{indicator}` must be lowercase letters, digits and _, like `narkoba`"),
+                format!(
+                    "indicator `{}` must be up to 64 lowercase letters, digits and _, like `narkoba`",
+                    clip(&indicator)
+                ),
             );
         }
         let weight = def.weight.as_ref().map_or(1.0, |w| *w.get_ref());
-        if !(weight.is_finite() && weight > 0.0) {
+        if !(weight.is_finite() && weight > 0.0 && weight <= limits::WEIGHT) {
             let at = def.weight.as_ref().map_or(id_at, |w| w.span().start);
-            self.error(file, text, at, format!("rule `{id}`: weight must be a number above 0"));
+            self.error(
+                file,
+                text,
+                at,
+                format!("rule `{id}`: weight must be a number above 0, at most {}", limits::WEIGHT),
+            );
         }
         let field = match def.field.as_ref().map(|f| f.get_ref().as_str()) {
             None | Some("any") => Field::Any,
@@ -513,7 +629,7 @@ impl Builder {
             Some("text") => Field::Text,
             Some(other) => {
                 let at = def.field.as_ref().map_or(id_at, |f| f.span().start);
-                self.error(file, text, at, format!("field `{other}` must be any, title or text"));
+                self.error(file, text, at, format!("field `{}` must be any, title or text", clip(other)));
                 Field::Any
             }
         };
@@ -522,7 +638,12 @@ impl Builder {
             Some(l) => match Lang::parse(l.get_ref()) {
                 Some(l) => Some(l),
                 None => {
-                    self.error(file, text, l.span().start, format!("lang `{}` must be id, en or jv", l.get_ref()));
+                    self.error(
+                        file,
+                        text,
+                        l.span().start,
+                        format!("lang `{}` must be id, en or jv", clip(l.get_ref())),
+                    );
                     None
                 }
             },
@@ -543,11 +664,14 @@ impl Builder {
                     for (l, v) in by_lang {
                         match (Lang::parse(l), v.as_array()) {
                             (Some(lang), Some(list)) => lists.push((Some(lang), list)),
-                            (None, _) => {
-                                self.error(file, text, span.start, format!("language `{l}` must be id, en or jv"))
-                            }
+                            (None, _) => self.error(
+                                file,
+                                text,
+                                span.start,
+                                format!("language `{}` must be id, en or jv", clip(l)),
+                            ),
                             (_, None) => {
-                                self.error(file, text, span.start, format!("`any.{l}` must be a list of terms"))
+                                self.error(file, text, span.start, format!("`any.{}` must be a list of terms", clip(l)))
                             }
                         }
                     }
@@ -576,6 +700,17 @@ impl Builder {
             }
             if ids.is_empty() {
                 self.error(file, text, span.start, format!("rule `{id}`: `any` needs at least one term"));
+            } else if ids.len() > limits::RULE_TERMS {
+                self.error(
+                    file,
+                    text,
+                    span.start,
+                    format!(
+                        "rule `{id}` has {} terms; at most {}: split it into several rules",
+                        ids.len(),
+                        limits::RULE_TERMS
+                    ),
+                );
             }
             kind = Some(Kind::Any(ids));
         }
@@ -592,11 +727,33 @@ impl Builder {
         if let Some(weights) = def.weights {
             let span = weights.span();
             let threshold = def.threshold.unwrap_or(0.0);
-            if !(threshold.is_finite() && threshold > 0.0) {
-                self.error(file, text, span.start, format!("rule `{id}`: weighted terms need `threshold` above 0"));
+            if !(threshold.is_finite() && threshold > 0.0 && threshold <= limits::WEIGHT) {
+                self.error(
+                    file,
+                    text,
+                    span.start,
+                    format!("rule `{id}`: weighted terms need `threshold` above 0, at most {}", limits::WEIGHT),
+                );
+            }
+            let weights = weights.into_inner();
+            if weights.len() > limits::RULE_TERMS {
+                self.error(
+                    file,
+                    text,
+                    span.start,
+                    format!(
+                        "rule `{id}` has {} terms; at most {}: split it into several rules",
+                        weights.len(),
+                        limits::RULE_TERMS
+                    ),
+                );
             }
             let mut list = Vec::new();
-            for (t, w) in weights.into_inner() {
+            for (t, w) in weights {
+                if !(w.is_finite() && w.abs() <= limits::WEIGHT) {
+                    let m = format!("rule `{id}`: a term's weight must be a number from -{0} to {0}", limits::WEIGHT);
+                    self.error(file, text, t.span().start, m);
+                }
                 match self.term(t.get_ref(), field, lang) {
                     Ok(i) => list.push((i, w)),
                     Err(m) => self.error(file, text, t.span().start, m),
@@ -615,7 +772,7 @@ impl Builder {
         }
         if let Some(kind) = kind {
             self.rules.push(Rule {
-                id: id.into(),
+                id: full_id.into(),
                 indicator: indicator.into(),
                 description: def.description,
                 weight,
@@ -636,18 +793,58 @@ impl Builder {
         };
         let rising =
             |v: &[(model::Level, f64)]| v.iter().all(|(_, c)| *c > 0.0) && v.windows(2).all(|w| w[0].1 < w[1].1);
+        let shown = clip(&indicator);
         let absolute = levels(def.waspada, def.siaga, def.awas);
-        if !rising(&absolute) {
+        if !rising(&absolute) || absolute.iter().any(|(_, c)| *c > limits::AMOUNT) {
             self.error(
                 file,
                 text,
                 at,
-                format!("threshold `{indicator}`: amounts must be above 0 and rise from waspada to siaga to awas"),
+                format!(
+                    "threshold `{shown}`: amounts must be above 0, at most {}, and rise from waspada to siaga to awas",
+                    limits::AMOUNT
+                ),
             );
         }
-        if def.window.is_zero() {
-            self.error(file, text, at, format!("threshold `{indicator}`: window must be longer than 0, like \"24h\""));
-        }
+        let mut duration = |value: &Spanned<String>, what: &str, min: Duration, max: Duration| -> Duration {
+            let at = value.span().start;
+            match humantime_serde::re::humantime::parse_duration(value.get_ref()) {
+                Ok(d) if d >= min && d <= max => d,
+                Ok(_) => {
+                    // as a person writes them: 1m, 24h, 31days
+                    let show = |d: Duration| match d.as_secs() {
+                        s if s % 86_400 == 0 && s > 0 => format!("{}days", s / 86_400),
+                        s if s % 3600 == 0 && s > 0 => format!("{}h", s / 3600),
+                        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+                        s => format!("{s}s"),
+                    };
+                    let m = format!(
+                        "threshold `{shown}`: {what} must be from {} to {}, like \"24h\"",
+                        show(min),
+                        show(max)
+                    );
+                    self.error(file, text, at, m);
+                    min
+                }
+                Err(e) => {
+                    self.error(
+                        file,
+                        text,
+                        at,
+                        format!(
+                            "threshold `{shown}`: {what} `{}` is not a duration like \"24h\" or \"30m\": {e}",
+                            clip(value.get_ref())
+                        ),
+                    );
+                    min
+                }
+            }
+        };
+        let window = duration(&def.window, "window", limits::WINDOW_MIN, limits::WINDOW_MAX);
+        let lateness = match &def.lateness {
+            Some(l) => duration(l, "lateness", Duration::ZERO, limits::LATENESS_MAX),
+            None => window.min(limits::LATENESS_MAX),
+        };
         let measure = match def.measure.as_deref() {
             None | Some("count") => Measure::Count,
             Some("score") => Measure::Score,
@@ -656,22 +853,50 @@ impl Builder {
                     file,
                     text,
                     at,
-                    format!("threshold `{indicator}`: measure `{other}` must be count or score"),
+                    format!("threshold `{shown}`: measure `{}` must be count or score", clip(other)),
                 );
                 Measure::Count
             }
         };
-        let rise =
-            def.rise.map(|r| Rise { days: r.days, min_count: r.min_count, levels: levels(r.waspada, r.siaga, r.awas) });
+        let rise = def.rise.map(|r| {
+            let days = *r.days.get_ref();
+            if !(1..=i64::from(limits::RISE_DAYS)).contains(&days) {
+                let at = if r.days.span().is_empty() { at } else { r.days.span().start };
+                self.error(
+                    file,
+                    text,
+                    at,
+                    format!("threshold `{shown}`: rise.days must be from 1 to {}", limits::RISE_DAYS),
+                );
+            }
+            let min_count = *r.min_count.get_ref();
+            if !(0..=limits::AMOUNT as i64).contains(&min_count) {
+                let at = if r.min_count.span().is_empty() { at } else { r.min_count.span().start };
+                self.error(
+                    file,
+                    text,
+                    at,
+                    format!("threshold `{shown}`: rise.min_count must be from 0 to {}", limits::AMOUNT),
+                );
+            }
+            Rise {
+                days: days.clamp(1, i64::from(limits::RISE_DAYS)) as u32,
+                min_count: min_count.clamp(0, limits::AMOUNT as i64) as u64,
+                levels: levels(r.waspada, r.siaga, r.awas),
+            }
+        });
         if let Some(r) = &rise
-            && (r.levels.is_empty() || !rising(&r.levels) || r.days == 0 || r.levels.iter().any(|(_, f)| *f <= 1.0))
+            && (r.levels.is_empty()
+                || !rising(&r.levels)
+                || r.levels.iter().any(|(_, f)| !(*f > 1.0 && *f <= limits::AMOUNT)))
         {
             self.error(
                 file,
                 text,
                 at,
                 format!(
-                    "threshold `{indicator}`: rise needs days ≥ 1 and factors above 1 that rise from waspada to awas"
+                    "threshold `{shown}`: rise needs factors above 1 (at most {}) that rise from waspada to awas",
+                    limits::AMOUNT
                 ),
             );
         }
@@ -680,17 +905,33 @@ impl Builder {
                 file,
                 text,
                 at,
-                format!("threshold `{indicator}` sets no level: add waspada, siaga or awas, or a rise"),
+                format!("threshold `{shown}` sets no level: add waspada, siaga or awas, or a rise"),
             );
         }
-        let lateness = def.lateness.unwrap_or(def.window);
-        self.thresholds.insert(indicator, Threshold { window: def.window, lateness, measure, levels: absolute, rise });
+        if !is_ident(&indicator) || indicator.len() > 64 {
+            self.error(
+                file,
+                text,
+                at,
+                format!("threshold `{shown}`: name it by its indicator, like `[threshold.narkoba]`"),
+            );
+        }
+        self.thresholds.insert(indicator, Threshold { window, lateness, measure, levels: absolute, rise });
     }
 }
 
 /// Parses one term as written in a rule.
 pub fn parse_term(raw: &str, field: Field, lang: Option<Lang>) -> Result<Term, String> {
     let trimmed = raw.trim();
+    let chars = trimmed.chars().count();
+    if chars > limits::TERM_CHARS {
+        return Err(format!(
+            "term `{}` has {chars} characters; a term may have at most {}",
+            clip(trimmed),
+            limits::TERM_CHARS
+        ));
+    }
+    let raw = trimmed;
     let (field, body) = match trimmed.split_once(':') {
         Some(("title", rest)) => (Field::Title, rest),
         Some(("text", rest)) => (Field::Text, rest),
@@ -740,6 +981,13 @@ pub fn parse_term(raw: &str, field: Field, lang: Option<Lang>) -> Result<Term, S
             words.push(Word { text: p, marker: m });
         }
     }
+    if words.len() > limits::TERM_WORDS {
+        return Err(format!(
+            "term `{raw}` has {} words; a term may have at most {}: use NEAR/n for words further apart",
+            words.len(),
+            limits::TERM_WORDS
+        ));
+    }
     Ok(Term { text: trimmed.into(), words, field, lang })
 }
 
@@ -754,6 +1002,21 @@ enum Tok {
     Not,
     Near(usize),
     Term(String),
+}
+
+impl Tok {
+    /// As written, for a message.
+    fn shown(&self) -> String {
+        match self {
+            Tok::Open => "`(`".into(),
+            Tok::Close => "`)`".into(),
+            Tok::And => "AND".into(),
+            Tok::Or => "OR".into(),
+            Tok::Not => "NOT".into(),
+            Tok::Near(n) => format!("NEAR/{n}"),
+            Tok::Term(t) => format!("`{}`", clip(t)),
+        }
+    }
 }
 
 fn lex(src: &str) -> Result<Vec<(usize, Tok)>, (usize, String)> {
@@ -793,8 +1056,17 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, (usize, String)> {
                 "OR" => Tok::Or,
                 "NOT" => Tok::Not,
                 w if w.starts_with("NEAR/") => match w[5..].parse::<usize>() {
-                    Ok(n) if n >= 1 => Tok::Near(n),
-                    _ => return Err((start, format!("`{w}` must be NEAR/n with n a number of words, like NEAR/5"))),
+                    Ok(n) if (1..=limits::NEAR).contains(&n) => Tok::Near(n),
+                    _ => {
+                        return Err((
+                            start,
+                            format!(
+                                "`{}` must be NEAR/n with n a number of words from 1 to {}, like NEAR/5",
+                                clip(w),
+                                limits::NEAR
+                            ),
+                        ));
+                    }
                 },
                 w if w.starts_with("NEAR") => {
                     return Err((start, "write NEAR/n, with n the most words between, like NEAR/5".into()));
@@ -811,6 +1083,8 @@ struct Parser<'a, F> {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     len: usize,
+    /// Brackets and NOTs open around the current token.
+    depth: usize,
     intern: &'a mut F,
 }
 
@@ -851,10 +1125,25 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
         Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
     }
 
+    /// Goes one level deeper, or fails when that is too deep.
+    fn descend(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > limits::DEPTH {
+            return Err((
+                self.at(),
+                format!("brackets and NOTs are nested more than {} deep here: simplify the expression", limits::DEPTH),
+            ));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> PResult<Expr> {
         if self.peek() == Some(&Tok::Not) {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            self.descend()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         let start = self.at();
         let left = self.primary()?;
@@ -881,7 +1170,9 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
         match self.toks.get(self.pos).cloned() {
             Some((_, Tok::Open)) => {
                 self.pos += 1;
+                self.descend()?;
                 let e = self.or()?;
+                self.depth -= 1;
                 if self.peek() != Some(&Tok::Close) {
                     return Err((self.at(), "a bracket is never closed".into()));
                 }
@@ -892,7 +1183,7 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
                 self.pos += 1;
                 (self.intern)(&t, Field::Any).map(Expr::Term).map_err(|m| (at, m))
             }
-            Some((_, tok)) => Err((at, format!("expected a term or `(`, found {tok:?}"))),
+            Some((_, tok)) => Err((at, format!("expected a term or `(`, found {}", tok.shown()))),
             None => Err((at, "the expression ends too early".into())),
         }
     }
@@ -901,7 +1192,7 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
 /// Parses a `match` expression; errors carry the byte offset in `src`.
 pub fn parse_expr(src: &str, intern: &mut impl FnMut(&str, Field) -> Result<usize, String>) -> PResult<Expr> {
     let toks = lex(src)?;
-    let mut p = Parser { toks, pos: 0, len: src.len(), intern };
+    let mut p = Parser { toks, pos: 0, len: src.len(), depth: 0, intern };
     let e = p.or()?;
     if p.pos < p.toks.len() {
         return Err((p.at(), "unexpected text: an extra `)`?".into()));
@@ -988,6 +1279,98 @@ mod tests {
         let e = errors(src);
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(e[0].starts_with("x.toml:6:6: rule id `a` is already used"), "{e:?}");
+    }
+
+    fn rule(expr: &str) -> String {
+        format!("[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nmatch = '{expr}'\n")
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        // thousands deep overflowed the stack of `rules/test` and the node
+        for src in [
+            rule(&format!("{}sabu{}", "(".repeat(5000), ")".repeat(5000))),
+            rule(&format!("{}sabu", "NOT ".repeat(5000))),
+            rule(&format!("sabu AND {}ganja{}", "(NOT ".repeat(3000), ")".repeat(3000))),
+        ] {
+            let e = errors(&src);
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(e[0].starts_with("x.toml:4:") && e[0].contains("nested more than 32"), "{e:?}");
+        }
+        // 32 levels are fine
+        assert_eq!(errors(&rule(&format!("{}sabu{}", "(".repeat(32), ")".repeat(32)))), Vec::<String>::new());
+        // deep TOML arrays are refused by the TOML reader, not the stack
+        let deep = format!(
+            "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = {}\"x\"{}\n",
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        assert!(errors(&deep)[0].starts_with("x.toml:4:"), "{:?}", errors(&deep));
+    }
+
+    #[test]
+    fn terms_are_bounded() {
+        let long = vec!["kata"; 8000].join(" ");
+        let e = errors(&format!("[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"{long}\"]\n"));
+        assert!(e[0].starts_with("x.toml:4:") && e[0].contains("at most 200"), "{e:?}");
+        assert!(e[0].len() < 300, "the message quotes the whole term: {}", e[0].len());
+        let e = errors(&rule(&format!("\"{}\" AND sabu", vec!["aa"; 13].join(" "))));
+        assert!(e[0].contains("13 words") && e[0].contains("at most 12"), "{e:?}");
+        let e = errors(&rule("sabu NEAR/100000 pesta"));
+        assert!(e[0].contains("from 1 to 100"), "{e:?}");
+        let e = errors(
+            "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nthreshold = 2\nweights = { sabu = nan, ganja = 1e308 }\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        let e = errors(&format!("[replace]\nyg = \"{}\"\n", vec!["yang"; 1000].join(" ")));
+        assert!(e[0].starts_with("x.toml:2:") && e[0].contains("1 to 8 words"), "{e:?}");
+        let e = errors("[replace]\n\"dua kata\" = \"x\"\n");
+        assert!(e[0].contains("one word"), "{e:?}");
+    }
+
+    #[test]
+    fn durations_and_counts_are_in_range() {
+        let t = |body: &str| errors(&format!("[threshold.narkoba]\nwaspada = 3\n{body}\n"));
+        // a window under a minute made the classifier stage panic forever
+        for window in ["1ns", "59s", "0s", "400days", "1000000000years"] {
+            let e = t(&format!("window = \"{window}\""));
+            assert_eq!(e.len(), 1, "{window}: {e:?}");
+            assert!(e[0].starts_with("x.toml:3:10:") && e[0].contains("window must be from 1m to 31days"), "{e:?}");
+        }
+        let e = t("window = \"soon\"");
+        assert!(e[0].contains("not a duration"), "{e:?}");
+        let e = t("window = \"24h\"\nlateness = \"30days\"");
+        assert!(e[0].starts_with("x.toml:4:") && e[0].contains("lateness"), "{e:?}");
+        for days in ["0", "4294967295", "-1", "367"] {
+            let e = t(&format!("window = \"24h\"\nrise = {{ days = {days}, waspada = 2.0 }}"));
+            assert!(e.iter().any(|e| e.contains("rise.days must be from 1 to 366")), "{days}: {e:?}");
+        }
+        let e = t("window = \"24h\"\nrise = { min_count = 99999999999, waspada = 2.0 }");
+        assert!(e[0].contains("min_count"), "{e:?}");
+        let e = t("window = \"24h\"\nsiaga = inf");
+        assert!(e[0].contains("at most"), "{e:?}");
+        // the longest allowed still works
+        assert_eq!(
+            t("window = \"31days\"\nlateness = \"7days\"\nrise = { days = 366, waspada = 2.0 }"),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn word_forms_are_bounded() {
+        // every term `~xxx ~yyy` expands to thousands of forms
+        let terms: Vec<String> = (0..400).map(|i| format!("\"~bakar{i} ~tembak{i}\"")).collect();
+        let src = format!("[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [{}]\n", terms.join(", "));
+        let e = errors(&src);
+        assert!(e.iter().any(|e| e.starts_with("x.toml:4:") && e.contains("word forms")), "{e:?}");
+    }
+
+    #[test]
+    fn a_file_with_many_mistakes_reports_the_first_hundred() {
+        let src = (0..1000)
+            .map(|i| format!("[[rule]]\nid = \"r{i}\"\nindicator = \"X\"\nany = [\"a\"]\n"))
+            .collect::<String>();
+        assert_eq!(errors(&src).len(), MAX_ERRORS);
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
                 windows.set_thresholds(current.rules().thresholds.clone());
                 classifier = current;
             }
-            windows = process(&bus, &classifier, windows, clock.now(), &batch).await?;
+            windows = process(&bus, &classifier, windows, clock.now(), &batch, handle).await?;
             for record in batch {
                 pending.insert(record.partition, record);
             }
@@ -72,14 +72,19 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
     }
 }
 
-/// Classifies a batch off the runtime threads, publishes what it makes, and
-/// hands the windows back.
+/// What the stage does with one report: [`handle`].
+type Handler = fn(&Classifier, &mut Windows, time::OffsetDateTime, &Record, Report) -> Vec<(Topic, String, Vec<u8>)>;
+
+/// Classifies a batch off the runtime threads with `handle`, publishes what
+/// it makes, and hands the windows back. A report that cannot be read, or
+/// whose handling panics, goes to `deadletter` with the reason.
 async fn process(
     bus: &Bus,
     classifier: &Arc<Classifier>,
     windows: Windows,
     now: time::OffsetDateTime,
     batch: &[Record],
+    handle: Handler,
 ) -> Result<Windows, Error> {
     let (classifier, records) = (classifier.clone(), batch.to_vec());
     let (windows, out, unreadable) = tokio::task::spawn_blocking(move || {
@@ -88,7 +93,12 @@ async fn process(
         let mut unreadable = Vec::new();
         for record in &records {
             match wire::decode::<Report>(&record.payload) {
-                Ok(report) => out.extend(handle(&classifier, &mut windows, now, record, report)),
+                Ok(report) => {
+                    match bus::contain("classifier", || handle(&classifier, &mut windows, now, record, report)) {
+                        Ok(made) => out.extend(made),
+                        Err(cause) => unreadable.push((record.clone(), cause)),
+                    }
+                }
                 Err(e) => unreadable.push((record.clone(), e.to_string())),
             }
         }
@@ -97,7 +107,7 @@ async fn process(
     .await
     .map_err(|e| Error::Task(e.to_string()))?;
     for (record, reason) in unreadable {
-        tracing::warn!(offset = record.offset, error = %reason, "unreadable report sent to deadletter");
+        tracing::warn!(offset = record.offset, error = %reason, "report sent to deadletter");
         bus.deadletter("classifier", record.topic.name(), &record.payload, &reason).await?;
     }
     bus.publish_batch(&out).await?;
@@ -126,4 +136,60 @@ fn handle(
         out.push((Topic::Alerts, key, wire::encode(&AlertEvent::Raised { alert })));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use bus::embedded::EmbeddedLog;
+    use model::{Channel, ReportId};
+
+    use super::*;
+
+    fn report(text: &str) -> Vec<u8> {
+        let now = time::OffsetDateTime::now_utc();
+        wire::encode(&Report {
+            id: ReportId::new_at(now),
+            received_at: now,
+            reported_at: now,
+            channel: Channel::Web,
+            source: "t".into(),
+            reporter: None,
+            region: None,
+            title: None,
+            text: text.into(),
+            language: None,
+            attachments: Vec::new(),
+            location: None,
+            external_id: None,
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_report_that_panics_goes_to_deadletter_and_the_rest_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::Embedded(EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+        let records: Vec<(Topic, String, Vec<u8>)> = ["pesta sabu", "boom", "tawuran warga"]
+            .iter()
+            .map(|t| (Topic::Reports, "72".to_owned(), report(t)))
+            .collect();
+        bus.publish_batch(&records).await.unwrap();
+        let (batch, _) = bus.catch_up(Topic::Reports).await.unwrap();
+        assert_eq!(batch.len(), 3);
+        let classifier = Arc::new(Classifier::new(crate::RuleSet::builtin()));
+        let windows = Windows::new(classifier.rules().thresholds.clone());
+        // a bug that only one report trips
+        let buggy: Handler = |c, w, now, record, report| {
+            assert!(report.text != "boom", "tripped on {}", report.text);
+            handle(c, w, now, record, report)
+        };
+        process(&bus, &classifier, windows, time::OffsetDateTime::now_utc(), &batch, buggy).await.unwrap();
+        let (classified, _) = bus.catch_up(Topic::Classified).await.unwrap();
+        assert_eq!(classified.len(), 2);
+        let (dead, _) = bus.catch_up(Topic::Deadletter).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        let letter: serde_json::Value = serde_json::from_slice(&dead[0].payload).unwrap();
+        assert_eq!(letter["source"], "classifier");
+        assert!(letter["reason"].as_str().unwrap().starts_with("panic: tripped on boom"), "{letter}");
+        assert!(letter["original"].as_str().unwrap().contains("boom"), "{letter}");
+    }
 }

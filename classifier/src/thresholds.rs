@@ -80,8 +80,11 @@ fn at(secs: i64) -> OffsetDateTime {
 impl Series {
     /// Count and score in the window ending at `end` (inclusive), of `width` seconds.
     fn amount(&self, end: i64, width: i64) -> (u64, f64) {
-        let from = (end - width).div_euclid(60) + 1;
+        let from = end.saturating_sub(width).div_euclid(60) + 1;
         let to = end.div_euclid(60);
+        if from > to {
+            return (0, 0.0);
+        }
         self.minutes.range(from..=to).fold((0, 0.0), |(c, s), (_, (c2, s2))| (c + c2, s + s2))
     }
 }
@@ -117,11 +120,12 @@ impl Windows {
         let mut alerts = Vec::new();
         for hit in &item.classification.indicators {
             let Some(threshold) = self.thresholds.get(&*hit.id) else { continue };
-            let window = threshold.window.as_secs() as i64;
-            let lateness = threshold.lateness.as_secs() as i64;
+            // the rule checker keeps these within days; no value may wrap
+            let window = i64::try_from(threshold.window.as_secs()).unwrap_or(i64::MAX / 4);
+            let lateness = i64::try_from(threshold.lateness.as_secs()).unwrap_or(i64::MAX / 4);
             for region in &regions {
                 let series = self.series.entry((hit.id.to_string(), region.clone())).or_default();
-                if series.watermark > 0 && t < series.watermark - lateness {
+                if series.watermark > 0 && t < series.watermark.saturating_sub(lateness) {
                     self.late += 1;
                     continue;
                 }
@@ -137,7 +141,7 @@ impl Windows {
                     series.recent.pop_front();
                 }
                 // forget what no window can reach any more
-                let keep_from = (series.watermark - window - lateness).div_euclid(60);
+                let keep_from = series.watermark.saturating_sub(window).saturating_sub(lateness).div_euclid(60);
                 series.minutes = series.minutes.split_off(&keep_from);
                 let today = local_day(series.watermark, region);
                 let days_kept = threshold.rise.as_ref().map_or(1, |r| i64::from(r.days) + 1);
@@ -153,8 +157,9 @@ impl Windows {
                 // rise: today against the daily average of the days before
                 if let Some(rise) = &threshold.rise {
                     let today_count = series.days.get(&today).copied().unwrap_or(0);
-                    let before: u64 =
-                        (1..=i64::from(rise.days)).map(|d| series.days.get(&(today - d)).copied().unwrap_or(0)).sum();
+                    let before: u64 = (1..=i64::from(rise.days.min(crate::rules::limits::RISE_DAYS)))
+                        .map(|d| series.days.get(&(today - d)).copied().unwrap_or(0))
+                        .sum();
                     let average = before as f64 / f64::from(rise.days);
                     if today_count >= rise.min_count {
                         let factor = if average > 0.0 { today_count as f64 / average } else { f64::INFINITY };
@@ -166,7 +171,7 @@ impl Windows {
                 {
                     let key = Alert::series_key(&hit.id, region);
                     let id = Uuid::new_v5(&ALERT_NAMESPACE, format!("{key}/{level}/{}", report.id).as_bytes());
-                    let start = end - window;
+                    let start = end.saturating_sub(window);
                     let reports: Vec<ReportRef> = series
                         .recent
                         .iter()
@@ -275,6 +280,24 @@ mod tests {
 
     const T0: OffsetDateTime = datetime!(2026-11-29 10:00 UTC);
     const NOW: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+    #[test]
+    fn windows_no_checker_would_pass_still_do_not_panic() {
+        // the rule checker refuses these; the windows must not trust it alone
+        for window in [Duration::from_nanos(1), Duration::from_secs(59), Duration::from_secs(u64::MAX)] {
+            let t = Threshold {
+                window,
+                lateness: window,
+                measure: Measure::Count,
+                levels: vec![(Level::Waspada, 1.0)],
+                rise: Some(Rise { days: u32::MAX, min_count: 1, levels: vec![(Level::Siaga, 2.0)] }),
+            };
+            let mut w = Windows::new(BTreeMap::from([("narkoba".to_owned(), t)]));
+            for n in 0..3 {
+                w.observe(&item("72.71.02", T0 + time::Duration::seconds(n * 61), n as u128), NOW);
+            }
+        }
+    }
 
     #[test]
     fn raises_each_level_once_at_every_region_level() {

@@ -128,6 +128,37 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
+/// Characters in a search query.
+pub const QUERY_CHARS: usize = 1000;
+/// Brackets open inside each other in a search query.
+pub const QUERY_DEPTH: usize = 16;
+
+/// Refuses a query that tantivy's parser would take too long over or
+/// recurse too deep on (thousands of brackets overflow a thread's stack and
+/// stop the whole node).
+fn check_query_shape(text: &str) -> Result<(), Error> {
+    let n = text.chars().count();
+    if n > QUERY_CHARS {
+        return Err(Error::Invalid(format!("q: {n} characters; a query may have at most {QUERY_CHARS}")));
+    }
+    let (mut depth, mut deepest, mut quoted) = (0usize, 0usize, false);
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > QUERY_DEPTH {
+        return Err(Error::Invalid(format!("q: brackets nested {deepest} deep; at most {QUERY_DEPTH}")));
+    }
+    Ok(())
+}
+
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<Self, Error> {
@@ -319,6 +350,7 @@ impl SearchIndex {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.scope_query(scope))];
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            check_query_shape(text)?;
             let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text]);
             parser.set_conjunction_by_default();
             // tantivy reads `a AND NOT b` as a and (nothing but not b), which
@@ -635,6 +667,36 @@ mod tests {
 
     fn query(q: &str) -> SearchQuery {
         SearchQuery { q: Some(q.into()), limit: 10, ..Default::default() }
+    }
+
+    #[test]
+    fn hostile_queries_are_refused_or_answered_on_a_small_stack() {
+        let (_dir, index) = index_of(&[item(1, "72.71", "pesta sabu di Palu", "narkoba")]);
+        let deep = format!("{}sabu{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(matches!(index.search(&query(&deep), &Scope::All), Err(Error::Invalid(_))));
+        assert!(matches!(index.search(&query(&"sabu ".repeat(300)), &Scope::All), Err(Error::Invalid(_))));
+        // the worst the limits allow, on a thread with tokio's 2 MiB stack
+        let index = std::sync::Arc::new(index);
+        let worst = [
+            format!("{}sabu{}", "(".repeat(16), ")".repeat(16)),
+            "(".repeat(16),
+            format!("{}sabu", "NOT ".repeat(249)),
+            format!("{}sabu", "-".repeat(995)),
+            format!("{}sabu", "+".repeat(995)),
+            "\"".repeat(1000),
+            "title:".repeat(166),
+            format!("{}sabu", "( NOT -".repeat(16)),
+        ];
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                for q in worst {
+                    let _ = index.search(&query(&q), &Scope::All);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

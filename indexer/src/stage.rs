@@ -102,10 +102,15 @@ pub async fn run_index(
             continue;
         }
         let (index2, retention2, mut w) = (index.clone(), retention.clone(), writer.take().expect("writer"));
-        let (w, result) = tokio::task::spawn_blocking(move || {
+        let (w, result, failed) = tokio::task::spawn_blocking(move || {
+            // reports whose indexing panicked: (the record, the cause)
+            let mut failed: Vec<(Vec<u8>, String)> = Vec::new();
             let result = (|| {
                 for item in items.iter().filter(|i| retention2.keeps(i, now)) {
-                    index2.upsert(&w, item)?;
+                    match bus::contain("indexer", || index2.upsert(&w, item)) {
+                        Ok(done) => done?,
+                        Err(cause) => failed.push((wire::encode(item), cause)),
+                    }
                 }
                 if prune {
                     for (channel, before) in retention2.cutoffs(now) {
@@ -118,12 +123,15 @@ pub async fn run_index(
                 }
                 Ok::<_, Error>(())
             })();
-            (w, result)
+            (w, result, failed)
         })
         .await
         .map_err(|e| Error::Other(format!("index task failed: {e}")))?;
         writer = Some(w);
         result?;
+        for (original, cause) in failed {
+            bus.deadletter("indexer", Topic::Classified.name(), &original, &cause).await?;
+        }
         if prune {
             tracing::info!(cutoffs = ?retention.cutoffs(now), "retention applied to the search index");
             last_retention = Some(Instant::now());
@@ -151,8 +159,15 @@ pub async fn run_analytics(
     loop {
         let (batch, items) = next_batch(&bus, &mut sub, (20_000, Duration::from_secs(1), IDLE)).await?;
         let now = clock.now();
-        let rows: Vec<ReportRow> =
-            items.iter().filter(|i| retention.keeps(i, now)).map(|i| ReportRow::from_item(i, now)).collect();
+        let mut rows: Vec<ReportRow> = Vec::with_capacity(items.len());
+        for item in items.iter().filter(|i| retention.keeps(i, now)) {
+            match bus::contain("indexer", || ReportRow::from_item(item, now)) {
+                Ok(row) => rows.push(row),
+                Err(cause) => {
+                    bus.deadletter("indexer", Topic::Classified.name(), &wire::encode(item), &cause).await?;
+                }
+            }
+        }
         analytics.insert(&rows).await?;
         metrics::counter!("kentongan_indexer_analytics_rows_total").increment(rows.len() as u64);
         sub.commit_all(&batch).await?;
@@ -172,7 +187,10 @@ pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), E
         let mut rows = Vec::new();
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
-                Ok(AlertEvent::Raised { alert }) => rows.push(AlertRow::from_alert(&alert)),
+                Ok(AlertEvent::Raised { alert }) => match bus::contain("indexer", || AlertRow::from_alert(&alert)) {
+                    Ok(row) => rows.push(row),
+                    Err(cause) => bus.deadletter("indexer", record.topic.name(), &record.payload, &cause).await?,
+                },
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(offset = record.offset, error = %e, "unreadable alert record sent to deadletter");
