@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use bus::reopen::ReopeningDb;
 use model::{Alert, DeliveryChannel};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -132,7 +133,9 @@ impl Entry {
 /// The outbox database (`data_dir/outbox.redb`).
 #[derive(Clone)]
 pub struct Outbox {
-    db: Arc<Database>,
+    /// Opened again after an I/O error (a full disk), so the alerter goes on
+    /// once there is room, without a restart.
+    db: Arc<ReopeningDb>,
     path: String,
 }
 
@@ -148,27 +151,40 @@ impl Outbox {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
         }
-        let db = Database::create(path).map_err(|e| err(&e))?;
-        let txn = db.begin_write().map_err(|e| err(&e))?;
-        txn.open_table(PENDING).map_err(|e| err(&e))?;
-        txn.open_table(DONE).map_err(|e| err(&e))?;
-        txn.open_table(TIMERS).map_err(|e| err(&e))?;
-        txn.open_table(TIMER_KEYS).map_err(|e| err(&e))?;
-        txn.open_table(CLOSED).map_err(|e| err(&e))?;
-        txn.open_table(LAST).map_err(|e| err(&e))?;
-        txn.open_table(INHIBITORS).map_err(|e| err(&e))?;
-        txn.commit().map_err(|e| err(&e))?;
+        let db = ReopeningDb::open(path, |txn| {
+            txn.open_table(PENDING)?;
+            txn.open_table(DONE)?;
+            txn.open_table(TIMERS)?;
+            txn.open_table(TIMER_KEYS)?;
+            txn.open_table(CLOSED)?;
+            txn.open_table(LAST)?;
+            txn.open_table(INHIBITORS)?;
+            Ok(())
+        })
+        .map_err(|e| err(&e))?;
         Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> Error {
+    /// The database, or why it cannot be used now.
+    fn db(&self) -> Result<Arc<Database>, Error> {
+        self.db.get().map_err(|reason| Error::Outbox { path: self.path.clone(), reason })
+    }
+
+    /// A database error; an I/O error closes the database until it can be
+    /// opened again.
+    fn err(&self, e: impl Into<redb::Error>) -> Error {
+        let e = self.db.check::<(), _>(Err(e)).err().map_or_else(String::new, |e| e.to_string());
+        Error::Outbox { path: self.path.clone(), reason: e }
+    }
+
+    fn bad(&self, e: serde_json::Error) -> Error {
         Error::Outbox { path: self.path.clone(), reason: e.to_string() }
     }
 
     /// Adds the entries whose keys are new, in one durable transaction;
     /// returns how many were new.
     pub fn enqueue(&self, entries: &[Entry]) -> Result<usize, Error> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let mut added = 0;
         {
             let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
@@ -180,7 +196,7 @@ impl Outbox {
                 {
                     continue;
                 }
-                let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
+                let bytes = serde_json::to_vec(entry).map_err(|e| self.bad(e))?;
                 pending.insert(key, bytes.as_slice()).map_err(|e| self.err(e))?;
                 added += 1;
             }
@@ -192,9 +208,9 @@ impl Outbox {
     /// Records an attempt: a pending entry stays pending, a sent or failed
     /// one moves to the record of what is done.
     pub fn update(&self, entry: &Entry) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
-            let bytes = serde_json::to_vec(entry).map_err(|e| self.err(e))?;
+            let bytes = serde_json::to_vec(entry).map_err(|e| self.bad(e))?;
             let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
             if entry.status == Status::Pending {
                 pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
@@ -210,7 +226,7 @@ impl Outbox {
 
     /// The entries of `table` whose keys start with `prefix` (all for "").
     fn read(&self, table: TableDefinition<&str, &[u8]>, prefix: &str) -> Result<Vec<Entry>, Error> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(table).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in table.range(prefix..).map_err(|e| self.err(e))? {
@@ -256,7 +272,7 @@ impl Outbox {
         let series = format!("{}#{}", alert.key, alert.level);
         let province = alert.region.province().to_string();
         let id = alert.id.to_string();
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         let admitted = {
             let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
             let mut done = txn.open_table(DONE).map_err(|e| self.err(e))?;
@@ -316,7 +332,7 @@ impl Outbox {
                     pending.remove(key.as_str()).map_err(|e| self.err(e))?;
                     entry.status = Status::Grouped;
                     entry.last_error = Some(format!("grouped into alert {}", alert.id));
-                    let bytes = serde_json::to_vec(&entry).map_err(|e| self.err(e))?;
+                    let bytes = serde_json::to_vec(&entry).map_err(|e| self.bad(e))?;
                     done.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
                     let old = entry.alert.id.to_string();
                     if let Some(key) = timer_keys.remove(old.as_str()).map_err(|e| self.err(e))? {
@@ -330,14 +346,14 @@ impl Outbox {
                         continue;
                     }
                     entry.next_attempt = due;
-                    let bytes = serde_json::to_vec(&*entry).map_err(|e| self.err(e))?;
+                    let bytes = serde_json::to_vec(&*entry).map_err(|e| self.bad(e))?;
                     pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
                     added += 1;
                 }
                 if let Some(timer) = timer
                     && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
                 {
-                    let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
+                    let bytes = serde_json::to_vec(timer).map_err(|e| self.bad(e))?;
                     let key = timer_key(timer);
                     timers.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
                     timer_keys.insert(id.as_str(), key.as_str()).map_err(|e| self.err(e))?;
@@ -359,7 +375,7 @@ impl Outbox {
 
     /// An alert resolved: it holds nothing back any more.
     pub fn resolved(&self, id: &str) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         txn.open_table(INHIBITORS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?;
         txn.commit().map_err(|e| self.err(e))
     }
@@ -367,9 +383,9 @@ impl Outbox {
     /// Replaces the timer of `timer.alert` (the next step up the chain).
     pub fn reset_timer(&self, timer: &Timer) -> Result<(), Error> {
         let id = timer.alert.id.to_string();
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
-            let bytes = serde_json::to_vec(timer).map_err(|e| self.err(e))?;
+            let bytes = serde_json::to_vec(timer).map_err(|e| self.bad(e))?;
             let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
             let mut timer_keys = txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?;
             if let Some(old) = timer_keys.remove(id.as_str()).map_err(|e| self.err(e))? {
@@ -384,7 +400,7 @@ impl Outbox {
 
     /// Stops the timer of alert `id` for good.
     pub fn close_timer(&self, id: &str) -> Result<(), Error> {
-        let txn = self.db.begin_write().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
         {
             if let Some(key) =
                 txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?.remove(id).map_err(|e| self.err(e))?
@@ -399,7 +415,7 @@ impl Outbox {
     /// Timers due at `now`, and when the next one after those falls due:
     /// only those are read, in the order they fall due.
     pub fn due_timers(&self, now: OffsetDateTime) -> Result<(Vec<Timer>, Option<OffsetDateTime>), Error> {
-        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let txn = self.db()?.begin_read().map_err(|e| self.err(e))?;
         let table = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
         let mut due = Vec::new();
         let mut next = None;
@@ -423,5 +439,49 @@ impl Outbox {
         let pending = self.read(PENDING, "")?;
         let next = pending.iter().filter(|e| e.next_attempt > now).map(|e| e.next_attempt).min();
         Ok((pending.into_iter().filter(|e| e.next_attempt <= now).collect(), next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::Alert;
+
+    use super::*;
+
+    fn entry(n: usize) -> Entry {
+        let alert = Alert::example(OffsetDateTime::UNIX_EPOCH);
+        let recipient = format!("piket{n}@example.go.id");
+        Entry {
+            key: Entry::key_for(&alert, DeliveryChannel::Email, &recipient),
+            alert,
+            unit: "u".into(),
+            unit_name: "Kesbangpol".into(),
+            channel: DeliveryChannel::Email,
+            recipient,
+            status: Status::Pending,
+            attempts: 0,
+            next_attempt: OffsetDateTime::UNIX_EPOCH,
+            last_error: None,
+            escalated_from: Vec::new(),
+            notified: Vec::new(),
+        }
+    }
+
+    /// A full disk, then room again: the outbox takes entries again without
+    /// a restart, and keeps what it had.
+    #[test]
+    fn takes_entries_again_once_a_full_disk_has_room() {
+        let Some(disk) = bus::testing::SmallDisk::mount("4m") else { return };
+        let outbox = Outbox::open(&disk.path().join("outbox.redb")).unwrap();
+        assert_eq!(outbox.enqueue(&[entry(0)]).unwrap(), 1);
+        disk.fill();
+        let failed =
+            (1..5000).find_map(|n| outbox.enqueue(&(0..20).map(|i| entry(n * 20 + i)).collect::<Vec<_>>()).err());
+        assert!(failed.is_some(), "the full disk was never noticed");
+        disk.free();
+        std::thread::sleep(bus::reopen::RETRY);
+        assert_eq!(outbox.enqueue(&[entry(1_000_000)]).unwrap(), 1);
+        let keys: Vec<String> = outbox.due(OffsetDateTime::now_utc()).unwrap().0.into_iter().map(|e| e.key).collect();
+        assert!(keys.contains(&entry(0).key) && keys.contains(&entry(1_000_000).key));
     }
 }

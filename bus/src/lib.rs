@@ -14,8 +14,8 @@ mod contain;
 pub mod embedded;
 pub mod kafka;
 pub mod reopen;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod topic;
 
 use std::time::Duration;
