@@ -172,6 +172,23 @@ async fn metrics_headers_and_error_messages_leak_nothing() {
         assert!(status == 422 || status == 400, "{status} {err:.200}");
         assert!(err.to_string().len() < 1000, "{} bytes echoed: {:.200}", err.to_string().len(), err.to_string());
     }
+    // `field:*` failed the search with a 500
+    let (status, err) = call(&node, "GET", "/api/v1/search?q=title:*", Some(TOKEN), None).await;
+    assert_eq!(status, 422, "{err}");
+    // no answer names our Rust types, and every client error is JSON
+    let (status, err) = call(&node, "POST", "/api/v1/session", None, Some(json!([]))).await;
+    assert_eq!(status, 422, "{err}");
+    assert!(!message(&err).contains("SignIn") && !message(&err).contains("struct"), "{err}");
+    let r = client()
+        .post(node.url("/api/v1/alerts/00000000-0000-0000-0000-000000000000/ack-link"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("nothing=1")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let err: Value = r.json().await.expect("a JSON error");
+    assert!(err["error"]["code"].is_string(), "{err}");
     let (status, err) = call(&node, "GET", &format!("/api/v1/search?q={}", "(".repeat(5000)), Some(TOKEN), None).await;
     assert!(status == 400 || status == 422, "{status}");
     assert!(err.to_string().len() < 1000, "{:.200}", err.to_string());

@@ -53,6 +53,46 @@ impl ApiError {
 /// back; the end of a message, which says what to fix, is kept.
 const MESSAGE_CHARS: usize = 400;
 
+/// `message` in the words of the API rather than of its Rust code: serde
+/// names our types (`expected struct SignIn with 2 elements`, "an
+/// RFC3339-formatted `OffsetDateTime`"), which tells a caller nothing and
+/// the world how the server is built.
+pub fn plain(message: &str) -> String {
+    let message = message
+        .replace("Failed to deserialize the JSON body into the target type: ", "")
+        .replace("Failed to deserialize form body: ", "")
+        .replace("Failed to deserialize query string: ", "")
+        .replace("Failed to parse the request body as JSON: ", "not JSON: ")
+        .replace("an RFC3339-formatted `OffsetDateTime`", "an RFC 3339 time like 2026-11-30T08:00:00+08:00")
+        .replace("`OffsetDateTime`", "time");
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) =
+        ["struct ", "enum ", "tuple struct "].iter().filter_map(|k| rest.find(k).map(|i| (i, *k))).min()
+    {
+        let (i, kind) = at;
+        out.push_str(&rest[..i]);
+        let after = &rest[i + kind.len()..];
+        let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if name_len == 0 || !after.starts_with(|c: char| c.is_ascii_uppercase()) {
+            out.push_str(kind);
+            rest = after;
+            continue;
+        }
+        out.push_str(if kind == "enum " { "one of the allowed values" } else { "a JSON object" });
+        rest = &after[name_len..];
+        // "with 2 elements": the fields of the struct, as a list
+        if let Some(tail) = rest.strip_prefix(" with ")
+            && let Some(end) = tail.find(" elements").or_else(|| tail.find(" element"))
+            && tail[..end].bytes().all(|b| b.is_ascii_digit())
+        {
+            rest = &tail[end..].trim_start_matches(" elements").trim_start_matches(" element");
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn shorten(message: String) -> String {
     let n = message.chars().count();
     if n <= MESSAGE_CHARS {
@@ -88,7 +128,7 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 "send the body as JSON with `Content-Type: application/json`".to_owned()
             }
-            _ => r.body_text(),
+            _ => plain(&r.body_text()),
         };
         Self::new(status, code, message)
     }
@@ -96,7 +136,7 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_query", r.body_text())
+        Self::new(StatusCode::BAD_REQUEST, "bad_query", plain(&r.body_text()))
     }
 }
 
@@ -160,6 +200,25 @@ mod tests {
         assert!(short.chars().count() < MESSAGE_CHARS + 10, "{}", short.len());
         assert!(short.starts_with("q: xxx") && short.ends_with("expected a number"));
         assert_eq!(shorten("fine".into()), "fine");
+    }
+
+    #[test]
+    fn messages_do_not_name_our_types() {
+        assert_eq!(
+            plain(
+                "Failed to deserialize the JSON body into the target type: invalid type: sequence, expected struct SignIn with 2 elements at line 1 column 2"
+            ),
+            "invalid type: sequence, expected a JSON object at line 1 column 2"
+        );
+        assert_eq!(
+            plain("until: invalid type: integer `5`, expected an RFC3339-formatted `OffsetDateTime`"),
+            "until: invalid type: integer `5`, expected an RFC 3339 time like 2026-11-30T08:00:00+08:00"
+        );
+        assert_eq!(
+            plain("unknown variant `x`, expected enum Role"),
+            "unknown variant `x`, expected one of the allowed values"
+        );
+        assert_eq!(plain("a struct of ours"), "a struct of ours");
     }
 }
 

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     routes::router(&state)
         .fallback(|| async { error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;") })
         .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -105,6 +106,30 @@ async fn ui() -> axum::response::Html<&'static str> {
 /// Content-Security-Policy allows no inline script.
 async fn ui_script() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("ui/app.js"))
+}
+
+/// Puts a client error that something other than our handlers answered in
+/// plain text (axum's rejections of a form, a query string or a path) into
+/// the API's JSON error format, in the API's words.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let plain_text =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(response.status().is_client_error() && plain_text) {
+        return response;
+    }
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        _ => "malformed",
+    };
+    error::ApiError::new(status, code, error::plain(&String::from_utf8_lossy(&text))).into_response()
 }
 
 /// What every answer tells the browser: run only this origin's scripts (none

@@ -173,6 +173,10 @@ fn candidate_classifier(state: &AppState, file: Option<&str>, content: &str) -> 
     Ok(Classifier::new(set))
 }
 
+/// Longest text a rule test takes on a node without the intake (whose
+/// `ingest.max_text_chars` applies otherwise).
+const TEST_TEXT_CHARS: usize = 20_000;
+
 /// `POST /api/v1/rules/test`: classifies a text with the live rules and with
 /// a candidate, side by side.
 pub async fn test(State(state): State<AppState>, ApiJson(body): ApiJson<TestBody>) -> Result<Json<Value>, ApiError> {
@@ -186,6 +190,14 @@ pub async fn test(State(state): State<AppState>, ApiJson(body): ApiJson<TestBody
         .map_err(|e| ApiError::invalid("region", e))?;
     if body.text.trim().is_empty() {
         return Err(ApiError::invalid("text", "is empty"));
+    }
+    // the same bound as a report's text: the test runs the same matching
+    let limit = state.intake.as_ref().map_or(TEST_TEXT_CHARS, |i| i.config().max_text_chars);
+    for (field, value) in [("text", Some(&body.text)), ("title", body.title.as_ref())] {
+        let chars = value.map_or(0, |v| v.chars().count());
+        if chars > limit {
+            return Err(ApiError::invalid(field, format!("has {chars} characters; at most {limit}")));
+        }
     }
     let report = Report {
         id: ReportId::new_at(now),

@@ -384,15 +384,20 @@ impl RuleSet {
     }
 
     /// Reads a rule file, or every `*.toml` file under a folder, as
-    /// `(file name, content)` pairs.
+    /// `(file name, content)` pairs. A file is named by its own name, and a
+    /// file in a folder by the folder's name and its own (`rules/narkoba.toml`):
+    /// the names appear in errors that API callers read, which must not tell
+    /// them where the server keeps its files.
     pub fn read_sources(path: &Path) -> Result<Vec<(String, String)>, Error> {
+        let name = |f: &Path| -> String {
+            let own = f.file_name().map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned());
+            match (f == path, path.file_name()) {
+                (false, Some(folder)) => format!("{}/{own}", folder.to_string_lossy()),
+                _ => own,
+            }
+        };
         let io_error = |p: &Path, e: std::io::Error| {
-            Error::Rules(vec![RuleError {
-                file: p.display().to_string(),
-                line: 1,
-                col: 1,
-                message: format!("cannot read: {e}"),
-            }])
+            Error::Rules(vec![RuleError { file: name(p), line: 1, col: 1, message: format!("cannot read: {e}") }])
         };
         let mut files: Vec<PathBuf> = Vec::new();
         if path.is_dir() {
@@ -406,10 +411,7 @@ impl RuleSet {
         } else {
             files.push(path.to_owned());
         }
-        files
-            .iter()
-            .map(|f| std::fs::read_to_string(f).map(|t| (f.display().to_string(), t)).map_err(|e| io_error(f, e)))
-            .collect()
+        files.iter().map(|f| std::fs::read_to_string(f).map(|t| (name(f), t)).map_err(|e| io_error(f, e))).collect()
     }
 
     /// Loads a rule file, or every `*.toml` file under a folder.
