@@ -172,6 +172,15 @@ async fn metrics_headers_and_error_messages_leak_nothing() {
         assert!(status == 422 || status == 400, "{status} {err:.200}");
         assert!(err.to_string().len() < 1000, "{} bytes echoed: {:.200}", err.to_string().len(), err.to_string());
     }
+    // periods the wrong way round, scores that are no number
+    for path in [
+        "/api/v1/search?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "/api/v1/search?min_score=NaN",
+        "/api/v1/stats?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+    ] {
+        let (status, err) = call(&node, "GET", path, Some(TOKEN), None).await;
+        assert_eq!(status, 422, "{path}: {err}");
+    }
     // `field:*` failed the search with a 500
     let (status, err) = call(&node, "GET", "/api/v1/search?q=title:*", Some(TOKEN), None).await;
     assert_eq!(status, 422, "{err}");

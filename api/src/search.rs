@@ -56,10 +56,22 @@ fn time_param(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>,
     value
         .map(|v| {
             OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                ApiError::invalid(name, format!("`{v}` is not an RFC 3339 time like 2026-11-29T00:00:00Z"))
+                let shown: String = v.chars().take(40).collect();
+                ApiError::invalid(name, format!("`{shown}` is not an RFC 3339 time like 2026-11-29T00:00:00Z"))
             })
         })
         .transpose()
+}
+
+/// `from` and `to` of a query, which must be in that order.
+fn period(from: Option<&str>, to: Option<&str>) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ApiError> {
+    let (from, to) = (time_param("from", from)?, time_param("to", to)?);
+    if let (Some(f), Some(t)) = (from, to)
+        && f >= t
+    {
+        return Err(ApiError::invalid("from", "must be before `to`"));
+    }
+    Ok((from, to))
 }
 
 /// Searches the archive within the caller's scope.
@@ -69,6 +81,10 @@ pub async fn search(
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Json<SearchResult>, ApiError> {
     let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+    let (from, to) = period(p.from.as_deref(), p.to.as_deref())?;
+    if p.min_score.is_some_and(|s| !s.is_finite()) {
+        return Err(ApiError::invalid("min_score", "must be a number"));
+    }
     let query = SearchQuery {
         q: p.q,
         indicator: p.indicator,
@@ -76,8 +92,8 @@ pub async fn search(
         channel: p.channel,
         source: p.source,
         language: p.language,
-        from: time_param("from", p.from.as_deref())?,
-        to: time_param("to", p.to.as_deref())?,
+        from,
+        to,
         min_score: p.min_score,
         sort: p.sort.unwrap_or_default(),
         limit: p.limit.unwrap_or(20),
@@ -109,12 +125,13 @@ pub async fn stats(
     caller: Caller,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Json<Stats>, ApiError> {
+    let (from, to) = period(p.from.as_deref(), p.to.as_deref())?;
     let query = StatsQuery {
         indicator: p.indicator,
         region: region_param(p.region.as_deref())?,
         channel: p.channel,
-        from: time_param("from", p.from.as_deref())?,
-        to: time_param("to", p.to.as_deref())?,
+        from,
+        to,
         bucket: p.bucket.unwrap_or_default(),
         by: p.by.unwrap_or_default(),
     };
