@@ -453,7 +453,15 @@ impl SearchIndex {
                 source: report.source,
             });
         }
-        let facets = Self::facet_counts(facets)?;
+        let mut facets = Self::facet_counts(facets)?;
+        // A report is in scope when any of its regions is, but it is counted
+        // under its main region, which may lie outside (a report without a
+        // region that names Palu and Makassar): such a bucket is not shown.
+        for level in ["province", "regency"] {
+            if let Some(buckets) = facets.get_mut(level) {
+                buckets.retain(|code, _| RegionCode::parse(code).is_ok_and(|r| scope.covers(Some(&r))));
+            }
+        }
         Ok(SearchResult { total, hits, facets, next })
     }
 
@@ -706,6 +714,23 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn facets_show_no_region_outside_the_scope() {
+        // no region given; the text names a place in 72 and one in 73
+        let mut both = item(1, "72.71", "bentrok di Palu dan Makassar", "konflik_sosial");
+        both.report.region = None;
+        both.classification.regions = vec![RegionCode::parse("72.71").unwrap(), RegionCode::parse("73.71").unwrap()];
+        let (_dir, index) = index_of(&[both]);
+        let scope = Scope::Regions(vec![RegionCode::parse("73").unwrap()]);
+        let r = index.search(&SearchQuery { limit: 10, ..Default::default() }, &scope).unwrap();
+        assert_eq!(r.total, 1);
+        assert!(
+            !r.facets["province"].contains_key("72") && !r.facets["regency"].contains_key("72.71"),
+            "{:?}",
+            r.facets
+        );
     }
 
     #[test]
