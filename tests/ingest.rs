@@ -639,3 +639,160 @@ async fn long_sms_posted_as_forms_is_joined() {
     let bad: Value = bad.json().await.unwrap();
     assert!(bad["error"]["message"].as_str().unwrap().contains("`satu` is not a whole number"), "{bad}");
 }
+
+/// Text from outside sources meets the same limit as the API's: a webhook
+/// message over `ingest.max_text_chars` (a long SMS joined from its parts
+/// too) is cut to it rather than stored whole or lost, every free-text field
+/// is bounded, and control characters are taken out, on every channel.
+#[tokio::test]
+async fn outside_text_is_cut_to_the_limit_and_kept_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &config(), &[]).await;
+    let long = |word: &str, n: usize| format!("{word}\u{0}\u{1b}[31m {}", "kata ".repeat(n));
+    let check = |report: &Value| {
+        let text = report["report"]["text"].as_str().unwrap();
+        assert_eq!(text.chars().count(), 20_000, "{}", &text[..100]);
+        assert!(text.ends_with('…') && !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        let reporter = &report["report"]["reporter"];
+        for field in ["name", "contact"] {
+            if let Some(v) = reporter[field].as_str() {
+                assert!(v.chars().count() <= 200 && !v.chars().any(char::is_control), "{field}: {} chars", v.len());
+            }
+        }
+    };
+
+    let update = json!({"update_id": 5, "message": {"message_id": 5, "chat": {"id": 77, "type": "private"},
+        "from": {"id": 77, "first_name": "n".repeat(100_000), "last_name": "\u{0}x"}, "date": 1764400000,
+        "text": long("telegrampanjang", 100_000)}});
+    let r = client()
+        .post(node.url("/api/v1/ingest/telegram"))
+        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    check(&find(&node, "telegrampanjang").await);
+
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"changes": [{
+        "field": "messages", "value": {"metadata": {"phone_number_id": "1"},
+        "contacts": [{"profile": {"name": "s".repeat(100_000)}, "wa_id": "6281299990000"}],
+        "messages": [{"from": "6281299990000", "id": "wamid.long", "timestamp": "1764400000", "type": "text",
+                      "text": {"body": long("whatsapppanjang", 100_000)}}]}}]}]}))
+    .unwrap();
+    let r = client()
+        .post(node.url("/api/v1/ingest/whatsapp"))
+        .header("content-type", "application/json")
+        .header("X-Hub-Signature-256", sign(&body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    check(&find(&node, "whatsapppanjang").await);
+
+    // two parts, each short of the limit, joined over it
+    let sms = |body: Value| client().post(node.url("/api/v1/ingest/sms")).bearer_auth(SMS_TOKEN).json(&body).send();
+    for part in [1, 2] {
+        let text = if part == 1 { long("smspanjang", 3_000) } else { "kata ".repeat(3_000) };
+        let r = sms(json!({"from": "0816", "text": text, "ref": 5, "part": part, "parts": 2})).await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    check(&find(&node, "smspanjang").await);
+    // a message of control characters only makes no report
+    let r: Value = sms(json!({"from": "0816", "text": "\u{0}\u{7}"})).await.unwrap().json().await.unwrap();
+    assert_eq!(r["accepted"], false, "{r}");
+}
+
+/// Feeds are bounded and discreet: an answer over the feed's `max_size` is
+/// dropped as it streams in (a 5 MB answer with no length given), an item's
+/// text is cut to `ingest.max_text_chars`, and `GET /api/v1/feeds` shows a
+/// caller only the feeds within their regions, with URLs stripped of keys
+/// and passwords and errors in words.
+#[tokio::test]
+async fn feeds_are_bounded_and_shown_only_within_the_callers_regions() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // an endless-looking feed, sent without Content-Length
+    let big = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let big_addr = big.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = big.accept().await {
+            tokio::spawn(async move {
+                let _ = stream.read(&mut [0u8; 4096]).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nConnection: close\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ =
+                    stream.write_all(b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title>").await;
+                let chunk = "<!-- padding -->".repeat(4096);
+                for _ in 0..80 {
+                    if stream.write_all(chunk.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let long_item = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Panjang</title><item><guid>p-1</guid>\
+         <title>Berita panjang</title><description>beritapanjang {}</description></item></channel></rss>",
+        "kata ".repeat(10_000)
+    );
+    let app = axum::Router::new()
+        .route("/panjang.rss", axum::routing::get(move || async move { long_item }))
+        .route("/bukan.html", axum::routing::get(|| async { "<html><body>bukan feed</body></html>" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let closed = common::free_port();
+    let feeds = format!(
+        "[[feeds]]\nurl = \"{base}/panjang.rss?key=SECRET1\"\ninterval = \"1s\"\nregion = \"72\"\n\
+         [[feeds]]\nurl = \"http://{big_addr}/besar.xml\"\ninterval = \"1s\"\nname = \"besar\"\nregion = \"72.71\"\n\
+         max_size = \"64 KiB\"\n\
+         [[feeds]]\nurl = \"http://budi:SECRET2@127.0.0.1:{closed}/mati.xml?token=SECRET3\"\ninterval = \"1s\"\n\
+         name = \"mati\"\n\
+         [[feeds]]\nurl = \"{base}/bukan.html\"\ninterval = \"1s\"\nname = \"bukan\"\nregion = \"73\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &feeds, &[]).await;
+    let report = find(&node, "beritapanjang").await;
+    let text = report["report"]["text"].as_str().unwrap();
+    assert_eq!(text.chars().count(), 20_000);
+    assert!(text.ends_with('…'));
+
+    let board = eventually(Duration::from_secs(15), || async {
+        let (_, b) = call(&node, "GET", "/api/v1/feeds", Some(TOKEN), None).await;
+        let all = b["feeds"].as_array()?;
+        (all.len() == 4 && all.iter().all(|f| !f["last_poll"].is_null())).then(|| b.clone())
+    })
+    .await
+    .expect("feeds not polled");
+    let shown = board.to_string();
+    assert!(!shown.contains("SECRET") && !shown.contains("budi"), "{shown}");
+    let feed = |name: &str| board["feeds"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+    assert_eq!(feed("mati")["url"], format!("http://127.0.0.1:{closed}/mati.xml"));
+    assert_eq!(feed("mati")["last_error"], "could not connect");
+    assert_eq!(feed("bukan")["last_error"], "not an RSS or Atom feed");
+    assert!(feed("besar")["last_error"].as_str().unwrap().starts_with("too large"), "{}", feed("besar"));
+    let unnamed = format!("{base}/panjang.rss");
+    assert_eq!((feed(&unnamed)["url"].as_str(), feed(&unnamed)["last_error"].clone()), (Some(&*unnamed), Value::Null));
+    // the raw error is logged, without the URL's secrets
+    let log = node.log();
+    assert!(log.contains("refused") && !log.contains("SECRET"), "{log}");
+
+    // an admin of 72 sees 72's feeds; an analyst of 73 only 73's; national feeds only national callers
+    let names = |token: String| {
+        let node = &node;
+        async move {
+            let (status, b) = call(node, "GET", "/api/v1/feeds", Some(&token), None).await;
+            assert_eq!(status, 200, "{b}");
+            let mut names: Vec<String> =
+                b["feeds"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect();
+            names.sort();
+            names
+        }
+    };
+    let admin72 = common::create_user(&node, "admin72", "admin", &["72"]).await;
+    let analyst73 = common::create_user(&node, "analis73", "analyst", &["73"]).await;
+    assert_eq!(names(admin72).await, vec!["besar".to_owned(), unnamed.clone()]);
+    assert_eq!(names(analyst73).await, vec!["bukan".to_owned()]);
+}

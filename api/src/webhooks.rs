@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 fn intake(state: &AppState) -> Result<&ingest::Intake, ApiError> {
@@ -206,7 +207,10 @@ pub struct SmsQuery {
     token: Option<String>,
 }
 
-/// `GET /api/v1/feeds`: every feed this node polls and how it is doing.
-pub async fn feeds(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "feeds": state.feeds.all() }))
+/// `GET /api/v1/feeds`: the feeds this node polls whose region lies within
+/// the caller's (a feed without a region: national callers only), and how
+/// each is doing. URLs are shown without query or user info, errors in words.
+pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    let shown: Vec<_> = state.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
+    Json(json!({ "feeds": shown }))
 }

@@ -148,9 +148,19 @@ pub struct FeedConfig {
     /// A short name for status pages and metrics; the URL when unset.
     #[serde(default)]
     pub name: Option<String>,
-    /// The region a local news source covers, given to its items.
+    /// The region a local news source covers, given to its items. Only
+    /// accounts covering it see the feed in `GET /api/v1/feeds`; a feed
+    /// without one is shown to national accounts only.
     #[serde(default)]
     pub region: Option<model::RegionCode>,
+    /// Largest answer taken from the feed (after decompression); a larger
+    /// one is a failed poll ("too large") and is not kept.
+    #[serde(default = "default_feed_size")]
+    pub max_size: ByteSize,
+}
+
+fn default_feed_size() -> ByteSize {
+    ByteSize::mib(10)
 }
 
 fn default_interval() -> Duration {
@@ -158,7 +168,44 @@ fn default_interval() -> Duration {
 }
 
 impl FeedConfig {
-    pub fn label(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.url)
+    /// Its name, or else its URL as it may be shown (see [`FeedConfig::shown_url`]).
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.shown_url())
+    }
+
+    /// The URL without what may be secret: no user name or password, no
+    /// query (which often carries an API key), no fragment.
+    pub fn shown_url(&self) -> String {
+        match reqwest::Url::parse(&self.url) {
+            Ok(mut url) => {
+                let _ = url.set_username("");
+                let _ = url.set_password(None);
+                url.set_query(None);
+                url.set_fragment(None);
+                url.to_string()
+            }
+            Err(_) => "(not a valid URL)".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_keep_no_secrets() {
+        let feed = |url: &str| FeedConfig {
+            url: url.into(),
+            interval: default_interval(),
+            name: None,
+            region: None,
+            max_size: default_feed_size(),
+        };
+        let secret = feed("https://budi:sandi@berita.example.id:8443/rss/palu.xml?key=SECRET&x=1#atas");
+        assert_eq!(secret.shown_url(), "https://berita.example.id:8443/rss/palu.xml");
+        assert_eq!(secret.label(), secret.shown_url());
+        assert_eq!(feed("http://127.0.0.1:9/a?token=t").shown_url(), "http://127.0.0.1:9/a");
+        assert_eq!(feed("bukan url ?key=SECRET").shown_url(), "(not a valid URL)");
     }
 }

@@ -1,7 +1,8 @@
 //! News feeds: RSS and Atom polled at each feed's interval with conditional
 //! GET (ETag, If-Modified-Since). Items are delivered once, by guid or link,
 //! across restarts; their HTML is turned into text. A failing feed backs off
-//! on its own and never holds up the others.
+//! on its own and never holds up the others. An answer larger than the
+//! feed's `max_size` is dropped as it streams in, never kept whole.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -25,11 +26,15 @@ struct Saved {
     last_modified: Option<String>,
 }
 
-/// How a feed is doing, for `GET /api/v1/feeds` and `/metrics`.
+/// How a feed is doing, for `GET /api/v1/feeds` and `/metrics`: nothing
+/// in it may be secret (see [`FeedConfig::shown_url`]), and its error is in
+/// words (the raw one is logged).
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedStatus {
     pub name: String,
     pub url: String,
+    /// The region its items are given; `None` for a national feed.
+    pub region: Option<model::RegionCode>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_poll: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -80,8 +85,9 @@ pub fn spawn(intake: Intake, feeds: Vec<FeedConfig>, board: FeedBoard) -> Vec<to
             board.feeds.write().unwrap_or_else(|e| e.into_inner()).insert(
                 feed.url.clone(),
                 FeedStatus {
-                    name: feed.label().to_owned(),
-                    url: feed.url.clone(),
+                    name: feed.label(),
+                    url: feed.shown_url(),
+                    region: feed.region.clone(),
                     last_poll: None,
                     last_success: None,
                     last_error: None,
@@ -105,7 +111,7 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 }
 
 async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig, board: FeedBoard) {
-    let label = feed.label().to_owned();
+    let label = feed.label();
     let mut failures = 0u32;
     loop {
         let started = intake.now();
@@ -119,7 +125,7 @@ async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig,
             }
             Err(e) => {
                 failures += 1;
-                tracing::warn!(feed = %label, failures, error = %e, "feed poll failed");
+                tracing::warn!(feed = %label, failures, error = %e.shown, detail = %e.detail, "feed poll failed");
                 metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "error")
                     .increment(1);
             }
@@ -136,22 +142,82 @@ async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig,
                     s.last_error = None;
                     s.delivered += *n as u64;
                 }
-                Err(e) => s.last_error = Some(e.clone()),
+                Err(e) => s.last_error = Some(e.shown.clone()),
             }
         });
         tokio::time::sleep(wait).await;
     }
 }
 
+/// Why a poll failed: `shown` in words, for the feed status; `detail`, the
+/// raw error (which may name internal addresses), for the log only.
+#[derive(Debug)]
+struct Failure {
+    shown: String,
+    detail: String,
+}
+
+impl Failure {
+    fn new(shown: impl Into<String>, detail: impl ToString) -> Self {
+        Self { shown: shown.into(), detail: detail.to_string() }
+    }
+
+    /// A failure of this node's own storage or bus, not of the feed.
+    fn here(detail: impl ToString) -> Self {
+        Self::new("could not store the items on this node", detail)
+    }
+
+    fn fetch(e: reqwest::Error) -> Self {
+        let shown = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_redirect() {
+            "too many redirects"
+        } else if e.is_body() || e.is_decode() {
+            "the answer broke off"
+        } else {
+            "could not fetch"
+        };
+        // the whole chain says why (the top says only "error sending
+        // request"); without the URL, whose query may hold a key
+        let e = e.without_url();
+        let mut detail = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            detail = format!("{detail}: {c}");
+            cause = c.source();
+        }
+        Self::new(shown, detail)
+    }
+}
+
+/// The body of `response`, read as it streams in, or a failure as soon as
+/// it is larger than `max` bytes (nothing larger is ever held).
+async fn read_capped(mut response: reqwest::Response, max: bytesize::ByteSize) -> Result<Vec<u8>, Failure> {
+    let too_large = || Failure::new(format!("too large: more than {max} (max_size)"), format!("larger than {max}"));
+    if response.content_length().is_some_and(|n| n > max.as_u64()) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Failure::fetch)? {
+        if (body.len() + chunk.len()) as u64 > max.as_u64() {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// One poll: fetch (conditionally), parse, and deliver the new items.
 /// Returns how many were delivered.
-async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> Result<usize, String> {
+async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> Result<usize, Failure> {
     let store = intake.store().clone();
     let url = feed.url.clone();
     let saved: Saved = tokio::task::spawn_blocking(move || store.feed_state(&url))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?
+        .map_err(Failure::here)?
+        .map_err(Failure::here)?
         .unwrap_or_default();
     let mut request = client.get(&feed.url);
     if let Some(etag) = &saved.etag {
@@ -160,17 +226,19 @@ async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> R
     if let Some(lm) = &saved.last_modified {
         request = request.header(IF_MODIFIED_SINCE, lm);
     }
-    let response = request.send().await.map_err(|e| format!("fetch: {e}"))?;
+    let response = request.send().await.map_err(Failure::fetch)?;
     if response.status() == StatusCode::NOT_MODIFIED {
         return Ok(0);
     }
     if !response.status().is_success() {
-        return Err(format!("the server answered {}", response.status()));
+        let status = response.status();
+        return Err(Failure::new(format!("HTTP {}", status.as_u16()), status));
     }
     let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let next = Saved { etag: header(ETAG), last_modified: header(LAST_MODIFIED) };
-    let body = response.bytes().await.map_err(|e| format!("read: {e}"))?;
-    let parsed = feed_rs::parser::parse(body.as_ref()).map_err(|e| format!("not an RSS or Atom feed: {e}"))?;
+    let body = read_capped(response, feed.max_size).await?;
+    let parsed = feed_rs::parser::parse(body.as_slice()).map_err(|e| Failure::new("not an RSS or Atom feed", e))?;
+    drop(body);
     let mut delivered = 0;
     // oldest first, so the archive receives them in order
     let mut entries = parsed.entries;
@@ -180,8 +248,8 @@ async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> R
         let (url, id) = (feed.url.clone(), entry.id.clone());
         let seen = tokio::task::spawn_blocking(move || store.seen(&url, &id))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::here)?
+            .map_err(Failure::here)?;
         if seen {
             continue;
         }
@@ -190,34 +258,36 @@ async fn poll(intake: &Intake, client: &reqwest::Client, feed: &FeedConfig) -> R
             intake
                 .deadletter("feed", original.as_bytes(), "the item has neither title nor text")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(Failure::here)?;
             continue;
         };
-        intake.accept(&report).await.map_err(|e| e.to_string())?;
+        intake.accept(report).await.map_err(Failure::here)?;
         let store = intake.store().clone();
         let (url, id, at) = (feed.url.clone(), entry.id.clone(), intake.now().unix_timestamp());
         tokio::task::spawn_blocking(move || store.mark_seen(&url, &id, at))
             .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(Failure::here)?
+            .map_err(Failure::here)?;
         delivered += 1;
     }
     let store = intake.store().clone();
     let url = feed.url.clone();
     tokio::task::spawn_blocking(move || store.put_feed_state(&url, &next))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::here)?
+        .map_err(Failure::here)?;
     Ok(delivered)
 }
 
-/// HTML to plain text, with whitespace tidied.
+/// HTML to plain text, with whitespace tidied and control characters removed.
 pub fn clean(html: &str) -> String {
-    let text = nanohtml2text::html2text(html);
+    let text = crate::plain(&nanohtml2text::html2text(html));
     text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
-fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: OffsetDateTime) -> Option<Report> {
+/// The report an entry of `feed` makes, or `None` when it has neither title
+/// nor text.
+pub fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: OffsetDateTime) -> Option<Report> {
     let title = entry.title.as_ref().map(|t| clean(&t.content)).filter(|t| !t.is_empty());
     let body = entry
         .content
@@ -235,7 +305,7 @@ fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: OffsetDate
         received_at: now,
         reported_at: at,
         channel: Channel::Feed,
-        source: link.map_or_else(|| feed.url.clone(), |l| format!("{} {l}", feed.label())),
+        source: link.map_or_else(|| feed.label(), |l| format!("{} {l}", feed.label())),
         reporter: None,
         region: feed.region.clone(),
         title,
@@ -265,5 +335,6 @@ mod tests {
         let t = clean("<p>Bentrok&nbsp;warga di <b>Palu</b>.</p>\n\n<script>alert(1)</script><p>Dua luka.</p>");
         assert!(t.contains("Bentrok") && t.contains("Palu") && t.contains("Dua luka"), "{t}");
         assert!(!t.contains('<') && !t.contains("alert"), "{t}");
+        assert_eq!(clean("Bentrok\u{0}\u{1b}[2J di <b>Palu</b>"), "Bentrok[2J di Palu");
     }
 }

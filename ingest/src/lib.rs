@@ -81,6 +81,129 @@ pub fn quote(input: &str) -> String {
     }
 }
 
+/// Longest `source` a report keeps, in characters: a feed item's holds the
+/// feed's name and the item's link. (The API takes at most
+/// [`submission::MAX_ID_CHARS`] from a client.)
+pub const MAX_SOURCE_CHARS: usize = 500;
+
+/// Longest reporter name, contact, account, external id, and attachment
+/// name, type and digest a report keeps, in characters.
+pub const MAX_FIELD_CHARS: usize = submission::MAX_ID_CHARS;
+
+/// Longest attachment location (a store key, or a chat service's file id).
+const MAX_LOCATION_CHARS: usize = 1000;
+
+/// `s` without control characters, except newlines and tabs: a carriage
+/// return ends a line like a newline does.
+pub fn plain(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter_map(|c| match c {
+            '\r' => Some('\n'),
+            '\n' | '\t' => Some(c),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// `s` as one trimmed line: control characters removed, and newlines and
+/// tabs made spaces.
+pub fn one_line(s: &str) -> String {
+    let line: String = s
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    line.trim().to_owned()
+}
+
+/// Cuts `s` to `max` characters, the last of them an ellipsis; returns how
+/// many characters it had when it was cut.
+pub(crate) fn cut(s: &mut String, max: usize) -> Option<usize> {
+    let (over, _) = s.char_indices().nth(max)?;
+    let chars = max + s[over..].chars().count();
+    let keep = s.char_indices().nth(max.saturating_sub(1)).map_or(0, |(i, _)| i);
+    s.truncate(keep);
+    s.push('…');
+    Some(chars)
+}
+
+/// Makes `report` fit for the log, whichever channel it came by: control
+/// characters out of every free-text field (newlines and tabs stay in the
+/// text and title), and each field cut to its limit, the text to
+/// `ingest.max_text_chars`, with a warning in the log. The API refuses its
+/// own bodies over the limits before this (422); a webhook message or a
+/// feed item is cut instead, so the report is still useful, and the cut
+/// part is not kept anywhere (keeping it would store what the limit is
+/// there to refuse). A text with nothing left is refused.
+fn bound(report: &mut Report, max_text_chars: usize) -> Result<(), Error> {
+    let mut cut_fields = Vec::new();
+    let mut fit = |field: &'static str, value: &mut String, lines: bool, max: usize| {
+        *value = if lines { plain(value).trim().to_owned() } else { one_line(value) };
+        if let Some(chars) = cut(value, max) {
+            cut_fields.push((field, chars, max));
+        }
+    };
+    fit("text", &mut report.text, true, max_text_chars);
+    if let Some(title) = report.title.as_mut() {
+        fit("title", title, true, submission::MAX_TITLE_CHARS);
+    }
+    fit("source", &mut report.source, false, MAX_SOURCE_CHARS);
+    for (field, value) in [("external_id", &mut report.external_id), ("language", &mut report.language)] {
+        if let Some(v) = value.as_mut() {
+            fit(field, v, false, MAX_FIELD_CHARS);
+        }
+    }
+    if let Some(r) = report.reporter.as_mut() {
+        for (field, value) in
+            [("reporter.account", &mut r.account), ("reporter.name", &mut r.name), ("reporter.contact", &mut r.contact)]
+        {
+            if let Some(v) = value.as_mut() {
+                fit(field, v, false, MAX_FIELD_CHARS);
+            }
+        }
+    }
+    for a in &mut report.attachments {
+        fit("attachment.name", &mut a.name, false, MAX_FIELD_CHARS);
+        fit("attachment.content_type", &mut a.content_type, false, MAX_FIELD_CHARS);
+        fit("attachment.sha256", &mut a.sha256, false, MAX_FIELD_CHARS);
+        fit("attachment.location", &mut a.location, false, MAX_LOCATION_CHARS);
+    }
+    for (field, chars, limit) in cut_fields {
+        tracing::warn!(report = %report.id, channel = %report.channel, field, chars, limit, "a field over its limit was cut");
+        metrics::counter!("kentongan_ingest_fields_cut_total", "channel" => report.channel.as_str(), "field" => field)
+            .increment(1);
+    }
+    let empty = |v: &Option<String>| v.as_ref().is_some_and(String::is_empty);
+    if empty(&report.title) {
+        report.title = None;
+    }
+    if empty(&report.external_id) {
+        report.external_id = None;
+    }
+    if empty(&report.language) {
+        report.language = None;
+    }
+    if let Some(r) = report.reporter.as_mut() {
+        for value in [&mut r.account, &mut r.name, &mut r.contact] {
+            if empty(value) {
+                *value = None;
+            }
+        }
+    }
+    if report.source.is_empty() {
+        report.source = report.channel.as_str().to_owned();
+    }
+    if report.text.is_empty() {
+        return Err(Error::Invalid { field: "text", message: "is empty: describe what happened".into() });
+    }
+    Ok(())
+}
+
 /// Checks that a report from an account with `scope` lies inside it. A
 /// report without a region is placed in the account's region when it has
 /// just one; otherwise it stays without (a chat message names no region).
@@ -228,7 +351,7 @@ impl Intake {
     /// still make one report.
     pub async fn accept_once(&self, key: Option<Idempotency>, report: Report) -> Result<Accepted, Error> {
         let Some(Idempotency { key, digest }) = key else {
-            return self.accept(&report).await.map(|id| Accepted { id, replayed: false, changed: false });
+            return self.accept(report).await.map(|id| Accepted { id, replayed: false, changed: false });
         };
         let slot = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.key_locks.len();
         let _guard = self.key_locks[slot].lock().await;
@@ -242,7 +365,7 @@ impl Intake {
             let changed = first.is_some_and(|d| d != digest);
             return Ok(Accepted { id: ReportId(uuid_from(id)), replayed: true, changed });
         }
-        let id = self.accept(&report).await?;
+        let id = self.accept(report).await?;
         let store = self.store.clone();
         let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128(), digest)).await;
         if !matches!(remembered, Ok(Ok(()))) {
@@ -252,9 +375,11 @@ impl Intake {
         Ok(Accepted { id, replayed: false, changed: false })
     }
 
-    /// Publishes an already checked report, keyed by its province.
-    pub async fn accept(&self, report: &Report) -> Result<ReportId, Error> {
-        self.bus.publish(Topic::Reports, &report.partition_key(), &wire::encode(report)).await?;
+    /// Publishes a report, keyed by its province, once it is bounded (see
+    /// [`bound`]): every channel's reports pass here on their way to the log.
+    pub async fn accept(&self, mut report: Report) -> Result<ReportId, Error> {
+        bound(&mut report, self.config.max_text_chars)?;
+        self.bus.publish(Topic::Reports, &report.partition_key(), &wire::encode(&report)).await?;
         metrics::counter!("kentongan_ingest_reports_total", "channel" => report.channel.as_str()).increment(1);
         tracing::debug!(report = %report.id, channel = %report.channel, "report accepted");
         Ok(report.id)
@@ -330,6 +455,37 @@ mod tests {
         assert_eq!(sent_time(Some(datetime!(2027-01-01 0:00 UTC)), now), now);
         assert_eq!(sent_time(Some(datetime!(2026-11-29 9:00 UTC)), now), datetime!(2026-11-29 9:00 UTC));
         assert_eq!(sent_time(None, now), now);
+    }
+
+    #[test]
+    fn every_report_is_bounded_and_plain_before_the_log() {
+        let mut r = report(None);
+        r.text = format!("a\u{0}b\r\nc\td\u{1b}[31m{}", "é".repeat(30_000));
+        r.title = Some(format!("judul\u{7}\n{}", "t".repeat(1_000)));
+        r.source = "Polda\u{0}\n<script>".into();
+        r.reporter = Some(model::Reporter {
+            account: None,
+            name: Some("n".repeat(100_000)),
+            contact: Some("\u{0}\u{1}".into()),
+        });
+        bound(&mut r, 20_000).unwrap();
+        assert_eq!(r.text.chars().count(), 20_000);
+        assert!(r.text.starts_with("ab\nc\td[31mééé") && r.text.ends_with("é…"), "{}", &r.text[..20]);
+        let title = r.title.as_deref().unwrap();
+        assert!(title.starts_with("judul\n") && title.chars().count() == submission::MAX_TITLE_CHARS, "{title}");
+        assert_eq!(r.source, "Polda <script>");
+        let reporter = r.reporter.unwrap();
+        assert_eq!(reporter.name.unwrap().chars().count(), MAX_FIELD_CHARS);
+        assert_eq!(reporter.contact, None);
+        // a text of control characters only is no report
+        let mut empty = report(None);
+        empty.text = "\u{0}\u{7} \r\n".into();
+        assert!(matches!(bound(&mut empty, 20_000), Err(Error::Invalid { field: "text", .. })));
+        // a report within the limits is kept as it is
+        let mut fine = report(Some("72"));
+        let before = fine.clone();
+        bound(&mut fine, 20_000).unwrap();
+        assert_eq!(fine, before);
     }
 
     #[test]

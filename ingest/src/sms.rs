@@ -145,6 +145,7 @@ pub fn interpret(
     now: OffsetDateTime,
     id: Option<String>,
 ) -> Result<Report, String> {
+    let text = crate::plain(text);
     let text = text.trim();
     let mut words = text.splitn(3, char::is_whitespace);
     let (region, body) = match words.next() {
@@ -213,7 +214,10 @@ pub async fn receive(intake: &crate::Intake, inbound: Inbound, account: Option<A
             ids: Vec::new(),
         });
     let part = inbound.part.unwrap_or(1).clamp(1, pending.total);
-    pending.parts.insert(part, inbound.text.clone());
+    // a part is kept until its siblings come: no longer than a whole report
+    let mut text = inbound.text.clone();
+    crate::cut(&mut text, intake.config().max_text_chars);
+    pending.parts.insert(part, text);
     pending.ids.extend(inbound.id.clone());
     let store = intake.store().clone();
     if !pending.complete() {

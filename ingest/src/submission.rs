@@ -86,7 +86,8 @@ impl Submission {
         now: OffsetDateTime,
         max_text_chars: usize,
     ) -> Result<Report, Error> {
-        let text = self.text.trim().to_owned();
+        // control characters out (newlines and tabs stay), as on every channel
+        let text = crate::plain(&self.text).trim().to_owned();
         if text.is_empty() {
             return Err(invalid("text", "is empty: describe what happened"));
         }
@@ -97,7 +98,7 @@ impl Submission {
                 format!("has {chars} characters, more than the limit of {max_text_chars}: shorten it"),
             ));
         }
-        let title = self.title.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty());
+        let title = self.title.map(|t| crate::one_line(&t)).filter(|t| !t.is_empty());
         if title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
             return Err(invalid("title", format!("is longer than {MAX_TITLE_CHARS} characters")));
         }
@@ -129,7 +130,7 @@ impl Submission {
                 return Err(invalid(field, format!("is longer than {MAX_ID_CHARS} characters")));
             }
         }
-        let source = self.source.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
+        let source = self.source.map(|s| crate::one_line(&s)).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
         Ok(Report {
             id: ReportId::new_at(now),
             received_at: now,
@@ -143,7 +144,7 @@ impl Submission {
             language: None,
             attachments: Vec::new(),
             location: None,
-            external_id: self.external_id.filter(|s| !s.is_empty()),
+            external_id: self.external_id.map(|s| crate::one_line(&s)).filter(|s| !s.is_empty()),
         })
     }
 }

@@ -103,7 +103,8 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
     let Some(m) = update.message.as_ref().or(update.edited_message.as_ref()).or(update.channel_post.as_ref()) else {
         return Parsed::Nothing("the update carries no message");
     };
-    let said = m.text.as_deref().or(m.caption.as_deref()).map(str::trim).filter(|t| !t.is_empty());
+    let said = m.text.as_deref().or(m.caption.as_deref()).map(crate::plain);
+    let said = said.as_deref().map(str::trim).filter(|t| !t.is_empty());
     if said.is_some_and(|t| t.starts_with('/')) {
         return Parsed::Command { chat: m.chat.id, message: m.message_id };
     }

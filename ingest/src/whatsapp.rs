@@ -171,7 +171,7 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 .map(|l| GeoPoint { lat: l.latitude, lon: l.longitude })
                 .filter(crate::telegram::on_earth);
             let text = match (m.kind.as_str(), &m.text, &m.location, media) {
-                ("text", Some(t), _, _) => t.body.trim().to_owned(),
+                ("text", Some(t), _, _) => crate::plain(&t.body).trim().to_owned(),
                 ("location", _, Some(l), _) => {
                     let place =
                         [l.name.as_deref(), l.address.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
@@ -184,8 +184,9 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 }
                 (_, _, _, Some(media)) => media
                     .caption
-                    .clone()
-                    .filter(|c| !c.trim().is_empty())
+                    .as_deref()
+                    .map(|c| crate::plain(c).trim().to_owned())
+                    .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| "(lampiran tanpa keterangan)".into()),
                 _ => {
                     skipped.push((m.id.clone(), "the message type carries no text, location or media"));
