@@ -13,6 +13,12 @@ pub const MAX_TITLE_CHARS: usize = 300;
 /// Longest `Idempotency-Key`, `external_id` and `source`, in characters.
 pub const MAX_ID_CHARS: usize = 200;
 
+/// Whether a client may name `channel`: not one whose messages the server
+/// receives and verifies itself (SMS, the chat bots, news feeds).
+pub fn claimable(channel: Channel) -> bool {
+    !matches!(channel, Channel::Sms | Channel::Telegram | Channel::Whatsapp | Channel::Feed)
+}
+
 /// How far ahead of the server's clock `reported_at` may be.
 const AHEAD: time::Duration = time::Duration::minutes(5);
 
@@ -130,12 +136,24 @@ impl Submission {
                 return Err(invalid(field, format!("is longer than {MAX_ID_CHARS} characters")));
             }
         }
+        let channel = self.channel.unwrap_or_default();
+        if !claimable(channel) {
+            let allowed: Vec<&str> = Channel::ALL.into_iter().filter(|c| claimable(*c)).map(Channel::as_str).collect();
+            return Err(invalid(
+                "channel",
+                format!(
+                    "`{channel}` reports come only through the server's own intake (SMS gateway, chat bots, news \
+                     feeds); through the API give one of: {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
         let source = self.source.map(|s| crate::one_line(&s)).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
         Ok(Report {
             id: ReportId::new_at(now),
             received_at: now,
             reported_at,
-            channel: self.channel.unwrap_or_default(),
+            channel,
             source,
             reporter,
             region,
@@ -195,6 +213,27 @@ mod tests {
         let long = format!(r#"{{"text":"{}"}}"#, "a".repeat(20_001));
         assert_eq!(field_of(check(&long)), "text");
         assert!(serde_json::from_str::<Submission>(r#"{"text":"x","colour":"red"}"#).is_err());
+        let long_source = format!(r#"{{"text":"x","source":"{}"}}"#, "s".repeat(201));
+        assert_eq!(field_of(check(&long_source)), "source");
+    }
+
+    #[test]
+    fn verified_channels_cannot_be_claimed() {
+        for channel in ["sms", "telegram", "whatsapp", "feed"] {
+            let e = check(&format!(r#"{{"text":"x","channel":"{channel}"}}"#)).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("channel: `{channel}` reports come only")), "{e}");
+            assert!(e.ends_with("give one of: app, web, email"), "{e}");
+        }
+        for channel in ["app", "web", "email"] {
+            assert!(check(&format!(r#"{{"text":"x","channel":"{channel}"}}"#)).is_ok());
+        }
+    }
+
+    #[test]
+    fn control_characters_are_taken_out() {
+        let r = check(r#"{"text":"ada\u0000 bentrok\r\ndi pasar\u001b[2J","source":"Polda\u0000\n<script>"}"#).unwrap();
+        assert_eq!((r.text.as_str(), r.source.as_str()), ("ada bentrok\ndi pasar[2J", "Polda <script>"));
+        assert_eq!(field_of(check(r#"{"text":"\u0000\u0007 \n\t"}"#)), "text");
     }
 
     #[test]
