@@ -551,3 +551,229 @@ async fn operators_see_only_alerts_of_their_regions() {
     let (_, r) = call(&node, "GET", "/api/v1/alerts?region=72", Some(&operator), None).await;
     assert_eq!(r["alerts"], json!([]));
 }
+
+/// Sign-in refuses, before it counts or records anything, a name no account
+/// can have and an overlong password; what the audit log keeps of a request
+/// (the name, the forwarded-for header) stays small. One address may fail
+/// only so often (30 a minute, shared with token checks), so it cannot lock
+/// out every account name in turn; another address still signs in.
+#[tokio::test]
+async fn sign_in_stores_nothing_large_and_is_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let body = json!({"name": "dewi", "role": "operator", "regions": ["72"], "password": "kata-sandi-panjang-sekali"});
+    create_user_as(&node, TOKEN, body).await;
+    let huge = "a".repeat(200_000);
+    for (name, password, field) in
+        [(huge.as_str(), "salah", "name"), ("Dewi\u{0}", "salah", "name"), ("dewi", &*"x".repeat(2_000), "password")]
+    {
+        let (status, body) =
+            call(&node, "POST", "/api/v1/session", None, Some(json!({"name": name, "password": password}))).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with(field), "{body}");
+    }
+    let forwarded = vec!["203.0.113.9"; 5_000].join(", ") + &"x".repeat(10_000);
+    let r = client()
+        .post(node.url("/api/v1/session"))
+        .header("x-forwarded-for", &forwarded)
+        .json(&json!({"name": "dewi", "password": "salah"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client().get(node.url("/api/v1/audit?action=sign_in_failed")).bearer_auth(TOKEN).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.len() < 2_000, "{} bytes", text.len());
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let events = log["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{log}");
+    let source = events[0]["source"].as_str().unwrap();
+    assert!(source.starts_with("127.0.0.1 (for 203.0.113.9") && source.len() <= 100, "{source}");
+
+    // 29 more failures from this address, over six names: then this address
+    // is refused for any name, `admin` included, before a lockout counts it
+    for n in 0..29 {
+        let name = if n < 4 { "dewi".to_owned() } else { format!("nama-{}", n / 5) };
+        let (status, body) =
+            call(&node, "POST", "/api/v1/session", None, Some(json!({"name": name, "password": "salah"}))).await;
+        assert_eq!(status, 401, "try {n}: {body}");
+    }
+    let (status, body) =
+        call(&node, "POST", "/api/v1/session", None, Some(json!({"name": "admin", "password": "salah"}))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    // from another address: a name tried here less than five times is still
+    // checked, one that failed five times stays locked (per name, wherever from)
+    let other =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    for (name, expected) in [("nama-0", 401), ("admin", 401), ("dewi", 429)] {
+        let body = json!({"name": name, "password": "salah"});
+        let r = other.post(node.url("/api/v1/session")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), expected, "{name}");
+    }
+}
+
+/// Tokens made through the API: a short printable label, an expiry within
+/// a year, and at most 20 live ones per account.
+#[tokio::test]
+async fn tokens_have_sane_labels_expiries_and_a_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let token = create_user(&node, "pelapor", "reporter", &["72"]).await;
+    let in_a_day = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for (body, field) in [
+        (json!({"label": "a\u{0}b"}), "label"),
+        (json!({"label": "x".repeat(101)}), "label"),
+        (json!({"label": "ponsel", "expires_at": "9999-12-31T23:59:59Z"}), "expires_at"),
+        (json!({"expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+    ] {
+        let (status, answer) = call(&node, "POST", "/api/v1/me/tokens", Some(&token), Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().starts_with(field), "{answer}");
+    }
+    // the account's first token is live: 19 more, then no more
+    let mut ids = Vec::new();
+    for n in 0..19 {
+        let body = json!({"label": format!("perangkat {n}"), "expires_at": in_a_day});
+        let (status, answer) = call(&node, "POST", "/api/v1/me/tokens", Some(&token), Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+        ids.push(answer["id"].as_str().unwrap().to_owned());
+    }
+    let (status, answer) = call(&node, "POST", "/api/v1/me/tokens", Some(&token), Some(json!({}))).await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("revoke"), "{answer}");
+    let (status, _) = call(&node, "POST", "/api/v1/users/pelapor/tokens", Some(TOKEN), Some(json!({}))).await;
+    assert_eq!(status, 409, "an admin is held to the same cap");
+    assert_eq!(call(&node, "DELETE", &format!("/api/v1/tokens/{}", ids[0]), Some(&token), None).await.0, 204);
+    assert_eq!(call(&node, "POST", "/api/v1/me/tokens", Some(&token), Some(json!({}))).await.0, 201);
+}
+
+/// Every field of an account, a unit and a silence is checked by its kind,
+/// on creation and on change, and a refusal names the field.
+#[tokio::test]
+async fn account_unit_and_silence_fields_are_checked_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let admin72 = create_user(&node, "admin-sulteng", "admin", &["72"]).await;
+    create_user_as(&node, &admin72, json!({"name": "pelapor-palu", "role": "reporter", "regions": ["72.71"]})).await;
+    let bad_account_fields = [
+        ("display_name", json!("Dewi\u{0}\u{202E}\u{1b}[31m")),
+        ("display_name", json!("x".repeat(101))),
+        ("email", json!("not an email \r\nBcc: x@evil")),
+        ("email", json!("dewi@localhost")),
+        ("phone", json!("abc\u{0}")),
+        ("phone", json!("00000000")),
+        ("telegram", json!("@dewi")),
+        (
+            "regions",
+            json!(
+                model::regions()
+                    .iter()
+                    .map(|r| r.code.as_str())
+                    .filter(|c| c.starts_with("72."))
+                    .take(101)
+                    .collect::<Vec<_>>()
+            ),
+        ),
+    ];
+    for (field, value) in bad_account_fields.iter().cloned().chain([("display_name", json!(""))]) {
+        let mut new = json!({"name": "pelapor-donggala", "role": "reporter", "regions": ["72.03"]});
+        new[field] = value.clone();
+        let (status, body) = call(&node, "POST", "/api/v1/users", Some(&admin72), Some(new)).await;
+        let blank_is_the_name = field == "display_name" && value == "";
+        assert_eq!(status, if blank_is_the_name { 201 } else { 422 }, "{field}: {body}");
+        if !blank_is_the_name {
+            assert!(body["error"]["message"].as_str().unwrap().starts_with(field), "{field}: {body}");
+        }
+        let (status, body) =
+            call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(json!({ field: value }))).await;
+        assert_eq!(status, 422, "PATCH {field}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with(field), "{field}: {body}");
+    }
+    let (_, users) = call(&node, "GET", "/api/v1/users", Some(&admin72), None).await;
+    let palu = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "pelapor-palu").unwrap().clone();
+    assert_eq!(palu["display_name"], "pelapor-palu", "{palu}");
+    assert!(palu["email"].is_null() && palu["phone"].is_null(), "{palu}");
+    let good = json!({"display_name": "Pelapor Palu", "email": "pelapor@palu.go.id", "phone": "0812-3456-7890"});
+    let (status, body) = call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(good)).await;
+    assert_eq!((status, body["phone"].as_str()), (200, Some("+6281234567890")), "{body}");
+
+    // units
+    let unit = json!({"name": "Kesbangpol Palu", "regions": ["72.71"], "indicators": ["narkoba"],
+                      "emails": ["piket@palu.go.id"], "phones": ["+6281234567890"],
+                      "working_hours": {"from": "08:00", "to": "16:00"}});
+    let (status, made) = call(&node, "POST", "/api/v1/units", Some(&admin72), Some(unit.clone())).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap();
+    for (field, value) in [
+        ("name", json!("Kesbangpol\u{1b}[2J")),
+        ("name", json!("x".repeat(101))),
+        ("indicators", json!(["tidak_ada"])),
+        ("emails", json!(["piket@palu.go.id\r\nBcc: x@evil.id"])),
+        ("emails", json!((0..21).map(|n| format!("piket{n}@palu.go.id")).collect::<Vec<_>>())),
+        ("phones", json!(["00000000"])),
+        ("working_hours", json!({"from": "08:00", "to": "08:00"})),
+    ] {
+        let mut body = unit.clone();
+        body[field] = value;
+        let (status, answer) = call(&node, "POST", "/api/v1/units", Some(&admin72), Some(body.clone())).await;
+        assert_eq!(status, 422, "{field}: {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().starts_with(field), "{field}: {answer}");
+        let (status, _) = call(&node, "PUT", &format!("/api/v1/units/{id}"), Some(&admin72), Some(body)).await;
+        assert_eq!(status, 422, "PUT {field}");
+    }
+    let mut repeated = unit.clone();
+    repeated["regions"] = json!(vec!["72.71"; 1_000]);
+    repeated["phones"] = json!(["0812-3456-7890", "+6281234567890"]);
+    let (status, answer) = call(&node, "POST", "/api/v1/units", Some(&admin72), Some(repeated)).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!((answer["regions"].clone(), answer["phones"].clone()), (json!(["72.71"]), json!(["+6281234567890"])));
+
+    // silences
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for (field, indicator, reason) in [("indicator", "tidak_ada", "latihan"), ("reason", "narkoba", "latihan\u{1b}[2J")]
+    {
+        let body = json!({"indicator": indicator, "region": "72.71", "until": until, "reason": reason});
+        let (status, answer) = call(&node, "POST", "/api/v1/silences", Some(&admin72), Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().starts_with(field), "{answer}");
+    }
+    let body = json!({"indicator": "narkoba", "region": "72.71", "until": until, "reason": "latihan"});
+    assert_eq!(call(&node, "POST", "/api/v1/silences", Some(&admin72), Some(body)).await.0, 201);
+}
+
+/// Asking whether a phone number or Telegram id is taken, by changing an
+/// account, is audited like a refused creation and throttled like wrong tokens.
+#[tokio::test]
+async fn taken_numbers_on_change_are_audited_and_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let admin72 = create_user(&node, "admin-sulteng", "admin", &["72"]).await;
+    let sulsel =
+        json!({"name": "pelapor-makassar", "role": "reporter", "regions": ["73.71"], "phone": "+6281299990073"});
+    create_user_as(&node, TOKEN, sulsel).await;
+    create_user_as(&node, &admin72, json!({"name": "pelapor-palu", "role": "reporter", "regions": ["72.71"]})).await;
+    let probe = json!({"phone": "+6281299990073"});
+    // FAILURES_PER_ID in api::directory
+    for n in 0..10 {
+        let (status, body) =
+            call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(probe.clone())).await;
+        assert_eq!(status, 409, "try {n}: {body}");
+    }
+    let (status, body) = call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(probe)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    let (_, log) = call(&node, "GET", "/api/v1/audit?action=account.update_refused", Some(TOKEN), None).await;
+    let events = log["events"].as_array().unwrap();
+    assert_eq!(events.len(), 10, "{log}");
+    assert_eq!(
+        (events[0]["actor"].as_str(), events[0]["target"].as_str()),
+        (Some("admin-sulteng"), Some("pelapor-palu"))
+    );
+    // other changes still go through
+    let (status, _) =
+        call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(json!({"display_name": "Palu"}))).await;
+    assert_eq!(status, 200);
+}

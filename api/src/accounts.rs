@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use model::account::{MAX_NAME_CHARS, MAX_PASSWORD_BYTES, MAX_REGIONS};
 use model::{Account, AccountRecord, Credential, CredentialKind, RegionCode, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,14 +16,18 @@ use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
-use crate::auth::{Caller, SESSION_COOKIE, Source, Via};
-use crate::directory::Directory;
+use crate::auth::{Caller, SESSION_COOKIE, Source, Via, rate_limited};
+use crate::directory::{Directory, Refusal};
 use crate::error::{ApiError, ApiJson, ApiJsonOrEmpty};
 use crate::secrets;
 
 /// Failed sign-ins before an account is locked, and for how long.
 pub const MAX_FAILURES: usize = 5;
 pub const LOCKOUT: time::Duration = time::Duration::minutes(15);
+/// API tokens an account may hold that are neither revoked nor expired.
+pub const MAX_LIVE_TOKENS: usize = 20;
+/// The furthest a token's `expires_at` may lie ahead.
+pub const LONGEST_TOKEN: time::Duration = time::Duration::days(366);
 /// How long a web session lasts.
 pub const SESSION_TTL: time::Duration = time::Duration::hours(12);
 
@@ -89,21 +94,55 @@ fn audit_value(a: &Account) -> Value {
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let ok = (2..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-        && name.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("name", format!("`{name}`: use 2–64 lowercase letters, digits, `.`, `_` or `-`")))
-    }
+    model::account::check_account_name(name).map_err(|e| ApiError::invalid("name", e))
 }
 
 fn check_password(password: &str) -> Result<(), ApiError> {
-    if password.chars().count() < 12 {
-        return Err(ApiError::invalid("password", "needs at least 12 characters"));
+    if password.chars().count() < 12 || password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid("password", format!("give 12 characters to {MAX_PASSWORD_BYTES} bytes")));
     }
     Ok(())
+}
+
+fn check_display_name(name: &str) -> Result<String, ApiError> {
+    model::account::check_display_name(name).map_err(|e| ApiError::invalid("display_name", e))
+}
+
+/// An email address, phone number or Telegram id as given: empty clears it,
+/// anything else must be one valid value of its kind (a phone number is
+/// returned as `+…`).
+fn check_contact(field: &'static str, value: &str) -> Result<Option<String>, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let checked = match field {
+        "email" => model::account::check_email(value).map(|()| value.to_owned()),
+        "phone" => model::account::normalize_phone(value),
+        _ => model::account::check_telegram(value).map(|()| value.to_owned()),
+    };
+    checked.map(Some).map_err(|e| ApiError::invalid(field, e))
+}
+
+/// Refuses a caller who has had too many names or numbers refused as taken
+/// (or too many wrong tokens) lately: each refusal tells whether a name or
+/// number is in use somewhere in the country, so asking costs like a failed
+/// token check and is throttled with it, per credential and per address.
+fn check_probes(state: &AppState, caller: &Caller, source: &Source) -> Result<(), ApiError> {
+    match state.directory.throttled(Some(&caller.credential), source.1) {
+        Err(Refusal::Throttled(wait)) => {
+            Err(rate_limited(wait, "too many names or numbers refused as taken lately: wait, then try again"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Records a refusal of a taken name or number: audited (national admins
+/// see it) and counted against the caller's credential and address.
+async fn refused(state: &AppState, caller: &Caller, source: &Source, action: &str, target: &str, e: &ApiError) {
+    state.directory.count_failure(Some(&caller.credential), source.1);
+    let entry = Entry::new(&caller.name, action, target, &[], source).after(json!({ "reason": e.message }));
+    audit::record(state, entry).await;
 }
 
 /// The answer when a phone number or Telegram id is already another
@@ -124,6 +163,12 @@ fn parse_regions(codes: &[String]) -> Result<Vec<RegionCode>, ApiError> {
     }
     out.sort();
     out.dedup();
+    if out.len() > MAX_REGIONS {
+        return Err(ApiError::invalid(
+            "regions",
+            format!("list at most {MAX_REGIONS}; a province code covers all below it"),
+        ));
+    }
     Ok(out)
 }
 
@@ -199,8 +244,14 @@ pub fn make_account(
             format!("name: `{}` is not available; choose another", new.name),
         ));
     }
-    let phone = new.phone.filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p));
-    let telegram = new.telegram.filter(|t| !t.is_empty());
+    // a blank display name is the sign-in name
+    let display_name = match new.display_name.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => check_display_name(d)?,
+        None => new.name.clone(),
+    };
+    let email = check_contact("email", new.email.as_deref().unwrap_or_default())?;
+    let phone = check_contact("phone", new.phone.as_deref().unwrap_or_default())?;
+    let telegram = check_contact("telegram", new.telegram.as_deref().unwrap_or_default())?;
     directory.check_identities(&new.name, phone.as_deref(), telegram.as_deref()).map_err(taken)?;
     let password_hash = match &new.password {
         Some(p) => {
@@ -210,11 +261,11 @@ pub fn make_account(
         None => None,
     };
     let account = Account {
-        display_name: new.display_name.filter(|d| !d.trim().is_empty()).unwrap_or_else(|| new.name.clone()),
+        display_name,
         name: new.name,
         role: new.role,
         regions,
-        email: new.email.filter(|e| !e.is_empty()),
+        email,
         phone,
         telegram,
         active: true,
@@ -233,6 +284,7 @@ pub async fn create(
     source: Source,
     ApiJson(new): ApiJson<NewAccount>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    check_probes(&state, &caller, &source)?;
     let now = state.clock.now();
     let directory = state.directory.clone();
     let name = new.name.clone();
@@ -245,10 +297,7 @@ pub async fn create(
         Ok(made) => made,
         Err(e) => {
             if e.status == StatusCode::CONFLICT {
-                // probing for names or numbers leaves a trace
-                let entry = Entry::new(&caller.name, "account.create_refused", &name, &[], &source)
-                    .after(json!({ "reason": e.message }));
-                audit::record(&state, entry).await;
+                refused(&state, &caller, &source, "account.create_refused", &name, &e).await;
             }
             return Err(e);
         }
@@ -320,7 +369,7 @@ pub async fn update(
     let before = managed(&state, &caller, &name)?;
     let mut after = before.clone();
     if let Some(d) = change.display_name {
-        after.display_name = d;
+        after.display_name = check_display_name(&d)?;
     }
     if let Some(r) = change.role {
         after.role = r;
@@ -333,13 +382,13 @@ pub async fn update(
         after.regions = regions;
     }
     if let Some(e) = change.email {
-        after.email = Some(e).filter(|e| !e.is_empty());
+        after.email = check_contact("email", &e)?;
     }
     if let Some(p) = change.phone {
-        after.phone = Some(p).filter(|p| !p.is_empty()).map(|p| ingest::sms::normalize_phone(&p));
+        after.phone = check_contact("phone", &p)?;
     }
     if let Some(t) = change.telegram {
-        after.telegram = Some(t).filter(|t| !t.is_empty());
+        after.telegram = check_contact("telegram", &t)?;
     }
     if let Some(a) = change.active {
         after.active = a;
@@ -347,10 +396,14 @@ pub async fn update(
     fn changed<'a>(new: &'a Option<String>, old: &Option<String>) -> Option<&'a str> {
         new.as_deref().filter(|_| new != old)
     }
-    state
-        .directory
-        .check_identities(&name, changed(&after.phone, &before.phone), changed(&after.telegram, &before.telegram))
-        .map_err(taken)?;
+    let (phone, telegram) = (changed(&after.phone, &before.phone), changed(&after.telegram, &before.telegram));
+    if phone.is_some() || telegram.is_some() {
+        check_probes(&state, &caller, &source)?;
+        if let Err(e) = state.directory.check_identities(&name, phone, telegram).map_err(taken) {
+            refused(&state, &caller, &source, "account.update_refused", &name, &e).await;
+            return Err(e);
+        }
+    }
     if password_hash.is_some() {
         after.password_hash = password_hash;
     }
@@ -386,10 +439,26 @@ async fn issue_token(
     new: NewToken,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let now = state.clock.now();
-    if new.expires_at.is_some_and(|e| e <= now) {
-        return Err(ApiError::invalid("expires_at", "is in the past"));
+    if new.expires_at.is_some_and(|e| e <= now || e > now + LONGEST_TOKEN) {
+        return Err(ApiError::invalid("expires_at", "must be in the future and at most 366 days from now"));
     }
-    let label = new.label.unwrap_or_default();
+    let label = model::account::check_text(new.label.as_deref().unwrap_or_default(), 0, MAX_NAME_CHARS)
+        .map_err(|e| ApiError::invalid("label", e))?;
+    // counted and saved under the account's lock, so parallel requests cannot pass the cap together
+    let _guard = state.directory.lock(&account.name).await;
+    let live = state
+        .directory
+        .credentials_of(&account.name)
+        .iter()
+        .filter(|c| c.kind == CredentialKind::ApiToken && c.valid_at(now))
+        .count();
+    if live >= MAX_LIVE_TOKENS {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "too_many_tokens",
+            format!("`{}` has {MAX_LIVE_TOKENS} live tokens, the most allowed: revoke one first", account.name),
+        ));
+    }
     let name = account.name.clone();
     let expires = new.expires_at;
     let (credential, token) = tokio::task::spawn_blocking(move || new_token(&name, &label, expires, now))
@@ -485,11 +554,16 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Failed sign-ins per account name, on this node.
+/// Failed sign-ins per account name, on this node. A name is forgotten once
+/// its failures are older than [`LOCKOUT`], so the map holds only names tried
+/// in the last 15 minutes (and those are bounded by the per-address throttle).
 #[derive(Debug, Clone, Default)]
 pub struct Lockout {
     failures: Arc<Mutex<HashMap<String, Vec<OffsetDateTime>>>>,
 }
+
+/// Names the lockout map holds before it drops those whose failures are old.
+const LOCKOUT_SWEEP: usize = 1_000;
 
 impl Lockout {
     /// Counts an attempt by `name` at `now` before its password is checked,
@@ -497,6 +571,9 @@ impl Lockout {
     /// ends when `name` has failed too often. A success clears the count.
     fn attempt(&self, name: &str, now: OffsetDateTime) -> Result<(), OffsetDateTime> {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if failures.len() >= LOCKOUT_SWEEP {
+            failures.retain(|_, list| list.last().is_some_and(|t| *t > now - LOCKOUT));
+        }
         let list = failures.entry(name.to_owned()).or_default();
         list.retain(|t| *t > now - LOCKOUT);
         if list.len() >= MAX_FAILURES {
@@ -528,6 +605,18 @@ pub async fn sign_in(
     ApiJson(form): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
+    // Nothing is counted or recorded for a name no account can have, nor for
+    // a password no account can have.
+    check_name(&form.name)?;
+    if form.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid("password", format!("is longer than {MAX_PASSWORD_BYTES} bytes")));
+    }
+    // One address may fail only so often (shared with token checks), so it
+    // cannot lock out every account name in turn.
+    let throttled = |wait| rate_limited(wait, "too many failed sign-ins from this address: wait, then try again");
+    if let Err(Refusal::Throttled(wait)) = state.directory.throttled(None, source.1) {
+        return Err(throttled(wait));
+    }
     if let Err(until) = state.lockout.attempt(&form.name, now) {
         let secs = u32::try_from((until - now).whole_seconds().max(1)).unwrap_or(u32::MAX);
         return Err(ApiError {
@@ -543,7 +632,11 @@ pub async fn sign_in(
     // Without an account or password, check a dummy hash anyway, so the time
     // taken does not tell which names exist.
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-    let ok = state.directory.verify(form.password.clone(), hash).await;
+    let ok = match state.directory.verify_password(form.password, hash, source.1).await {
+        Ok(ok) => ok,
+        Err(Refusal::Throttled(wait)) => return Err(throttled(wait)),
+        Err(Refusal::Invalid) => false,
+    };
     let account = match (ok, account) {
         (true, Some(a)) => a,
         _ => {
@@ -639,4 +732,25 @@ pub async fn bootstrap(state: &AppState, token: &str) -> Result<(), ApiError> {
     state.directory.save(&state.bus, AccountRecord::Credential(credential)).await?;
     tracing::info!("created the national admin `admin` from auth.bootstrap_token");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lockout_forgets_names_whose_failures_are_old() {
+        let lockout = Lockout::default();
+        let start = OffsetDateTime::now_utc();
+        for n in 0..5_000 {
+            assert!(lockout.attempt(&format!("nama-{n}"), start).is_ok());
+        }
+        let later = start + LOCKOUT + time::Duration::seconds(1);
+        for _ in 0..MAX_FAILURES {
+            assert!(lockout.attempt("dewi", later).is_ok());
+        }
+        assert!(lockout.attempt("dewi", later).is_err(), "still locks");
+        let held = lockout.failures.lock().unwrap().len();
+        assert!(held < LOCKOUT_SWEEP, "{held} names held");
+    }
 }

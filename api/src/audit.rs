@@ -53,19 +53,46 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// Appends `entry` to the audit log. The change it describes has already
+/// The most characters of the actor, action, target and source of an event.
+const FIELD_CHARS: usize = 200;
+/// The most characters of any one string inside the value before or after.
+const VALUE_CHARS: usize = 1_000;
+
+/// `text`, cut to `max` characters (marked with `…`).
+fn capped(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// `value` with every string in it (keys too) cut to [`VALUE_CHARS`].
+fn capped_value(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.chars().nth(VALUE_CHARS).is_some() => Value::String(capped(&s, VALUE_CHARS)),
+        Value::Array(items) => Value::Array(items.into_iter().map(capped_value).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (capped(&k, VALUE_CHARS), capped_value(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// Appends `entry` to the audit log. Every string it stores is capped, so
+/// that no request can make the log (kept in memory and on disk) grow by
+/// more than a few kilobytes. The change it describes has already
 /// happened, so a failure here is logged loudly rather than undone.
 pub async fn record(state: &AppState, entry: Entry<'_>) {
     let event = AuditEvent {
         id: uuid::Uuid::now_v7(),
         at: state.clock.now(),
-        actor: entry.actor.to_owned(),
-        action: entry.action.to_owned(),
-        target: entry.target.to_owned(),
+        actor: capped(entry.actor, FIELD_CHARS),
+        action: capped(entry.action, FIELD_CHARS),
+        target: capped(entry.target, FIELD_CHARS),
         regions: entry.regions.to_vec(),
-        source: entry.source.0.clone(),
-        before: entry.before,
-        after: entry.after,
+        source: capped(&entry.source.0, FIELD_CHARS),
+        before: entry.before.map(capped_value),
+        after: entry.after.map(capped_value),
     };
     if let Err(e) = state.bus.publish(Topic::Audit, &event.actor, &wire::encode(&event)).await {
         tracing::error!(action = %event.action, actor = %event.actor, error = %e, "could not write the audit log");
@@ -139,4 +166,18 @@ pub async fn list(
         .take(limit)
         .collect();
     Ok(Json(serde_json::json!({ "events": out })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_strings_are_capped() {
+        assert_eq!(capped("pendek", 10), "pendek");
+        assert_eq!(capped(&"é".repeat(300), FIELD_CHARS).chars().count(), FIELD_CHARS + 1);
+        let big = serde_json::json!({ "a": ["x".repeat(5_000)], "k".repeat(2_000): 1 });
+        let small = capped_value(big).to_string();
+        assert!(small.len() < 2 * (VALUE_CHARS + 10) * 3, "{}", small.len());
+    }
 }

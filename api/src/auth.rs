@@ -94,14 +94,10 @@ pub async fn authenticate(
     };
     let (account, credential) = state.directory.authenticate(secret, kind, now, peer).await.map_err(|r| match r {
         Refusal::Invalid => ApiError::unauthorized(),
-        Refusal::Throttled(wait) => ApiError {
-            retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
-            ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many failed sign-ins with this token or from this address: wait, then send a valid token",
-            )
-        },
+        Refusal::Throttled(wait) => rate_limited(
+            wait,
+            "too many failed sign-ins with this token or from this address: wait, then send a valid token",
+        ),
     })?;
     if via == Via::Session && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -115,6 +111,14 @@ pub async fn authenticate(
         }
     }
     Ok(Caller { scope: account.scope(), name: account.name, role: account.role, credential: credential.id, via })
+}
+
+/// The 429 answer to a throttled caller, with `Retry-After`.
+pub fn rate_limited(wait: std::time::Duration, message: &str) -> ApiError {
+    ApiError {
+        retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+    }
 }
 
 /// Middleware on every non-public route: signs the caller in (401 when that
@@ -141,23 +145,67 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// Where a request came from, for the audit log: the peer address, plus
-/// `X-Forwarded-For` when a proxy sent one.
+/// Where a request came from, for the audit log: the peer address, plus the
+/// addresses a proxy named in `X-Forwarded-For`; and the peer address itself,
+/// for throttles.
 #[derive(Debug, Clone)]
-pub struct Source(pub String);
+pub struct Source(pub String, pub Option<IpAddr>);
+
+/// The most characters of a recorded source.
+pub const SOURCE_CHARS: usize = 100;
+
+/// The text of a source: the peer, and after it, only what parses as IP
+/// addresses in `X-Forwarded-For` (a client sets that header as it likes), up
+/// to [`SOURCE_CHARS`] in all.
+fn source_text(peer: Option<IpAddr>, forwarded: Option<&str>) -> String {
+    let mut text = peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let claimed: Vec<String> = forwarded
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_string())
+        .collect();
+    if claimed.is_empty() {
+        return text;
+    }
+    let mut list = String::new();
+    for ip in claimed {
+        let sep = if list.is_empty() { "" } else { ", " };
+        if text.len() + " (for )".len() + list.len() + sep.len() + ip.len() > SOURCE_CHARS {
+            break;
+        }
+        list.push_str(sep);
+        list.push_str(&ip);
+    }
+    if !list.is_empty() {
+        text = format!("{text} (for {list})");
+    }
+    text
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for Source {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |ConnectInfo(a)| a.ip().to_string());
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip());
         let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        Ok(Source(match forwarded {
-            Some(f) => format!("{peer} (for {f})"),
-            None => peer,
-        }))
+        Ok(Source(source_text(peer, forwarded), peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_hold_only_addresses_and_stay_short() {
+        let peer = Some(IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(source_text(peer, None), "127.0.0.1");
+        assert_eq!(source_text(peer, Some("203.0.113.7, 10.0.0.1")), "127.0.0.1 (for 203.0.113.7, 10.0.0.1)");
+        assert_eq!(source_text(peer, Some("<script>, x\u{1b}")), "127.0.0.1");
+        let long = vec!["2001:db8::1"; 10_000].join(",");
+        let text = source_text(peer, Some(&long));
+        assert!(text.len() <= SOURCE_CHARS && text.starts_with("127.0.0.1 (for 2001:db8::1"), "{text}");
+        assert_eq!(source_text(None, Some(&"a".repeat(60_000))), "unknown");
     }
 }

@@ -75,17 +75,19 @@ fn address_key(ip: IpAddr) -> IpAddr {
 }
 
 impl Throttle {
-    fn keys(id: &str, from: Option<IpAddr>) -> impl Iterator<Item = Key> {
-        std::iter::once(Key::Id(id.to_owned())).chain(from.map(|ip| Key::Address(address_key(ip))))
+    /// The keys counted for a check of credential `id` (if any) from `from`.
+    fn keys(id: Option<&str>, from: Option<IpAddr>) -> Vec<Key> {
+        id.map(|id| Key::Id(id.to_owned())).into_iter().chain(from.map(|ip| Key::Address(address_key(ip)))).collect()
     }
 
-    /// Refuses while `id` or `from` has used up its failures.
-    fn check(&self, id: &str, from: Option<IpAddr>) -> Result<(), Refusal> {
+    /// Refuses while one of `keys` has used up its failures.
+    fn check(&self, keys: &[Key]) -> Result<(), Refusal> {
         let now = Instant::now();
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = Self::keys(id, from)
+        let wait = keys
+            .iter()
             .filter_map(|key| {
-                let times = failures.get(&key)?;
+                let times = failures.get(key)?;
                 let recent = times.iter().filter(|t| now.duration_since(**t) < WINDOW).count();
                 (recent >= key.limit())
                     .then(|| WINDOW.saturating_sub(now.duration_since(times[times.len() - key.limit()])))
@@ -95,14 +97,14 @@ impl Throttle {
         if wait.is_zero() { Ok(()) } else { Err(Refusal::Throttled(wait)) }
     }
 
-    /// Counts a failed check of `id` from `from`.
-    fn failed(&self, id: &str, from: Option<IpAddr>) {
+    /// Counts a failure of each of `keys`.
+    fn failed(&self, keys: Vec<Key>) {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() > 10_000 {
             failures.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
         }
-        for key in Self::keys(id, from) {
+        for key in keys {
             let limit = key.limit();
             let times = failures.entry(key).or_default();
             times.push_back(now);
@@ -237,21 +239,47 @@ impl Directory {
         self.read().accounts.values().any(|a| a.active && a.role == Role::Admin)
     }
 
+    /// Refuses while the credential `id` or the address `from` has used up
+    /// its failed checks (see [`FAILURES_PER_ID`]); for other failures that
+    /// must cost like a wrong token, such as asking whose a phone number is.
+    pub fn throttled(&self, id: Option<&str>, from: Option<IpAddr>) -> Result<(), Refusal> {
+        self.throttle.check(&Throttle::keys(id, from))
+    }
+
+    /// Counts a failure against the credential `id` and the address `from`.
+    pub fn count_failure(&self, id: Option<&str>, from: Option<IpAddr>) {
+        self.throttle.failed(Throttle::keys(id, from));
+    }
+
+    /// Checks a sign-in password against `hash` (a dummy one without),
+    /// throttled per address like token checks: refused while `from` has
+    /// used up its failures, and a wrong password counts as one.
+    pub async fn verify_password(
+        &self,
+        password: String,
+        hash: Option<String>,
+        from: Option<IpAddr>,
+    ) -> Result<bool, Refusal> {
+        let Ok(_permit) = self.argon.acquire().await else { return Err(Refusal::Invalid) };
+        let keys = Throttle::keys(None, from);
+        self.throttle.check(&keys)?;
+        let ok = self.argon2(password, hash).await;
+        if !ok {
+            self.throttle.failed(keys);
+        }
+        Ok(ok)
+    }
+
     /// Serialises read-modify-write changes of one account on this node.
     pub async fn lock(&self, name: &str) -> tokio::sync::MutexGuard<'_, ()> {
         let slot = name.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.locks.len();
         self.locks[slot].lock().await
     }
 
-    /// Runs Argon2 on a blocking thread, at most two at a time, so that a
-    /// flood of wrong secrets cannot stall the runtime or exhaust memory.
-    /// Without a `hash`, checks against a dummy one, which takes as long.
-    pub async fn verify(&self, secret: String, hash: Option<String>) -> bool {
-        let Ok(_permit) = self.argon.acquire().await else { return false };
-        self.argon2(secret, hash).await
-    }
-
-    /// [`Self::verify`] for a caller that holds a permit.
+    /// Runs Argon2 on a blocking thread, for a caller that holds one of the
+    /// two permits, so that a flood of wrong secrets cannot stall the runtime
+    /// or exhaust memory. Without a `hash`, checks against a dummy one, which
+    /// takes as long.
     async fn argon2(&self, secret: String, hash: Option<String>) -> bool {
         self.argon_runs.fetch_add(1, Ordering::Relaxed);
         let known = hash.is_some();
@@ -292,7 +320,8 @@ impl Directory {
         let Ok(_permit) = self.argon.acquire().await else { return Err(Refusal::Invalid) };
         // checked with the permit held, so that requests queued behind the
         // permit see the failures of those before them
-        self.throttle.check(id, from)?;
+        let keys = Throttle::keys(Some(id), from);
+        self.throttle.check(&keys)?;
         let hash = usable.as_ref().map(|(_, credential)| credential.hash.clone());
         let verified = self.argon2(secret.to_owned(), hash).await;
         match usable {
@@ -301,7 +330,7 @@ impl Directory {
                 Ok(found)
             }
             _ => {
-                self.throttle.failed(id, from);
+                self.throttle.failed(keys);
                 Err(Refusal::Invalid)
             }
         }

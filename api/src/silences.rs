@@ -49,15 +49,17 @@ pub async fn create(
     if until <= now || until > now + LONGEST {
         return Err(ApiError::invalid("until", "must be in the future and at most 30 days from now"));
     }
-    let reason = new.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid("reason", "say why, in at most 500 characters"));
-    }
+    let reason = model::account::check_text(&new.reason, 1, 500)
+        .map_err(|e| ApiError::invalid("reason", format!("say why on one line: {e}")))?;
     let indicator = new.indicator.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty());
-    if let Some(i) = &indicator
-        && !i.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(ApiError::invalid("indicator", format!("`{i}` is not an indicator id like `narkoba`")));
+    if let Some(i) = &indicator {
+        let known = state.rules.classifier().rules().indicators();
+        if !known.contains(i) {
+            return Err(ApiError::invalid(
+                "indicator",
+                format!("must be one the rules tag ({}), or left out for all", known.join(", ")),
+            ));
+        }
     }
     let silence = Silence {
         id: uuid::Uuid::now_v7().to_string(),

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bus::Topic;
+use model::account::{MAX_CONTACTS, MAX_REGIONS};
 use model::{Level, RegionCode, Unit, wire};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -47,8 +48,9 @@ fn visible(caller: &Caller, unit: &Unit) -> bool {
     unit.regions.iter().any(|r| caller.scope.touches(r))
 }
 
-/// Checks `new` as the settings of the unit `id`, whose parent was `before`
-/// (`None` for a new unit).
+/// Checks `new` as the settings of the unit `id`, which was `before` (`None`
+/// for a new unit). Its indicators must be known to the rules in force,
+/// `known` (or have been the unit's before: a rule may since have gone).
 ///
 /// Who may name which parent: escalations must not leave the caller's hands
 /// sideways. A parent must be a unit the caller could edit (all of its regions
@@ -61,12 +63,11 @@ fn validate(
     caller: &Caller,
     book: &alerter::UnitBook,
     id: String,
-    before: Option<&String>,
+    before: Option<&Unit>,
+    known: &[String],
 ) -> Result<Unit, ApiError> {
-    let name = new.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(ApiError::invalid("name", "is empty: give the unit a name, like `Kesbangpol Kota Palu`"));
-    }
+    let name = model::account::check_display_name(&new.name)
+        .map_err(|e| ApiError::invalid("name", format!("{e}, like `Kesbangpol Kota Palu`")))?;
     if new.regions.is_empty() {
         return Err(ApiError::invalid("regions", "list at least one Kemendagri region code, like `72.71`"));
     }
@@ -76,27 +77,51 @@ fn validate(
         if !caller.scope.covers(Some(&region)) {
             return Err(ApiError::forbidden(&format!("admin of a scope that covers {region}")));
         }
-        regions.push(region);
+        if !regions.contains(&region) {
+            regions.push(region);
+        }
     }
+    if regions.len() > MAX_REGIONS {
+        return Err(ApiError::invalid(
+            "regions",
+            format!("list at most {MAX_REGIONS}; a province code covers all below it"),
+        ));
+    }
+    let mut indicators: Vec<String> = Vec::new();
     for i in &new.indicators {
-        if i.is_empty() || !i.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            return Err(ApiError::invalid("indicators", format!("`{i}` is not an indicator id like `narkoba`")));
+        let kept = before.is_some_and(|b| b.indicators.contains(i));
+        if !kept && !known.contains(i) {
+            let message = if known.is_empty() {
+                "the rules in force tag no indicators yet; leave indicators out for all".to_owned()
+            } else {
+                format!("each must be one the rules tag: {}", known.join(", "))
+            };
+            return Err(ApiError::invalid("indicators", message));
+        }
+        if !indicators.contains(i) {
+            indicators.push(i.clone());
         }
     }
+    if new.emails.len() > MAX_CONTACTS || new.phones.len() > MAX_CONTACTS {
+        let field = if new.emails.len() > MAX_CONTACTS { "emails" } else { "phones" };
+        return Err(ApiError::invalid(field, format!("list at most {MAX_CONTACTS}; use a mailing list for more")));
+    }
+    let mut emails: Vec<String> = Vec::new();
     for e in &new.emails {
-        let ok = e.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
-        if !ok {
-            return Err(ApiError::invalid("emails", format!("`{e}` is not an email address")));
+        model::account::check_email(e.trim()).map_err(|m| ApiError::invalid("emails", m))?;
+        if !emails.iter().any(|x| x.eq_ignore_ascii_case(e.trim())) {
+            emails.push(e.trim().to_owned());
         }
     }
+    let mut phones: Vec<String> = Vec::new();
     for p in &new.phones {
-        let digits = p.strip_prefix('+').unwrap_or(p);
-        if digits.len() < 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ApiError::invalid("phones", format!("`{p}` is not a phone number like +6281234567890")));
+        let p = model::account::normalize_phone(p).map_err(|m| ApiError::invalid("phones", m))?;
+        if !phones.contains(&p) {
+            phones.push(p);
         }
     }
     if let Some(problem) = new.working_hours.as_ref().and_then(|h| h.problem()) {
-        return Err(ApiError::invalid("working_hours", problem));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", problem));
     }
     if let Some(zone) = &new.time_zone
         && model::unit::zone_offset(zone).is_none()
@@ -109,7 +134,7 @@ fn validate(
         return Err(ApiError::invalid("language", format!("`{language}` is not id or en")));
     }
     if let Some(parent) = &new.parent {
-        let kept = before == Some(parent);
+        let kept = before.and_then(|b| b.parent.as_ref()) == Some(parent);
         // a unit the caller does not see is answered like one that does not exist
         let Some(unit) = book.get(parent).filter(|p| kept || visible(caller, p)) else {
             return Err(ApiError::invalid("parent", format!("no unit has the id `{parent}`")));
@@ -140,10 +165,10 @@ fn validate(
         id,
         name,
         regions,
-        indicators: new.indicators,
+        indicators,
         min_level: new.min_level.unwrap_or(Level::Waspada),
-        emails: new.emails,
-        phones: new.phones,
+        emails,
+        phones,
         parent: new.parent,
         working_hours: new.working_hours,
         time_zone: new.time_zone,
@@ -158,7 +183,8 @@ pub async fn create(
     source: Source,
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string(), None)?;
+    let known = state.rules.classifier().rules().indicators();
+    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string(), None, &known)?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
     audit::record(
@@ -212,7 +238,8 @@ pub async fn update(
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<Json<Unit>, ApiError> {
     let before = editable(&state, &caller, &id)?;
-    let unit = validate(new, &caller, &state.units, id, before.parent.as_ref())?;
+    let known = state.rules.classifier().rules().indicators();
+    let unit = validate(new, &caller, &state.units, id, Some(&before), &known)?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
     state.units.apply(&unit.id, &wire::encode(&unit));
     let mut regions = before.regions.clone();

@@ -99,7 +99,10 @@ impl WorkingHours {
     /// What is wrong with these hours, if anything.
     pub fn problem(&self) -> Option<String> {
         if minutes(&self.from).is_none() || minutes(&self.to).is_none() {
-            return Some(format!("working_hours: `{}`-`{}` must be times like 08:00 and 16:00", self.from, self.to));
+            return Some("working_hours: `from` and `to` must be times like 08:00 and 16:00".into());
+        }
+        if self.from == self.to {
+            return Some("working_hours: `from` and `to` are the same time; leave working_hours out for always".into());
         }
         if self.days.is_empty() || self.days.iter().any(|d| !(1..=7).contains(d)) {
             return Some("working_hours.days: list days 1 (Monday) to 7 (Sunday)".into());
@@ -193,6 +196,7 @@ mod tests {
         assert!(!unit.on_duty(datetime!(2026-11-29 20:00 UTC)), "Monday 03:00 WIB: Sunday had no shift");
         assert!(WorkingHours { days: vec![8], from: "08:00".into(), to: "16:00".into() }.problem().is_some());
         assert!(WorkingHours { days: weekdays(), from: "8".into(), to: "16:00".into() }.problem().is_some());
+        assert!(WorkingHours { days: weekdays(), from: "08:00".into(), to: "08:00".into() }.problem().is_some());
     }
 
     #[test]
