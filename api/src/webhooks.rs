@@ -182,6 +182,8 @@ pub async fn sms(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let inbound: sms::Inbound = if form { serde_urlencoded_from(&body)? } else { json_body(&body)? };
+    // checked before the sender keys the rate limit
+    inbound.check()?;
     let sender = sms::normalize_phone(&inbound.from);
     intake.check_source(&format!("sms:{sender}"))?;
     let account = state.directory.by_phone(&sender);

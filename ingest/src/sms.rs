@@ -13,6 +13,10 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::{Error, Idempotency, quote};
 
+/// Longest sender a gateway may give, in characters: a phone number, with
+/// room for spaces and dashes (it keys rate limits and stored parts).
+pub const MAX_FROM_CHARS: usize = 40;
+
 /// Most parts of one long message (a concatenated SMS counts them in a byte).
 pub const MAX_PARTS: u32 = 255;
 
@@ -80,11 +84,15 @@ impl Inbound {
     /// Checks what a gateway says of the sender and the parts (HTTP 422).
     pub fn check(&self) -> Result<(), Error> {
         let invalid = |field, message: String| Err(Error::Invalid { field, message });
-        if !self.from.chars().any(|c| c.is_ascii_digit()) {
+        if !self.from.chars().any(|c| c.is_ascii_digit()) || self.from.chars().count() > MAX_FROM_CHARS {
             return invalid("from", format!("`{}` is not a phone number", quote(&self.from)));
         }
-        if self.id.as_ref().is_some_and(|id| id.chars().count() > crate::submission::MAX_ID_CHARS) {
-            return invalid("id", format!("is longer than {} characters", crate::submission::MAX_ID_CHARS));
+        let max = crate::submission::MAX_ID_CHARS;
+        if self.id.as_ref().is_some_and(|id| id.chars().count() > max) {
+            return invalid("id", format!("is longer than {max} characters"));
+        }
+        if self.r#ref.as_ref().is_some_and(|r| r.to_string().chars().count() > max) {
+            return invalid("ref", format!("is longer than {max} characters"));
         }
         let parts = self.parts.unwrap_or(1);
         if !(1..=MAX_PARTS).contains(&parts) {
@@ -361,6 +369,10 @@ mod tests {
         assert_eq!(field(inbound(r#"{"from":"0812","text":"a","ref":1,"part":0,"parts":2}"#)), "part");
         assert_eq!(field(inbound(r#"{"from":"0812","text":"a","ref":1,"part":1,"parts":4000000000}"#)), "parts");
         assert_eq!(field(inbound(r#"{"from":"anonim","text":"a"}"#)), "from");
+        let long_from = format!(r#"{{"from":"0812{}","text":"a"}}"#, "9".repeat(100_000));
+        assert_eq!(field(inbound(&long_from)), "from");
+        let long_ref = format!(r#"{{"from":"0812","text":"a","ref":"{}","part":1,"parts":2}}"#, "r".repeat(100_000));
+        assert_eq!(field(inbound(&long_ref)), "ref");
         // a time before 2000 is not believed
         let old: Inbound =
             serde_json::from_str(r#"{"from":"0812","text":"a","sent_at":"1900-01-01T00:00:00Z"}"#).unwrap();
