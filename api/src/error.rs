@@ -86,7 +86,7 @@ pub fn plain(message: &str) -> String {
             && let Some(end) = tail.find(" elements").or_else(|| tail.find(" element"))
             && tail[..end].bytes().all(|b| b.is_ascii_digit())
         {
-            rest = &tail[end..].trim_start_matches(" elements").trim_start_matches(" element");
+            rest = tail[end..].trim_start_matches(" elements").trim_start_matches(" element");
         }
     }
     out.push_str(rest);
