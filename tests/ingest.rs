@@ -797,8 +797,8 @@ async fn feeds_are_bounded_and_shown_only_within_the_callers_regions() {
     assert_eq!(names(analyst73).await, vec!["bukan".to_owned()]);
 }
 
-/// Through the API, no account may claim a channel the server verifies
-/// itself; `source` is kept plain and short, and a text of control
+/// Through the API, no account but a national admin (importing an archive)
+/// may claim a channel the server verifies itself; `source` is kept plain and short, and a text of control
 /// characters is empty.
 #[tokio::test]
 async fn api_reports_claim_no_verified_channel_and_carry_no_control_characters() {
@@ -813,13 +813,18 @@ async fn api_reports_claim_no_verified_channel_and_carry_no_control_characters()
         }
     };
     let message = |v: &Value| v["error"]["message"].as_str().unwrap_or_default().to_owned();
-    for token in [TOKEN.to_owned(), reporter.clone()] {
+    let regional = create_user_as(&node, TOKEN, json!({"name": "admin-72", "role": "admin", "regions": ["72"]})).await;
+    for token in [regional, reporter.clone()] {
         for channel in ["sms", "telegram", "whatsapp", "feed"] {
-            let (status, e) = post(token.clone(), json!({"text": "ada bentrok", "channel": channel})).await;
+            let (status, e) =
+                post(token.clone(), json!({"text": "ada bentrok", "channel": channel, "region": "72"})).await;
             assert_eq!(status, 422, "{e}");
             assert!(message(&e).starts_with("channel:") && message(&e).contains("app, web, email"), "{e}");
         }
     }
+    // a national admin importing another system's archive keeps its channels
+    let (status, e) = post(TOKEN.to_owned(), json!({"text": "arsip lama: ada bentrok", "channel": "feed"})).await;
+    assert_eq!(status, 202, "{e}");
     let (status, e) = post(reporter.clone(), json!({"text": "\u{0}\u{7} \n\u{1b}"})).await;
     assert_eq!(status, 422, "{e}");
     assert!(message(&e).starts_with("text: is empty"), "{e}");

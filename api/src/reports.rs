@@ -40,7 +40,18 @@ pub async fn submit(
     let header = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let key = submission.idempotency(&caller.name, header, &files)?;
     let reporter = Reporter { account: Some(caller.name.clone()), ..Reporter::default() };
+    // The channels the server verifies (SMS, chat bots, feeds) cannot be
+    // claimed through the API, except by a national admin importing another
+    // system's archive, which keeps its channels.
+    let mut submission = submission;
+    let imported = submission.channel.filter(|_| caller.role == Role::Admin && caller.scope == Scope::All);
+    if imported.is_some() {
+        submission.channel = None;
+    }
     let mut report = submission.into_report(Some(reporter), intake.now(), intake.config().max_text_chars)?;
+    if let Some(channel) = imported {
+        report.channel = channel;
+    }
     ingest::within_scope(&mut report, &caller.scope)?;
     if report.region.is_none() && caller.scope != Scope::All {
         return Err(ApiError::invalid(
