@@ -478,9 +478,26 @@ fn locate(text: &str, from: usize, raw: &str) -> usize {
         .unwrap_or(from)
 }
 
+/// Where in `text` the byte at an offset into the TOML string `value` is
+/// written. Exact when the string is written as it reads (no escapes); else
+/// the string's own start, as an escape (`\t`) makes the two differ.
+fn value_offsets<'a>(text: &'a str, value: &'a Spanned<String>) -> impl Fn(usize) -> usize + 'a {
+    let span = value.span();
+    let raw = text.get(span.clone()).unwrap_or_default();
+    let quotes = if raw.starts_with("'''") || raw.starts_with("\"\"\"") { 3 } else { 1 };
+    let mut start = span.start + quotes;
+    // in a multi-line string, a newline right after the quotes is not part of it
+    if quotes == 3 {
+        let rest = text.get(start..).unwrap_or_default();
+        start += if rest.starts_with("\r\n") { 2 } else { usize::from(rest.starts_with('\n')) };
+    }
+    let verbatim = text.get(start..span.end.saturating_sub(quotes)) == Some(value.get_ref().as_str());
+    move |offset| if verbatim { start + offset } else { span.start }
+}
+
 /// 1-based line and column (in characters) of byte offset `at` in `text`.
 fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
+    let at = text.floor_char_boundary(at.min(text.len()));
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -717,13 +734,12 @@ impl Builder {
             kind = Some(Kind::Any(ids));
         }
         if let Some(expr) = def.expr {
-            // +1: the opening quote of the TOML string
-            let base = expr.span().start + 1;
+            let at = value_offsets(text, &expr);
             match parse_expr(expr.get_ref(), &mut |raw, f| {
                 self.term(raw, if f == Field::Any { field } else { f }, lang)
             }) {
                 Ok(e) => kind = Some(Kind::Match(e)),
-                Err((offset, m)) => self.error(file, text, base + offset, format!("rule `{id}`: {m}")),
+                Err((offset, m)) => self.error(file, text, at(offset), format!("rule `{id}`: {m}")),
             }
         }
         if let Some(weights) = def.weights {
@@ -1285,6 +1301,24 @@ mod tests {
 
     fn rule(expr: &str) -> String {
         format!("[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nmatch = '{expr}'\n")
+    }
+
+    #[test]
+    fn errors_in_escaped_or_multiline_expressions_point_into_the_file() {
+        // found by fuzzing: the offset inside the value was taken as one in
+        // the file, and cut a character in two (a panic)
+        for src in [
+            "[[rule]]\nid = \"r\"\nindicator = \"narkoba\"\nmatch = \"\\t\\t\\t(éé\"\n",
+            "[[rule]]\nid = \"r\"\nindicator = \"narkoba\"\nmatch = '''\n((éé'''\n",
+        ] {
+            let e = errors(src);
+            assert!(e[0].starts_with("x.toml:4:") || e[0].starts_with("x.toml:5:"), "{e:?}");
+        }
+        // without escapes the column is exact
+        let e = errors(&rule("sabu AND (ganja"));
+        assert!(e[0].starts_with("x.toml:4:25:"), "{e:?}");
+        let e = errors("[[rule]]\nid = \"r\"\nindicator = \"narkoba\"\nmatch = '''\nsabu AND\n(ganja'''\n");
+        assert!(e[0].starts_with("x.toml:6:7:"), "{e:?}");
     }
 
     #[test]
