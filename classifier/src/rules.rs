@@ -515,6 +515,11 @@ fn clip(s: &str) -> String {
     }
 }
 
+fn too_many_terms(rule: &str, n: usize) -> Option<String> {
+    (n > limits::RULE_TERMS)
+        .then(|| format!("rule `{rule}` has {n} terms; at most {}: split it into several rules", limits::RULE_TERMS))
+}
+
 fn is_ident(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
@@ -719,17 +724,8 @@ impl Builder {
             }
             if ids.is_empty() {
                 self.error(file, text, span.start, format!("rule `{id}`: `any` needs at least one term"));
-            } else if ids.len() > limits::RULE_TERMS {
-                self.error(
-                    file,
-                    text,
-                    span.start,
-                    format!(
-                        "rule `{id}` has {} terms; at most {}: split it into several rules",
-                        ids.len(),
-                        limits::RULE_TERMS
-                    ),
-                );
+            } else if let Some(m) = too_many_terms(&id, ids.len()) {
+                self.error(file, text, span.start, m);
             }
             kind = Some(Kind::Any(ids));
         }
@@ -754,17 +750,8 @@ impl Builder {
                 );
             }
             let weights = weights.into_inner();
-            if weights.len() > limits::RULE_TERMS {
-                self.error(
-                    file,
-                    text,
-                    span.start,
-                    format!(
-                        "rule `{id}` has {} terms; at most {}: split it into several rules",
-                        weights.len(),
-                        limits::RULE_TERMS
-                    ),
-                );
+            if let Some(m) = too_many_terms(&id, weights.len()) {
+                self.error(file, text, span.start, m);
             }
             let mut list = Vec::new();
             for (t, w) in weights {
