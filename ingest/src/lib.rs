@@ -140,7 +140,7 @@ pub(crate) fn cut(s: &mut String, max: usize) -> Option<usize> {
 /// feed item is cut instead, so the report is still useful, and the cut
 /// part is not kept anywhere (keeping it would store what the limit is
 /// there to refuse). A text with nothing left is refused.
-fn bound(report: &mut Report, max_text_chars: usize) -> Result<(), Error> {
+pub fn bound(report: &mut Report, max_text_chars: usize) -> Result<(), Error> {
     let mut cut_fields = Vec::new();
     let mut fit = |field: &'static str, value: &mut String, lines: bool, max: usize| {
         *value = if lines { plain(value).trim().to_owned() } else { one_line(value) };
