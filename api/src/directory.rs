@@ -37,14 +37,17 @@ pub enum Refusal {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    Id(String),
+    /// A token id, as sent from one address (none when unknown). Anyone can
+    /// send any id: counted across addresses, a stranger's wrong secrets
+    /// would lock the token's owner out.
+    Id(String, Option<IpAddr>),
     Address(IpAddr),
 }
 
 impl Key {
     fn limit(&self) -> usize {
         match self {
-            Key::Id(_) => FAILURES_PER_ID,
+            Key::Id(..) => FAILURES_PER_ID,
             Key::Address(_) => FAILURES_PER_ADDRESS,
         }
     }
@@ -77,7 +80,8 @@ fn address_key(ip: IpAddr) -> IpAddr {
 impl Throttle {
     /// The keys counted for a check of credential `id` (if any) from `from`.
     fn keys(id: Option<&str>, from: Option<IpAddr>) -> Vec<Key> {
-        id.map(|id| Key::Id(id.to_owned())).into_iter().chain(from.map(|ip| Key::Address(address_key(ip)))).collect()
+        let address = from.map(address_key);
+        id.map(|id| Key::Id(id.to_owned(), address)).into_iter().chain(address.map(Key::Address)).collect()
     }
 
     /// Refuses while one of `keys` has used up its failures.
@@ -442,5 +446,27 @@ mod tests {
         assert_eq!(check(token, here).await, Ok(()));
         // an IPv6 client is counted by its /64
         assert_eq!(address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_stranger_sending_an_id_cannot_lock_its_owner_out() {
+        let (directory, token) = directory_with("petugas");
+        let now = OffsetDateTime::now_utc();
+        let id = secrets::token_id(&token).unwrap().to_owned();
+        let stranger = Some(IpAddr::from([198, 51, 100, 7]));
+        for _ in 0..=FAILURES_PER_ID {
+            let _ = directory.authenticate(&format!("ktn_{id}_salah"), CredentialKind::ApiToken, now, stranger).await;
+        }
+        // first use of the real secret on this node, from the owner's address
+        let owner = Some(IpAddr::from([192, 0, 2, 1]));
+        assert!(directory.authenticate(&token, CredentialKind::ApiToken, now, owner).await.is_ok());
+        // nor does junk without an id count against anyone but its sender
+        for _ in 0..=FAILURES_PER_ID {
+            let _ = directory.authenticate("sampah", CredentialKind::ApiToken, now, stranger).await;
+        }
+        assert_eq!(
+            directory.authenticate("sampah", CredentialKind::ApiToken, now, owner).await.map(|_| ()),
+            Err(Refusal::Invalid)
+        );
     }
 }

@@ -324,11 +324,14 @@ pub async fn backtest(
             }
             let key = |a: &model::Alert| (a.indicator.clone(), a.region.to_string(), a.level.to_string());
             let live_item = ClassifiedReport { report: item.report.clone(), classification: l };
-            for a in live_windows.observe(&live_item, now) {
+            // a report in scope may name places outside it, whose windows it
+            // also counts: their alerts are not the caller's to see
+            let visible = |a: &model::Alert| caller.scope.covers(Some(&a.region));
+            for a in live_windows.observe(&live_item, now).into_iter().filter(visible) {
                 live_alerts.insert(key(&a));
             }
             let candidate_item = ClassifiedReport { report: item.report.clone(), classification: c };
-            for a in candidate_windows.observe(&candidate_item, now) {
+            for a in candidate_windows.observe(&candidate_item, now).into_iter().filter(visible) {
                 candidate_alerts.entry(key(&a)).or_insert_with(|| {
                     json!({ "indicator": a.indicator, "region": a.region, "region_name": a.region.name(),
                             "level": a.level, "at": a.window.end.format(&Rfc3339).unwrap_or_default(), "count": a.count })

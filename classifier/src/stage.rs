@@ -94,6 +94,9 @@ async fn process(
         for record in &records {
             match wire::decode::<Report>(&record.payload) {
                 Ok(report) => {
+                    // a panic part way through counting may leave a series
+                    // short of this report; the windows' arithmetic saturates,
+                    // so later reports count on from there
                     match bus::contain("classifier", || handle(&classifier, &mut windows, now, record, report)) {
                         Ok(made) => out.extend(made),
                         Err(cause) => unreadable.push((record.clone(), cause)),
