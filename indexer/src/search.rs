@@ -13,7 +13,7 @@ use tantivy::aggregation::agg_result::AggregationResults;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::{DateTimePrecision, IndexRecordOption, Value};
 use tantivy::{
     DateTime, DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, SegmentReader,
     TantivyDocument, Term,
@@ -298,12 +298,8 @@ impl SearchIndex {
         limit: usize,
     ) -> Result<Vec<ClassifiedReport>, Error> {
         let searcher = self.reader.searcher();
-        let f = self.fields.reported_at;
-        let range = RangeQuery::new(
-            std::ops::Bound::Included(Term::from_field_date_for_search(f, DateTime::from_utc(from))),
-            std::ops::Bound::Excluded(Term::from_field_date_for_search(f, DateTime::from_utc(to))),
-        );
-        let query = BooleanQuery::new(vec![(Occur::Must, Box::new(range)), (Occur::Must, self.scope_query(scope))]);
+        let range = self.time_range(self.fields.reported_at, Some(from), Some(to));
+        let query = BooleanQuery::new(vec![(Occur::Must, range), (Occur::Must, self.scope_query(scope))]);
         let top = TopDocs::with_limit(limit.max(1)).order_by_fast_field::<DateTime>("reported_at", Order::Asc);
         let found = searcher.search(&query, &top)?;
         found.into_iter().map(|(_, address)| self.load(&searcher, address)).collect()
@@ -344,7 +340,11 @@ impl SearchIndex {
         let bound = |t: Option<OffsetDateTime>, incl: bool| match t {
             None => std::ops::Bound::Unbounded,
             Some(t) => {
-                let term = Term::from_field_date_for_search(field, DateTime::from_utc(t));
+                // the range runs on the fast column, kept to the microsecond;
+                // a term "for search" would be cut to the second, and a
+                // report earlier in the same second as `to` left out
+                let term =
+                    Term::from_field_date(field, DateTime::from_utc(t).truncate(DateTimePrecision::Microseconds));
                 if incl { std::ops::Bound::Included(term) } else { std::ops::Bound::Excluded(term) }
             }
         };
@@ -714,6 +714,29 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn time_bounds_hold_to_the_microsecond() {
+        // reports 200 ms and 700 ms into one second, with `to` between them:
+        // a bound cut to the second would drop both, or keep both
+        let mut items = vec![item(1, "72.71", "sabu", "narkoba"), item(2, "72.71", "sabu", "narkoba")];
+        let second = datetime!(2026-11-29 10:00:00 UTC);
+        for (item, ms) in items.iter_mut().zip([200, 700]) {
+            item.report.received_at = second + time::Duration::milliseconds(ms);
+            item.report.reported_at = item.report.received_at;
+        }
+        let (_dir, index) = index_of(&items);
+        let to = second + time::Duration::milliseconds(500);
+        let scope = Scope::Regions(vec![RegionCode::parse("72").unwrap()]);
+        let between = index.between(second, to, &scope, 10).unwrap();
+        assert_eq!(between.iter().map(|r| r.report.id.0.as_u128()).collect::<Vec<_>>(), [1]);
+        let after = index.between(to, to + time::Duration::seconds(1), &Scope::All, 10).unwrap();
+        assert_eq!(after.iter().map(|r| r.report.id.0.as_u128()).collect::<Vec<_>>(), [2]);
+        let q = SearchQuery { to: Some(to), limit: 10, ..Default::default() };
+        assert_eq!(ids(&index.search(&q, &Scope::All).unwrap()), [1]);
+        let q = SearchQuery { from: Some(to), limit: 10, ..Default::default() };
+        assert_eq!(ids(&index.search(&q, &Scope::All).unwrap()), [2]);
     }
 
     #[test]
