@@ -32,7 +32,7 @@ pub struct Config {
     pub kafka: Option<bus::KafkaConfig>,
     /// Send analytics to ClickHouse.
     #[serde(default)]
-    pub clickhouse: Option<indexer::ClickHouseConfig>,
+    pub clickhouse: Option<archive::ClickHouseConfig>,
     /// Send alert email.
     #[serde(default)]
     pub smtp: Option<alerter::SmtpConfig>,
@@ -78,7 +78,7 @@ pub struct Config {
     /// How long each channel's reports are kept, in the search index and in
     /// ClickHouse; channels not listed are kept forever.
     #[serde(default)]
-    pub retention: indexer::Retention,
+    pub retention: archive::Retention,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,5 +1,5 @@
 //! `kentongan reindex`: the search index and the ClickHouse tables rebuilt
-//! from the log, with a progress bar. See `indexer::rebuild`.
+//! from the log, with a progress bar. See `archive::rebuild`.
 
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ impl Bar {
     }
 }
 
-impl indexer::rebuild::Progress for Bar {
+impl archive::rebuild::Progress for Bar {
     fn total(&self, total: Option<u64>) {
         let style = match total {
             Some(total) => {
@@ -43,13 +43,13 @@ impl indexer::rebuild::Progress for Bar {
 }
 
 /// What the rebuild of one store came to, for the closing line.
-fn report(what: &str, outcome: indexer::rebuild::Outcome, bar: Bar) {
+fn report(what: &str, outcome: archive::rebuild::Outcome, bar: Bar) {
     bar.0.finish_and_clear();
     match outcome {
-        indexer::rebuild::Outcome::Done { read, written } => {
+        archive::rebuild::Outcome::Done { read, written } => {
             eprintln!("{what}: {read} records read from the log, {written} reports written")
         }
-        indexer::rebuild::Outcome::Stopped { read } => eprintln!("{what}: stopped after {read} records"),
+        archive::rebuild::Outcome::Stopped { read } => eprintln!("{what}: stopped after {read} records"),
     }
 }
 
@@ -62,32 +62,32 @@ pub async fn run(config: &Config, only: Option<Store>) -> Result<(), Failure> {
         (Some(c), None | Some(Store::Clickhouse)) => Some(c),
         _ => None,
     };
-    let invalid = |e: indexer::Error| match e {
-        indexer::Error::Invalid(message) => Failure::Config(message),
+    let invalid = |e: archive::Error| match e {
+        archive::Error::Invalid(message) => Failure::Config(message),
         e => Failure::Runtime(e.into()),
     };
     if search {
         // before the embedded log, which a running node also holds, says so less clearly
-        indexer::rebuild::check_unused(&config.data_dir).map_err(invalid)?;
+        archive::rebuild::check_unused(&config.data_dir).map_err(invalid)?;
     }
     let bus = crate::run::open_bus(config).await?;
     let now = SystemClock.now();
     if search {
         let bar = Bar::new("pencarian");
-        let outcome = indexer::rebuild::rebuild_search(&bus, &config.data_dir, &config.retention, now, &bar, None)
+        let outcome = archive::rebuild::rebuild_search(&bus, &config.data_dir, &config.retention, now, &bar, None)
             .await
             .map_err(invalid)?;
         report("search index", outcome, bar);
     }
     if let Some(c) = clickhouse {
-        let analytics = indexer::Analytics::connect(c).await.map_err(|e| {
+        let analytics = archive::Analytics::connect(c).await.map_err(|e| {
             Failure::Runtime(anyhow::anyhow!(
                 "cannot use ClickHouse at {}: {e}; check clickhouse.url and that the server is up",
                 c.url
             ))
         })?;
         let bar = Bar::new("clickhouse");
-        let outcome = indexer::rebuild::rebuild_clickhouse(
+        let outcome = archive::rebuild::rebuild_clickhouse(
             &bus,
             &analytics,
             &config.data_dir,

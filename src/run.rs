@@ -184,24 +184,24 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     }
 
     let index = if has(Role::Indexer) || has(Role::Api) {
-        Some(indexer::SearchIndex::open_in(&config.data_dir)?)
+        Some(archive::SearchIndex::open_in(&config.data_dir)?)
     } else {
         None
     };
     if let Some(index) = &index {
         // Every node that keeps the index keeps all of it: its own group.
-        let group = indexer::schema::group(&config.node_name);
+        let group = archive::schema::group(&config.node_name);
         let (bus, index, retention, clock) = (bus.clone(), index.clone(), config.retention.clone(), clock.clone());
         behind.spawn(
             &mut tasks,
             supervise("search-index", move || {
-                indexer::stage::run_index(bus.clone(), group.clone(), index.clone(), retention.clone(), clock.clone())
+                archive::stage::run_index(bus.clone(), group.clone(), index.clone(), retention.clone(), clock.clone())
             }),
         );
     }
     let analytics = match &config.clickhouse {
         Some(c) if has(Role::Indexer) || has(Role::Api) => {
-            Some(indexer::Analytics::connect(c).await.with_context(|| {
+            Some(archive::Analytics::connect(c).await.with_context(|| {
                 format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
             })?)
         }
@@ -214,14 +214,14 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         behind.spawn(
             &mut tasks,
             supervise("clickhouse-alerts", move || {
-                indexer::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
+                archive::stage::run_alert_analytics(bus2.clone(), analytics2.clone())
             }),
         );
         let (bus, clock, retention) = (bus.clone(), clock.clone(), config.retention.clone());
         behind.spawn(
             &mut tasks,
             supervise("clickhouse", move || {
-                indexer::stage::run_analytics(bus.clone(), analytics.clone(), retention.clone(), clock.clone())
+                archive::stage::run_analytics(bus.clone(), analytics.clone(), retention.clone(), clock.clone())
             }),
         );
     }

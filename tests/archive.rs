@@ -6,10 +6,10 @@
 
 mod common;
 
+use archive::clickhouse::AlertRow;
+use archive::stats::{Bucket, By, StatsQuery};
+use archive::{Analytics, ClickHouseConfig};
 use common::archive::{index_of, item, numbers, rows};
-use indexer::clickhouse::AlertRow;
-use indexer::stats::{Bucket, By, StatsQuery};
-use indexer::{Analytics, ClickHouseConfig};
 use model::{Channel, ClassifiedReport, RegionCode, Scope};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -180,8 +180,8 @@ async fn assert_counts_match(analytics: &Analytics, kept: &[ClassifiedReport]) {
 
 #[tokio::test]
 async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_keeping_retention() {
+    use archive::rebuild::{Outcome, Silent, rebuild_clickhouse};
     use bus::{Bus, Topic};
-    use indexer::rebuild::{Outcome, Silent, rebuild_clickhouse};
 
     let config = config("rebuild_");
     let analytics = Analytics::connect(&config).await.unwrap();
@@ -195,7 +195,7 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     analytics.insert(&rows(&(1000..1010).map(item).collect::<Vec<_>>(), OffsetDateTime::now_utc())).await.unwrap();
 
     // news kept 30 days, counted from 2026-12-01
-    let retention: indexer::Retention = toml::from_str("feed = \"30days\"").unwrap();
+    let retention: archive::Retention = toml::from_str("feed = \"30days\"").unwrap();
     let now = datetime!(2026-12-01 05:00 UTC);
     let kept: Vec<ClassifiedReport> = items.iter().filter(|i| retention.keeps(i, now)).cloned().collect();
     assert!(kept.len() < items.len() && kept.iter().any(|i| i.report.channel == Channel::Feed));
@@ -203,7 +203,7 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     // a log that gives nothing does not empty a ClickHouse that has reports
     let empty = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("empty.redb")).unwrap());
     let refused = rebuild_clickhouse(&empty, &analytics, dir.path(), &retention, now, &Silent, None).await;
-    assert!(matches!(refused, Err(indexer::Error::Invalid(_))), "{refused:?}");
+    assert!(matches!(refused, Err(archive::Error::Invalid(_))), "{refused:?}");
     assert_eq!(analytics.count().await.unwrap(), 10);
     let rebuild = |stop_after| rebuild_clickhouse(&bus, &analytics, dir.path(), &retention, now, &Silent, stop_after);
     let checkpoint = dir.path().join(format!("reindex-clickhouse-{}.json", config.database));

@@ -8,12 +8,12 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use archive::rebuild::{Outcome, Silent, rebuild_search};
+use archive::stats::{By, StatsQuery};
+use archive::{Retention, SearchIndex};
 use bus::{Bus, Topic};
 use common::archive::{index_of, item, numbers};
 use common::{Node, TOKEN, client, eventually, get_ok, post_report};
-use indexer::rebuild::{Outcome, Silent, rebuild_search};
-use indexer::stats::{By, StatsQuery};
-use indexer::{Retention, SearchIndex};
 use model::{ClassifiedReport, Scope};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -104,7 +104,7 @@ async fn reindex_gives_the_answers_the_live_index_gave_and_keeps_retention() {
     drop(node);
 
     // the index lost entirely; the node's consumer offset is past every report
-    std::fs::remove_dir_all(dir.path().join("data").join(indexer::schema::folder())).unwrap();
+    std::fs::remove_dir_all(dir.path().join("data").join(archive::schema::folder())).unwrap();
     let (code, stderr) = reindex(dir.path());
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("36 records read from the log"), "{stderr}");
@@ -128,7 +128,7 @@ async fn an_interrupted_search_rebuild_resumes_from_its_checkpoint() {
 
     let stopped = rebuild_search(&bus, &data, &none, now, &Silent, Some(120)).await.unwrap();
     assert_eq!(stopped, Outcome::Stopped { read: 120 });
-    let live = data.join(indexer::schema::folder());
+    let live = data.join(archive::schema::folder());
     assert!(!live.exists(), "the live index is replaced only at the end");
     assert_eq!(SearchIndex::open(&live.with_extension("rebuild")).unwrap().len(), 120);
 
@@ -146,7 +146,7 @@ async fn an_interrupted_search_rebuild_resumes_from_its_checkpoint() {
 async fn an_empty_log_does_not_replace_an_index_that_has_reports() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let live = data.join(indexer::schema::folder());
+    let live = data.join(archive::schema::folder());
     {
         let index = SearchIndex::open(&live).unwrap();
         let mut writer = index.writer().unwrap();
@@ -156,6 +156,6 @@ async fn an_empty_log_does_not_replace_an_index_that_has_reports() {
     let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
     let now = OffsetDateTime::now_utc();
     let refused = rebuild_search(&bus, &data, &Retention::default(), now, &Silent, None).await;
-    assert!(matches!(refused, Err(indexer::Error::Invalid(ref m)) if m.contains("not replaced")), "{refused:?}");
+    assert!(matches!(refused, Err(archive::Error::Invalid(ref m)) if m.contains("not replaced")), "{refused:?}");
     assert_eq!(SearchIndex::open(&live).unwrap().len(), 1);
 }

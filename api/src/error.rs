@@ -163,15 +163,15 @@ impl From<ingest::Error> for ApiError {
     }
 }
 
-impl From<indexer::Error> for ApiError {
-    fn from(e: indexer::Error) -> Self {
+impl From<archive::Error> for ApiError {
+    fn from(e: archive::Error) -> Self {
         match e {
-            indexer::Error::Query(q) => Self::new(
+            archive::Error::Query(q) => Self::new(
                 StatusCode::BAD_REQUEST,
                 "bad_query",
                 format!("q: {q}; write words, \"phrases\", AND, OR, NOT, or title:word"),
             ),
-            indexer::Error::Invalid(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
+            archive::Error::Invalid(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             other => Self::internal(other),
         }
     }

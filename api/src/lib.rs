@@ -69,9 +69,9 @@ pub struct Shared {
     /// For calls out: WhatsApp replies.
     pub http: reqwest::Client,
     /// With the `api` role.
-    pub index: Option<indexer::SearchIndex>,
+    pub index: Option<archive::SearchIndex>,
     /// With the `api` role and `[clickhouse]`: statistics come from there.
-    pub analytics: Option<indexer::Analytics>,
+    pub analytics: Option<archive::Analytics>,
     pub alerts: Option<AlertView>,
     /// Checks the acknowledgement links in alert email.
     pub links: alerter::LinkKey,

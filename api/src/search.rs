@@ -1,9 +1,9 @@
 //! `GET /api/v1/search` and `GET /api/v1/stats`.
 
+use archive::stats::{Bucket, By};
+use archive::{SearchQuery, SearchResult, Sort, Stats, StatsQuery};
 use axum::Json;
 use axum::extract::State;
-use indexer::stats::{Bucket, By};
-use indexer::{SearchQuery, SearchResult, Sort, Stats, StatsQuery};
 use model::{Channel, RegionCode};
 use serde::Deserialize;
 use time::OffsetDateTime;

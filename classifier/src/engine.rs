@@ -15,10 +15,10 @@ use model::{Classification, IndicatorHit, MatchField, Report, TermMatch};
 use time::OffsetDateTime;
 use whatlang::{Detector, Lang as WLang};
 
-use crate::geo;
-use crate::morph;
-use crate::normalize::{Normalizer, Stream};
 use crate::rules::{Expr, Field, Kind, Lang, Marker, RuleSet};
+use bahasa::gazetteer as geo;
+use bahasa::morph;
+use bahasa::normalize::{Normalizer, Stream};
 
 use crate::rules::limits::TERM_FORMS as MAX_FORMS;
 

@@ -8,9 +8,6 @@
 
 pub mod book;
 pub mod engine;
-pub mod geo;
-pub mod morph;
-pub mod normalize;
 pub mod rules;
 pub mod stage;
 pub mod thresholds;

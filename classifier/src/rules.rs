@@ -60,7 +60,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::Error;
-use crate::normalize::fold;
+use bahasa::normalize::fold;
 
 /// Limits on what one rule file may ask of a node. Each keeps a rule that
 /// an admin can write from costing the pipeline more than it gives: deep
@@ -368,7 +368,7 @@ const BUILTIN: [(&str, &str); 7] = [
     ("builtin/ideologi.toml", include_str!("../rules/ideologi.toml")),
     ("builtin/demokrasi.toml", include_str!("../rules/demokrasi.toml")),
     ("builtin/thresholds.toml", include_str!("../rules/thresholds.toml")),
-    ("builtin/normalize.toml", include_str!("../rules/normalize.toml")),
+    ("builtin/normalize.toml", bahasa::normalize::SLANG),
 ];
 
 impl RuleSet {
@@ -595,7 +595,7 @@ impl Builder {
         let forms = term
             .words
             .iter()
-            .map(|w| if w.marker == Marker::Affix { crate::morph::forms(&w.text).len() } else { 1 })
+            .map(|w| if w.marker == Marker::Affix { bahasa::morph::forms(&w.text).len() } else { 1 })
             .fold(1usize, |n, f| n.saturating_mul(f))
             .min(limits::TERM_FORMS);
         if self.forms + forms > limits::FORMS {

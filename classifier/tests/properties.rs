@@ -13,7 +13,7 @@
 
 use std::sync::LazyLock;
 
-use classifier::normalize::{Normalizer, fold};
+use bahasa::normalize::{Normalizer, fold};
 use classifier::rules::{Field, parse_expr, parse_term};
 use classifier::{Error, RuleSet};
 use proptest::prelude::*;

@@ -208,6 +208,23 @@ pub fn regions() -> &'static Regions {
     })
 }
 
+/// Common short names of regions (`Sulteng`, `Pangkep`), from
+/// `data/regions/aliases.toml`: (name as written, region).
+pub fn aliases() -> &'static [(String, RegionCode)] {
+    static ALIASES: OnceLock<Vec<(String, RegionCode)>> = OnceLock::new();
+    ALIASES.get_or_init(|| {
+        #[derive(serde::Deserialize)]
+        struct File {
+            aliases: std::collections::BTreeMap<String, String>,
+        }
+        let file: File = toml::from_str(include_str!("../data/regions/aliases.toml")).expect("bundled aliases parse");
+        file.aliases
+            .into_iter()
+            .map(|(name, code)| (name, RegionCode::parse(&code).expect("bundled alias names a known region")))
+            .collect()
+    })
+}
+
 /// The regency of the island nearest to a point, when that island lies within
 /// 5 km of it. The bundled list has coordinates only for its 17,000 islands,
 /// not for regency or district areas, so a point far from every island (the
@@ -265,6 +282,9 @@ mod tests {
 
     #[test]
     fn bundled_list_is_whole() {
+        // every short name names a region of the list
+        assert!(aliases().iter().any(|(name, code)| name == "sulteng" && code.as_str() == "72"), "{:?}", aliases());
+        assert!(aliases().iter().all(|(_, code)| regions().get(code.as_str()).is_some()));
         let levels = |l: RegionLevel| regions().iter().filter(|r| r.code.level() == l).count();
         assert_eq!(levels(RegionLevel::Province), 38);
         assert_eq!(levels(RegionLevel::Regency), 514);

@@ -1,8 +1,8 @@
 //! A synthetic archive of classified reports, and ways to compare what the
 //! stores say about it.
 
-use indexer::clickhouse::ReportRow;
-use indexer::{SearchIndex, Stats};
+use archive::clickhouse::ReportRow;
+use archive::{SearchIndex, Stats};
 use model::{Channel, Classification, ClassifiedReport, IndicatorHit, RegionCode, Report, ReportId};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -66,7 +66,7 @@ pub fn index_of(items: &[ClassifiedReport]) -> (tempfile::TempDir, SearchIndex) 
 }
 
 /// Rows and totals, without where they came from.
-pub fn numbers(stats: &Stats) -> (Vec<(String, String, String, u64)>, indexer::stats::Totals) {
+pub fn numbers(stats: &Stats) -> (Vec<(String, String, String, u64)>, archive::stats::Totals) {
     let rows = stats.rows.iter().map(|r| (r.start.clone(), r.indicator.clone(), r.region.clone(), r.count)).collect();
     (rows, stats.totals.clone())
 }

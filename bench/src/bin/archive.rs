@@ -16,11 +16,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use archive::clickhouse::ReportRow;
+use archive::stats::{Bucket, By, StatsQuery};
+use archive::{Analytics, ClickHouseConfig, Retention, SearchIndex, SearchQuery, Sort};
 use bus::{Bus, Topic};
 use classifier::{Classifier, RuleSet};
-use indexer::clickhouse::ReportRow;
-use indexer::stats::{Bucket, By, StatsQuery};
-use indexer::{Analytics, ClickHouseConfig, Retention, SearchIndex, SearchQuery, Sort};
 use model::{Channel, ClassifiedReport, Clock, RegionCode, Report, ReportId, Scope, SystemClock};
 use time::OffsetDateTime;
 
@@ -253,7 +253,7 @@ async fn main() {
     // tantivy alone
     let index = SearchIndex::open(&work.join("index-alone")).unwrap();
     let start = Instant::now();
-    let stage = tokio::spawn(indexer::stage::run_index(
+    let stage = tokio::spawn(archive::stage::run_index(
         bus.clone(),
         "bench-alone".into(),
         index.clone(),
@@ -271,14 +271,14 @@ async fn main() {
     let both = SearchIndex::open(&work.join("index-both")).unwrap();
     let start = Instant::now();
     let stages = [
-        tokio::spawn(indexer::stage::run_index(
+        tokio::spawn(archive::stage::run_index(
             bus.clone(),
             "bench-both".into(),
             both.clone(),
             Retention::default(),
             clock.clone(),
         )),
-        tokio::spawn(indexer::stage::run_analytics(
+        tokio::spawn(archive::stage::run_analytics(
             bus.clone(),
             analytics.clone(),
             Retention::default(),
@@ -436,8 +436,8 @@ async fn main() {
     settle(url).await;
     println!("\n## Stats over {n} reports, 30 runs each after 2 warm-ups\n");
     let midnight = |d: i64| {
-        let day = indexer::stats::date_of(indexer::stats::day_number(now) - d);
-        let offset = time::UtcOffset::from_hms(indexer::stats::DAY_OFFSET_HOURS, 0, 0).unwrap();
+        let day = archive::stats::date_of(archive::stats::day_number(now) - d);
+        let offset = time::UtcOffset::from_hms(archive::stats::DAY_OFFSET_HOURS, 0, 0).unwrap();
         Some(day.midnight().assume_offset(offset))
     };
     let stats_queries: Vec<(&str, StatsQuery, Scope)> = vec![

@@ -10,7 +10,7 @@ use tantivy::schema::{
     TextOptions,
 };
 
-use crate::analysis;
+use bahasa::tokenizer as analysis;
 
 /// Raise when a change to the fields needs the index rebuilt.
 pub const VERSION: u32 = 2;
@@ -32,7 +32,7 @@ pub struct Fields {
     pub id: Field,
     /// The low 64 bits of the id: the tie-break of every sort.
     pub seq: Field,
-    /// Title and text, analysed for Indonesian ([`analysis`]), with positions for phrases.
+    /// Title and text, analysed for Indonesian ([`bahasa::tokenizer`]), with positions for phrases.
     pub title: Field,
     pub text: Field,
     /// Indicator ids found by the classifier.

@@ -8,7 +8,6 @@
 //! - [`clickhouse`]: the analytics tables and their migrations;
 //! - [`stage`]: the bus loop that feeds both.
 
-pub mod analysis;
 pub mod clickhouse;
 pub mod rebuild;
 pub mod retention;

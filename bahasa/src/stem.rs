@@ -1,12 +1,10 @@
-//! How title and text are analysed for search, the same way for reports and
-//! for queries: words are folded (case, accents, letters repeated three times
-//! or more, as the classifier folds them), chat reduplication is undone
-//! (`anak2` → `anak`), and each word is reduced to its Indonesian root, so
-//! that `bentrok` finds `bentrokan` and `membakar` finds `pembakaran`.
+//! The root of an Indonesian word, so that `bentrok` finds `bentrokan` and
+//! `membakar` finds `pembakaran`; chat reduplication is undone (`anak2` →
+//! `anak`).
 //!
 //! The root of a word is the longest root from Sastrawi's dictionary of
-//! Indonesian roots of which the word is an affixed form, as the classifier's
-//! morphology ([`classifier::morph`]) makes them: `perusakan` is pe- + rusak +
+//! Indonesian roots of which the word is an affixed form, as the
+//! morphology ([`crate::morph`]) makes them: `perusakan` is pe- + rusak +
 //! -an (not pe- + rusa + -kan), `penolakan` is peN- + tolak + -an, `pengedar`
 //! is peN- + edar. A word that is no form of a known root goes to Snowball's
 //! Tala stemmer (rule-based): `penyalahgunaan` → `salahguna`. A few words that
@@ -17,11 +15,6 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
-use tantivy::Index;
-use tantivy::tokenizer::{RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer};
-
-/// The name the analyser is registered under, used by the schema.
-pub const INDONESIAN: &str = "id_stem";
 
 /// Words that look affixed but are roots (or names) here.
 const PROTECTED: &[&str] = &[
@@ -115,7 +108,7 @@ fn stem_uncached(word: &str) -> String {
     let mut best: Option<String> = None;
     for start in 0..=MAX_PREFIX.min(word.len()) {
         for end in (word.len().saturating_sub(MAX_SUFFIX)..=word.len()).rev() {
-            if end < start + 3 || (start == 0 && end == word.len()) || !classifier::morph::is_suffix(&word[end..]) {
+            if end < start + 3 || (start == 0 && end == word.len()) || !crate::morph::is_suffix(&word[end..]) {
                 continue;
             }
             for restored in ["", "t", "k", "p", "s"] {
@@ -128,70 +121,13 @@ fn stem_uncached(word: &str) -> String {
                 if best.as_ref().is_some_and(|b| b.len() >= probe.len()) || !dictionary.find(&probe) {
                     continue;
                 }
-                if classifier::morph::is_form(&probe, word) {
+                if crate::morph::is_form(&probe, word) {
                     best = Some(probe.clone());
                 }
             }
         }
     }
     best.unwrap_or_else(|| tantivy_stemmers::algorithms::indonesian_tala(word).into_owned())
-}
-
-/// Registers the analyser with `index`; needed before writing or querying.
-pub fn register(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(60))
-        .filter(IndonesianFilter)
-        .build();
-    index.tokenizers().register(INDONESIAN, analyzer);
-}
-
-/// Folds and stems each token.
-#[derive(Clone)]
-struct IndonesianFilter;
-
-impl TokenFilter for IndonesianFilter {
-    type Tokenizer<T: Tokenizer> = IndonesianTokenizer<T>;
-
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> Self::Tokenizer<T> {
-        IndonesianTokenizer { inner: tokenizer }
-    }
-}
-
-#[derive(Clone)]
-struct IndonesianTokenizer<T> {
-    inner: T,
-}
-
-impl<T: Tokenizer> Tokenizer for IndonesianTokenizer<T> {
-    type TokenStream<'a> = IndonesianStream<T::TokenStream<'a>>;
-
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        IndonesianStream { tail: self.inner.token_stream(text) }
-    }
-}
-
-struct IndonesianStream<T> {
-    tail: T,
-}
-
-impl<T: TokenStream> TokenStream for IndonesianStream<T> {
-    fn advance(&mut self) -> bool {
-        if !self.tail.advance() {
-            return false;
-        }
-        let token = self.tail.token_mut();
-        token.text = stem(&classifier::normalize::fold(&token.text));
-        true
-    }
-
-    fn token(&self) -> &Token {
-        self.tail.token()
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        self.tail.token_mut()
-    }
 }
 
 #[cfg(test)]

@@ -120,14 +120,8 @@ fn build() -> Vec<Entry> {
             RegionLevel::Village => {}
         }
     }
-    let aliases: toml::Table =
-        toml::from_str(include_str!("../../model/data/regions/aliases.toml")).unwrap_or_default();
-    if let Some(toml::Value::Table(list)) = aliases.get("aliases") {
-        for (name, code) in list {
-            if let Some(code) = code.as_str().and_then(|c| RegionCode::parse(c).ok()) {
-                add(words_of(name), &code, Form::Alias);
-            }
-        }
+    for (name, code) in model::region::aliases() {
+        add(words_of(name), code, Form::Alias);
     }
     let mut entries: Vec<Entry> = map
         .into_iter()

@@ -17,6 +17,11 @@ use rustc_hash::FxHashMap;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+/// The bundled table of chat and SMS spellings and slang (`yg` → `yang`),
+/// in the rule-file format: the classifier loads it as the built-in
+/// `normalize.toml`, and admins add to it in any rule file's `[replace]`.
+pub const SLANG: &str = include_str!("../data/slang.toml");
+
 /// One normalised token and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {

@@ -20,9 +20,10 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
+use crate::Error;
 use crate::schema::Fields;
 use crate::stats::{Stats, StatsQuery, day_number};
-use crate::{Error, analysis};
+use bahasa::tokenizer as analysis;
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
