@@ -88,7 +88,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::User { command: UserCommand::Add { name, role, regions, display_name, email, phone, config } } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
-            let new = api::accounts::NewAccount {
+            let new = accounts::NewAccount {
                 name,
                 role,
                 regions,

@@ -32,29 +32,50 @@ async fn supervise<F, Fut, E>(name: &'static str, mut stage: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
+    E: bus::Retryable,
 {
-    let mut pause = Duration::from_millis(500);
+    use backon::BackoffBuilder;
+    let backoff = || {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(500))
+            .with_max_delay(Duration::from_secs(30))
+            .with_jitter()
+            .without_max_times()
+            .build()
+    };
+    let mut delays = backoff();
     loop {
         let started = tokio::time::Instant::now();
         // a panic outside any one record's work (each stage contains those)
         // restarts the stage like an error
-        match bus::contain_async(name, stage()).await {
-            Ok(Ok(())) => tracing::info!(stage = name, "stage finished"),
-            Ok(Err(e)) => {
-                tracing::error!(stage = name, error = %e, "stage failed; restarting");
+        let outcome = bus::contain_async(name, stage()).await;
+        if started.elapsed() > Duration::from_secs(60) {
+            delays = backoff();
+        }
+        let pause = match outcome {
+            Ok(Ok(())) => {
+                tracing::info!(stage = name, "stage finished");
+                delays.next()
+            }
+            Ok(Err(e)) if e.retry() == bus::Retry::Never => {
+                // a wrong setting or a refusal that the same attempt meets
+                // again: say so, and look again only now and then
+                tracing::error!(stage = name, error = %e, "stage failed, and retrying cannot help until its cause is fixed; trying again in 5 minutes");
                 metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
+                Some(Duration::from_secs(300))
+            }
+            Ok(Err(e)) => {
+                tracing::error!(stage = name, error = %e, "stage failed; restarting after a back-off");
+                metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
+                delays.next()
             }
             Err(cause) => {
                 tracing::error!(stage = name, %cause, "stage panicked; restarting");
                 metrics::counter!("kentongan_stage_restarts_total", "stage" => name).increment(1);
+                delays.next()
             }
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            pause = Duration::from_millis(500);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(30));
+        };
+        tokio::time::sleep(pause.unwrap_or(Duration::from_secs(30))).await;
     }
 }
 
@@ -277,9 +298,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             sms,
             templates,
             public_url: config.public_url(),
-            escalation: config.escalation.clone(),
+            policy: config.delivery.policy(config.escalation.clone()),
             per_recipient_per_hour: config.delivery.per_recipient_per_hour,
-            policy: config.delivery.policy(),
             links: links.clone(),
             clock: clock.clone(),
         };
@@ -291,10 +311,9 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         view(&mut tasks, "alert-view", &bus, Topic::Alerts, alerts, false).await?;
     }
     // Accounts first: the node answers no request before it knows them.
-    let directory = api::Directory::default();
-    view(&mut tasks, "accounts", &bus, Topic::Accounts, &directory, true).await?;
-    let audit = api::AuditView::default();
-    view(&mut tasks, "audit-view", &bus, Topic::Audit, &audit, false).await?;
+    let accounts = accounts::Accounts::new(bus.clone(), clock.clone());
+    view(&mut tasks, "accounts", &bus, Topic::Accounts, &accounts.directory, true).await?;
+    view(&mut tasks, "audit-view", &bus, Topic::Audit, &accounts.audit, false).await?;
     let intake = if has(Role::Ingest) {
         let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
         let files = match &config.attachments.s3 {
@@ -320,9 +339,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let state = api::AppState::new(api::Shared {
         bus: bus.clone(),
         clock: clock.clone(),
-        directory,
-        audit,
-        lockout: api::accounts::Lockout::default(),
+        accounts: accounts.clone(),
         secure_cookies: public_url.starts_with("https://"),
         intake: intake.clone(),
         telegram: config.telegram.clone(),
@@ -343,9 +360,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             .unwrap_or(usize::MAX),
     });
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
-        api::accounts::bootstrap(&state, token)
-            .await
-            .map_err(|e| Failure::Runtime(anyhow::anyhow!("creating the bootstrap admin: {}", e.message)))?;
+        accounts.bootstrap(token).await.context("creating the bootstrap admin")?;
     }
     let listener = tokio::net::TcpListener::bind(config.http.listen)
         .await

@@ -7,9 +7,8 @@ use alerter::links::Purpose;
 use axum::Json;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
-use axum::response::Html;
 use bus::Topic;
-use model::{Alert, AlertEvent, AlertState, StateChange, wire};
+use model::{Alert, AlertBook, AlertEvent, AlertFilter, AlertState, StateChange, wire};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,6 +16,7 @@ use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
 use crate::error::{ApiError, ApiJsonOrEmpty, ApiQuery};
+use crate::pages::{self, Page};
 
 impl bus::View for AlertView {
     fn apply(&self, record: &bus::Record) {
@@ -27,69 +27,48 @@ impl bus::View for AlertView {
     }
 }
 
-/// Every alert with its deliveries and lifecycle, rebuilt from the `alerts`
-/// topic.
+/// This node's [`AlertBook`], kept from the `alerts` topic and shared by the
+/// handlers.
 #[derive(Debug, Clone, Default)]
 pub struct AlertView {
-    alerts: Arc<RwLock<BTreeMap<Uuid, Alert>>>,
+    book: Arc<RwLock<AlertBook>>,
     /// Lifecycle steps on this node are checked and published one at a time.
     steps: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AlertView {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, AlertBook> {
+        self.book.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies one event; a step that a concurrent one made impossible is
+    /// skipped (on every node alike).
     pub fn apply(&self, event: AlertEvent) {
-        let mut alerts = self.alerts.write().unwrap_or_else(|e| e.into_inner());
-        match event {
-            AlertEvent::Raised { alert } => {
-                alerts.entry(alert.id).or_insert(alert);
-            }
-            AlertEvent::Delivered { alert_id, delivery } => {
-                if let Some(alert) = alerts.get_mut(&alert_id)
-                    && !alert.deliveries.contains(&delivery)
-                {
-                    alert.deliveries.push(delivery);
-                }
-            }
-            AlertEvent::Escalated { alert_id, escalation } => {
-                if let Some(alert) = alerts.get_mut(&alert_id)
-                    && !alert.escalations.contains(&escalation)
-                {
-                    alert.escalations.push(escalation);
-                }
-            }
-            AlertEvent::Changed { alert_id, change } => {
-                // Steps are applied in topic order; one that a concurrent
-                // step on another node made impossible is skipped here, and
-                // on every node alike.
-                if let Some(alert) = alerts.get_mut(&alert_id)
-                    && let Err(e) = alert.apply(change)
-                {
-                    tracing::warn!(alert = %alert_id, error = %e, "skipping a lifecycle step");
-                }
-            }
+        let alert_id = event.alert_id();
+        if let Err(e) = self.book.write().unwrap_or_else(|e| e.into_inner()).apply(event) {
+            tracing::warn!(alert = %alert_id, error = %e, "skipping a lifecycle step");
         }
     }
 
     /// The alert `id`, when the caller's scope covers it.
     pub fn get(&self, caller: &Caller, id: &str) -> Option<Alert> {
         let id = Uuid::parse_str(id).ok()?;
-        let alerts = self.alerts.read().unwrap_or_else(|e| e.into_inner());
-        alerts.get(&id).filter(|a| caller.scope.covers(Some(&a.region))).cloned()
+        self.read().get_within(&caller.scope, id).cloned()
+    }
+
+    /// The alert `id`, whatever its region (for links that prove themselves).
+    pub fn find(&self, id: Uuid) -> Option<Alert> {
+        self.read().get(id).cloned()
     }
 
     pub fn list(&self, caller: &Caller, q: &AlertsQuery) -> Vec<Alert> {
-        let alerts = self.alerts.read().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Alert> = alerts
-            .values()
-            .filter(|a| caller.scope.covers(Some(&a.region)))
-            .filter(|a| q.indicator.as_ref().is_none_or(|i| &a.indicator == i))
-            .filter(|a| q.region.as_ref().is_none_or(|r| a.region.is_within(r)))
-            .filter(|a| q.state.is_none_or(|s| a.state == s))
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| b.raised_at.cmp(&a.raised_at).then(b.id.cmp(&a.id)));
-        out.truncate(q.limit.unwrap_or(100).min(1000));
-        out
+        let filter = AlertFilter {
+            indicator: q.indicator.clone(),
+            region: q.region.clone(),
+            state: q.state,
+            limit: q.limit,
+        };
+        self.read().list(&caller.scope, &filter)
     }
 }
 
@@ -231,60 +210,31 @@ pub struct LinkToken {
     pub token: String,
 }
 
-/// A small Indonesian page for the person who followed an email link.
-fn page(status: StatusCode, title: &str, body: &str) -> (StatusCode, Html<String>) {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let html = format!(
-        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0} — Kentongan</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}\
-         button{{font-size:1.1rem;padding:.6rem 1.2rem}}</style></head>\
-         <body><h1>{0}</h1>{body}</body></html>",
-        esc(title)
-    );
-    (status, Html(html))
-}
-
-fn describe(alert: &Alert) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    format!(
-        "<p><b>[{}] {} - {}</b><br>{} laporan</p>",
-        alert.level.as_str().to_uppercase(),
-        esc(&model::indicator_name(&alert.indicator)),
-        esc(alert.region.name()),
-        alert.count
-    )
-}
-
 /// Checks a link's token; the alert it acknowledges and the recipient it was
 /// sent to, or the page that says why not.
-fn check_link(
-    state: &AppState,
-    id: &str,
-    token: &str,
-) -> Result<(AlertView, Alert, String), (StatusCode, Html<String>)> {
+fn check_link(state: &AppState, id: &str, token: &str) -> Result<(AlertView, Alert, String), Page> {
     let not_found = || {
-        page(
+        pages::message(
             StatusCode::NOT_FOUND,
             "Peringatan tidak ditemukan",
-            "<p>Tautan ini tidak menunjuk ke peringatan yang ada.</p>",
+            "Tautan ini tidak menunjuk ke peringatan yang ada.",
         )
     };
     let view = state.alerts.clone().ok_or_else(not_found)?;
     let alert_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let recipient = state.links.verify(Purpose::AckLink, alert_id, token, state.clock.now()).map_err(|e| match e {
-        alerter::links::LinkError::Expired => page(
+        alerter::links::LinkError::Expired => pages::message(
             StatusCode::GONE,
             "Tautan kedaluwarsa",
-            "<p>Tautan ini sudah tidak berlaku. Buka peringatan di Kentongan untuk menerimanya.</p>",
+            "Tautan ini sudah tidak berlaku. Buka peringatan di Kentongan untuk menerimanya.",
         ),
-        alerter::links::LinkError::Invalid => page(
+        alerter::links::LinkError::Invalid => pages::message(
             StatusCode::FORBIDDEN,
             "Tautan tidak sah",
-            "<p>Salin seluruh tautan dari email, atau buka peringatan di Kentongan.</p>",
+            "Salin seluruh tautan dari email, atau buka peringatan di Kentongan.",
         ),
     })?;
-    let alert = view.alerts.read().unwrap_or_else(|e| e.into_inner()).get(&alert_id).cloned().ok_or_else(not_found)?;
+    let alert = view.find(alert_id).ok_or_else(not_found)?;
     Ok((view, alert, recipient))
 }
 
@@ -295,40 +245,15 @@ pub async fn ack_link_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<LinkToken>,
-) -> (StatusCode, Html<String>) {
+) -> Page {
     let (_, alert, recipient) = match check_link(&state, &id, &q.token) {
         Ok(found) => found,
         Err(page) => return page,
     };
     if let Some(done) = alert.acknowledged() {
-        return already(&alert, done);
+        return pages::ack_taken(&alert, &done.by, done.at);
     }
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;");
-    page(
-        StatusCode::OK,
-        "Terima peringatan",
-        &format!(
-            "{}<p>Sebagai <b>{}</b>.</p><form method=\"post\"><input type=\"hidden\" name=\"token\" value=\"{}\">\
-             <button>Terima peringatan ini</button></form>",
-            describe(&alert),
-            esc(&recipient),
-            esc(&q.token)
-        ),
-    )
-}
-
-fn already(alert: &Alert, done: &StateChange) -> (StatusCode, Html<String>) {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    page(
-        StatusCode::CONFLICT,
-        "Sudah diterima",
-        &format!(
-            "{}<p>Peringatan ini sudah diterima oleh <b>{}</b> pada {} UTC.</p>",
-            describe(alert),
-            esc(&done.by),
-            done.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-        ),
-    )
+    pages::ack_form(&alert, &recipient, &q.token)
 }
 
 /// `POST /api/v1/alerts/{id}/ack-link` with the form field `token`: the
@@ -338,29 +263,28 @@ pub async fn ack_link(
     source: Source,
     Path(id): Path<String>,
     Form(form): Form<LinkToken>,
-) -> (StatusCode, Html<String>) {
+) -> Page {
     let (view, _, recipient) = match check_link(&state, &id, &form.token) {
         Ok(found) => found,
         Err(page) => return page,
     };
     let _one_at_a_time = view.steps.lock().await;
     // looked up again under the lock: another step may have come first
-    let Ok((_, alert, _)) = check_link(&state, &id, &form.token) else {
-        return page(StatusCode::NOT_FOUND, "Peringatan tidak ditemukan", "");
+    let (_, alert, _) = match check_link(&state, &id, &form.token) {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     if let Some(done) = alert.acknowledged() {
-        return already(&alert, done);
+        return pages::ack_taken(&alert, &done.by, done.at);
     }
     match take(&state, &view, &alert, &recipient, &source, AlertState::Acknowledged, None).await {
-        Ok(()) => page(
+        Ok(()) => pages::about_alert(
             StatusCode::OK,
+            &alert,
             "Peringatan diterima",
-            &format!(
-                "{}<p>Terima kasih. Penerimaan Anda tercatat; lanjutkan penanganan di Kentongan.</p>",
-                describe(&alert)
-            ),
+            "Terima kasih. Penerimaan Anda tercatat; lanjutkan penanganan di Kentongan.",
         ),
-        Err(e) => page(e.status, "Gagal", &format!("<p>{}</p>", e.message.replace('<', "&lt;"))),
+        Err(e) => pages::message(e.status, "Gagal", &e.message),
     }
 }
 
@@ -424,11 +348,8 @@ pub async fn sms_status(
         },
     };
     let key = view(&state)?
-        .alerts
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&alert_id)
-        .map(|a| a.key.clone())
+        .find(alert_id)
+        .map(|a| a.key)
         .ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
     state.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
     if let Some(view) = &state.alerts {

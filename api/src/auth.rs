@@ -12,15 +12,14 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use model::{CredentialKind, Role, Scope};
+use cookie::{Cookie, SameSite};
+use model::{CredentialKind, Role};
 
 use crate::AppState;
-use crate::directory::Refusal;
 use crate::error::ApiError;
-use crate::secrets;
 
 pub const SESSION_COOKIE: &str = "kentongan_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -30,45 +29,48 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct Required(pub &'static [Role]);
 
 /// How the caller signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    Bearer,
-    Session,
-}
+pub use accounts::Via;
 
-/// An authenticated caller.
+/// An authenticated caller (see [`accounts::Caller`]), as handlers take it.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub name: String,
-    pub role: Role,
-    pub scope: Scope,
-    /// The credential used for this request.
-    pub credential: String,
-    pub via: Via,
-}
+pub struct Caller(pub accounts::Caller);
 
-impl Caller {
-    /// Whether the caller may see who sent a report.
-    pub fn sees_reporters(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Operator)
-    }
+impl std::ops::Deref for Caller {
+    type Target = accounts::Caller;
 
-    /// Whether everything an account in `regions` covers is inside this caller's
-    /// scope (an account with no regions is national).
-    pub fn covers_all(&self, regions: &[model::RegionCode]) -> bool {
-        self.scope.covers_all(regions)
+    fn deref(&self) -> &accounts::Caller {
+        &self.0
     }
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The session secret from the request's `Cookie` headers, if it sent one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+/// The `Set-Cookie` value of a new web session: HttpOnly, SameSite=Strict,
+/// and Secure when the UI is served over TLS.
+pub fn session_set_cookie(secret: &str, max_age: time::Duration, secure: bool) -> Result<HeaderValue, ApiError> {
+    let cookie = Cookie::build((SESSION_COOKIE, secret))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(max_age)
+        .secure(secure);
+    HeaderValue::from_str(&cookie.to_string()).map_err(ApiError::internal)
+}
+
+/// The `Set-Cookie` value that ends the web session in the browser.
+pub fn session_clear_cookie() -> Result<HeaderValue, ApiError> {
+    let cookie = Cookie::build((SESSION_COOKIE, "")).path("/").http_only(true).same_site(SameSite::Strict).removal();
+    HeaderValue::from_str(&cookie.to_string()).map_err(ApiError::internal)
 }
 
 /// Signs the request from `peer` in, from its bearer token or its session
@@ -80,29 +82,22 @@ pub async fn authenticate(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Caller, ApiError> {
-    let now = state.clock.now();
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let (secret, kind, via) = match (bearer, cookie(headers, SESSION_COOKIE)) {
+    let session = session_cookie(headers);
+    let (secret, kind, via) = match (bearer, session.as_deref()) {
         (Some(token), _) => (token, CredentialKind::ApiToken, Via::Bearer),
         (None, Some(session)) => (session, CredentialKind::Session, Via::Session),
         (None, None) => return Err(ApiError::unauthorized()),
     };
-    let (account, credential) = state.directory.authenticate(secret, kind, now, peer).await.map_err(|r| match r {
-        Refusal::Invalid => ApiError::unauthorized(),
-        Refusal::Throttled(wait) => rate_limited(
-            wait,
-            "too many failed sign-ins with this token or from this address: wait, then send a valid token",
-        ),
-    })?;
+    let (caller, credential) = state.accounts.authenticate(secret, kind, peer).await?;
     if via == Via::Session && !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let expected = credential.csrf.as_deref().unwrap_or_default();
-        if expected.is_empty() || !secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        if !accounts::manage::csrf_matches(&credential, sent) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "csrf",
@@ -110,15 +105,7 @@ pub async fn authenticate(
             ));
         }
     }
-    Ok(Caller { scope: account.scope(), name: account.name, role: account.role, credential: credential.id, via })
-}
-
-/// The 429 answer to a throttled caller, with `Retry-After`.
-pub fn rate_limited(wait: std::time::Duration, message: &str) -> ApiError {
-    ApiError {
-        retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
-        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-    }
+    Ok(Caller(caller))
 }
 
 /// Middleware on every non-public route: signs the caller in (401 when that
@@ -150,6 +137,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 /// for throttles.
 #[derive(Debug, Clone)]
 pub struct Source(pub String, pub Option<IpAddr>);
+
+impl Source {
+    /// What the `accounts` crate records and throttles by.
+    pub fn origin(&self) -> accounts::Origin<'_> {
+        accounts::Origin { text: &self.0, peer: self.1 }
+    }
+}
+
+impl AsRef<str> for Source {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// The most characters of a recorded source.
 pub const SOURCE_CHARS: usize = 100;

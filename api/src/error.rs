@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 /// An error answer.
 #[derive(Debug)]
@@ -15,6 +15,20 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u32>,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, in snake_case: `invalid`, `not_found`, `unauthorized`…
+    pub code: String,
+    /// What to fix, for people.
+    pub message: String,
 }
 
 impl ApiError {
@@ -42,6 +56,14 @@ impl ApiError {
         Self { retry_after: Some(5), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message) }
     }
 
+    /// 429, with `Retry-After` in whole seconds (at least one).
+    pub fn too_many(wait: std::time::Duration, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; see the server log")
@@ -53,6 +75,17 @@ impl ApiError {
 /// back; the end of a message, which says what to fix, is kept.
 const MESSAGE_CHARS: usize = 400;
 
+const TIME_EXAMPLE: &str = "2026-11-30T08:00:00+08:00";
+
+/// How the errors of `time`'s parser end (`time::error::Parse`).
+const TIME_PARSE_ERRORS: [&str; 5] = [
+    "component could not be parsed",
+    "component is out of range",
+    "was not in range",
+    "unexpected trailing characters",
+    "a character literal was not valid",
+];
+
 /// `message` in the words of the API rather than of its Rust code: serde
 /// names our types (`expected struct SignIn with 2 elements`, "an
 /// RFC3339-formatted `OffsetDateTime`"), which tells a caller nothing and
@@ -63,8 +96,16 @@ pub fn plain(message: &str) -> String {
         .replace("Failed to deserialize form body: ", "")
         .replace("Failed to deserialize query string: ", "")
         .replace("Failed to parse the request body as JSON: ", "not JSON: ")
-        .replace("an RFC3339-formatted `OffsetDateTime`", "an RFC 3339 time like 2026-11-30T08:00:00+08:00")
+        .replace("an RFC3339-formatted `OffsetDateTime`", &format!("an RFC 3339 time like {TIME_EXAMPLE}"))
         .replace("`OffsetDateTime`", "time");
+    // time's own parse errors say which part is wrong, not what a time looks like
+    let message = match TIME_PARSE_ERRORS.iter().find_map(|e| message.find(e)) {
+        Some(at) if !message.contains("RFC 3339") => {
+            let start = message[..at].rfind(": ").map_or(0, |i| i + 2);
+            format!("{}not an RFC 3339 time like {TIME_EXAMPLE} ({})", &message[..start], &message[start..])
+        }
+        _ => message,
+    };
     let mut out = String::with_capacity(message.len());
     let mut rest = message.as_str();
     while let Some(at) =
@@ -105,7 +146,7 @@ fn shorten(message: String) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": shorten(self.message) } }));
+        let body = Json(ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: shorten(self.message) } });
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -150,10 +191,7 @@ impl From<ingest::Error> for ApiError {
                 Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
             }
             E::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
-            e @ E::RateLimited { retry_after, .. } => Self {
-                retry_after: Some(u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX)),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", e.to_string())
-            },
+            e @ E::RateLimited { retry_after, .. } => Self::too_many(retry_after, "rate_limited", e.to_string()),
             e @ (E::Unavailable(_) | E::Storage(_)) => {
                 // the detail (a path, an I/O error) is for the server log
                 tracing::error!(error = %e, "intake unavailable");
@@ -173,6 +211,25 @@ impl From<archive::Error> for ApiError {
             ),
             archive::Error::Invalid(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
             other => Self::internal(other),
+        }
+    }
+}
+
+impl From<accounts::Error> for ApiError {
+    fn from(e: accounts::Error) -> Self {
+        use accounts::Error as E;
+        match e {
+            E::Invalid { field, message } => Self::invalid(field, message),
+            e @ (E::NameTaken(_) | E::IdentityTaken(_)) => Self::new(StatusCode::CONFLICT, "unavailable", e.to_string()),
+            e @ E::TooManyTokens(_) => Self::new(StatusCode::CONFLICT, "too_many_tokens", e.to_string()),
+            E::NotFound(what) => Self::not_found(what),
+            E::OutsideScope(need) => Self::forbidden(need),
+            E::Unauthenticated => Self::unauthorized(),
+            e @ E::WrongPassword => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+            e @ E::LockedOut { retry_after } => Self::too_many(retry_after, "locked", e.to_string()),
+            E::Throttled { retry_after, reason } => Self::too_many(retry_after, "rate_limited", reason),
+            E::Bus(e) => e.into(),
+            E::Internal(e) => Self::internal(e),
         }
     }
 }
@@ -219,6 +276,14 @@ mod tests {
             "unknown variant `x`, expected one of the allowed values"
         );
         assert_eq!(plain("a struct of ours"), "a struct of ours");
+        assert_eq!(
+            plain("until: the 'year' component could not be parsed at line 1 column 18"),
+            "until: not an RFC 3339 time like 2026-11-30T08:00:00+08:00 (the 'year' component could not be parsed at line 1 column 18)"
+        );
+        assert_eq!(
+            plain("Failed to deserialize query string: from: month was not in range"),
+            "from: not an RFC 3339 time like 2026-11-30T08:00:00+08:00 (month was not in range)"
+        );
     }
 }
 
@@ -274,3 +339,4 @@ where
         ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| ApiJsonOrEmpty(v))
     }
 }
+

@@ -9,14 +9,13 @@ pub mod accounts;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
-pub mod directory;
 pub mod error;
 pub mod health;
+pub mod pages;
 pub mod reports;
 pub mod routes;
 pub mod rules;
 pub mod search;
-pub mod secrets;
 pub mod silences;
 pub mod units;
 pub mod webhooks;
@@ -28,9 +27,8 @@ use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
 use model::Clock;
 
+pub use ::accounts::secrets;
 pub use alerts::AlertView;
-pub use audit::AuditView;
-pub use directory::Directory;
 
 /// What the handlers share, behind one `Arc`: each request clones it, and
 /// several extractors of a request clone it again.
@@ -55,9 +53,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub bus: bus::Bus,
     pub clock: Arc<dyn Clock>,
-    pub directory: Directory,
-    pub audit: AuditView,
-    pub lockout: accounts::Lockout,
+    /// Accounts, credentials and the audit log.
+    pub accounts: ::accounts::Accounts,
     /// Mark the session cookie Secure (the UI is served over https).
     pub secure_cookies: bool,
     /// With the `ingest` role.

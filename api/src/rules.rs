@@ -2,25 +2,25 @@
 //! test on a text, and backtest on the archive before deploying.
 //! Rules apply to the whole country, so changing them takes a national admin.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bus::Topic;
-use classifier::thresholds::Windows;
 use classifier::{Classifier, RuleFileRecord, RuleSet};
-use model::{Channel, ClassifiedReport, RegionCode, Report, ReportId, Scope, wire};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use model::{Channel, RegionCode, Report, Scope, wire};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 fn national(caller: &Caller) -> Result<(), ApiError> {
     if caller.scope == Scope::All {
@@ -45,62 +45,130 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/rules`: the files and rules in force.
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
+/// The rules in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RulesInForce {
+    pub version: String,
+    /// The indicators the rules tag.
+    pub indicators: Vec<String>,
+    pub files: Vec<RuleFileView>,
+    pub rules: Vec<RuleView>,
+    /// Why the rules last put through the API are not in force, if they are not.
+    pub problem: Option<String>,
+}
+
+/// Where a rule file comes from.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The node's rule pack or `rules.path`.
+    Base,
+    /// Put through the API.
+    Api,
+}
+
+/// A rule file in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleFileView {
+    pub name: String,
+    pub origin: Origin,
+    /// Who put it through the API.
+    pub author: Option<String>,
+    pub note: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
+    /// The whole file, TOML.
+    pub content: String,
+}
+
+/// A rule in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleView {
+    pub id: String,
+    pub indicator: String,
+    pub description: String,
+    pub weight: f64,
+}
+
+/// The rule files and rules in force, and their version.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", responses((status = 200, body = RulesInForce)))]
+pub async fn list(State(state): State<AppState>) -> Json<RulesInForce> {
     let classifier = state.rules.classifier();
     let set = classifier.rules();
     let api: BTreeMap<String, RuleFileRecord> =
         state.rules.api_files().into_iter().map(|r| (RuleFileRecord::file_name(&r.id), r)).collect();
-    let files: Vec<Value> = set
+    let files = set
         .sources
         .iter()
         .map(|(name, content)| {
             let record = api.get(name);
-            json!({
-                "name": name,
-                "origin": if record.is_some() { "api" } else { "base" },
-                "author": record.map(|r| r.author.clone()),
-                "note": record.map(|r| r.note.clone()),
-                "updated_at": record.map(|r| r.updated_at.format(&Rfc3339).unwrap_or_default()),
-                "content": content,
-            })
+            RuleFileView {
+                name: name.clone(),
+                origin: if record.is_some() { Origin::Api } else { Origin::Base },
+                author: record.map(|r| r.author.clone()),
+                note: record.map(|r| r.note.clone()),
+                updated_at: record.map(|r| r.updated_at),
+                content: content.clone(),
+            }
         })
         .collect();
-    let rules: Vec<Value> = set
+    let rules = set
         .rules
         .iter()
-        .map(|r| json!({ "id": r.id, "indicator": r.indicator, "description": r.description, "weight": r.weight }))
+        .map(|r| RuleView {
+            id: r.id.to_string(),
+            indicator: r.indicator.to_string(),
+            description: r.description.clone(),
+            weight: r.weight,
+        })
         .collect();
-    Json(json!({
-        "version": set.version,
-        "indicators": set.indicators(),
-        "files": files,
-        "rules": rules,
-        "problem": state.rules.problem(),
-    }))
+    Json(RulesInForce {
+        version: set.version.to_string(),
+        indicators: set.indicators(),
+        files,
+        rules,
+        problem: state.rules.problem(),
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFileBody {
     /// The whole file, TOML.
+    #[schema(example = "[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n")]
     pub content: String,
     #[serde(default)]
     pub note: String,
 }
 
-/// `PUT /api/v1/rules/{id}`: adds or replaces a rule file once it checks;
-/// every classifier takes it up without a restart.
+/// A rule file taken.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleFilePut {
+    pub id: String,
+    /// The version of the rules now in force.
+    pub version: String,
+    /// How many rules are in force.
+    pub rules: usize,
+}
+
+/// Add or replace a rule file (national admins); checked first, in force everywhere without a restart.
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules",
+    params(("id" = String, Path, description = "lowercase letters, digits, - and _")),
+    request_body = RuleFileBody,
+    responses(
+        (status = 200, body = RuleFilePut),
+        (status = 503, body = ErrorBody, description = "the log cannot take the file right now"),
+    ))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
     source: Source,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RuleFileBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleFilePut>, ApiError> {
     national(&caller)?;
     check_id(&id)?;
-    let candidate = state.rules.candidate(&id, Some(&body.content)).map_err(rules_error)?;
+    let candidate = state.rules.candidate_blocking(&id, Some(&body.content)).await.map_err(rules_error)?;
     let before = state.rules.api_files().into_iter().find(|r| r.id == id).map(|r| r.content);
     let record = RuleFileRecord {
         id: id.clone(),
@@ -110,21 +178,26 @@ pub async fn put(
         updated_at: state.clock.now(),
     };
     state.bus.publish(Topic::Rules, &id, &wire::encode(&record)).await?;
-    bus::View::apply(
-        &state.rules,
-        &bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: wire::encode(&record) },
-    );
+    let applied =
+        bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: wire::encode(&record) };
+    state.rules.apply_blocking(applied).await;
     let entry = Entry::new(&caller.name, "rule.update", &id, &[], &source).after(json!({ "content": record.content }));
     let entry = match before {
         Some(b) => entry.before(json!({ "content": b })),
         None => entry,
     };
     audit::record(&state, entry).await;
-    Ok(Json(json!({ "id": id, "version": candidate.version, "rules": candidate.rules.len() })))
+    Ok(Json(RuleFilePut { id, version: candidate.version.to_string(), rules: candidate.rules.len() }))
 }
 
-/// `DELETE /api/v1/rules/{id}`: removes a file put through the API (a base
-/// file it replaced comes back).
+/// Remove a rule file put through the API (national admins).
+///
+/// A base file it replaced comes back.
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), responses(
+    (status = 204, description = "removed"),
+    (status = 422, body = ErrorBody, description = "the rules would not check without it"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,12 +207,10 @@ pub async fn delete(
     national(&caller)?;
     let before =
         state.rules.api_files().into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("rule file"))?;
-    state.rules.candidate(&id, None).map_err(rules_error)?;
+    state.rules.candidate_blocking(&id, None).await.map_err(rules_error)?;
     state.bus.publish(Topic::Rules, &id, &[]).await?;
-    bus::View::apply(
-        &state.rules,
-        &bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: vec![] },
-    );
+    let applied = bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: vec![] };
+    state.rules.apply_blocking(applied).await;
     audit::record(
         &state,
         Entry::new(&caller.name, "rule.delete", &id, &[], &source).before(json!({ "content": before.content })),
@@ -149,7 +220,7 @@ pub async fn delete(
 }
 
 /// A candidate: a file to add or replace, by id.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestBody {
     /// The candidate file; without it only the live rules run.
@@ -158,10 +229,12 @@ pub struct TestBody {
     /// Which file the candidate replaces (default: a new file `candidate`).
     #[serde(default)]
     pub file: Option<String>,
+    #[schema(example = "Ada transaksi sabu di dekat pasar Masomba")]
     pub text: String,
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(example = "72.71")]
     pub region: Option<String>,
 }
 
@@ -177,9 +250,21 @@ fn candidate_classifier(state: &AppState, file: Option<&str>, content: &str) -> 
 /// `ingest.max_text_chars` applies otherwise).
 const TEST_TEXT_CHARS: usize = 20_000;
 
-/// `POST /api/v1/rules/test`: classifies a text with the live rules and with
-/// a candidate, side by side.
-pub async fn test(State(state): State<AppState>, ApiJson(body): ApiJson<TestBody>) -> Result<Json<Value>, ApiError> {
+/// A text classified by the live rules and by a candidate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TestAnswer {
+    pub live: model::Classification,
+    /// Absent without a candidate.
+    pub candidate: Option<model::Classification>,
+}
+
+/// Classify a text with the live rules and a candidate file, side by side.
+#[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules", request_body = TestBody,
+    responses((status = 200, body = TestAnswer)))]
+pub async fn test(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TestBody>,
+) -> Result<Json<TestAnswer>, ApiError> {
     let now = state.clock.now();
     let region = body
         .region
@@ -199,21 +284,7 @@ pub async fn test(State(state): State<AppState>, ApiJson(body): ApiJson<TestBody
             return Err(ApiError::invalid(field, format!("has {chars} characters; at most {limit}")));
         }
     }
-    let report = Report {
-        id: ReportId::new_at(now),
-        received_at: now,
-        reported_at: now,
-        channel: Channel::Web,
-        source: "rules/test".into(),
-        reporter: None,
-        region,
-        title: body.title,
-        text: body.text,
-        language: None,
-        attachments: Vec::new(),
-        location: None,
-        external_id: None,
-    };
+    let report = Report { region, title: body.title, ..Report::new(Channel::Web, "rules/test", body.text, now) };
     let live = state.rules.classifier();
     let rules = body.rules.clone();
     let file = body.file.clone();
@@ -224,7 +295,7 @@ pub async fn test(State(state): State<AppState>, ApiJson(body): ApiJson<TestBody
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok(Json(json!({ "live": live_out, "candidate": candidate_out })))
+    Ok(Json(TestAnswer { live: live_out, candidate: candidate_out }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,32 +320,26 @@ fn time_field(name: &str, v: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(v, &Rfc3339).map_err(|_| ApiError::invalid(name, format!("`{v}` is not an RFC 3339 time")))
 }
 
-/// What changes for one indicator.
-#[derive(Debug, Default)]
-struct Change {
-    live: u64,
-    candidate: u64,
-    gained: Vec<Value>,
-    lost: Vec<Value>,
-    gained_total: u64,
-    lost_total: u64,
-}
-
-fn example(r: &ClassifiedReport, c: &model::Classification, indicator: &str) -> Value {
-    let terms: BTreeSet<&str> =
-        c.indicator(indicator).map(|i| i.matches.iter().map(|m| &*m.term).collect()).unwrap_or_default();
-    json!({ "id": r.report.id.to_string(), "excerpt": model::excerpt(&r.report.text, 160), "terms": terms })
+/// A backtest's answer: the period replayed, and what would change.
+#[derive(Debug, serde::Serialize)]
+pub struct BacktestAnswer {
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub to: OffsetDateTime,
+    #[serde(flatten)]
+    pub result: classifier::backtest::Backtest,
 }
 
 /// `POST /api/v1/rules/backtest`: replays archived reports within the
 /// caller's regions through the live rules and a candidate, and says what
-/// would change: reports gaining or
-/// losing each indicator (with examples) and the alerts that would fire.
+/// would change: reports gaining or losing each indicator (with examples)
+/// and the alerts that would fire.
 pub async fn backtest(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<BacktestBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BacktestAnswer>, ApiError> {
     let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
     let from = time_field("from", &body.from)?;
     let to = match &body.to {
@@ -290,80 +355,15 @@ pub async fn backtest(
     }
     let live: Arc<Classifier> = state.rules.classifier();
     let state2 = state.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+    let result = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let candidate = candidate_classifier(&state2, body.file.as_deref(), &body.rules)?;
         // only what the caller may see: the examples quote reports, and
         // the counts and alerts would tell of regions outside their scope
         let reports = index.between(from, to, &caller.scope, limit)?;
-        let now = state2.clock.now();
-        let mut changes: BTreeMap<String, Change> = BTreeMap::new();
-        let mut live_windows = Windows::new(live.rules().thresholds.clone());
-        let mut candidate_windows = Windows::new(candidate.rules().thresholds.clone());
-        let mut live_alerts = BTreeSet::new();
-        let mut candidate_alerts: BTreeMap<(String, String, String), Value> = BTreeMap::new();
-        for item in &reports {
-            let l = live.classify(&item.report, now);
-            let c = candidate.classify(&item.report, now);
-            let ids = |x: &model::Classification| x.indicators.iter().map(|i| i.id.clone()).collect::<BTreeSet<_>>();
-            let (li, ci) = (ids(&l), ids(&c));
-            for i in li.union(&ci) {
-                let ch = changes.entry(i.to_string()).or_default();
-                ch.live += u64::from(li.contains(i));
-                ch.candidate += u64::from(ci.contains(i));
-                if ci.contains(i) && !li.contains(i) {
-                    ch.gained_total += 1;
-                    if ch.gained.len() < 5 {
-                        ch.gained.push(example(item, &c, i));
-                    }
-                } else if li.contains(i) && !ci.contains(i) {
-                    ch.lost_total += 1;
-                    if ch.lost.len() < 5 {
-                        ch.lost.push(example(item, &l, i));
-                    }
-                }
-            }
-            let key = |a: &model::Alert| (a.indicator.clone(), a.region.to_string(), a.level.to_string());
-            let live_item = ClassifiedReport { report: item.report.clone(), classification: l };
-            // a report in scope may name places outside it, whose windows it
-            // also counts: their alerts are not the caller's to see
-            let visible = |a: &model::Alert| caller.scope.covers(Some(&a.region));
-            for a in live_windows.observe(&live_item, now).into_iter().filter(visible) {
-                live_alerts.insert(key(&a));
-            }
-            let candidate_item = ClassifiedReport { report: item.report.clone(), classification: c };
-            for a in candidate_windows.observe(&candidate_item, now).into_iter().filter(visible) {
-                candidate_alerts.entry(key(&a)).or_insert_with(|| {
-                    json!({ "indicator": a.indicator, "region": a.region, "region_name": a.region.name(),
-                            "level": a.level, "at": a.window.end.format(&Rfc3339).unwrap_or_default(), "count": a.count })
-                });
-            }
-        }
-        let only_candidate: Vec<&Value> =
-            candidate_alerts.iter().filter(|(k, _)| !live_alerts.contains(*k)).map(|(_, v)| v).collect();
-        let only_live: Vec<Value> = live_alerts
-            .iter()
-            .filter(|k| !candidate_alerts.contains_key(*k))
-            .map(|(i, r, l)| json!({ "indicator": i, "region": r, "level": l }))
-            .collect();
-        let indicators: BTreeMap<String, Value> = changes
-            .into_iter()
-            .map(|(i, c)| {
-                (i, json!({ "live": c.live, "candidate": c.candidate, "gained": c.gained_total, "lost": c.lost_total,
-                            "gained_examples": c.gained, "lost_examples": c.lost }))
-            })
-            .collect();
-        Ok(json!({
-            "reports": reports.len(),
-            "from": from.format(&Rfc3339).unwrap_or_default(),
-            "to": to.format(&Rfc3339).unwrap_or_default(),
-            "live_version": live.rules().version,
-            "candidate_version": candidate.rules().version,
-            "indicators": indicators,
-            "alerts": { "live": live_alerts.len(), "candidate": candidate_alerts.len(),
-                        "only_candidate": only_candidate, "only_live": only_live },
-        }))
+        let visible = |region: &RegionCode| caller.scope.covers(Some(region));
+        Ok(classifier::backtest::backtest(&live, &candidate, reports, visible, state2.clock.now()))
     })
     .await
     .map_err(ApiError::internal)??;
-    Ok(Json(result))
+    Ok(Json(BacktestAnswer { from, to, result }))
 }

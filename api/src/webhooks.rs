@@ -6,16 +6,16 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ingest::{sms, telegram, whatsapp};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 fn intake(state: &AppState) -> Result<&ingest::Intake, ApiError> {
     state.intake.as_ref().ok_or_else(|| ApiError::not_found("this node takes no reports;"))
@@ -32,8 +32,20 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError>
     })
 }
 
-/// `POST /api/v1/ingest/telegram`: a Bot API `Update`. The answer tells the
-/// bot to reply with the receipt number.
+/// Telegram Bot API webhook (checks X-Telegram-Bot-Api-Secret-Token).
+///
+/// Takes a Bot API `Update`. The answer tells the bot to reply with the
+/// receipt number (a `sendMessage` call), or is empty for an update that
+/// carries no report.
+#[utoipa::path(post, path = "/api/v1/ingest/telegram", tag = "ingest",
+    request_body(content = Object, description = "a Telegram Update object", content_type = "application/json"),
+    responses(
+        (status = 200, description = "a Bot API `sendMessage` call replying to the sender, or nothing", body = Object),
+        (status = 401, body = ErrorBody, description = "the secret token is missing or wrong"),
+        (status = 404, body = ErrorBody, description = "Telegram is not configured on this node"),
+        (status = 429, body = ErrorBody, description = "this sender sends too much; wait for Retry-After"),
+        (status = 503, body = ErrorBody, description = "the report could not be stored right now"),
+    ))]
 pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let intake = intake(&state)?;
     let config = state.telegram.as_ref().ok_or_else(|| not_configured("telegram"))?;
@@ -49,7 +61,7 @@ pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: B
     match telegram::parse(&update, intake.now()) {
         telegram::Parsed::Report { mut report, sender, chat, message } => {
             intake.check_source(&format!("telegram:{sender}"))?;
-            if let Some(account) = state.directory.by_telegram(&sender) {
+            if let Some(account) = state.accounts.directory.by_telegram(&sender) {
                 if let Some(r) = report.reporter.as_mut() {
                     r.account = Some(account.name.clone());
                 }
@@ -76,18 +88,27 @@ pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Handshake {
+    /// `subscribe`
     #[serde(rename = "hub.mode")]
     mode: Option<String>,
+    /// `whatsapp.verify_token`
     #[serde(rename = "hub.verify_token")]
     verify_token: Option<String>,
+    /// Echoed back.
     #[serde(rename = "hub.challenge")]
     challenge: Option<String>,
 }
 
-/// `GET /api/v1/ingest/whatsapp`: Meta's verification handshake.
-pub async fn whatsapp_verify(State(state): State<AppState>, Query(h): Query<Handshake>) -> Result<Response, ApiError> {
+/// WhatsApp Cloud API verification handshake.
+#[utoipa::path(get, path = "/api/v1/ingest/whatsapp", tag = "ingest", params(Handshake), responses(
+    (status = 200, description = "`hub.challenge`, echoed", body = String, content_type = "text/plain"),
+    (status = 403, body = ErrorBody, description = "`hub.mode` is not subscribe or `hub.verify_token` does not match"),
+    (status = 404, body = ErrorBody, description = "WhatsApp is not configured on this node"),
+))]
+pub async fn whatsapp_verify(State(state): State<AppState>, ApiQuery(h): ApiQuery<Handshake>) -> Result<Response, ApiError> {
     let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let token = h.verify_token.unwrap_or_default();
     if h.mode.as_deref() == Some("subscribe")
@@ -99,8 +120,28 @@ pub async fn whatsapp_verify(State(state): State<AppState>, Query(h): Query<Hand
     Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "hub.mode must be subscribe and hub.verify_token must match"))
 }
 
-/// `POST /api/v1/ingest/whatsapp`: a Cloud API notification, signed.
-pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Value>, ApiError> {
+/// The reports a WhatsApp notification made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WhatsappAnswer {
+    /// Their ids, one per message taken.
+    pub reports: Vec<String>,
+}
+
+/// WhatsApp Cloud API webhook (checks X-Hub-Signature-256).
+#[utoipa::path(post, path = "/api/v1/ingest/whatsapp", tag = "ingest",
+    request_body(content = Object, description = "a WhatsApp Cloud API notification", content_type = "application/json"),
+    responses(
+        (status = 200, body = WhatsappAnswer),
+        (status = 401, body = ErrorBody, description = "the signature is missing or wrong"),
+        (status = 404, body = ErrorBody, description = "WhatsApp is not configured on this node"),
+        (status = 429, body = ErrorBody, description = "this sender sends too much; wait for Retry-After"),
+        (status = 503, body = ErrorBody, description = "the report could not be stored right now"),
+    ))]
+pub async fn whatsapp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<WhatsappAnswer>, ApiError> {
     let intake = intake(&state)?;
     let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
@@ -120,7 +161,7 @@ pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: B
     };
     for mut m in incoming {
         intake.check_source(&format!("whatsapp:{}", m.sender))?;
-        if let Some(account) = state.directory.by_phone(&m.sender) {
+        if let Some(account) = state.accounts.directory.by_phone(&m.sender) {
             if let Some(r) = m.report.reporter.as_mut() {
                 r.account = Some(account.name.clone());
             }
@@ -151,17 +192,41 @@ pub async fn whatsapp(State(state): State<AppState>, headers: HeaderMap, body: B
     for (id, reason) in skipped {
         intake.deadletter("whatsapp", id.as_bytes(), reason).await?;
     }
-    Ok(Json(json!({ "reports": ids })))
+    Ok(Json(WhatsappAnswer { reports: ids }))
 }
 
-/// `POST /api/v1/ingest/sms`: one message from the SMS gateway, as JSON or
-/// a form. The answer holds the `reply` to send back to the sender.
+/// What became of an SMS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsAnswer {
+    /// Whether it was taken (a part of a long message waits for the rest).
+    pub accepted: bool,
+    /// The report made, once the whole message is in.
+    pub id: Option<String>,
+    /// The text to send back to the sender.
+    pub reply: String,
+}
+
+/// SMS gateway webhook (checks sms.inbound_token); answers with the reply to send.
+///
+/// One message from the SMS gateway, as JSON or a form.
+#[utoipa::path(post, path = "/api/v1/ingest/sms", tag = "ingest", params(SmsQuery),
+    request_body(content(
+        (sms::Inbound = "application/json"),
+        (sms::Inbound = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, body = SmsAnswer),
+        (status = 401, body = ErrorBody, description = "sms.inbound_token is missing or wrong"),
+        (status = 404, body = ErrorBody, description = "SMS is not configured on this node"),
+        (status = 429, body = ErrorBody, description = "this sender sends too much; wait for Retry-After"),
+        (status = 503, body = ErrorBody, description = "the report could not be stored right now"),
+    ))]
 pub async fn sms(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Query<SmsQuery>,
+    ApiQuery(query): ApiQuery<SmsQuery>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SmsAnswer>, ApiError> {
     let intake = intake(&state)?;
     let config = state.sms.as_ref().ok_or_else(|| not_configured("sms"))?;
     let bearer = headers
@@ -186,16 +251,13 @@ pub async fn sms(
     inbound.check()?;
     let sender = sms::normalize_phone(&inbound.from);
     intake.check_source(&format!("sms:{sender}"))?;
-    let account = state.directory.by_phone(&sender);
+    let account = state.accounts.directory.by_phone(&sender);
     let outcome = sms::receive(intake, inbound, account).await?;
-    Ok(Json(json!({
-        "accepted": outcome.accepted,
-        "id": outcome.id.map(|i| i.to_string()),
-        "reply": outcome.reply,
-    })))
+    Ok(Json(SmsAnswer { accepted: outcome.accepted, id: outcome.id.map(|i| i.to_string()), reply: outcome.reply }))
 }
 
 fn serde_urlencoded_from(body: &[u8]) -> Result<sms::Inbound, ApiError> {
+    use serde_json::Value;
     let pairs: serde_json::Map<String, Value> = url_pairs(body).map(|(k, v)| (k, Value::String(v))).collect();
     serde_json::from_value(Value::Object(pairs)).map_err(|e| ApiError::invalid("form", e))
 }
@@ -204,15 +266,26 @@ fn url_pairs(body: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SmsQuery {
+    /// sms.inbound_token, for gateways that cannot send a bearer token.
     token: Option<String>,
 }
 
-/// `GET /api/v1/feeds`: the feeds this node polls whose region lies within
-/// the caller's (a feed without a region: national callers only), and how
-/// each is doing. URLs are shown without query or user info, errors in words.
-pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+/// The feeds a node polls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Feeds {
+    pub feeds: Vec<ingest::feeds::FeedStatus>,
+}
+
+/// The news feeds this node polls, and how each is doing.
+///
+/// Only feeds whose region lies within yours (a feed without a region:
+/// national callers only). URLs are shown without query or user info,
+/// errors in words.
+#[utoipa::path(get, path = "/api/v1/feeds", tag = "ingest", responses((status = 200, body = Feeds)))]
+pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Json<Feeds> {
     let shown: Vec<_> = state.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
-    Json(json!({ "feeds": shown }))
+    Json(Feeds { feeds: shown })
 }

@@ -3,9 +3,12 @@
 //!
 //! - [`rules`]: the rule files admins edit, and their checker;
 //! - [`engine`]: `classify(report) -> Classification`, a pure function;
+//! - [`backtest`]: a candidate rule set beside the live one over archived
+//!   reports, a pure function;
 //! - [`thresholds`]: sliding event-time windows that raise levels;
 //! - [`stage`]: the bus loop (`reports` in, `classified` and `alerts` out).
 
+pub mod backtest;
 pub mod book;
 pub mod engine;
 pub mod rules;
@@ -26,4 +29,16 @@ pub enum Error {
     Bus(#[from] bus::Error),
     #[error("classifier task failed: {0}")]
     Task(String),
+}
+
+impl bus::Retryable for Error {
+    fn retry(&self) -> bus::Retry {
+        match self {
+            // the rules are wrong until someone changes them
+            Error::Rules(_) => bus::Retry::Never,
+            Error::Bus(e) => e.retry(),
+            // a panic in the stage's own work, outside any one report's
+            Error::Task(_) => bus::Retry::Later,
+        }
+    }
 }

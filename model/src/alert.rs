@@ -1,15 +1,16 @@
 //! Alerts: a level reached by an indicator in a region, and what happened to it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{RegionCode, ReportId};
+use crate::{RegionCode, ReportId, Scope};
 
 /// Alert levels, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Waspada,
@@ -36,7 +37,7 @@ impl fmt::Display for Level {
 }
 
 /// The event-time window an alert was computed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Window {
     #[serde(with = "time::serde::rfc3339")]
     pub start: OffsetDateTime,
@@ -46,7 +47,9 @@ pub struct Window {
 
 /// Where an alert is in its lifecycle, in the order it moves through them:
 /// open → acknowledged → in progress (tindak lanjut) → resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     #[default]
@@ -75,7 +78,7 @@ impl fmt::Display for AlertState {
 
 /// One step of an alert's lifecycle, taken by a person: a move to a later
 /// state, or a follow-up note (tindak lanjut) that keeps the state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateChange {
     /// Identifies the step, so a step delivered twice is applied once.
     pub id: Uuid,
@@ -103,7 +106,7 @@ pub enum ChangeError {
 }
 
 /// How a notification was sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryChannel {
     Email,
@@ -111,7 +114,7 @@ pub enum DeliveryChannel {
 }
 
 /// One attempt to notify one recipient.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub channel: DeliveryChannel,
     pub recipient: String,
@@ -124,13 +127,14 @@ pub struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// What the SMS gateway later reported (`delivered`, `undelivered`,
-    /// `failed`…), for a status callback rather than an attempt.
+    /// `failed`…), for a status callback; for an attempt, `failed` when it
+    /// failed for good and will not be tried again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
 
 /// A report that counted towards an alert, with enough to recognise it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportRef {
     pub id: ReportId,
     #[serde(with = "time::serde::rfc3339")]
@@ -140,7 +144,7 @@ pub struct ReportRef {
 }
 
 /// An alert: `indicator` reached `level` in `region` over `window`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Alert {
     pub id: Uuid,
     /// `indicator/region`: the series this alert belongs to, and its bus key.
@@ -169,7 +173,7 @@ pub struct Alert {
 
 /// The alert was passed up to parent units: nobody it had reached
 /// acknowledged it within the deadline for its level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Escalation {
     /// The units it was passed to, and their names.
     pub units: Vec<String>,
@@ -264,6 +268,85 @@ impl AlertEvent {
     }
 }
 
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub indicator: Option<String>,
+    /// Alerts in this region or below it.
+    pub region: Option<RegionCode>,
+    pub state: Option<AlertState>,
+    /// At most this many (default 100, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// Every alert with its deliveries, escalations and lifecycle, as the events
+/// of the `alerts` topic make it. Applying the same events in the same order
+/// gives the same book on every node, and applying one twice changes nothing.
+#[derive(Debug, Clone, Default)]
+pub struct AlertBook {
+    alerts: BTreeMap<Uuid, Alert>,
+}
+
+impl AlertBook {
+    /// Applies one event of the `alerts` topic. An event about an alert the
+    /// book does not hold is ignored. A lifecycle step that a concurrent step
+    /// (on another node) made impossible is refused here, and so skipped on
+    /// every node alike.
+    pub fn apply(&mut self, event: AlertEvent) -> Result<(), ChangeError> {
+        match event {
+            AlertEvent::Raised { alert } => {
+                self.alerts.entry(alert.id).or_insert(alert);
+            }
+            AlertEvent::Delivered { alert_id, delivery } => {
+                if let Some(alert) = self.alerts.get_mut(&alert_id)
+                    && !alert.deliveries.contains(&delivery)
+                {
+                    alert.deliveries.push(delivery);
+                }
+            }
+            AlertEvent::Escalated { alert_id, escalation } => {
+                if let Some(alert) = self.alerts.get_mut(&alert_id)
+                    && !alert.escalations.contains(&escalation)
+                {
+                    alert.escalations.push(escalation);
+                }
+            }
+            AlertEvent::Changed { alert_id, change } => {
+                if let Some(alert) = self.alerts.get_mut(&alert_id) {
+                    alert.apply(change)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The alert `id`, whatever its region.
+    pub fn get(&self, id: Uuid) -> Option<&Alert> {
+        self.alerts.get(&id)
+    }
+
+    /// The alert `id`, when `scope` covers its region.
+    pub fn get_within(&self, scope: &Scope, id: Uuid) -> Option<&Alert> {
+        self.alerts.get(&id).filter(|a| scope.covers(Some(&a.region)))
+    }
+
+    /// The alerts within `scope` that pass `filter`, newest first.
+    pub fn list(&self, scope: &Scope, filter: &AlertFilter) -> Vec<Alert> {
+        let mut out: Vec<Alert> = self
+            .alerts
+            .values()
+            .filter(|a| scope.covers(Some(&a.region)))
+            .filter(|a| filter.indicator.as_ref().is_none_or(|i| &a.indicator == i))
+            .filter(|a| filter.region.as_ref().is_none_or(|r| a.region.is_within(r)))
+            .filter(|a| filter.state.is_none_or(|s| a.state == s))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| b.raised_at.cmp(&a.raised_at).then(b.id.cmp(&a.id)));
+        out.truncate(filter.limit.unwrap_or(100).min(1000));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -312,5 +395,64 @@ mod tests {
         let mut b = alert();
         b.apply(step(AlertState::Resolved, Some("laporan palsu"))).unwrap();
         assert_eq!(b.acknowledged().map(|c| c.state), Some(AlertState::Resolved));
+    }
+
+    #[test]
+    fn the_book_applies_each_event_once_and_skips_impossible_steps() {
+        let raised = alert();
+        let id = raised.id;
+        let mut book = AlertBook::default();
+        let event = AlertEvent::Raised { alert: raised.clone() };
+        book.apply(event.clone()).unwrap();
+        // raised again (a replay), with another count: the first stays
+        book.apply(AlertEvent::Raised { alert: Alert { count: 99, ..raised } }).unwrap();
+        assert_eq!(book.get(id).map(|a| a.count), Some(4));
+        let delivery = Delivery {
+            channel: DeliveryChannel::Email,
+            recipient: "piket@example.go.id".into(),
+            unit: "palu".into(),
+            at: datetime!(2026-11-29 10:01 UTC),
+            attempt: 1,
+            error: None,
+            status: None,
+        };
+        for _ in 0..2 {
+            book.apply(AlertEvent::Delivered { alert_id: id, delivery: delivery.clone() }).unwrap();
+        }
+        assert_eq!(book.get(id).unwrap().deliveries.len(), 1);
+        // two nodes resolve at once: the second step is refused on every book
+        let first = AlertEvent::Changed { alert_id: id, change: step(AlertState::Resolved, None) };
+        let second = AlertEvent::Changed { alert_id: id, change: step(AlertState::Resolved, None) };
+        book.apply(first).unwrap();
+        assert_eq!(book.apply(second), Err(ChangeError::Resolved));
+        assert_eq!(book.get(id).unwrap().history.len(), 1);
+        // an event about an alert the book does not hold changes nothing
+        book.apply(AlertEvent::Changed { alert_id: Uuid::now_v7(), change: step(AlertState::Resolved, None) }).unwrap();
+    }
+
+    #[test]
+    fn the_book_lists_within_a_scope_newest_first() {
+        let mut book = AlertBook::default();
+        let palu = alert();
+        let later = Alert {
+            id: Uuid::now_v7(),
+            region: RegionCode::parse("72.71.01").unwrap(),
+            raised_at: palu.raised_at + time::Duration::HOUR,
+            ..alert()
+        };
+        let jakarta = Alert { id: Uuid::now_v7(), region: RegionCode::parse("31").unwrap(), ..alert() };
+        for a in [&palu, &later, &jakarta] {
+            book.apply(AlertEvent::Raised { alert: a.clone() }).unwrap();
+        }
+        let sulteng = Scope::Regions(vec![RegionCode::parse("72").unwrap()]);
+        let ids = |list: Vec<Alert>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(ids(book.list(&sulteng, &AlertFilter::default())), [later.id, palu.id]);
+        assert_eq!(book.list(&Scope::All, &AlertFilter::default()).len(), 3);
+        let below = AlertFilter { region: Some(RegionCode::parse("72.71.01").unwrap()), ..AlertFilter::default() };
+        assert_eq!(ids(book.list(&Scope::All, &below)), [later.id]);
+        let one = AlertFilter { limit: Some(1), ..AlertFilter::default() };
+        assert_eq!(book.list(&Scope::All, &one).len(), 1);
+        assert!(book.get_within(&sulteng, jakarta.id).is_none());
+        assert!(book.get(jakarta.id).is_some());
     }
 }

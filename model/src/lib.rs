@@ -13,8 +13,8 @@ pub mod wire;
 
 pub use account::{Account, AccountRecord, Credential, CredentialKind, Role};
 pub use alert::{
-    Alert, AlertEvent, AlertState, ChangeError, Delivery, DeliveryChannel, Escalation, Level, ReportRef, StateChange,
-    Window,
+    Alert, AlertBook, AlertEvent, AlertFilter, AlertState, ChangeError, Delivery, DeliveryChannel, Escalation, Level,
+    ReportRef, StateChange, Window,
 };
 pub use audit::AuditEvent;
 pub use classification::{Classification, ClassifiedReport, IndicatorHit, MatchField, TermMatch};

@@ -3,17 +3,17 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use crate::error::ApiError;
+use crate::Error;
 
 /// Random bytes from the operating system, as lowercase hex.
-pub fn random_hex(bytes: usize) -> Result<String, ApiError> {
+pub fn random_hex(bytes: usize) -> Result<String, Error> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(ApiError::internal)?;
+    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("no randomness from the system: {e}")))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A new credential: its public id and the whole secret `ktn_<id>_<secret>`.
-pub fn new_token() -> Result<(String, String), ApiError> {
+pub fn new_token() -> Result<(String, String), Error> {
     let id = random_hex(6)?;
     let secret = random_hex(20)?;
     Ok((id.clone(), format!("ktn_{id}_{secret}")))
@@ -27,13 +27,16 @@ pub fn token_id(token: &str) -> Option<&str> {
 }
 
 /// An Argon2id PHC string of `secret`, with a fresh salt.
-pub fn hash(secret: &str) -> Result<String, ApiError> {
-    Argon2::default().hash_password(secret.as_bytes()).map(|h| h.to_string()).map_err(ApiError::internal)
+pub fn hash(secret: &str) -> Result<String, Error> {
+    Argon2::default()
+        .hash_password(secret.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("Argon2: {e}")))
 }
 
 /// [`hash`] on a blocking thread: Argon2 takes tens of milliseconds.
-pub async fn hash_blocking(secret: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash(&secret)).await.map_err(ApiError::internal)?
+pub async fn hash_blocking(secret: String) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || hash(&secret)).await.map_err(Error::joined)?
 }
 
 /// Whether `secret` matches the PHC string `hash`.
