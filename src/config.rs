@@ -48,7 +48,7 @@ pub struct Config {
     /// How long each level may stay unacknowledged before the parent units
     /// hear of it.
     #[serde(default)]
-    pub escalation: alerter::stage::EscalationConfig,
+    pub escalation: alerter::EscalationConfig,
     /// How alert notifications go out.
     #[serde(default)]
     pub delivery: DeliveryConfig,
@@ -118,7 +118,8 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
-    /// Notifications one email address or phone gets in an hour at most;
+    /// Notifications one email address or phone gets an hour: that many at
+    /// once, then one more each time an hour's share of them has passed;
     /// more wait their turn, awas excepted. 0: no limit.
     #[serde(default = "default_per_recipient")]
     pub per_recipient_per_hour: u32,
@@ -140,9 +141,9 @@ fn default_repeat_interval() -> std::time::Duration {
 }
 
 impl DeliveryConfig {
-    pub fn policy(&self) -> alerter::Policy {
+    pub fn policy(&self, escalation: alerter::EscalationConfig) -> alerter::Policy {
         let d = |d: std::time::Duration| time::Duration::try_from(d).unwrap_or(time::Duration::MAX);
-        alerter::Policy { group_window: d(self.group_window), repeat_interval: d(self.repeat_interval) }
+        alerter::Policy { group_window: d(self.group_window), repeat_interval: d(self.repeat_interval), escalation }
     }
 }
 

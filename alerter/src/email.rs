@@ -3,10 +3,10 @@
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use model::Alert;
 use serde::Deserialize;
 
 use crate::Error;
+use crate::channel::{Channel, Receipt, SendError};
 
 /// `[smtp]`: where alert email goes out.
 #[derive(Debug, Clone, Deserialize)]
@@ -25,14 +25,6 @@ pub struct SmtpConfig {
     pub from: String,
 }
 
-/// The result of one delivery attempt that did not succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendError {
-    pub message: String,
-    /// Retrying will not help (a 5xx answer, a malformed address).
-    pub permanent: bool,
-}
-
 /// Sends alert email.
 #[derive(Clone)]
 pub struct Mailer {
@@ -48,7 +40,7 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     pub fn new(config: &SmtpConfig) -> Result<Self, Error> {
-        let bad_url = |e: &dyn std::fmt::Display| Error::Smtp(format!("smtp.url `{}`: {e}", redact(&config.url)));
+        let bad_url = |e: &dyn std::fmt::Display| Error::Config(format!("smtp.url `{}`: {e}", redact(&config.url)));
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.url).map_err(|e| bad_url(&e))?;
         if let Some(ca_file) = &config.ca_file {
             builder = builder.tls(tls_trusting(&config.url, ca_file)?);
@@ -57,36 +49,49 @@ impl Mailer {
         let from = config
             .from
             .parse()
-            .map_err(|e| Error::Smtp(format!("smtp.from `{}` is not an email address: {e}", config.from)))?;
+            .map_err(|e| Error::Config(format!("smtp.from `{}` is not an email address: {e}", config.from)))?;
         Ok(Self { transport, from })
     }
+}
 
-    /// Sends the email `body` about `alert` to `recipient`.
-    pub async fn send(&self, alert: &Alert, recipient: &str, body: Composed) -> Result<(), SendError> {
-        let to: Mailbox = recipient
-            .parse()
-            .map_err(|e| SendError { message: format!("bad recipient `{recipient}`: {e}"), permanent: true })?;
+/// An alert email: the alert it is about (its id starts the Message-ID),
+/// and its subject and bodies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    pub alert: uuid::Uuid,
+    pub body: Composed,
+}
+
+impl Channel for Mailer {
+    type Message = Email;
+
+    async fn send(&self, to: &str, email: &Email) -> Result<Receipt, SendError> {
+        let mailbox: Mailbox = to.parse().map_err(|e: lettre::address::AddressError| SendError::BadRecipient {
+            recipient: to.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let body = email.body.clone();
         let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(mailbox)
             .subject(&body.subject)
-            .message_id(Some(format!("<{}.{}@kentongan>", alert.id, fastrand::u64(..))))
+            .message_id(Some(format!("<{}.{}@kentongan>", email.alert, fastrand::u64(..))))
             .multipart(MultiPart::alternative_plain_html(body.text, body.html))
-            .map_err(|e| SendError { message: e.to_string(), permanent: true })?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| SendError { message: e.to_string(), permanent: e.is_permanent() })
+            .map_err(|e| SendError::Compose(e.to_string()))?;
+        match self.transport.send(message).await {
+            Ok(response) => Ok(Receipt { reply: response.message().collect::<Vec<_>>().join(" ") }),
+            Err(e) if e.is_permanent() => Err(SendError::SmtpRefused(e.to_string())),
+            Err(e) => Err(SendError::Smtp(e.to_string())),
+        }
     }
 }
 
 /// The TLS mode `url` asks for, with the authorities in `ca_file` trusted too.
 fn tls_trusting(url: &str, ca_file: &std::path::Path) -> Result<Tls, Error> {
-    let bad = |m: String| Error::Smtp(format!("smtp.ca_file {}: {m}", ca_file.display()));
+    let bad = |m: String| Error::Config(format!("smtp.ca_file {}: {m}", ca_file.display()));
     let pem = std::fs::read(ca_file).map_err(|e| bad(e.to_string()))?;
-    let parsed = url::Url::parse(url).map_err(|e| Error::Smtp(format!("smtp.url `{}`: {e}", redact(url))))?;
-    let host = parsed.host_str().ok_or_else(|| Error::Smtp("smtp.url has no host".into()))?.to_owned();
+    let parsed = url::Url::parse(url).map_err(|e| Error::Config(format!("smtp.url `{}`: {e}", redact(url))))?;
+    let host = parsed.host_str().ok_or_else(|| Error::Config("smtp.url has no host".into()))?.to_owned();
     let params = TlsParameters::builder(host)
         .add_root_certificate(Certificate::from_pem(&pem).map_err(|e| bad(e.to_string()))?)
         .build_rustls()

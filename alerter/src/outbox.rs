@@ -3,18 +3,18 @@
 //!
 //! Each entry is keyed by `alert/channel/recipient`, so an alert seen twice
 //! (a redelivery, a restart) never queues a second copy, and one that was sent
-//! is not sent again.
+//! is not sent again. The outbox decides nothing: it hands what it remembers
+//! to the policy ([`crate::policy`]) and stores what that decided.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use bus::reopen::ReopeningDb;
-use model::{Alert, DeliveryChannel};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::policy::{Decision, Entry, History, Inhibitor, Plan, Status, Timer};
 
 /// Entries still to send; the sender scans only these.
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
@@ -38,98 +38,6 @@ const LAST: TableDefinition<&str, i64> = TableDefinition::new("last_notified");
 /// waspada alerts: alert id → `province#unix seconds raised`.
 const INHIBITORS: TableDefinition<&str, &str> = TableDefinition::new("inhibitors");
 
-/// How long an awas alert at province level holds back waspada alerts
-/// below it, unless it is resolved sooner.
-pub const INHIBIT_FOR: time::Duration = time::Duration::DAY;
-
-/// Where an entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pending,
-    Sent,
-    /// Given up: a permanent error, or too many attempts.
-    Failed,
-    /// Not sent: a later alert of the same series, queued within the group
-    /// window, went out in its place.
-    Grouped,
-}
-
-/// What became of a raised alert in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admitted {
-    /// Queued this many new notifications.
-    Queued(usize),
-    /// The same series and level was notified within the repeat interval.
-    Repeat,
-    /// An open awas alert for its province holds it back.
-    Inhibited { by: String },
-}
-
-/// How raised alerts are grouped and held back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    /// Notifications wait this long, so that a quick succession of alerts
-    /// of one series goes out as one (the latest); awas never waits.
-    pub group_window: time::Duration,
-    /// The same series and level is not notified again within this.
-    pub repeat_interval: time::Duration,
-}
-
-/// One notification to one recipient.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub key: String,
-    pub alert: Alert,
-    pub unit: String,
-    pub unit_name: String,
-    pub channel: DeliveryChannel,
-    pub recipient: String,
-    pub status: Status,
-    pub attempts: u32,
-    #[serde(with = "time::serde::rfc3339")]
-    pub next_attempt: OffsetDateTime,
-    #[serde(default)]
-    pub last_error: Option<String>,
-    /// For an escalation: the names of the units that did not acknowledge.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub escalated_from: Vec<String>,
-    /// For an escalation: who had been notified, and how that went.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notified: Vec<Notified>,
-}
-
-/// One earlier notification of an alert, told in its escalation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notified {
-    pub unit: String,
-    pub channel: DeliveryChannel,
-    pub recipient: String,
-    pub status: Status,
-}
-
-/// An alert waiting for someone to acknowledge it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Timer {
-    pub alert: Alert,
-    /// The units that have it now: their parents hear of it next.
-    pub units: Vec<String>,
-    /// Every unit it has reached, so none is told twice.
-    pub reached: Vec<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub due: OffsetDateTime,
-}
-
-impl Entry {
-    pub fn key_for(alert: &Alert, channel: DeliveryChannel, recipient: &str) -> String {
-        let channel = match channel {
-            DeliveryChannel::Email => "email",
-            DeliveryChannel::Sms => "sms",
-        };
-        format!("{}/{channel}/{recipient}", alert.id)
-    }
-}
-
 /// The outbox database (`data_dir/outbox.redb`).
 #[derive(Clone)]
 pub struct Outbox {
@@ -145,7 +53,27 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
+/// A time stored as Unix seconds.
+fn unix(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
 impl Outbox {
+    /// Runs `f` on the outbox on a blocking thread, off the async ones. A
+    /// panic in `f` goes on to the caller, which may contain it (see
+    /// `bus::contain`).
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Outbox) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let outbox = self.clone();
+        match tokio::task::spawn_blocking(move || f(&outbox)).await {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Task { task: "outbox", reason: e.to_string() }),
+        }
+    }
+
     pub fn open(path: &Path) -> Result<Self, Error> {
         let err = |e: &dyn std::fmt::Display| Error::Outbox { path: path.display().to_string(), reason: e.to_string() };
         if let Some(dir) = path.parent() {
@@ -255,25 +183,14 @@ impl Outbox {
         Ok(all)
     }
 
-    /// Takes a raised alert in, in one durable transaction: held back when an
-    /// open awas alert covers its province (waspada only) or when its series
-    /// and level went out within the repeat interval; otherwise `entries`
-    /// are queued, due after the group window, replacing the notifications
-    /// of earlier alerts of the same series still waiting, and `timer`
-    /// starts. An awas alert at province level starts holding back.
-    pub fn admit(
-        &self,
-        alert: &Alert,
-        mut entries: Vec<Entry>,
-        timer: Option<&Timer>,
-        policy: Policy,
-        now: OffsetDateTime,
-    ) -> Result<Admitted, Error> {
+    /// Takes a raised alert in, in one durable transaction: reads what bears
+    /// on `plan` ([`History`]), has `decide` decide, and stores the decision.
+    pub fn admit(&self, plan: &Plan, decide: impl FnOnce(&History) -> Decision) -> Result<Decision, Error> {
+        let alert = &plan.alert;
         let series = format!("{}#{}", alert.key, alert.level);
-        let province = alert.region.province().to_string();
         let id = alert.id.to_string();
         let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
-        let admitted = {
+        let decision = {
             let mut pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
             let mut done = txn.open_table(DONE).map_err(|e| self.err(e))?;
             let mut last = txn.open_table(LAST).map_err(|e| self.err(e))?;
@@ -281,96 +198,70 @@ impl Outbox {
             let mut timers = txn.open_table(TIMERS).map_err(|e| self.err(e))?;
             let mut timer_keys = txn.open_table(TIMER_KEYS).map_err(|e| self.err(e))?;
             let mut closed = txn.open_table(CLOSED).map_err(|e| self.err(e))?;
-            let known = |pending: &redb::Table<&str, &[u8]>, done: &redb::Table<&str, &[u8]>, key: &str| {
-                Ok::<_, Error>(
-                    pending.get(key).map_err(|e| self.err(e))?.is_some()
-                        || done.get(key).map_err(|e| self.err(e))?.is_some(),
-                )
-            };
-            // a redelivered alert: whatever was decided stands
-            if let Some(first) = entries.first()
-                && known(&pending, &done, &first.key)?
-            {
-                return Ok(Admitted::Queued(0));
-            }
-            let mut inhibitor = None;
-            if alert.level == model::Level::Waspada {
-                for row in inhibitors.iter().map_err(|e| self.err(e))? {
-                    let (key, value) = row.map_err(|e| self.err(e))?;
-                    let (p, at) = value.value().split_once('#').unwrap_or_default();
-                    let at = at.parse::<i64>().unwrap_or(0);
-                    if p == province && key.value() != id && now.unix_timestamp() - at < INHIBIT_FOR.whole_seconds() {
-                        inhibitor = Some(key.value().to_owned());
-                    }
-                }
-            }
-            let recent = last
-                .get(series.as_str())
-                .map_err(|e| self.err(e))?
-                .is_some_and(|t| now.unix_timestamp() - t.value() < policy.repeat_interval.whole_seconds());
-            let outcome = if let Some(by) = inhibitor {
-                Admitted::Inhibited { by }
-            } else if recent {
-                Admitted::Repeat
-            } else {
-                // earlier alerts of this series still waiting go out as this one
-                let mut due = if alert.level == model::Level::Awas { now } else { now + policy.group_window };
-                let mut grouped = Vec::new();
-                for row in pending.iter().map_err(|e| self.err(e))? {
-                    let (key, value) = row.map_err(|e| self.err(e))?;
-                    if let Ok(entry) = serde_json::from_slice::<Entry>(value.value())
-                        && entry.alert.key == alert.key
-                        && entry.alert.id != alert.id
-                        && entry.attempts == 0
-                        && entry.escalated_from.is_empty()
-                    {
-                        due = due.min(entry.next_attempt.max(now));
-                        grouped.push((key.value().to_owned(), entry));
-                    }
-                }
-                for (key, mut entry) in grouped {
-                    pending.remove(key.as_str()).map_err(|e| self.err(e))?;
-                    entry.status = Status::Grouped;
-                    entry.last_error = Some(format!("grouped into alert {}", alert.id));
-                    let bytes = serde_json::to_vec(&entry).map_err(|e| self.bad(e))?;
-                    done.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
-                    let old = entry.alert.id.to_string();
-                    if let Some(key) = timer_keys.remove(old.as_str()).map_err(|e| self.err(e))? {
-                        timers.remove(key.value()).map_err(|e| self.err(e))?;
-                    }
-                    closed.insert(old.as_str(), &[][..]).map_err(|e| self.err(e))?;
-                }
-                let mut added = 0;
-                for entry in &mut entries {
-                    if known(&pending, &done, &entry.key)? {
-                        continue;
-                    }
-                    entry.next_attempt = due;
-                    let bytes = serde_json::to_vec(&*entry).map_err(|e| self.bad(e))?;
-                    pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
-                    added += 1;
-                }
-                if let Some(timer) = timer
-                    && closed.get(id.as_str()).map_err(|e| self.err(e))?.is_none()
+
+            let mut history = History::default();
+            for entry in &plan.entries {
+                let key = entry.key.as_str();
+                if pending.get(key).map_err(|e| self.err(e))?.is_some()
+                    || done.get(key).map_err(|e| self.err(e))?.is_some()
                 {
-                    let bytes = serde_json::to_vec(timer).map_err(|e| self.bad(e))?;
-                    let key = timer_key(timer);
-                    timers.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
-                    timer_keys.insert(id.as_str(), key.as_str()).map_err(|e| self.err(e))?;
+                    history.known.insert(entry.key.clone());
                 }
-                if added > 0 {
-                    last.insert(series.as_str(), now.unix_timestamp()).map_err(|e| self.err(e))?;
-                }
-                Admitted::Queued(added)
-            };
-            if alert.level == model::Level::Awas && alert.region.level() == model::RegionLevel::Province {
-                let value = format!("{province}#{}", alert.raised_at.unix_timestamp());
-                inhibitors.insert(id.as_str(), value.as_str()).map_err(|e| self.err(e))?;
             }
-            outcome
+            history.last_notified = last.get(series.as_str()).map_err(|e| self.err(e))?.map(|t| unix(t.value()));
+            for row in inhibitors.iter().map_err(|e| self.err(e))? {
+                let (key, value) = row.map_err(|e| self.err(e))?;
+                let (province, at) = value.value().split_once('#').unwrap_or_default();
+                history.inhibitors.push(Inhibitor {
+                    alert: key.value().to_owned(),
+                    province: province.to_owned(),
+                    raised_at: unix(at.parse().unwrap_or(0)),
+                });
+            }
+            for row in pending.iter().map_err(|e| self.err(e))? {
+                let (_, value) = row.map_err(|e| self.err(e))?;
+                if let Ok(entry) = serde_json::from_slice::<Entry>(value.value())
+                    && entry.alert.key == alert.key
+                {
+                    history.waiting.push(entry);
+                }
+            }
+            history.closed = closed.get(id.as_str()).map_err(|e| self.err(e))?.is_some();
+
+            let decision = decide(&history);
+
+            for entry in &decision.grouped {
+                let bytes = serde_json::to_vec(entry).map_err(|e| self.bad(e))?;
+                pending.remove(entry.key.as_str()).map_err(|e| self.err(e))?;
+                done.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
+            for old in &decision.close_timers {
+                if let Some(key) = timer_keys.remove(old.as_str()).map_err(|e| self.err(e))? {
+                    timers.remove(key.value()).map_err(|e| self.err(e))?;
+                }
+                closed.insert(old.as_str(), &[][..]).map_err(|e| self.err(e))?;
+            }
+            for entry in &decision.queue {
+                let bytes = serde_json::to_vec(entry).map_err(|e| self.bad(e))?;
+                pending.insert(entry.key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+            }
+            if let Some(timer) = &decision.timer {
+                let bytes = serde_json::to_vec(timer).map_err(|e| self.bad(e))?;
+                let key = timer_key(timer);
+                timers.insert(key.as_str(), bytes.as_slice()).map_err(|e| self.err(e))?;
+                timer_keys.insert(id.as_str(), key.as_str()).map_err(|e| self.err(e))?;
+            }
+            if let Some(at) = decision.notified_at {
+                last.insert(series.as_str(), at.unix_timestamp()).map_err(|e| self.err(e))?;
+            }
+            if let Some(inhibitor) = &decision.inhibitor {
+                let value = format!("{}#{}", inhibitor.province, inhibitor.raised_at.unix_timestamp());
+                inhibitors.insert(inhibitor.alert.as_str(), value.as_str()).map_err(|e| self.err(e))?;
+            }
+            decision
         };
         txn.commit().map_err(|e| self.err(e))?;
-        Ok(admitted)
+        Ok(decision)
     }
 
     /// An alert resolved: it holds nothing back any more.
@@ -444,7 +335,7 @@ impl Outbox {
 
 #[cfg(test)]
 mod tests {
-    use model::Alert;
+    use model::{Alert, DeliveryChannel};
 
     use super::*;
 

@@ -5,6 +5,8 @@
 //! `json` (a JSON object with to, from, text, callback_url and ref, bearer
 //! auth), whose body may be replaced by a template of one's own with the
 //! same placeholders: `{to}`, `{from}`, `{text}`, `{callback}`, `{ref}`.
+//! The body is made in one pass (the presets serde-encoded), so a value
+//! that holds a placeholder's name is sent as it is.
 //!
 //! A message longer than one SMS is split into numbered parts at word
 //! boundaries, each sent on its own: 160 characters for one GSM-7 message,
@@ -15,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::Error;
-use crate::email::SendError;
+use crate::channel::{Channel, Receipt, SendError};
 
 /// The shapes of gateway request this product knows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -67,9 +69,6 @@ fn default_method() -> String {
 fn default_timeout() -> Duration {
     Duration::from_secs(15)
 }
-
-const JSON_BODY: &str = r#"{"to":"{to}","from":"{from}","text":"{text}","callback_url":"{callback}","ref":"{ref}"}"#;
-const TWILIO_BODY: &str = "To={to}&From={from}&Body={text}&StatusCallback={callback}";
 
 /// The GSM 03.38 basic character set; the extension set counts two.
 const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
@@ -128,6 +127,55 @@ pub fn segments(text: &str) -> Vec<String> {
     parts.into_iter().enumerate().map(|(i, p)| format!("({}/{n}) {p}", i + 1)).collect()
 }
 
+/// The request body for `text` to `to` under `config`, and its content type.
+fn request_body(
+    config: &SmsGatewayConfig,
+    to: &str,
+    text: &str,
+    reference: &str,
+    callback: &str,
+) -> (String, &'static str) {
+    let from = config.from.as_str();
+    let json = "application/json";
+    let form = "application/x-www-form-urlencoded";
+    match (&config.body, config.preset) {
+        (None, Preset::Json) => {
+            let body = JsonBody { to, from, text, callback_url: callback, reference };
+            (serde_json::to_string(&body).unwrap_or_default(), json)
+        }
+        (None, Preset::Twilio) => {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .append_pair("To", to)
+                .append_pair("From", from)
+                .append_pair("Body", text)
+                .append_pair("StatusCallback", callback)
+                .finish();
+            (body, form)
+        }
+        (Some(template), preset) => {
+            let escape = |s: &str| match preset {
+                Preset::Json => {
+                    let quoted = serde_json::to_string(s).unwrap_or_default();
+                    quoted[1..quoted.len() - 1].to_owned()
+                }
+                Preset::Twilio => form_urlencoded::byte_serialize(s.as_bytes()).collect(),
+            };
+            let body = fill(template, |name| {
+                let value = match name {
+                    "to" => to,
+                    "from" => from,
+                    "text" => text,
+                    "callback" => callback,
+                    "ref" => reference,
+                    _ => return None,
+                };
+                Some(escape(value))
+            });
+            (body, if preset == Preset::Json { json } else { form })
+        }
+    }
+}
+
 /// Sends SMS through the configured gateway.
 #[derive(Debug, Clone)]
 pub struct SmsSender {
@@ -136,13 +184,47 @@ pub struct SmsSender {
     http: reqwest::Client,
 }
 
-fn json_escape(s: &str) -> String {
-    let quoted = serde_json::to_string(s).unwrap_or_default();
-    quoted[1..quoted.len() - 1].to_owned()
+/// One SMS: its text, the delivery it belongs to (`ref` for the gateway),
+/// and where the gateway reports its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sms {
+    pub text: String,
+    pub reference: String,
+    pub callback: String,
 }
 
-fn form_escape(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// The `json` preset's body.
+#[derive(serde::Serialize)]
+struct JsonBody<'a> {
+    to: &'a str,
+    from: &'a str,
+    text: &'a str,
+    callback_url: &'a str,
+    #[serde(rename = "ref")]
+    reference: &'a str,
+}
+
+/// `template` with each `{name}` that `value` knows replaced by its value,
+/// in one pass: what is put in is never read again. Other braces stay.
+fn fill(template: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| Some((value(&after[..close])?, close))) {
+            Some((v, close)) => {
+                out.push_str(&v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl SmsSender {
@@ -161,30 +243,8 @@ impl SmsSender {
         Ok(Self { config: config.clone(), method, http })
     }
 
-    /// Sends `text` to `to` (in parts when long). `reference` identifies the
-    /// delivery for the gateway, `callback` is where it reports the status.
-    pub async fn send(&self, to: &str, text: &str, reference: &str, callback: &str) -> Result<(), SendError> {
-        for part in segments(text) {
-            self.send_one(to, &part, reference, callback).await?;
-        }
-        Ok(())
-    }
-
-    async fn send_one(&self, to: &str, text: &str, reference: &str, callback: &str) -> Result<(), SendError> {
-        let (template, escape, content_type): (&str, fn(&str) -> String, &str) = match self.config.preset {
-            Preset::Json => (JSON_BODY, json_escape, "application/json"),
-            Preset::Twilio => (TWILIO_BODY, form_escape, "application/x-www-form-urlencoded"),
-        };
-        let body = self
-            .config
-            .body
-            .as_deref()
-            .unwrap_or(template)
-            .replace("{to}", &escape(to))
-            .replace("{from}", &escape(&self.config.from))
-            .replace("{text}", &escape(text))
-            .replace("{callback}", &escape(callback))
-            .replace("{ref}", &escape(reference));
+    async fn send_one(&self, to: &str, text: &str, reference: &str, callback: &str) -> Result<Receipt, SendError> {
+        let (body, content_type) = request_body(&self.config, to, text, reference, callback);
         let mut request =
             self.http.request(self.method.clone(), &self.config.url).header("content-type", content_type).body(body);
         if let Some(user) = &self.config.username {
@@ -192,24 +252,92 @@ impl SmsSender {
         } else if let Some(token) = &self.config.token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| SendError { message: format!("SMS gateway unreachable: {e}"), permanent: false })?;
+        let response = request.send().await.map_err(|e| SendError::Unreachable(e.to_string()))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
         let detail: String = response.text().await.unwrap_or_default().chars().take(300).collect();
-        // 4xx other than 408 and 429: the request itself is wrong; retrying will not help
-        let permanent = status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429;
-        Err(SendError { message: format!("SMS gateway answered {status}: {detail}"), permanent })
+        if status.is_success() {
+            return Ok(Receipt { reply: detail });
+        }
+        Err(SendError::Gateway { status: status.as_u16(), detail })
+    }
+}
+
+impl Channel for SmsSender {
+    type Message = Sms;
+
+    /// Sends the text to `to`, in parts when long; the receipt is the
+    /// gateway's answer to the last part.
+    async fn send(&self, to: &str, sms: &Sms) -> Result<Receipt, SendError> {
+        let mut receipt = Receipt { reply: String::new() };
+        for part in segments(&sms.text) {
+            receipt = self.send_one(to, &part, &sms.reference, &sms.callback).await?;
+        }
+        Ok(receipt)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(preset: Preset, body: Option<&str>) -> SmsGatewayConfig {
+        SmsGatewayConfig {
+            preset,
+            url: "http://127.0.0.1:9/send".into(),
+            method: default_method(),
+            username: None,
+            password: None,
+            token: None,
+            from: "KENTONGAN {to}".into(),
+            body: body.map(Into::into),
+            timeout: default_timeout(),
+        }
+    }
+
+    /// A value that holds another placeholder's name goes out as it is: the
+    /// body is made in one pass.
+    #[test]
+    fn values_are_put_in_once_whatever_they_hold() {
+        let text = "kode {ref} {callback} {from} \"{to}\" 100% & lain-lain";
+        let (to, reference, callback) = ("+62812{text}", "ref-{to}", "https://k.example/cb?token={ref}&x=1");
+        let json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+
+        let (body, content_type) = request_body(&config(Preset::Json, None), to, text, reference, callback);
+        assert_eq!(content_type, "application/json");
+        let sent = json(&body);
+        assert_eq!(
+            (&sent["to"], &sent["from"], &sent["text"], &sent["callback_url"], &sent["ref"]),
+            (&to.into(), &"KENTONGAN {to}".into(), &text.into(), &callback.into(), &reference.into())
+        );
+
+        let (body, content_type) = request_body(&config(Preset::Twilio, None), to, text, reference, callback);
+        assert_eq!(content_type, "application/x-www-form-urlencoded");
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        assert_eq!(
+            (form["To"].as_str(), form["From"].as_str(), form["Body"].as_str(), form["StatusCallback"].as_str()),
+            (to, "KENTONGAN {to}", text, callback)
+        );
+
+        // a template of one's own: its placeholders once, other braces as they are
+        let template = r#"{"msg":{"to":"{to}","body":"{text}","id":"{ref}","hook":"{callback}","x":"{nama}"}}"#;
+        let (body, _) = request_body(&config(Preset::Json, Some(template)), to, text, reference, callback);
+        let sent = json(&body);
+        assert_eq!(
+            (&sent["msg"]["to"], &sent["msg"]["body"], &sent["msg"]["id"], &sent["msg"]["hook"], &sent["msg"]["x"]),
+            (&to.into(), &text.into(), &reference.into(), &callback.into(), &"{nama}".into())
+        );
+        let (body, _) = request_body(
+            &config(Preset::Twilio, Some("To={to}&Body={text}&From={from}")),
+            to,
+            text,
+            reference,
+            callback,
+        );
+        let form: std::collections::HashMap<String, String> =
+            form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        assert_eq!((form["To"].as_str(), form["Body"].as_str(), form["From"].as_str()), (to, text, "KENTONGAN {to}"));
+    }
 
     #[test]
     fn short_messages_go_whole_and_long_ones_in_numbered_parts() {

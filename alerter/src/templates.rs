@@ -56,7 +56,7 @@ struct Context<'a> {
     escalated_from: &'a [String],
     /// For an escalation: earlier notifications, with `status` `sent`,
     /// `failed` or `pending`.
-    notified: &'a [crate::outbox::Notified],
+    notified: &'a [crate::policy::Notified],
     alert_link: &'a str,
     ack_link: &'a str,
 }
@@ -116,11 +116,11 @@ impl Templates {
         let sample = crate::templates::sample();
         let links = Links::new("https://kentongan.example", sample.id, "0.00.00");
         for language in ["id", "en"] {
-            let notified = [crate::outbox::Notified {
+            let notified = [crate::policy::Notified {
                 unit: "Kesbangpol Kota Palu".into(),
                 channel: model::DeliveryChannel::Email,
                 recipient: "piket@palukota.go.id".into(),
-                status: crate::outbox::Status::Sent,
+                status: crate::policy::Status::Sent,
             }];
             let escalated = ["Kesbangpol Kota Palu".to_owned()];
             templates.email(&sample, "Kesbangpol", &links, (&escalated, &notified), Some(language))?;
@@ -133,7 +133,7 @@ impl Templates {
         alert: &'a Alert,
         unit: &'a str,
         links: &'a Links,
-        (escalated_from, notified): (&'a [String], &'a [crate::outbox::Notified]),
+        (escalated_from, notified): (&'a [String], &'a [crate::policy::Notified]),
         language: &str,
     ) -> Context<'a> {
         let region = alert.region.name();
@@ -186,7 +186,7 @@ impl Templates {
         alert: &Alert,
         unit: &str,
         links: &Links,
-        (escalated_from, notified): (&[String], &[crate::outbox::Notified]),
+        (escalated_from, notified): (&[String], &[crate::policy::Notified]),
         language: Option<&str>,
     ) -> Result<Composed, Error> {
         let lang = lang(language);
@@ -244,17 +244,17 @@ mod tests {
         );
 
         let notified = [
-            crate::outbox::Notified {
+            crate::policy::Notified {
                 unit: "Kesbangpol Kota Palu".into(),
                 channel: model::DeliveryChannel::Email,
                 recipient: "piket@palukota.go.id".into(),
-                status: crate::outbox::Status::Sent,
+                status: crate::policy::Status::Sent,
             },
-            crate::outbox::Notified {
+            crate::policy::Notified {
                 unit: "Kesbangpol Kota Palu".into(),
                 channel: model::DeliveryChannel::Sms,
                 recipient: "+6281100007271".into(),
-                status: crate::outbox::Status::Failed,
+                status: crate::policy::Status::Failed,
             },
         ];
         let escalated = ["Kesbangpol Kota Palu".to_owned()];

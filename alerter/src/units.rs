@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use model::{Level, RegionCode, Silence, Unit, wire};
-use time::OffsetDateTime;
+use model::{Silence, Unit, wire};
 
 impl bus::View for UnitBook {
     fn apply(&self, record: &bus::Record) {
@@ -51,26 +50,6 @@ impl UnitBook {
 
     pub fn all(&self) -> Vec<Unit> {
         self.units.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
-    }
-
-    /// The units that must hear of `indicator` at `level` in `region`.
-    pub fn route(&self, indicator: &str, level: Level, region: &RegionCode) -> Vec<Unit> {
-        let units = self.units.read().unwrap_or_else(|e| e.into_inner());
-        units.values().filter(|u| u.handles(indicator, level, region)).cloned().collect()
-    }
-
-    /// When no unit handles an alert: the units of the nearest region at or
-    /// above `region`, whatever their indicators and levels.
-    pub fn nearest(&self, region: &RegionCode) -> Vec<Unit> {
-        let units = self.units.read().unwrap_or_else(|e| e.into_inner());
-        for ancestor in region.lineage().iter().rev() {
-            let found: Vec<Unit> =
-                units.values().filter(|u| u.regions.iter().any(|r| r == ancestor)).cloned().collect();
-            if !found.is_empty() {
-                return found;
-            }
-        }
-        Vec::new()
     }
 }
 
@@ -139,58 +118,11 @@ impl SilenceBook {
     pub fn get(&self, id: &str) -> Option<Silence> {
         self.silences.read().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
-
-    /// The silence that holds back an alert of `indicator` in `region` at `now`, if any.
-    pub fn matching(&self, indicator: &str, region: &RegionCode, now: OffsetDateTime) -> Option<Silence> {
-        self.silences
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .find(|s| s.covers(indicator, region, now))
-            .cloned()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_by_scope_indicator_and_level() {
-        let book = UnitBook::default();
-        let unit = |id: &str, region: &str, indicators: &[&str], min: Level| Unit {
-            id: id.into(),
-            name: id.into(),
-            regions: vec![RegionCode::parse(region).unwrap()],
-            indicators: indicators.iter().map(|s| (*s).to_owned()).collect(),
-            min_level: min,
-            emails: vec![],
-            phones: vec![],
-            parent: None,
-            working_hours: None,
-            time_zone: None,
-            language: None,
-        };
-        for u in [
-            unit("bnn-palu", "72.71", &["narkoba"], Level::Waspada),
-            unit("kesbang-sulteng", "72", &[], Level::Siaga),
-            unit("kesbang-sulsel", "73", &[], Level::Waspada),
-        ] {
-            book.apply(&u.id.clone(), &wire::encode(&u));
-        }
-        let palu = RegionCode::parse("72.71.02").unwrap();
-        let ids = |v: Vec<Unit>| v.into_iter().map(|u| u.id).collect::<Vec<_>>();
-        assert_eq!(ids(book.route("narkoba", Level::Waspada, &palu)), ["bnn-palu"]);
-        assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["bnn-palu", "kesbang-sulteng"]);
-        assert_eq!(ids(book.route("demokrasi", Level::Awas, &palu)), ["kesbang-sulteng"]);
-        // nobody takes demokrasi at waspada: the nearest unit above hears of it
-        assert!(book.route("demokrasi", Level::Waspada, &palu).is_empty());
-        assert_eq!(ids(book.nearest(&palu)), ["bnn-palu"]);
-        assert_eq!(ids(book.nearest(&RegionCode::parse("72.03").unwrap())), ["kesbang-sulteng"]);
-        assert!(book.nearest(&RegionCode::parse("11").unwrap()).is_empty());
-        book.apply("bnn-palu", b"");
-        assert_eq!(ids(book.route("narkoba", Level::Siaga, &palu)), ["kesbang-sulteng"]);
-    }
 
     #[test]
     fn units_are_seeded_from_a_file_with_clear_errors() {
@@ -206,7 +138,7 @@ mod tests {
         let units = load_seed(&path).unwrap();
         assert_eq!(units.len(), 2);
         assert_eq!(units[1].parent.as_deref(), Some("sulteng"));
-        assert_eq!(units[1].min_level, Level::Siaga);
+        assert_eq!(units[1].min_level, model::Level::Siaga);
         for (bad, says) in [
             ("[[unit]]\nid = \"a\"\nname = \"A\"\nregions = [\"99.99\"]\n", "99.99"),
             ("[[unit]]\nid = \"a\"\nname = \"A\"\nregions = [\"72\"]\nparent = \"b\"\n", "parent `b`"),
