@@ -127,17 +127,33 @@ async fn an_alert_is_acknowledged_followed_up_and_resolved_by_people_in_scope() 
     assert_eq!(after["state"], "resolved");
 }
 
+/// The sum of every series of the metric `name` (with its labels, if
+/// given) on the node's /metrics; 0 when it has none yet.
+async fn metric(node: &Node, name: &str) -> f64 {
+    let text =
+        common::client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with([' ', '{'])))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// A stand-in SMS gateway on a free port: it keeps every request, and fails
-/// the first `fail_first` of them with 503.
+/// the first `fail_first` of them with `failure` (503 unless set).
 #[derive(Clone, Default)]
 struct Gateway {
     requests: std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
     fail_first: usize,
+    failure: Option<axum::http::StatusCode>,
 }
 
 impl Gateway {
     async fn start(fail_first: usize) -> (Gateway, String) {
-        let gateway = Gateway { fail_first, ..Default::default() };
+        Self::start_failing(fail_first, axum::http::StatusCode::SERVICE_UNAVAILABLE).await
+    }
+
+    async fn start_failing(fail_first: usize, failure: axum::http::StatusCode) -> (Gateway, String) {
+        let gateway = Gateway { fail_first, failure: Some(failure), ..Default::default() };
         let kept = gateway.clone();
         let app = axum::Router::new().route(
             "/send",
@@ -147,7 +163,7 @@ impl Gateway {
                     let mut requests = kept.requests.lock().unwrap();
                     requests.push((headers, body));
                     if requests.len() <= kept.fail_first {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "sibuk".to_owned())
+                        (kept.failure.unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE), "sibuk".to_owned())
                     } else {
                         (axum::http::StatusCode::OK, "{\"id\":\"m-1\"}".to_owned())
                     }
@@ -263,6 +279,29 @@ async fn sms_goes_through_a_json_gateway_is_retried_and_its_status_recorded() {
     assert!(deliveries[0]["error"].as_str().unwrap().contains("503"), "{deliveries:?}");
 }
 
+/// A gateway that refuses a message for good (a 4xx): the delivery is
+/// recorded as failed, with the gateway's answer, and not tried again.
+#[tokio::test]
+async fn a_message_the_gateway_refuses_for_good_is_recorded_as_failed_and_not_retried() {
+    let (gateway, url) = Gateway::start_failing(usize::MAX, axum::http::StatusCode::BAD_REQUEST).await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = node_with_sms_unit(dir.path(), &format!("[sms_gateway]\nurl = \"{url}\"\ntoken = \"t\"\n")).await;
+    let failed = eventually(Duration::from_secs(15), || async {
+        let a = alert_for(&node, "72.71").await;
+        a["deliveries"].as_array()?.iter().find(|d| d["status"] == "failed").cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no delivery recorded as failed; log:\n{}", node.log()));
+    assert_eq!(failed["attempt"], 1, "{failed}");
+    assert_eq!(failed["recipient"], "+6281234567890");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("400") && error.contains("sibuk"), "{error}");
+    // recorded as failed for good: the outbox holds nothing more to send
+    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total{outcome=\"failed\"}").await, 1.0);
+    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total").await, 1.0);
+    assert_eq!(gateway.requests().len(), 1);
+}
+
 #[tokio::test]
 async fn sms_goes_through_a_twilio_style_gateway_with_a_form_and_basic_auth() {
     let (gateway, url) = Gateway::start(0).await;
@@ -361,8 +400,14 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     .expect("the escalation is not on the alert");
     assert_eq!(escalated["id"], alert["id"]);
     assert_eq!(escalated["escalations"][0]["names"], json!(["Kesbangpol Sulawesi Tengah"]));
-    // and it goes no further: the province has no parent
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // and it goes no further: once both timers have stopped at the province,
+    // which has no parent, nothing more was sent
+    let ended = eventually(Duration::from_secs(20), || async {
+        (metric(&node, "kentongan_alerter_escalations_ended_total").await >= 2.0).then_some(())
+    })
+    .await;
+    assert!(ended.is_some(), "the escalation did not stop at the top; log:\n{}", node.log());
+    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total").await, 3.0);
     assert_eq!(gateway.requests().len(), 3);
 }
 
@@ -403,9 +448,15 @@ async fn a_silence_holds_back_notifications_within_its_scope() {
 
     let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
     assert_eq!(status, 202);
-    // raised and shown, but nobody's phone rings
+    // raised and shown, but nobody's phone rings: once the alerter has held
+    // it back, nothing was queued or sent
     alert_for(&node, "72.71").await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let held = eventually(Duration::from_secs(10), || async {
+        (metric(&node, "kentongan_alerter_held_back_total{why=\"silenced\"}").await >= 1.0).then_some(())
+    })
+    .await;
+    assert!(held.is_some(), "the alerter did not hold the alert back; log:\n{}", node.log());
+    assert_eq!(metric(&node, "kentongan_alerter_queued_total").await, 0.0);
     assert!(gateway.requests().is_empty(), "a silenced alert was sent: {:?}", gateway.requests());
 
     let id = made["id"].as_str().unwrap();
@@ -570,9 +621,22 @@ async fn a_status_callback_token_does_not_acknowledge_and_an_ack_link_does_not_r
 
     // each is good for its own purpose
     assert_eq!(callback(&status_url, "application/json", "{\"status\":\"delivered\"}").await, 204);
+    let open = |token: String| {
+        let url = node.url(&format!("{ack_path}?token={token}"));
+        async move {
+            let r = common::client().get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (status, page) = open(ack_token.clone()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sebagai <b>piket@palukota.go.id</b>") && page.contains("Terima peringatan ini"), "{page}");
     let posted =
         callback(&node.url(&ack_path), "application/x-www-form-urlencoded", &format!("token={ack_token}")).await;
     assert_eq!(posted, 200);
+    let (status, page) = open(ack_token).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("sudah diterima oleh <b>piket@palukota.go.id</b>"), "{page}");
     let (_, now) = call(&node, "GET", &format!("/api/v1/alerts/{id}"), Some(TOKEN), None).await;
     assert_eq!(now["state"], "acknowledged", "{now}");
 }
