@@ -520,6 +520,11 @@ async fn units_come_from_a_file_and_are_managed_through_the_api() {
 /// A stand-in mail server on a free port that keeps every message it is
 /// given (SMTP without TLS or login, as lettre speaks it).
 async fn mail_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    mail_server("250 baik").await
+}
+
+/// The same, answering `rcpt` to each recipient.
+async fn mail_server(rcpt: &'static str) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -552,6 +557,7 @@ async fn mail_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
                             write.write_all(b"221 sampai jumpa\r\n").await?;
                             break;
                         }
+                        "RCPT" => write.write_all(format!("{rcpt}\r\n").as_bytes()).await?,
                         _ => write.write_all(b"250 baik\r\n").await?,
                     }
                 }
@@ -560,6 +566,37 @@ async fn mail_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
         }
     });
     (port, kept)
+}
+
+/// A mail server that refuses the recipient for good (550): the delivery is
+/// recorded as failed, with the server's answer, and not tried again.
+#[tokio::test]
+async fn an_address_the_mail_server_refuses_for_good_is_recorded_as_failed_and_not_retried() {
+    let (smtp, mails) = mail_server("550 5.1.1 tidak ada pengguna itu").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n\
+         [smtp]\nurl = \"smtp://127.0.0.1:{smtp}\"\nfrom = \"Kentongan <k@example.test>\"\n",
+        dir.path().join("rules.toml").display()
+    );
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let unit = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "emails": ["pindah@palukota.go.id"]});
+    assert_eq!(call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(unit)).await.0, 201);
+    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
+    assert_eq!(status, 202);
+    let failed = eventually(Duration::from_secs(15), || async {
+        let a = alert_for(&node, "72.71").await;
+        a["deliveries"].as_array()?.iter().find(|d| d["status"] == "failed").cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no delivery recorded as failed; log:\n{}", node.log()));
+    assert_eq!((&failed["attempt"], &failed["channel"]), (&json!(1), &json!("email")), "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(error.contains("550") && error.contains("tidak ada pengguna"), "{error}");
+    // recorded as failed for good: the outbox holds nothing more to send
+    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total").await, 1.0);
+    assert!(mails.lock().unwrap().is_empty());
 }
 
 /// The status-callback token given to the SMS gateway and the token of the
