@@ -336,28 +336,42 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }
     }
     let public_url = config.public_url();
+    let ingest_part = match intake.clone() {
+        Some(intake) => Some(api::IngestPart {
+            intake,
+            telegram: config.telegram.clone(),
+            whatsapp: config.whatsapp.clone(),
+            sms: config.sms.clone(),
+            feeds: feed_board,
+            http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?,
+        }),
+        None => None,
+    };
+    // `alerts` is there with the api role, which also opens the index
+    let api_part = match (index.clone(), alerts) {
+        (Some(index), Some(alerts)) => Some(api::ApiPart {
+            index,
+            analytics,
+            alerts,
+            links,
+            units,
+            silences,
+            rules: book.clone(),
+            max_text_chars: config.ingest.max_text_chars,
+        }),
+        _ => None,
+    };
     let state = api::AppState::new(api::Shared {
         bus: bus.clone(),
         clock: clock.clone(),
         accounts: accounts.clone(),
         secure_cookies: public_url.starts_with("https://"),
-        intake: intake.clone(),
-        telegram: config.telegram.clone(),
-        whatsapp: config.whatsapp.clone(),
-        sms: config.sms.clone(),
-        feeds: feed_board,
-        http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?,
-        index: if has(Role::Api) { index.clone() } else { None },
-        analytics: if has(Role::Api) { analytics } else { None },
-        alerts,
-        links,
-        units,
-        silences,
-        rules: book.clone(),
         metrics: Some(metrics),
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
         max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))
             .unwrap_or(usize::MAX),
+        ingest: ingest_part,
+        api: api_part,
     });
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
         accounts.bootstrap(token).await.context("creating the bootstrap admin")?;

@@ -49,38 +49,67 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The parts of [`AppState`]. Parts a node's roles do not include are `None`.
+/// What the handlers of a node share, in parts shaped by role: what every
+/// node has, then one part per role that serves HTTP. A node without a role
+/// has no such part, and its routes are not mounted (see [`routes`]); a
+/// handler reaches its role's part through [`Shared::ingest`] or
+/// [`Shared::api`], and nothing of the other role's.
 pub struct Shared {
     pub bus: bus::Bus,
     pub clock: Arc<dyn Clock>,
-    /// Accounts, credentials and the audit log.
+    /// Accounts, credentials and the audit log: every node signs callers in.
     pub accounts: ::accounts::Accounts,
     /// Mark the session cookie Secure (the UI is served over https).
     pub secure_cookies: bool,
+    pub metrics: Option<PrometheusHandle>,
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// Largest report with its attachments (`POST /api/v1/reports`), in bytes.
+    pub max_report_body: usize,
     /// With the `ingest` role.
-    pub intake: Option<ingest::Intake>,
+    pub ingest: Option<IngestPart>,
+    /// With the `api` role.
+    pub api: Option<ApiPart>,
+}
+
+/// What the `ingest` role's routes use: the intake and its channels.
+pub struct IngestPart {
+    pub intake: ingest::Intake,
     pub telegram: Option<ingest::TelegramConfig>,
     pub whatsapp: Option<ingest::WhatsappConfig>,
     pub sms: Option<ingest::SmsConfig>,
     pub feeds: ingest::feeds::FeedBoard,
     /// For calls out: WhatsApp replies.
     pub http: reqwest::Client,
-    /// With the `api` role.
-    pub index: Option<archive::SearchIndex>,
-    /// With the `api` role and `[clickhouse]`: statistics come from there.
+}
+
+/// What the `api` role's routes use: the archive, alerts, units, silences
+/// and rules.
+pub struct ApiPart {
+    pub index: archive::SearchIndex,
+    /// With `[clickhouse]`: statistics come from there.
     pub analytics: Option<archive::Analytics>,
-    pub alerts: Option<AlertView>,
+    pub alerts: AlertView,
     /// Checks the acknowledgement links in alert email.
     pub links: alerter::LinkKey,
     pub units: alerter::UnitBook,
     pub silences: alerter::SilenceBook,
     /// The rule set in force, followed from the `rules` topic.
     pub rules: classifier::RuleBook,
-    pub metrics: Option<PrometheusHandle>,
-    /// Largest request body accepted, in bytes.
-    pub max_body: usize,
-    /// Largest report with its attachments (`POST /api/v1/reports`), in bytes.
-    pub max_report_body: usize,
+    /// Longest text a rule test takes (`ingest.max_text_chars`, as for a report).
+    pub max_text_chars: usize,
+}
+
+impl Shared {
+    /// The `ingest` role's part; on a node without it, 404.
+    pub fn ingest(&self) -> Result<&IngestPart, error::ApiError> {
+        self.ingest.as_ref().ok_or_else(|| error::ApiError::not_found("this node takes no reports;"))
+    }
+
+    /// The `api` role's part; on a node without it, 404.
+    pub fn api(&self) -> Result<&ApiPart, error::ApiError> {
+        self.api.as_ref().ok_or_else(|| error::ApiError::not_found("this node does not serve the api role;"))
+    }
 }
 
 /// The routes for a node with `ingest` and/or `api`.
@@ -94,13 +123,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The web UI's entry page.
+/// The web UI.
+#[utoipa::path(get, path = "/", tag = "ui",
+    responses((status = 200, description = "the page", body = String, content_type = "text/html")))]
 async fn ui() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("ui/index.html"))
 }
 
 /// The web UI's script, apart from the page so that the page's
 /// Content-Security-Policy allows no inline script.
+#[utoipa::path(get, path = "/app.js", tag = "ui",
+    responses((status = 200, description = "the script", body = String, content_type = "text/javascript")))]
 async fn ui_script() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("ui/app.js"))
 }
