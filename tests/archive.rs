@@ -230,3 +230,53 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     assert_counts_match(&analytics, &kept).await;
     drop_database(&config).await;
 }
+
+/// A report that ClickHouse refuses for good (here: a constraint the table
+/// was given) goes to `deadletter` with ClickHouse's reason; the rest of its
+/// batch is written, the batch is committed, and the writer goes on.
+#[tokio::test]
+async fn a_row_clickhouse_refuses_for_good_is_set_aside_and_the_rest_written() {
+    use bus::{Bus, Topic};
+
+    let config = config("refused_");
+    let analytics = Analytics::connect(&config).await.unwrap();
+    // a column computed on insert that throws for one text (ClickHouse 18
+    // has no CHECK constraints)
+    analytics
+        .client()
+        .query("ALTER TABLE reports ADD COLUMN no_test_poison UInt8 MATERIALIZED throwIf(positionUTF8(text, 'racun-uji') > 0)")
+        .execute()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+    let mut items: Vec<ClassifiedReport> = (0..40).map(item).collect();
+    items[17].report.text = "laporan racun-uji".into();
+    for it in &items {
+        bus.publish(Topic::Classified, "72", &model::wire::encode(it)).await.unwrap();
+    }
+    let writer = tokio::spawn(archive::stage::run_analytics(
+        bus.clone(),
+        analytics.clone(),
+        archive::Retention::default(),
+        std::sync::Arc::new(model::SystemClock),
+    ));
+    // the positive signal: the refused report reaches deadletter
+    let letters = common::eventually(std::time::Duration::from_secs(60), || async {
+        let n = bus.length(Topic::Deadletter).unwrap().unwrap_or(0);
+        (n > 0).then_some(n)
+    })
+    .await
+    .expect("the refused report never reached deadletter");
+    assert_eq!(letters, 1);
+    let (letter, _) = bus.catch_up(Topic::Deadletter).await.unwrap();
+    let letter: serde_json::Value = serde_json::from_slice(&letter[0].payload).unwrap();
+    assert!(letter["reason"].as_str().unwrap().contains("throwIf"), "{letter}");
+    let original: ClassifiedReport = model::wire::decode(letter["original"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(original.report.id, items[17].report.id);
+    let written: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
+    assert_eq!(written, 39);
+    assert!(!writer.is_finished(), "the writer stopped: {:?}", writer.await);
+    writer.abort();
+    drop_database(&config).await;
+}

@@ -270,7 +270,7 @@ impl Analytics {
             base = base.with_password(password);
         }
         if !config.database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(Error::Other(format!(
+            return Err(Error::Config(format!(
                 "clickhouse.database `{}` may hold only letters, digits and _",
                 config.database
             )));
@@ -376,10 +376,19 @@ impl Analytics {
 
     /// Writes alerts as raised; an alert written twice is one row after merges.
     pub async fn insert_alerts(&self, rows: &[AlertRow]) -> Result<(), Error> {
+        self.insert_into("alerts", rows).await
+    }
+
+    /// Writes `rows` into `table` in one insert.
+    async fn insert_into<R: ::clickhouse::RowOwned + ::clickhouse::RowWrite>(
+        &self,
+        table: &str,
+        rows: &[R],
+    ) -> Result<(), Error> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut insert = self.client.insert::<AlertRow>("alerts").await?;
+        let mut insert = self.client.insert::<R>(table).await?;
         for row in rows {
             insert.write(row).await?;
         }
@@ -489,7 +498,7 @@ impl Analytics {
         let mut days = Vec::with_capacity(rows.len());
         for row in rows {
             let date = time::Date::parse(&row.day, &time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|e| Error::Other(format!("ClickHouse gave the day `{}`: {e}", row.day)))?;
+                .map_err(|e| Error::Corrupt(format!("ClickHouse gave the day `{}`: {e}", row.day)))?;
             let n = i64::from(date.to_julian_day()) - i64::from(crate::stats::date_of(0).to_julian_day());
             days.push(((n, row.indicator, row.region), row.count));
         }
@@ -498,14 +507,6 @@ impl Analytics {
 
     /// Writes rows; a row whose id is already there replaces it on merge.
     pub async fn insert(&self, rows: &[ReportRow]) -> Result<(), Error> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut insert = self.client.insert::<ReportRow>("reports").await?;
-        for row in rows {
-            insert.write(row).await?;
-        }
-        insert.end().await?;
-        Ok(())
+        self.insert_into("reports", rows).await
     }
 }

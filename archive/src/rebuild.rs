@@ -127,7 +127,7 @@ pub async fn rebuild_search(
     let index = SearchIndex::open(&building)?;
     let mut checkpoint: Checkpoint = match index.tantivy().load_metas()?.payload {
         Some(payload) => serde_json::from_str(&payload)
-            .map_err(|e| Error::Other(format!("the checkpoint in {} is unreadable: {e}", building.display())))?,
+            .map_err(|e| Error::Corrupt(format!("the checkpoint in {} is unreadable: {e}", building.display())))?,
         None => Checkpoint::default(),
     };
     if !checkpoint.offsets.is_empty() {
@@ -141,36 +141,59 @@ pub async fn rebuild_search(
         if batch.is_empty() {
             break;
         }
-        for record in checkpoint.fresh(&batch) {
-            match wire::decode::<ClassifiedReport>(&record.payload) {
-                Ok(item) if retention.keeps(&item, now) => {
-                    index.upsert(&writer, &item)?;
-                    written += 1;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(offset = record.offset, error = %e, "skipping an unreadable classified record")
-                }
-            }
-        }
-        let payload = serde_json::to_string(&checkpoint).map_err(|e| Error::Other(e.to_string()))?;
+        let fresh: Vec<Record> = checkpoint.fresh(&batch).into_iter().cloned().collect();
+        let payload = serde_json::to_string(&checkpoint).map_err(|e| Error::Task("checkpoint", e.to_string()))?;
+        // decoding, analysing and committing are CPU and disk work: not on
+        // the async threads
+        let (index2, retention2) = (index.clone(), retention.clone());
         let (w, result) = tokio::task::spawn_blocking(move || {
             let result = (|| {
+                let mut n = 0;
+                for record in &fresh {
+                    match wire::decode::<ClassifiedReport>(&record.payload) {
+                        Ok(item) if retention2.keeps(&item, now) => {
+                            index2.upsert(&writer, &item)?;
+                            n += 1;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(offset = record.offset, error = %e, "skipping an unreadable classified record")
+                        }
+                    }
+                }
                 let mut prepared = writer.prepare_commit()?;
                 prepared.set_payload(&payload);
-                prepared.commit()
+                prepared.commit()?;
+                Ok::<_, Error>(n)
             })();
             (writer, result)
         })
         .await
-        .map_err(|e| Error::Other(format!("index task failed: {e}")))?;
+        .map_err(|e| Error::Task("index", e.to_string()))?;
         writer = w;
-        result?;
+        written += result?;
         progress.read(replay.read);
         if replay.stopped() {
             return Ok(Outcome::Stopped { read: replay.read });
         }
     }
+    let (read, retention) = (replay.read, retention.clone());
+    tokio::task::spawn_blocking(move || finish(index, writer, &retention, now, read, [live, building, old]))
+        .await
+        .map_err(|e| Error::Task("index", e.to_string()))??;
+    Ok(Outcome::Done { read: replay.read, written })
+}
+
+/// The end of a search rebuild, on a blocking thread: retention, the last
+/// commit and merges, then the rebuilt index replaces the live one.
+fn finish(
+    index: SearchIndex,
+    mut writer: tantivy::IndexWriter,
+    retention: &Retention,
+    now: OffsetDateTime,
+    read: u64,
+    [live, building, old]: [PathBuf; 3],
+) -> Result<(), Error> {
     // retention applies to what was there before, too
     for (channel, before) in retention.cutoffs(now) {
         index.delete_older(&writer, channel, before)?;
@@ -181,11 +204,10 @@ pub async fn rebuild_search(
     ensure_unused(&live)?;
     // nothing read, yet the live index has reports: the log was not reachable
     // as it should be, and an empty index must not replace a good one
-    if replay.read == 0 && live.join("meta.json").exists() {
+    if read == 0 && live.join("meta.json").exists() {
         let reports = SearchIndex::open(&live)?.len();
         if reports > 0 {
-            std::fs::remove_dir_all(&building)
-                .map_err(|e| Error::Other(format!("cannot remove {}: {e}", building.display())))?;
+            std::fs::remove_dir_all(&building).map_err(|e| Error::io("cannot remove", &building, e))?;
             return Err(Error::Invalid(format!(
                 "read nothing from the log, while the search index in {} holds {reports} reports: not replaced",
                 live.display()
@@ -193,17 +215,16 @@ pub async fn rebuild_search(
         }
     }
     let move_to = |from: &Path, to: &Path| {
-        std::fs::rename(from, to)
-            .map_err(|e| Error::Other(format!("cannot move {} to {}: {e}", from.display(), to.display())))
+        std::fs::rename(from, to).map_err(|e| Error::io(format_args!("cannot move {} to", from.display()), to, e))
     };
     if live.exists() {
         move_to(&live, &old)?;
     }
     move_to(&building, &live)?;
     if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| Error::Other(format!("cannot remove {}: {e}", old.display())))?;
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io("cannot remove", &old, e))?;
     }
-    Ok(Outcome::Done { read: replay.read, written })
+    Ok(())
 }
 
 /// Fails with [`Error::Invalid`] when a running node holds the search index
@@ -251,16 +272,16 @@ pub async fn rebuild_clickhouse(
     let path = data_dir.join(format!("reindex-clickhouse-{}.json", analytics.database()));
     let mut checkpoint: ClickHouseCheckpoint = match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Other(format!("{} is unreadable ({e}); delete it to start over", path.display())))?,
+            .map_err(|e| Error::Corrupt(format!("{} is unreadable ({e}); delete it to start over", path.display())))?,
         Err(_) => ClickHouseCheckpoint::default(),
     };
     let save = |c: &ClickHouseCheckpoint| -> Result<(), Error> {
-        let bytes = serde_json::to_vec(c).map_err(|e| Error::Other(e.to_string()))?;
+        let bytes = serde_json::to_vec(c).map_err(|e| Error::Task("checkpoint", e.to_string()))?;
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, bytes)
             .and_then(|()| std::fs::File::open(&tmp)?.sync_all())
             .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| Error::Other(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| Error::io("cannot write", &path, e))
     };
     let mut written = 0;
     let mut replay = Replay::start(bus, Topic::Classified, progress, stop_after).await?;
@@ -316,7 +337,7 @@ pub async fn rebuild_clickhouse(
         analytics.insert_alerts(&rows).await?;
         save(&checkpoint)?;
     }
-    std::fs::remove_file(&path).map_err(|e| Error::Other(format!("cannot remove {}: {e}", path.display())))?;
+    std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
     Ok(Outcome::Done { read, written })
 }
 

@@ -54,7 +54,7 @@ async fn next_batch(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| Error::Other(format!("decode task failed: {e}")))?;
+    .map_err(|e| Error::Task("decode", e.to_string()))?;
     let mut items = Vec::with_capacity(batch.len());
     for (record, item) in batch.iter().zip(decoded) {
         match item {
@@ -126,7 +126,7 @@ pub async fn run_index(
             (w, result, failed)
         })
         .await
-        .map_err(|e| Error::Other(format!("index task failed: {e}")))?;
+        .map_err(|e| Error::Task("index", e.to_string()))?;
         writer = Some(w);
         result?;
         for (original, cause) in failed {
@@ -160,16 +160,20 @@ pub async fn run_analytics(
         let (batch, items) = next_batch(&bus, &mut sub, (20_000, Duration::from_secs(1), IDLE)).await?;
         let now = clock.now();
         let mut rows: Vec<ReportRow> = Vec::with_capacity(items.len());
+        let mut originals: Vec<Vec<u8>> = Vec::with_capacity(items.len());
         for item in items.iter().filter(|i| retention.keeps(i, now)) {
             match bus::contain("indexer", || ReportRow::from_item(item, now)) {
-                Ok(row) => rows.push(row),
+                Ok(row) => {
+                    rows.push(row);
+                    originals.push(wire::encode(item));
+                }
                 Err(cause) => {
                     bus.deadletter("indexer", Topic::Classified.name(), &wire::encode(item), &cause).await?;
                 }
             }
         }
-        analytics.insert(&rows).await?;
-        metrics::counter!("kentongan_indexer_analytics_rows_total").increment(rows.len() as u64);
+        let taken = insert_setting_aside(&bus, Topic::Classified, &rows, &originals, |r| analytics.insert(r)).await?;
+        metrics::counter!("kentongan_indexer_analytics_rows_total").increment(taken as u64);
         sub.commit_all(&batch).await?;
         if !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
             analytics.apply_retention(&retention.cutoffs(now)).await?;
@@ -184,11 +188,14 @@ pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), E
     tracing::info!("ClickHouse alert writer started");
     loop {
         let batch = sub.next_batch(5000, Duration::from_millis(500)).await?;
-        let mut rows = Vec::new();
+        let (mut rows, mut originals) = (Vec::new(), Vec::new());
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
                 Ok(AlertEvent::Raised { alert }) => match bus::contain("indexer", || AlertRow::from_alert(&alert)) {
-                    Ok(row) => rows.push(row),
+                    Ok(row) => {
+                        rows.push(row);
+                        originals.push(record.payload.clone());
+                    }
                     Err(cause) => bus.deadletter("indexer", record.topic.name(), &record.payload, &cause).await?,
                 },
                 Ok(_) => {}
@@ -198,7 +205,49 @@ pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), E
                 }
             }
         }
-        analytics.insert_alerts(&rows).await?;
+        insert_setting_aside(&bus, Topic::Alerts, &rows, &originals, |r| analytics.insert_alerts(r)).await?;
         sub.commit_all(&batch).await?;
     }
+}
+
+/// Inserts `rows` (made from `originals`, one each) and returns how many
+/// were taken. When ClickHouse refuses rows for good (a value it cannot
+/// store, a constraint), the refused ones are found by halving the insert,
+/// and their records go to `deadletter` with ClickHouse's reason: the rest
+/// are written, and nothing is sent again forever. Any other failure (the
+/// server down, too many parts) is returned, to be retried after a back-off.
+async fn insert_setting_aside<'a, R, F, Fut>(
+    bus: &Bus,
+    topic: Topic,
+    rows: &'a [R],
+    originals: &[Vec<u8>],
+    insert: F,
+) -> Result<usize, Error>
+where
+    F: Fn(&'a [R]) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
+{
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    pending.push(0..rows.len());
+    let mut taken = 0;
+    while let Some(range) = pending.pop() {
+        if range.is_empty() {
+            continue;
+        }
+        match insert(&rows[range.clone()]).await {
+            Ok(()) => taken += range.len(),
+            Err(e) if e.rejects_rows() && range.len() > 1 => {
+                let middle = range.start + range.len() / 2;
+                pending.push(middle..range.end);
+                pending.push(range.start..middle);
+            }
+            Err(e) if e.rejects_rows() => {
+                tracing::warn!(error = %e, "ClickHouse refused a row for good; its record goes to deadletter");
+                metrics::counter!("kentongan_indexer_analytics_refused_total").increment(1);
+                bus.deadletter("indexer", topic.name(), &originals[range.start], &e.to_string()).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(taken)
 }

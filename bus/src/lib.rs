@@ -41,6 +41,40 @@ pub enum Error {
     Closed,
 }
 
+impl Error {
+    /// Whether doing the same again later can succeed: the log coming back,
+    /// or a full disk getting room. A wrong setting or a closed bus cannot.
+    pub fn retry(&self) -> Retry {
+        match self {
+            Error::Unavailable(_) | Error::Storage { .. } => Retry::Later,
+            Error::Config(_) | Error::Closed => Retry::Never,
+        }
+    }
+}
+
+/// What an error says about trying again, for every crate's errors alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// The cause is outside (a service down, a full disk): back off and retry.
+    Later,
+    /// The same work fails the same way again: a wrong setting, or input that
+    /// can never be taken (which goes to `deadletter` with the reason).
+    Never,
+}
+
+/// An error that says whether to retry. A stage's supervisor restarts it
+/// after a back-off on [`Retry::Later`], and much more slowly on
+/// [`Retry::Never`] (a setting must change first).
+pub trait Retryable: std::error::Error {
+    fn retry(&self) -> Retry;
+}
+
+impl Retryable for Error {
+    fn retry(&self) -> Retry {
+        Error::retry(self)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// One record read from a topic.
@@ -64,7 +98,12 @@ pub trait View: Clone + Send + Sync + 'static {
 pub async fn follow<V: View>(mut sub: Subscription, view: V) -> Result<()> {
     loop {
         let record = sub.next().await?;
-        apply_contained(&view, &record);
+        // applying may take a while (the rule book builds its automaton):
+        // not on the threads that serve requests
+        let view = view.clone();
+        tokio::task::spawn_blocking(move || apply_contained(&view, &record))
+            .await
+            .map_err(|e| Error::Unavailable(format!("applying a record to a view failed: {e}")))?;
     }
 }
 
@@ -204,9 +243,10 @@ impl Bus {
     /// and returns the subscription to [`follow`] on from there.
     pub async fn load<V: View>(&self, topic: Topic, view: &V) -> Result<Subscription> {
         let (records, sub) = self.catch_up(topic).await?;
-        for record in &records {
-            apply_contained(view, record);
-        }
+        let view = view.clone();
+        tokio::task::spawn_blocking(move || records.iter().for_each(|record| apply_contained(&view, record)))
+            .await
+            .map_err(|e| Error::Unavailable(format!("loading a view failed: {e}")))?;
         Ok(sub)
     }
 

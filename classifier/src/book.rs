@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use model::wire;
@@ -48,9 +48,15 @@ struct Book {
 }
 
 /// The rule set in force. Cheap to clone.
+///
+/// Building a classifier (parsing every file, expanding word forms, the
+/// automaton) takes a while for a large set, so it is done with no lock
+/// held: readers keep the set in force meanwhile, and the lock is taken only
+/// to swap. Changes are built one at a time, in the order they come.
 #[derive(Debug, Clone)]
 pub struct RuleBook {
     inner: Arc<RwLock<Book>>,
+    building: Arc<Mutex<()>>,
     path: Option<PathBuf>,
 }
 
@@ -80,7 +86,7 @@ impl RuleBook {
         };
         let set = parse(&base)?;
         let book = Book { base, api: BTreeMap::new(), current: Arc::new(Classifier::new(set)), problem: None };
-        Ok(Self { inner: Arc::new(RwLock::new(book)), path: path.map(Path::to_owned) })
+        Ok(Self { inner: Arc::new(RwLock::new(book)), building: Arc::default(), path: path.map(Path::to_owned) })
     }
 
     /// The classifier of the rule set in force.
@@ -129,13 +135,26 @@ impl RuleBook {
         parse(&combine(&book.base, &api))
     }
 
-    fn rebuild(&self, book: &mut Book) {
-        match parse(&combine(&book.base, &book.api)) {
-            Ok(set) => {
-                if set.version != book.current.rules().version {
-                    tracing::info!(version = %set.version, rules = set.rules.len(), "rule set in force");
-                    metrics::counter!("kentongan_classifier_rule_reloads_total").increment(1);
-                    book.current = Arc::new(Classifier::new(set));
+    /// Puts `base` and `api` in force, building their classifier with no
+    /// lock held; a set that does not parse leaves the last good one in
+    /// force and is reported by [`RuleBook::problem`]. The caller holds
+    /// `building` from before it read what it changes.
+    fn rebuild(&self, base: Vec<(String, String)>, api: BTreeMap<String, RuleFileRecord>) {
+        let in_force = self.classifier().rules().version.clone();
+        let built = parse(&combine(&base, &api)).map(|set| {
+            if set.version == in_force {
+                return None;
+            }
+            tracing::info!(version = %set.version, rules = set.rules.len(), "rule set in force");
+            metrics::counter!("kentongan_classifier_rule_reloads_total").increment(1);
+            Some(Arc::new(Classifier::new(set)))
+        });
+        let mut book = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        (book.base, book.api) = (base, api);
+        match built {
+            Ok(classifier) => {
+                if let Some(c) = classifier {
+                    book.current = c;
                 }
                 book.problem = None;
             }
@@ -145,6 +164,21 @@ impl RuleBook {
                 book.problem = Some(e.to_string());
             }
         }
+    }
+
+    /// [`bus::View::apply`] on a blocking thread, for async callers (the
+    /// API, after it publishes a change).
+    pub async fn apply_blocking(&self, record: bus::Record) {
+        let book = self.clone();
+        let _ = tokio::task::spawn_blocking(move || bus::View::apply(&book, &record)).await;
+    }
+
+    /// [`RuleBook::candidate`] on a blocking thread.
+    pub async fn candidate_blocking(&self, id: &str, content: Option<&str>) -> Result<RuleSet, Error> {
+        let (book, id, content) = (self.clone(), id.to_owned(), content.map(str::to_owned));
+        tokio::task::spawn_blocking(move || book.candidate(&id, content.as_deref()))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
     }
 
     /// Re-reads the folder when its files changed; runs until the process stops.
@@ -158,11 +192,15 @@ impl RuleBook {
             };
             let book = self.clone();
             let _ = tokio::task::spawn_blocking(move || {
-                let mut inner = book.inner.write().unwrap_or_else(|e| e.into_inner());
-                if inner.base != sources {
-                    inner.base = sources;
-                    book.rebuild(&mut inner);
-                }
+                let _one_at_a_time = book.building.lock().unwrap_or_else(|e| e.into_inner());
+                let api = {
+                    let inner = book.inner.read().unwrap_or_else(|e| e.into_inner());
+                    if inner.base == sources {
+                        return;
+                    }
+                    inner.api.clone()
+                };
+                book.rebuild(sources, api);
             })
             .await;
         }
@@ -171,16 +209,20 @@ impl RuleBook {
 
 impl bus::View for RuleBook {
     fn apply(&self, record: &bus::Record) {
-        let mut book = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let _one_at_a_time = self.building.lock().unwrap_or_else(|e| e.into_inner());
+        let (base, mut api) = {
+            let book = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            (book.base.clone(), book.api.clone())
+        };
         if record.payload.is_empty() {
-            if book.api.remove(&record.key).is_none() {
+            if api.remove(&record.key).is_none() {
                 return;
             }
         } else {
             match wire::decode::<RuleFileRecord>(&record.payload) {
-                Ok(r) if book.api.get(&r.id) == Some(&r) => return,
+                Ok(r) if api.get(&r.id) == Some(&r) => return,
                 Ok(r) => {
-                    book.api.insert(r.id.clone(), r);
+                    api.insert(r.id.clone(), r);
                 }
                 Err(e) => {
                     tracing::warn!(key = %record.key, error = %e, "ignoring unreadable rule file record");
@@ -188,7 +230,7 @@ impl bus::View for RuleBook {
                 }
             }
         }
-        self.rebuild(&mut book);
+        self.rebuild(base, api);
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use model::{Channel, Report, ReportId};
+use model::{Channel, Report};
 use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ struct Saved {
 /// How a feed is doing, for `GET /api/v1/feeds` and `/metrics`: nothing
 /// in it may be secret (see [`FeedConfig::shown_url`]), and its error is in
 /// words (the raw one is logged).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FeedStatus {
     pub name: String,
     pub url: String,
@@ -101,24 +101,28 @@ pub fn spawn(intake: Intake, feeds: Vec<FeedConfig>, board: FeedBoard) -> Vec<to
         .collect()
 }
 
-/// The wait after `failures` failures in a row: the interval, doubled per
-/// failure, at most six hours.
-pub fn backoff(interval: Duration, failures: u32) -> Duration {
-    if failures == 0 {
-        return interval;
-    }
-    interval.saturating_mul(2u32.saturating_pow(failures.min(16))).min(MAX_BACKOFF.max(interval))
+/// The waits after failures in a row: the interval doubled per failure, at
+/// most six hours.
+fn backoff(interval: Duration) -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(interval.saturating_mul(2))
+        .with_max_delay(MAX_BACKOFF.max(interval))
+        .without_max_times()
+        .build()
 }
 
 async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig, board: FeedBoard) {
     let label = feed.label();
     let mut failures = 0u32;
+    let mut delays = backoff(feed.interval);
     loop {
         let started = intake.now();
         let outcome = poll(&intake, &client, &feed).await;
         match &outcome {
             Ok(n) => {
                 failures = 0;
+                delays = backoff(feed.interval);
                 metrics::counter!("kentongan_ingest_feed_polls_total", "feed" => label.clone(), "outcome" => "ok")
                     .increment(1);
                 metrics::counter!("kentongan_ingest_feed_items_total", "feed" => label.clone()).increment(*n as u64);
@@ -131,7 +135,7 @@ async fn poll_forever(intake: Intake, client: reqwest::Client, feed: FeedConfig,
             }
         }
         metrics::gauge!("kentongan_ingest_feed_failures", "feed" => label.clone()).set(f64::from(failures));
-        let wait = backoff(feed.interval, failures);
+        let wait = if failures == 0 { feed.interval } else { delays.next().unwrap_or(MAX_BACKOFF) };
         board.update(&feed.url, |s| {
             s.last_poll = Some(started);
             s.failures = failures;
@@ -300,20 +304,13 @@ pub fn item_report(feed: &FeedConfig, entry: &feed_rs::model::Entry, now: Offset
     let given = entry.published.or(entry.updated).and_then(|t| OffsetDateTime::from_unix_timestamp(t.timestamp()).ok());
     let at = crate::sent_time(given, now);
     let link = entry.links.first().map(|l| l.href.clone());
+    let source = link.map_or_else(|| feed.label(), |l| format!("{} {l}", feed.label()));
     Some(Report {
-        id: ReportId::new_at(now),
-        received_at: now,
         reported_at: at,
-        channel: Channel::Feed,
-        source: link.map_or_else(|| feed.label(), |l| format!("{} {l}", feed.label())),
-        reporter: None,
         region: feed.region.clone(),
         title,
-        text,
-        language: None,
-        attachments: Vec::new(),
-        location: None,
         external_id: Some(entry.id.clone()),
+        ..Report::new(Channel::Feed, source, text, now)
     })
 }
 
@@ -323,11 +320,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_six_hours() {
-        let i = Duration::from_secs(600);
-        assert_eq!(backoff(i, 0), i);
-        assert_eq!(backoff(i, 1), Duration::from_secs(1200));
-        assert_eq!(backoff(i, 3), Duration::from_secs(4800));
-        assert_eq!(backoff(i, 30), MAX_BACKOFF);
+        let delays: Vec<Duration> = backoff(Duration::from_secs(600)).take(30).collect();
+        assert_eq!(delays[0], Duration::from_secs(1200));
+        assert_eq!(delays[2], Duration::from_secs(4800));
+        assert_eq!(delays[29], MAX_BACKOFF);
     }
 
     #[test]

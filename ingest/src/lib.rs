@@ -59,6 +59,20 @@ pub enum Error {
     Storage(String),
 }
 
+impl bus::Retryable for Error {
+    /// The sender's own mistakes stay mistakes; a busy log, a full disk or a
+    /// rate limit pass.
+    fn retry(&self) -> bus::Retry {
+        match self {
+            Error::Invalid { .. } | Error::TooLarge(_) | Error::Unsupported { .. } | Error::Unauthenticated(_) => {
+                bus::Retry::Never
+            }
+            Error::RateLimited { .. } | Error::Storage(_) => bus::Retry::Later,
+            Error::Unavailable(e) => e.retry(),
+        }
+    }
+}
+
 /// The earliest time a report may say it happened.
 pub const EARLIEST: OffsetDateTime = datetime!(2000-01-01 0:00 UTC);
 
