@@ -344,35 +344,16 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manage::{fresh_account, fresh_credential};
 
     fn directory_with(name: &str) -> (Directory, String) {
         let directory = Directory::default();
         let now = OffsetDateTime::now_utc();
-        directory.apply(AccountRecord::Account(Account {
-            name: name.into(),
-            display_name: name.into(),
-            role: Role::Operator,
-            regions: vec![model::RegionCode::parse("72").unwrap()],
-            email: None,
-            phone: None,
-            telegram: None,
-            active: true,
-            password_hash: None,
-            created_at: now,
-            updated_at: now,
-        }));
+        let regions = vec![model::RegionCode::parse("72").unwrap()];
+        directory.apply(AccountRecord::Account(fresh_account(name, name, Role::Operator, regions, now)));
         let (id, token) = secrets::new_token().unwrap();
-        directory.apply(AccountRecord::Credential(Credential {
-            id,
-            account: name.into(),
-            kind: CredentialKind::ApiToken,
-            hash: secrets::hash(&token).unwrap(),
-            label: String::new(),
-            csrf: None,
-            created_at: now,
-            expires_at: None,
-            revoked_at: None,
-        }));
+        let hash = secrets::hash(&token).unwrap();
+        directory.apply(AccountRecord::Credential(fresh_credential(id, name, CredentialKind::ApiToken, hash, "", now)));
         (directory, token)
     }
 

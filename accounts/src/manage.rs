@@ -26,7 +26,7 @@ pub const SESSION_TTL: time::Duration = time::Duration::hours(12);
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
 /// What others may see of an account: never its hashes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub name: String,
     pub display_name: String,
@@ -41,7 +41,7 @@ pub struct AccountView {
     pub tokens: Vec<TokenView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: String,
     pub kind: CredentialKind,
@@ -55,7 +55,7 @@ pub struct TokenView {
 }
 
 /// What it takes to create an account; shared by the API and `kentongan user add`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub name: String,
@@ -80,7 +80,7 @@ pub struct NewAccount {
 
 /// A change to an account; fields left out stay as they are, and an empty
 /// email, phone or Telegram id clears it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountChange {
     pub display_name: Option<String>,
@@ -94,7 +94,7 @@ pub struct AccountChange {
 }
 
 /// A new API token's label and end.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     #[serde(default)]
@@ -112,7 +112,7 @@ pub struct Created {
 }
 
 /// An issued API token (the secret is shown only now).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     pub id: String,
     pub account: String,
@@ -185,6 +185,51 @@ fn audit_value(a: &Account) -> Value {
             "email": a.email, "phone": a.phone, "telegram": a.telegram, "active": a.active, "has_password": a.password_hash.is_some() })
 }
 
+/// A new active account, with no contacts and no password.
+pub(crate) fn fresh_account(
+    name: &str,
+    display_name: &str,
+    role: Role,
+    regions: Vec<RegionCode>,
+    now: OffsetDateTime,
+) -> Account {
+    Account {
+        name: name.to_owned(),
+        display_name: display_name.to_owned(),
+        role,
+        regions,
+        email: None,
+        phone: None,
+        telegram: None,
+        active: true,
+        password_hash: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A credential of `kind` for `account` made `now`, with no end.
+pub(crate) fn fresh_credential(
+    id: String,
+    account: &str,
+    kind: CredentialKind,
+    hash: String,
+    label: &str,
+    now: OffsetDateTime,
+) -> Credential {
+    Credential {
+        id,
+        account: account.to_owned(),
+        kind,
+        hash,
+        label: label.to_owned(),
+        csrf: None,
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    }
+}
+
 /// A new API token for `account`, with its record; the secret is returned once.
 pub fn new_token(
     account: &str,
@@ -193,17 +238,9 @@ pub fn new_token(
     now: OffsetDateTime,
 ) -> Result<(Credential, String), Error> {
     let (id, token) = secrets::new_token()?;
-    let credential = Credential {
-        id,
-        account: account.to_owned(),
-        kind: CredentialKind::ApiToken,
-        hash: secrets::hash(&token)?,
-        label: label.to_owned(),
-        csrf: None,
-        created_at: now,
-        expires_at,
-        revoked_at: None,
-    };
+    let hash = secrets::hash(&token)?;
+    let credential =
+        Credential { expires_at, ..fresh_credential(id, account, CredentialKind::ApiToken, hash, label, now) };
     Ok((credential, token))
 }
 
@@ -250,17 +287,11 @@ pub fn make_account(
         None => None,
     };
     let account = Account {
-        display_name,
-        name: new.name,
-        role: new.role,
-        regions,
         email,
         phone,
         telegram,
-        active: true,
         password_hash,
-        created_at: now,
-        updated_at: now,
+        ..fresh_account(&new.name, &display_name, new.role, regions, now)
     };
     let (credential, token) = new_token(&account.name, "created with the account", None, now)?;
     Ok((account, credential, token))
@@ -601,15 +632,9 @@ impl Accounts {
         let csrf = secrets::random_hex(16)?;
         let hash = secrets::hash_blocking(secret.clone()).await?;
         let credential = Credential {
-            id,
-            account: account.name.clone(),
-            kind: CredentialKind::Session,
-            hash,
-            label: "web".into(),
             csrf: Some(csrf.clone()),
-            created_at: now,
             expires_at: Some(now + SESSION_TTL),
-            revoked_at: None,
+            ..fresh_credential(id, &account.name, CredentialKind::Session, hash, "web", now)
         };
         self.save(AccountRecord::Credential(credential)).await?;
         self.record(Entry::new(&account.name, "sign_in", &account.name, &account.regions, origin.text)).await;
@@ -669,31 +694,10 @@ impl Accounts {
             return Ok(());
         }
         let now = self.clock.now();
-        let account = Account {
-            name: "admin".into(),
-            display_name: "Administrator".into(),
-            role: Role::Admin,
-            regions: Vec::new(),
-            email: None,
-            phone: None,
-            telegram: None,
-            active: true,
-            password_hash: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let account = fresh_account("admin", "Administrator", Role::Admin, Vec::new(), now);
         let hash = secrets::hash_blocking(token.to_owned()).await?;
-        let credential = Credential {
-            id: BOOTSTRAP_ID.into(),
-            account: "admin".into(),
-            kind: CredentialKind::ApiToken,
-            hash,
-            label: "auth.bootstrap_token".into(),
-            csrf: None,
-            created_at: now,
-            expires_at: None,
-            revoked_at: None,
-        };
+        let credential =
+            fresh_credential(BOOTSTRAP_ID.into(), "admin", CredentialKind::ApiToken, hash, "auth.bootstrap_token", now);
         self.save(AccountRecord::Account(account)).await?;
         self.save(AccountRecord::Credential(credential)).await?;
         tracing::info!("created the national admin `admin` from auth.bootstrap_token");
@@ -705,4 +709,84 @@ impl Accounts {
 pub fn csrf_matches(credential: &Credential, sent: &str) -> bool {
     let expected = credential.csrf.as_deref().unwrap_or_default();
     !expected.is_empty() && secrets::constant_time_eq(sent.as_bytes(), expected.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use model::SystemClock;
+
+    use crate::AuditFilter;
+
+    use super::*;
+
+    fn accounts() -> (Accounts, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+        (Accounts::new(bus, Arc::new(SystemClock)), dir)
+    }
+
+    fn new(name: &str, role: Role, regions: &[&str]) -> NewAccount {
+        NewAccount {
+            name: name.into(),
+            role,
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            display_name: None,
+            email: None,
+            phone: None,
+            telegram: None,
+            password: Some("kata-sandi-panjang".into()),
+        }
+    }
+
+    fn caller(name: &str, scope: Scope) -> Caller {
+        Caller { name: name.into(), role: Role::Admin, scope, credential: "c".into(), via: Via::Bearer }
+    }
+
+    const HERE: Origin<'static> = Origin { text: "192.0.2.1", peer: None };
+
+    #[tokio::test]
+    async fn accounts_are_made_within_the_creators_scope_and_names_are_one_namespace() {
+        let (accounts, _dir) = accounts();
+        let created =
+            accounts.create(None, new("dewi", Role::Operator, &["72.71"]), Origin::COMMAND_LINE).await.unwrap();
+        assert_eq!(created.account.regions, [RegionCode::parse("72.71").unwrap()]);
+        let (found, _) = accounts.authenticate(&created.token, CredentialKind::ApiToken, None).await.unwrap();
+        assert_eq!((found.name.as_str(), found.role), ("dewi", Role::Operator));
+
+        let sulteng = caller("admin-72", Scope::Regions(vec![RegionCode::parse("72").unwrap()]));
+        let outside = accounts.create(Some(&sulteng), new("budi", Role::Analyst, &["31"]), HERE).await;
+        assert!(matches!(outside, Err(Error::OutsideScope(_))), "{outside:?}");
+        let national = accounts.create(Some(&sulteng), new("budi", Role::Analyst, &[]), HERE).await;
+        assert!(matches!(national, Err(Error::OutsideScope(_))), "{national:?}");
+        // a name taken anywhere, even outside the caller's scope
+        let jakarta = caller("admin-31", Scope::Regions(vec![RegionCode::parse("31").unwrap()]));
+        let taken = accounts.create(Some(&jakarta), new("dewi", Role::Analyst, &["31"]), HERE).await;
+        assert!(matches!(&taken, Err(Error::NameTaken(n)) if n == "dewi"), "{taken:?}");
+        assert!(accounts.directory.account("budi").is_none(), "a refusal changes nothing");
+        // the refusal is audited where national admins see it
+        let refused = accounts.audit.events(&Scope::All, &AuditFilter::default());
+        assert!(refused.iter().any(|e| e.action == "account.create_refused"), "{refused:?}");
+        let bad = accounts.create(None, new("Bad Name", Role::Analyst, &[]), Origin::COMMAND_LINE).await;
+        assert!(matches!(bad, Err(Error::Invalid { field: "name", .. })), "{bad:?}");
+    }
+
+    #[tokio::test]
+    async fn sign_in_locks_a_name_out_after_repeated_failures() {
+        let (accounts, _dir) = accounts();
+        accounts.create(None, new("dewi", Role::Operator, &["72"]), Origin::COMMAND_LINE).await.unwrap();
+        let session = accounts.sign_in("dewi", "kata-sandi-panjang".into(), HERE).await.unwrap();
+        let (signed, credential) = accounts.authenticate(&session.secret, CredentialKind::Session, None).await.unwrap();
+        assert_eq!(signed.via, Via::Session);
+        assert!(csrf_matches(&credential, &session.csrf) && !csrf_matches(&credential, "salah"));
+        for _ in 0..crate::lockout::MAX_FAILURES {
+            let wrong = accounts.sign_in("dewi", "bukan-sandinya".into(), HERE).await;
+            assert!(matches!(wrong, Err(Error::WrongPassword)), "{wrong:?}");
+        }
+        let locked = accounts.sign_in("dewi", "kata-sandi-panjang".into(), HERE).await;
+        assert!(matches!(locked, Err(Error::LockedOut { retry_after }) if retry_after.as_secs() > 60), "{locked:?}");
+        // signing out revokes the session
+        accounts.sign_out(&signed, HERE).await.unwrap();
+        let after = accounts.authenticate(&session.secret, CredentialKind::Session, None).await;
+        assert!(matches!(after, Err(Error::Unauthenticated)), "{after:?}");
+    }
 }
