@@ -18,8 +18,9 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 /// The bundled table of chat and SMS spellings and slang (`yg` → `yang`),
-/// in the rule-file format: the classifier loads it as the built-in
-/// `normalize.toml`, and admins add to it in any rule file's `[replace]`.
+/// in the rule-file format: the classifier reads it before every rule set,
+/// and admins add to it, or override an entry, in any rule file's
+/// `[replace]`.
 pub const SLANG: &str = include_str!("../data/slang.toml");
 
 /// One normalised token and where it came from.

@@ -361,14 +361,13 @@ struct ThresholdDef {
     rise: Option<RiseDef>,
 }
 
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("builtin/narkoba.toml", include_str!("../rules/narkoba.toml")),
     ("builtin/konflik_sosial.toml", include_str!("../rules/konflik_sosial.toml")),
     ("builtin/kerukunan_beragama.toml", include_str!("../rules/kerukunan_beragama.toml")),
     ("builtin/ideologi.toml", include_str!("../rules/ideologi.toml")),
     ("builtin/demokrasi.toml", include_str!("../rules/demokrasi.toml")),
     ("builtin/thresholds.toml", include_str!("../rules/thresholds.toml")),
-    ("builtin/normalize.toml", bahasa::normalize::SLANG),
 ];
 
 impl RuleSet {
@@ -426,7 +425,9 @@ impl RuleSet {
     pub fn parse(sources: &[(&str, &str)]) -> Result<RuleSet, Error> {
         let mut b = Builder::default();
         let mut hasher = Sha256::new();
-        for (file, text) in sources {
+        // the bundled chat spellings and slang are always in force; a rule
+        // file's `[replace]` adds to them or overrides an entry
+        for (file, text) in std::iter::once(&("bahasa/slang.toml", bahasa::normalize::SLANG)).chain(sources) {
             hasher.update(file.as_bytes());
             hasher.update([0]);
             hasher.update(text.as_bytes());
@@ -1228,6 +1229,16 @@ mod tests {
             assert!(set.thresholds.contains_key(id), "no threshold for {id}");
         }
         assert!(set.replace.contains_key("yg"));
+    }
+
+    #[test]
+    fn the_bundled_slang_is_in_force_for_any_folder_and_a_file_may_override_it() {
+        let rule = "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n";
+        let set = RuleSet::parse(&[("folder/narkoba.toml", rule)]).unwrap();
+        assert_eq!(set.replace.get("yg").map(String::as_str), Some("yang"));
+        let set = RuleSet::parse(&[("folder/narkoba.toml", rule), ("folder/lokal.toml", "[replace]\nyg = \"yagn\"\n")])
+            .unwrap();
+        assert_eq!(set.replace.get("yg").map(String::as_str), Some("yagn"));
     }
 
     #[test]
