@@ -51,9 +51,10 @@ impl std::ops::Deref for AppState {
 
 /// What the handlers of a node share, in parts shaped by role: what every
 /// node has, then one part per role that serves HTTP. A node without a role
-/// has no such part, and its routes are not mounted (see [`routes`]); a
-/// handler reaches its role's part through [`Shared::ingest`] or
-/// [`Shared::api`], and nothing of the other role's.
+/// has no such part, and the routes of that role are not mounted (see
+/// [`routes`]). A handler reaches its role's part through [`Shared::ingest`]
+/// or [`Shared::api`], which answer 404 where the part is missing; a handler
+/// of one role has no business with the other's part.
 pub struct Shared {
     pub bus: bus::Bus,
     pub clock: Arc<dyn Clock>,
