@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 
 use anyhow::Context;
 use classifier::Classifier;
-use model::{Channel, Clock, RegionCode, Report, ReportId, SystemClock};
+use model::{Channel, Clock, RegionCode, Report, SystemClock};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -48,21 +48,7 @@ pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> any
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     let now = SystemClock.now();
     // one report, refilled for each line: the id and times are not printed
-    let mut report = Report {
-        id: ReportId::new_at(now),
-        received_at: now,
-        reported_at: now,
-        channel: Channel::App,
-        source: "classify".into(),
-        reporter: None,
-        region: None,
-        title: None,
-        text: String::new(),
-        language: None,
-        attachments: Vec::new(),
-        location: None,
-        external_id: None,
-    };
+    let mut report = Report::new(Channel::App, "classify", "", now);
     for (n, line) in input.lines().enumerate() {
         let line = line.context("reading stdin")?;
         if line.trim().is_empty() {

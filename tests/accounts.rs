@@ -436,7 +436,14 @@ async fn web_sign_in_with_csrf_lockout_and_audit() {
     let session = cookie.split(';').next().unwrap().to_owned();
     let csrf = r.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
 
-    let me = client().get(node.url("/api/v1/me")).header("cookie", &session).send().await.unwrap();
+    // as a browser sends it: among other cookies, in two headers
+    let me = client()
+        .get(node.url("/api/v1/me"))
+        .header("cookie", "theme=\"gelap\"; lang=id")
+        .header("cookie", format!("other=1; {session}; last=x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
     let no_csrf = client().post(node.url("/api/v1/me/tokens")).header("cookie", &session).send().await.unwrap();
     assert_eq!(no_csrf.status(), 403);
@@ -456,6 +463,8 @@ async fn web_sign_in_with_csrf_lockout_and_audit() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
+    let cleared = out.headers()["set-cookie"].to_str().unwrap();
+    assert!(cleared.starts_with("kentongan_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
     let after = client().get(node.url("/api/v1/me")).header("cookie", &session).send().await.unwrap();
     assert_eq!(after.status(), 401);
 

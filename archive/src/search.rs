@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use minijinja::HtmlEscape;
 use model::{Channel, ClassifiedReport, RegionCode, RegionLevel, Scope, wire};
 use serde::Serialize;
 use tantivy::aggregation::AggregationCollector;
@@ -433,12 +434,11 @@ impl SearchIndex {
         let mut hits = Vec::with_capacity(found.len());
         for (_, address) in found {
             let item = self.load(&searcher, address)?;
-            let snippet = match &snippets {
-                Some(g) => {
-                    let s = g.snippet(&item.report.text);
-                    if s.fragment().is_empty() { escape(&excerpt(&item.report.text)) } else { s.to_html() }
+            let snippet = match snippets.as_ref().map(|g| g.snippet(&item.report.text)) {
+                Some(s) if !s.fragment().is_empty() => {
+                    marked_html(s.fragment(), &tantivy::snippet::collapse_overlapped_ranges(s.highlighted()))
                 }
-                None => escape(&excerpt(&item.report.text)),
+                _ => marked_html(&excerpt(&item.report.text), &[]),
             };
             let (report, classification) = (item.report, item.classification);
             hits.push(Hit {
@@ -531,8 +531,19 @@ fn excerpt(text: &str) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+/// `text` as HTML with the byte ranges `marked` (in order, apart) in `<b>`.
+/// What it quotes is escaped by minijinja's HTML escaper, the one the API's
+/// pages use.
+fn marked_html(text: &str, marked: &[std::ops::Range<usize>]) -> String {
+    use std::fmt::Write;
+    let mut html = String::with_capacity(text.len() + 16);
+    let mut at = 0;
+    for r in marked {
+        let _ = write!(html, "{}<b>{}</b>", HtmlEscape(&text[at..r.start]), HtmlEscape(&text[r.clone()]));
+        at = r.end;
+    }
+    let _ = write!(html, "{}", HtmlEscape(&text[at..]));
+    html
 }
 
 /// Counts matching reports by (day, indicator, region at one level).
@@ -640,18 +651,9 @@ mod tests {
         let at = datetime!(2026-11-29 10:00 UTC) + time::Duration::minutes(n as i64);
         let report = Report {
             id: ReportId(uuid::Uuid::from_u128(n)),
-            received_at: at,
-            reported_at: at,
-            channel: Channel::Web,
-            source: "t".into(),
             reporter: Some(model::Reporter { name: Some("Informan Rahasia".into()), ..Default::default() }),
             region: Some(RegionCode::parse(region).unwrap()),
-            title: None,
-            text: text.into(),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
+            ..Report::new(Channel::Web, "t", text, at)
         };
         let classification = Classification {
             language: None,
@@ -788,6 +790,23 @@ mod tests {
         let some = Scope::Regions(vec![RegionCode::parse("73").unwrap()]);
         assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &some).unwrap().is_none());
         assert!(index.get(&ReportId(uuid::Uuid::from_u128(1)).to_string(), &Scope::All).unwrap().is_some());
+    }
+
+    #[test]
+    fn snippets_and_excerpts_escape_the_text() {
+        let text = "<script>alert(\"x\")</script> & 'y' pesta sabu";
+        let (_dir, index) = index_of(&[item(1, "72.71", text, "narkoba")]);
+        let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt; &amp; &#x27;y&#x27; pesta";
+        // the snippet of a text query, with the match marked
+        let hit = &index.search(&query("sabu"), &Scope::All).unwrap().hits[0];
+        assert_eq!(hit.snippet, format!("{escaped} <b>sabu</b>"));
+        // the excerpt when nothing in the text matched, and without a query
+        let by_id = query("id:00000000-0000-0000-0000-000000000001");
+        let browse = SearchQuery { limit: 10, ..Default::default() };
+        for q in [by_id, browse] {
+            let hit = &index.search(&q, &Scope::All).unwrap().hits[0];
+            assert_eq!(hit.snippet, format!("{escaped} sabu"), "{q:?}");
+        }
     }
 
     #[test]

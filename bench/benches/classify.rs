@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use classifier::{Classifier, RuleSet};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use model::{Channel, Report, ReportId};
+use model::{Channel, Report};
 use time::macros::datetime;
 
 const TEXT: &str = "Warga Kelurahan Balaroa, Kecamatan Palu Barat, melaporkan bahwa rumah kontrakan di ujung gang \
@@ -17,21 +17,7 @@ membubarkan diri. Warga meminta patroli rutin ditingkatkan menjelang pilkada aga
 
 fn report() -> Report {
     let at = datetime!(2026-11-29 10:00 UTC);
-    Report {
-        id: ReportId::new_at(at),
-        received_at: at,
-        reported_at: at,
-        channel: Channel::App,
-        source: "bench".into(),
-        reporter: None,
-        region: None,
-        title: None,
-        text: TEXT.into(),
-        language: None,
-        attachments: vec![],
-        location: None,
-        external_id: None,
-    }
+    Report::new(Channel::App, "bench", TEXT, at)
 }
 
 /// 500 rules of 20 made-up words each, as in bench/gen_corpus.py.

@@ -449,28 +449,14 @@ fn near(left: &[&Hit], right: &[&Hit], within: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use model::{Channel, RegionCode, ReportId};
+    use model::{Channel, RegionCode};
     use time::macros::datetime;
 
     use super::*;
 
     fn report(text: &str) -> Report {
         let at = datetime!(2026-11-29 10:00 UTC);
-        Report {
-            id: ReportId::new_at(at),
-            received_at: at,
-            reported_at: at,
-            channel: Channel::Web,
-            source: "test".into(),
-            reporter: None,
-            region: None,
-            title: None,
-            text: text.into(),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
-        }
+        Report::new(Channel::Web, "test", text, at)
     }
 
     fn classifier(src: &str) -> Classifier {

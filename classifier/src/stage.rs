@@ -144,27 +144,13 @@ fn handle(
 #[cfg(test)]
 mod tests {
     use bus::embedded::EmbeddedLog;
-    use model::{Channel, ReportId};
+    use model::Channel;
 
     use super::*;
 
     fn report(text: &str) -> Vec<u8> {
         let now = time::OffsetDateTime::now_utc();
-        wire::encode(&Report {
-            id: ReportId::new_at(now),
-            received_at: now,
-            reported_at: now,
-            channel: Channel::Web,
-            source: "t".into(),
-            reporter: None,
-            region: None,
-            title: None,
-            text: text.into(),
-            language: None,
-            attachments: Vec::new(),
-            location: None,
-            external_id: None,
-        })
+        wire::encode(&Report::new(Channel::Web, "t", text, now))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -240,18 +240,8 @@ mod tests {
     fn item(region: &str, at: OffsetDateTime, n: u128) -> ClassifiedReport {
         let report = Report {
             id: ReportId(Uuid::from_u128(n)),
-            received_at: at,
-            reported_at: at,
-            channel: Channel::Web,
-            source: "t".into(),
-            reporter: None,
             region: Some(RegionCode::parse(region).unwrap()),
-            title: None,
-            text: format!("laporan {n}"),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
+            ..Report::new(Channel::Web, "t", format!("laporan {n}"), at)
         };
         let classification = Classification {
             language: None,

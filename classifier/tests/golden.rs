@@ -12,7 +12,7 @@
 //! one report for another shows both.
 
 use classifier::{Classifier, RuleSet};
-use model::{Channel, Report, ReportId};
+use model::{Channel, Report};
 use serde::Deserialize;
 use time::macros::datetime;
 
@@ -45,21 +45,7 @@ fn check(file: &str, data: &str) {
     let mut wrong = Vec::new();
     for line in data.lines().filter(|l| !l.trim().is_empty()) {
         let l: Labelled = serde_json::from_str(line).unwrap();
-        let report = Report {
-            id: ReportId::new_at(at),
-            received_at: at,
-            reported_at: at,
-            channel: Channel::Web,
-            source: "golden".into(),
-            reporter: None,
-            region: None,
-            title: None,
-            text: l.text.clone(),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
-        };
+        let report = Report::new(Channel::Web, "golden", l.text.clone(), at);
         let c = classifier.classify(&report, at);
         let mut got: Vec<String> = c.indicators.iter().map(|i| i.id.to_string()).collect();
         got.sort();

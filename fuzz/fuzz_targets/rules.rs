@@ -87,18 +87,9 @@ const SAMPLES: [&str; 3] = [
 fn report(text: &str, at: time::OffsetDateTime) -> Report {
     Report {
         id: ReportId::new_at(at),
-        received_at: NOW,
         reported_at: at,
-        channel: Channel::Web,
-        source: "fuzz".into(),
-        reporter: None,
-        region: None,
         title: Some("Laporan warga".into()),
-        text: text.into(),
-        language: None,
-        attachments: Vec::new(),
-        location: None,
-        external_id: None,
+        ..Report::new(Channel::Web, "fuzz", text, NOW)
     }
 }
 

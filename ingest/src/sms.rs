@@ -172,19 +172,11 @@ pub fn interpret(
     };
     let from = normalize_phone(from);
     Ok(Report {
-        id: ReportId::new_at(now),
-        received_at: now,
         reported_at: sent_at,
-        channel: Channel::Sms,
-        source: "sms".into(),
         reporter: Some(Reporter { account: None, name: None, contact: Some(from) }),
         region,
-        title: None,
-        text: body.to_owned(),
-        language: None,
-        attachments: Vec::new(),
-        location: None,
         external_id: id,
+        ..Report::new(Channel::Sms, "sms", body.to_owned(), now)
     })
 }
 

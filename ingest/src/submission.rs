@@ -1,6 +1,6 @@
 //! The body of `POST /api/v1/reports`, and the checks every report passes.
 
-use model::{Channel, RegionCode, Report, ReportId, Reporter};
+use model::{Channel, RegionCode, Report, Reporter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -150,19 +150,12 @@ impl Submission {
         }
         let source = self.source.map(|s| crate::one_line(&s)).filter(|s| !s.is_empty()).unwrap_or_else(|| "api".into());
         Ok(Report {
-            id: ReportId::new_at(now),
-            received_at: now,
             reported_at,
-            channel,
-            source,
             reporter,
             region,
             title,
-            text,
-            language: None,
-            attachments: Vec::new(),
-            location: None,
             external_id: self.external_id.map(|s| crate::one_line(&s)).filter(|s| !s.is_empty()),
+            ..Report::new(channel, source, text, now)
         })
     }
 }

@@ -2,7 +2,7 @@
 //! reply (a receipt number) sent back in the webhook's own answer, which the
 //! Bot API allows, so no outbound call is needed.
 
-use model::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};
+use model::{Attachment, Channel, GeoPoint, Report, Reporter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -133,19 +133,13 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
     });
     let reported_at = crate::sent_time(OffsetDateTime::from_unix_timestamp(m.date).ok(), now);
     let report = Report {
-        id: ReportId::new_at(now),
-        received_at: now,
         reported_at,
-        channel: Channel::Telegram,
-        source: "telegram".into(),
         reporter: Some(Reporter { account: None, name, contact: Some(format!("telegram:{sender}")) }),
         region: location.and_then(|l| model::region::nearest(l.lat, l.lon)),
-        title: None,
-        text,
-        language: None,
         attachments,
         location,
         external_id: Some(format!("{}:{}", m.chat.id, m.message_id)),
+        ..Report::new(Channel::Telegram, "telegram", text, now)
     };
     Parsed::Report { report: Box::new(report), sender, chat: m.chat.id, message: m.message_id }
 }

@@ -3,7 +3,7 @@
 //! app secret. Each message in a notification becomes a report.
 
 use hmac::{Hmac, KeyInit, Mac};
-use model::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};
+use model::{Attachment, Channel, GeoPoint, Report, Reporter};
 use serde::Deserialize;
 use sha2::Sha256;
 use time::OffsetDateTime;
@@ -212,19 +212,13 @@ pub fn parse(n: &Notification, now: OffsetDateTime) -> (Vec<Incoming>, Vec<(Stri
                 .into_iter()
                 .collect();
             let report = Report {
-                id: ReportId::new_at(now),
-                received_at: now,
                 reported_at,
-                channel: Channel::Whatsapp,
-                source: "whatsapp".into(),
                 reporter: Some(Reporter { account: None, name, contact: Some(sender.clone()) }),
                 region: location.and_then(|l| model::region::nearest(l.lat, l.lon)),
-                title: None,
-                text,
-                language: None,
                 attachments,
                 location,
                 external_id: Some(m.id.clone()),
+                ..Report::new(Channel::Whatsapp, "whatsapp", text, now)
             };
             out.push(Incoming {
                 report,

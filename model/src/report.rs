@@ -148,6 +148,33 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report of `text` that came through `channel` from `source` at
+    /// `received_at`: a new id, said to have happened when it was received,
+    /// and nothing else known yet. Give the rest with struct update syntax:
+    /// `Report { region, ..Report::new(channel, source, text, now) }`.
+    pub fn new(
+        channel: Channel,
+        source: impl Into<String>,
+        text: impl Into<String>,
+        received_at: OffsetDateTime,
+    ) -> Self {
+        Report {
+            id: ReportId::new_at(received_at),
+            received_at,
+            reported_at: received_at,
+            channel,
+            source: source.into(),
+            reporter: None,
+            region: None,
+            title: None,
+            text: text.into(),
+            language: None,
+            attachments: Vec::new(),
+            location: None,
+            external_id: None,
+        }
+    }
+
     /// The bus key: the province of the report's region, or `00` when the
     /// region is not known yet, so one province's reports stay in order.
     pub fn partition_key(&self) -> String {

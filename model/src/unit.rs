@@ -116,6 +116,25 @@ fn lowest() -> Level {
 }
 
 impl Unit {
+    /// A unit `id` called `name` over `regions`, for every indicator from the
+    /// lowest level up, always on duty and with no contacts yet. Give the
+    /// rest with struct update syntax: `Unit { emails, ..Unit::new(…) }`.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, regions: Vec<RegionCode>) -> Self {
+        Unit {
+            id: id.into(),
+            name: name.into(),
+            regions,
+            indicators: vec![],
+            min_level: lowest(),
+            emails: vec![],
+            phones: vec![],
+            parent: None,
+            working_hours: None,
+            time_zone: None,
+            language: None,
+        }
+    }
+
     /// The unit's UTC offset in hours: its `time_zone`, else its first region's.
     pub fn offset_hours(&self) -> i8 {
         self.time_zone
@@ -164,19 +183,7 @@ mod tests {
 
     #[test]
     fn duty_hours_are_local_to_the_unit() {
-        let mut unit = Unit {
-            id: "palu".into(),
-            name: "Kesbangpol Kota Palu".into(),
-            regions: vec![RegionCode::parse("72.71").unwrap()],
-            indicators: vec![],
-            min_level: Level::Waspada,
-            emails: vec![],
-            phones: vec![],
-            parent: None,
-            working_hours: None,
-            time_zone: None,
-            language: None,
-        };
+        let mut unit = Unit::new("palu", "Kesbangpol Kota Palu", vec![RegionCode::parse("72.71").unwrap()]);
         // Sunday 2026-11-29, 02:00 UTC is 10:00 in Palu (WITA)
         let sunday_ten = datetime!(2026-11-29 02:00 UTC);
         assert!(unit.on_duty(sunday_ten), "no hours: always");
@@ -202,19 +209,7 @@ mod tests {
     #[test]
     fn a_unit_encloses_the_regions_below_its_own() {
         let codes = |list: &[&str]| -> Vec<RegionCode> { list.iter().map(|c| RegionCode::parse(c).unwrap()).collect() };
-        let province = Unit {
-            id: "sulteng".into(),
-            name: "Kesbangpol Sulawesi Tengah".into(),
-            regions: codes(&["72"]),
-            indicators: vec![],
-            min_level: Level::Waspada,
-            emails: vec![],
-            phones: vec![],
-            parent: None,
-            working_hours: None,
-            time_zone: None,
-            language: None,
-        };
+        let province = Unit::new("sulteng", "Kesbangpol Sulawesi Tengah", codes(&["72"]));
         assert!(province.encloses(&codes(&["72.71", "72.71.02", "72"])));
         assert!(!province.encloses(&codes(&["72.71", "73.71"])), "one region in another province");
         assert!(!province.encloses(&[]));

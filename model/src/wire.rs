@@ -52,19 +52,8 @@ mod tests {
     fn report() -> Report {
         let at = datetime!(2026-11-29 10:00 UTC);
         Report {
-            id: ReportId::new_at(at),
-            received_at: at,
-            reported_at: at,
-            channel: Channel::Sms,
-            source: "gateway".into(),
-            reporter: None,
             region: Some(RegionCode::parse("72.71").unwrap()),
-            title: None,
-            text: "pesta sabu di gang".into(),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
+            ..Report::new(Channel::Sms, "gateway", "pesta sabu di gang", at)
         }
     }
 

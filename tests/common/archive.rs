@@ -25,19 +25,16 @@ pub fn item(n: u32) -> ClassifiedReport {
         .collect();
     let report = Report {
         id: ReportId(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0000 + u128::from(n))),
-        received_at: at + Duration::minutes(3),
         reported_at: at,
-        channel: if n.is_multiple_of(4) { Channel::Feed } else { Channel::App },
-        source: "uji".into(),
-        reporter: None,
         // some reports carry their region, others have it found in the text
         region: n.is_multiple_of(2).then(|| region.clone()),
-        title: None,
-        text: format!("laporan nomor {n}"),
         language: Some("ind".into()),
-        attachments: vec![],
-        location: None,
-        external_id: None,
+        ..Report::new(
+            if n.is_multiple_of(4) { Channel::Feed } else { Channel::App },
+            "uji",
+            format!("laporan nomor {n}"),
+            at + Duration::minutes(3),
+        )
     };
     let classification = Classification {
         language: Some("ind".into()),

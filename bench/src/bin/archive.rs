@@ -119,20 +119,14 @@ impl Gen {
         let reported_at = now - time::Duration::seconds(self.rng.i64(0..365 * 86_400));
         let channel = [Channel::App, Channel::App, Channel::Web, Channel::Whatsapp, Channel::Sms, Channel::Feed]
             [self.rng.usize(..6)];
+        // drawn in the order the figures were made with
+        let received_at = reported_at + time::Duration::seconds(self.rng.i64(0..600));
+        let region = (self.rng.f32() < 0.7).then(|| self.regions[self.rng.usize(..self.regions.len())].clone());
         Report {
             id: ReportId(uuid::Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0000 + n as u128)),
-            received_at: reported_at + time::Duration::seconds(self.rng.i64(0..600)),
             reported_at,
-            channel,
-            source: format!("bench-{}", channel.as_str()),
-            reporter: None,
-            region: (self.rng.f32() < 0.7).then(|| self.regions[self.rng.usize(..self.regions.len())].clone()),
-            title: None,
-            text: self.text(),
-            language: None,
-            attachments: vec![],
-            location: None,
-            external_id: None,
+            region,
+            ..Report::new(channel, format!("bench-{}", channel.as_str()), self.text(), received_at)
         }
     }
 }
