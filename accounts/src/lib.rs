@@ -91,6 +91,25 @@ impl Error {
     }
 }
 
+impl bus::Retryable for Error {
+    fn retry(&self) -> bus::Retry {
+        match self {
+            // the log or the machine may recover; a throttle or a lock ends
+            Error::Bus(e) => e.retry(),
+            Error::Internal(_) | Error::LockedOut { .. } | Error::Throttled { .. } => bus::Retry::Later,
+            // the same request is refused the same way until something else changes
+            Error::Invalid { .. }
+            | Error::NameTaken(_)
+            | Error::IdentityTaken(_)
+            | Error::TooManyTokens(_)
+            | Error::NotFound(_)
+            | Error::OutsideScope(_)
+            | Error::Unauthenticated
+            | Error::WrongPassword => bus::Retry::Never,
+        }
+    }
+}
+
 /// How a caller signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
