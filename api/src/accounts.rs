@@ -7,35 +7,63 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use accounts::manage::IssuedToken;
+use model::Role;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use accounts::manage::SESSION_TTL;
 pub use accounts::{AccountChange, AccountView, NewAccount, NewToken};
 
 use crate::AppState;
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJson, ApiJsonOrEmpty};
+use crate::error::{ApiError, ApiJson, ApiJsonOrEmpty, ErrorBody};
 
-/// `POST /api/v1/users`: creates an account and returns its API token, once.
+/// A new account, with its first API token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAccount {
+    #[serde(flatten)]
+    pub account: AccountView,
+    /// Shown only in this answer.
+    pub token: String,
+}
+
+/// Create an account; its API token is shown only in this answer.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewAccount, responses(
+    (status = 201, body = CreatedAccount),
+    (status = 409, body = ErrorBody, description = "the name, email, phone or Telegram id is taken"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the account right now"),
+))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     source: Source,
     ApiJson(new): ApiJson<NewAccount>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedAccount>), ApiError> {
     let created = state.accounts.create(Some(&caller), new, source.origin()).await?;
-    let mut body = serde_json::to_value(created.account).map_err(ApiError::internal)?;
-    body["token"] = json!(created.token);
-    Ok((StatusCode::CREATED, Json(body)))
+    Ok((StatusCode::CREATED, Json(CreatedAccount { account: created.account, token: created.token })))
 }
 
-/// `GET /api/v1/users`: the accounts inside the caller's scope.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    Json(json!({ "users": state.accounts.list(&caller) }))
+/// The accounts a caller sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Users {
+    pub users: Vec<AccountView>,
 }
 
-/// `PATCH /api/v1/users/{name}`.
+/// Accounts within your regions.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Users)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Users> {
+    Json(Users { users: state.accounts.list(&caller) })
+}
+
+/// Change an account: role, regions, contact, active, password.
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)),
+    request_body = AccountChange,
+    responses(
+        (status = 200, body = AccountView),
+        (status = 409, body = ErrorBody, description = "the email, phone or Telegram id is another account's"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,44 +74,64 @@ pub async fn update(
     Ok(Json(state.accounts.update(&caller, &name, change, source.origin()).await?))
 }
 
-/// `POST /api/v1/users/{name}/tokens`: an admin issues a token for an account in scope.
+/// Issue an API token for an account; shown once.
+#[utoipa::path(post, path = "/api/v1/users/{name}/tokens", tag = "users", params(("name" = String, Path)),
+    request_body(content = Option<NewToken>, description = "or no body"),
+    responses(
+        (status = 201, body = IssuedToken),
+        (status = 409, body = ErrorBody, description = "the account has as many tokens as it may"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the token right now"),
+    ))]
 pub async fn create_token_for(
     State(state): State<AppState>,
     caller: Caller,
     source: Source,
     Path(name): Path<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
     let account = state.accounts.managed(&caller, &name)?;
     let issued = state.accounts.issue_token(&caller, &account, body, source.origin()).await?;
-    Ok((StatusCode::CREATED, Json(json!(issued))))
+    Ok((StatusCode::CREATED, Json(issued)))
 }
 
-/// `POST /api/v1/me/tokens`: a token for oneself (for a second device, say).
+/// Issue yourself an API token (for a second device, say); shown once.
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "me",
+    request_body(content = Option<NewToken>, description = "or no body"),
+    responses(
+        (status = 201, body = IssuedToken),
+        (status = 409, body = ErrorBody, description = "your account has as many tokens as it may"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the token right now"),
+    ))]
 pub async fn create_own_token(
     State(state): State<AppState>,
     caller: Caller,
     source: Source,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IssuedToken>), ApiError> {
     let account = state.accounts.own(&caller)?;
     let issued = state.accounts.issue_token(&caller, &account, body, source.origin()).await?;
-    Ok((StatusCode::CREATED, Json(json!(issued))))
+    Ok((StatusCode::CREATED, Json(issued)))
 }
 
-/// `GET /api/v1/me`.
+/// Your account and tokens.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", responses((status = 200, body = AccountView)))]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<AccountView>, ApiError> {
     let account = state.accounts.own(&caller)?;
     Ok(Json(state.accounts.view(&account)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    /// At least 12 characters.
     pub password: String,
 }
 
-/// `PUT /api/v1/me/password`.
+/// Set your web password (at least 12 characters).
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange, responses(
+    (status = 204, description = "set"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn set_own_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,8 +142,11 @@ pub async fn set_own_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /api/v1/tokens/{id}`: revokes one's own credential, or, for an
-/// admin, one of an account in scope.
+/// Revoke a token: your own, or (admins) one of an account in your regions.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)), responses(
+    (status = 204, description = "revoked"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,16 +157,32 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignIn {
     pub name: String,
     pub password: String,
 }
 
-/// `POST /api/v1/session`: web sign-in with name and password. Sets an
-/// HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns
-/// the CSRF token that changing requests must send back.
+/// Who signed in, and the token their changing requests send back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedIn {
+    pub name: String,
+    pub role: Role,
+    /// Send as `X-CSRF-Token` with every changing request of this session.
+    pub csrf_token: String,
+}
+
+/// Web sign-in: sets the session cookie, returns the CSRF token.
+///
+/// With name and password. The cookie is HttpOnly and SameSite=Strict
+/// (Secure behind TLS); changing requests send the CSRF token back.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn, responses(
+    (status = 200, body = SignedIn, headers(("set-cookie" = String, description = "the session cookie"))),
+    (status = 401, body = ErrorBody, description = "the name or the password is wrong"),
+    (status = 429, body = ErrorBody, description = "too many failed sign-ins; wait for Retry-After"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the session right now"),
+))]
 pub async fn sign_in(
     State(state): State<AppState>,
     source: Source,
@@ -126,13 +193,17 @@ pub async fn sign_in(
     let behind_tls =
         state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     let cookie = crate::auth::session_set_cookie(&session.secret, SESSION_TTL, behind_tls)?;
-    let body = Json(json!({ "name": session.account.name, "role": session.account.role, "csrf_token": session.csrf }));
+    let body = Json(SignedIn { name: session.account.name, role: session.account.role, csrf_token: session.csrf });
     let mut response = body.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
-/// `DELETE /api/v1/session`: signs out (revokes the session).
+/// Sign out: the session is revoked.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses(
+    (status = 204, description = "signed out"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn sign_out(State(state): State<AppState>, caller: Caller, source: Source) -> Result<Response, ApiError> {
     state.accounts.sign_out(&caller, source.origin()).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();

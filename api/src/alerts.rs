@@ -9,13 +9,14 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use bus::Topic;
 use model::{Alert, AlertBook, AlertEvent, AlertFilter, AlertState, StateChange, wire};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJsonOrEmpty, ApiQuery};
+use crate::error::{ApiError, ApiJsonOrEmpty, ApiQuery, ErrorBody};
 use crate::pages::{self, Page};
 
 impl bus::View for AlertView {
@@ -72,36 +73,51 @@ impl AlertView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
+    /// An indicator id.
     pub indicator: Option<String>,
+    /// A region code; everything under it.
+    #[param(inline)]
     pub region: Option<model::RegionCode>,
     /// `open`, `acknowledged`, `in_progress` or `resolved`.
+    #[param(inline)]
     pub state: Option<AlertState>,
+    /// Default 100.
     pub limit: Option<usize>,
 }
 
-/// `GET /api/v1/alerts`: alerts in the caller's scope, newest first, with
-/// the names of their regions.
+/// Alerts, with the names of their regions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alerts {
+    /// Newest first.
+    pub alerts: Vec<Alert>,
+    /// The name of each region code in `alerts`.
+    pub names: BTreeMap<String, String>,
+}
+
+/// Alerts within your regions, newest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(AlertsQuery), responses((status = 200, body = Alerts)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<AlertsQuery>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let view = state.alerts.as_ref().ok_or_else(|| ApiError::not_found("this node serves no alerts;"))?;
-    let alerts = view.list(&caller, &q);
+) -> Result<Json<Alerts>, ApiError> {
+    let alerts = view(&state)?.list(&caller, &q);
     // region names, for people rather than codes
-    let names: BTreeMap<String, &str> = alerts.iter().map(|a| (a.region.to_string(), a.region.name())).collect();
-    Ok(axum::Json(serde_json::json!({ "alerts": alerts, "names": names })))
+    let names = alerts.iter().map(|a| (a.region.to_string(), a.region.name().to_owned())).collect();
+    Ok(Json(Alerts { alerts, names }))
 }
 
 fn view(state: &AppState) -> Result<&AlertView, ApiError> {
-    state.alerts.as_ref().ok_or_else(|| ApiError::not_found("this node serves no alerts;"))
+    Ok(&state.api()?.alerts)
 }
 
-/// `GET /api/v1/alerts/{id}`: one alert with its reports, deliveries and
-/// lifecycle history.
+/// One alert with its reports, deliveries and lifecycle history.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
+    responses((status = 200, body = Alert)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,9 +127,10 @@ pub async fn get(
 }
 
 /// The body of a lifecycle step: an optional note (a follow-up, tindak lanjut).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// At most 4000 characters.
     pub note: Option<String>,
 }
 
@@ -170,7 +187,14 @@ async fn take(
     Ok(())
 }
 
-/// `POST /api/v1/alerts/{id}/ack`: the unit has seen the alert (diterima).
+/// Acknowledge an alert (diterima): who and when are recorded.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<Step>, description = "or no body"),
+    responses(
+        (status = 200, body = Alert),
+        (status = 409, body = ErrorBody, description = "the alert is past this step"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
+    ))]
 pub async fn ack(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,8 +205,14 @@ pub async fn ack(
     step(&state, &caller, &source, &id, AlertState::Acknowledged, body.note).await
 }
 
-/// `POST /api/v1/alerts/{id}/progress`: follow-up is under way (tindak
-/// lanjut); again with a note to record each further step.
+/// Follow-up under way (tindak lanjut); again with a note for each further step.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/progress", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<Step>, description = "or no body"),
+    responses(
+        (status = 200, body = Alert),
+        (status = 409, body = ErrorBody, description = "the alert is past this step"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
+    ))]
 pub async fn progress(
     State(state): State<AppState>,
     caller: Caller,
@@ -193,7 +223,14 @@ pub async fn progress(
     step(&state, &caller, &source, &id, AlertState::InProgress, body.note).await
 }
 
-/// `POST /api/v1/alerts/{id}/resolve`: the situation is handled (selesai).
+/// Resolve an alert (selesai): the situation is handled.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", tag = "alerts", params(("id" = String, Path)),
+    request_body(content = Option<Step>, description = "or no body"),
+    responses(
+        (status = 200, body = Alert),
+        (status = 409, body = ErrorBody, description = "the alert is resolved already"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
+    ))]
 pub async fn resolve(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,8 +242,10 @@ pub async fn resolve(
 }
 
 /// The token of an acknowledgement link.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct LinkToken {
+    /// From the link: signed, expires after 3 days.
     pub token: String,
 }
 
@@ -220,9 +259,10 @@ fn check_link(state: &AppState, id: &str, token: &str) -> Result<(AlertView, Ale
             "Tautan ini tidak menunjuk ke peringatan yang ada.",
         )
     };
-    let view = state.alerts.clone().ok_or_else(not_found)?;
+    let api = state.api.as_ref().ok_or_else(not_found)?;
+    let view = api.alerts.clone();
     let alert_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    let recipient = state.links.verify(Purpose::AckLink, alert_id, token, state.clock.now()).map_err(|e| match e {
+    let recipient = api.links.verify(Purpose::AckLink, alert_id, token, state.clock.now()).map_err(|e| match e {
         alerter::links::LinkError::Expired => pages::message(
             StatusCode::GONE,
             "Tautan kedaluwarsa",
@@ -241,6 +281,14 @@ fn check_link(state: &AppState, id: &str, token: &str) -> Result<(AlertView, Ale
 /// `GET /api/v1/alerts/{id}/ack-link?token=`: the page an email link opens,
 /// with one button. Opening it changes nothing, so mail scanners that fetch
 /// links do not acknowledge alerts on anyone's behalf.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}/ack-link", tag = "alerts",
+    summary = "The page an email's acknowledgement link opens (HTML, one button); changes nothing", params(("id" = String, Path), LinkToken),
+    responses(
+        (status = 200, description = "the page with the button", body = String, content_type = "text/html"),
+        (status = 403, description = "the token is not valid", body = String, content_type = "text/html"),
+        (status = 404, description = "no such alert", body = String, content_type = "text/html"),
+        (status = 410, description = "the link has expired", body = String, content_type = "text/html"),
+    ))]
 pub async fn ack_link_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -258,6 +306,17 @@ pub async fn ack_link_page(
 
 /// `POST /api/v1/alerts/{id}/ack-link` with the form field `token`: the
 /// recipient acknowledges the alert; the link then cannot be used again.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/ack-link", tag = "alerts",
+    summary = "Acknowledge by the email link's token (form field `token`), once", params(("id" = String, Path)),
+    request_body(content = LinkToken, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "acknowledged, or who did first", body = String, content_type = "text/html"),
+        (status = 403, description = "the token is not valid", body = String, content_type = "text/html"),
+        (status = 404, description = "no such alert", body = String, content_type = "text/html"),
+        (status = 409, description = "the alert is past acknowledging", body = String, content_type = "text/html"),
+        (status = 410, description = "the link has expired", body = String, content_type = "text/html"),
+        (status = 503, description = "the log cannot take the step right now", body = String, content_type = "text/html"),
+    ))]
 pub async fn ack_link(
     State(state): State<AppState>,
     source: Source,
@@ -290,7 +349,7 @@ pub async fn ack_link(
 
 /// What an SMS gateway reports about a message: Twilio's form fields, or a
 /// JSON object with `status` (and `error`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SmsStatus {
     #[serde(alias = "MessageStatus")]
     pub status: Option<String>,
@@ -301,6 +360,18 @@ pub struct SmsStatus {
 /// `POST /api/v1/alerts/{id}/sms-status?token=`: the SMS gateway's status
 /// callback. The token (made with the message) says which unit and phone it
 /// is about; the status is recorded on the alert as one more delivery entry.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/sms-status", tag = "alerts",
+    summary = "The SMS gateway's status callback (the URL carries a signed token); recorded on the alert",
+    params(("id" = String, Path), LinkToken),
+    request_body(content(
+        (SmsStatus = "application/json"),
+        (SmsStatus = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 204, description = "recorded"),
+        (status = 403, body = ErrorBody, description = "the token is not one this node made"),
+        (status = 503, body = ErrorBody, description = "the log cannot take the status right now"),
+    ))]
 pub async fn sms_status(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -311,7 +382,7 @@ pub async fn sms_status(
     let bad_token = || ApiError::new(StatusCode::FORBIDDEN, "forbidden", "token: not a status callback this node made");
     let alert_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(&format!("alert `{id}`")))?;
     let signed =
-        state.links.verify(Purpose::SmsStatus, alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
+        state.api()?.links.verify(Purpose::SmsStatus, alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
     let mut parts = signed.splitn(3, ':');
     let (Some("sms"), Some(unit), Some(phone)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad_token());
@@ -347,13 +418,12 @@ pub async fn sms_status(
             status: Some(status),
         },
     };
-    let key = view(&state)?
+    let view = view(&state)?;
+    let key = view
         .find(alert_id)
         .map(|a| a.key)
         .ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
     state.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
-    if let Some(view) = &state.alerts {
-        view.apply(event);
-    }
+    view.apply(event);
     Ok(StatusCode::NO_CONTENT)
 }

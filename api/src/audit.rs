@@ -3,51 +3,60 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::Value;
+use model::AuditEvent;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
 
 pub use accounts::Entry;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 /// Appends `entry` to the audit log, now.
 pub async fn record(state: &AppState, entry: Entry<'_>) {
     state.accounts.record(entry).await;
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// An account name.
     pub actor: Option<String>,
+    /// `sign_in`, `sign_in_failed`, `account.create`, `account.update`, `token.create`, `token.revoke`, `unit.create`, …
     pub action: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    /// From then (inclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<OffsetDateTime>,
+    /// Before then (exclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
+    /// Default 100, at most 1000.
     pub limit: Option<usize>,
 }
 
-fn time_param(name: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
-    v.map(|v| OffsetDateTime::parse(v, &Rfc3339).map_err(|_| ApiError::invalid(name, "is not an RFC 3339 time")))
-        .transpose()
+/// Events of the audit log, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvents {
+    pub events: Vec<AuditEvent>,
 }
 
-/// `GET /api/v1/audit`: newest first, only what lies in the caller's scope
-/// (national events only for national admins).
+/// The audit log within your regions, newest first.
+///
+/// National events only for national admins.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(Params), responses(
+    (status = 200, body = AuditEvents),
+    (status = 422, body = ErrorBody, description = "`from` is not before `to`"),
+))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<Params>,
-) -> Result<Json<Value>, ApiError> {
-    let filter = accounts::AuditFilter {
-        from: time_param("from", p.from.as_deref())?,
-        to: time_param("to", p.to.as_deref())?,
-        actor: p.actor,
-        action: p.action,
-        limit: p.limit,
-    };
+) -> Result<Json<AuditEvents>, ApiError> {
+    crate::search::period(p.from, p.to)?;
+    let filter = accounts::AuditFilter { from: p.from, to: p.to, actor: p.actor, action: p.action, limit: p.limit };
     let events = state.accounts.audit.events(&caller.scope, &filter);
-    Ok(Json(serde_json::json!({ "events": events })))
+    Ok(Json(AuditEvents { events }))
 }

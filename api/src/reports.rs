@@ -3,25 +3,47 @@
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use model::{Reporter, Role, Scope};
-use serde_json::{Value, json};
+use model::{ClassifiedReport, Reporter, Role, Scope};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
-/// Takes a report, as JSON or as multipart with attachments. Answers 202
-/// only once the report (and its files) are durable. A repeat by the same
+/// A report taken.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    pub id: String,
+    /// The short number to give the reporter.
+    pub receipt: String,
+    /// This is a retry of a report already taken: `id` is the first one's.
+    pub duplicate: bool,
+}
+
+/// Submit a report, as JSON or multipart with attachments; 202 only once it is durable.
+///
+/// Multipart: the report as a `report` part holding JSON (or as plain
+/// fields `text`, `title`, `region`, …), and files as parts with a file
+/// name. Answers 202 only once the report (and its files) are durable. A repeat by the same
 /// account with the same `Idempotency-Key` (or the same channel and
 /// `external_id`) and the same body gets the first report's id back, with
 /// `"duplicate": true`; the key with another body is refused (422). The
 /// report's region must lie within the caller's regions.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key and body again is a retry")),
+    request_body = ingest::Submission,
+    responses(
+        (status = 202, body = Accepted, description = "durable; classified soon"),
+        (status = 503, body = ErrorBody, description = "the report could not be stored right now; nothing was kept"),
+    ))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     req: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let intake = state.intake.clone().ok_or_else(|| ApiError::not_found("this node takes no reports;"))?;
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let intake = state.ingest()?.intake.clone();
     intake.check_account(&caller.name)?;
     let headers: HeaderMap = req.headers().clone();
     let multipart = headers
@@ -77,9 +99,11 @@ pub async fn submit(
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({ "id": accepted.id.to_string(), "receipt": ingest::receipt(accepted.id), "duplicate": accepted.replayed }),
-        ),
+        Json(Accepted {
+            id: accepted.id.to_string(),
+            receipt: ingest::receipt(accepted.id),
+            duplicate: accepted.replayed,
+        }),
     ))
 }
 
@@ -137,15 +161,20 @@ async fn read_multipart(
     Ok((submission, files))
 }
 
-/// The report with its classification, once classified. Reporters see only
+/// A report with its classification (reporters: only their own).
+///
+/// Once classified. Reporters see only
 /// their own reports; everyone else sees what lies in their regions. The
 /// reporter's identity is shown only to admins and operators.
+#[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports",
+    params(("id" = String, Path, description = "the report's id")),
+    responses((status = 200, body = ClassifiedReport)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+) -> Result<Json<ClassifiedReport>, ApiError> {
+    let index = state.api()?.index.clone();
     let id: model::ReportId = id.parse().map_err(|_| ApiError::not_found("report"))?;
     let scope = if caller.role == Role::Reporter { Scope::All } else { caller.scope.clone() };
     let found =
@@ -159,5 +188,5 @@ pub async fn get(
     if !caller.sees_reporters() {
         item.report.reporter = None;
     }
-    Ok(Json(json!({ "report": item.report, "classification": item.classification })))
+    Ok(Json(item))
 }

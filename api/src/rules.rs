@@ -14,7 +14,6 @@ use model::{Channel, RegionCode, Report, Scope, wire};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -92,11 +91,12 @@ pub struct RuleView {
 
 /// The rule files and rules in force, and their version.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules", responses((status = 200, body = RulesInForce)))]
-pub async fn list(State(state): State<AppState>) -> Json<RulesInForce> {
-    let classifier = state.rules.classifier();
+pub async fn list(State(state): State<AppState>) -> Result<Json<RulesInForce>, ApiError> {
+    let book = &state.api()?.rules;
+    let classifier = book.classifier();
     let set = classifier.rules();
     let api: BTreeMap<String, RuleFileRecord> =
-        state.rules.api_files().into_iter().map(|r| (RuleFileRecord::file_name(&r.id), r)).collect();
+        book.api_files().into_iter().map(|r| (RuleFileRecord::file_name(&r.id), r)).collect();
     let files = set
         .sources
         .iter()
@@ -122,13 +122,13 @@ pub async fn list(State(state): State<AppState>) -> Json<RulesInForce> {
             weight: r.weight,
         })
         .collect();
-    Json(RulesInForce {
+    Ok(Json(RulesInForce {
         version: set.version.to_string(),
         indicators: set.indicators(),
         files,
         rules,
-        problem: state.rules.problem(),
-    })
+        problem: book.problem(),
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -168,8 +168,8 @@ pub async fn put(
 ) -> Result<Json<RuleFilePut>, ApiError> {
     national(&caller)?;
     check_id(&id)?;
-    let candidate = state.rules.candidate_blocking(&id, Some(&body.content)).await.map_err(rules_error)?;
-    let before = state.rules.api_files().into_iter().find(|r| r.id == id).map(|r| r.content);
+    let candidate = state.api()?.rules.candidate_blocking(&id, Some(&body.content)).await.map_err(rules_error)?;
+    let before = state.api()?.rules.api_files().into_iter().find(|r| r.id == id).map(|r| r.content);
     let record = RuleFileRecord {
         id: id.clone(),
         content: body.content,
@@ -180,7 +180,7 @@ pub async fn put(
     state.bus.publish(Topic::Rules, &id, &wire::encode(&record)).await?;
     let applied =
         bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: wire::encode(&record) };
-    state.rules.apply_blocking(applied).await;
+    state.api()?.rules.apply_blocking(applied).await;
     let entry = Entry::new(&caller.name, "rule.update", &id, &[], &source).after(json!({ "content": record.content }));
     let entry = match before {
         Some(b) => entry.before(json!({ "content": b })),
@@ -206,11 +206,11 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     national(&caller)?;
     let before =
-        state.rules.api_files().into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("rule file"))?;
-    state.rules.candidate_blocking(&id, None).await.map_err(rules_error)?;
+        state.api()?.rules.api_files().into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("rule file"))?;
+    state.api()?.rules.candidate_blocking(&id, None).await.map_err(rules_error)?;
     state.bus.publish(Topic::Rules, &id, &[]).await?;
     let applied = bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: vec![] };
-    state.rules.apply_blocking(applied).await;
+    state.api()?.rules.apply_blocking(applied).await;
     audit::record(
         &state,
         Entry::new(&caller.name, "rule.delete", &id, &[], &source).before(json!({ "content": before.content })),
@@ -242,13 +242,9 @@ pub struct TestBody {
 fn candidate_classifier(state: &AppState, file: Option<&str>, content: &str) -> Result<Classifier, ApiError> {
     let id = file.unwrap_or("candidate");
     check_id(id)?;
-    let set: RuleSet = state.rules.candidate(id, Some(content)).map_err(rules_error)?;
+    let set: RuleSet = state.api()?.rules.candidate(id, Some(content)).map_err(rules_error)?;
     Ok(Classifier::new(set))
 }
-
-/// Longest text a rule test takes on a node without the intake (whose
-/// `ingest.max_text_chars` applies otherwise).
-const TEST_TEXT_CHARS: usize = 20_000;
 
 /// A text classified by the live rules and by a candidate.
 #[derive(Debug, Serialize, ToSchema)]
@@ -277,7 +273,7 @@ pub async fn test(
         return Err(ApiError::invalid("text", "is empty"));
     }
     // the same bound as a report's text: the test runs the same matching
-    let limit = state.intake.as_ref().map_or(TEST_TEXT_CHARS, |i| i.config().max_text_chars);
+    let limit = state.api()?.max_text_chars;
     for (field, value) in [("text", Some(&body.text)), ("title", body.title.as_ref())] {
         let chars = value.map_or(0, |v| v.chars().count());
         if chars > limit {
@@ -285,7 +281,7 @@ pub async fn test(
         }
     }
     let report = Report { region, title: body.title, ..Report::new(Channel::Web, "rules/test", body.text, now) };
-    let live = state.rules.classifier();
+    let live = state.api()?.rules.classifier();
     let rules = body.rules.clone();
     let file = body.file.clone();
     let state2 = state.clone();
@@ -298,30 +294,28 @@ pub async fn test(
     Ok(Json(TestAnswer { live: live_out, candidate: candidate_out }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BacktestBody {
     /// The candidate file.
+    #[schema(example = "[[rule]]\nid = \"x\"\nindicator = \"narkoba\"\nany = [\"heroin\"]\n")]
     pub rules: String,
     /// Which file it replaces (default: a new file `candidate`).
     #[serde(default)]
     pub file: Option<String>,
-    /// RFC 3339; reports that happened from then…
-    pub from: String,
+    /// Reports that happened from then…
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
     /// …until then (exclusive; default: now).
-    #[serde(default)]
-    pub to: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
     /// Most reports to replay (default 10,000, at most 100,000).
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
-fn time_field(name: &str, v: &str) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::parse(v, &Rfc3339).map_err(|_| ApiError::invalid(name, format!("`{v}` is not an RFC 3339 time")))
-}
-
 /// A backtest's answer: the period replayed, and what would change.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BacktestAnswer {
     #[serde(with = "time::serde::rfc3339")]
     pub from: OffsetDateTime,
@@ -331,21 +325,20 @@ pub struct BacktestAnswer {
     pub result: classifier::backtest::Backtest,
 }
 
-/// `POST /api/v1/rules/backtest`: replays archived reports within the
-/// caller's regions through the live rules and a candidate, and says what
-/// would change: reports gaining or losing each indicator (with examples)
-/// and the alerts that would fire.
+/// Replay archived reports through a candidate: indicators gained or lost, alerts that would fire.
+///
+/// Only reports within your regions, through the live rules and the
+/// candidate; examples of reports gaining or losing each indicator.
+#[utoipa::path(post, path = "/api/v1/rules/backtest", tag = "rules", request_body = BacktestBody,
+    responses((status = 200, body = BacktestAnswer)))]
 pub async fn backtest(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<BacktestBody>,
 ) -> Result<Json<BacktestAnswer>, ApiError> {
-    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
-    let from = time_field("from", &body.from)?;
-    let to = match &body.to {
-        Some(t) => time_field("to", t)?,
-        None => state.clock.now(),
-    };
+    let index = state.api()?.index.clone();
+    let from = body.from;
+    let to = body.to.unwrap_or_else(|| state.clock.now());
     if from >= to {
         return Err(ApiError::invalid("from", "must be before `to`"));
     }
@@ -353,7 +346,7 @@ pub async fn backtest(
     if limit == 0 || limit > 100_000 {
         return Err(ApiError::invalid("limit", "must be between 1 and 100000"));
     }
-    let live: Arc<Classifier> = state.rules.classifier();
+    let live: Arc<Classifier> = state.api()?.rules.classifier();
     let state2 = state.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let candidate = candidate_classifier(&state2, body.file.as_deref(), &body.rules)?;

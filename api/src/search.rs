@@ -7,44 +7,68 @@ use axum::extract::State;
 use model::{Channel, RegionCode};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{ApiError, ApiQuery, ErrorBody};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// Words, "phrases", AND, OR, NOT, title:word.
     pub q: Option<String>,
+    /// An indicator id.
     pub indicator: Option<String>,
+    /// A region code; everything under it.
     pub region: Option<String>,
+    #[param(inline)]
     pub channel: Option<Channel>,
-    /// RFC 3339; inclusive.
-    pub from: Option<String>,
-    /// RFC 3339; exclusive.
-    pub to: Option<String>,
+    /// Received from then (inclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<OffsetDateTime>,
+    /// Received before then (exclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
+    /// Where it came from: a feed, an office.
     pub source: Option<String>,
+    /// `ind`, `eng` or `jav`.
     pub language: Option<String>,
+    /// Only reports whose indicator scores add up to this.
     pub min_score: Option<f64>,
+    /// `relevance` (the default with `q`), `newest` (the default without), `oldest`.
+    #[param(inline)]
     pub sort: Option<Sort>,
+    /// At most 1000, default 20.
     pub limit: Option<usize>,
+    /// Skip this many (offset + limit at most 10000).
     pub offset: Option<usize>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page, for pages beyond.
     pub after: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
+    /// An indicator id.
     pub indicator: Option<String>,
+    /// A region code; everything under it.
     pub region: Option<String>,
+    #[param(inline)]
     pub channel: Option<Channel>,
-    /// RFC 3339, on `reported_at`; inclusive.
-    pub from: Option<String>,
-    /// RFC 3339; exclusive.
-    pub to: Option<String>,
+    /// Happened from then (inclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub from: Option<OffsetDateTime>,
+    /// Happened before then (exclusive).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub to: Option<OffsetDateTime>,
+    /// `day` (the default), `week` or `month`; days in UTC+7.
+    #[param(inline)]
     pub bucket: Option<Bucket>,
+    /// `province` (the default) or `regency`.
+    #[param(inline)]
     pub by: Option<By>,
 }
 
@@ -52,36 +76,26 @@ fn region_param(value: Option<&str>) -> Result<Option<RegionCode>, ApiError> {
     value.map(|r| RegionCode::parse(r).map_err(|e| ApiError::invalid("region", e))).transpose()
 }
 
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<OffsetDateTime>, ApiError> {
-    value
-        .map(|v| {
-            OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
-                let shown: String = v.chars().take(40).collect();
-                ApiError::invalid(name, format!("`{shown}` is not an RFC 3339 time like 2026-11-29T00:00:00Z"))
-            })
-        })
-        .transpose()
-}
-
 /// `from` and `to` of a query, which must be in that order.
-fn period(from: Option<&str>, to: Option<&str>) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ApiError> {
-    let (from, to) = (time_param("from", from)?, time_param("to", to)?);
-    if let (Some(f), Some(t)) = (from, to)
-        && f >= t
-    {
-        return Err(ApiError::invalid("from", "must be before `to`"));
+pub fn period(from: Option<OffsetDateTime>, to: Option<OffsetDateTime>) -> Result<(), ApiError> {
+    match (from, to) {
+        (Some(f), Some(t)) if f >= t => Err(ApiError::invalid("from", "must be before `to`")),
+        _ => Ok(()),
     }
-    Ok((from, to))
 }
 
-/// Searches the archive within the caller's scope.
+/// Search the archive within your regions.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(Params), responses(
+    (status = 200, body = SearchResult, description = "One page of matches, with counts of all"),
+    (status = 422, body = ErrorBody, description = "a value is out of range, or `q` cannot be read"),
+))]
 pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<Json<SearchResult>, ApiError> {
-    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
-    let (from, to) = period(p.from.as_deref(), p.to.as_deref())?;
+    let index = state.api()?.index.clone();
+    period(p.from, p.to)?;
     if p.min_score.is_some_and(|s| !s.is_finite()) {
         return Err(ApiError::invalid("min_score", "must be a number"));
     }
@@ -92,8 +106,8 @@ pub async fn search(
         channel: p.channel,
         source: p.source,
         language: p.language,
-        from,
-        to,
+        from: p.from,
+        to: p.to,
         min_score: p.min_score,
         sort: p.sort.unwrap_or_default(),
         limit: p.limit.unwrap_or(20),
@@ -118,28 +132,33 @@ pub async fn search(
     Ok(Json(result))
 }
 
-/// Counts by indicator, region and time bucket within the caller's scope:
-/// from ClickHouse when this node has it, else from the search index.
+/// Report counts by indicator, region and day, week or month, within your regions.
+///
+/// From ClickHouse when this node has it, else from the search index.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "search", params(StatsParams), responses(
+    (status = 200, body = Stats, description = "Counts, with totals and region names"),
+    (status = 422, body = ErrorBody, description = "a value is out of range"),
+))]
 pub async fn stats(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> Result<Json<Stats>, ApiError> {
-    let (from, to) = period(p.from.as_deref(), p.to.as_deref())?;
+    period(p.from, p.to)?;
     let query = StatsQuery {
         indicator: p.indicator,
         region: region_param(p.region.as_deref())?,
         channel: p.channel,
-        from,
-        to,
+        from: p.from,
+        to: p.to,
         bucket: p.bucket.unwrap_or_default(),
         by: p.by.unwrap_or_default(),
     };
     let scope = caller.scope.clone();
-    if let Some(analytics) = &state.analytics {
+    if let Some(analytics) = &state.api()?.analytics {
         return Ok(Json(analytics.stats(&query, &scope).await?));
     }
-    let index = state.index.clone().ok_or_else(|| ApiError::not_found("this node keeps no archive;"))?;
+    let index = state.api()?.index.clone();
     let stats =
         tokio::task::spawn_blocking(move || index.stats(&query, &scope)).await.map_err(ApiError::internal)??;
     Ok(Json(stats))

@@ -8,31 +8,42 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bus::Topic;
 use model::{RegionCode, Silence, wire};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
 /// The longest silence: past this, nobody remembers why it was set.
 const LONGEST: time::Duration = time::Duration::days(30);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSilence {
     /// Every indicator when absent.
+    #[schema(example = "narkoba")]
     pub indicator: Option<String>,
+    /// A Kemendagri code; the silence covers everything under it.
+    #[schema(example = "72.71")]
     pub region: String,
-    /// RFC 3339, in the future, at most 30 days on.
-    pub until: String,
+    /// In the future, at most 30 days on.
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    /// Why, on one line.
+    #[schema(example = "operasi gabungan sedang berjalan")]
     pub reason: String,
 }
 
-/// Sets a silence within the caller's scope. 201 once durable on the bus.
+/// Stop notifications of an indicator in a region until a time; alerts are still raised and shown.
+///
+/// Within your regions. 201 once durable on the bus.
+#[utoipa::path(post, path = "/api/v1/silences", tag = "silences", request_body = NewSilence, responses(
+    (status = 201, body = Silence),
+    (status = 503, body = ErrorBody, description = "the log cannot take the silence right now"),
+))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -44,8 +55,7 @@ pub async fn create(
     if !caller.scope.covers(Some(&region)) {
         return Err(ApiError::invalid("region", format!("{region} is outside your regions")));
     }
-    let until = OffsetDateTime::parse(&new.until, &Rfc3339)
-        .map_err(|_| ApiError::invalid("until", format!("`{}` is not an RFC 3339 time", new.until)))?;
+    let until = new.until;
     if until <= now || until > now + LONGEST {
         return Err(ApiError::invalid("until", "must be in the future and at most 30 days from now"));
     }
@@ -53,7 +63,7 @@ pub async fn create(
         .map_err(|e| ApiError::invalid("reason", format!("say why on one line: {e}")))?;
     let indicator = new.indicator.map(|i| i.trim().to_owned()).filter(|i| !i.is_empty());
     if let Some(i) = &indicator {
-        let known = state.rules.classifier().rules().indicators();
+        let known = state.api()?.rules.classifier().rules().indicators();
         if !known.contains(i) {
             return Err(ApiError::invalid(
                 "indicator",
@@ -71,7 +81,7 @@ pub async fn create(
         created_at: now,
     };
     state.bus.publish(Topic::Silences, &silence.id, &wire::encode(&silence)).await?;
-    state.silences.apply(&silence.id, &wire::encode(&silence));
+    state.api()?.silences.apply(&silence.id, &wire::encode(&silence));
     let after = serde_json::to_value(&silence).map_err(ApiError::internal)?;
     let regions = [silence.region.clone()];
     audit::record(&state, Entry::new(&caller.name, "silence.create", &silence.id, &regions, &source).after(after))
@@ -79,16 +89,28 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
-/// Silences in the caller's scope that have not ended.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    let now = state.clock.now();
-    let mut silences: Vec<Silence> =
-        state.silences.all().into_iter().filter(|s| s.until > now && caller.scope.covers(Some(&s.region))).collect();
-    silences.sort_by_key(|s| s.until);
-    Json(json!({ "silences": silences }))
+/// The silences a caller sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Silences {
+    /// Soonest to end first.
+    pub silences: Vec<Silence>,
 }
 
-/// Ends a silence now.
+/// Silences in force within your regions.
+#[utoipa::path(get, path = "/api/v1/silences", tag = "silences", responses((status = 200, body = Silences)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Silences>, ApiError> {
+    let now = state.clock.now();
+    let mut silences: Vec<Silence> =
+        state.api()?.silences.all().into_iter().filter(|s| s.until > now && caller.scope.covers(Some(&s.region))).collect();
+    silences.sort_by_key(|s| s.until);
+    Ok(Json(Silences { silences }))
+}
+
+/// End a silence now.
+#[utoipa::path(delete, path = "/api/v1/silences/{id}", tag = "silences", params(("id" = String, Path)), responses(
+    (status = 204, description = "ended"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -96,12 +118,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let silence = state
+        .api()?
         .silences
         .get(&id)
         .filter(|s| caller.scope.covers(Some(&s.region)))
         .ok_or_else(|| ApiError::not_found(&format!("silence `{id}`")))?;
     state.bus.publish(Topic::Silences, &id, b"").await?;
-    state.silences.apply(&id, b"");
+    state.api()?.silences.apply(&id, b"");
     let before = serde_json::to_value(&silence).map_err(ApiError::internal)?;
     let regions = [silence.region.clone()];
     audit::record(&state, Entry::new(&caller.name, "silence.delete", &id, &regions, &source).before(before)).await;

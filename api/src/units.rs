@@ -8,26 +8,34 @@ use axum::http::StatusCode;
 use bus::Topic;
 use model::account::{MAX_CONTACTS, MAX_REGIONS};
 use model::{Level, RegionCode, Unit, wire};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ErrorBody};
 
-#[derive(Debug, Deserialize)]
+/// A unit's settings, as a caller sends them.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUnit {
+    #[schema(example = "Kesbangpol Kota Palu")]
     pub name: String,
+    /// Kemendagri codes; at least one.
+    #[schema(example = json!(["72.71"]))]
     pub regions: Vec<String>,
+    /// Indicator ids the rules tag; all when empty.
     #[serde(default)]
+    #[schema(example = json!(["narkoba"]))]
     pub indicators: Vec<String>,
     #[serde(default)]
     pub min_level: Option<Level>,
     #[serde(default)]
+    #[schema(example = json!(["kesbangpol@palukota.go.id"]))]
     pub emails: Vec<String>,
     #[serde(default)]
+    #[schema(example = json!(["+6281234567890"]))]
     pub phones: Vec<String>,
     #[serde(default)]
     pub parent: Option<String>,
@@ -176,17 +184,23 @@ fn validate(
     })
 }
 
-/// Creates a unit. Answers 201 once the unit is durable on the bus.
+/// Create a responsible unit.
+///
+/// Answers 201 once the unit is durable on the bus.
+#[utoipa::path(post, path = "/api/v1/units", tag = "units", request_body = NewUnit, responses(
+    (status = 201, body = Unit),
+    (status = 503, body = ErrorBody, description = "the log cannot take the unit right now"),
+))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     source: Source,
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<(StatusCode, Json<Unit>), ApiError> {
-    let known = state.rules.classifier().rules().indicators();
-    let unit = validate(new, &caller, &state.units, uuid::Uuid::now_v7().to_string(), None, &known)?;
+    let known = state.api()?.rules.classifier().rules().indicators();
+    let unit = validate(new, &caller, &state.api()?.units, uuid::Uuid::now_v7().to_string(), None, &known)?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
-    state.units.apply(&unit.id, &wire::encode(&unit));
+    state.api()?.units.apply(&unit.id, &wire::encode(&unit));
     audit::record(
         &state,
         Entry::new(&caller.name, "unit.create", &unit.id, &unit.regions, &source)
@@ -196,11 +210,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
-/// The units the caller sees: those of the caller's regions, and those above
-/// them that they may escalate to.
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    let units: Vec<Unit> = state.units.all().into_iter().filter(|u| visible(&caller, u)).collect();
-    Json(json!({ "units": units }))
+/// The units a caller sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Units {
+    pub units: Vec<Unit>,
+}
+
+/// Responsible units within your regions.
+///
+/// Those of your regions, and those above them that they may escalate to.
+#[utoipa::path(get, path = "/api/v1/units", tag = "units", responses((status = 200, body = Units)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Units>, ApiError> {
+    let units: Vec<Unit> = state.api()?.units.all().into_iter().filter(|u| visible(&caller, u)).collect();
+    Ok(Json(Units { units }))
 }
 
 /// The unit `id`, if the caller may change it: all of its regions lie in the
@@ -209,6 +231,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> 
 /// covers another province) is 403.
 fn editable(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiError> {
     let unit = state
+        .api()?
         .units
         .get(id)
         .filter(|u| visible(caller, u))
@@ -229,7 +252,12 @@ fn editable(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiErro
     Ok(unit)
 }
 
-/// Replaces a unit's settings (the same body as creating one).
+/// Replace a unit's settings (the same body as creating one).
+#[utoipa::path(put, path = "/api/v1/units/{id}", tag = "units", params(("id" = String, Path)), request_body = NewUnit,
+    responses(
+        (status = 200, body = Unit),
+        (status = 503, body = ErrorBody, description = "the log cannot take the unit right now"),
+    ))]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,10 +266,10 @@ pub async fn update(
     ApiJson(new): ApiJson<NewUnit>,
 ) -> Result<Json<Unit>, ApiError> {
     let before = editable(&state, &caller, &id)?;
-    let known = state.rules.classifier().rules().indicators();
-    let unit = validate(new, &caller, &state.units, id, Some(&before), &known)?;
+    let known = state.api()?.rules.classifier().rules().indicators();
+    let unit = validate(new, &caller, &state.api()?.units, id, Some(&before), &known)?;
     state.bus.publish(Topic::Units, &unit.id, &wire::encode(&unit)).await?;
-    state.units.apply(&unit.id, &wire::encode(&unit));
+    state.api()?.units.apply(&unit.id, &wire::encode(&unit));
     let mut regions = before.regions.clone();
     regions.extend(unit.regions.iter().filter(|r| !before.regions.contains(r)).cloned());
     audit::record(
@@ -254,7 +282,12 @@ pub async fn update(
     Ok(Json(unit))
 }
 
-/// Removes a unit that no other unit escalates to.
+/// Remove a unit no other unit escalates to.
+#[utoipa::path(delete, path = "/api/v1/units/{id}", tag = "units", params(("id" = String, Path)), responses(
+    (status = 204, description = "removed"),
+    (status = 409, body = ErrorBody, description = "another unit escalates to this one"),
+    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
+))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -262,7 +295,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let unit = editable(&state, &caller, &id)?;
-    if let Some(child) = state.units.all().into_iter().find(|u| u.parent.as_deref() == Some(id.as_str())) {
+    if let Some(child) = state.api()?.units.all().into_iter().find(|u| u.parent.as_deref() == Some(id.as_str())) {
         let message = if visible(&caller, &child) {
             format!("`{}` escalates to this unit: give it another parent first", child.name)
         } else {
@@ -271,7 +304,7 @@ pub async fn delete(
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", message));
     }
     state.bus.publish(Topic::Units, &id, b"").await?;
-    state.units.apply(&id, b"");
+    state.api()?.units.apply(&id, b"");
     audit::record(
         &state,
         Entry::new(&caller.name, "unit.delete", &id, &unit.regions, &source)

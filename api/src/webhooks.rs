@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 fn intake(state: &AppState) -> Result<&ingest::Intake, ApiError> {
-    state.intake.as_ref().ok_or_else(|| ApiError::not_found("this node takes no reports;"))
+    state.ingest().map(|i| &i.intake)
 }
 
 fn not_configured(what: &str) -> ApiError {
@@ -48,7 +48,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError>
     ))]
 pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let intake = intake(&state)?;
-    let config = state.telegram.as_ref().ok_or_else(|| not_configured("telegram"))?;
+    let config = state.ingest()?.telegram.as_ref().ok_or_else(|| not_configured("telegram"))?;
     let sent = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !crate::secrets::constant_time_eq(sent.as_bytes(), config.secret_token.as_bytes()) {
         return Err(ApiError::new(
@@ -109,7 +109,7 @@ pub struct Handshake {
     (status = 404, body = ErrorBody, description = "WhatsApp is not configured on this node"),
 ))]
 pub async fn whatsapp_verify(State(state): State<AppState>, ApiQuery(h): ApiQuery<Handshake>) -> Result<Response, ApiError> {
-    let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
+    let config = state.ingest()?.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let token = h.verify_token.unwrap_or_default();
     if h.mode.as_deref() == Some("subscribe")
         && crate::secrets::constant_time_eq(token.as_bytes(), config.verify_token.as_bytes())
@@ -143,15 +143,16 @@ pub async fn whatsapp(
     body: Bytes,
 ) -> Result<Json<WhatsappAnswer>, ApiError> {
     let intake = intake(&state)?;
-    let config = state.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
+    let config = state.ingest()?.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     whatsapp::verify_signature(&config.app_secret, &body, signature)?;
     let notification: whatsapp::Notification = json_body(&body)?;
     let (incoming, skipped) = whatsapp::parse(&notification, intake.now());
     let mut ids = Vec::new();
     // The reply is a courtesy: it goes in the background and a failure is only logged.
+    let http = &state.ingest()?.http;
     let send = |number: Option<String>, to: String, text: String| {
-        let (client, config) = (state.http.clone(), config.clone());
+        let (client, config) = (http.clone(), config.clone());
         tokio::spawn(async move {
             let Some(number) = number else { return };
             if let Err(e) = whatsapp::send_reply(&client, &config, &number, &to, &text).await {
@@ -228,7 +229,7 @@ pub async fn sms(
     body: Bytes,
 ) -> Result<Json<SmsAnswer>, ApiError> {
     let intake = intake(&state)?;
-    let config = state.sms.as_ref().ok_or_else(|| not_configured("sms"))?;
+    let config = state.ingest()?.sms.as_ref().ok_or_else(|| not_configured("sms"))?;
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -285,7 +286,7 @@ pub struct Feeds {
 /// national callers only). URLs are shown without query or user info,
 /// errors in words.
 #[utoipa::path(get, path = "/api/v1/feeds", tag = "ingest", responses((status = 200, body = Feeds)))]
-pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Json<Feeds> {
-    let shown: Vec<_> = state.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
-    Json(Feeds { feeds: shown })
+pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Result<Json<Feeds>, ApiError> {
+    let shown: Vec<_> = state.ingest()?.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
+    Ok(Json(Feeds { feeds: shown }))
 }

@@ -27,7 +27,7 @@ use crate::stats::{Stats, StatsQuery, day_number};
 use bahasa::tokenizer as analysis;
 
 /// How hits are ordered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Best match first; newest first without query text.
@@ -62,7 +62,7 @@ pub struct SearchQuery {
 }
 
 /// One search hit. It never carries the reporter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub id: String,
     pub title: Option<String>,
@@ -79,7 +79,7 @@ pub struct Hit {
     pub score: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchResult {
     /// All matches in scope, not just this page.
     pub total: usize,

@@ -36,7 +36,7 @@ pub fn is_midnight(at: OffsetDateTime) -> bool {
 }
 
 /// The width of a time bucket.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     #[default]
@@ -58,7 +58,7 @@ impl Bucket {
 }
 
 /// The region level counts are grouped by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum By {
     #[default]
@@ -89,7 +89,7 @@ pub struct StatsQuery {
 }
 
 /// One count: reports with `indicator` in `region` in the bucket from `start`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Row {
     /// The first day of the bucket, `2026-11-23`.
     pub start: String,
@@ -100,7 +100,7 @@ pub struct Row {
 }
 
 /// The answer of `GET /api/v1/stats`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stats {
     pub bucket: Bucket,
     pub by: By,
@@ -114,7 +114,7 @@ pub struct Stats {
     pub names: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Totals {
     pub indicator: BTreeMap<String, u64>,
     pub region: BTreeMap<String, u64>,

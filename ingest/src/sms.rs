@@ -23,7 +23,7 @@ pub const MAX_PARTS: u32 = 255;
 /// What a gateway posts, as JSON or as a form (where every value is text,
 /// numbers too). Field names of common gateways are accepted as aliases
 /// (Twilio's `From`/`Body`/`MessageSid`, SMSSync's `message`…).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Inbound {
     #[serde(alias = "From", alias = "sender", alias = "phone", alias = "msisdn")]
     pub from: String,

@@ -23,7 +23,7 @@ pub fn claimable(channel: Channel) -> bool {
 const AHEAD: time::Duration = time::Duration::minutes(5);
 
 /// A report as a client submits it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
     pub text: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::RegionCode;
 
 /// One thing someone did: a sign-in, a change, an acknowledgement.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub id: Uuid,
     #[serde(with = "time::serde::rfc3339")]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::{RegionCode, Report};
 
 /// Which field of a report a term matched in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchField {
     Title,
@@ -17,11 +17,13 @@ pub enum MatchField {
 
 /// One matched term, with its place in the text, so every tag can be explained.
 /// Strings are shared with the rule set, so classifying allocates little.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TermMatch {
     /// The term as written in the rule.
+    #[schema(value_type = String)]
     pub term: Arc<str>,
     /// The id of the rule it belongs to.
+    #[schema(value_type = String)]
     pub rule: Arc<str>,
     pub field: MatchField,
     /// Byte offsets into that field, end exclusive.
@@ -30,18 +32,20 @@ pub struct TermMatch {
 }
 
 /// One indicator found in a report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IndicatorHit {
     /// Indicator id, such as `narkoba`.
+    #[schema(value_type = String)]
     pub id: Arc<str>,
     pub score: f64,
     /// Ids of the rules that fired.
+    #[schema(value_type = Vec<String>)]
     pub rules: Vec<Arc<str>>,
     pub matches: Vec<TermMatch>,
 }
 
 /// The classifier's verdict on one report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Classification {
     /// Detected language, ISO 639-3 (`ind`, `eng`, `jav`), when detection was confident.
     #[serde(default)]
@@ -50,6 +54,7 @@ pub struct Classification {
     /// Regions this report is about: its own region if given, else those named in the text.
     pub regions: Vec<RegionCode>,
     /// The version of the rule set that produced this.
+    #[schema(value_type = String)]
     pub rules_version: Arc<str>,
     #[serde(with = "time::serde::rfc3339")]
     pub classified_at: OffsetDateTime,
@@ -62,7 +67,7 @@ impl Classification {
 }
 
 /// The value of the `classified` topic.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClassifiedReport {
     pub report: Report,
     pub classification: Classification,

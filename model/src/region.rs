@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 
 /// The level of a region in the Kemendagri hierarchy, from the top.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RegionLevel {
     Province,
@@ -26,6 +26,20 @@ pub enum RegionLevel {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RegionCode(String);
+
+/// In the OpenAPI document: a string in the shape of a Kemendagri code.
+impl utoipa::PartialSchema for RegionCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$"))
+            .description(Some("A Kemendagri region code: province `72`, regency `72.71`, district `72.71.02`, village `72.71.02.1001`"))
+            .examples(["72.71"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RegionCode {}
 
 impl RegionCode {
     /// Parses and checks a code against the bundled list.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::RegionCode;
 
 /// A report's id: a UUIDv7 given at intake, so ids sort by intake time.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ReportId(pub Uuid);
 
@@ -44,7 +44,7 @@ impl std::str::FromStr for ReportId {
 }
 
 /// How a report reached us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The field officers' Android app.
@@ -85,7 +85,7 @@ impl fmt::Display for Channel {
 
 /// Who sent a report. Informants are protected: this is never shown in search
 /// hits, and only admins and operators in scope may read it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct Reporter {
     /// The account that submitted the report, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,7 +98,7 @@ pub struct Reporter {
 }
 
 /// Metadata of a file attached to a report; the bytes live in the attachment store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub name: String,
     /// The content type found by sniffing the bytes.
@@ -110,14 +110,14 @@ pub struct Attachment {
 }
 
 /// A point on the map, as sent by a chat bot's location pin.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
 }
 
 /// A report: what was said, by whom, where and when, as received.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub id: ReportId,
     #[serde(with = "time::serde::rfc3339")]

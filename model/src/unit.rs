@@ -7,7 +7,7 @@ use crate::{Level, RegionCode};
 
 /// Alerts of `indicator` (every indicator when `None`) in `region` and below
 /// are not notified until `until`; they are still raised and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Silence {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -30,7 +30,7 @@ impl Silence {
 }
 
 /// A unit that acts on alerts: a Kesbangpol office, a BNN office, a K5 task force.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Unit {
     pub id: String,
     pub name: String,
@@ -62,7 +62,7 @@ pub struct Unit {
 }
 
 /// Days and hours on duty, in the unit's time zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkingHours {
     /// Days, 1 = Monday … 7 = Sunday; Monday to Friday when absent.
