@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Node, call};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Every documented path and method is routed: asked without a token, no
 /// operation gets the router's own answers for an unknown path (404 "no such
@@ -25,7 +25,8 @@ async fn every_documented_operation_is_routed() {
         for (method, op) in item.as_object().unwrap() {
             let concrete = path.replace("{id}", "01939b6e-0000-7000-8000-000000000000").replace("{name}", "tidak-ada");
             let (status, answer) = call(&node, &method.to_uppercase(), &concrete, None, None).await;
-            let unrouted = |a: &Value| a["error"]["message"].as_str().is_some_and(|m| m.starts_with("no such endpoint"));
+            let unrouted =
+                |a: &Value| a["error"]["message"].as_str().is_some_and(|m| m.starts_with("no such endpoint"));
             assert!(!(status == 404 && unrouted(&answer)), "{method} {path} is documented but not routed");
             assert_ne!(status, 405, "{method} {path} is documented but takes no {method}");
             let protected = op["x-roles"].as_array().is_some_and(|r| !r.is_empty());
@@ -46,4 +47,42 @@ async fn every_documented_operation_is_routed() {
     // and an undocumented path is the router's 404
     let (status, answer) = call(&node, "GET", "/api/v1/nothing", None, None).await;
     assert_eq!(status, 404, "{answer}");
+}
+
+/// Times in bodies and query strings are read by serde as RFC 3339: a bad
+/// one is refused with the field's name and what a time looks like, and
+/// nothing is kept.
+#[tokio::test]
+async fn a_bad_time_names_its_field_and_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let token = Some(common::TOKEN);
+    let cases = [
+        (
+            "POST",
+            "/api/v1/reports",
+            Some(json!({"text": "ada pesta sabu", "reported_at": "kemarin"})),
+            422,
+            "reported_at: ",
+        ),
+        (
+            "POST",
+            "/api/v1/silences",
+            Some(json!({"region": "72.71", "until": "besok", "reason": "latihan"})),
+            422,
+            "until: ",
+        ),
+        ("POST", "/api/v1/rules/backtest", Some(json!({"rules": "", "from": "2026-13-01T00:00:00Z"})), 422, "from: "),
+        ("GET", "/api/v1/search?from=kemarin", None, 400, "from: "),
+        ("GET", "/api/v1/stats?to=2026-11-31", None, 400, "to: "),
+        ("GET", "/api/v1/audit?from=1764400000", None, 400, "from: "),
+    ];
+    for (method, path, body, status, field) in cases {
+        let (got, answer) = call(&node, method, path, token, body).await;
+        assert_eq!(got, status, "{method} {path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field) && message.contains("RFC 3339 time like"), "{method} {path}: {message}");
+    }
+    let (_, silences) = call(&node, "GET", "/api/v1/silences", token, None).await;
+    assert_eq!(silences["silences"], json!([]));
 }

@@ -3,11 +3,11 @@
 //! is in the `accounts` crate; these handlers read the request and shape the
 //! answer.
 
+use accounts::manage::IssuedToken;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use accounts::manage::IssuedToken;
 use model::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -63,12 +63,8 @@ impl AlertView {
     }
 
     pub fn list(&self, caller: &Caller, q: &AlertsQuery) -> Vec<Alert> {
-        let filter = AlertFilter {
-            indicator: q.indicator.clone(),
-            region: q.region.clone(),
-            state: q.state,
-            limit: q.limit,
-        };
+        let filter =
+            AlertFilter { indicator: q.indicator.clone(), region: q.region.clone(), state: q.state, limit: q.limit };
         self.read().list(&caller.scope, &filter)
     }
 }
@@ -381,8 +377,11 @@ pub async fn sms_status(
 ) -> Result<StatusCode, ApiError> {
     let bad_token = || ApiError::new(StatusCode::FORBIDDEN, "forbidden", "token: not a status callback this node made");
     let alert_id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found(&format!("alert `{id}`")))?;
-    let signed =
-        state.api()?.links.verify(Purpose::SmsStatus, alert_id, &q.token, state.clock.now()).map_err(|_| bad_token())?;
+    let signed = state
+        .api()?
+        .links
+        .verify(Purpose::SmsStatus, alert_id, &q.token, state.clock.now())
+        .map_err(|_| bad_token())?;
     let mut parts = signed.splitn(3, ':');
     let (Some("sms"), Some(unit), Some(phone)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(bad_token());
@@ -419,10 +418,7 @@ pub async fn sms_status(
         },
     };
     let view = view(&state)?;
-    let key = view
-        .find(alert_id)
-        .map(|a| a.key)
-        .ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
+    let key = view.find(alert_id).map(|a| a.key).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
     state.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
     view.apply(event);
     Ok(StatusCode::NO_CONTENT)

@@ -146,7 +146,8 @@ fn shorten(message: String) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: shorten(self.message) } });
+        let body =
+            Json(ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: shorten(self.message) } });
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -220,7 +221,9 @@ impl From<accounts::Error> for ApiError {
         use accounts::Error as E;
         match e {
             E::Invalid { field, message } => Self::invalid(field, message),
-            e @ (E::NameTaken(_) | E::IdentityTaken(_)) => Self::new(StatusCode::CONFLICT, "unavailable", e.to_string()),
+            e @ (E::NameTaken(_) | E::IdentityTaken(_)) => {
+                Self::new(StatusCode::CONFLICT, "unavailable", e.to_string())
+            }
             e @ E::TooManyTokens(_) => Self::new(StatusCode::CONFLICT, "too_many_tokens", e.to_string()),
             E::NotFound(what) => Self::not_found(what),
             E::OutsideScope(need) => Self::forbidden(need),
@@ -339,4 +342,3 @@ where
         ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| ApiJsonOrEmpty(v))
     }
 }
-

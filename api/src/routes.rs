@@ -210,9 +210,7 @@ pub fn document() -> Value {
                 .build(),
         )
         .paths(paths)
-        .components(Some(
-            ComponentsBuilder::new().schemas_from_iter(schemas).schema_from::<ErrorBody>().build(),
-        ))
+        .components(Some(ComponentsBuilder::new().schemas_from_iter(schemas).schema_from::<ErrorBody>().build()))
         .build();
     let mut doc = serde_json::to_value(&api).unwrap_or_default();
     doc["components"]["securitySchemes"] = json!({

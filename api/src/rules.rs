@@ -205,8 +205,13 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     national(&caller)?;
-    let before =
-        state.api()?.rules.api_files().into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::not_found("rule file"))?;
+    let before = state
+        .api()?
+        .rules
+        .api_files()
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("rule file"))?;
     state.api()?.rules.candidate_blocking(&id, None).await.map_err(rules_error)?;
     state.bus.publish(Topic::Rules, &id, &[]).await?;
     let applied = bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: vec![] };

@@ -100,8 +100,13 @@ pub struct Silences {
 #[utoipa::path(get, path = "/api/v1/silences", tag = "silences", responses((status = 200, body = Silences)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Silences>, ApiError> {
     let now = state.clock.now();
-    let mut silences: Vec<Silence> =
-        state.api()?.silences.all().into_iter().filter(|s| s.until > now && caller.scope.covers(Some(&s.region))).collect();
+    let mut silences: Vec<Silence> = state
+        .api()?
+        .silences
+        .all()
+        .into_iter()
+        .filter(|s| s.until > now && caller.scope.covers(Some(&s.region)))
+        .collect();
     silences.sort_by_key(|s| s.until);
     Ok(Json(Silences { silences }))
 }

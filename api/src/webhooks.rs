@@ -108,7 +108,10 @@ pub struct Handshake {
     (status = 403, body = ErrorBody, description = "`hub.mode` is not subscribe or `hub.verify_token` does not match"),
     (status = 404, body = ErrorBody, description = "WhatsApp is not configured on this node"),
 ))]
-pub async fn whatsapp_verify(State(state): State<AppState>, ApiQuery(h): ApiQuery<Handshake>) -> Result<Response, ApiError> {
+pub async fn whatsapp_verify(
+    State(state): State<AppState>,
+    ApiQuery(h): ApiQuery<Handshake>,
+) -> Result<Response, ApiError> {
     let config = state.ingest()?.whatsapp.as_ref().ok_or_else(|| not_configured("whatsapp"))?;
     let token = h.verify_token.unwrap_or_default();
     if h.mode.as_deref() == Some("subscribe")
@@ -287,6 +290,7 @@ pub struct Feeds {
 /// errors in words.
 #[utoipa::path(get, path = "/api/v1/feeds", tag = "ingest", responses((status = 200, body = Feeds)))]
 pub async fn feeds(State(state): State<AppState>, caller: Caller) -> Result<Json<Feeds>, ApiError> {
-    let shown: Vec<_> = state.ingest()?.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
+    let shown: Vec<_> =
+        state.ingest()?.feeds.all().into_iter().filter(|f| caller.scope.covers(f.region.as_ref())).collect();
     Ok(Json(Feeds { feeds: shown }))
 }
