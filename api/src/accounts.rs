@@ -32,7 +32,6 @@ pub struct CreatedAccount {
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewAccount, responses(
     (status = 201, body = CreatedAccount),
     (status = 409, body = ErrorBody, description = "the name, email, phone or Telegram id is taken"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the account right now"),
 ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -62,7 +61,6 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Users> 
     responses(
         (status = 200, body = AccountView),
         (status = 409, body = ErrorBody, description = "the email, phone or Telegram id is another account's"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
@@ -80,7 +78,6 @@ pub async fn update(
     responses(
         (status = 201, body = IssuedToken),
         (status = 409, body = ErrorBody, description = "the account has as many tokens as it may"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the token right now"),
     ))]
 pub async fn create_token_for(
     State(state): State<AppState>,
@@ -100,7 +97,6 @@ pub async fn create_token_for(
     responses(
         (status = 201, body = IssuedToken),
         (status = 409, body = ErrorBody, description = "your account has as many tokens as it may"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the token right now"),
     ))]
 pub async fn create_own_token(
     State(state): State<AppState>,
@@ -130,7 +126,6 @@ pub struct PasswordChange {
 /// Set your web password (at least 12 characters).
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "me", request_body = PasswordChange, responses(
     (status = 204, description = "set"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn set_own_password(
     State(state): State<AppState>,
@@ -145,7 +140,6 @@ pub async fn set_own_password(
 /// Revoke a token: your own, or (admins) one of an account in your regions.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)), responses(
     (status = 204, description = "revoked"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -181,7 +175,6 @@ pub struct SignedIn {
     (status = 200, body = SignedIn, headers(("set-cookie" = String, description = "the session cookie"))),
     (status = 401, body = ErrorBody, description = "the name or the password is wrong"),
     (status = 429, body = ErrorBody, description = "too many failed sign-ins; wait for Retry-After"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the session right now"),
 ))]
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -202,7 +195,6 @@ pub async fn sign_in(
 /// Sign out: the session is revoked.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses(
     (status = 204, description = "signed out"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn sign_out(State(state): State<AppState>, caller: Caller, source: Source) -> Result<Response, ApiError> {
     state.accounts.sign_out(&caller, source.origin()).await?;

@@ -189,7 +189,6 @@ async fn take(
     responses(
         (status = 200, body = Alert),
         (status = 409, body = ErrorBody, description = "the alert is past this step"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
     ))]
 pub async fn ack(
     State(state): State<AppState>,
@@ -207,7 +206,6 @@ pub async fn ack(
     responses(
         (status = 200, body = Alert),
         (status = 409, body = ErrorBody, description = "the alert is past this step"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
     ))]
 pub async fn progress(
     State(state): State<AppState>,
@@ -225,7 +223,6 @@ pub async fn progress(
     responses(
         (status = 200, body = Alert),
         (status = 409, body = ErrorBody, description = "the alert is resolved already"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the step right now"),
     ))]
 pub async fn resolve(
     State(state): State<AppState>,
@@ -366,7 +363,6 @@ pub struct SmsStatus {
     responses(
         (status = 204, description = "recorded"),
         (status = 403, body = ErrorBody, description = "the token is not one this node made"),
-        (status = 503, body = ErrorBody, description = "the log cannot take the status right now"),
     ))]
 pub async fn sms_status(
     State(state): State<AppState>,

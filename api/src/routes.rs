@@ -44,17 +44,24 @@ pub struct Endpoint {
     pub part: Part,
     /// Takes bodies up to `ingest.max_report_size` rather than `http.max_body`.
     pub large_body: bool,
+    /// Writes nothing to the log, though not a GET (a test, a backtest).
+    pub reads_only: bool,
     /// The handler, with the path, method and operation of its `#[utoipa::path]`.
     pub route: UtoipaMethodRouter<AppState>,
 }
 
 fn ep(roles: &'static [Role], part: Part, route: UtoipaMethodRouter<AppState>) -> Endpoint {
-    Endpoint { roles, part, large_body: false, route }
+    Endpoint { roles, part, large_body: false, reads_only: false, route }
 }
 
 impl Endpoint {
     fn large(mut self) -> Self {
         self.large_body = true;
+        self
+    }
+
+    fn reads_only(mut self) -> Self {
+        self.reads_only = true;
         self
     }
 
@@ -125,8 +132,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(ADMIN, Api, routes!(rules::list)),
         ep(ADMIN, Api, routes!(rules::put)),
         ep(ADMIN, Api, routes!(rules::delete)),
-        ep(ADMIN, Api, routes!(rules::test)),
-        ep(ADMIN, Api, routes!(rules::backtest)),
+        ep(ADMIN, Api, routes!(rules::test)).reads_only(),
+        ep(ADMIN, Api, routes!(rules::backtest)).reads_only(),
         ep(PUBLIC, Api, routes!(crate::ui)),
         ep(PUBLIC, Api, routes!(crate::ui_script)),
     ]
@@ -191,7 +198,8 @@ pub fn document() -> Value {
     let mut roles = Vec::new();
     for endpoint in endpoints() {
         for op in endpoint.operations() {
-            roles.push((op, endpoint.roles));
+            let changes = op.1 != "get" && !endpoint.reads_only;
+            roles.push((op, endpoint.roles, changes));
         }
         let (s, p, _) = endpoint.route;
         schemas.extend(s);
@@ -218,16 +226,15 @@ pub fn document() -> Value {
         "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE,
                      "description": "A web session from POST /api/v1/session; changing requests also send X-CSRF-Token" }
     });
-    for ((path, method), roles) in roles {
-        let op = &mut doc["paths"][&path][&method];
-        describe(op, roles);
+    for ((path, method), roles, changes) in roles {
+        describe(&mut doc["paths"][&path][&method], roles, changes);
     }
     doc
 }
 
 /// Adds to an operation who may call it and the errors every operation of
-/// its kind can answer.
-fn describe(op: &mut Value, roles: &[Role]) {
+/// its kind can answer; `changes`: it writes to the log.
+fn describe(op: &mut Value, roles: &[Role], changes: bool) {
     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
     let who = if names.is_empty() {
         "No sign-in needed.".to_owned()
@@ -264,6 +271,9 @@ fn describe(op: &mut Value, roles: &[Role]) {
         errors.push(("413", "the body is too large"));
         errors.push(("415", "the body is not of a type this endpoint takes"));
         errors.push(("422", "a field is wrong; the message names it"));
+    }
+    if changes {
+        errors.push(("503", "the log cannot take the change right now; nothing changed, try again after Retry-After"));
     }
     let responses = op["responses"].as_object_mut().expect("every operation declares its answers");
     for (status, description) in errors {

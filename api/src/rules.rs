@@ -157,7 +157,6 @@ pub struct RuleFilePut {
     request_body = RuleFileBody,
     responses(
         (status = 200, body = RuleFilePut),
-        (status = 503, body = ErrorBody, description = "the log cannot take the file right now"),
     ))]
 pub async fn put(
     State(state): State<AppState>,
@@ -196,7 +195,6 @@ pub async fn put(
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), responses(
     (status = 204, description = "removed"),
     (status = 422, body = ErrorBody, description = "the rules would not check without it"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn delete(
     State(state): State<AppState>,

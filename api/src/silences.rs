@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
-use crate::error::{ApiError, ApiJson, ErrorBody};
+use crate::error::{ApiError, ApiJson};
 
 /// The longest silence: past this, nobody remembers why it was set.
 const LONGEST: time::Duration = time::Duration::days(30);
@@ -42,7 +42,6 @@ pub struct NewSilence {
 /// Within your regions. 201 once durable on the bus.
 #[utoipa::path(post, path = "/api/v1/silences", tag = "silences", request_body = NewSilence, responses(
     (status = 201, body = Silence),
-    (status = 503, body = ErrorBody, description = "the log cannot take the silence right now"),
 ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -114,7 +113,6 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 /// End a silence now.
 #[utoipa::path(delete, path = "/api/v1/silences/{id}", tag = "silences", params(("id" = String, Path)), responses(
     (status = 204, description = "ended"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn delete(
     State(state): State<AppState>,

@@ -189,7 +189,6 @@ fn validate(
 /// Answers 201 once the unit is durable on the bus.
 #[utoipa::path(post, path = "/api/v1/units", tag = "units", request_body = NewUnit, responses(
     (status = 201, body = Unit),
-    (status = 503, body = ErrorBody, description = "the log cannot take the unit right now"),
 ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -256,7 +255,6 @@ fn editable(state: &AppState, caller: &Caller, id: &str) -> Result<Unit, ApiErro
 #[utoipa::path(put, path = "/api/v1/units/{id}", tag = "units", params(("id" = String, Path)), request_body = NewUnit,
     responses(
         (status = 200, body = Unit),
-        (status = 503, body = ErrorBody, description = "the log cannot take the unit right now"),
     ))]
 pub async fn update(
     State(state): State<AppState>,
@@ -286,7 +284,6 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/units/{id}", tag = "units", params(("id" = String, Path)), responses(
     (status = 204, description = "removed"),
     (status = 409, body = ErrorBody, description = "another unit escalates to this one"),
-    (status = 503, body = ErrorBody, description = "the log cannot take the change right now"),
 ))]
 pub async fn delete(
     State(state): State<AppState>,
