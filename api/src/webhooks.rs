@@ -35,18 +35,22 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError>
 /// Telegram Bot API webhook (checks X-Telegram-Bot-Api-Secret-Token).
 ///
 /// Takes a Bot API `Update`. The answer tells the bot to reply with the
-/// receipt number (a `sendMessage` call), or is empty for an update that
+/// receipt number (a `sendMessage` call), or is `null` for an update that
 /// carries no report.
 #[utoipa::path(post, path = "/api/v1/ingest/telegram", tag = "ingest",
-    request_body(content = Object, description = "a Telegram Update object", content_type = "application/json"),
+    request_body = telegram::Update,
     responses(
-        (status = 200, description = "a Bot API `sendMessage` call replying to the sender, or nothing", body = Object),
+        (status = 200, description = "a Bot API `sendMessage` call replying to the sender, or null", body = Option<telegram::Reply>),
         (status = 401, body = ErrorBody, description = "the secret token is missing or wrong"),
         (status = 404, body = ErrorBody, description = "Telegram is not configured on this node"),
         (status = 429, body = ErrorBody, description = "this sender sends too much; wait for Retry-After"),
         (status = 503, body = ErrorBody, description = "the report could not be stored right now"),
     ))]
-pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn telegram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Option<telegram::Reply>>, ApiError> {
     let intake = intake(&state)?;
     let config = state.ingest()?.telegram.as_ref().ok_or_else(|| not_configured("telegram"))?;
     let sent = headers.get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -68,22 +72,20 @@ pub async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: B
                 if let Err(e) = ingest::within_scope(&mut report, &account.scope()) {
                     intake.deadletter("telegram", &body, &e.to_string()).await?;
                     let reply = ingest::outside_reply(&report, &account.scope());
-                    return Ok(Json(telegram::reply(chat, message, &reply)).into_response());
+                    return Ok(Json(Some(telegram::reply(chat, message, &reply))));
                 }
             }
             // the chat and message ids of an update the secret token vouches for
             let key = ingest::Idempotency::of(format!("telegram/{chat}:{message}"), &[report.text.as_bytes()]);
             let accepted = intake.accept_once(Some(key), *report).await?;
             let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
-            Ok(Json(telegram::reply(chat, message, &text)).into_response())
+            Ok(Json(Some(telegram::reply(chat, message, &text))))
         }
-        telegram::Parsed::Command { chat, message } => {
-            Ok(Json(telegram::reply(chat, message, telegram::HELP)).into_response())
-        }
+        telegram::Parsed::Command { chat, message } => Ok(Json(Some(telegram::reply(chat, message, telegram::HELP)))),
         telegram::Parsed::Nothing(reason) => {
             // Telegram retries whatever is not answered 200: take it, keep it, say why.
             intake.deadletter("telegram", &body, reason).await?;
-            Ok(StatusCode::OK.into_response())
+            Ok(Json(None))
         }
     }
 }
@@ -132,7 +134,7 @@ pub struct WhatsappAnswer {
 
 /// WhatsApp Cloud API webhook (checks X-Hub-Signature-256).
 #[utoipa::path(post, path = "/api/v1/ingest/whatsapp", tag = "ingest",
-    request_body(content = Object, description = "a WhatsApp Cloud API notification", content_type = "application/json"),
+    request_body = whatsapp::Notification,
     responses(
         (status = 200, body = WhatsappAnswer),
         (status = 401, body = ErrorBody, description = "the signature is missing or wrong"),

@@ -3,12 +3,12 @@
 //! Bot API allows, so no outbound call is needed.
 
 use model::{Attachment, Channel, GeoPoint, Report, Reporter};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// An incoming update (only what reports need; other fields are ignored).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramUpdate)]
 pub struct Update {
     pub update_id: i64,
     #[serde(default)]
@@ -19,7 +19,8 @@ pub struct Update {
     pub channel_post: Option<Message>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramMessage)]
 pub struct Message {
     pub message_id: i64,
     #[serde(default)]
@@ -40,7 +41,8 @@ pub struct Message {
     pub voice: Option<Document>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramUser)]
 pub struct User {
     pub id: i64,
     #[serde(default)]
@@ -51,18 +53,21 @@ pub struct User {
     pub username: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramChat)]
 pub struct Chat {
     pub id: i64,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramLocation)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramPhotoSize)]
 pub struct PhotoSize {
     pub file_id: String,
     pub file_unique_id: String,
@@ -74,7 +79,8 @@ pub struct PhotoSize {
     pub height: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = TelegramDocument)]
 pub struct Document {
     pub file_id: String,
     pub file_unique_id: String,
@@ -160,14 +166,32 @@ fn remote(file_id: &str, name: &str, kind: &str, size: Option<u64>) -> Attachmen
     }
 }
 
+/// The webhook answer that makes the bot reply in the chat: a Bot API
+/// `sendMessage` call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Reply {
+    /// `sendMessage`.
+    pub method: &'static str,
+    pub chat_id: i64,
+    pub text: String,
+    pub reply_parameters: ReplyTo,
+}
+
+/// The message a [`Reply`] answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReplyTo {
+    pub message_id: i64,
+    pub allow_sending_without_reply: bool,
+}
+
 /// The webhook answer that makes the bot reply in the chat.
-pub fn reply(chat: i64, message: i64, text: &str) -> Value {
-    json!({
-        "method": "sendMessage",
-        "chat_id": chat,
-        "text": text,
-        "reply_parameters": { "message_id": message, "allow_sending_without_reply": true },
-    })
+pub fn reply(chat: i64, message: i64, text: &str) -> Reply {
+    Reply {
+        method: "sendMessage",
+        chat_id: chat,
+        text: text.to_owned(),
+        reply_parameters: ReplyTo { message_id: message, allow_sending_without_reply: true },
+    }
 }
 
 /// The help a bot command gets.
@@ -176,6 +200,7 @@ pub const HELP: &str = "Selamat datang di Kentongan. Kirim laporan Anda sebagai 
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
     use time::macros::datetime;
 
     use super::*;

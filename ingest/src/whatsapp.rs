@@ -21,26 +21,30 @@ pub fn verify_signature(app_secret: &str, body: &[u8], header: Option<&str>) -> 
 }
 
 /// A webhook notification (only what reports need).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappNotification)]
 pub struct Notification {
     pub object: String,
     #[serde(default)]
     pub entry: Vec<Entry>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappEntry)]
 pub struct Entry {
     #[serde(default)]
     pub changes: Vec<Change>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappChange)]
 pub struct Change {
     pub field: String,
     pub value: Value,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappValue)]
 pub struct Value {
     #[serde(default)]
     pub metadata: Option<Metadata>,
@@ -50,25 +54,29 @@ pub struct Value {
     pub messages: Vec<Message>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappMetadata)]
 pub struct Metadata {
     pub phone_number_id: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappContact)]
 pub struct Contact {
     pub wa_id: String,
     #[serde(default)]
     pub profile: Option<Profile>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappProfile)]
 pub struct Profile {
     #[serde(default)]
     pub name: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappMessage)]
 pub struct Message {
     pub from: String,
     pub id: String,
@@ -89,12 +97,14 @@ pub struct Message {
     pub video: Option<Media>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappText)]
 pub struct Text {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappLocation)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -104,7 +114,8 @@ pub struct Location {
     pub address: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[schema(as = WhatsappMedia)]
 pub struct Media {
     pub id: String,
     #[serde(default)]
