@@ -279,6 +279,13 @@ fn describe(op: &mut Value, roles: &[Role], changes: bool) {
     for (status, description) in errors {
         responses.entry(status).or_insert_with(|| error(description));
     }
+    // a success described only by its body gets the status's name
+    for (status, response) in responses.iter_mut() {
+        if response["description"] == "" {
+            let name = status.parse().ok().and_then(|s| axum::http::StatusCode::from_u16(s).ok());
+            response["description"] = json!(name.and_then(|s| s.canonical_reason()).unwrap_or("success"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -325,6 +332,12 @@ mod tests {
                 assert!(op["summary"].is_string(), "{method} {path}: a summary (the handler's first doc line)");
                 let responses = op["responses"].as_object().unwrap();
                 assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}: no success");
+                for (status, response) in responses {
+                    assert!(
+                        response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                        "{method} {path} {status}"
+                    );
+                }
                 if op["x-roles"].as_array().is_some_and(|r| !r.is_empty()) {
                     assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}");
                 }
