@@ -18,8 +18,10 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can do its work: the bus takes records, and the intake's
-/// own database (idempotency keys, SMS parts) can be used.
+/// The process can do its work.
+///
+/// The bus takes records, and the intake's own database (idempotency keys,
+/// SMS parts) can be used.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
     (status = 503, description = "the bus or the intake's database cannot be used", body = ErrorBody),
@@ -33,8 +35,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
     Ok("ready")
 }
 
-/// Prometheus text format. The counts are national and labelled by
-/// province, so only a national admin (a scraper's account) may read them.
+/// Prometheus metrics (national admins only).
+///
+/// The counts are national and labelled by province, so only a national
+/// admin (a scraper's account) may read them.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {

@@ -133,7 +133,7 @@ async fn ui() -> axum::response::Html<&'static str> {
 
 /// The web UI's script, apart from the page so that the page's
 /// Content-Security-Policy allows no inline script.
-#[utoipa::path(get, path = "/app.js", tag = "ui",
+#[utoipa::path(get, path = "/app.js", tag = "ui", summary = "The web UI's script",
     responses((status = 200, description = "the script", body = String, content_type = "text/javascript")))]
 async fn ui_script() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("ui/app.js"))

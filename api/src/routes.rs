@@ -229,7 +229,54 @@ pub fn document() -> Value {
     for ((path, method), roles, changes) in roles {
         describe(&mut doc["paths"][&path][&method], roles, changes);
     }
+    link(&mut doc);
     doc
+}
+
+/// The fields of the object a schema describes, through `$ref` and `allOf`.
+fn fields(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        return fields(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut out: Vec<String> = schema["properties"].as_object().into_iter().flat_map(|p| p.keys().cloned()).collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        out.extend(fields(doc, part));
+    }
+    out
+}
+
+/// OpenAPI links from what makes a thing to what works on it: a success
+/// whose body has the `id` (or `name`) of `/things/{id}` leads to the
+/// operations there, so that a client, and schemathesis, can follow it.
+fn link(doc: &mut Value) {
+    let mut links = Vec::new();
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (path, item) in &paths {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let body = &response["content"]["application/json"]["schema"];
+                for field in fields(doc, body) {
+                    let param = format!("{{{field}}}");
+                    let item_path =
+                        if path.ends_with(&format!("/{param}")) { path.clone() } else { format!("{path}/{param}") };
+                    for (to_method, to) in paths.get(&item_path).and_then(Value::as_object).into_iter().flatten() {
+                        if (&item_path, to_method) == (path, method) {
+                            continue;
+                        }
+                        let Some(id) = to["operationId"].as_str() else { continue };
+                        let link = json!({ "operationId": id, "parameters": { field.clone(): format!("$response.body#/{field}") } });
+                        links.push((path.clone(), method.clone(), status.clone(), id.to_owned(), link));
+                    }
+                }
+            }
+        }
+    }
+    for (path, method, status, id, link) in links {
+        doc["paths"][&path][&method]["responses"][&status]["links"][id] = link;
+    }
 }
 
 /// Adds to an operation who may call it and the errors every operation of
@@ -329,7 +376,11 @@ mod tests {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 assert!(op["x-roles"].is_array(), "{method} {path}");
-                assert!(op["summary"].is_string(), "{method} {path}: a summary (the handler's first doc line)");
+                let summary = op["summary"].as_str().unwrap_or_default();
+                assert!(
+                    !summary.is_empty() && !summary.contains('\n'),
+                    "{method} {path}: the summary is the first paragraph of the handler's doc, one line: {summary:?}"
+                );
                 let responses = op["responses"].as_object().unwrap();
                 assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path}: no success");
                 for (status, response) in responses {
@@ -343,6 +394,10 @@ mod tests {
                 }
             }
         }
+        // what makes a thing leads to what works on it
+        let made = &doc["paths"]["/api/v1/units"]["post"]["responses"]["201"]["links"];
+        assert_eq!(made["units_delete"]["parameters"]["id"], "$response.body#/id", "{made}");
+        assert!(made["units_update"].is_object(), "{made}");
         let text = doc.to_string();
         for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
             let name = &reference[..reference.find('"').unwrap()];
