@@ -33,7 +33,11 @@ pub struct Accepted {
 /// report's region must lie within the caller's regions.
 #[utoipa::path(post, path = "/api/v1/reports", tag = "reports",
     params(("Idempotency-Key" = Option<String>, Header, description = "the same key and body again is a retry")),
-    request_body = ingest::Submission,
+    request_body(
+        content((ingest::Submission = "application/json"), (Object = "multipart/form-data")),
+        description = "JSON, or multipart: a `report` part holding the JSON (or its fields as parts of their own) and \
+                       files as parts with a file name"
+    ),
     responses(
         (status = 202, body = Accepted, description = "durable; classified soon"),
         (status = 503, body = ErrorBody, description = "the report could not be stored right now; nothing was kept"),
