@@ -301,7 +301,7 @@ async fn wrong_tokens_are_throttled_per_token_id_and_per_address() {
     let token = create_user(&node, "petugas", "operator", &["72"]).await;
     assert_eq!(call(&node, "GET", "/api/v1/me", Some(&token), None).await.0, 200);
     let id = &token[4..16];
-    // FAILURES_PER_ID in api::directory
+    // FAILURES_PER_ID in accounts::directory
     const PER_ID: usize = 10;
     for wrong in [format!("ktn_{id}_salah"), "ktn_0123456789ab_salah".to_owned()] {
         for n in 0..PER_ID {
@@ -766,7 +766,7 @@ async fn taken_numbers_on_change_are_audited_and_throttled() {
     create_user_as(&node, TOKEN, sulsel).await;
     create_user_as(&node, &admin72, json!({"name": "pelapor-palu", "role": "reporter", "regions": ["72.71"]})).await;
     let probe = json!({"phone": "+6281299990073"});
-    // FAILURES_PER_ID in api::directory
+    // FAILURES_PER_ID in accounts::directory
     for n in 0..10 {
         let (status, body) =
             call(&node, "PATCH", "/api/v1/users/pelapor-palu", Some(&admin72), Some(probe.clone())).await;

@@ -169,9 +169,9 @@ fn check_query_shape(text: &str) -> Result<(), Error> {
 impl SearchIndex {
     /// Opens the index in `dir`, creating it when missing.
     pub fn open(dir: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Other(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
         let (schema, fields) = Fields::build();
-        let directory = MmapDirectory::open(dir).map_err(|e| Error::Other(format!("{}: {e}", dir.display())))?;
+        let directory = MmapDirectory::open(dir).map_err(|e| Error::Index(e.into()))?;
         let mut index = Index::open_or_create(directory, schema)?;
         // a search runs over the segments on every core
         index.set_default_multithread_executor()?;
@@ -188,8 +188,7 @@ impl SearchIndex {
             let path = data_dir.join(name);
             if path.join("meta.json").exists() {
                 tracing::info!(path = %path.display(), "removing a search index of an older schema; it is rebuilt from the log");
-                std::fs::remove_dir_all(&path)
-                    .map_err(|e| Error::Other(format!("cannot remove {}: {e}", path.display())))?;
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
             }
         }
         Self::open(&data_dir.join(crate::schema::folder()))
@@ -310,7 +309,9 @@ impl SearchIndex {
     fn load(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<ClassifiedReport, Error> {
         let doc: TantivyDocument = searcher.doc(address)?;
         let bytes = doc.get_first(self.fields.doc).and_then(|v| v.as_bytes()).unwrap_or_default();
-        wire::decode(bytes).map_err(|e| Error::Other(format!("stored report is unreadable: {e}")))
+        wire::decode(bytes).map_err(|e| {
+            Error::Corrupt(format!("a stored report is unreadable ({e}); `kentongan reindex` rebuilds the index"))
+        })
     }
 
     fn term(&self, field: tantivy::schema::Field, value: &str) -> Box<dyn Query> {
@@ -476,12 +477,12 @@ impl SearchIndex {
             .map(|(name, size)| ((*name).to_owned(), serde_json::json!({ "terms": { "field": name, "size": size } })))
             .collect();
         let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
-            .map_err(|e| Error::Other(format!("facet request: {e}")))?;
+            .map_err(|e| Error::Task("facet request", e.to_string()))?;
         Ok(AggregationCollector::from_aggs(aggs, Default::default()))
     }
 
     fn facet_counts(result: AggregationResults) -> Result<BTreeMap<String, BTreeMap<String, u64>>, Error> {
-        let json = serde_json::to_value(&result).map_err(|e| Error::Other(format!("facet result: {e}")))?;
+        let json = serde_json::to_value(&result).map_err(|e| Error::Task("facet result", e.to_string()))?;
         let mut out = BTreeMap::new();
         for (name, _) in Self::FACETS {
             let buckets = json[name]["buckets"].as_array().cloned().unwrap_or_default();
