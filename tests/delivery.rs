@@ -153,8 +153,17 @@ async fn kill_9_while_sending_loses_nothing() {
     let before_restart = delivered(&maildir).len();
 
     let node = self::node(dir.path(), port).await;
-    let want = alert_ids(&node).await;
-    assert_eq!(want.len(), regencies.len() + provinces.len(), "alerts raised");
+    // the restarted node classifies what it had not, and its view of the
+    // alerts loads in the background: wait until every alert is there
+    let raised = regencies.len() + provinces.len();
+    let raised_all = eventually(Duration::from_secs(30), || async {
+        let ids = alert_ids(&node).await;
+        (ids.len() == raised).then_some(ids)
+    })
+    .await;
+    let Some(want) = raised_all else {
+        panic!("alerts raised: {} of {raised}; log:\n{}", alert_ids(&node).await.len(), node.log())
+    };
     let got = eventually(Duration::from_secs(60), || async {
         let got = delivered(&maildir);
         (got.len() == want.len()).then_some(got)
