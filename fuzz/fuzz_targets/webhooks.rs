@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         match telegram::parse(&update, NOW) {
             telegram::Parsed::Report { report, .. } => pipeline(&report),
             telegram::Parsed::Command { chat, message } => {
-                let _ = telegram::reply(chat, message, telegram::HELP).to_string();
+                let _ = serde_json::to_string(&telegram::reply(chat, message, telegram::HELP));
             }
             telegram::Parsed::Nothing(reason) => assert!(!reason.is_empty()),
         }
