@@ -46,12 +46,14 @@ pub struct Stream {
 
 impl Stream {
     /// The normalised word of token `i`.
+    #[inline]
     pub fn word(&self, i: usize) -> &str {
         let t = &self.tokens[i];
         &self.joined[t.at..t.at + t.len]
     }
 
     /// The index of the token that covers byte `at` of `joined`.
+    #[inline]
     pub fn token_at(&self, at: usize) -> usize {
         self.tokens.partition_point(|t| t.at <= at).saturating_sub(1)
     }
