@@ -160,19 +160,20 @@ pub async fn run_analytics(
         let (batch, items) = next_batch(&bus, &mut sub, (20_000, Duration::from_secs(1), IDLE)).await?;
         let now = clock.now();
         let mut rows: Vec<ReportRow> = Vec::with_capacity(items.len());
-        let mut originals: Vec<Vec<u8>> = Vec::with_capacity(items.len());
+        let mut made_from: Vec<&ClassifiedReport> = Vec::with_capacity(items.len());
         for item in items.iter().filter(|i| retention.keeps(i, now)) {
             match bus::contain("indexer", || ReportRow::from_item(item, now)) {
                 Ok(row) => {
                     rows.push(row);
-                    originals.push(wire::encode(item));
+                    made_from.push(item);
                 }
                 Err(cause) => {
                     bus.deadletter("indexer", Topic::Classified.name(), &wire::encode(item), &cause).await?;
                 }
             }
         }
-        let taken = insert_setting_aside(&bus, Topic::Classified, &rows, &originals, |r| analytics.insert(r)).await?;
+        let original = |i: usize| wire::encode(made_from[i]);
+        let taken = insert_setting_aside(&bus, Topic::Classified, &rows, original, |r| analytics.insert(r)).await?;
         metrics::counter!("kentongan_indexer_analytics_rows_total").increment(taken as u64);
         sub.commit_all(&batch).await?;
         if !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
@@ -205,12 +206,14 @@ pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), E
                 }
             }
         }
-        insert_setting_aside(&bus, Topic::Alerts, &rows, &originals, |r| analytics.insert_alerts(r)).await?;
+        let original = |i: usize| originals[i].clone();
+        insert_setting_aside(&bus, Topic::Alerts, &rows, original, |r| analytics.insert_alerts(r)).await?;
         sub.commit_all(&batch).await?;
     }
 }
 
-/// Inserts `rows` (made from `originals`, one each) and returns how many
+/// Inserts `rows` (row `i` made from the record `original(i)`, which is
+/// only asked for when the row is refused) and returns how many
 /// were taken. When ClickHouse refuses rows for good (a value it cannot
 /// store, a constraint), the refused ones are found by halving the insert,
 /// and their records go to `deadletter` with ClickHouse's reason: the rest
@@ -220,7 +223,7 @@ async fn insert_setting_aside<'a, R, F, Fut>(
     bus: &Bus,
     topic: Topic,
     rows: &'a [R],
-    originals: &[Vec<u8>],
+    original: impl Fn(usize) -> Vec<u8>,
     insert: F,
 ) -> Result<usize, Error>
 where
@@ -244,7 +247,7 @@ where
             Err(e) if e.rejects_rows() => {
                 tracing::warn!(error = %e, "ClickHouse refused a row for good; its record goes to deadletter");
                 metrics::counter!("kentongan_indexer_analytics_refused_total").increment(1);
-                bus.deadletter("indexer", topic.name(), &originals[range.start], &e.to_string()).await?;
+                bus.deadletter("indexer", topic.name(), &original(range.start), &e.to_string()).await?;
             }
             Err(e) => return Err(e),
         }
