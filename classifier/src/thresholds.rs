@@ -193,6 +193,7 @@ impl Windows {
                         deliveries: Vec::new(),
                         history: Vec::new(),
                         escalations: Vec::new(),
+                        children: Vec::new(),
                     });
                 }
                 series.level = level;

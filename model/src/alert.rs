@@ -169,6 +169,12 @@ pub struct Alert {
     /// Where it went when nobody acknowledged it in time, oldest first.
     #[serde(default)]
     pub escalations: Vec<Escalation>,
+    /// The alert chain: the alerts of the same indicator in regions below
+    /// this one that were in force when it was raised and whose reports it
+    /// aggregates. A child does not name its parent on the wire; the view
+    /// ([`AlertBook`]) derives that link from this list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Uuid>,
 }
 
 /// The alert was passed up to parent units: nobody it had reached
@@ -203,6 +209,7 @@ impl Alert {
             deliveries: vec![],
             history: vec![],
             escalations: vec![],
+            children: vec![],
         }
     }
 
