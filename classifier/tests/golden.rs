@@ -6,10 +6,17 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines. The pack scored precision 0.957 and recall
-//!   0.815 on it before any rule was changed for it (BENCHMARKS.md).
+//!   0.815 on it before any rule was changed for it (BENCHMARKS.md);
+//! - `blind2.jsonl`: 270 more for issue 14, on the sub-topics of each
+//!   indicator, with many everyday senses and negations (QUALITY.md has the
+//!   figures before and after the pack was broadened).
 //!
 //! A failure lists every report that differs, so a rule change that trades
-//! one report for another shows both.
+//! one report for another shows both. `cargo test -p classifier --test golden
+//! figures -- --nocapture` prints precision, recall and F1 per indicator and
+//! file.
+
+use std::collections::BTreeMap;
 
 use classifier::{Classifier, RuleSet};
 use model::{Channel, Report};
@@ -39,10 +46,116 @@ const KNOWN: [(&str, &str); 9] = [
     ("b112", "the supporters are nine words from `membakar kantor`, beyond NEAR/6"),
 ];
 
-fn check(file: &str, data: &str) {
+const FILES: [(&str, &str); 4] = [
+    ("dev.jsonl", include_str!("data/dev.jsonl")),
+    ("heldout.jsonl", include_str!("data/heldout.jsonl")),
+    ("blind.jsonl", include_str!("data/blind.jsonl")),
+    ("blind2.jsonl", include_str!("data/blind2.jsonl")),
+];
+
+/// True positives, false positives and false negatives of one indicator.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    tp: usize,
+    fp: usize,
+    fn_: usize,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+    }
+
+    fn precision(self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    fn recall(self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+
+    fn f1(self) -> f64 {
+        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_)
+    }
+}
+
+/// A ratio that is 1 when there is nothing to get wrong.
+fn ratio(num: usize, den: usize) -> f64 {
+    if den == 0 { 1.0 } else { num as f64 / den as f64 }
+}
+
+/// One file scored: counts per indicator and the reports that differ from
+/// their labels, as (id, description).
+struct Scored {
+    reports: usize,
+    regions_right: usize,
+    per_indicator: BTreeMap<String, Counts>,
+    wrong: Vec<(String, String)>,
+}
+
+impl Scored {
+    fn micro(&self) -> Counts {
+        let mut all = Counts::default();
+        for c in self.per_indicator.values() {
+            all.add(*c);
+        }
+        all
+    }
+
+    fn table(&self, file: &str) -> String {
+        let mut out = format!(
+            "{file}: {} reports, {} with every indicator and region right, regions right on {}\n",
+            self.reports,
+            self.reports - self.wrong.len(),
+            self.regions_right
+        );
+        out.push_str("  indicator            tp   fp   fn  precision  recall     F1\n");
+        let row = |name: &str, c: Counts| {
+            format!(
+                "  {name:<18} {:>4} {:>4} {:>4}      {:.3}   {:.3}  {:.3}\n",
+                c.tp,
+                c.fp,
+                c.fn_,
+                c.precision(),
+                c.recall(),
+                c.f1()
+            )
+        };
+        for (name, c) in &self.per_indicator {
+            out.push_str(&row(name, *c));
+        }
+        out.push_str(&row("micro-average", self.micro()));
+        out
+    }
+}
+
+/// The regions found, with a district counted as its regency when the label
+/// names that regency: the labels of the older sets were written when only
+/// regencies were found. A label with a district must match exactly.
+fn regions_as_labelled(found: &[String], want: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = found
+        .iter()
+        .map(|code| {
+            let is_district = code.matches('.').count() == 2;
+            match code.rsplit_once('.') {
+                Some((regency, _)) if is_district && !want.contains(code) && want.iter().any(|w| w == regency) => {
+                    regency.to_string()
+                }
+                _ => code.clone(),
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn score(data: &str) -> Scored {
     let classifier = Classifier::new(RuleSet::builtin());
     let at = datetime!(2026-11-29 10:00 UTC);
-    let mut wrong = Vec::new();
+    let mut scored = Scored { reports: 0, regions_right: 0, per_indicator: BTreeMap::new(), wrong: Vec::new() };
     for line in data.lines().filter(|l| !l.trim().is_empty()) {
         let l: Labelled = serde_json::from_str(line).unwrap();
         let report = Report::new(Channel::Web, "golden", l.text.clone(), at);
@@ -51,28 +164,86 @@ fn check(file: &str, data: &str) {
         got.sort();
         let mut want = l.indicators.clone();
         want.sort();
-        let mut regions: Vec<String> = c.regions.iter().map(ToString::to_string).collect();
-        regions.sort();
+        for name in want.iter().chain(got.iter().filter(|g| !want.contains(g))) {
+            let counts = scored.per_indicator.entry(name.clone()).or_default();
+            match (got.contains(name), want.contains(name)) {
+                (true, true) => counts.tp += 1,
+                (true, false) => counts.fp += 1,
+                _ => counts.fn_ += 1,
+            }
+        }
         let mut want_regions = l.regions.clone().unwrap_or_default();
         want_regions.sort();
-        if (got != want || regions != want_regions) && !KNOWN.iter().any(|(id, _)| *id == l.id) {
-            wrong.push(format!("{} want {want:?} {want_regions:?}, got {got:?} {regions:?}: {}", l.id, l.text));
+        let found: Vec<String> = c.regions.iter().map(ToString::to_string).collect();
+        let regions = regions_as_labelled(&found, &want_regions);
+        scored.reports += 1;
+        if regions == want_regions {
+            scored.regions_right += 1;
+        }
+        if got != want || regions != want_regions {
+            let why = format!("{} want {want:?} {want_regions:?}, got {got:?} {regions:?}: {}", l.id, l.text);
+            scored.wrong.push((l.id, why));
         }
     }
+    scored
+}
+
+fn check(file: &str) {
+    let (_, data) = FILES.iter().find(|(name, _)| *name == file).unwrap();
+    let scored = score(data);
+    println!("{}", scored.table(file));
+    let wrong: Vec<&str> = scored
+        .wrong
+        .iter()
+        .filter(|(id, _)| !KNOWN.iter().any(|(known, _)| known == id))
+        .map(|(_, why)| why.as_str())
+        .collect();
     assert!(wrong.is_empty(), "{file}: {} reports differ:\n{}", wrong.len(), wrong.join("\n"));
+    // a known miss that the pack now gets right leaves the list
+    let fixed: Vec<&str> = KNOWN
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| data.contains(&format!("{{\"id\": \"{id}\"")) && !scored.wrong.iter().any(|(w, _)| w == id))
+        .collect();
+    assert!(fixed.is_empty(), "{file}: right now, remove from KNOWN: {fixed:?}");
 }
 
 #[test]
 fn development_corpus() {
-    check("dev.jsonl", include_str!("data/dev.jsonl"));
+    check("dev.jsonl");
 }
 
 #[test]
 fn held_out_reports() {
-    check("heldout.jsonl", include_str!("data/heldout.jsonl"));
+    check("heldout.jsonl");
 }
 
 #[test]
 fn blind_reports() {
-    check("blind.jsonl", include_str!("data/blind.jsonl"));
+    check("blind.jsonl");
+}
+
+/// Prints the figures of every file, for QUALITY.md.
+#[test]
+fn figures() {
+    for (file, data) in FILES {
+        let scored = score(data);
+        println!("{}", scored.table(file));
+        for (_, why) in &scored.wrong {
+            println!("  {why}");
+        }
+    }
+}
+
+#[test]
+fn a_district_counts_as_its_labelled_regency_but_a_district_label_is_exact() {
+    let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(regions_as_labelled(&s(&["72.71.01"]), &s(&["72.71"])), s(&["72.71"]));
+    assert_eq!(regions_as_labelled(&s(&["72.71.01", "72.71.02"]), &s(&["72.71"])), s(&["72.71"]));
+    assert_eq!(regions_as_labelled(&s(&["72.71.01"]), &s(&["72.71.01"])), s(&["72.71.01"]));
+    // a district of another regency, or a regency found for a district label
+    assert_eq!(regions_as_labelled(&s(&["72.10.01"]), &s(&["72.71"])), s(&["72.10.01"]));
+    assert_eq!(regions_as_labelled(&s(&["72.71"]), &s(&["72.71.01"])), s(&["72.71"]));
+    // a district inside a labelled province is not its province
+    assert_eq!(regions_as_labelled(&s(&["72.71.01"]), &s(&["72"])), s(&["72.71.01"]));
 }
