@@ -1,9 +1,10 @@
 //! The tantivy schema of the report archive.
 //!
-//! The schema has a version. A node keeps its index in `index-v<N>` and
-//! feeds it under its own consumer group for that version, so a node that
-//! starts with a new schema builds a new index from the `classified` topic
-//! by itself, and drops the folders of older versions.
+//! The schema has a version, and the text analysis a fingerprint. A node
+//! keeps its index in `index-v<N>-<analysis>` and feeds it under its own
+//! consumer group for both, so a node that starts with a new schema or a new
+//! analysis builds a new index from the `classified` topic by itself, and
+//! drops the folders of other versions.
 
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -13,16 +14,19 @@ use tantivy::schema::{
 use bahasa::tokenizer as analysis;
 
 /// Raise when a change to the fields needs the index rebuilt.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// The index folder under `data_dir`.
+/// The index folder under `data_dir`: the schema version and the text
+/// analysis it was built with ([`analysis::fingerprint`]), so a release that
+/// changes either builds a new index from the log.
 pub fn folder() -> String {
-    format!("index-v{VERSION}")
+    format!("index-v{VERSION}-{}", analysis::fingerprint())
 }
 
-/// The consumer group that keeps the index of node `node` current.
+/// The consumer group that keeps the index of node `node` current; it names
+/// the same version and analysis as [`folder`].
 pub fn group(node: &str) -> String {
-    format!("search-v{VERSION}-{node}")
+    format!("search-v{VERSION}-{}-{node}", analysis::fingerprint())
 }
 
 /// Handles to the fields of the archive's schema.

@@ -180,18 +180,28 @@ impl SearchIndex {
         Ok(Self { index, reader, fields })
     }
 
-    /// Opens the index of this schema version under `data_dir`, and removes
-    /// the folders of older versions (their node rebuilds from the log).
+    /// Opens the index of this schema version and analysis under
+    /// `data_dir`, and removes the indexes of other versions or analyses
+    /// (`index`, `index-v…`, and their `.rebuild` and `.old` folders): this
+    /// node rebuilds its own from the log.
     pub fn open_in(data_dir: &Path) -> Result<Self, Error> {
-        for old in 1..crate::schema::VERSION {
-            let name = if old == 1 { "index".to_owned() } else { format!("index-v{old}") };
-            let path = data_dir.join(name);
-            if path.join("meta.json").exists() {
-                tracing::info!(path = %path.display(), "removing a search index of an older schema; it is rebuilt from the log");
+        let current = crate::schema::folder();
+        let entries = match std::fs::read_dir(data_dir) {
+            Ok(entries) => entries.flatten().collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("cannot list", data_dir, e)),
+        };
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let base = name.split_once('.').map_or(name.as_str(), |(base, _)| base);
+            let ours = base == "index" || base.starts_with("index-v");
+            let path = entry.path();
+            if ours && base != current && path.join("meta.json").exists() {
+                tracing::info!(path = %path.display(), "removing a search index of another schema or analysis; it is rebuilt from the log");
                 std::fs::remove_dir_all(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
             }
         }
-        Self::open(&data_dir.join(crate::schema::folder()))
+        Self::open(&data_dir.join(current))
     }
 
     /// The single writer of this index. Holds the index lock until dropped.
@@ -235,7 +245,9 @@ impl SearchIndex {
         for hit in &c.indicators {
             doc.add_text(f.indicators, &hit.id);
         }
-        let mut regions: Vec<RegionCode> = c.regions.iter().flat_map(RegionCode::lineage).collect();
+        // the report's own region and every region found in its text, at
+        // every level: what region filters and scopes match
+        let mut regions: Vec<RegionCode> = r.region.iter().chain(&c.regions).flat_map(RegionCode::lineage).collect();
         regions.sort();
         regions.dedup();
         for region in &regions {
@@ -686,6 +698,13 @@ mod tests {
         SearchQuery { q: Some(q.into()), limit: 10, ..Default::default() }
     }
 
+    /// The ids `q` finds in `scope`, in order.
+    fn sorted_ids(index: &SearchIndex, q: &SearchQuery, scope: &Scope) -> Vec<u128> {
+        let mut ids = ids(&index.search(q, scope).unwrap());
+        ids.sort();
+        ids
+    }
+
     #[test]
     fn hostile_queries_are_refused_or_answered_on_a_small_stack() {
         let (_dir, index) = index_of(&[item(1, "72.71", "pesta sabu di Palu", "narkoba")]);
@@ -838,6 +857,81 @@ mod tests {
         // the snippet marks the word as written
         let hit = &index.search(&query("bentrok"), &all).unwrap().hits[0];
         assert!(hit.snippet.contains("<b>bentrokan</b>"), "{}", hit.snippet);
+    }
+
+    #[test]
+    fn queries_and_reports_are_analysed_as_the_rules_read_them() {
+        let (_dir, index) = index_of(&[
+            item(1, "72.71", "Ada anak2 main di jln", "konflik_sosial"),
+            item(2, "72.71", "Warga yg resah bangettt", "konflik_sosial"),
+            item(3, "72.71", "Pemuda nyabu di pos ronda", "narkoba"),
+            item(4, "72.71", "Rumah-rumah dibakar massa", "konflik_sosial"),
+            item(5, "72.71", "Seorang anak hilang", "konflik_sosial"),
+        ]);
+        let all = Scope::All;
+        let found = |q: &str| sorted_ids(&index, &query(q), &all);
+        // (query, reports): the analyst's spelling finds the chat's, and back
+        for (q, expected) in [
+            ("anak-anak", vec![1]),
+            ("anak2", vec![1]),
+            ("\"anak anak\"", vec![1]),
+            ("anak", vec![1, 5]),
+            ("jalan", vec![1]),
+            ("yang", vec![2]),
+            ("yg", vec![2]),
+            ("banget", vec![2]),
+            ("bangettt", vec![2]),
+            ("bgt", vec![2]),
+            ("sabu", vec![3]),
+            ("\"pakai sabu\"", vec![3]),
+            ("nyabu", vec![3]),
+            ("rmh2", vec![4]),
+            ("rumah", vec![4]),
+        ] {
+            assert_eq!(found(q), expected, "{q}");
+        }
+        // the snippet marks the word as written
+        let hit = &index.search(&query("anak-anak"), &all).unwrap().hits[0];
+        assert!(hit.snippet.contains("<b>anak2</b>"), "{}", hit.snippet);
+        let hit = &index.search(&query("yang"), &all).unwrap().hits[0];
+        assert!(hit.snippet.contains("<b>yg</b>"), "{}", hit.snippet);
+    }
+
+    #[test]
+    fn a_region_found_in_the_text_is_one_to_filter_and_scope_by() {
+        // no region given; the classifier found Palu Barat (72.71.xx) in the text
+        let mut named = item(1, "72.71", "Bentrok di Kecamatan Palu Barat", "konflik_sosial");
+        named.report.region = None;
+        named.classification.regions = vec![RegionCode::parse("72.71.02").unwrap()];
+        // a region given, and another found in the text
+        let mut both = item(2, "72.03", "Warga Palu mengungsi ke Donggala", "konflik_sosial");
+        both.classification.regions = vec![RegionCode::parse("72.71").unwrap()];
+        let (_dir, index) = index_of(&[named, both]);
+        let by_region = |code: &str| {
+            let q = SearchQuery { region: Some(RegionCode::parse(code).unwrap()), limit: 10, ..Default::default() };
+            sorted_ids(&index, &q, &Scope::All)
+        };
+        assert_eq!(by_region("72.71.02"), [1]);
+        assert_eq!(by_region("72.71"), [1, 2]);
+        assert_eq!(by_region("72.03"), [2]);
+        let scoped = index.search(&query("bentrok"), &Scope::Regions(vec![RegionCode::parse("72.71.02").unwrap()]));
+        assert_eq!(ids(&scoped.unwrap()), [1]);
+    }
+
+    #[test]
+    fn indexes_of_another_schema_or_analysis_are_removed_and_the_current_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = crate::schema::folder();
+        let names = ["index", "index-v2", "index-v3-00000000", "index-v2.rebuild", &format!("{current}.rebuild")];
+        for name in names {
+            SearchIndex::open(&dir.path().join(name)).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("index-notes")).unwrap();
+        SearchIndex::open_in(dir.path()).unwrap();
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        left.sort();
+        assert_eq!(left, ["index-notes".to_owned(), current.clone(), format!("{current}.rebuild")]);
     }
 
     #[test]

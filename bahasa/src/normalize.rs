@@ -138,6 +138,15 @@ pub struct Normalizer {
 const MAX_REPLACED_WORDS: usize = 64;
 
 impl Normalizer {
+    /// The normaliser of the bundled table [`SLANG`] alone, as the search
+    /// index analyses reports and queries with it (an admin's `[replace]`
+    /// entries apply to rules, not to the index, which must not change with
+    /// a node's rule files).
+    pub fn bundled() -> &'static Normalizer {
+        static BUNDLED: std::sync::OnceLock<Normalizer> = std::sync::OnceLock::new();
+        BUNDLED.get_or_init(|| Normalizer::new(bundled_table().iter().map(|(a, b)| (a.as_str(), b.as_str()))))
+    }
+
     /// `replace` maps a word as people write it to what it means, in one or
     /// more words (`nyabu` → `pakai sabu`).
     ///
@@ -270,6 +279,15 @@ impl Normalizer {
         }
         stream
     }
+}
+
+/// The `[replace]` table of [`SLANG`], sorted by word. The classifier checks
+/// the same file strictly with every rule set (`bahasa/slang.toml`), so a
+/// broken table never ships; an entry that is not a string is skipped here.
+pub fn bundled_table() -> Vec<(String, String)> {
+    let table: toml::Table = SLANG.parse().unwrap_or_default();
+    let Some(replace) = table.get("replace").and_then(toml::Value::as_table) else { return Vec::new() };
+    replace.iter().filter_map(|(from, to)| Some((from.clone(), to.as_str()?.to_owned()))).collect()
 }
 
 /// Replaces the words of each entry that are entries themselves, until none

@@ -171,7 +171,9 @@ impl Classifier {
                         let first =
                             if starts_inside { stream.token_at(m.start()) } else { stream.token_at(m.start() + 1) };
                         let last = first + usize::from(words) - 1;
-                        hits.push(Hit { term, field, first: first as u32, last: last as u32 });
+                        if !negated(stream, first, last) {
+                            hits.push(Hit { term, field, first: first as u32, last: last as u32 });
+                        }
                     }
                     Pat::Region { entry, words } => {
                         let first = stream.token_at(m.start() + 1);
@@ -445,6 +447,128 @@ fn near(left: &[&Hit], right: &[&Hit], within: usize) -> bool {
             starts_early_enough > 0 && furthest[starts_early_enough - 1] + within + 1 >= u64::from(a.first)
         })
     })
+}
+
+/// Words that deny what follows them: `tidak terprovokasi`, `bukan demo`,
+/// `tanpa narkoba`, `negatif narkoba`, `no drugs`.
+#[rustfmt::skip]
+fn negator(word: &str) -> bool {
+    matches!(
+        word,
+        "tidak" | "tak" | "bukan" | "belum" | "tanpa" | "nihil" | "negatif" | "not" | "no" | "without" | "never" | "nor"
+    )
+}
+
+/// Words that may stand between a negator and what it denies, as in `tidak
+/// ditemukan narkoba`, `tidak ada lagi tawuran`, `bukan merupakan aksi teror`,
+/// `no evidence of terrorism`: finding, being and involvement, never a word
+/// that turns the negation around (`tidak hanya`, `bukan sekadar`).
+#[rustfmt::skip]
+fn bridge(word: &str) -> bool {
+    matches!(
+        word,
+        "ada" | "adanya" | "ditemukan" | "menemukan" | "ditemui" | "terdapat" | "terjadi" | "terbukti" | "pernah"
+            | "lagi" | "merupakan" | "termasuk" | "terlibat" | "terkait" | "mengandung" | "unsur" | "indikasi"
+            | "any" | "evidence" | "of" | "sign" | "signs" | "found" | "a" | "an" | "involved" | "in" | "linked"
+            | "related" | "to"
+    )
+}
+
+/// Nouns that `negatif` describes rather than denies what follows: `dampak
+/// negatif narkoba` is about drugs.
+fn negative_about(word: &str) -> bool {
+    matches!(
+        word,
+        "dampak" | "pengaruh" | "efek" | "sisi" | "konten" | "hal" | "bahaya" | "stigma" | "paham" | "perilaku"
+    )
+}
+
+/// Whether the term at tokens `first..=last` of `stream` is denied: a
+/// negator right before it, or with up to two bridging words between, in the
+/// same clause (no punctuation between the words); or `nihil` right after it
+/// (`narkoba: nihil` in a situation report). A denied term does not count.
+fn negated(stream: &Stream, first: usize, last: usize) -> bool {
+    // the words are adjacent in the text: only a space between them
+    let joined = |a: usize, b: usize| stream.tokens[b].start <= stream.tokens[a].end + 1;
+    let denies = |i: usize| {
+        let word = stream.word(i);
+        negator(word) && !(word == "negatif" && i > 0 && negative_about(stream.word(i - 1)))
+    };
+    let mut i = first;
+    for bridges in 0..=2 {
+        if i == 0 || !joined(i - 1, i) {
+            break;
+        }
+        i -= 1;
+        if denies(i) {
+            return true;
+        }
+        if bridges == 2 || !bridge(stream.word(i)) {
+            break;
+        }
+    }
+    last + 1 < stream.tokens.len() && stream.word(last + 1) == "nihil" && joined(last, last + 1)
+}
+
+#[cfg(test)]
+mod negation {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn ids(text: &str) -> Vec<String> {
+        let src = r#"
+            [[rule]]
+            id = "n"
+            indicator = "narkoba"
+            any = ["narkoba", "sabu", "drugs"]
+            [[rule]]
+            id = "k"
+            indicator = "konflik_sosial"
+            any = ["demo", "~provokasi", "tawuran"]
+        "#;
+        let c = Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap());
+        let at = datetime!(2026-11-29 10:00 UTC);
+        let report = Report::new(model::Channel::Web, "test", text, at);
+        c.classify(&report, at).indicators.into_iter().map(|i| i.id.to_string()).collect()
+    }
+
+    #[test]
+    fn a_negator_before_a_term_or_a_bridge_or_two_denies_it() {
+        for text in [
+            "Petugas tidak menemukan narkoba di lapas.",
+            "Hasil penggeledahan: tidak ditemukan adanya narkoba.",
+            "Seluruh pegawai negatif narkoba.",
+            "Konser berjalan lancar, nihil narkoba.",
+            "Itu bukan demo, hanya pawai budaya.",
+            "Warga diminta tidak terprovokasi isu penculikan.",
+            "Sudah dua tahun tidak ada lagi tawuran di kampung ini.",
+            "Razia tempat hiburan: narkoba nihil.",
+            "di kamarnya gak ada sabu, pak",
+            "Police found no drugs in the car.",
+            "There was no evidence of drugs at the party.",
+        ] {
+            assert!(ids(text).is_empty(), "{text}: {:?}", ids(text));
+        }
+    }
+
+    #[test]
+    fn other_words_punctuation_and_positive_senses_keep_a_term() {
+        for (text, want) in [
+            ("Polisi menemukan narkoba di kamar kos.", "narkoba"),
+            // a word that is no bridge: the negation is about something else
+            ("Warga tidak terima lalu menggelar demo di kantor desa.", "konflik_sosial"),
+            ("Tidak hanya narkoba, polisi juga menyita senjata.", "narkoba"),
+            ("Bukan sekadar demo, mahasiswa menduduki gedung.", "konflik_sosial"),
+            // the negation ends with its clause
+            ("Apakah aman? Tidak. Tawuran pecah lagi tadi malam.", "konflik_sosial"),
+            ("Penyuluhan tentang dampak negatif narkoba bagi pelajar.", "narkoba"),
+            // three words between are too far to tell
+            ("Petugas tidak sempat mengamankan barang bukti sabu.", "narkoba"),
+        ] {
+            assert_eq!(ids(text), [want], "{text}");
+        }
+    }
 }
 
 #[cfg(test)]
