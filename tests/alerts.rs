@@ -355,8 +355,11 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     let city = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "phones": ["+6281100007271"], "parent": province["id"]});
     let (status, _) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(city)).await;
     assert_eq!(status, 201);
-    let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": "72.71"})).await;
-    assert_eq!(status, 202);
+    // and one in Donggala, which no unit covers: a gap
+    for region in ["72.71", "72.03"] {
+        let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": region})).await;
+        assert_eq!(status, 202);
+    }
 
     let texts = eventually(Duration::from_secs(20), || async {
         let mut sent: Vec<(String, String)> = gateway
@@ -369,7 +372,7 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
             })
             .collect();
         sent.sort();
-        (sent.len() >= 3).then_some(sent)
+        (sent.len() >= 4).then_some(sent)
     })
     .await
     .unwrap_or_else(|| panic!("no escalation reached the gateway; log:\n{}", node.log()));
@@ -377,8 +380,10 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     assert_eq!(
         texts,
         [
-            // the province's own waspada alert: no unit takes it, so the nearest unit above does (a gap)
+            // Donggala's waspada alert, and the province's (reports from two
+            // regencies): no unit takes them, so the nearest unit above does (a gap)
             sms("+6281100000072", "ESKALASI [WASPADA] Narkoba - Kota Palu"),
+            sms("+6281100000072", "[WASPADA] Narkoba - Kabupaten Donggala"),
             sms("+6281100000072", "[WASPADA] Narkoba - Sulawesi Tengah"),
             sms("+6281100007271", "[WASPADA] Narkoba - Kota Palu"),
         ]
@@ -400,15 +405,15 @@ async fn an_alert_nobody_acknowledges_escalates_to_the_parent_unit() {
     .expect("the escalation is not on the alert");
     assert_eq!(escalated["id"], alert["id"]);
     assert_eq!(escalated["escalations"][0]["names"], json!(["Kesbangpol Sulawesi Tengah"]));
-    // and it goes no further: once both timers have stopped at the province,
-    // which has no parent, nothing more was sent
+    // and it goes no further: once the three timers have stopped at the
+    // province, which has no parent, nothing more was sent
     let ended = eventually(Duration::from_secs(20), || async {
-        (metric(&node, "kentongan_alerter_escalations_ended_total").await >= 2.0).then_some(())
+        (metric(&node, "kentongan_alerter_escalations_ended_total").await >= 3.0).then_some(())
     })
     .await;
     assert!(ended.is_some(), "the escalation did not stop at the top; log:\n{}", node.log());
-    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total").await, 3.0);
-    assert_eq!(gateway.requests().len(), 3);
+    assert_eq!(metric(&node, "kentongan_alerter_deliveries_total").await, 4.0);
+    assert_eq!(gateway.requests().len(), 4);
 }
 
 #[tokio::test]
@@ -676,4 +681,157 @@ async fn a_status_callback_token_does_not_acknowledge_and_an_ack_link_does_not_r
     assert!(page.contains("sudah diterima oleh <b>piket@palukota.go.id</b>"), "{page}");
     let (_, now) = call(&node, "GET", &format!("/api/v1/alerts/{id}"), Some(TOKEN), None).await;
     assert_eq!(now["state"], "acknowledged", "{now}");
+}
+
+/// One alert chain: a report in Kota Palu and one in Kabupaten Donggala
+/// raise an alert for each regency and, as the province as a whole crosses
+/// its own threshold with reports from two regencies, one for Sulawesi
+/// Tengah that names both as its children. The API links them both ways
+/// within the caller's regions. Acknowledging or resolving a child leaves
+/// the province open; resolving the province resolves the open child by the
+/// same person, as a step of its own on the `alerts` topic.
+#[tokio::test]
+async fn resolving_a_parent_alert_resolves_its_open_children() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!("[rules]\npath = \"{}\"\n", dir.path().join("rules.toml").display());
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let palu = create_user(&node, "piket-palu", "operator", &["72.71"]).await;
+    let sulteng = create_user(&node, "piket-sulteng", "operator", &["72"]).await;
+    for region in ["72.71", "72.03"] {
+        let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": region})).await;
+        assert_eq!(status, 202);
+    }
+    let id_of = |a: &Value| a["id"].as_str().unwrap().to_owned();
+    let city = id_of(&alert_for(&node, "72.71").await);
+    let donggala = id_of(&alert_for(&node, "72.03").await);
+    let province = alert_for(&node, "72").await;
+    let province_id = id_of(&province);
+    let link = |id: &str, region: &str, name: &str, state: &str| json!({"id": id, "region": region, "name": name, "level": "waspada", "state": state});
+    assert_eq!(province["children"], json!([donggala, city]));
+    assert_eq!(
+        province["chain"]["children"],
+        json!([link(&donggala, "72.03", "Kabupaten Donggala", "open"), link(&city, "72.71", "Kota Palu", "open")])
+    );
+    let get = |token: &str, id: &str| {
+        let (token, path) = (token.to_owned(), format!("/api/v1/alerts/{id}"));
+        let node = &node;
+        async move { call(node, "GET", &path, Some(&token), None).await.1 }
+    };
+    assert_eq!(get(&sulteng, &city).await["chain"]["parent"], link(&province_id, "72", "Sulawesi Tengah", "open"));
+    // the city's operator does not see the province's alert, nor a link to it
+    assert_eq!(get(&palu, &city).await["chain"]["parent"], Value::Null);
+
+    // acknowledging and resolving a child is for the child alone
+    let step = |token: &str, id: &str, step: &str| {
+        let (token, path) = (token.to_owned(), format!("/api/v1/alerts/{id}/{step}"));
+        let node = &node;
+        async move { call(node, "POST", &path, Some(&token), Some(json!({"note": "Situasi kondusif"}))).await }
+    };
+    assert_eq!(step(&palu, &city, "ack").await.0, 200);
+    assert_eq!(step(&sulteng, &donggala, "resolve").await.0, 200);
+    assert_eq!(get(&sulteng, &province_id).await["state"], "open");
+    // resolving the province resolves the city, by the same person
+    let (status, r) = step(&sulteng, &province_id, "resolve").await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["state"], "resolved");
+    assert_eq!(r["chain"]["children"][1]["state"], "resolved");
+    let with = format!("diselesaikan bersama alert induk {province_id}");
+    let steps = |a: &Value| -> Vec<(Value, Value, Value)> {
+        let history = a["history"].as_array().unwrap();
+        history.iter().map(|c| (c["state"].clone(), c["by"].clone(), c["note"].clone())).collect()
+    };
+    let resolved_with = (json!("resolved"), json!("piket-sulteng"), json!(with));
+    assert_eq!(steps(&get(&palu, &city).await)[1..], [resolved_with.clone()]);
+    assert_eq!(steps(&get(&sulteng, &donggala).await).len(), 1, "resolved already: left alone");
+    assert_eq!(step(&sulteng, &province_id, "resolve").await.0, 409);
+
+    // the city's step is on the alerts topic: a restarted node shows it
+    drop(node);
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let after = eventually(Duration::from_secs(10), || async {
+        let (status, a) = call(&node, "GET", &format!("/api/v1/alerts/{city}"), Some(TOKEN), None).await;
+        (status == 200 && a["state"] == "resolved").then_some(a)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the city's alert is not resolved after a restart; log:\n{}", node.log()));
+    assert_eq!(steps(&after)[1..], [resolved_with]);
+}
+
+/// The natural setup: a Kota Palu unit, and a Sulawesi Tengah province unit
+/// as its parent whose regions cover the city. Both have the city's alert
+/// at once; when nobody takes it on in time, the province is told by email
+/// that the city did not, and the alert records who was silent.
+#[tokio::test]
+async fn a_silent_city_is_escalated_to_a_province_that_had_the_alert_too() {
+    let (smtp, mails) = mail_sink().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    let config = format!(
+        "[rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n\n[escalation]\nwaspada = \"2s\"\n\n\
+         [smtp]\nurl = \"smtp://127.0.0.1:{smtp}\"\nfrom = \"Kentongan <k@example.test>\"\n",
+        dir.path().join("rules.toml").display()
+    );
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let province =
+        json!({"name": "Kesbangpol Sulawesi Tengah", "regions": ["72"], "emails": ["piket@sultengprov.go.id"]});
+    let (status, province) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(province)).await;
+    assert_eq!(status, 201, "{province}");
+    let city = json!({"name": "Kesbangpol Kota Palu", "regions": ["72.71"], "emails": ["piket@palukota.go.id"],
+                      "parent": province["id"]});
+    let (status, city) = call(&node, "POST", "/api/v1/units", Some(TOKEN), Some(city)).await;
+    assert_eq!(status, 201, "{city}");
+    for region in ["72.71", "72.03"] {
+        let (status, _) = post_report(&node, json!({"text": "Pesta sabu di rumah kontrakan", "region": region})).await;
+        assert_eq!(status, 202);
+    }
+
+    // the province's own alert (reports from two regencies) lists the alerts below it
+    let (to, text) = eventually(Duration::from_secs(20), || async {
+        mail_with_subject(&mails, "[WASPADA] Narkoba - Sulawesi Tengah")
+    })
+    .await
+    .unwrap_or_else(|| panic!("no email for the province's alert; log:\n{}", node.log()));
+    assert_eq!(to, "piket@sultengprov.go.id");
+    assert!(
+        text.contains(
+            "Peringatan ini menghimpun peringatan wilayah di bawahnya:\n- Kabupaten Donggala (72.03): WASPADA\n- Kota Palu (72.71): WASPADA\n"
+        ),
+        "{text}"
+    );
+    let escalated = eventually(Duration::from_secs(20), || async {
+        mail_with_subject(&mails, "[ESKALASI] [WASPADA] Narkoba - Kota Palu")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the province was not told that the city was silent; log:\n{}", node.log()));
+    assert_eq!(escalated.0, "piket@sultengprov.go.id");
+    assert!(
+        escalated.1.starts_with(
+            "ESKALASI: peringatan ini diteruskan kepada Kesbangpol Sulawesi Tengah karena belum diterima oleh Kesbangpol Kota Palu."
+        ),
+        "{}",
+        escalated.1
+    );
+    assert!(escalated.1.contains("- Kesbangpol Kota Palu, email piket@palukota.go.id: "), "{}", escalated.1);
+    let alert = eventually(Duration::from_secs(10), || async {
+        let a = alert_for(&node, "72.71").await;
+        (!a["escalations"].as_array()?.is_empty()).then_some(a)
+    })
+    .await
+    .expect("the escalation is not on the alert");
+    let escalation = &alert["escalations"][0];
+    assert_eq!(escalation["units"], json!([province["id"]]));
+    assert_eq!(escalation["names"], json!(["Kesbangpol Sulawesi Tengah"]));
+    assert_eq!(escalation["from"], json!([city["id"]]));
+    assert_eq!(escalation["from_names"], json!(["Kesbangpol Kota Palu"]));
+}
+
+/// The recipient and text (with `\n` line ends) of the first message in
+/// `mails` with `subject`.
+fn mail_with_subject(mails: &std::sync::Mutex<Vec<Vec<u8>>>, subject: &str) -> Option<(String, String)> {
+    mails.lock().unwrap().iter().find_map(|raw| {
+        let mail = mail_parser::MessageParser::default().parse(raw)?;
+        let to = mail.to()?.first()?.address()?.to_owned();
+        (mail.subject()? == subject).then(|| (to, mail.body_text(0).unwrap_or_default().replace("\r\n", "\n")))
+    })
 }

@@ -1,9 +1,9 @@
 //! The outbox: every notification that must go out, written to disk before
 //! any attempt and kept until it is sent or has failed for good.
 //!
-//! Each entry is keyed by `alert/channel/recipient`, so an alert seen twice
-//! (a redelivery, a restart) never queues a second copy, and one that was sent
-//! is not sent again. The outbox decides nothing: it hands what it remembers
+//! Each entry is keyed by `alert/channel/recipient` (an escalation's with
+//! `/eskalasi` after it), so an alert seen twice (a redelivery, a restart)
+//! never queues a second copy, and one that was sent is not sent again. The outbox decides nothing: it hands what it remembers
 //! to the policy ([`crate::policy`]) and stores what that decided.
 
 use std::path::Path;
@@ -13,8 +13,12 @@ use bus::reopen::ReopeningDb;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use time::OffsetDateTime;
 
+use model::Alert;
+use uuid::Uuid;
+
 use crate::Error;
 use crate::policy::{Decision, Entry, History, Inhibitor, Plan, Status, Timer};
+use crate::templates::Child;
 
 /// Entries still to send; the sender scans only these.
 const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
@@ -37,6 +41,9 @@ const LAST: TableDefinition<&str, i64> = TableDefinition::new("last_notified");
 /// Open awas alerts at province level, which hold back their regions'
 /// waspada alerts: alert id → `province#unix seconds raised`.
 const INHIBITORS: TableDefinition<&str, &str> = TableDefinition::new("inhibitors");
+/// Every alert raised, as a parent's notification lists it among its
+/// children: alert id → [`Child`].
+const RAISED: TableDefinition<&str, &[u8]> = TableDefinition::new("raised");
 
 /// The outbox database (`data_dir/outbox.redb`).
 #[derive(Clone)]
@@ -87,6 +94,7 @@ impl Outbox {
             txn.open_table(CLOSED)?;
             txn.open_table(LAST)?;
             txn.open_table(INHIBITORS)?;
+            txn.open_table(RAISED)?;
             Ok(())
         })
         .map_err(|e| err(&e))?;
@@ -264,6 +272,34 @@ impl Outbox {
         Ok(decision)
     }
 
+    /// Keeps where and how high `alert` was raised, for the notifications
+    /// of a parent alert that names it among its children later.
+    pub fn remember(&self, alert: &Alert) -> Result<(), Error> {
+        let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
+        let child = Child { region: alert.region.clone(), level: alert.level };
+        let bytes = serde_json::to_vec(&child).map_err(|e| self.bad(e))?;
+        let id = alert.id.to_string();
+        txn.open_table(RAISED)
+            .map_err(|e| self.err(e))?
+            .insert(id.as_str(), bytes.as_slice())
+            .map_err(|e| self.err(e))?;
+        txn.commit().map_err(|e| self.err(e))
+    }
+
+    /// The child alerts `ids` this outbox has seen raised, by region.
+    pub fn children(&self, ids: &[Uuid]) -> Result<Vec<Child>, Error> {
+        let txn = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let table = txn.open_table(RAISED).map_err(|e| self.err(e))?;
+        let mut children: Vec<Child> = Vec::new();
+        for id in ids {
+            if let Some(value) = table.get(id.to_string().as_str()).map_err(|e| self.err(e))? {
+                children.push(serde_json::from_slice(value.value()).map_err(|e| self.bad(e))?);
+            }
+        }
+        children.sort_by(|a, b| a.region.cmp(&b.region));
+        Ok(children)
+    }
+
     /// An alert resolved: it holds nothing back any more.
     pub fn resolved(&self, id: &str) -> Result<(), Error> {
         let txn = self.db()?.begin_write().map_err(|e| self.err(e))?;
@@ -374,5 +410,29 @@ mod tests {
         assert_eq!(outbox.enqueue(&[entry(1_000_000)]).unwrap(), 1);
         let keys: Vec<String> = outbox.due(OffsetDateTime::now_utc()).unwrap().0.into_iter().map(|e| e.key).collect();
         assert!(keys.contains(&entry(0).key) && keys.contains(&entry(1_000_000).key));
+    }
+
+    #[test]
+    fn keeps_raised_alerts_for_the_chain_of_a_later_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.redb");
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let region = |code: &str| model::RegionCode::parse(code).unwrap();
+        let palu = Alert { id: Uuid::now_v7(), ..Alert::example(at) };
+        let donggala = Alert { id: Uuid::now_v7(), region: region("72.03"), level: model::Level::Awas, ..palu.clone() };
+        let outbox = Outbox::open(&path).unwrap();
+        outbox.remember(&palu).unwrap();
+        outbox.remember(&donggala).unwrap();
+        drop(outbox);
+        // after a restart, by region; one never seen is left out
+        let outbox = Outbox::open(&path).unwrap();
+        let children = outbox.children(&[palu.id, Uuid::now_v7(), donggala.id]).unwrap();
+        assert_eq!(
+            children,
+            [
+                Child { region: region("72.03"), level: model::Level::Awas },
+                Child { region: region("72.71"), level: model::Level::Siaga },
+            ]
+        );
     }
 }

@@ -148,8 +148,10 @@ pub struct Timer {
     pub alert: Alert,
     /// The units that have it now: their parents hear of it next.
     pub units: Vec<String>,
-    /// Every unit it has reached, so none is told twice.
-    pub reached: Vec<String>,
+    /// Every unit told that a unit below was silent (off duty, or did not
+    /// take it on in time), so none is told twice.
+    #[serde(default)]
+    pub escalated: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub due: OffsetDateTime,
 }
@@ -196,27 +198,56 @@ pub fn route(alert: &Alert, units: &[Unit], silences: &[Silence], now: OffsetDat
     } else {
         (Routing::Handled, handled)
     };
-    let mut stand_ins: Vec<&Unit> = Vec::new();
-    let mut off_duty: Vec<&Unit> = Vec::new();
-    for unit in routed.iter().filter(|u| !u.on_duty(now)) {
-        if let Some(parent) = unit.parent.as_deref().and_then(|p| units.iter().find(|u| u.id == p))
-            && !routed.iter().chain(&stand_ins).any(|u| u.id == parent.id)
-        {
-            off_duty.push(unit);
-            stand_ins.push(parent);
-        }
+    // a unit off duty: its parent is told at once, even when it has the
+    // alert itself (it was told of the alert, not that nobody is on duty)
+    let off_duty: Vec<&Unit> = routed.iter().copied().filter(|u| !u.on_duty(now)).collect();
+    let told = parents_of(&off_duty, units, &[]);
+    let stand_ins: Vec<&Unit> =
+        told.iter().map(|(parent, _)| *parent).filter(|p| !routed.iter().any(|u| u.id == p.id)).collect();
+    let mut entries = Vec::new();
+    for unit in routed.iter().chain(&stand_ins) {
+        let from: Vec<String> = told
+            .iter()
+            .filter(|(parent, _)| parent.id == unit.id)
+            .flat_map(|(_, from)| from.iter().map(|u| format!("{} (di luar jam kerja)", u.name)))
+            .collect();
+        entries.extend(entries_to(alert, &[unit], &from, now));
     }
-    let off_duty_names: Vec<String> = off_duty.iter().map(|u| format!("{} (di luar jam kerja)", u.name)).collect();
-    let mut entries = entries_to(alert, &routed, &[], now);
-    entries.extend(entries_to(alert, &stand_ins, &off_duty_names, now));
-    let stand_in = (!stand_ins.is_empty()).then(|| Escalation {
-        units: stand_ins.iter().map(|u| u.id.clone()).collect(),
-        names: stand_ins.iter().map(|u| u.name.clone()).collect(),
-        from: off_duty.iter().map(|u| u.id.clone()).collect(),
-        at: now,
-    });
+    let stand_in = (!told.is_empty()).then(|| escalation(&told, now));
     let units = routed.iter().chain(&stand_ins).map(|u| u.id.clone()).collect();
     Plan { alert: alert.clone(), routing, entries, stand_in, units }
+}
+
+/// The parents of the `silent` units, each with the silent units it is
+/// told about, leaving out those in `skip` and a unit that names itself.
+fn parents_of<'a>(silent: &[&'a Unit], units: &'a [Unit], skip: &[String]) -> Vec<(&'a Unit, Vec<&'a Unit>)> {
+    let mut told: Vec<(&Unit, Vec<&Unit>)> = Vec::new();
+    for unit in silent {
+        let Some(parent) = unit.parent.as_deref().and_then(|p| units.iter().find(|u| u.id == p)) else {
+            continue;
+        };
+        if parent.id == unit.id || skip.contains(&parent.id) {
+            continue;
+        }
+        match told.iter_mut().find(|(p, _)| p.id == parent.id) {
+            Some((_, from)) => from.push(unit),
+            None => told.push((parent, vec![unit])),
+        }
+    }
+    told
+}
+
+/// The record of telling the parents in `told` at `now`, with who was silent.
+fn escalation(told: &[(&Unit, Vec<&Unit>)], now: OffsetDateTime) -> Escalation {
+    let mut from: Vec<&Unit> = told.iter().flat_map(|(_, from)| from.iter().copied()).collect();
+    from.dedup_by(|a, b| a.id == b.id);
+    Escalation {
+        units: told.iter().map(|(p, _)| p.id.clone()).collect(),
+        names: told.iter().map(|(p, _)| p.name.clone()).collect(),
+        from: from.iter().map(|u| u.id.clone()).collect(),
+        from_names: from.iter().map(|u| u.name.clone()).collect(),
+        at: now,
+    }
 }
 
 /// When no unit handles an alert: the units of the nearest region at or
@@ -400,7 +431,7 @@ impl Policy {
             due: alert.raised_at.max(now) + self.escalation.deadline(alert.level),
             alert: alert.clone(),
             units: plan.units.clone(),
-            reached: plan.units.clone(),
+            escalated: plan.stand_in.iter().flat_map(|s| s.units.clone()).collect(),
         });
         Decision {
             outcome: Outcome::Queued(queue.len()),
@@ -413,27 +444,20 @@ impl Policy {
         }
     }
 
-    /// What happens when `timer` falls due at `now`: the parents of the
-    /// units that have the alert hear of it, with who had been told and how
-    /// that went (from `earlier`, the alert's notifications so far), unless
-    /// they have all had it already.
+    /// What happens when `timer` falls due at `now`: the parent of each unit
+    /// that has the alert hears that the unit did not take it on, with who
+    /// had been told and how that went (from `earlier`, the alert's
+    /// notifications so far). A parent hears this even when the alert
+    /// reached it already (its regions cover the alert's): it was told of
+    /// the alert, not of the silence below it. Each unit is escalated to once
+    /// an alert, so a chain of parents that loops still ends.
     pub fn escalate(&self, timer: &Timer, units: &[Unit], earlier: &[Entry], now: OffsetDateTime) -> Step {
-        let find = |id: &str| units.iter().find(|u| u.id == id);
-        let had: Vec<&Unit> = timer.units.iter().filter_map(|id| find(id)).collect();
-        let mut parents: Vec<&Unit> = Vec::new();
-        for unit in &had {
-            if let Some(parent) = unit.parent.as_deref().and_then(find)
-                && !timer.reached.contains(&parent.id)
-                && !parents.iter().any(|p| p.id == parent.id)
-            {
-                parents.push(parent);
-            }
-        }
-        if parents.is_empty() {
+        let had: Vec<&Unit> = timer.units.iter().filter_map(|id| units.iter().find(|u| &u.id == id)).collect();
+        let told = parents_of(&had, units, &timer.escalated);
+        if told.is_empty() {
             return Step::Top;
         }
         let alert = &timer.alert;
-        let from: Vec<String> = had.iter().map(|u| u.name.clone()).collect();
         let notified: Vec<Notified> = earlier
             .iter()
             .filter(|e| e.alert.id == alert.id && e.status != Status::Grouped)
@@ -444,22 +468,22 @@ impl Policy {
                 status: e.status,
             })
             .collect();
-        let mut entries = entries_to(alert, &parents, &from, now);
-        for entry in &mut entries {
-            entry.notified.clone_from(&notified);
+        let mut entries = Vec::new();
+        for (parent, from) in &told {
+            let from: Vec<String> = from.iter().map(|u| u.name.clone()).collect();
+            for entry in entries_to(alert, &[parent], &from, now) {
+                // not the key of the alert's first notification, which the
+                // parent may have had: the outbox keeps each key once
+                entries.push(Entry { key: format!("{}/eskalasi", entry.key), notified: notified.clone(), ..entry });
+            }
         }
-        let escalation = Escalation {
-            units: parents.iter().map(|u| u.id.clone()).collect(),
-            names: parents.iter().map(|u| u.name.clone()).collect(),
-            from: timer.units.clone(),
-            at: now,
-        };
-        let mut reached = timer.reached.clone();
-        reached.extend(escalation.units.iter().cloned());
+        let escalation = escalation(&told, now);
+        let mut escalated = timer.escalated.clone();
+        escalated.extend(escalation.units.iter().cloned());
         let timer = Timer {
             due: now + self.escalation.deadline(alert.level),
             units: escalation.units.clone(),
-            reached,
+            escalated,
             alert: alert.clone(),
         };
         Step::Up { entries, escalation, timer }
@@ -679,6 +703,11 @@ pub(crate) mod tests {
         );
         assert!(silenced.entries.is_empty() && silenced.units.is_empty());
         assert_eq!(plan(raised("72.03", Level::Siaga, at(600)), at(600)).entries.len(), 1, "another regency");
+        // the province's alert of the chain is not held back by a silence on
+        // the city: the province as a whole crossed its own threshold
+        let child = raised("72.71.02", Level::Siaga, at(600));
+        let parent = Alert { children: vec![child.id], ..raised("72", Level::Siaga, at(600)) };
+        assert_eq!(plan(parent, at(600)).entries.len(), 1, "a parent above the silence");
         let other = Alert { indicator: "konflik_sosial".into(), ..raised("72.71", Level::Siaga, at(600)) };
         assert_eq!(plan(other, at(600)).entries.len(), 1, "another indicator");
         assert_eq!(plan(raised("72.71", Level::Siaga, at(7200)), at(7200)).entries.len(), 1, "the silence ended");
@@ -766,7 +795,10 @@ pub(crate) mod tests {
             panic!("did not escalate")
         };
         assert_eq!(escalation.units, ["sulteng"]);
-        assert_eq!((escalation.from, escalation.at), (vec!["palu".to_owned()], at(3600)));
+        assert_eq!(
+            (escalation.from, escalation.from_names, escalation.at),
+            (vec!["palu".to_owned()], vec!["Unit palu".to_owned()], at(3600))
+        );
         let notified = vec![Notified {
             unit: "Unit palu".into(),
             channel: DeliveryChannel::Email,
@@ -792,6 +824,71 @@ pub(crate) mod tests {
         let awas = raised("72.71", Level::Awas, T0);
         let plan = route(&awas, &units, &[], at(60));
         assert_eq!(policy.admit(&History::default(), &plan, at(60)).timer.unwrap().due, at(60 + 15 * 60));
+    }
+
+    #[test]
+    fn a_parent_that_covers_the_region_still_hears_that_its_unit_was_silent() {
+        let policy = policy(0, 0);
+        let units = [
+            unit("palu", "72.71", Some("sulteng"), Level::Waspada),
+            unit("sulteng", "72", Some("pusat"), Level::Waspada),
+            unit("pusat", "72", None, Level::Awas),
+        ];
+        // both have the alert at once: the province's regions cover the city
+        let alert = raised("72.71", Level::Siaga, T0);
+        let plan = route(&alert, &units, &[], T0);
+        assert_eq!(plan.units, ["palu", "sulteng"]);
+        let timer = policy.admit(&History::default(), &plan, T0).timer.unwrap();
+        let told: Vec<Entry> = plan.entries.iter().map(|e| Entry { status: Status::Sent, ..e.clone() }).collect();
+        assert_eq!(timer.due, at(3600), "siaga: an hour");
+        let Step::Up { entries, escalation, timer } = policy.escalate(&timer, &units, &told, at(3600)) else {
+            panic!("the province was not told that the city was silent")
+        };
+        // each parent hears of its own silent unit, on a key of its own
+        assert_eq!(
+            (escalation.units, escalation.from),
+            (vec!["sulteng".into(), "pusat".into()], vec!["palu".into(), "sulteng".into()])
+        );
+        assert_eq!(escalation.from_names, ["Unit palu", "Unit sulteng"]);
+        let to = |e: &Entry| (e.recipient.clone(), e.escalated_from.clone(), e.notified.len());
+        assert_eq!(
+            entries.iter().map(to).collect::<Vec<_>>(),
+            [
+                ("sulteng@example.go.id".to_owned(), vec!["Unit palu".to_owned()], 2),
+                ("pusat@example.go.id".to_owned(), vec!["Unit sulteng".to_owned()], 2),
+            ]
+        );
+        assert!(entries.iter().all(|e| !told.iter().any(|t| t.key == e.key)), "the outbox would drop them");
+        // the top has been told: nothing further, even though pusat stays silent
+        assert_eq!(policy.escalate(&timer, &units, &told, at(7200)), Step::Top);
+
+        // parents that loop still end
+        let looping = [unit("a", "72.71", Some("b"), Level::Waspada), unit("b", "72", Some("a"), Level::Awas)];
+        let plan = route(&alert, &looping, &[], T0);
+        let mut timer = policy.admit(&History::default(), &plan, T0).timer.unwrap();
+        let mut steps = 0;
+        while let Step::Up { timer: next, .. } = policy.escalate(&timer, &looping, &[], timer.due) {
+            timer = next;
+            steps += 1;
+        }
+        assert_eq!(steps, 2, "b hears of a, then a of b");
+    }
+
+    #[test]
+    fn an_off_duty_unit_is_named_to_a_parent_that_has_the_alert_too() {
+        let sunday = datetime!(2026-11-29 02:00 UTC);
+        let mut palu = unit("palu", "72.71", Some("sulteng"), Level::Waspada);
+        palu.working_hours = Some(WorkingHours { days: vec![1, 2, 3, 4, 5], from: "08:00".into(), to: "16:00".into() });
+        let units = [palu, unit("sulteng", "72", None, Level::Waspada)];
+        let plan = route(&raised("72.71", Level::Siaga, sunday), &units, &[], sunday);
+        // one message to the province, which says the city is off duty
+        let off = ["Unit palu (di luar jam kerja)".to_owned()];
+        assert_eq!(to(&plan), [("palu@example.go.id", &[][..]), ("sulteng@example.go.id", &off[..])]);
+        let stand_in = plan.stand_in.clone().unwrap();
+        assert_eq!((stand_in.units, stand_in.from), (vec!["sulteng".into()], vec!["palu".into()]));
+        // and when the timer falls due it is not told a second time
+        let timer = policy(0, 0).admit(&History::default(), &plan, sunday).timer.unwrap();
+        assert_eq!(policy(0, 0).escalate(&timer, &units, &[], timer.due), Step::Top);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::email::{Email, Links};
 use crate::policy::{self, Entry, Pacer, Status};
 use crate::sms::Sms;
 use crate::stage::Alerter;
+use crate::templates::Extras;
 
 /// Notifications in flight at once: a slow mail server or gateway does not
 /// hold up the rest, and a kill -9 repeats at most this many.
@@ -96,25 +97,36 @@ async fn deliver<C: Channel>(
 }
 
 /// The email for `entry`, its acknowledgement link signed at `now`.
-fn email(alerter: &Alerter, entry: &Entry, language: Option<&str>, now: OffsetDateTime) -> Result<Email, Error> {
+fn email(
+    alerter: &Alerter,
+    entry: &Entry,
+    extras: Extras<'_>,
+    language: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Email, Error> {
     let alert = &entry.alert;
     let purpose = crate::links::Purpose::AckLink;
     let token = alerter.links.sign(purpose, alert.id, &entry.recipient, now + crate::links::LINK_TTL);
     let links = Links::new(&alerter.public_url, alert.id, &token);
-    let context = (entry.escalated_from.as_slice(), entry.notified.as_slice());
-    let body = alerter.templates.email(alert, &entry.unit_name, &links, context, language)?;
+    let body = alerter.templates.email(alert, &entry.unit_name, &links, extras, language)?;
     Ok(Email { alert: alert.id, body })
 }
 
 /// The SMS for `entry`, its status callback signed at `now`.
-fn sms(alerter: &Alerter, entry: &Entry, language: Option<&str>, now: OffsetDateTime) -> Result<Sms, Error> {
+fn sms(
+    alerter: &Alerter,
+    entry: &Entry,
+    extras: Extras<'_>,
+    language: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Sms, Error> {
     let alert = &entry.alert;
     let base = alerter.public_url.trim_end_matches('/');
     let recipient = sms_callback_recipient(&entry.unit, &entry.recipient);
     let token = alerter.links.sign(crate::links::Purpose::SmsStatus, alert.id, &recipient, now + SMS_CALLBACK_TTL);
     let link = format!("{base}/#/alerts/{}", alert.id);
     Ok(Sms {
-        text: alerter.templates.sms(alert, &link, &entry.escalated_from, language)?,
+        text: alerter.templates.sms(alert, &link, extras, language)?,
         reference: entry.key.clone(),
         callback: format!("{base}/api/v1/alerts/{}/sms-status?token={token}", alert.id),
     })
@@ -124,16 +136,20 @@ fn sms(alerter: &Alerter, entry: &Entry, language: Option<&str>, now: OffsetDate
 async fn attempt(alerter: &Alerter, entry: Entry) -> Result<(), Error> {
     let language = alerter.units.get(&entry.unit).and_then(|u| u.language);
     let language = language.as_deref();
+    // a parent alert lists its children as this outbox saw them raised
+    let ids = entry.alert.children.clone();
+    let children = if ids.is_empty() { Vec::new() } else { alerter.outbox.call(move |o| o.children(&ids)).await? };
+    let extras = Extras { escalated_from: &entry.escalated_from, notified: &entry.notified, children: &children };
     let now = alerter.clock.now();
     let to = entry.recipient.as_str();
     let result = match entry.channel {
         DeliveryChannel::Email => {
             let missing = SendError::NotConfigured { channel: "email", hint: "[smtp] url and from" };
-            deliver(alerter.mailer.as_ref(), to, || email(alerter, &entry, language, now), missing).await
+            deliver(alerter.mailer.as_ref(), to, || email(alerter, &entry, extras, language, now), missing).await
         }
         DeliveryChannel::Sms => {
             let missing = SendError::NotConfigured { channel: "SMS", hint: "[sms_gateway] url" };
-            deliver(alerter.sms.as_ref(), to, || sms(alerter, &entry, language, now), missing).await
+            deliver(alerter.sms.as_ref(), to, || sms(alerter, &entry, extras, language, now), missing).await
         }
     };
     let now = alerter.clock.now();

@@ -84,6 +84,9 @@ fn observe(plan: &Plan) {
 /// Takes a raised alert in: routed, admitted, and its stand-ins' escalation
 /// published. Returns how many notifications were queued.
 async fn raise(alerter: &Alerter, alert: Alert) -> Result<usize, Error> {
+    // kept even when silenced: a parent's notification may list it later
+    let kept = alert.clone();
+    alerter.outbox.call(move |outbox| outbox.remember(&kept)).await?;
     let now = alerter.clock.now();
     let plan = policy::route(&alert, &alerter.units.all(), &alerter.silences.all(), now);
     observe(&plan);

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use minijinja::{AutoEscape, Environment};
-use model::{Alert, indicator_name};
-use serde::Serialize;
+use model::{Alert, Level, RegionCode, indicator_name};
+use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::Error;
@@ -39,6 +39,24 @@ impl std::fmt::Debug for Templates {
     }
 }
 
+/// A child alert of a parent alert's chain, as its notification lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Child {
+    pub region: RegionCode,
+    pub level: Level,
+}
+
+/// What a notification tells beside the alert itself.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// For an escalation: the names of the units that did not take it on.
+    pub escalated_from: &'a [String],
+    /// For an escalation: earlier notifications.
+    pub notified: &'a [crate::policy::Notified],
+    /// For a parent alert: the child alerts of its chain.
+    pub children: &'a [Child],
+}
+
 /// What a template can use.
 #[derive(Serialize)]
 struct Context<'a> {
@@ -57,8 +75,17 @@ struct Context<'a> {
     /// For an escalation: earlier notifications, with `status` `sent`,
     /// `failed` or `pending`.
     notified: &'a [crate::policy::Notified],
+    /// For a parent alert: its child alerts, with `place` (`Kota Palu
+    /// (72.71)`) and `level` (`SIAGA`).
+    children: Vec<ChildLine>,
     alert_link: &'a str,
     ack_link: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChildLine {
+    place: String,
+    level: String,
 }
 
 #[derive(Serialize)]
@@ -113,18 +140,21 @@ impl Templates {
             env.add_template_owned(name, text).map_err(|e| Error::Config(format!("{source}: {e:#}")))?;
         }
         let templates = Self { env: Arc::new(env) };
-        let sample = crate::templates::sample();
+        // a parent alert, escalated: every variable has a value
+        let sample = Alert::example_parent(time::macros::datetime!(2026-11-29 02:00 UTC));
         let links = Links::new("https://kentongan.example", sample.id, "0.00.00");
+        let notified = [crate::policy::Notified {
+            unit: "Kesbangpol Kota Palu".into(),
+            channel: model::DeliveryChannel::Email,
+            recipient: "piket@palukota.go.id".into(),
+            status: crate::policy::Status::Sent,
+        }];
+        let escalated = ["Kesbangpol Kota Palu".to_owned()];
+        let children = [Child { region: RegionCode::parse("72.71").expect("a real code"), level: Level::Siaga }];
+        let extras = Extras { escalated_from: &escalated, notified: &notified, children: &children };
         for language in ["id", "en"] {
-            let notified = [crate::policy::Notified {
-                unit: "Kesbangpol Kota Palu".into(),
-                channel: model::DeliveryChannel::Email,
-                recipient: "piket@palukota.go.id".into(),
-                status: crate::policy::Status::Sent,
-            }];
-            let escalated = ["Kesbangpol Kota Palu".to_owned()];
-            templates.email(&sample, "Kesbangpol", &links, (&escalated, &notified), Some(language))?;
-            templates.sms(&sample, &links.alert, &[], Some(language))?;
+            templates.email(&sample, "Kesbangpol", &links, extras, Some(language))?;
+            templates.sms(&sample, &links.alert, extras, Some(language))?;
         }
         Ok(templates)
     }
@@ -133,7 +163,7 @@ impl Templates {
         alert: &'a Alert,
         unit: &'a str,
         links: &'a Links,
-        (escalated_from, notified): (&'a [String], &'a [crate::policy::Notified]),
+        extras: Extras<'a>,
         language: &str,
     ) -> Context<'a> {
         let region = alert.region.name();
@@ -166,8 +196,16 @@ impl Templates {
                 .collect(),
             more: alert.reports.len().saturating_sub(10),
             unit,
-            escalated_from,
-            notified,
+            escalated_from: extras.escalated_from,
+            notified: extras.notified,
+            children: extras
+                .children
+                .iter()
+                .map(|c| ChildLine {
+                    place: format!("{} ({})", c.region.name(), c.region),
+                    level: c.level.as_str().to_uppercase(),
+                })
+                .collect(),
             alert_link: &links.alert,
             ack_link: &links.ack,
         }
@@ -186,11 +224,11 @@ impl Templates {
         alert: &Alert,
         unit: &str,
         links: &Links,
-        (escalated_from, notified): (&[String], &[crate::policy::Notified]),
+        extras: Extras<'_>,
         language: Option<&str>,
     ) -> Result<Composed, Error> {
         let lang = lang(language);
-        let context = Self::context(alert, unit, links, (escalated_from, notified), lang);
+        let context = Self::context(alert, unit, links, extras, lang);
         Ok(Composed {
             subject: self.render(&format!("email.{lang}.subject"), &context)?.trim().to_owned(),
             text: self.render(&format!("email.{lang}.txt"), &context)?,
@@ -203,31 +241,33 @@ impl Templates {
         &self,
         alert: &Alert,
         alert_link: &str,
-        escalated_from: &[String],
+        extras: Extras<'_>,
         language: Option<&str>,
     ) -> Result<String, Error> {
         let lang = lang(language);
         let links = Links { alert: alert_link.to_owned(), ack: String::new() };
-        let context = Self::context(alert, "", &links, (escalated_from, &[]), lang);
+        let context = Self::context(alert, "", &links, Extras { notified: &[], ..extras }, lang);
         Ok(self.render(&format!("sms.{lang}.txt"), &context)?.trim().to_owned())
     }
-}
-
-/// An alert to try the templates on.
-fn sample() -> Alert {
-    Alert::example(time::macros::datetime!(2026-11-29 02:00 UTC))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// An alert to try the templates on.
+    fn sample() -> Alert {
+        Alert::example(time::macros::datetime!(2026-11-29 02:00 UTC))
+    }
+
+    const NONE: Extras<'static> = Extras { escalated_from: &[], notified: &[], children: &[] };
+
     #[test]
     fn indonesian_first_english_on_request_and_html_escaped() {
         let t = Templates::builtin();
         let alert = sample();
         let links = Links::new("https://kentongan.example/", alert.id, "123.abc.def");
-        let c = t.email(&alert, "Kesbangpol Kota Palu", &links, (&[], &[]), None).unwrap();
+        let c = t.email(&alert, "Kesbangpol Kota Palu", &links, NONE, None).unwrap();
         assert_eq!(c.subject, "[SIAGA] Konflik sosial - Kota Palu");
         assert!(c.text.contains("Kota Palu (72.71), Sulawesi Tengah"), "{}", c.text);
         assert!(c.text.contains("4 laporan antara 28-11-2026 10:00 dan 29-11-2026 10:00 WITA"), "{}", c.text);
@@ -258,7 +298,8 @@ mod tests {
             },
         ];
         let escalated = ["Kesbangpol Kota Palu".to_owned()];
-        let up = t.email(&alert, "Kesbangpol Sulawesi Tengah", &links, (&escalated, &notified), Some("id")).unwrap();
+        let extras = Extras { escalated_from: &escalated, notified: &notified, ..NONE };
+        let up = t.email(&alert, "Kesbangpol Sulawesi Tengah", &links, extras, Some("id")).unwrap();
         assert!(up.text.contains("- Kesbangpol Kota Palu, email piket@palukota.go.id: terkirim"), "{}", up.text);
         assert!(up.text.contains("- Kesbangpol Kota Palu, sms +6281100007271: gagal"), "{}", up.text);
         assert_eq!(up.subject, "[ESKALASI] [SIAGA] Konflik sosial - Kota Palu");
@@ -266,10 +307,12 @@ mod tests {
             "ESKALASI: peringatan ini diteruskan kepada Kesbangpol Sulawesi Tengah karena belum diterima oleh Kesbangpol Kota Palu."
         ), "{}", up.text);
 
-        let en = t.email(&alert, "BNN Palu", &links, (&[], &[]), Some("en")).unwrap();
+        let en = t.email(&alert, "BNN Palu", &links, NONE, Some("en")).unwrap();
         assert_eq!(en.subject, "[SIAGA] Social conflict - Kota Palu");
         assert!(en.text.contains("4 reports between"), "{}", en.text);
-        let sms = t.sms(&alert, "https://k.example/#/alerts/1", &["x".into()], None).unwrap();
+        // an SMS stays one part: the email says who was silent
+        let x = ["Kesbangpol Kota Palu".to_owned()];
+        let sms = t.sms(&alert, "https://k.example/#/alerts/1", Extras { escalated_from: &x, ..NONE }, None).unwrap();
         assert_eq!(
             sms,
             "ESKALASI [SIAGA] Konflik sosial - Kota Palu: 4 laporan. Mohon segera ditindaklanjuti. https://k.example/#/alerts/1"
@@ -277,11 +320,38 @@ mod tests {
     }
 
     #[test]
+    fn a_parent_alert_lists_its_children() {
+        let t = Templates::builtin();
+        let parent = Alert::example_parent(time::macros::datetime!(2026-11-29 02:00 UTC));
+        let links = Links::new("https://kentongan.example/", parent.id, "1.a.b");
+        let children = [
+            Child { region: RegionCode::parse("72.71").unwrap(), level: Level::Siaga },
+            Child { region: RegionCode::parse("72.03").unwrap(), level: Level::Waspada },
+        ];
+        let extras = Extras { children: &children, ..NONE };
+        let id = t.email(&parent, "Kesbangpol Sulawesi Tengah", &links, extras, None).unwrap();
+        assert_eq!(id.subject, "[SIAGA] Konflik sosial - Sulawesi Tengah");
+        assert!(
+            id.text.contains(
+                "Peringatan ini menghimpun peringatan wilayah di bawahnya:\n- Kota Palu (72.71): SIAGA\n- Kabupaten Donggala (72.03): WASPADA\n"
+            ),
+            "{}",
+            id.text
+        );
+        assert!(id.html.contains("<li>Kota Palu (72.71): <b>SIAGA</b></li>"), "{}", id.html);
+        let en = t.email(&parent, "BNN", &links, extras, Some("en")).unwrap();
+        assert!(en.text.contains("the regions below it:\n- Kota Palu (72.71): SIAGA\n"), "{}", en.text);
+        // an alert without children says nothing of a chain
+        let alone = t.email(&sample(), "Kesbangpol Kota Palu", &links, NONE, None).unwrap();
+        assert!(!alone.text.contains("menghimpun"), "{}", alone.text);
+    }
+
+    #[test]
     fn a_folder_replaces_templates_and_mistakes_stop_the_start() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("sms.id.txt"), "KENTONGAN {{ level }} {{ region }}").unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        assert_eq!(t.sms(&sample(), "", &[], None).unwrap(), "KENTONGAN SIAGA Kota Palu");
+        assert_eq!(t.sms(&sample(), "", NONE, None).unwrap(), "KENTONGAN SIAGA Kota Palu");
         std::fs::write(dir.path().join("email.id.txt"), "{% for r in reports %}{{ r.at }").unwrap();
         let e = Templates::load(Some(dir.path())).unwrap_err().to_string();
         assert!(e.contains("email.id.txt"), "{e}");

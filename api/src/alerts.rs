@@ -57,15 +57,78 @@ impl AlertView {
         self.read().get_within(&caller.scope, id).cloned()
     }
 
+    /// The alert `id` with its chain, when the caller's scope covers it.
+    fn get_chained(&self, caller: &Caller, id: &str) -> Option<ChainedAlert> {
+        let id = Uuid::parse_str(id).ok()?;
+        let book = self.read();
+        let alert = book.get_within(&caller.scope, id)?.clone();
+        Some(ChainedAlert::new(&book, caller, alert))
+    }
+
     /// The alert `id`, whatever its region (for links that prove themselves).
     pub fn find(&self, id: Uuid) -> Option<Alert> {
         self.read().get(id).cloned()
     }
 
-    pub fn list(&self, caller: &Caller, q: &AlertsQuery) -> Vec<Alert> {
+    pub fn list(&self, caller: &Caller, q: &AlertsQuery) -> Vec<ChainedAlert> {
         let filter =
             AlertFilter { indicator: q.indicator.clone(), region: q.region.clone(), state: q.state, limit: q.limit };
-        self.read().list(&caller.scope, &filter)
+        let book = self.read();
+        book.list(&caller.scope, &filter).into_iter().map(|a| ChainedAlert::new(&book, caller, a)).collect()
+    }
+}
+
+/// An alert with its place in its alert chain: the alert one region level
+/// up or more that aggregates it, and the alerts below it that it
+/// aggregates, as far as the caller's regions reach.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainedAlert {
+    #[serde(flatten)]
+    pub alert: Alert,
+    pub chain: Chain,
+}
+
+/// The neighbours of an alert in its chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Chain {
+    /// The nearest alert above that lists this one among its children;
+    /// absent when there is none, or none within your regions.
+    pub parent: Option<ChainLink>,
+    /// The child alerts (`children`), by region.
+    pub children: Vec<ChainLink>,
+}
+
+/// Another alert of the chain, with enough to show and link it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainLink {
+    pub id: Uuid,
+    pub region: model::RegionCode,
+    /// The region's name, for example `Kota Palu`.
+    pub name: String,
+    pub level: model::Level,
+    pub state: AlertState,
+}
+
+impl ChainLink {
+    fn of(alert: &Alert) -> Self {
+        Self {
+            id: alert.id,
+            region: alert.region.clone(),
+            name: alert.region.name().to_owned(),
+            level: alert.level,
+            state: alert.state,
+        }
+    }
+}
+
+impl ChainedAlert {
+    fn new(book: &AlertBook, caller: &Caller, alert: Alert) -> Self {
+        let within = |a: &&Alert| caller.scope.covers(Some(&a.region));
+        let chain = Chain {
+            parent: book.parent_of(alert.id).filter(within).map(ChainLink::of),
+            children: book.children_of(alert.id).into_iter().filter(within).map(ChainLink::of).collect(),
+        };
+        Self { alert, chain }
     }
 }
 
@@ -89,7 +152,7 @@ pub struct AlertsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Alerts {
     /// Newest first.
-    pub alerts: Vec<Alert>,
+    pub alerts: Vec<ChainedAlert>,
     /// The name of each region code in `alerts`.
     pub names: BTreeMap<String, String>,
 }
@@ -103,7 +166,7 @@ pub async fn list(
 ) -> Result<Json<Alerts>, ApiError> {
     let alerts = view(&state)?.list(&caller, &q);
     // region names, for people rather than codes
-    let names = alerts.iter().map(|a| (a.region.to_string(), a.region.name().to_owned())).collect();
+    let names = alerts.iter().map(|a| (a.alert.region.to_string(), a.alert.region.name().to_owned())).collect();
     Ok(Json(Alerts { alerts, names }))
 }
 
@@ -111,15 +174,15 @@ fn view(state: &AppState) -> Result<&AlertView, ApiError> {
     Ok(&state.api()?.alerts)
 }
 
-/// One alert with its reports, deliveries and lifecycle history.
+/// One alert with its reports, deliveries, lifecycle history and chain.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(("id" = String, Path)),
-    responses((status = 200, body = Alert)))]
+    responses((status = 200, body = ChainedAlert)))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Alert>, ApiError> {
-    view(&state)?.get(&caller, &id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
+) -> Result<Json<ChainedAlert>, ApiError> {
+    view(&state)?.get_chained(&caller, &id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
 }
 
 /// The body of a lifecycle step: an optional note (a follow-up, tindak lanjut).
@@ -135,7 +198,9 @@ const MAX_NOTE: usize = 4000;
 
 /// Takes a lifecycle step towards `to` on alert `id` for `caller`: checked
 /// against the alert as this node knows it, durable on `alerts` before the
-/// answer, then applied here at once.
+/// answer, then applied here at once. Resolving an alert resolves the open
+/// alerts below it in its chain first, each by its own step (see
+/// [`AlertBook::resolved_with`]); the other steps are for the alert alone.
 async fn step(
     state: &AppState,
     caller: &Caller,
@@ -143,7 +208,7 @@ async fn step(
     id: &str,
     to: AlertState,
     note: Option<String>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<ChainedAlert>, ApiError> {
     let view = view(state)?;
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
@@ -151,8 +216,21 @@ async fn step(
     }
     let _one_at_a_time = view.steps.lock().await;
     let alert = view.get(caller, id).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))?;
+    if to == AlertState::Resolved && alert.state != AlertState::Resolved {
+        // the lowest first: a failure half-way leaves this alert open, and
+        // resolving it again picks up where this stopped
+        let below: Vec<Alert> = view.read().resolved_with(alert.id).into_iter().cloned().collect();
+        let with = format!("diselesaikan bersama alert induk {}", alert.id);
+        for child in below.iter().filter(|c| caller.scope.covers(Some(&c.region))) {
+            match take(state, view, child, &caller.name, source, to, Some(with.clone())).await {
+                // resolved meanwhile on another node
+                Err(e) if e.status == StatusCode::CONFLICT => {}
+                other => other?,
+            }
+        }
+    }
     take(state, view, &alert, &caller.name, source, to, note).await?;
-    view.get(caller, id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
+    view.get_chained(caller, id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
 }
 
 /// Checks `to` against `alert`, publishes the step, applies it here and
@@ -187,7 +265,7 @@ async fn take(
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/ack", tag = "alerts", params(("id" = String, Path)),
     request_body(content = Option<Step>, description = "or no body"),
     responses(
-        (status = 200, body = Alert),
+        (status = 200, body = ChainedAlert),
         (status = 409, body = ErrorBody, description = "the alert is past this step"),
     ))]
 pub async fn ack(
@@ -196,7 +274,7 @@ pub async fn ack(
     source: Source,
     Path(id): Path<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Step>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<ChainedAlert>, ApiError> {
     step(&state, &caller, &source, &id, AlertState::Acknowledged, body.note).await
 }
 
@@ -204,7 +282,7 @@ pub async fn ack(
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/progress", tag = "alerts", params(("id" = String, Path)),
     request_body(content = Option<Step>, description = "or no body"),
     responses(
-        (status = 200, body = Alert),
+        (status = 200, body = ChainedAlert),
         (status = 409, body = ErrorBody, description = "the alert is past this step"),
     ))]
 pub async fn progress(
@@ -213,7 +291,7 @@ pub async fn progress(
     source: Source,
     Path(id): Path<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Step>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<ChainedAlert>, ApiError> {
     step(&state, &caller, &source, &id, AlertState::InProgress, body.note).await
 }
 
@@ -221,7 +299,7 @@ pub async fn progress(
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", tag = "alerts", params(("id" = String, Path)),
     request_body(content = Option<Step>, description = "or no body"),
     responses(
-        (status = 200, body = Alert),
+        (status = 200, body = ChainedAlert),
         (status = 409, body = ErrorBody, description = "the alert is resolved already"),
     ))]
 pub async fn resolve(
@@ -230,7 +308,7 @@ pub async fn resolve(
     source: Source,
     Path(id): Path<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Step>,
-) -> Result<Json<Alert>, ApiError> {
+) -> Result<Json<ChainedAlert>, ApiError> {
     step(&state, &caller, &source, &id, AlertState::Resolved, body.note).await
 }
 

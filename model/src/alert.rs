@@ -184,8 +184,11 @@ pub struct Escalation {
     /// The units it was passed to, and their names.
     pub units: Vec<String>,
     pub names: Vec<String>,
-    /// The units that had it and did not acknowledge it.
+    /// The units that had it and did not take it on (or were off duty),
+    /// and their names: who was silent.
     pub from: Vec<String>,
+    #[serde(default)]
+    pub from_names: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -210,6 +213,21 @@ impl Alert {
             history: vec![],
             escalations: vec![],
             children: vec![],
+        }
+    }
+
+    /// A siaga alert for social conflict in Sulawesi Tengah whose chain has
+    /// [`Alert::example`] as its one child: for trying templates and for tests.
+    pub fn example_parent(at: OffsetDateTime) -> Alert {
+        let child = Alert::example(at);
+        Alert {
+            id: Uuid::from_u128(1),
+            key: "konflik_sosial/72".into(),
+            region: RegionCode::parse("72").expect("a real code"),
+            count: 9,
+            score: 18.0,
+            children: vec![child.id],
+            ..child
         }
     }
 
@@ -289,9 +307,15 @@ pub struct AlertFilter {
 /// Every alert with its deliveries, escalations and lifecycle, as the events
 /// of the `alerts` topic make it. Applying the same events in the same order
 /// gives the same book on every node, and applying one twice changes nothing.
+///
+/// The book also links each alert chain both ways: a parent names its
+/// children ([`Alert::children`]); the book finds a child's parent from
+/// those lists, whichever of the two was raised first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertBook {
     alerts: BTreeMap<Uuid, Alert>,
+    /// Child id → the alerts whose `children` name it.
+    parents: BTreeMap<Uuid, Vec<Uuid>>,
 }
 
 impl AlertBook {
@@ -302,7 +326,12 @@ impl AlertBook {
     pub fn apply(&mut self, event: AlertEvent) -> Result<(), ChangeError> {
         match event {
             AlertEvent::Raised { alert } => {
-                self.alerts.entry(alert.id).or_insert(alert);
+                if !self.alerts.contains_key(&alert.id) {
+                    for child in &alert.children {
+                        self.parents.entry(*child).or_default().push(alert.id);
+                    }
+                    self.alerts.insert(alert.id, alert);
+                }
             }
             AlertEvent::Delivered { alert_id, delivery } => {
                 if let Some(alert) = self.alerts.get_mut(&alert_id)
@@ -335,6 +364,43 @@ impl AlertBook {
     /// The alert `id`, when `scope` covers its region.
     pub fn get_within(&self, scope: &Scope, id: Uuid) -> Option<&Alert> {
         self.alerts.get(&id).filter(|a| scope.covers(Some(&a.region)))
+    }
+
+    /// The parent of alert `id` in its chain: of the alerts that name it
+    /// among their children, the one of the lowest region (the nearest
+    /// level up), the latest raised if several.
+    pub fn parent_of(&self, id: Uuid) -> Option<&Alert> {
+        let parents = self.parents.get(&id)?.iter().filter_map(|p| self.alerts.get(p));
+        parents.max_by(|a, b| (a.region.level(), a.raised_at, a.id).cmp(&(b.region.level(), b.raised_at, b.id)))
+    }
+
+    /// The child alerts of alert `id` that the book holds, by region.
+    pub fn children_of(&self, id: Uuid) -> Vec<&Alert> {
+        let Some(alert) = self.alerts.get(&id) else { return Vec::new() };
+        let mut children: Vec<&Alert> = alert.children.iter().filter_map(|c| self.alerts.get(c)).collect();
+        children.sort_by(|a, b| a.region.cmp(&b.region).then(a.raised_at.cmp(&b.raised_at)));
+        children
+    }
+
+    /// The alerts that resolving alert `id` resolves too: every alert below
+    /// it in its chain (children, their children…) not resolved yet, the
+    /// lowest first, each once.
+    pub fn resolved_with(&self, id: Uuid) -> Vec<&Alert> {
+        let mut seen = std::collections::BTreeSet::from([id]);
+        let mut out = Vec::new();
+        self.below(id, &mut seen, &mut out);
+        out
+    }
+
+    fn below<'a>(&'a self, id: Uuid, seen: &mut std::collections::BTreeSet<Uuid>, out: &mut Vec<&'a Alert>) {
+        for child in self.children_of(id) {
+            if seen.insert(child.id) {
+                self.below(child.id, seen, out);
+                if child.state != AlertState::Resolved {
+                    out.push(child);
+                }
+            }
+        }
     }
 
     /// The alerts within `scope` that pass `filter`, newest first.
@@ -461,5 +527,54 @@ mod tests {
         assert_eq!(book.list(&Scope::All, &one).len(), 1);
         assert!(book.get_within(&sulteng, jakarta.id).is_none());
         assert!(book.get(jakarta.id).is_some());
+    }
+
+    #[test]
+    fn the_book_links_a_chain_whichever_end_arrives_first() {
+        let at = |h: i64| datetime!(2026-11-29 10:00 UTC) + time::Duration::hours(h);
+        let in_region = |code: &str, h: i64, children: &[&Alert]| Alert {
+            id: Uuid::now_v7(),
+            region: RegionCode::parse(code).unwrap(),
+            raised_at: at(h),
+            children: children.iter().map(|c| c.id).collect(),
+            ..alert()
+        };
+        let district = in_region("72.71.02", 0, &[]);
+        let other = in_region("72.71.03", 0, &[]);
+        let city = in_region("72.71", 1, &[&district, &other]);
+        let province = in_region("72", 2, &[&city, &district]);
+        let mut book = AlertBook::default();
+        // the province arrives before its child the city (another partition)
+        for a in [&district, &other, &province, &city] {
+            book.apply(AlertEvent::Raised { alert: a.clone() }).unwrap();
+        }
+        let id = |a: Option<&Alert>| a.map(|a| a.id);
+        let ids = |list: Vec<&Alert>| list.into_iter().map(|a| a.id).collect::<Vec<_>>();
+        assert_eq!(id(book.parent_of(district.id)), Some(city.id), "the nearest level up");
+        assert_eq!(id(book.parent_of(city.id)), Some(province.id));
+        assert_eq!(id(book.parent_of(province.id)), None);
+        assert_eq!(ids(book.children_of(city.id)), [district.id, other.id]);
+        assert_eq!(ids(book.children_of(province.id)), [city.id, district.id]);
+        // replayed: the links are not doubled
+        book.apply(AlertEvent::Raised { alert: province.clone() }).unwrap();
+        assert_eq!(book.parents[&district.id].len(), 2);
+
+        // resolving the province resolves every open alert below it, the
+        // lowest first and each once; one resolved already is left alone
+        let done = AlertEvent::Changed { alert_id: other.id, change: step(AlertState::Resolved, None) };
+        book.apply(done).unwrap();
+        assert_eq!(ids(book.resolved_with(province.id)), [district.id, city.id]);
+        // resolving a child leaves its parent open; acknowledging is for the alert itself
+        assert!(book.resolved_with(district.id).is_empty());
+        book.apply(AlertEvent::Changed { alert_id: city.id, change: step(AlertState::Acknowledged, None) }).unwrap();
+        assert_eq!(book.get(province.id).unwrap().state, AlertState::Open);
+        assert_eq!(book.get(district.id).unwrap().state, AlertState::Open);
+        // a chain that loops (a broken producer) still ends
+        let a = in_region("72.71", 3, &[]);
+        let b = Alert { children: vec![a.id], ..in_region("72", 3, &[]) };
+        let a = Alert { children: vec![b.id], ..a };
+        book.apply(AlertEvent::Raised { alert: a.clone() }).unwrap();
+        book.apply(AlertEvent::Raised { alert: b.clone() }).unwrap();
+        assert_eq!(ids(book.resolved_with(a.id)), [b.id]);
     }
 }

@@ -29,6 +29,18 @@ function alertItem(a, names) {
     el('strong', '', (INDICATORS[a.indicator] || a.indicator) + ' – ' + (names[a.region] || a.region) + ' (' + a.region + ')'),
     ' · ' + a.count + ' laporan · ' + when(a.raised_at) + ' · ', el('span', 'state', STATES[a.state]));
   li.append(head);
+  // its alert chain: the alert above that brings it together with others, and those below it
+  const chain = a.chain || {parent: null, children: []};
+  const link = (c) => {
+    const x = el('a', '', (c.name || c.region) + ' (' + c.region + ')'); x.href = '#/alerts/' + c.id;
+    const d = el('div'); d.append(x, ' ', el('span', 'lvl ' + c.level, c.level.toUpperCase()), ' ', STATES[c.state]); return d;
+  };
+  if (chain.parent) { const p = el('div', 'chain', 'Bagian dari peringatan wilayah di atasnya:'); p.append(link(chain.parent)); li.append(p); }
+  if (chain.children.length) {
+    const c = el('div', 'chain', 'Menghimpun peringatan wilayah di bawahnya:');
+    for (const child of chain.children) c.append(link(child));
+    li.append(c);
+  }
   const steps = el('div', 'steps');
   for (const c of a.history) {
     steps.append(el('div', '', STATES[c.state] + ' oleh ' + c.by + ', ' + when(c.at) + (c.note ? ': ' + c.note : '')));
