@@ -45,7 +45,10 @@ function alertItem(a, names) {
   for (const c of a.history) {
     steps.append(el('div', '', STATES[c.state] + ' oleh ' + c.by + ', ' + when(c.at) + (c.note ? ': ' + c.note : '')));
   }
-  for (const e of a.escalations) steps.append(el('div', '', 'Eskalasi ke ' + e.names.join(', ') + ', ' + when(e.at)));
+  for (const e of a.escalations) {
+    const silent = (e.from_names || []).length ? ' karena belum diterima oleh ' + e.from_names.join(', ') : '';
+    steps.append(el('div', '', 'Eskalasi ke ' + e.names.join(', ') + silent + ', ' + when(e.at)));
+  }
   const failed = a.deliveries.filter((d) => d.error);
   const sent = a.deliveries.filter((d) => !d.error && !d.status).length;
   if (a.deliveries.length) {
