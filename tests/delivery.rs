@@ -94,7 +94,7 @@ async fn mail_server_down_for_a_while_then_up_gets_everything_exactly_once() {
     let failed = eventually(Duration::from_secs(15), || async {
         let (_, r) = call(&node, "GET", "/api/v1/alerts", Some(TOKEN), None).await;
         let alerts = r["alerts"].as_array()?.clone();
-        (alerts.len() == 3 && alerts.iter().all(|a| a["deliveries"].as_array().is_some_and(|d| !d.is_empty())))
+        (alerts.len() == 1 && alerts.iter().all(|a| a["deliveries"].as_array().is_some_and(|d| !d.is_empty())))
             .then_some(alerts)
     })
     .await
@@ -155,7 +155,9 @@ async fn kill_9_while_sending_loses_nothing() {
     let node = self::node(dir.path(), port).await;
     // the restarted node classifies what it had not, and its view of the
     // alerts loads in the background: wait until every alert is there
-    let raised = regencies.len() + provinces.len();
+    // a regency's alert for each, and a province's where two or more of its regencies had one
+    let raised = regencies.len()
+        + provinces.iter().filter(|p| regencies.iter().filter(|c| c.starts_with(p.as_str())).count() >= 2).count();
     let raised_all = eventually(Duration::from_secs(30), || async {
         let ids = alert_ids(&node).await;
         (ids.len() == raised).then_some(ids)

@@ -162,7 +162,7 @@ async fn test_and_backtest_a_candidate_before_deploying_it() {
     assert!(b["indicators"]["narkoba"]["lost_examples"][0]["excerpt"].as_str().unwrap().contains("sabu"));
     let fired: Vec<&Value> = b["alerts"]["only_candidate"].as_array().unwrap().iter().collect();
     assert!(
-        fired.iter().any(|a| a["indicator"] == "miras" && a["region"] == "72.71" && a["level"] == "waspada"),
+        fired.iter().any(|a| a["indicator"] == "miras" && a["region"] == "72.71.02" && a["level"] == "waspada"),
         "{b}"
     );
     // nothing was deployed

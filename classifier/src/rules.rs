@@ -40,7 +40,9 @@
 //! waspada = 3                         # reports (or score, with measure = "score")
 //! siaga = 6
 //! awas = 10
-//! rise = { days = 14, min_count = 4, waspada = 2.0, siaga = 3.0, awas = 5.0 }
+//! regency = { waspada = 6, siaga = 12, awas = 20 }   # a regency as a whole (default: as above)
+//! province = { waspada = 12, siaga = 24, awas = 40 } # a province as a whole (default: as above)
+//! rise = { days = 14, min_count = 4, history_days = 7, waspada = 2.0, siaga = 3.0, awas = 5.0 }
 //! ```
 //!
 //! Terms: a word (`sabu`), a phrase (`"pesta sabu"`), a prefix (`bentrok*`,
@@ -253,6 +255,11 @@ pub enum Measure {
 pub struct Rise {
     pub days: u32,
     pub min_count: u64,
+    /// Days a series must have been seen before its own average counts.
+    pub history_days: u32,
+    /// The daily average assumed for a series seen for fewer days; without
+    /// it, such a series does not rise.
+    pub prior_per_day: Option<f64>,
     /// `(level, factor)`: today ≥ factor × the daily average of the last `days` days.
     pub levels: Vec<(model::Level, f64)>,
 }
@@ -263,9 +270,24 @@ pub struct Threshold {
     pub window: Duration,
     pub lateness: Duration,
     pub measure: Measure,
-    /// `(level, amount)`, lowest level first.
+    /// `(level, amount)`, lowest level first: for a district, and for the
+    /// reports placed at a regency or province and no lower.
     pub levels: Vec<(model::Level, f64)>,
+    /// The same, for all the reports of a regency, and of a province.
+    pub regency: Vec<(model::Level, f64)>,
+    pub province: Vec<(model::Level, f64)>,
     pub rise: Option<Rise>,
+}
+
+impl Threshold {
+    /// The amounts all the reports of a region at `level` are held to.
+    pub fn levels_at(&self, level: model::RegionLevel) -> &[(model::Level, f64)] {
+        match level {
+            model::RegionLevel::Province => &self.province,
+            model::RegionLevel::Regency => &self.regency,
+            model::RegionLevel::District | model::RegionLevel::Village => &self.levels,
+        }
+    }
 }
 
 /// A checked set of rules, thresholds and replacements.
@@ -334,6 +356,10 @@ struct RiseDef {
     days: Spanned<i64>,
     #[serde(default = "three")]
     min_count: Spanned<i64>,
+    #[serde(default = "seven")]
+    history_days: Spanned<i64>,
+    #[serde(default)]
+    prior_per_day: Option<Spanned<f64>>,
     waspada: Option<f64>,
     siaga: Option<f64>,
     awas: Option<f64>,
@@ -344,6 +370,18 @@ fn fourteen() -> Spanned<i64> {
 }
 fn three() -> Spanned<i64> {
     Spanned::new(0..0, 3)
+}
+fn seven() -> Spanned<i64> {
+    Spanned::new(0..0, 7)
+}
+
+/// A `regency = { .. }` or `province = { .. }` table of a threshold.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelsDef {
+    waspada: Option<f64>,
+    siaga: Option<f64>,
+    awas: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,6 +395,10 @@ struct ThresholdDef {
     waspada: Option<f64>,
     siaga: Option<f64>,
     awas: Option<f64>,
+    #[serde(default)]
+    regency: Option<Spanned<LevelsDef>>,
+    #[serde(default)]
+    province: Option<Spanned<LevelsDef>>,
     #[serde(default)]
     rise: Option<RiseDef>,
 }
@@ -801,17 +843,33 @@ impl Builder {
             |v: &[(model::Level, f64)]| v.iter().all(|(_, c)| *c > 0.0) && v.windows(2).all(|w| w[0].1 < w[1].1);
         let shown = clip(&indicator);
         let absolute = levels(def.waspada, def.siaga, def.awas);
-        if !rising(&absolute) || absolute.iter().any(|(_, c)| *c > limits::AMOUNT) {
-            self.error(
-                file,
-                text,
-                at,
-                format!(
-                    "threshold `{shown}`: amounts must be above 0, at most {}, and rise from waspada to siaga to awas",
-                    limits::AMOUNT
-                ),
-            );
+        // a regency's or a province's own table, else the base amounts
+        let own = |table: Option<Spanned<LevelsDef>>| {
+            table.map(|t| (t.span().start, levels(t.get_ref().waspada, t.get_ref().siaga, t.get_ref().awas)))
+        };
+        let (regency, province) = (own(def.regency), own(def.province));
+        let mut written = vec![("", at, &absolute)];
+        if let Some((at, v)) = &regency {
+            written.push(("regency ", *at, v));
         }
+        if let Some((at, v)) = &province {
+            written.push(("province ", *at, v));
+        }
+        for (what, at, v) in written {
+            if !rising(v) || v.iter().any(|(_, c)| *c > limits::AMOUNT) {
+                let m = format!(
+                    "threshold `{shown}`: {what}amounts must be above 0, at most {}, and rise from waspada to siaga to awas",
+                    limits::AMOUNT
+                );
+                self.error(file, text, at, m);
+            } else if v.is_empty() && !what.is_empty() {
+                let m =
+                    format!("threshold `{shown}`: {what}sets no level: add waspada, siaga or awas, or leave it out");
+                self.error(file, text, at, m);
+            }
+        }
+        let regency = regency.map_or_else(|| absolute.clone(), |(_, v)| v);
+        let province = province.map_or_else(|| absolute.clone(), |(_, v)| v);
         let mut duration = |value: &Spanned<String>, what: &str, min: Duration, max: Duration| -> Duration {
             let at = value.span().start;
             match humantime_serde::re::humantime::parse_duration(value.get_ref()) {
@@ -865,29 +923,31 @@ impl Builder {
             }
         };
         let rise = def.rise.map(|r| {
-            let days = *r.days.get_ref();
-            if !(1..=i64::from(limits::RISE_DAYS)).contains(&days) {
-                let at = if r.days.span().is_empty() { at } else { r.days.span().start };
-                self.error(
-                    file,
-                    text,
-                    at,
-                    format!("threshold `{shown}`: rise.days must be from 1 to {}", limits::RISE_DAYS),
-                );
-            }
-            let min_count = *r.min_count.get_ref();
-            if !(0..=limits::AMOUNT as i64).contains(&min_count) {
-                let at = if r.min_count.span().is_empty() { at } else { r.min_count.span().start };
-                self.error(
-                    file,
-                    text,
-                    at,
-                    format!("threshold `{shown}`: rise.min_count must be from 0 to {}", limits::AMOUNT),
-                );
-            }
+            let mut whole = |value: &Spanned<i64>, what: &str, min: i64, max: i64| -> i64 {
+                let v = *value.get_ref();
+                if !(min..=max).contains(&v) {
+                    let at = if value.span().is_empty() { at } else { value.span().start };
+                    self.error(file, text, at, format!("threshold `{shown}`: rise.{what} must be from {min} to {max}"));
+                }
+                v.clamp(min, max)
+            };
+            let days = whole(&r.days, "days", 1, i64::from(limits::RISE_DAYS));
+            let min_count = whole(&r.min_count, "min_count", 0, limits::AMOUNT as i64);
+            let history_days = whole(&r.history_days, "history_days", 0, i64::from(limits::RISE_DAYS));
+            let prior_per_day = r.prior_per_day.map(|p| {
+                let (at, p) = (p.span().start, *p.get_ref());
+                if !(p > 0.0 && p <= limits::AMOUNT) {
+                    let m =
+                        format!("threshold `{shown}`: rise.prior_per_day must be above 0, at most {}", limits::AMOUNT);
+                    self.error(file, text, at, m);
+                }
+                p
+            });
             Rise {
-                days: days.clamp(1, i64::from(limits::RISE_DAYS)) as u32,
-                min_count: min_count.clamp(0, limits::AMOUNT as i64) as u64,
+                days: days as u32,
+                min_count: min_count as u64,
+                history_days: history_days as u32,
+                prior_per_day,
                 levels: levels(r.waspada, r.siaga, r.awas),
             }
         });
@@ -922,7 +982,8 @@ impl Builder {
                 format!("threshold `{shown}`: name it by its indicator, like `[threshold.narkoba]`"),
             );
         }
-        self.thresholds.insert(indicator, Threshold { window, lateness, measure, levels: absolute, rise });
+        self.thresholds
+            .insert(indicator, Threshold { window, lateness, measure, levels: absolute, regency, province, rise });
     }
 }
 
@@ -1415,5 +1476,53 @@ mod tests {
         let t = &set.thresholds["narkoba"];
         assert_eq!((t.window, t.lateness), (Duration::from_secs(86_400), Duration::from_secs(86_400)));
         assert_eq!(t.rise.as_ref().unwrap().days, 7);
+    }
+
+    #[test]
+    fn regencies_and_provinces_have_their_own_amounts_and_rises_need_history() {
+        let t = |body: &str| format!("[threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\n{body}\n");
+        let parsed = |body: &str| RuleSet::parse(&[("t.toml", &t(body))]).unwrap().thresholds["narkoba"].clone();
+        // left out: the base amounts, and a week of history before a rise counts
+        let plain = parsed("rise = { siaga = 3.0 }");
+        assert_eq!((&plain.regency, &plain.province), (&plain.levels, &plain.levels));
+        assert_eq!(plain.levels_at(model::RegionLevel::District), plain.levels);
+        let rise = plain.rise.unwrap();
+        assert_eq!((rise.history_days, rise.prior_per_day), (7, None));
+        let own = parsed(
+            "regency = { waspada = 6, awas = 20 }\nprovince = { siaga = 40 }\n\
+             rise = { history_days = 0, prior_per_day = 0.5, siaga = 3.0 }",
+        );
+        assert_eq!(
+            own.levels_at(model::RegionLevel::Regency),
+            [(model::Level::Waspada, 6.0), (model::Level::Awas, 20.0)]
+        );
+        assert_eq!(own.levels_at(model::RegionLevel::Province), [(model::Level::Siaga, 40.0)]);
+        assert_eq!(own.rise.unwrap().prior_per_day, Some(0.5));
+        // mistakes point at the table
+        let e = |body: &str| errors(&t(body));
+        let m = e("regency = { waspada = 6, siaga = 4 }");
+        assert!(m.len() == 1 && m[0].starts_with("x.toml:5:11:") && m[0].contains("regency amounts must"), "{m:?}");
+        let m = e("province = {}");
+        assert!(m.len() == 1 && m[0].contains("province sets no level"), "{m:?}");
+        let m = e("province = { watch = 3 }");
+        assert!(m.len() == 1 && m[0].contains("watch"), "{m:?}");
+        let m = e("rise = { history_days = 400, siaga = 3.0 }");
+        assert!(m.len() == 1 && m[0].contains("rise.history_days must be from 0 to 366"), "{m:?}");
+        for prior in ["0.0", "-1.0", "nan", "inf"] {
+            let m = e(&format!("rise = {{ prior_per_day = {prior}, siaga = 3.0 }}"));
+            assert!(
+                m.len() == 1 && m[0].starts_with("x.toml:5:26:") && m[0].contains("rise.prior_per_day must be above 0"),
+                "{prior}: {m:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shipped_thresholds_hold_regencies_and_provinces_to_more() {
+        for (indicator, t) in &RuleSet::builtin().thresholds {
+            let first = |v: &[(model::Level, f64)]| v[0].1;
+            assert!(first(&t.levels) < first(&t.regency) && first(&t.regency) < first(&t.province), "{indicator}");
+            assert!(t.rise.as_ref().is_some_and(|r| r.history_days >= 7), "{indicator}");
+        }
     }
 }

@@ -52,7 +52,7 @@ fn check(text: &str) {
     }
     // every indicator with a threshold, seen twice in Palu a few hours apart
     // and once long before, with the file's own thresholds
-    let mut windows = Windows::new(thresholds.clone());
+    let mut windows = Windows::new(thresholds.clone().into());
     for (i, at) in [NOW - time::Duration::hours(3), NOW, NOW - time::Duration::days(400)].into_iter().enumerate() {
         let r = report(SAMPLES[i], at);
         let hits = thresholds
@@ -70,7 +70,7 @@ fn check(text: &str) {
         windows.observe(&ClassifiedReport { report: r, classification }, NOW);
     }
     let saved = windows.snapshot();
-    let mut restored = Windows::new(BTreeMap::new());
+    let mut restored = Windows::new(BTreeMap::new().into());
     saved.into_iter().for_each(|s| restored.restore(s));
 }
 

@@ -109,7 +109,7 @@ pub fn classify(classifier: &Classifier, report: &Report) {
         }
     }
     let item = ClassifiedReport { report: report.clone(), classification };
-    let mut windows = Windows::new(classifier.rules().thresholds.clone());
+    let mut windows = Windows::new(classifier.rules().thresholds.clone().into());
     windows.observe(&item, NOW);
     let _ = windows.snapshot();
 }
