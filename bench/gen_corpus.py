@@ -59,3 +59,6 @@ with open(os.path.join(out, "rules", "extra.toml"), "w") as f:
     for r in range(500):
         chunk = terms[r * 20:(r + 1) * 20]
         f.write(f'[[rule]]\nid = "extra.{r}"\nindicator = "extra_{r % 25}"\nany = {json.dumps(chunk)}\n\n')
+    # an indicator the rules name must have its levels
+    for i in range(25):
+        f.write(f'[threshold.extra_{i}]\nwindow = "24h"\nwaspada = 3\n\n')

@@ -41,7 +41,7 @@ async fn a_rule_change_through_the_api_is_checked_and_in_force_without_a_restart
     let (status, err) = call(&node, "PUT", "/api/v1/rules/lokal", Some(TOKEN), Some(broken)).await;
     assert_eq!(status, 422, "{err}");
     assert!(err["error"]["message"].as_str().unwrap().starts_with("api/lokal.toml:4:9: term `mi*ras`"), "{err}");
-    // only a national admin changes rules
+    // a national file takes a national admin (tests/local_rules.rs has the rest)
     let regional = create_user(&node, "admin-sulteng", "admin", &["72"]).await;
     let (status, _) = call(&node, "PUT", "/api/v1/rules/lokal", Some(&regional), Some(json!({"content": MIRAS}))).await;
     assert_eq!(status, 403);
@@ -89,7 +89,8 @@ async fn editing_the_rules_folder_takes_effect_without_a_restart() {
     assert!(indicators(&classified(&node, "ada judi online").await).is_empty());
     std::fs::write(
         rules.join("judi.toml"),
-        "[[rule]]\nid = \"j\"\nindicator = \"judi\"\nany = [\"judi online\", \"judol\"]\n",
+        "[[rule]]\nid = \"j\"\nindicator = \"judi\"\nany = [\"judi online\", \"judol\"]\n\
+         [threshold.judi]\nwindow = \"24h\"\nwaspada = 3\n",
     )
     .unwrap();
     let found = eventually(Duration::from_secs(20), || async {

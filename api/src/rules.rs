@@ -1,6 +1,10 @@
 //! Rules through the API: list, change (checked before they are saved),
 //! test on a text, and backtest on the archive before deploying.
-//! Rules apply to the whole country, so changing them takes a national admin.
+//!
+//! A national file applies to the whole country, so changing it takes a
+//! national admin. A file that starts with `regions = [...]` is local to
+//! those regions: a regional admin reads, tests, backtests and changes the
+//! files local to their own regions, and reads the national ones.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,12 +25,81 @@ use crate::audit::{self, Entry};
 use crate::auth::{Caller, Source};
 use crate::error::{ApiError, ApiJson, ErrorBody};
 
-fn national(caller: &Caller) -> Result<(), ApiError> {
-    if caller.scope == Scope::All {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("a national admin (rules apply to every region);"))
+/// `regions` as a person reads them.
+fn shown(regions: &[RegionCode]) -> String {
+    regions.iter().map(RegionCode::as_str).collect::<Vec<_>>().join(", ")
+}
+
+/// What the caller's regions are, for a message.
+fn own(caller: &Caller) -> String {
+    match &caller.scope {
+        Scope::All => "every region".into(),
+        Scope::Regions(r) => shown(r),
     }
+}
+
+/// Whether the caller may change the file `id` is now, whose regions are
+/// `regions` (empty: national): a national admin any, a regional admin only
+/// one local to their own regions.
+fn may_change(caller: &Caller, id: &str, regions: &[RegionCode]) -> Result<(), ApiError> {
+    if caller.scope.covers_all(regions) {
+        return Ok(());
+    }
+    let applies = if regions.is_empty() { "every region".to_owned() } else { format!("regions {}", shown(regions)) };
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!(
+            "rule file `{id}` applies to {applies}; you may change only files local to your regions ({}): \
+             choose another id",
+            own(caller)
+        ),
+    ))
+}
+
+/// Whether the caller may put a file whose content declares `regions`.
+fn may_write(caller: &Caller, regions: &[RegionCode]) -> Result<(), ApiError> {
+    if caller.scope.covers_all(regions) {
+        return Ok(());
+    }
+    let message = if regions.is_empty() {
+        format!(
+            "this file has no `regions`, so it would apply to every region: start it with `regions = [\"{}\"]` \
+             (or codes within your regions: {})",
+            match &caller.scope {
+                Scope::Regions(r) => r.first().map_or("72", RegionCode::as_str),
+                Scope::All => "72",
+            },
+            own(caller)
+        )
+    } else {
+        format!("`regions` {} reach outside your regions ({}): list codes within them", shown(regions), own(caller))
+    };
+    Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", message))
+}
+
+/// The candidate set with file `id` set to `content`, checked, and what the
+/// caller may do with it: change the file `id` is now, and write one with
+/// the regions the content declares.
+async fn checked_candidate(state: &AppState, caller: &Caller, id: &str, content: &str) -> Result<RuleSet, ApiError> {
+    check_id(id)?;
+    let book = &state.api()?.rules;
+    if let Some(regions) = book.file_regions(id) {
+        may_change(caller, id, &regions)?;
+    }
+    // before the checker, whose errors may name other files
+    if let Some(regions) = classifier::rules::declared_regions(content) {
+        may_write(caller, &regions)?;
+    }
+    let candidate = book.candidate_blocking(id, Some(content)).await.map_err(rules_error)?;
+    may_write(caller, candidate.regions_of(&RuleFileRecord::file_name(id)))?;
+    Ok(candidate)
+}
+
+/// Whether a file or rule of `regions` is shown to the caller: a national
+/// one always, a local one when it touches the caller's regions.
+fn readable(caller: &Caller, regions: &[RegionCode]) -> bool {
+    regions.is_empty() || regions.iter().any(|r| caller.scope.touches(r))
 }
 
 fn rules_error(e: classifier::Error) -> ApiError {
@@ -70,6 +143,9 @@ pub enum Origin {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleFileView {
     pub name: String,
+    /// The regions of a local file; empty for a national one.
+    #[schema(example = json!(["72"]))]
+    pub regions: Vec<String>,
     pub origin: Origin,
     /// Who put it through the API.
     pub author: Option<String>,
@@ -87,11 +163,15 @@ pub struct RuleView {
     pub indicator: String,
     pub description: String,
     pub weight: f64,
+    /// The regions of a local rule; empty for a national one.
+    pub regions: Vec<String>,
 }
 
 /// The rule files and rules in force, and their version.
+///
+/// The national ones, and those local to the caller's regions.
 #[utoipa::path(get, path = "/api/v1/rules", tag = "rules", responses((status = 200, body = RulesInForce)))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<RulesInForce>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<RulesInForce>, ApiError> {
     let book = &state.api()?.rules;
     let classifier = book.classifier();
     let set = classifier.rules();
@@ -100,10 +180,12 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<RulesInForce>, A
     let files = set
         .sources
         .iter()
+        .filter(|(name, _)| readable(&caller, set.regions_of(name)))
         .map(|(name, content)| {
             let record = api.get(name);
             RuleFileView {
                 name: name.clone(),
+                regions: set.regions_of(name).iter().map(ToString::to_string).collect(),
                 origin: if record.is_some() { Origin::Api } else { Origin::Base },
                 author: record.map(|r| r.author.clone()),
                 note: record.map(|r| r.note.clone()),
@@ -112,30 +194,31 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<RulesInForce>, A
             }
         })
         .collect();
-    let rules = set
+    let rules: Vec<RuleView> = set
         .rules
         .iter()
+        .filter(|r| readable(&caller, &r.regions))
         .map(|r| RuleView {
             id: r.id.to_string(),
             indicator: r.indicator.to_string(),
             description: r.description.clone(),
             weight: r.weight,
+            regions: r.regions.iter().map(ToString::to_string).collect(),
         })
         .collect();
-    Ok(Json(RulesInForce {
-        version: set.version.to_string(),
-        indicators: set.indicators(),
-        files,
-        rules,
-        problem: book.problem(),
-    }))
+    let mut indicators: Vec<String> = rules.iter().map(|r| r.indicator.clone()).collect();
+    indicators.sort();
+    indicators.dedup();
+    Ok(Json(RulesInForce { version: set.version.to_string(), indicators, files, rules, problem: book.problem() }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFileBody {
     /// The whole file, TOML.
-    #[schema(example = "[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n")]
+    #[schema(
+        example = "regions = [\"72\"]\n\n[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n\n[threshold.miras]\nwindow = \"24h\"\nwaspada = 3\n"
+    )]
     pub content: String,
     #[serde(default)]
     pub note: String,
@@ -151,7 +234,10 @@ pub struct RuleFilePut {
     pub rules: usize,
 }
 
-/// Add or replace a rule file (national admins); checked first, in force everywhere without a restart.
+/// Add or replace a rule file; checked first, in force without a restart.
+///
+/// National admins change any file; a regional admin only files local to
+/// their regions (`regions = [...]` at the top, within the admin's).
 #[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules",
     params(("id" = String, Path, description = "lowercase letters, digits, - and _")),
     request_body = RuleFileBody,
@@ -165,9 +251,8 @@ pub async fn put(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RuleFileBody>,
 ) -> Result<Json<RuleFilePut>, ApiError> {
-    national(&caller)?;
-    check_id(&id)?;
-    let candidate = state.api()?.rules.candidate_blocking(&id, Some(&body.content)).await.map_err(rules_error)?;
+    let candidate = checked_candidate(&state, &caller, &id, &body.content).await?;
+    let regions = candidate.regions_of(&RuleFileRecord::file_name(&id)).to_vec();
     let before = state.api()?.rules.api_files().into_iter().find(|r| r.id == id).map(|r| r.content);
     let record = RuleFileRecord {
         id: id.clone(),
@@ -180,7 +265,8 @@ pub async fn put(
     let applied =
         bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: wire::encode(&record) };
     state.api()?.rules.apply_blocking(applied).await;
-    let entry = Entry::new(&caller.name, "rule.update", &id, &[], &source).after(json!({ "content": record.content }));
+    let entry =
+        Entry::new(&caller.name, "rule.update", &id, &regions, &source).after(json!({ "content": record.content }));
     let entry = match before {
         Some(b) => entry.before(json!({ "content": b })),
         None => entry,
@@ -189,9 +275,10 @@ pub async fn put(
     Ok(Json(RuleFilePut { id, version: candidate.version.to_string(), rules: candidate.rules.len() }))
 }
 
-/// Remove a rule file put through the API (national admins).
+/// Remove a rule file put through the API.
 ///
-/// A base file it replaced comes back.
+/// A base file it replaced comes back. A regional admin removes only files
+/// local to their regions.
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", params(("id" = String, Path)), responses(
     (status = 204, description = "removed"),
     (status = 422, body = ErrorBody, description = "the rules would not check without it"),
@@ -202,7 +289,6 @@ pub async fn delete(
     source: Source,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    national(&caller)?;
     let before = state
         .api()?
         .rules
@@ -210,13 +296,15 @@ pub async fn delete(
         .into_iter()
         .find(|r| r.id == id)
         .ok_or_else(|| ApiError::not_found("rule file"))?;
+    let regions = state.api()?.rules.file_regions(&id).unwrap_or_default();
+    may_change(&caller, &id, &regions)?;
     state.api()?.rules.candidate_blocking(&id, None).await.map_err(rules_error)?;
     state.bus.publish(Topic::Rules, &id, &[]).await?;
     let applied = bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: vec![] };
     state.api()?.rules.apply_blocking(applied).await;
     audit::record(
         &state,
-        Entry::new(&caller.name, "rule.delete", &id, &[], &source).before(json!({ "content": before.content })),
+        Entry::new(&caller.name, "rule.delete", &id, &regions, &source).before(json!({ "content": before.content })),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
@@ -241,12 +329,16 @@ pub struct TestBody {
     pub region: Option<String>,
 }
 
-/// The rules in force with file `file` (default `candidate`) set to `content`.
-fn candidate_classifier(state: &AppState, file: Option<&str>, content: &str) -> Result<Classifier, ApiError> {
-    let id = file.unwrap_or("candidate");
-    check_id(id)?;
-    let set: RuleSet = state.api()?.rules.candidate(id, Some(content)).map_err(rules_error)?;
-    Ok(Classifier::new(set))
+/// The rules in force with file `file` (default `candidate`) set to
+/// `content`, if the caller may put that file.
+async fn candidate_classifier(
+    state: &AppState,
+    caller: &Caller,
+    file: Option<&str>,
+    content: &str,
+) -> Result<Classifier, ApiError> {
+    let set = checked_candidate(state, caller, file.unwrap_or("candidate"), content).await?;
+    tokio::task::spawn_blocking(move || Classifier::new(set)).await.map_err(ApiError::internal)
 }
 
 /// A text classified by the live rules and by a candidate.
@@ -258,10 +350,13 @@ pub struct TestAnswer {
 }
 
 /// Classify a text with the live rules and a candidate file, side by side.
+///
+/// A regional admin tests only files local to their regions.
 #[utoipa::path(post, path = "/api/v1/rules/test", tag = "rules", request_body = TestBody,
     responses((status = 200, body = TestAnswer)))]
 pub async fn test(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(body): ApiJson<TestBody>,
 ) -> Result<Json<TestAnswer>, ApiError> {
     let now = state.clock.now();
@@ -285,15 +380,14 @@ pub async fn test(
     }
     let report = Report { region, title: body.title, ..Report::new(Channel::Web, "rules/test", body.text, now) };
     let live = state.api()?.rules.classifier();
-    let rules = body.rules.clone();
-    let file = body.file.clone();
-    let state2 = state.clone();
-    let (live_out, candidate_out) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let candidate = rules.as_deref().map(|r| candidate_classifier(&state2, file.as_deref(), r)).transpose()?;
-        Ok((live.classify(&report, now), candidate.map(|c| c.classify(&report, now))))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let candidate = match body.rules.as_deref() {
+        Some(r) => Some(candidate_classifier(&state, &caller, body.file.as_deref(), r).await?),
+        None => None,
+    };
+    let (live_out, candidate_out) =
+        tokio::task::spawn_blocking(move || (live.classify(&report, now), candidate.map(|c| c.classify(&report, now))))
+            .await
+            .map_err(ApiError::internal)?;
     Ok(Json(TestAnswer { live: live_out, candidate: candidate_out }))
 }
 
@@ -331,7 +425,8 @@ pub struct BacktestAnswer {
 /// Replay archived reports through a candidate: indicators gained or lost, alerts that would fire.
 ///
 /// Only reports within your regions, through the live rules and the
-/// candidate; examples of reports gaining or losing each indicator.
+/// candidate; examples of reports gaining or losing each indicator. A
+/// regional admin backtests only files local to their regions.
 #[utoipa::path(post, path = "/api/v1/rules/backtest", tag = "rules", request_body = BacktestBody,
     responses((status = 200, body = BacktestAnswer)))]
 pub async fn backtest(
@@ -350,9 +445,9 @@ pub async fn backtest(
         return Err(ApiError::invalid("limit", "must be between 1 and 100000"));
     }
     let live: Arc<Classifier> = state.api()?.rules.classifier();
+    let candidate = candidate_classifier(&state, &caller, body.file.as_deref(), &body.rules).await?;
     let state2 = state.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let candidate = candidate_classifier(&state2, body.file.as_deref(), &body.rules)?;
         // only what the caller may see: the examples quote reports, and
         // the counts and alerts would tell of regions outside their scope
         let reports = index.between(from, to, &caller.scope, limit)?;

@@ -40,6 +40,10 @@ fn extra_rules() -> String {
             terms.join(", ")
         ));
     }
+    // an indicator the rules name must have its levels
+    for i in 0..25 {
+        out.push_str(&format!("[threshold.extra_{i}]\nwindow = \"24h\"\nwaspada = 3\n\n"));
+    }
     out
 }
 

@@ -118,8 +118,8 @@ pub fn backtest(
     now: OffsetDateTime,
 ) -> Backtest {
     let mut changes: BTreeMap<String, IndicatorChange> = BTreeMap::new();
-    let mut live_windows = Windows::new(live.rules().thresholds.clone().into());
-    let mut candidate_windows = Windows::new(candidate.rules().thresholds.clone().into());
+    let mut live_windows = Windows::new(live.rules().window_thresholds());
+    let mut candidate_windows = Windows::new(candidate.rules().window_thresholds());
     let mut live_alerts: BTreeMap<AlertKey, LiveAlert> = BTreeMap::new();
     let mut candidate_alerts: BTreeMap<AlertKey, CandidateAlert> = BTreeMap::new();
     let mut count = 0;

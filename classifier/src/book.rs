@@ -7,6 +7,9 @@
 //! that names a base file (`narkoba` for `…/narkoba.toml`) replaces it.
 //! A change that does not check is refused by the API; a broken file in the
 //! folder is logged and the last good set stays in force.
+//!
+//! A file that declares `regions` is local to them (see [`crate::rules`]);
+//! the API lets a regional admin change only files local to their regions.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,6 +106,20 @@ impl RuleBook {
     /// The API-managed files.
     pub fn api_files(&self) -> Vec<RuleFileRecord> {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).api.values().cloned().collect()
+    }
+
+    /// The regions of the file in force that file id `id` is or replaces
+    /// (empty for a national file), or `None` when there is no such file.
+    pub fn file_regions(&self, id: &str) -> Option<Vec<model::RegionCode>> {
+        let name = {
+            let book = self.inner.read().unwrap_or_else(|e| e.into_inner());
+            if book.api.contains_key(id) {
+                RuleFileRecord::file_name(id)
+            } else {
+                book.base.iter().find(|(n, _)| stem(n) == id)?.0.clone()
+            }
+        };
+        Some(self.classifier().rules().regions_of(&name).to_vec())
     }
 
     /// Why the folder's rules are not in force, if they are not.
@@ -255,7 +272,8 @@ mod tests {
     fn api_files_add_replace_and_delete() {
         let book = RuleBook::new(None).unwrap();
         let builtin = book.classifier().rules().version.clone();
-        let extra = "[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n";
+        let extra = "[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n\
+                     [threshold.miras]\nwindow = \"24h\"\nwaspada = 1\n";
         book.apply(&record("lokal", extra));
         let c = book.classifier();
         assert_ne!(c.rules().version, builtin);
@@ -273,5 +291,15 @@ mod tests {
         let tombstone = Record { payload: Vec::new(), ..record("rusak", "") };
         book.apply(&tombstone);
         assert!(book.problem().is_none());
+    }
+
+    #[test]
+    fn a_files_regions_are_known_by_its_id() {
+        let book = RuleBook::new(None).unwrap();
+        assert_eq!(book.file_regions("narkoba"), Some(vec![]), "a built-in file is national");
+        assert_eq!(book.file_regions("sulteng"), None);
+        let local = "regions = [\"72\"]\n[[rule]]\nid = \"st\"\nindicator = \"narkoba\"\nany = [\"tramadol\"]\n";
+        book.apply(&record("sulteng", local));
+        assert_eq!(book.file_regions("sulteng"), Some(vec![model::RegionCode::parse("72").unwrap()]));
     }
 }

@@ -246,11 +246,12 @@ impl Classifier {
         });
         hits.sort_unstable();
         hits.dedup();
-        let indicators = self.evaluate(&hits, &streams);
+        // the regions first: a local rule counts only for reports within its regions
         let regions = match &report.region {
             Some(r) => vec![r.clone()],
             None => self.geotag(&streams, [title, &report.text], &places),
         };
+        let indicators = self.evaluate(&hits, &streams, &regions);
         Classification {
             language: language.map(|l| l.code().to_owned()),
             indicators,
@@ -288,7 +289,7 @@ impl Classifier {
         geo::resolve(&found)
     }
 
-    fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2]) -> Vec<IndicatorHit> {
+    fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2], regions: &[model::RegionCode]) -> Vec<IndicatorHit> {
         // each distinct term and where its hits are, for quick lookups
         let mut ranges: Vec<(u32, u32, u32)> = Vec::new();
         // one bit per term of the rule set: most terms a rule asks about are
@@ -324,7 +325,7 @@ impl Classifier {
         let mut used: Vec<usize> = Vec::new();
         for r in candidates {
             let rule = &self.rules.rules[r as usize];
-            if rule.not.iter().any(|t| !has(*t).is_empty()) {
+            if rule.not.iter().any(|t| !has(*t).is_empty()) || !rule.applies_in(regions) {
                 continue;
             }
             let fired = match &rule.kind {
@@ -712,6 +713,27 @@ mod tests {
             datetime!(2026-11-29 10:00 UTC),
         );
         assert_eq!(out.language.as_deref(), Some("eng"));
+    }
+
+    #[test]
+    fn a_local_rule_counts_only_for_reports_within_its_regions() {
+        let national = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n";
+        let local =
+            "regions = [\"72\"]\n[[rule]]\nid = \"l\"\nindicator = \"narkoba\"\nweight = 3\nany = [\"tramadol\"]\n";
+        let c = Classifier::new(RuleSet::parse(&[("n.toml", national), ("l.toml", local)]).unwrap());
+        let at = datetime!(2026-11-29 10:00 UTC);
+        let score = |text: &str, region: Option<&str>| {
+            let mut r = report(text);
+            r.region = region.map(|c| RegionCode::parse(c).unwrap());
+            c.classify(&r, at).indicator("narkoba").map(|i| i.score)
+        };
+        assert_eq!(score("tramadol dijual bebas", Some("72.71.02")), Some(3.0));
+        assert_eq!(score("tramadol dijual bebas", Some("73.71")), None);
+        assert_eq!(score("tramadol dijual bebas", None), None, "no region, no local rule");
+        // geotagged from the text first
+        assert_eq!(score("tramadol dijual bebas di Kota Palu", None), Some(3.0));
+        assert_eq!(score("sabu dan tramadol di Makassar", None), Some(1.0));
+        assert_eq!(score("sabu dan tramadol di Poso", None), Some(4.0));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Rule files: plain TOML that admins edit. A rule set is one or more files.
 //!
 //! ```toml
+//! regions = ["72"]                    # optional: a local file (see below)
+//!
 //! [[rule]]
 //! id = "narkoba.sabu"                 # unique across all files
-//! indicator = "narkoba"
+//! indicator = "narkoba"               # a built-in indicator, or one with a [threshold.x] table
 //! description = "Sabu named outright"
 //! weight = 2.0                        # added to the indicator's score when it fires (default 1)
 //! any = ["sabu", "pesta sabu", "narkoti*", "~edar sabu"]   # fires when any term occurs
@@ -51,17 +53,33 @@
 //! kebakaran, …). `title:` or `text:` limits a term to that field; a rule's
 //! `field` does so for all its terms. Expressions use AND, OR, NOT, brackets
 //! and `NEAR/n` (both sides within n words, in either order).
+//!
+//! A rule's indicator is one of the built-in ones ([`model::INDICATORS`]) or
+//! one a national `[threshold.x]` table in the set defines (or, for a local
+//! rule, a table of a file whose regions enclose the rule's); any other
+//! indicator could never raise an alert, so it is an error. Alerts reach the
+//! units that handle every indicator, or that list it.
+//!
+//! A file that starts with `regions = [...]` is local to those regions: its
+//! rules count only for reports whose regions all lie within them (after
+//! geotagging), and its `[threshold.x]` tables override the national ones in
+//! those regions and below. A local file cannot have `[replace]`, which would
+//! change how every report reads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use model::RegionCode;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::Error;
+use crate::thresholds::{LocalThreshold, Thresholds};
 use bahasa::normalize::fold;
 
 /// Limits on what one rule file may ask of a node. Each keeps a rule that
@@ -240,6 +258,20 @@ pub struct Rule {
     pub kind: Kind,
     /// The rule does not fire when any of these occurs.
     pub not: Vec<usize>,
+    /// The regions of a local rule (empty for a national one): it counts only
+    /// for a report whose regions all lie within them.
+    pub regions: Arc<[RegionCode]>,
+}
+
+impl Rule {
+    /// Whether the rule counts for a report in `regions`: always for a
+    /// national rule; for a local one, when the report has regions and each
+    /// lies within the rule's (a report that also names a place outside
+    /// would carry the tag into that place's counts).
+    pub fn applies_in(&self, regions: &[RegionCode]) -> bool {
+        self.regions.is_empty()
+            || (!regions.is_empty() && regions.iter().all(|r| self.regions.iter().any(|s| r.is_within(s))))
+    }
 }
 
 /// What a threshold counts in a window.
@@ -302,6 +334,10 @@ pub struct RuleSet {
     pub version: std::sync::Arc<str>,
     /// `(file name, content)` it was made from.
     pub sources: Vec<(String, String)>,
+    /// The regions of each local file, by file name; national files are not listed.
+    pub file_regions: BTreeMap<String, Vec<RegionCode>>,
+    /// The `[threshold.x]` tables of local files, one for each of their regions.
+    pub local_thresholds: Vec<LocalThreshold>,
 }
 
 impl PartialEq for RuleSet {
@@ -315,6 +351,9 @@ impl PartialEq for RuleSet {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
+    /// A local file's regions.
+    #[serde(default)]
+    regions: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     rule: Vec<RuleDef>,
     #[serde(default)]
@@ -476,6 +515,7 @@ impl RuleSet {
             hasher.update([0]);
             b.file(file, text);
         }
+        b.check_indicators();
         if !b.errors.is_empty() {
             return Err(Error::Rules(b.errors));
         }
@@ -486,7 +526,20 @@ impl RuleSet {
             replace: b.replace,
             version: hex::encode(&hasher.finalize()[..8]).into(),
             sources: sources.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect(),
+            file_regions: b.file_regions,
+            local_thresholds: b.local,
         })
+    }
+
+    /// The regions of file `name`: empty for a national file.
+    pub fn regions_of(&self, name: &str) -> &[RegionCode] {
+        self.file_regions.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The thresholds the windows go by: the national ones, and the local
+    /// files' for their regions.
+    pub fn window_thresholds(&self) -> Thresholds {
+        Thresholds { global: self.thresholds.clone(), local: self.local_thresholds.clone() }
     }
 
     /// The indicators the rules can tag.
@@ -496,6 +549,19 @@ impl RuleSet {
         out.dedup();
         out
     }
+}
+
+/// The regions a rule file declares (empty for a national file), read
+/// before it is checked; `None` when they cannot be read, which the checker
+/// then reports.
+pub fn declared_regions(text: &str) -> Option<Vec<RegionCode>> {
+    #[derive(Deserialize)]
+    struct Declared {
+        #[serde(default)]
+        regions: Vec<String>,
+    }
+    let declared: Declared = toml::from_str(text).ok()?;
+    declared.regions.iter().map(|r| RegionCode::parse(r).ok()).collect()
 }
 
 #[derive(Default)]
@@ -509,6 +575,16 @@ struct Builder {
     seen: HashMap<String, String>,
     /// Word forms of all terms so far (see [`limits::FORMS`]).
     forms: usize,
+    /// The regions of the file being read (empty: national).
+    scope: Arc<[RegionCode]>,
+    file_regions: BTreeMap<String, Vec<RegionCode>>,
+    local: Vec<LocalThreshold>,
+    /// Indicators a `[threshold.x]` table defines, with the regions of its
+    /// file (empty: national).
+    defined: Vec<(String, Arc<[RegionCode]>)>,
+    /// Each rule's indicator, where it is written, and the rule's regions:
+    /// checked once every file is read, as a later file may define it.
+    uses: Vec<(String, RuleError, Arc<[RegionCode]>)>,
 }
 
 /// Where the quoted term `raw` is written at or after `from` (to point an
@@ -569,12 +645,67 @@ fn is_ident(s: &str) -> bool {
 
 impl Builder {
     fn error(&mut self, file: &str, text: &str, at: usize, message: String) {
-        // a file with thousands of mistakes needs the first ones, not all
-        if self.errors.len() >= MAX_ERRORS {
-            return;
-        }
         let (line, col) = line_col(text, at);
-        self.errors.push(RuleError { file: file.to_owned(), line, col, message });
+        self.push(RuleError { file: file.to_owned(), line, col, message });
+    }
+
+    fn push(&mut self, error: RuleError) {
+        // a file with thousands of mistakes needs the first ones, not all
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(error);
+        }
+    }
+
+    /// A local file's regions, from its `regions = [...]`.
+    fn regions(&mut self, file: &str, text: &str, list: Option<Spanned<Vec<Spanned<String>>>>) -> Vec<RegionCode> {
+        let Some(list) = list else { return Vec::new() };
+        if list.get_ref().is_empty() {
+            let m = "`regions` lists region codes, like [\"72\"]; leave it out for a national file".to_owned();
+            self.error(file, text, list.span().start, m);
+        }
+        let mut out: Vec<RegionCode> = Vec::new();
+        for code in list.into_inner() {
+            match RegionCode::parse(code.get_ref()) {
+                Ok(r) => out.push(r),
+                // the region list's messages quote the code: not a long one
+                Err(e) if code.get_ref().len() <= 20 => {
+                    self.error(file, text, code.span().start, format!("regions: {e}"))
+                }
+                Err(_) => {
+                    let m =
+                        format!("regions: `{}` is not a region code like \"72\" or \"72.71\"", clip(code.get_ref()));
+                    self.error(file, text, code.span().start, m);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Reports each rule whose indicator is neither built in nor defined by a
+    /// threshold table that holds where the rule does.
+    fn check_indicators(&mut self) {
+        for (indicator, mut at, regions) in std::mem::take(&mut self.uses) {
+            let defined = |(i, scope): &(String, Arc<[RegionCode]>)| {
+                *i == indicator
+                    && (scope.is_empty()
+                        || (!regions.is_empty() && regions.iter().all(|r| scope.iter().any(|s| r.is_within(s)))))
+            };
+            if model::INDICATORS.contains(&indicator.as_str()) || self.defined.iter().any(defined) {
+                continue;
+            }
+            let mut known: Vec<&str> = model::INDICATORS.to_vec();
+            known.extend(self.defined.iter().filter(|(_, s)| s.is_empty()).map(|(i, _)| i.as_str()));
+            known.sort_unstable();
+            known.dedup();
+            at.message = format!(
+                "indicator `{indicator}` is not known, so the rule could never raise an alert: use one of {}, \
+                 or define it in this file with a `[threshold.{indicator}]` table of its levels",
+                known.join(", ")
+            );
+            self.push(at);
+        }
     }
 
     fn file(&mut self, file: &str, text: &str) {
@@ -591,14 +722,31 @@ impl Builder {
             );
             return;
         }
-        let parsed: RuleFile = match toml::from_str(text) {
+        let mut parsed: RuleFile = match toml::from_str(text) {
             Ok(p) => p,
             Err(e) => {
                 let at = e.span().map_or(0, |s| s.start);
-                self.error(file, text, at, e.message().trim().to_owned());
+                let mut m = e.message().trim().to_owned();
+                if m.starts_with("unknown field `regions`") {
+                    m.push_str("; a local file's `regions = [...]` goes at the top, before any `[[rule]]` or table");
+                }
+                self.error(file, text, at, m);
                 return;
             }
         };
+        let regions = self.regions(file, text, parsed.regions);
+        if !regions.is_empty() {
+            self.file_regions.insert(file.to_owned(), regions.clone());
+            if !parsed.replace.is_empty() {
+                let at = text.find("[replace]").unwrap_or(0);
+                let m = "a local file (one with `regions`) cannot have `[replace]`: chat spellings change how \
+                         every report reads; ask a national admin to add them"
+                    .to_owned();
+                self.error(file, text, at, m);
+                parsed.replace.clear();
+            }
+        }
+        self.scope = regions.into();
         for (from, to) in parsed.replace {
             let words = to.split_whitespace().count();
             if from.split_whitespace().count() != 1 || from.chars().count() > 64 {
@@ -624,8 +772,34 @@ impl Builder {
         for def in parsed.rule {
             self.rule(file, text, def);
         }
+        let scope = self.scope.clone();
+        self.defined.extend(parsed.threshold.keys().map(|i| (i.clone(), scope.clone())));
+        // a local file's tables are read aside, then hold in its regions
+        let national = if scope.is_empty() { None } else { Some(std::mem::take(&mut self.thresholds)) };
+        let places: Vec<(String, usize)> = parsed.threshold.iter().map(|(i, d)| (i.clone(), d.span().start)).collect();
         for (indicator, def) in parsed.threshold {
             self.threshold(file, text, indicator, def);
+        }
+        if let Some(national) = national {
+            let local = std::mem::replace(&mut self.thresholds, national);
+            for (indicator, at) in places {
+                let Some(threshold) = local.get(&indicator) else { continue };
+                for region in scope.iter() {
+                    if self.local.iter().any(|l| l.indicator == indicator && l.region == *region) {
+                        let m = format!(
+                            "threshold `{}` for region {region} is already set by another local file",
+                            clip(&indicator)
+                        );
+                        self.error(file, text, at, m);
+                        continue;
+                    }
+                    self.local.push(LocalThreshold {
+                        region: region.clone(),
+                        indicator: indicator.clone(),
+                        threshold: threshold.clone(),
+                    });
+                }
+            }
         }
     }
 
@@ -668,7 +842,12 @@ impl Builder {
             self.error(file, text, id_at, format!("rule id `{id}` is already used in {other}"));
         }
         let indicator = def.indicator.get_ref().trim().to_owned();
-        if !is_ident(&indicator) || indicator.len() > 64 {
+        if is_ident(&indicator) && indicator.len() <= 64 {
+            // whether it is known can be told once every file is read
+            let (line, col) = line_col(text, def.indicator.span().start);
+            let at = RuleError { file: file.to_owned(), line, col, message: String::new() };
+            self.uses.push((indicator.clone(), at, self.scope.clone()));
+        } else {
             let at = def.indicator.span().start;
             self.error(
                 file,
@@ -826,6 +1005,7 @@ impl Builder {
                 weight,
                 kind,
                 not,
+                regions: self.scope.clone(),
             });
         }
     }
@@ -1466,6 +1646,90 @@ mod tests {
             .map(|i| format!("[[rule]]\nid = \"r{i}\"\nindicator = \"X\"\nany = [\"a\"]\n"))
             .collect::<String>();
         assert_eq!(errors(&src).len(), MAX_ERRORS);
+    }
+
+    #[test]
+    fn an_unknown_indicator_is_an_error_unless_a_threshold_defines_it() {
+        let typo = "[[rule]]\nid = \"a\"\nindicator = \"narkobaa\"\nany = [\"sabu\"]\n";
+        let e = errors(typo);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("x.toml:3:13: indicator `narkobaa` is not known"), "{e:?}");
+        assert!(e[0].contains("narkoba, ") && e[0].contains("[threshold.narkobaa]"), "{e:?}");
+        // a threshold table defines it: in the same file, or in another one
+        let table = "[threshold.narkobaa]\nwindow = \"24h\"\nwaspada = 2\n";
+        assert_eq!(errors(&format!("{typo}{table}")), Vec::<String>::new());
+        assert!(RuleSet::parse(&[("a.toml", typo), ("b.toml", table)]).is_ok());
+        // a built-in indicator needs none
+        assert_eq!(errors(&typo.replace("narkobaa", "narkoba")), Vec::<String>::new());
+        // a local table defines it only for rules within its regions
+        let local = format!("regions = [\"72\"]\n{table}");
+        assert!(RuleSet::parse(&[("a.toml", typo), ("b.toml", &local)]).is_err(), "a national rule");
+        let palu = format!("regions = [\"72.71\"]\n{typo}");
+        assert!(RuleSet::parse(&[("a.toml", &palu), ("b.toml", &local)]).is_ok());
+        let poso = format!("regions = [\"73\"]\n{typo}");
+        assert!(RuleSet::parse(&[("a.toml", &poso), ("b.toml", &local)]).is_err(), "another province");
+    }
+
+    #[test]
+    fn a_local_file_holds_in_its_regions() {
+        let src = "regions = [\"72\", \"73.71\"]\n\n[[rule]]\nid = \"l\"\nindicator = \"miras\"\nany = [\"miras\"]\n\n\
+                   [threshold.miras]\nwindow = \"24h\"\nwaspada = 1\n\n[threshold.narkoba]\nwindow = \"24h\"\nwaspada = 1\n";
+        let national = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+                        [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 5\n";
+        let set = RuleSet::parse(&[("local.toml", src), ("national.toml", national)]).unwrap();
+        let codes = |c: &[&str]| c.iter().map(|c| RegionCode::parse(c).unwrap()).collect::<Vec<_>>();
+        assert_eq!(set.regions_of("local.toml"), codes(&["72", "73.71"]));
+        assert!(set.regions_of("national.toml").is_empty());
+        let rule = |id: &str| set.rules.iter().find(|r| &*r.id == id).unwrap();
+        assert_eq!(&*rule("l").regions, codes(&["72", "73.71"]));
+        assert!(rule("n").regions.is_empty());
+        assert!(rule("l").applies_in(&codes(&["72.71.02"])) && rule("l").applies_in(&codes(&["72", "73.71"])));
+        assert!(!rule("l").applies_in(&codes(&["73"])), "73.71 is within 73, not 73 within 73.71");
+        assert!(!rule("l").applies_in(&codes(&["72.71", "31.71"])), "a report also about Jakarta");
+        assert!(!rule("l").applies_in(&[]), "a report with no region");
+        assert!(rule("n").applies_in(&[]));
+        // its tables hold in its regions; the national ones stay
+        assert_eq!(set.thresholds["narkoba"].levels[0].1, 5.0);
+        assert!(!set.thresholds.contains_key("miras"));
+        let local: Vec<(String, String, f64)> = set
+            .local_thresholds
+            .iter()
+            .map(|l| (l.indicator.clone(), l.region.to_string(), l.threshold.levels[0].1))
+            .collect();
+        assert_eq!(local.len(), 4, "{local:?}");
+        assert!(local.contains(&("narkoba".into(), "73.71".into(), 1.0)), "{local:?}");
+        let windows = set.window_thresholds();
+        let level = |i: &str, r: &str| windows.get(i, &RegionCode::parse(r).unwrap()).map(|t| t.levels[0].1);
+        assert_eq!((level("narkoba", "72.71"), level("narkoba", "73")), (Some(1.0), Some(5.0)));
+        assert_eq!((level("miras", "72.71.02"), level("miras", "31")), (Some(1.0), None));
+        // what a file declares, before it is checked
+        assert_eq!(declared_regions(src), Some(codes(&["72", "73.71"])));
+        assert_eq!(declared_regions(national), Some(vec![]));
+        assert_eq!(declared_regions("regions = [\"99\"]\n"), None);
+        assert_eq!(declared_regions("regions = "), None);
+    }
+
+    #[test]
+    fn a_local_file_cannot_change_every_region() {
+        let e = errors("regions = [\"72\"]\n[replace]\nyg = \"yang\"\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("x.toml:2:1: a local file (one with `regions`) cannot have `[replace]`"), "{e:?}");
+        let e = errors("regions = [\"72\", \"99\", \"pusat\"]\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[0].starts_with("x.toml:1:18: regions: unknown region code `99`"), "{e:?}");
+        assert!(e[1].starts_with("x.toml:1:24: regions: malformed region code `pusat`"), "{e:?}");
+        assert!(errors("regions = []\n")[0].contains("leave it out for a national file"));
+        let late = "[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"x\"]\nregions = [\"72\"]\n";
+        let e = errors(late);
+        assert!(e[0].starts_with("x.toml:5:1:") && e[0].contains("goes at the top"), "{e:?}");
+        // two local files may not set one region's table twice
+        let t = "regions = [\"72\"]\n[threshold.narkoba]\nwindow = \"24h\"\nwaspada = 1\n";
+        match RuleSet::parse(&[("a.toml", t), ("b.toml", t)]) {
+            Err(Error::Rules(e)) => {
+                assert!(e[0].to_string().starts_with("b.toml:2:1: threshold `narkoba` for region 72"), "{e:?}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ const CHECKPOINT: Duration = Duration::from_secs(1);
 /// Runs until the bus closes.
 pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), Error> {
     let mut classifier = book.classifier();
-    let mut windows = Windows::new(classifier.rules().thresholds.clone().into());
+    let mut windows = Windows::new(classifier.rules().window_thresholds());
     let (saved, _) = bus.catch_up(Topic::Windows).await?;
     for record in saved {
         match wire::decode::<Snapshot>(&record.payload) {
@@ -47,7 +47,7 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
         if !batch.is_empty() {
             let current = book.classifier();
             if current.rules().version != classifier.rules().version {
-                windows.set_thresholds(current.rules().thresholds.clone().into());
+                windows.set_thresholds(current.rules().window_thresholds());
                 classifier = current;
             }
             windows = process(&bus, &classifier, windows, clock.now(), &batch, handle).await?;
@@ -165,7 +165,7 @@ mod tests {
         let (batch, _) = bus.catch_up(Topic::Reports).await.unwrap();
         assert_eq!(batch.len(), 3);
         let classifier = Arc::new(Classifier::new(crate::RuleSet::builtin()));
-        let windows = Windows::new(classifier.rules().thresholds.clone().into());
+        let windows = Windows::new(classifier.rules().window_thresholds());
         // a bug that only one report trips
         let buggy: Handler = |c, w, now, record, report| {
             assert!(report.text != "boom", "tripped on {}", report.text);
