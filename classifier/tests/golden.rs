@@ -34,22 +34,22 @@ struct Labelled {
 
 /// Reports the pack gets wrong on purpose rather than by a rule fitted to
 /// them, with why. Keep this list short and honest.
-const KNOWN: [(&str, &str); 8] = [
+const KNOWN: [(&str, &str); 6] = [
     ("h092", "`Papua` in the slogan `Papua merdeka` is read as the province"),
     ("h100", "`Papua` in the slogan `Papua merdeka` is read as the province"),
     ("h124", "accusing a candidate of PKI descent also tags ideologi"),
-    ("b042", "a drug user shouting at night reads as unrest"),
     ("b081", "a group digging up a grave also reads as mob violence"),
     ("b101", "drug-laced sweets described only by their effect (`bikin fly`)"),
     ("b109", "the request to stop worship is too far from `ibadah` for NEAR/8"),
-    ("b112", "the supporters are nine words from `membakar kantor`, beyond NEAR/6"),
 ];
 
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 6] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
     ("blind2.jsonl", include_str!("data/blind2.jsonl")),
+    ("blind3.jsonl", include_str!("data/blind3.jsonl")),
+    ("blind4.jsonl", include_str!("data/blind4.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -180,7 +180,9 @@ fn score(data: &str) -> Scored {
             scored.regions_right += 1;
         }
         if got != want || regions != want_regions {
-            let why = format!("{} want {want:?} {want_regions:?}, got {got:?} {regions:?}: {}", l.id, l.text);
+            let rules: Vec<&str> = c.indicators.iter().flat_map(|i| i.rules.iter().map(AsRef::as_ref)).collect();
+            let why =
+                format!("{} want {want:?} {want_regions:?}, got {got:?} {regions:?} by {rules:?}: {}", l.id, l.text);
             scored.wrong.push((l.id, why));
         }
     }
@@ -220,6 +222,31 @@ fn held_out_reports() {
 #[test]
 fn blind_reports() {
     check("blind.jsonl");
+}
+
+/// The sets no rule was changed for are held to a floor of micro-averaged F1
+/// rather than report by report: fitting the pack to each of their reports
+/// would make their figures say nothing about reports it has never seen.
+fn floor(file: &str, min_f1: f64) {
+    let (_, data) = FILES.iter().find(|(name, _)| *name == file).unwrap();
+    let scored = score(data);
+    let f1 = scored.micro().f1();
+    assert!(f1 >= min_f1, "{file}: micro-F1 {f1:.3} below {min_f1}\n{}", scored.table(file));
+}
+
+#[test]
+fn blind2_reports() {
+    floor("blind2.jsonl", 0.95);
+}
+
+#[test]
+fn blind3_reports() {
+    floor("blind3.jsonl", 0.90);
+}
+
+#[test]
+fn blind4_reports() {
+    floor("blind4.jsonl", 0.90);
 }
 
 /// Prints the figures of every file, for QUALITY.md.
