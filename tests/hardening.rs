@@ -115,24 +115,27 @@ async fn a_backtest_answers_only_from_the_callers_regions() {
     .await
     .expect("not archived");
     let regional = create_user(&node, "admin-sulteng", "admin", &["72"]).await;
-    // a candidate that drops the drug rules: every archived report loses narkoba
-    let body = json!({"rules": "[[rule]]\nid = \"x\"\nindicator = \"narkoba\"\nany = [\"heroin\"]\n", "file": "narkoba",
-                      "from": "2020-01-01T00:00:00Z"});
+    // a local candidate (a regional admin backtests only those): drug
+    // trafficking as its own indicator in Sulawesi Tengah
+    let local = "regions = [\"72\"]\n[[rule]]\nid = \"x\"\nindicator = \"peredaran\"\nany = [\"sabu\"]\n\
+                 [threshold.peredaran]\nwindow = \"24h\"\nwaspada = 1\n";
+    let body = json!({"rules": local, "file": "sulteng", "from": "2020-01-01T00:00:00Z"});
     let (status, b) = call(&node, "POST", "/api/v1/rules/backtest", Some(&regional), Some(body.clone())).await;
     assert_eq!(status, 200, "{b}");
     assert_eq!(b["reports"], 4, "{b}");
-    assert_eq!(b["indicators"]["narkoba"]["lost"], 4, "{b}");
+    // only the report wholly within 72 gains it; those also about Makassar do not
+    assert_eq!(b["indicators"]["peredaran"]["gained"], 1, "{b}");
     let text = b.to_string();
     assert!(text.contains(&ids[0]));
     assert!(!text.contains(&ids[1]) && !text.contains(&ids[2]) && !text.contains("\"75"), "{b}");
-    // the alerts that would no longer fire are Palu's and Sulawesi Tengah's only
-    let lost = b["alerts"]["only_live"].as_array().unwrap();
-    assert!(lost.iter().any(|a| a["region"] == "72.71"), "{b}");
-    assert!(lost.iter().all(|a| a["region"].as_str().unwrap().starts_with("72")), "{b}");
+    let fired = b["alerts"]["only_candidate"].as_array().unwrap();
+    assert!(!fired.is_empty() && fired.iter().all(|a| a["region"].as_str().unwrap().starts_with("72")), "{b}");
+    // the live alerts of Makassar that the reports naming both cities raise
+    // are counted for a national admin only
     let (_, national) = call(&node, "POST", "/api/v1/rules/backtest", Some(TOKEN), Some(body)).await;
     assert_eq!(national["reports"], 6, "{national}");
-    let lost = national["alerts"]["only_live"].as_array().unwrap();
-    assert!(lost.iter().any(|a| a["region"] == "73.71"), "{national}");
+    assert_eq!(national["indicators"]["peredaran"]["gained"], 1, "{national}");
+    assert!(national["alerts"]["live"].as_u64() > b["alerts"]["live"].as_u64(), "{national} {b}");
 }
 
 /// Metrics count every province, so only a national admin reads them; every
