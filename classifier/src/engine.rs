@@ -484,10 +484,16 @@ fn negative_about(word: &str) -> bool {
     )
 }
 
+/// How far after a term, in words, its clause may call it untrue.
+const DENIED_WITHIN: usize = 8;
+
 /// Whether the term at tokens `first..=last` of `stream` is denied: a
 /// negator right before it, or with up to two bridging words between, in the
-/// same clause (no punctuation between the words); or `nihil` right after it
-/// (`narkoba: nihil` in a situation report). A denied term does not count.
+/// same clause (no punctuation between the words); `nihil` or `negatif` right
+/// after it (`narkoba: nihil` in a situation report); or the rest of its
+/// clause calling it untrue (`kabar ada bentrok di pasar itu tidak benar`,
+/// `isu ladang ganja di hutan ternyata tidak terbukti`). A denied term does
+/// not count.
 fn negated(stream: &Stream, first: usize, last: usize) -> bool {
     // the words are adjacent in the text: only a space between them
     let joined = |a: usize, b: usize| stream.tokens[b].start <= stream.tokens[a].end + 1;
@@ -508,7 +514,23 @@ fn negated(stream: &Stream, first: usize, last: usize) -> bool {
             break;
         }
     }
-    last + 1 < stream.tokens.len() && stream.word(last + 1) == "nihil" && joined(last, last + 1)
+    let word = |j: usize| if j < stream.tokens.len() { stream.word(j) } else { "" };
+    let mut j = last;
+    while j + 1 < stream.tokens.len() && j < last + DENIED_WITHIN && joined(j, j + 1) {
+        j += 1;
+        if j == last + 1 && matches!(word(j), "nihil" | "negatif") {
+            return true;
+        }
+        // `tidak benar`, but not `tidak benar-benar` (not really)
+        if matches!(word(j), "tidak" | "tak" | "bukan")
+            && matches!(word(j + 1), "benar" | "terbukti")
+            && joined(j, j + 1)
+            && word(j + 2) != "benar"
+        {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -546,6 +568,9 @@ mod negation {
             "Sudah dua tahun tidak ada lagi tawuran di kampung ini.",
             "Razia tempat hiburan: narkoba nihil.",
             "di kamarnya gak ada sabu, pak",
+            "Isu adanya pesta sabu di asrama itu tidak benar.",
+            "Kabar tawuran di pasar pagi ini ternyata tidak terbukti.",
+            "Hasil pemeriksaan BNN: narkoba negatif.",
             "Police found no drugs in the car.",
             "There was no evidence of drugs at the party.",
         ] {
@@ -564,6 +589,9 @@ mod negation {
             // the negation ends with its clause
             ("Apakah aman? Tidak. Tawuran pecah lagi tadi malam.", "konflik_sosial"),
             ("Penyuluhan tentang dampak negatif narkoba bagi pelajar.", "narkoba"),
+            // the untrue is another clause's, or `tidak benar-benar` (not really)
+            ("Sabu ditemukan di kamar, keterangan tersangka tidak benar.", "narkoba"),
+            ("Tawuran pelajar kemarin tidak benar-benar selesai.", "konflik_sosial"),
             // three words between are too far to tell
             ("Petugas tidak sempat mengamankan barang bukti sabu.", "narkoba"),
         ] {

@@ -1,20 +1,23 @@
-//! The built-in rule pack against labelled reports: every report must get
-//! exactly its labelled indicators and regions.
+//! The built-in rule pack against labelled reports.
 //!
 //! - `dev.jsonl`: the development corpus the pack was written against;
 //! - `heldout.jsonl`: 150 reports written separately, in news, field-report
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
-//!   and situation-report lines. The pack scored precision 0.957 and recall
-//!   0.815 on it before any rule was changed for it (BENCHMARKS.md);
-//! - `blind2.jsonl`: 270 more for issue 14, on the sub-topics of each
-//!   indicator, with many everyday senses and negations (QUALITY.md has the
-//!   figures before and after the pack was broadened).
+//!   and situation-report lines (issue 13);
+//! - `blind2.jsonl` to `blind6.jsonl`: 593 more for issue 14, on the
+//!   sub-topics of each indicator, with many everyday senses and negations.
+//!   Each of `blind3` to `blind6` was written after a round of rule changes
+//!   and run once before the next round; QUALITY.md has those first figures,
+//!   the honest estimate for reports the pack has never seen.
 //!
-//! A failure lists every report that differs, so a rule change that trades
-//! one report for another shows both. `cargo test -p classifier --test golden
-//! figures -- --nocapture` prints precision, recall and F1 per indicator and
-//! file.
+//! The first three must get exactly their labelled indicators and regions
+//! (a short list of known misses excepted); a failure lists every report
+//! that differs, so a rule change that trades one report for another shows
+//! both. The later sets are held to a floor of micro-averaged F1.
+//! `cargo test -p classifier --test golden figures -- --nocapture` prints
+//! precision, recall and F1 per indicator and file, and the reports that
+//! differ with the rules that fired.
 
 use std::collections::BTreeMap;
 
@@ -43,13 +46,15 @@ const KNOWN: [(&str, &str); 6] = [
     ("b109", "the request to stop worship is too far from `ibadah` for NEAR/8"),
 ];
 
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 8] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
     ("blind2.jsonl", include_str!("data/blind2.jsonl")),
     ("blind3.jsonl", include_str!("data/blind3.jsonl")),
     ("blind4.jsonl", include_str!("data/blind4.jsonl")),
+    ("blind5.jsonl", include_str!("data/blind5.jsonl")),
+    ("blind6.jsonl", include_str!("data/blind6.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -224,29 +229,30 @@ fn blind_reports() {
     check("blind.jsonl");
 }
 
-/// The sets no rule was changed for are held to a floor of micro-averaged F1
-/// rather than report by report: fitting the pack to each of their reports
-/// would make their figures say nothing about reports it has never seen.
-fn floor(file: &str, min_f1: f64) {
-    let (_, data) = FILES.iter().find(|(name, _)| *name == file).unwrap();
-    let scored = score(data);
-    let f1 = scored.micro().f1();
-    assert!(f1 >= min_f1, "{file}: micro-F1 {f1:.3} below {min_f1}\n{}", scored.table(file));
-}
+/// The sets of issue 14 are held to a floor of micro-averaged F1 rather
+/// than report by report: fitting the pack to each of their reports would
+/// make their figures say nothing about reports it has never seen. The floors
+/// sit a little under the figures of the pack that was committed with them.
+const FLOORS: [(&str, f64); 5] = [
+    ("blind2.jsonl", 0.95),
+    ("blind3.jsonl", 0.95),
+    ("blind4.jsonl", 0.95),
+    ("blind5.jsonl", 0.93),
+    ("blind6.jsonl", 0.88),
+];
 
 #[test]
-fn blind2_reports() {
-    floor("blind2.jsonl", 0.95);
-}
-
-#[test]
-fn blind3_reports() {
-    floor("blind3.jsonl", 0.90);
-}
-
-#[test]
-fn blind4_reports() {
-    floor("blind4.jsonl", 0.90);
+fn later_sets_keep_their_floor() {
+    let mut below = Vec::new();
+    for (file, min_f1) in FLOORS {
+        let (_, data) = FILES.iter().find(|(name, _)| *name == file).unwrap();
+        let scored = score(data);
+        let f1 = scored.micro().f1();
+        if f1 < min_f1 {
+            below.push(format!("micro-F1 {f1:.3} below {min_f1}\n{}", scored.table(file)));
+        }
+    }
+    assert!(below.is_empty(), "{}", below.join("\n"));
 }
 
 /// Prints the figures of every file, for QUALITY.md.
