@@ -5,18 +5,28 @@
 //! Names are searched in the same automaton as rule terms; here they are
 //! weighed:
 //! - typed names are taken as they are: `Kota Palu`, `Kabupaten Poso`,
-//!   `Kab. Poso`, `Provinsi Sulawesi Tengah`, `Kecamatan Palu Barat`;
+//!   `Kab. Poso`, `Provinsi Sulawesi Tengah`, `Kecamatan Palu Barat`,
+//!   `Kec. Tatanga`, `kec tatanga`;
 //! - a bare name needs evidence that it is a place: written with a capital
 //!   (`Palu`, `Palu Barat`), or after `di`, `ke` or `dari`; so
-//!   `dipukul dengan palu` and `lempar batu` name no city. Bare district
-//!   names of one word are too often common words and are not taken;
+//!   `dipukul dengan palu` and `lempar batu` name no city. A bare district
+//!   name of one word is too often a common word (`Ibu`, `Bola`, `Kilo` are
+//!   districts): it needs a capital and a locative (`di Tatanga`);
 //! - short names of up to four letters (`NTT`, `DIY`) must be capitalised;
+//! - the dateline that opens a news item (`PALU - …`, `SAMPIT, KOMPAS -`,
+//!   `Palu (ANTARA) -`) names a place even when the word is a common one
+//!   elsewhere: see [`dateline`];
 //! - a name several regions share (`Bandung`: the city and the regency)
-//!   becomes what they share (the province), or the one inside another
-//!   region named in the same text.
+//!   becomes the one inside a region that is certain (named unambiguously in
+//!   the same text, or the report's own region), else what they share (the
+//!   province). A district name shared by several regencies is resolved the
+//!   same way when it is typed (`Kecamatan Ciawi`: two in Jawa Barat, so
+//!   Jawa Barat); bare, it is taken only where a certain region says which,
+//!   never as what its districts share, since a bare name is weak evidence
+//!   to begin with. See [`resolve`].
 //!
-//! A district is reported as its regency: text rarely names districts
-//! reliably, and alerts are raised at regency and province level anyway.
+//! Districts are reported as districts (`Kecamatan Tatanga` is `72.71.06`),
+//! so a chat report that names one can raise a district alert.
 
 use std::collections::BTreeSet;
 
@@ -154,7 +164,7 @@ const LOCATIVES: [&str; 6] = ["di", "ke", "dari", "wilayah", "kawasan", "daerah"
 
 /// Words that make what follows the name of a street, a building or a
 /// neighbourhood (`Jalan Raya Bogor`, `Kampung Ambon`), not of the region.
-const NOT_A_REGION_AFTER: [&str; 24] = [
+const NOT_A_REGION_AFTER: [&str; 27] = [
     "jalan",
     "jl",
     "jln",
@@ -179,7 +189,17 @@ const NOT_A_REGION_AFTER: [&str; 24] = [
     "universitas",
     "toko",
     "batu",
+    // `Selat Malaka` is a strait, not Kabupaten Malaka
+    "selat",
+    // a slogan or a name of something else: `referendum Papua`, `Republik Maluku Selatan`
+    "referendum",
+    "republik",
 ];
+
+/// Words that make the name before them part of another name or a slogan:
+/// `Papua Nugini` and `Papua New Guinea` are a country, `Papua merdeka` a
+/// separatist slogan rather than a report about the province.
+const NOT_A_REGION_BEFORE: [&str; 3] = ["nugini", "new", "merdeka"];
 
 /// Region names that are also everyday words (`padang` a field, `serang`
 /// attack, `tegal` a dry field): without a capital they are words, even after `di`.
@@ -201,8 +221,10 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
     let after_locative = before(1).is_some_and(|p| LOCATIVES.contains(&p));
     // `Jalan Bogor`, and `Jalan Raya Bogor`
     let inside_a_name = before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
-        || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)));
+        || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)))
+        || (last + 1 < stream.tokens.len() && NOT_A_REGION_BEFORE.contains(&stream.word(last + 1)));
     let capital = token.capitalized && !sentence_start(text, token.start);
+    let common = last == first && COMMON_WORDS.contains(&stream.word(first));
     match entry.form {
         Form::Typed => true,
         Form::Alias => {
@@ -210,34 +232,125 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
         }
         // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
         Form::Bare => {
-            let common = last == first && COMMON_WORDS.contains(&stream.word(first));
             !inside_a_name && ((after_locative && !common) || if last > first { token.capitalized } else { capital })
         }
-        // the name of several districts is not taken bare
-        Form::BareDistrict => entry.codes.len() == 1 && !inside_a_name && capital && after_locative,
+        Form::BareDistrict => !inside_a_name && !common && capital && after_locative,
     }
 }
 
-/// The regions named, most specific first, each at most regency level:
-/// ambiguous names are narrowed by the others, then to what their regions
-/// share; a region that contains another found region is dropped.
-pub fn resolve(found: &[&[RegionCode]]) -> Vec<RegionCode> {
-    let certain: Vec<RegionCode> = found.iter().filter(|c| c.len() == 1).map(|c| c[0].clone()).collect();
+/// The end (a byte offset into `text`) of the place name in the dateline that
+/// opens `text`, if it opens with one: `PALU - …`, `PALU, KOMPAS.com - …`,
+/// `SAMPIT, KOMPAS — …`, `Palu (ANTARA) - …`, `JAKARTA, Kompas.com — …`.
+///
+/// A dateline is one to four words before a dash within the first 64 bytes,
+/// each capitalised, optionally followed by the news agency after a comma or
+/// in brackets (up to four words). Without an agency the place must be in
+/// capitals (`PALU -`), so that a chat's `Palu - Donggala macet` is no
+/// dateline.
+pub fn dateline(text: &str) -> Option<usize> {
+    let head = text.trim_start();
+    let offset = text.len() - head.len();
+    let mut dash = None;
+    let mut prev = ' ';
+    for (i, c) in head.char_indices().take_while(|(i, _)| *i < 64) {
+        let spaced = prev.is_whitespace() || prev == ')';
+        if c == '\u{2014}' || c == '\u{2013}' || (c == '-' && spaced) {
+            dash = Some(i);
+            break;
+        }
+        prev = c;
+    }
+    let prefix = head[..dash?].trim_end();
+    let (place, agency) = match prefix.find([',', '(']) {
+        Some(i) => (prefix[..i].trim_end(), Some(prefix[i..].trim_matches(|c: char| c == ',' || c.is_whitespace()))),
+        None => (prefix, None),
+    };
+    let words = place.split_whitespace().count();
+    let capitalised = place.split_whitespace().all(|w| w.chars().next().is_some_and(char::is_uppercase));
+    let in_capitals = place.chars().all(|c| !c.is_lowercase()) && place.chars().any(char::is_alphabetic);
+    let agency_ok = match agency {
+        None => in_capitals,
+        Some(a) => !a.is_empty() && a.split_whitespace().count() <= 4,
+    };
+    ((1..=4).contains(&words) && capitalised && agency_ok).then_some(offset + place.len())
+}
+
+/// One place name found in a text.
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    pub codes: &'a [RegionCode],
+    pub form: Form,
+}
+
+/// The names found in one field (`stream`, made from `text`) that count,
+/// from the matches of gazetteer entries (`places`: entry, first and last
+/// token), into `out`. The longest name wins where names overlap (`Sumba
+/// Barat Daya` holds `Sumba Barat`), and a typed name over a bare one. With
+/// `dateline`, the end of a dateline's place name ([`dateline`]), the name
+/// that spans it counts whatever its form.
+pub fn found_in<'g>(
+    gazetteer: &'g [Entry],
+    stream: &Stream,
+    text: &str,
+    places: &[(u32, usize, usize)],
+    dateline: Option<usize>,
+    out: &mut Vec<Found<'g>>,
+) {
+    let at_dateline = |first: usize, last: usize| first == 0 && dateline == Some(stream.tokens[last].end);
+    let mut accepted: Vec<(usize, usize, &Entry)> = places
+        .iter()
+        .map(|(entry, first, last)| (*first, *last, &gazetteer[*entry as usize]))
+        .filter(|(first, last, e)| at_dateline(*first, *last) || accept(e, stream, text, *first, *last))
+        .collect();
+    accepted.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.2.form.cmp(&b.2.form)));
+    let mut kept: Vec<(usize, usize)> = Vec::new();
+    for (first, last, e) in accepted {
+        if kept.iter().any(|(f, l)| *f <= first && last <= *l) {
+            continue;
+        }
+        kept.push((first, last));
+        out.push(Found { codes: &e.codes, form: e.form });
+    }
+}
+
+/// The regions named, most specific first (a region that contains another
+/// found region is dropped). `context` is the report's own region: names
+/// outside it are dropped, and when none is left the result is the context.
+///
+/// An ambiguous name becomes its region inside a certain one (the context,
+/// or a name with one region; a district counts as its regency, so `Palu
+/// Barat` makes `Tatanga` the one of Kota Palu), else, when it is typed or
+/// names a regency, what its regions share (`Bandung` alone is Jawa Barat);
+/// a bare name of several districts is not taken without such a region.
+pub fn resolve(found: &[Found], context: Option<&RegionCode>) -> Vec<RegionCode> {
+    let areas: Vec<RegionCode> = found
+        .iter()
+        .filter(|f| f.codes.len() == 1)
+        .map(|f| &f.codes[0])
+        .chain(context)
+        .map(|c| c.at_level(RegionLevel::Regency).unwrap_or_else(|| c.clone()))
+        .collect();
     let mut out: Vec<RegionCode> = Vec::new();
-    for candidates in found {
-        let chosen = if candidates.len() == 1 {
-            Some(candidates[0].clone())
+    for f in found {
+        let chosen = if let [one] = f.codes {
+            Some(one.clone())
         } else {
             let inside: Vec<&RegionCode> =
-                candidates.iter().filter(|c| certain.iter().any(|k| c.is_within(k) || k.is_within(c))).collect();
+                f.codes.iter().filter(|c| areas.iter().any(|a| c.is_within(a) || a.is_within(c))).collect();
+            let bare_districts = matches!(f.form, Form::Bare | Form::BareDistrict)
+                && f.codes.iter().all(|c| c.level() == RegionLevel::District);
             match inside.as_slice() {
                 [one] => Some((*one).clone()),
-                _ => common_ancestor(candidates),
+                _ if bare_districts => None,
+                _ => common_ancestor(f.codes),
             }
         };
-        if let Some(c) = chosen {
-            let c = if c.level() > RegionLevel::Regency { c.at_level(RegionLevel::Regency).unwrap_or(c) } else { c };
-            out.push(c);
+        out.extend(chosen);
+    }
+    if let Some(context) = context {
+        out.retain(|c| c.is_within(context));
+        if out.is_empty() {
+            out.push(context.clone());
         }
     }
     out.sort();
@@ -281,11 +394,112 @@ mod tests {
 
     #[test]
     fn resolution() {
+        let f = |codes: &'static [RegionCode], form| Found { codes, form };
+        let leak = |v: Vec<RegionCode>| -> &'static [RegionCode] { Vec::leak(v) };
+        let bandung = leak(vec![c("32.04"), c("32.73")]);
         // Bandung alone: the province both share
-        assert_eq!(resolve(&[&[c("32.04"), c("32.73")]]), [c("32")]);
-        // a district becomes its regency; the province named too is dropped
-        assert_eq!(resolve(&[&[c("72.71.02")], &[c("72")]]), [c("72.71")]);
+        assert_eq!(resolve(&[f(bandung, Form::Bare)], None), [c("32")]);
+        // a district stays a district; the province named too is dropped
+        assert_eq!(
+            resolve(&[f(leak(vec![c("72.71.02")]), Form::Bare), f(leak(vec![c("72")]), Form::Alias)], None),
+            [c("72.71.02")]
+        );
         // an ambiguous name inside a certain one
-        assert_eq!(resolve(&[&[c("32")], &[c("32.04"), c("72.71")]]), [c("32.04")]);
+        assert_eq!(
+            resolve(&[f(leak(vec![c("32")]), Form::Alias), f(leak(vec![c("32.04"), c("72.71")]), Form::Bare)], None),
+            [c("32.04")]
+        );
+        // districts of one name in two regencies: typed, what they share;
+        // bare, nothing, unless a certain region says which
+        let ciawi: Vec<RegionCode> = gazetteer().iter().find(|e| e.words == ["ciawi"]).unwrap().codes.clone();
+        assert_eq!(ciawi.len(), 2);
+        let ciawi = leak(ciawi);
+        assert_eq!(resolve(&[f(ciawi, Form::Typed)], None), [c("32")]);
+        assert!(resolve(&[f(ciawi, Form::BareDistrict)], None).is_empty());
+        let bogor = ciawi.iter().find(|d| d.name() == "Ciawi" && d.parent().unwrap().name().contains("Bogor")).unwrap();
+        let regency = bogor.parent().unwrap();
+        assert_eq!(resolve(&[f(ciawi, Form::BareDistrict)], Some(&regency)), std::slice::from_ref(bogor));
+        assert_eq!(
+            resolve(&[f(ciawi, Form::BareDistrict), f(leak(vec![regency.clone()]), Form::Typed)], None),
+            std::slice::from_ref(bogor)
+        );
+        // a district of the report's regency refines it; a name outside it is dropped
+        let tatanga = leak(vec![c("72.71.06")]);
+        assert_eq!(resolve(&[f(tatanga, Form::BareDistrict)], Some(&c("72.71"))), [c("72.71.06")]);
+        assert_eq!(resolve(&[f(tatanga, Form::BareDistrict)], Some(&c("73.71"))), [c("73.71")]);
+        assert_eq!(resolve(&[], Some(&c("73.71"))), [c("73.71")]);
+    }
+
+    #[test]
+    fn datelines() {
+        let place = |t: &str| dateline(t).map(|end| t[..end].trim_start().to_owned());
+        assert_eq!(place("PALU - Polisi menangkap dua pengedar").as_deref(), Some("PALU"));
+        assert_eq!(place("PALU, KOMPAS.com - Polisi menangkap").as_deref(), Some("PALU"));
+        assert_eq!(place("SAMPIT, KOMPAS - Warga resah").as_deref(), Some("SAMPIT"));
+        assert_eq!(place("Palu (ANTARA) - Polisi menangkap").as_deref(), Some("Palu"));
+        assert_eq!(place("JAKARTA, Kompas.com \u{2014} Polisi menangkap").as_deref(), Some("JAKARTA"));
+        assert_eq!(place("  KOTA PALU \u{2013} Hujan deras").as_deref(), Some("KOTA PALU"));
+        // not datelines
+        assert_eq!(place("Palu - Donggala macet total"), None, "no agency and not in capitals");
+        assert_eq!(place("Warga Palu-Donggala resah - katanya"), None);
+        assert_eq!(place("Ada demo di kantor bupati - ricuh"), None);
+        assert_eq!(place("Seorang warga dipukul dengan palu oleh tetangganya."), None);
+        assert_eq!(place(&format!("{} - x", "A".repeat(80))), None);
+    }
+
+    /// Every entry's matches in `text`, found naively (the engine uses its automaton).
+    fn tag(text: &str, context: Option<&str>) -> Vec<String> {
+        let g = gazetteer();
+        let stream = crate::normalize::Normalizer::new([]).stream(text);
+        let words: Vec<&str> = (0..stream.tokens.len()).map(|i| stream.word(i)).collect();
+        let mut places = Vec::new();
+        for (i, e) in g.iter().enumerate().filter(|(_, e)| e.searched) {
+            for first in 0..words.len() {
+                if words[first..].starts_with(&e.words.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    let last = first + e.words.len() - 1;
+                    places.push((i as u32, first, last));
+                    if let Some(typed) = e.typed
+                        && first > 0
+                        && DISTRICT_WORDS.contains(&words[first - 1])
+                    {
+                        places.push((typed, first - 1, last));
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        found_in(g, &stream, text, &places, dateline(text), &mut found);
+        let context = context.map(c);
+        resolve(&found, context.as_ref()).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn districts_datelines_and_common_words() {
+        assert_eq!(tag("Bentrok warga di Kecamatan Tatanga semalam", None), ["72.71.06"]);
+        assert_eq!(tag("Warga Kec. Palu Barat resah", None), ["72.71.02"]);
+        assert_eq!(tag("laporan kec tatanga: aman", None), ["72.71.06"]);
+        assert_eq!(tag("Demo di Palu Timur dan Palu Barat", None), ["72.71.01", "72.71.02"]);
+        assert_eq!(tag("Pencurian motor di Tatanga", None), ["72.71.06"]);
+        // the hammer, in a sentence and at its start
+        assert!(tag("Seorang warga dipukul dengan palu oleh tetangganya.", None).is_empty());
+        assert!(tag("Palu dipakai untuk memukul korban", None).is_empty());
+        // the dateline names the city
+        assert_eq!(tag("PALU - Seorang warga dipukul dengan palu oleh tetangganya.", None), ["72.71"]);
+        assert_eq!(tag("Palu (ANTARA) - Polisi menangkap pengedar di Tatanga", None), ["72.71.06"]);
+        assert_eq!(tag("BATU, KOMPAS.com - Warga melempar batu", None), ["35.79"]);
+        assert_eq!(tag("SAMPIT, KOMPAS - Warga dua desa bentrok", None), ["62.02"]);
+        // a district name in two regencies: not tagged bare, the regency's with it
+        assert!(tag("Razia di Ciawi semalam", None).is_empty());
+        assert_eq!(tag("Razia di Kecamatan Ciawi semalam", None), ["32"]);
+        assert_eq!(tag("Razia di Ciawi, Kabupaten Bogor semalam", None).len(), 1);
+        assert!(tag("Razia di Ciawi, Kabupaten Bogor semalam", None)[0].starts_with("32.01."));
+        assert!(tag("Razia di Ciawi semalam", Some("32.01"))[0].starts_with("32.01."));
+        // other names and slogans that hold a region's name
+        assert_eq!(tag("Sabu diselundupkan lewat Selat Malaka ke Kabupaten Asahan", None), ["12.09"]);
+        assert!(tag("Ganja dari Papua Nugini disita", None).is_empty());
+        assert!(tag("Coretan 'Papua merdeka' di tembok ruko", None).is_empty());
+        assert!(tag("Video ajakan referendum Papua diunggah", None).is_empty());
+        assert_eq!(tag("Demo di Papua kemarin", None), ["91"]);
+        assert_eq!(tag("Warga Kabupaten Malaka resah", None), ["53.21"]);
     }
 }

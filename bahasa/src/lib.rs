@@ -8,9 +8,11 @@
 //!   `pembakaran`), and whether a word is one;
 //! - [`stem`]: the root of a word (Sastrawi's dictionary, else Tala);
 //! - [`gazetteer`]: place names in text over model's Kemendagri list;
+//! - [`language`]: the language of a short report from marker words;
 //! - `tokenizer` (feature `tantivy`): the search analyser built from the above.
 
 pub mod gazetteer;
+pub mod language;
 pub mod morph;
 pub mod normalize;
 pub mod stem;

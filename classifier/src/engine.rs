@@ -17,6 +17,7 @@ use whatlang::{Detector, Lang as WLang};
 
 use crate::rules::{Expr, Field, Kind, Lang, Marker, RuleSet};
 use bahasa::gazetteer as geo;
+use bahasa::language;
 use bahasa::morph;
 use bahasa::normalize::{Normalizer, Stream};
 
@@ -79,21 +80,17 @@ fn term_patterns(term: &crate::rules::Term) -> (Vec<String>, bool) {
     (forms.into_iter().map(|f| format!("{lead}{f}{tail}")).collect(), starts_inside)
 }
 
-fn stopword(word: &str) -> Option<Lang> {
-    Some(match word {
-        "yang" | "dan" | "di" | "ke" | "dari" | "ini" | "itu" | "dengan" | "untuk" | "tidak" | "ada" | "pada"
-        | "akan" | "dalam" | "oleh" | "karena" | "juga" | "sudah" | "atau" | "para" | "bagi" | "telah" | "masih"
-        | "kami" | "kita" | "mereka" | "tersebut" | "seorang" | "sebuah" | "setelah" | "antara" | "belum" | "bisa"
-        | "agar" | "tetapi" | "namun" | "warga" | "sering" | "saat" => Lang::Ind,
-        "the" | "and" | "of" | "to" | "in" | "is" | "was" | "for" | "that" | "with" | "on" | "at" | "by" | "are"
-        | "were" | "be" | "been" | "after" | "an" | "it" | "this" | "said" | "has" | "have" | "had" | "between"
-        | "their" | "they" | "from" => Lang::Eng,
-        "ing" | "lan" | "sing" | "ora" | "karo" | "iku" | "kanggo" | "saka" | "wis" | "arep" | "nanging"
-        | "menyang" | "kowe" | "amarga" | "dhewe" | "punika" | "wonten" | "kula" | "panjenengan" | "mboten" => {
-            Lang::Jav
-        }
-        _ => return None,
-    })
+/// Whether a term limited to language `term` counts in a report detected as
+/// `report`: in its own language, and an Indonesian term in Javanese,
+/// Sundanese and Malay reports too, which share or borrow its words (a
+/// Javanese term also counts in Indonesian, as chats mix the two).
+fn admits(term: Lang, report: language::Lang) -> bool {
+    use language::Lang as L;
+    match term {
+        Lang::Ind => report != L::Eng,
+        Lang::Jav => matches!(report, L::Jav | L::Ind),
+        Lang::Eng => report == L::Eng,
+    }
 }
 
 impl Classifier {
@@ -192,31 +189,25 @@ impl Classifier {
         }
     }
 
-    /// The language of a text: stopwords when they settle it, else whatlang.
-    fn language(&self, streams: &[&Stream], text: &str) -> Option<Lang> {
-        let mut counts = [0u32; 3];
-        for s in streams {
-            // the first words settle it; reading on costs time and changes little
-            for i in 0..s.tokens.len().min(80) {
-                match stopword(s.word(i)) {
-                    Some(Lang::Ind) => counts[0] += 1,
-                    Some(Lang::Eng) => counts[1] += 1,
-                    Some(Lang::Jav) => counts[2] += 1,
-                    None => {}
+    /// The language of a report from the marker words of its title and text
+    /// ([`language::detect`]). Only a text without any marker word goes to
+    /// whatlang, and is taken as English when whatlang is sure of it, else
+    /// as Indonesian when it is written in Latin letters: on a few words
+    /// whatlang's statistics mistake Indonesian for Javanese.
+    fn language(&self, streams: &[&Stream], text: &str) -> Option<language::Lang> {
+        match language::detect(streams) {
+            language::Verdict::Lang(l) => Some(l),
+            language::Verdict::Unknown => {
+                let sample = &text[..text.floor_char_boundary(200)];
+                let info = self.detector.detect(sample)?;
+                if info.lang() == WLang::Eng && info.is_reliable() {
+                    Some(language::Lang::Eng)
+                } else if info.script() == whatlang::Script::Latin {
+                    Some(language::Lang::Ind)
+                } else {
+                    None
                 }
             }
-        }
-        let mut ranked = [(counts[0], Lang::Ind), (counts[1], Lang::Eng), (counts[2], Lang::Jav)];
-        ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
-        if ranked[0].0 >= 2 && ranked[0].0 >= 2 * ranked[1].0 {
-            return Some(ranked[0].1);
-        }
-        let sample: String = text.chars().take(200).collect();
-        match self.detector.detect_lang(&sample)? {
-            WLang::Ind => Some(Lang::Ind),
-            WLang::Eng => Some(Lang::Eng),
-            WLang::Jav => Some(Lang::Jav),
-            _ => None,
         }
     }
 
@@ -233,7 +224,7 @@ impl Classifier {
         // a term limited to a language counts unless the report is plainly in another
         let fits = |l: Option<Lang>| match (l, language) {
             (None, _) | (_, None) => true,
-            (Some(a), Some(b)) => a == b || matches!((a, b), (Lang::Ind, Lang::Jav) | (Lang::Jav, Lang::Ind)),
+            (Some(a), Some(b)) => admits(a, b),
         };
         hits.retain(|h| {
             let term = &self.rules.terms[h.term as usize];
@@ -247,10 +238,7 @@ impl Classifier {
         hits.sort_unstable();
         hits.dedup();
         // the regions first: a local rule counts only for reports within its regions
-        let regions = match &report.region {
-            Some(r) => vec![r.clone()],
-            None => self.geotag(&streams, [title, &report.text], &places),
-        };
+        let regions = self.geotag(&streams, [title, &report.text], &places, report.region.as_ref());
         let indicators = self.evaluate(&hits, &streams, &regions);
         Classification {
             language: language.map(|l| l.code().to_owned()),
@@ -261,32 +249,26 @@ impl Classifier {
         }
     }
 
+    /// The regions a report is about: the districts, regencies and provinces
+    /// its title and text name (a dateline only at the start of the text),
+    /// resolved within the report's own region when it has one, which they
+    /// can only narrow (`72.71` naming `Kecamatan Tatanga` is `72.71.06`).
     fn geotag(
         &self,
         streams: &[Stream; 2],
         texts: [&str; 2],
         places: &[Vec<(u32, usize, usize)>; 2],
+        region: Option<&model::RegionCode>,
     ) -> Vec<model::RegionCode> {
-        let mut found: Vec<&[model::RegionCode]> = Vec::new();
-        for ((stream, text), list) in streams.iter().zip(texts).zip(places) {
-            // the longest name wins where names overlap (`Sumba Barat Daya`
-            // holds `Sumba Barat`), and a typed name over a bare one
-            let mut accepted: Vec<(usize, usize, &geo::Entry)> = list
-                .iter()
-                .map(|(entry, first, last)| (*first, *last, &self.gazetteer[*entry as usize]))
-                .filter(|(first, last, e)| geo::accept(e, stream, text, *first, *last))
-                .collect();
-            accepted.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.2.form.cmp(&b.2.form)));
-            let mut kept: Vec<(usize, usize)> = Vec::new();
-            for (first, last, e) in accepted {
-                if kept.iter().any(|(f, l)| *f <= first && last <= *l) {
-                    continue;
-                }
-                kept.push((first, last));
-                found.push(&e.codes);
-            }
+        if region.is_some() && places.iter().all(Vec::is_empty) {
+            return region.into_iter().cloned().collect();
         }
-        geo::resolve(&found)
+        let mut found = Vec::new();
+        for (field, ((stream, text), list)) in streams.iter().zip(texts).zip(places).enumerate() {
+            let dateline = if field == usize::from(TEXT) { geo::dateline(text) } else { None };
+            geo::found_in(self.gazetteer, stream, text, list, dateline, &mut found);
+        }
+        geo::resolve(&found, region)
     }
 
     fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2], regions: &[model::RegionCode]) -> Vec<IndicatorHit> {
@@ -773,14 +755,14 @@ mod tests {
         assert_eq!(regions("Keributan di luar stadion Gelora Bumi Kaktus Kota Palu."), ["72.71"]);
         assert_eq!(regions("Satresnarkoba Polres Donggala menyita ganja."), ["72.03"]);
         assert_eq!(regions("Pj Gubernur Sulsel meminta laporan."), ["73"]);
-        assert_eq!(regions("Kondisi wilayah Kecamatan Tatanga aman."), ["72.71"]);
+        assert_eq!(regions("Kondisi wilayah Kecamatan Tatanga aman."), ["72.71.06"]);
         // a typed district is found through its bare name and the word before
-        assert_eq!(regions("laporan polsek tatanga: aman"), ["72.71"]);
-        assert_eq!(regions("Warga Kec. Palu Barat resah"), ["72.71"]);
+        assert_eq!(regions("laporan polsek tatanga: aman"), ["72.71.06"]);
+        assert_eq!(regions("Warga Kec. Palu Barat resah"), ["72.71.02"]);
         // two districts named Ciawi, in two regencies of Jawa Barat; bare, it is no place
         assert_eq!(regions("Razia di Kecamatan Ciawi semalam"), ["32"]);
         assert!(regions("Razia di Ciawi semalam").is_empty());
-        assert_eq!(regions("Bentrok di Palu Barat semalam"), ["72.71"]);
+        assert_eq!(regions("Bentrok di Palu Barat semalam"), ["72.71.02"]);
         assert!(regions("Seorang warga dipukul dengan palu oleh tetangganya.").is_empty());
         assert!(regions("td mlm ada yg lempar batu ke rumah ibadah").is_empty());
         assert_eq!(regions("ada yang nyabu di poso"), ["72.02"]);

@@ -238,6 +238,8 @@ mod tests {
         assert!(report.text.starts_with("Lokasi kejadian: -0.90000, 119.87000"));
         assert_eq!(report.reported_at, datetime!(2025-11-29 09:53:20 UTC));
         assert_eq!(report.location.unwrap().lat, -0.9);
+        // a pin inland in Kota Palu, far from any island: its district (Palu Timur)
+        assert_eq!(report.region.map(String::from).as_deref(), Some("72.71.01"));
 
         // a date before 2000, or a point off the earth, is not believed
         let odd: Update = serde_json::from_value(json!({"update_id": 1, "message": {

@@ -47,11 +47,15 @@ pub struct IndicatorHit {
 /// The classifier's verdict on one report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Classification {
-    /// Detected language, ISO 639-3 (`ind`, `eng`, `jav`), when detection was confident.
+    /// Detected language, ISO 639-3: `ind`, `jav`, `sun`, `zsm` (Malay as
+    /// written in Malaysia) or `eng`; none for a text without letters or in
+    /// another script.
     #[serde(default)]
     pub language: Option<String>,
     pub indicators: Vec<IndicatorHit>,
-    /// Regions this report is about: its own region if given, else those named in the text.
+    /// Regions this report is about: those named in the text (districts,
+    /// regencies, provinces) within its own region if it has one, else its
+    /// own region; those named in the text when it has none.
     pub regions: Vec<RegionCode>,
     /// The version of the rule set that produced this.
     #[schema(value_type = String)]

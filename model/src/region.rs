@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::report::GeoPoint;
 
 /// The level of a region in the Kemendagri hierarchy, from the top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -239,15 +240,84 @@ pub fn aliases() -> &'static [(String, RegionCode)] {
     })
 }
 
-/// The regency of the island nearest to a point, when that island lies within
-/// 5 km of it. The bundled list has coordinates only for its 17,000 islands,
-/// not for regency or district areas, so a point far from every island (the
-/// inland of a large island) gets no region rather than a guess.
+/// The region a map pin (a chat bot's location) lies in, as precisely as the
+/// bundled data tells: the district whose centroid is nearest to the point
+/// when it is within 30 km, else that district's regency when it is within
+/// 100 km, else nothing (the open sea). A point within 5 km of an island of
+/// the bundled list is placed in that island's regency (the nearest district
+/// of that regency, or the regency itself), so a pin on a small island is not
+/// given to the mainland district across the strait.
+///
+/// The bundled data has centroids, not boundaries: the nearest centroid is
+/// the right district for most points, but near a border it can be the
+/// neighbour's (the regency is wrong less often, the province rarely).
 pub fn nearest(lat: f64, lon: f64) -> Option<RegionCode> {
-    const MAX_KM: f64 = 5.0;
+    const DISTRICT_KM: f64 = 30.0;
+    const REGENCY_KM: f64 = 100.0;
     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
         return None;
     }
+    let island = nearest_island(lat, lon);
+    let (km, district) = centroids()
+        .districts
+        .iter()
+        .filter(|(_, code)| island.as_ref().is_none_or(|i| code.is_within(i)))
+        .map(|(p, code)| (haversine_km(lat, lon, p.lat, p.lon), code))
+        .min_by(|a, b| a.0.total_cmp(&b.0))?;
+    if km <= DISTRICT_KM {
+        Some(district.clone())
+    } else if island.is_some() {
+        island
+    } else if km <= REGENCY_KM {
+        district.parent()
+    } else {
+        None
+    }
+}
+
+/// The centroid of a region, for a map pin: its own when the bundled data has
+/// one (provinces, regencies and districts), else its nearest ancestor's (a
+/// village is pinned at its district).
+pub fn centroid(code: &RegionCode) -> Option<GeoPoint> {
+    let by_code = &centroids().by_code;
+    std::iter::successors(Some(code.clone()), RegionCode::parent).find_map(|c| by_code.get(c.as_str()).copied())
+}
+
+/// The bundled centroids (`data/centroids/centroids.csv`).
+struct Centroids {
+    by_code: HashMap<String, GeoPoint>,
+    /// Every district with its centroid, for [`nearest`].
+    districts: Vec<(GeoPoint, RegionCode)>,
+}
+
+fn centroids() -> &'static Centroids {
+    static CENTROIDS: OnceLock<Centroids> = OnceLock::new();
+    CENTROIDS.get_or_init(|| {
+        let mut by_code = HashMap::with_capacity(8_000);
+        let mut districts = Vec::with_capacity(7_300);
+        let mut rdr = csv::Reader::from_reader(include_str!("../data/centroids/centroids.csv").as_bytes());
+        // the file is vendored and checked by the tests below
+        for row in rdr.records().filter_map(Result::ok) {
+            let (Some(code), Some(Ok(lat)), Some(Ok(lon))) =
+                (row.get(0), row.get(1).map(str::parse::<f64>), row.get(2).map(str::parse::<f64>))
+            else {
+                continue;
+            };
+            let point = GeoPoint { lat, lon };
+            let code = RegionCode(code.to_owned());
+            if code.level() == RegionLevel::District {
+                districts.push((point, code.clone()));
+            }
+            by_code.insert(code.0, point);
+        }
+        Centroids { by_code, districts }
+    })
+}
+
+/// The regency of the island nearest to a point, when that island lies within
+/// 5 km of it.
+fn nearest_island(lat: f64, lon: f64) -> Option<RegionCode> {
+    const MAX_KM: f64 = 5.0;
     let (km, code) = islands()
         .iter()
         .map(|(ilat, ilon, code)| (haversine_km(lat, lon, *ilat, *ilon), code))
@@ -341,13 +411,45 @@ mod tests {
     }
 
     #[test]
-    fn islands_locate_points_near_them() {
+    fn map_pins_resolve_to_districts() {
+        let at = |lat, lon| nearest(lat, lon).map(String::from);
         assert_eq!(islands().len(), 17_373);
-        // Pulau Batukapal, Aceh Selatan: 03°19'03.44" N 097°07'41.73" E
-        assert_eq!(nearest(3.3176, 97.1283).map(String::from).as_deref(), Some("11.01"));
-        // the middle of the Banda Sea is near no island
+        // Pulau Batukapal, Aceh Selatan: 03°19'03.44" N 097°07'41.73" E, in
+        // the sea off the coast: a district of the island's regency
+        assert!(at(3.3176, 97.1283).is_some_and(|c| c.starts_with("11.01.")), "{:?}", at(3.3176, 97.1283));
+        // Palu: the old town west of the river (Palu Barat), the market east
+        // of it (Palu Timur), the south-west (Tatanga)
+        assert_eq!(at(-0.8975, 119.8530).as_deref(), Some("72.71.02"));
+        assert_eq!(at(-0.8950, 119.8760).as_deref(), Some("72.71.01"));
+        assert_eq!(at(-0.9230, 119.8470).as_deref(), Some("72.71.06"));
+        // far inland, where no island is near: Puncak Jaya, Papua Tengah,
+        // and the heart of Kalimantan Tengah
+        assert!(at(-3.9, 137.2).is_some_and(|c| c.starts_with("94.")), "{:?}", at(-3.9, 137.2));
+        assert!(at(-1.2, 113.3).is_some_and(|c| c.starts_with("62.")), "{:?}", at(-1.2, 113.3));
+        // the middle of the Banda Sea is near no island and no district
         assert_eq!(nearest(-6.0, 127.0), None);
         assert_eq!(nearest(200.0, 0.0), None);
+    }
+
+    #[test]
+    fn every_region_down_to_districts_has_a_centroid() {
+        let mut districts = 0;
+        for r in regions().iter().filter(|r| r.code.level() <= RegionLevel::District) {
+            let p = centroids().by_code.get(r.code.as_str());
+            let p = p.unwrap_or_else(|| panic!("{} {} has no centroid", r.code, r.name));
+            // within Indonesia's bounding box
+            assert!((-11.5..=6.5).contains(&p.lat) && (94.5..=141.5).contains(&p.lon), "{} {p:?}", r.code);
+            districts += usize::from(r.code.level() == RegionLevel::District);
+        }
+        assert_eq!(centroids().districts.len(), districts);
+        let c = |s| RegionCode::parse(s).unwrap();
+        let palu = centroid(&c("72.71")).unwrap();
+        assert!((palu.lat + 0.84).abs() < 0.1 && (palu.lon - 119.91).abs() < 0.1, "{palu:?}");
+        // a district lies near its regency's centroid; a village is pinned at its district
+        let tatanga = centroid(&c("72.71.06")).unwrap();
+        assert!(haversine_km(palu.lat, palu.lon, tatanga.lat, tatanga.lon) < 20.0);
+        assert_eq!(centroid(&c("72.71.02.1002")), centroid(&c("72.71.02")));
+        assert_ne!(centroid(&c("72.71.02")), centroid(&c("72.71")));
     }
 
     #[test]
