@@ -1,7 +1,7 @@
 //! One text analysis for rules and search, on a running embedded node: an
 //! analyst's standard spelling finds a chat's (`anak-anak` finds `anak2`,
-//! `yang` finds `yg`, `banget` finds `bangettt`), and a place named only in
-//! a report's text is a region it can be filtered by.
+//! `yang` finds `yg`, `banget` finds `bangettt`), and a place named in a
+//! report's text (a regency, a district) is a region it can be filtered by.
 
 mod common;
 
@@ -26,6 +26,9 @@ async fn search_reads_chat_spellings_as_the_rules_do_and_filters_by_regions_foun
         // no region given: the classifier finds Kota Palu in the text
         json!({"text": "Td mlm ada anak2 yg lempar batu ke rumah warga di Kota Palu, rame bangettt"}),
         json!({"text": "Seorang anak hilang di pasar", "region": "73.71"}),
+        // a district named in the text: alone, and inside the report's own regency
+        json!({"text": "Warga bentrok di Kecamatan Tatanga kemarin"}),
+        json!({"text": "Tawuran pemuda di Kec. Tatanga", "region": "72.71"}),
     ] {
         let (status, body) = post_report(&node, body).await;
         assert_eq!(status, 202, "{body}");
@@ -34,7 +37,7 @@ async fn search_reads_chat_spellings_as_the_rules_do_and_filters_by_regions_foun
     let chat = vec![posted[0].clone()];
     eventually(Duration::from_secs(20), || async {
         let r = get_ok(&node, "/api/v1/search").await?;
-        (r["total"] == 2).then_some(())
+        (r["total"] == 4).then_some(())
     })
     .await
     .unwrap_or_else(|| panic!("the reports were not searchable in time; log:\n{}", node.log()));
@@ -47,11 +50,22 @@ async fn search_reads_chat_spellings_as_the_rules_do_and_filters_by_regions_foun
     let snippet = found["hits"][0]["snippet"].as_str().unwrap();
     assert!(snippet.contains("<b>anak2</b>"), "{snippet}");
 
-    // the region filter finds the report by the place its text names
-    for path in ["/api/v1/search?region=72.71", "/api/v1/search?region=72", "/api/v1/search?q=anak&region=72.71"] {
+    // the region filter finds a report by the place its text names
+    for path in ["/api/v1/search?q=anak&region=72.71", "/api/v1/search?q=anak&region=72"] {
         let found = get_ok(&node, path).await.unwrap();
         assert_eq!(ids(&found), chat, "{path}: {found}");
     }
+    let mut district = vec![posted[2].clone(), posted[3].clone()];
+    district.sort();
+    let found = get_ok(&node, "/api/v1/search?region=72.71.06").await.unwrap();
+    assert_eq!(ids(&found), district, "{found}");
+    let mut palu = vec![posted[0].clone(), posted[2].clone(), posted[3].clone()];
+    palu.sort();
+    let found = get_ok(&node, "/api/v1/search?region=72.71").await.unwrap();
+    assert_eq!(ids(&found), palu, "{found}");
     let both = get_ok(&node, "/api/v1/search?q=anak").await.unwrap();
     assert_eq!(both["total"], 2, "{both}");
+    // a district filter does not find a report about the regency as a whole
+    let found = get_ok(&node, "/api/v1/search?region=72.71.02").await.unwrap();
+    assert_eq!(found["total"], 0, "{found}");
 }
