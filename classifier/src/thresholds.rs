@@ -22,13 +22,14 @@
 //!   and it lifts the level at most one above what the absolute counts
 //!   give (none → waspada, waspada → siaga, siaga → awas).
 //!
-//! **One event, one alert chain.** A regency or a province raises nothing
-//! while all the reports in its window come from one single child region
-//! (one district of the regency, one regency of the province): that child's
-//! own series speaks for them. So an event raises an alert at the lowest
-//! level whose threshold it crosses, and a region above raises one only when
-//! it crosses its own threshold with reports from two or more of its child
-//! regions, or placed at it directly. Such an alert lists in
+//! **One event, one alert chain.** A regency or a province reaches a level
+//! by its own amounts only when no single child region (a district of the
+//! regency, a regency of the province) holds enough reports to reach that
+//! amount alone: else that child's own series speaks for them. So an event
+//! raises an alert at the lowest level whose threshold it crosses, and a
+//! region above raises one only when it crosses its own threshold as a
+//! whole, with reports from two or more of its child regions (or placed at
+//! it directly), none of which would have crossed it alone. Such an alert lists in
 //! [`Alert::children`] every alert of the same indicator in force below it,
 //! at any depth (its series still at a level, with reports in the window),
 //! and is returned after them.
@@ -167,6 +168,8 @@ struct Amounts {
     own: (u64, f64),
     /// All come from one single child region.
     one_child: bool,
+    /// The most that any one child region holds.
+    largest_child: (u64, f64),
 }
 
 impl Series {
@@ -175,20 +178,24 @@ impl Series {
         let add = |(c, s): (u64, f64), (c2, s2): &(u64, f64)| (c + c2, s + s2);
         let range = minutes(end, width);
         if range.is_empty() {
-            return Amounts { all: (0, 0.0), own: (0, 0.0), one_child: false };
+            return Amounts { all: (0, 0.0), own: (0, 0.0), one_child: false, largest_child: (0, 0.0) };
         }
         let mut own = (0, 0.0);
-        let mut from: BTreeSet<&RegionCode> = BTreeSet::new();
+        let mut children: BTreeMap<&RegionCode, (u64, f64)> = BTreeMap::new();
         for (source, amount) in self.sources.range(range.clone()).flat_map(|(_, m)| m) {
             if source == region {
                 own = add(own, amount);
+            } else {
+                let child = children.entry(source).or_insert((0, 0.0));
+                *child = add(*child, amount);
             }
-            from.insert(source);
         }
+        let largest_child = children.values().fold((0_u64, 0.0_f64), |(c, s), &(c2, s2)| (c.max(c2), s.max(s2)));
         Amounts {
             all: self.minutes.range(range).map(|(_, a)| a).fold((0, 0.0), add),
             own,
-            one_child: from.len() == 1 && !from.contains(region),
+            one_child: children.len() == 1 && own.0 == 0,
+            largest_child,
         }
     }
 }
@@ -218,8 +225,12 @@ fn absolute(threshold: &Threshold, region: &RegionCode, amounts: &Amounts) -> Op
         return None;
     }
     let pick = |(c, s): (u64, f64)| if threshold.measure == Measure::Score { s } else { c as f64 };
-    let whole = level_for(threshold.levels_at(region.level()), pick(amounts.all));
-    whole.max(level_for(&threshold.levels, pick(amounts.own)))
+    // the region as a whole reaches a level only when no one child alone
+    // reaches it: else that child's alert stands for it
+    let (all, largest) = (pick(amounts.all), pick(amounts.largest_child));
+    let whole =
+        threshold.levels_at(region.level()).iter().rev().find(|(_, amount)| all >= *amount && largest < *amount);
+    whole.map(|(l, _)| *l).max(level_for(&threshold.levels, pick(amounts.own)))
 }
 
 impl Windows {
@@ -655,6 +666,27 @@ mod tests {
             province[2].children,
             [province[1].id, sigi[0].id, province[0].id, city[1].id, first[0].id, city[0].id]
         );
+    }
+
+    #[test]
+    fn a_region_above_does_not_raise_what_one_child_reaches_alone() {
+        let mut w = builtin();
+        let mut n = 0;
+        let mut konflik = |region: &str| {
+            n += 1;
+            w.observe(&report_of("konflik_sosial", &[region], T0 + time::Duration::minutes(n as i64), n), NOW)
+        };
+        // a clash of nine reports in one district of Sigi: awas there…
+        let sigi: Vec<Alert> = (0..9).flat_map(|_| konflik("72.10.01")).collect();
+        assert_eq!(raised(&sigi).last(), Some(&("72.10.01".into(), Level::Awas)));
+        // …and two in Palu: the province holds 11 (waspada at 8) from two
+        // regencies, but Sigi alone holds 9: its alert stands for them
+        let palu: Vec<Alert> = (0..2).flat_map(|_| konflik("72.71.06")).collect();
+        assert_eq!(raised(&palu), [("72.71.06".into(), Level::Waspada)]);
+        // once the rest of the province adds up to siaga (16) with no
+        // regency holding 16 alone, the province raises it
+        let more: Vec<Alert> = (0..5).flat_map(|_| konflik("72.71.01")).collect();
+        assert_eq!(raised(&more).last(), Some(&("72".into(), Level::Siaga)), "{:?}", raised(&more));
     }
 
     #[test]
