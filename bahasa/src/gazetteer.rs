@@ -164,7 +164,7 @@ const LOCATIVES: [&str; 6] = ["di", "ke", "dari", "wilayah", "kawasan", "daerah"
 
 /// Words that make what follows the name of a street, a building or a
 /// neighbourhood (`Jalan Raya Bogor`, `Kampung Ambon`), not of the region.
-const NOT_A_REGION_AFTER: [&str; 27] = [
+const NOT_A_REGION_AFTER: [&str; 28] = [
     "jalan",
     "jl",
     "jln",
@@ -194,6 +194,8 @@ const NOT_A_REGION_AFTER: [&str; 27] = [
     // a slogan or a name of something else: `referendum Papua`, `Republik Maluku Selatan`
     "referendum",
     "republik",
+    // where someone comes from, not where it happens: `mahasiswa asal Papua`
+    "asal",
 ];
 
 /// Words that make the name before them part of another name or a slogan:
@@ -203,7 +205,13 @@ const NOT_A_REGION_BEFORE: [&str; 3] = ["nugini", "new", "merdeka"];
 
 /// Region names that are also everyday words (`padang` a field, `serang`
 /// attack, `tegal` a dry field): without a capital they are words, even after `di`.
-const COMMON_WORDS: [&str; 9] = ["padang", "batu", "palu", "malang", "banjar", "tegal", "serang", "pati", "kota"];
+const COMMON_WORDS: [&str; 10] =
+    ["padang", "batu", "palu", "malang", "banjar", "tegal", "serang", "pati", "kota", "puncak"];
+
+/// Offices that say which of a city and a regency of one name is meant:
+/// `Bupati Bima` heads Kabupaten Bima, `Wali Kota Bima` Kota Bima.
+const REGENCY_OFFICES: [&str; 4] = ["bupati", "wabup", "pemkab", "kabupaten"];
+const CITY_OFFICES: [&str; 5] = ["walikota", "wali", "wawali", "pemkot", "kota"];
 
 /// Whether the token starting at byte `at` of `text` begins a sentence.
 fn sentence_start(text: &str, at: usize) -> bool {
@@ -309,7 +317,22 @@ pub fn found_in<'g>(
             continue;
         }
         kept.push((first, last));
-        out.push(Found { codes: &e.codes, form: e.form });
+        out.push(Found { codes: office(e, first.checked_sub(1).map(|i| stream.word(i))), form: e.form });
+    }
+}
+
+/// The regions of `entry` that the word before it leaves: the regency after
+/// `Bupati`, the city after `Wali Kota` (where the name is both), else all.
+fn office<'g>(entry: &'g Entry, before: Option<&str>) -> &'g [RegionCode] {
+    let kind = match before {
+        Some(w) if REGENCY_OFFICES.contains(&w) => "Kabupaten ",
+        Some(w) if CITY_OFFICES.contains(&w) => "Kota ",
+        _ => return &entry.codes,
+    };
+    let mut of_kind = entry.codes.iter().enumerate().filter(|(_, c)| c.name().starts_with(kind));
+    match (of_kind.next(), of_kind.next()) {
+        (Some((i, _)), None) if entry.codes.len() > 1 => &entry.codes[i..=i],
+        _ => &entry.codes,
     }
 }
 
@@ -501,5 +524,11 @@ mod tests {
         assert!(tag("Video ajakan referendum Papua diunggah", None).is_empty());
         assert_eq!(tag("Demo di Papua kemarin", None), ["91"]);
         assert_eq!(tag("Warga Kabupaten Malaka resah", None), ["53.21"]);
+        assert!(tag("Mahasiswa asal Papua berdemo", None).is_empty());
+        assert!(tag("Bendera dikibarkan di puncak bukit", None).is_empty());
+        // Bima is a regency and a city: the office says which
+        assert_eq!(tag("Banjir di Bima", None), ["52"]);
+        assert_eq!(tag("Bupati Bima meninjau banjir", None), ["52.06"]);
+        assert_eq!(tag("Wali Kota Bima meninjau banjir", None), ["52.72"]);
     }
 }
