@@ -65,9 +65,9 @@ pub enum Verdict {
     Unknown,
 }
 
-/// How many words of each stream are read: the first two sentences or so
+/// How many words of each stream are read: the first sentence or two
 /// settle it, and reading on costs time and changes little.
-pub const WORDS_READ: usize = 40;
+pub const WORDS_READ: usize = 24;
 
 const IND: u8 = Lang::Ind.bit();
 const JAV: u8 = Lang::Jav.bit();
