@@ -5,8 +5,8 @@
 //! is compiled into one Aho–Corasick automaton. A report's title and text are
 //! normalised into token streams (`" t1 t2 … "`), searched once each, and the
 //! hits are then weighed: rules are evaluated only when one of their terms
-//! occurred, and language is detected from stopwords, with whatlang for texts
-//! where they do not settle it.
+//! occurred, and language is detected from marker words (`bahasa::language`),
+//! with whatlang only for texts that have none.
 
 use std::collections::HashMap;
 
