@@ -6,7 +6,9 @@
 //!   changes nothing (idempotence), with or without a `[replace]` table;
 //! - the rule parser and its expression lexer never panic on any input, and
 //!   every error they give points inside the file (`line:col` within the
-//!   text), an expression error inside the expression itself.
+//!   text), an expression error inside the expression itself;
+//! - sentences that only deny (`bukan demo`, `tidak ditemukan narkoba`) change
+//!   no report's indicators, whatever the report says.
 //!
 //! Deep nesting (thousands of brackets) is left to the fuzz target `rules`,
 //! which keeps such inputs under fuzz/regressions/rules/.
@@ -253,5 +255,53 @@ fn every_character_folds_once_for_all() {
         if c.is_alphanumeric() {
             assert!(once.chars().all(char::is_alphanumeric), "{c:?} (U+{:04X}) folds to {once:?}", c as u32);
         }
+    }
+}
+
+/// The words of the labelled Indonesian reports, to make reports of.
+static WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let data = [
+        include_str!("data/dev.jsonl"),
+        include_str!("data/heldout.jsonl"),
+        include_str!("data/blind.jsonl"),
+        include_str!("data/blind2.jsonl"),
+    ];
+    let mut words: Vec<String> = data
+        .iter()
+        .flat_map(|d| d.lines())
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_owned))
+        .filter(|t| t.contains(" yang ") || t.contains(" di "))
+        .flat_map(|t| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+});
+
+static CLASSIFIER: LazyLock<classifier::Classifier> = LazyLock::new(|| classifier::Classifier::new(RuleSet::builtin()));
+
+fn indicators(text: &str) -> Vec<String> {
+    let at = time::macros::datetime!(2026-11-29 10:00 UTC);
+    let report = model::Report::new(model::Channel::Web, "p", text.to_owned(), at);
+    let mut ids: Vec<String> = CLASSIFIER.classify(&report, at).indicators.iter().map(|i| i.id.to_string()).collect();
+    ids.sort();
+    ids
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Negation is a mechanism, not a list of examples: sentences that only
+    /// deny (a demonstration, drugs, provocation, a clash), and name nothing
+    /// else a rule could use, add no indicator and take none away from the
+    /// report they close, whatever it says.
+    #[test]
+    fn sentences_that_only_deny_change_no_indicator(words in prop::collection::vec(prop::sample::select(WORDS.clone()), 1..40)) {
+        let text = words.join(" ");
+        let denied = format!(
+            "{text}. Itu bukan demo. Tidak ditemukan narkoba. Tidak terprovokasi. Kabar adanya bentrok tidak benar."
+        );
+        prop_assert_eq!(indicators(&denied), indicators(&text), "{}", denied);
     }
 }
