@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::{Node, TOKEN, call, create_user, eventually, post_report};
 use serde_json::{Value, json};
 
-const RULES: &str = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n[threshold.narkoba]\nwindow = \"1h\"\nwaspada = 1\n";
+// a province is held to two reports, so that two regencies with one each
+// make a province alert (neither reaches it alone)
+const RULES: &str = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n[threshold.narkoba]\nwindow = \"1h\"\nwaspada = 1\nprovince = { waspada = 2 }\n";
 
 /// The alert for `region`, once raised.
 async fn alert_for(node: &Node, region: &str) -> Value {
