@@ -2,16 +2,20 @@
 //! function of the report and the rule set.
 //!
 //! Every term of every rule (in all its affixed forms) and every region name
-//! is compiled into one Aho–Corasick automaton. A report's title and text are
-//! normalised into token streams (`" t1 t2 … "`), searched once each, and the
-//! hits are then weighed: rules are evaluated only when one of their terms
-//! occurred, and language is detected from marker words (`bahasa::language`),
-//! with whatlang only for texts that have none.
+//! is compiled into a matcher of whole-word patterns: a trie of words, so
+//! each token of a report costs one hash lookup, and a small Aho–Corasick
+//! automaton for the few terms that start or end inside a token (`*isme`,
+//! `bentrok*`). A report's title and text are normalised into token streams
+//! (`" t1 t2 … "`), searched once each, and the hits are then weighed: rules
+//! are evaluated only when one of their terms occurred, and language is
+//! detected from marker words (`bahasa::language`), with whatlang only for
+//! texts that have none.
 
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use model::{Classification, IndicatorHit, MatchField, Report, TermMatch};
+use rustc_hash::FxHashMap;
 use time::OffsetDateTime;
 use whatlang::{Detector, Lang as WLang};
 
@@ -41,13 +45,53 @@ struct Hit {
 const TITLE: u8 = 0;
 const TEXT: u8 = 1;
 
+/// Patterns of whole words as a trie: node 0 is before any word, and a
+/// node's patterns are those whose words lead to it.
+#[derive(Debug, Default)]
+struct WordTrie {
+    /// The first words, and the node each leads to.
+    root: FxHashMap<Box<str>, u32>,
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    children: FxHashMap<Box<str>, u32>,
+    pats: Vec<Pat>,
+}
+
+impl WordTrie {
+    /// Adds the patterns of `words`, separated by single spaces.
+    fn insert(&mut self, words: &str, pats: Vec<Pat>) {
+        let mut node: Option<u32> = None;
+        for word in words.split(' ') {
+            let count = self.nodes.len() as u32;
+            let map = match node {
+                None => &mut self.root,
+                Some(n) => &mut self.nodes[n as usize].children,
+            };
+            let child = *map.entry(word.into()).or_insert(count);
+            if child == count {
+                self.nodes.push(TrieNode::default());
+            }
+            node = Some(child);
+        }
+        if let Some(n) = node {
+            self.nodes[n as usize].pats.extend(pats);
+        }
+    }
+}
+
 /// A compiled rule set that classifies reports.
 #[derive(Debug)]
 pub struct Classifier {
     rules: RuleSet,
     normalizer: Normalizer,
-    automaton: AhoCorasick,
-    patterns: Vec<Vec<Pat>>,
+    /// The patterns that are whole words, first to last.
+    words: WordTrie,
+    /// The patterns that start or end inside a token, and what each is;
+    /// `None` when there are none.
+    partial: Option<(AhoCorasick, Vec<Vec<Pat>>)>,
     gazetteer: &'static [geo::Entry],
     /// For each term, the rules it can make fire.
     term_rules: Vec<Vec<u32>>,
@@ -80,6 +124,27 @@ fn term_patterns(term: &crate::rules::Term) -> (Vec<String>, bool) {
     (forms.into_iter().map(|f| format!("{lead}{f}{tail}")).collect(), starts_inside)
 }
 
+/// Every literal to look for in a stream's `joined` text (each form of each
+/// term, each searched region name), and what it stands for.
+fn literals(rules: &RuleSet, gazetteer: &[geo::Entry]) -> HashMap<String, Vec<Pat>> {
+    let mut by_literal: HashMap<String, Vec<Pat>> = HashMap::new();
+    for (i, term) in rules.terms.iter().enumerate() {
+        let (forms, starts_inside) = term_patterns(term);
+        let words = u16::try_from(term.words.len()).unwrap_or(u16::MAX);
+        for f in forms {
+            by_literal.entry(f).or_default().push(Pat::Term { term: i as u32, words, starts_inside });
+        }
+    }
+    for (i, entry) in gazetteer.iter().enumerate().filter(|(_, e)| e.searched) {
+        let words = u16::try_from(entry.words.len()).unwrap_or(u16::MAX);
+        by_literal
+            .entry(format!(" {} ", entry.words.join(" ")))
+            .or_default()
+            .push(Pat::Region { entry: i as u32, words });
+    }
+    by_literal
+}
+
 /// Whether a term limited to language `term` counts in a report detected as
 /// `report`: in its own language, and an Indonesian term in Javanese,
 /// Sundanese and Malay reports too, which share or borrow its words (a
@@ -95,34 +160,32 @@ fn admits(term: Lang, report: language::Lang) -> bool {
 
 impl Classifier {
     pub fn new(rules: RuleSet) -> Self {
-        let mut by_literal: HashMap<String, Vec<Pat>> = HashMap::new();
-        for (i, term) in rules.terms.iter().enumerate() {
-            let (forms, starts_inside) = term_patterns(term);
-            let words = u16::try_from(term.words.len()).unwrap_or(u16::MAX);
-            for f in forms {
-                by_literal.entry(f).or_default().push(Pat::Term { term: i as u32, words, starts_inside });
+        let gazetteer = geo::gazetteer();
+        let by_literal = literals(&rules, gazetteer);
+        // a literal `" w1 … wn "` is whole words; any other starts or ends inside a token
+        let mut words = WordTrie::default();
+        let mut partial: (Vec<String>, Vec<Vec<Pat>>) = Default::default();
+        let mut by_literal: Vec<(String, Vec<Pat>)> = by_literal.into_iter().collect();
+        by_literal.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (literal, pats) in by_literal {
+            match literal.strip_prefix(' ').and_then(|l| l.strip_suffix(' ')) {
+                Some(inner) if literal.len() >= 2 => words.insert(inner, pats),
+                _ => {
+                    partial.0.push(literal);
+                    partial.1.push(pats);
+                }
             }
         }
-        let gazetteer = geo::gazetteer();
-        for (i, entry) in gazetteer.iter().enumerate().filter(|(_, e)| e.searched) {
-            let words = u16::try_from(entry.words.len()).unwrap_or(u16::MAX);
-            by_literal
-                .entry(format!(" {} ", entry.words.join(" ")))
-                .or_default()
-                .push(Pat::Region { entry: i as u32, words });
-        }
-        let (literals, patterns): (Vec<String>, Vec<Vec<Pat>>) = by_literal.into_iter().unzip();
-        // Standard semantics: every match, overlapping ones included. No
-        // prefilter: nearly every pattern starts with a space, which is in
-        // every sixth byte, so skipping ahead to one only costs (3 % in
-        // `bench/classify`).
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .byte_classes(true)
-            .prefilter(false)
-            .build(&literals)
-            .unwrap_or_else(|e| panic!("building the term automaton: {e}"));
+        let partial = (!partial.0.is_empty()).then(|| {
+            // Standard semantics: every match, overlapping ones included.
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .byte_classes(true)
+                .build(&partial.0)
+                .unwrap_or_else(|e| panic!("building the term automaton: {e}"));
+            (automaton, partial.1)
+        });
         let mut term_rules = vec![Vec::new(); rules.terms.len()];
         let mut rule_terms = Vec::with_capacity(rules.rules.len());
         for (r, rule) in rules.rules.iter().enumerate() {
@@ -143,8 +206,8 @@ impl Classifier {
         Self {
             rules,
             normalizer,
-            automaton,
-            patterns,
+            words,
+            partial,
             gazetteer,
             term_rules,
             rule_terms,
@@ -160,30 +223,68 @@ impl Classifier {
         &self.normalizer
     }
 
+    /// The hits of terms in one field's `stream` (those denied left out),
+    /// and the places it names (gazetteer entry, first and last token), in
+    /// the order of their last token and, ending at one token, the longest
+    /// first.
     fn scan(&self, stream: &Stream, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
-        for m in self.automaton.find_overlapping_iter(stream.joined.as_str()) {
-            for pat in &self.patterns[m.pattern().as_usize()] {
-                match *pat {
-                    Pat::Term { term, words, starts_inside } => {
-                        let first =
-                            if starts_inside { stream.token_at(m.start()) } else { stream.token_at(m.start() + 1) };
-                        let last = first + usize::from(words) - 1;
-                        if !negated(stream, first, last) {
-                            hits.push(Hit { term, field, first: first as u32, last: last as u32 });
-                        }
+        let found = |pat: &Pat, first: usize, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>| {
+            match *pat {
+                Pat::Term { term, words, .. } => {
+                    let last = first + usize::from(words) - 1;
+                    if !negated(stream, first, last) {
+                        hits.push(Hit { term, field, first: first as u32, last: last as u32 });
                     }
-                    Pat::Region { entry, words } => {
-                        let first = stream.token_at(m.start() + 1);
-                        let last = first + usize::from(words) - 1;
-                        places.push((entry, first, last));
-                        // `kecamatan Palu Barat`, `Kec. Tatanga`
-                        if let Some(typed) = self.gazetteer[entry as usize].typed
-                            && first > 0
-                            && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
-                        {
-                            places.push((typed, first - 1, last));
-                        }
+                }
+                Pat::Region { entry, words } => {
+                    let last = first + usize::from(words) - 1;
+                    places.push((entry, first, last));
+                    // `kecamatan Palu Barat`, `Kec. Tatanga`
+                    if let Some(typed) = self.gazetteer[entry as usize].typed
+                        && first > 0
+                        && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
+                    {
+                        places.push((typed, first - 1, last));
                     }
+                }
+            }
+        };
+        // the words that end a pattern: (last token, first token, node)
+        let mut ends: Vec<(usize, usize, u32)> = Vec::new();
+        let n = stream.tokens.len();
+        for first in 0..n {
+            let Some(mut node) = self.words.root.get(stream.word(first)).copied() else { continue };
+            let mut next = first + 1;
+            loop {
+                let at = &self.words.nodes[node as usize];
+                if !at.pats.is_empty() {
+                    ends.push((next - 1, first, node));
+                }
+                if next == n || at.children.is_empty() {
+                    break;
+                }
+                match at.children.get(stream.word(next)) {
+                    Some(&child) => node = child,
+                    None => break,
+                }
+                next += 1;
+            }
+        }
+        // in the order of their last token and, ending at one token, the
+        // longest first, as one automaton over all literals reports them:
+        // `found_in` keeps that order among names of one length and form
+        ends.sort_unstable_by_key(|&(last, first, _)| (last, first));
+        for (_, first, node) in ends {
+            for pat in &self.words.nodes[node as usize].pats {
+                found(pat, first, hits, places);
+            }
+        }
+        if let Some((automaton, patterns)) = &self.partial {
+            for m in automaton.find_overlapping_iter(stream.joined.as_str()) {
+                for pat in &patterns[m.pattern().as_usize()] {
+                    let starts_inside = matches!(pat, Pat::Term { starts_inside: true, .. });
+                    let first = if starts_inside { stream.token_at(m.start()) } else { stream.token_at(m.start() + 1) };
+                    found(pat, first, hits, places);
                 }
             }
         }
@@ -770,5 +871,128 @@ mod tests {
         r.region = Some(RegionCode::parse("73.71").unwrap());
         let out = c.classify(&r, datetime!(2026-11-29 10:00 UTC));
         assert_eq!(out.regions, [RegionCode::parse("73.71").unwrap()]);
+    }
+}
+
+#[cfg(test)]
+mod matcher {
+    use super::*;
+
+    /// The plain way to find every pattern: one automaton over all the
+    /// literals, every overlapping match, as the engine did before the trie.
+    struct Reference {
+        automaton: AhoCorasick,
+        patterns: Vec<Vec<Pat>>,
+    }
+
+    impl Reference {
+        fn new(c: &Classifier) -> Self {
+            let (literals, patterns): (Vec<String>, Vec<Vec<Pat>>) =
+                literals(&c.rules, c.gazetteer).into_iter().unzip();
+            let automaton = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&literals).unwrap();
+            Self { automaton, patterns }
+        }
+
+        fn scan(&self, c: &Classifier, stream: &Stream, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
+            for m in self.automaton.find_overlapping_iter(stream.joined.as_str()) {
+                for pat in &self.patterns[m.pattern().as_usize()] {
+                    match *pat {
+                        Pat::Term { term, words, starts_inside } => {
+                            let first = stream.token_at(if starts_inside { m.start() } else { m.start() + 1 });
+                            let last = first + usize::from(words) - 1;
+                            if !negated(stream, first, last) {
+                                hits.push(Hit { term, field: TEXT, first: first as u32, last: last as u32 });
+                            }
+                        }
+                        Pat::Region { entry, words } => {
+                            let first = stream.token_at(m.start() + 1);
+                            let last = first + usize::from(words) - 1;
+                            places.push((entry, first, last));
+                            if let Some(typed) = c.gazetteer[entry as usize].typed
+                                && first > 0
+                                && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
+                            {
+                                places.push((typed, first - 1, last));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Texts made of the patterns' own words and pieces of them (whole,
+    /// cut short, with letters before or after), negators, district words,
+    /// filler, punctuation and chat spellings.
+    fn texts(c: &Classifier, rng: &mut fastrand::Rng, count: usize) -> Vec<String> {
+        let mut vocabulary: Vec<String> = Vec::new();
+        for term in &c.rules.terms {
+            for w in &term.words {
+                vocabulary.push(w.text.clone());
+                if w.marker == Marker::Affix {
+                    vocabulary.extend(morph::forms(&w.text).into_iter().take(4));
+                }
+            }
+        }
+        for e in c.gazetteer.iter().step_by(7) {
+            vocabulary.extend(e.words.iter().cloned());
+        }
+        let extra = ["tidak", "bukan", "ada", "di", "kecamatan", "kec", "polsek", "nihil", "warga", "yg", "anak2", "x"];
+        vocabulary.extend(extra.iter().map(|w| (*w).to_owned()));
+        (0..count)
+            .map(|_| {
+                let mut text = String::new();
+                for _ in 0..rng.usize(1..40) {
+                    let mut w = vocabulary[rng.usize(0..vocabulary.len())].clone();
+                    match rng.u8(0..12) {
+                        0 => w.truncate(w.floor_char_boundary(rng.usize(0..=w.len()))),
+                        1 => w.insert_str(0, ["ber", "me", "x", "anti"][rng.usize(0..4)]),
+                        2 => w.push_str(["an", "nya", "isme", "2", "s"][rng.usize(0..5)]),
+                        3 => w = w.to_uppercase(),
+                        _ => {}
+                    }
+                    text.push_str(&w);
+                    text.push_str([" ", " ", " ", ", ", ". ", "-", "\n"][rng.usize(0..7)]);
+                }
+                text
+            })
+            .collect()
+    }
+
+    fn agree(c: &Classifier, texts: &[String]) {
+        let reference = Reference::new(c);
+        let mut seen = (0, 0);
+        for text in texts {
+            let stream = c.normalizer.stream(text);
+            let (mut hits, mut places) = (Vec::new(), Vec::new());
+            c.scan(&stream, TEXT, &mut hits, &mut places);
+            let (mut want_hits, mut want_places) = (Vec::new(), Vec::new());
+            reference.scan(c, &stream, &mut want_hits, &mut want_places);
+            hits.sort_unstable();
+            want_hits.sort_unstable();
+            assert_eq!(hits, want_hits, "{text:?}");
+            assert_eq!(places, want_places, "{text:?}");
+            seen.0 += hits.len();
+            seen.1 += places.len();
+        }
+        // the texts do hold terms and places, so agreeing means something
+        assert!(seen.0 > texts.len() / 4 && seen.1 > texts.len() / 4, "{seen:?}");
+    }
+
+    #[test]
+    fn the_word_trie_finds_what_one_automaton_over_all_literals_finds() {
+        let mut rng = fastrand::Rng::with_seed(14);
+        let c = Classifier::new(RuleSet::builtin());
+        agree(&c, &texts(&c, &mut rng, 3000));
+        // every kind of word: suffix, prefix, affix, both ends, several words
+        let src = r#"
+            [[rule]]
+            id = "a"
+            indicator = "narkoba"
+            any = ["*isme", "*isme radikal", "narkoti*", "pil koplo*", "~bakar rumah", "~bakar", "*ganja",
+                   "sabu", "sabu sabu", "kota palu", "di kota", "*bakar", "bakar*", "~provokasi massa*"]
+        "#;
+        let c = Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap());
+        agree(&c, &texts(&c, &mut rng, 3000));
     }
 }
