@@ -117,6 +117,10 @@ fn build() -> Vec<Entry> {
                     add(words_of(&format!("{base} city")), code, Form::Typed);
                 }
                 add(words_of(base), code, Form::Bare);
+                // as English wire reports write it: `Central Maluku`, `South Sorong`
+                if let Some(english) = in_english(base) {
+                    add(words_of(&english), code, Form::Bare);
+                }
             }
             RegionLevel::District => {
                 let w = words_of(name);
@@ -158,6 +162,22 @@ fn build() -> Vec<Entry> {
         });
     }
     entries
+}
+
+/// The English name of a regency named after a direction (`Maluku Tengah`
+/// is `Central Maluku`), if it is one.
+fn in_english(base: &str) -> Option<String> {
+    const DIRECTIONS: [(&str, &str); 8] = [
+        (" Barat Daya", "Southwest"),
+        (" Barat Laut", "Northwest"),
+        (" Tenggara", "Southeast"),
+        (" Tengah", "Central"),
+        (" Utara", "North"),
+        (" Selatan", "South"),
+        (" Barat", "West"),
+        (" Timur", "East"),
+    ];
+    DIRECTIONS.iter().find_map(|(suffix, english)| base.strip_suffix(suffix).map(|rest| format!("{english} {rest}")))
 }
 
 const LOCATIVES: [&str; 6] = ["di", "ke", "dari", "wilayah", "kawasan", "daerah"];
@@ -524,6 +544,8 @@ mod tests {
         assert!(tag("Video ajakan referendum Papua diunggah", None).is_empty());
         assert_eq!(tag("Demo di Papua kemarin", None), ["91"]);
         assert_eq!(tag("Warga Kabupaten Malaka resah", None), ["53.21"]);
+        assert_eq!(tag("Villagers in Central Maluku clashed", None), ["81.01"]);
+        assert_eq!(tag("Police in South Sorong said", None), ["96.02"]);
         assert!(tag("Mahasiswa asal Papua berdemo", None).is_empty());
         assert!(tag("Bendera dikibarkan di puncak bukit", None).is_empty());
         // Bima is a regency and a city: the office says which
