@@ -744,7 +744,7 @@ async fn resolving_a_parent_alert_resolves_its_open_children() {
         history.iter().map(|c| (c["state"].clone(), c["by"].clone(), c["note"].clone())).collect()
     };
     let resolved_with = (json!("resolved"), json!("piket-sulteng"), json!(with));
-    assert_eq!(steps(&get(&palu, &city).await)[1..], [resolved_with.clone()]);
+    assert_eq!(&steps(&get(&palu, &city).await)[1..], std::slice::from_ref(&resolved_with));
     assert_eq!(steps(&get(&sulteng, &donggala).await).len(), 1, "resolved already: left alone");
     assert_eq!(step(&sulteng, &province_id, "resolve").await.0, 409);
 
