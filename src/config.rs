@@ -20,7 +20,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// A name for this node, unique among nodes sharing a Kafka cluster; an
     /// `api` node without the `indexer` role keeps its own search replica
-    /// under the consumer group `search-v<schema>-<node_name>`.
+    /// under the consumer group `search-v<schema>-<analysis>-<node_name>`
+    /// (a changed text analysis has a new fingerprint, so the replica is
+    /// rebuilt from the log).
     #[serde(default = "default_node_name")]
     pub node_name: String,
     #[serde(default)]

@@ -2,7 +2,7 @@
 //!
 //! Two consumers, each committing only after its own output is durable:
 //! - the search index is a full replica on every node that serves search,
-//!   under the consumer group `search-v<schema>-<node_name>`;
+//!   under the consumer group `search-v<schema>-<analysis>-<node_name>`;
 //! - ClickHouse is written once for the whole cluster, under the shared group
 //!   `indexer`, partitions spread over the indexer nodes.
 //!
