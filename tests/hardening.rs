@@ -165,12 +165,20 @@ async fn metrics_headers_and_error_messages_leak_nothing() {
         assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
         assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{path}");
     }
-    // the page runs no inline script, so the policy does not break it
+    // the page runs no inline script, so the policy does not break it; its
+    // script is content-hashed, cached for good, and comes compressed
     let page = client().get(node.url("/")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("<script src=\"/app.js\"></script>") && !page.contains("<script>"));
-    let script = client().get(node.url("/app.js")).send().await.unwrap();
-    assert_eq!(script.status(), 200);
-    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let script = page.split("src=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned();
+    assert!(script.starts_with("/assets/index-") && script.ends_with(".js"), "{page}");
+    assert!(!page.contains("<script>"), "{page}");
+    let r = client().get(node.url(&script)).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(r.headers()["content-encoding"], "br");
+    // a missing file outside the API is the API's JSON 404, not the page
+    let r = client().get(node.url("/assets/nothing.js")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 
     // 100 KB where a short value belongs: the answer names the field, briefly
     let huge = "x".repeat(100_000);

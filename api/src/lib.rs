@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod alerts;
+mod assets;
 pub mod audit;
 pub mod auth;
 pub mod error;
@@ -116,7 +117,7 @@ impl Shared {
 /// The routes for a node with `ingest` and/or `api`.
 pub fn router(state: AppState) -> Router {
     routes::router(&state)
-        .fallback(|| async { error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;") })
+        .fallback(assets::fallback)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(security_headers))
@@ -124,19 +125,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The web UI.
+/// The web app's page (its scripts, styles, service worker and map data
+/// are files below `/assets/`, `/map/` and the root, served as the router's
+/// fallback; see [`assets`]).
 #[utoipa::path(get, path = "/", tag = "ui",
     responses((status = 200, description = "the page", body = String, content_type = "text/html")))]
-async fn ui() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("ui/index.html"))
-}
-
-/// The web UI's script, apart from the page so that the page's
-/// Content-Security-Policy allows no inline script.
-#[utoipa::path(get, path = "/app.js", tag = "ui", summary = "The web UI's script",
-    responses((status = 200, description = "the script", body = String, content_type = "text/javascript")))]
-async fn ui_script() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("ui/app.js"))
+async fn ui(headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    assets::serve("/", &headers).unwrap_or_else(|| error::ApiError::not_found("web app").into_response())
 }
 
 /// Puts a client error that something other than our handlers answered in

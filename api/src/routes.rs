@@ -135,7 +135,6 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(ADMIN, Api, routes!(rules::test)).reads_only(),
         ep(ADMIN, Api, routes!(rules::backtest)).reads_only(),
         ep(PUBLIC, Api, routes!(crate::ui)),
-        ep(PUBLIC, Api, routes!(crate::ui_script)),
     ]
 }
 
@@ -340,6 +339,23 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+
+    /// The web app is typed from `web/openapi.json`, a copy of this document:
+    /// the copy must be current. `UPDATE_OPENAPI=1` rewrites it; then run
+    /// `npm run api` in web/ to regenerate the TypeScript types.
+    #[test]
+    fn openapi_copy_in_web_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/openapi.json");
+        let now = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            std::fs::write(path, &now).unwrap();
+        }
+        let copy = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            copy == now,
+            "web/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p api openapi_copy`, then `npm run api` in web/"
+        );
+    }
 
     /// Every route of the router is in the document, and the document has no
     /// operation the router does not serve: the router is built from

@@ -1,0 +1,4 @@
+// Placeholder until its owner fills it in.
+export default function Page(props: Record<string, string>) {
+  return <p>{'rules'} {JSON.stringify(props)}</p>;
+}
