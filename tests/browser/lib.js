@@ -1,0 +1,89 @@
+// Shared by the browser tests (tests/ui.rs runs each script with node):
+// Debian's chromium through playwright-core, screenshots saved as test
+// artifacts, axe-core's accessibility check, and the no-horizontal-scroll
+// check for phones.
+// env: KENTONGAN_URL, TEST_KENTONGAN_CHROMIUM, TEST_KENTONGAN_PLAYWRIGHT,
+//      KENTONGAN_ARTIFACTS (the screenshot folder), plus each script's own.
+const fs = require('node:fs');
+const path = require('node:path');
+const { chromium } = require(process.env.TEST_KENTONGAN_PLAYWRIGHT);
+
+const AXE = fs.readFileSync(path.join(__dirname, '../../web/node_modules/axe-core/axe.min.js'), 'utf8');
+const URL_ = process.env.KENTONGAN_URL;
+const ARTIFACTS = process.env.KENTONGAN_ARTIFACTS;
+
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function launch() {
+  return chromium.launch({
+    executablePath: process.env.TEST_KENTONGAN_CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+/** A fresh context (its own cookies and storage) at a laptop's or a phone's size. */
+async function context(browser, viewport = LAPTOP) {
+  const phone = viewport.width < 600;
+  return browser.newContext({ viewport, isMobile: phone, hasTouch: phone, locale: 'id-ID', timezoneId: 'Asia/Makassar' });
+}
+
+async function signIn(page, name, password) {
+  await page.goto(URL_ + '/');
+  await page.fill('#name', name);
+  await page.fill('#password', password);
+  await page.click('#login button[type=submit]');
+  await page.locator('header.top').waitFor({ timeout: 10000 });
+}
+
+/** Saves a full-page screenshot as `<name>-<width>.png` in the artifacts folder. */
+async function shot(page, name) {
+  if (!ARTIFACTS) return;
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const width = page.viewportSize().width;
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+}
+
+/** Runs axe-core on the page; throws on any serious or critical violation. */
+async function axe(page, name) {
+  // evaluated through the DevTools protocol, so the page's CSP does not block it
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const text = bad.map((v) => `${v.id} (${v.impact}): ${v.help}\n  ` + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('\n  ')).join('\n');
+    throw new Error(`accessibility violations on ${name}:\n${text}`);
+  }
+}
+
+/** Throws when the page is wider than its viewport (a phone would scroll sideways). */
+async function noSideScroll(page, name) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  if (scroll > width + 1) throw new Error(`${name} is ${scroll}px wide on a ${width}px screen`);
+}
+
+/** Screenshot, accessibility and (on a phone) width, for one page state. */
+async function check(page, name) {
+  await shot(page, name);
+  await axe(page, name);
+  await noSideScroll(page, name);
+}
+
+/** Runs `body` and exits the process with its outcome. */
+function main(body) {
+  (async () => {
+    const browser = await launch();
+    try {
+      await body(browser);
+      console.log('ok');
+    } finally {
+      await browser.close();
+    }
+  })().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+module.exports = { URL: URL_, LAPTOP, PHONE, launch, context, signIn, shot, axe, noSideScroll, check, main };
