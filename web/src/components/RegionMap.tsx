@@ -20,8 +20,8 @@ export type RegionMapProps = {
   level: MapLevel;
   /** The province (`72`) whose regencies, or the regency (`72.71`) whose districts, are drawn. */
   parent?: string;
-  /** By region code; a region without an entry has no alert and a count of 0. */
-  values: Record<string, { level: AlertLevel | null; count: number }>;
+  /** By region code; a region without an entry (or with level null or undefined) has no alert, and a count of 0 if absent. */
+  values: Record<string, { level?: AlertLevel | null; count: number }>;
   /** Region names by code; the map file's own name is the fallback. */
   names?: Record<string, string>;
   onSelect?: (code: string) => void;
@@ -29,7 +29,8 @@ export type RegionMapProps = {
   label: (key: string) => string;
 };
 
-/** The words the map uses, for a page's `words(...)`; `{n}` is the count. */
+/** The words the map uses, for a page's `words(...)`. `{n}` is the count; a page
+ * that knows what it counts says so (`'{n} laporan'`, `'{n} reports'`). */
 export const regionMapWords = {
   id: {
     'level.awas': 'Awas',
@@ -41,7 +42,7 @@ export const regionMapWords = {
     'map.region': 'Wilayah',
     'map.level': 'Tingkat',
     'map.countHeader': 'Jumlah',
-    'map.count': '{n} peringatan',
+    'map.count': 'jumlah {n}',
     'map.showTable': 'Tampilkan sebagai tabel',
     'map.hideTable': 'Sembunyikan tabel',
     'map.loading': 'Memuat peta…',
@@ -59,7 +60,7 @@ export const regionMapWords = {
     'map.region': 'Region',
     'map.level': 'Level',
     'map.countHeader': 'Count',
-    'map.count': '{n} alerts',
+    'map.count': 'count {n}',
     'map.showTable': 'Show as a table',
     'map.hideTable': 'Hide the table',
     'map.loading': 'Loading the map…',
