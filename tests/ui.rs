@@ -75,3 +75,110 @@ async fn an_operator_sees_the_chart_and_acknowledges_and_follows_up_an_alert_in_
 }
 
 // ---- search, trends, the rule workbench and administration (WEB-B) ----
+
+/// Posts `reports` (text, region) as the bootstrap admin and waits until
+/// the search index holds all of them.
+async fn archived(node: &Node, reports: &[(&str, &str)]) {
+    for (text, region) in reports {
+        let (status, body) = post_report(node, json!({"text": text, "region": region})).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let indexed = eventually(Duration::from_secs(20), || async {
+        let (_, r) = call(node, "GET", "/api/v1/search?limit=1", Some(TOKEN), None).await;
+        (r["total"].as_u64()? >= reports.len() as u64).then_some(())
+    })
+    .await;
+    assert!(indexed.is_some(), "the reports never reached the search index:\n{}", node.log());
+}
+
+#[tokio::test]
+async fn an_analyst_searches_exports_and_reads_the_trends_of_their_province_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    let user =
+        json!({"name": "analis-sulteng", "role": "analyst", "regions": ["72"], "password": "kata-sandi-analis-1"});
+    create_user_as(&node, TOKEN, user).await;
+    archived(
+        &node,
+        &[
+            ("Pesta sabu di rumah kontrakan dekat pasar Masomba", "72.71"),
+            ("Transaksi sabu di pelabuhan Pantoloan, dua orang diamankan", "72.71"),
+            ("Warga melaporkan peredaran sabu di sekitar terminal", "72.71"),
+            ("Bentrok antarwarga dua desa, beberapa rumah dibakar massa", "72.02"),
+            // outside the analyst's province: counted nowhere on their pages
+            ("Pesta sabu di Makassar digerebek polisi", "73.71"),
+        ],
+    )
+    .await;
+    browser(
+        &node,
+        "analyst.js",
+        &[("USER_NAME", "analis-sulteng"), ("USER_PASSWORD", "kata-sandi-analis-1"), ("REPORTS", "3")],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_backtests_saves_and_rolls_back_a_rule_and_manages_accounts_units_and_silences_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n[threshold.narkoba]\nwindow = \"1h\"\nwaspada = 1\n",
+    )
+    .unwrap();
+    let config = format!("[rules]\npath = \"{}\"\n", dir.path().join("rules.toml").display());
+    let node = Node::start(dir.path(), &config, &[]).await;
+    let admin = json!({"name": "admin-pusat", "role": "admin", "display_name": "Admin Pusat", "password": "kata-sandi-admin-1"});
+    create_user_as(&node, TOKEN, admin).await;
+    archived(
+        &node,
+        &[
+            ("Pesta sabu di rumah kontrakan dekat pasar Masomba", "72.71"),
+            ("Peredaran ganja kering di Poso Pesisir, warga resah", "72.02"),
+        ],
+    )
+    .await;
+    browser(
+        &node,
+        "admin.js",
+        &[("USER_NAME", "admin-pusat"), ("USER_PASSWORD", "kata-sandi-admin-1"), ("RULE_FILE", "rules")],
+    )
+    .await;
+
+    // the rollback took effect: a third version with the first one's content, in force
+    let (status, history) = call(&node, "GET", "/api/v1/rules/rules/history", Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{history}");
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 3, "{history}");
+    assert_eq!(history["current"], 3);
+    assert_eq!(versions[0]["note"], "tambah ganja");
+    assert_eq!(versions[0]["author"], "admin-pusat");
+    assert_eq!(versions[1]["note"], "tambah heroin");
+    assert_eq!(versions[2]["note"], "rollback to v1");
+    assert_eq!(versions[2]["content"], versions[0]["content"]);
+    let test = |text: &str| json!({"text": text});
+    let (_, heroin) =
+        call(&node, "POST", "/api/v1/rules/test", Some(TOKEN), Some(test("Kurir heroin ditangkap"))).await;
+    assert_eq!(heroin["live"]["indicators"], json!([]), "heroin is still a rule in force: {heroin}");
+    let (_, ganja) = call(&node, "POST", "/api/v1/rules/test", Some(TOKEN), Some(test("Kurir ganja ditangkap"))).await;
+    assert_eq!(ganja["live"]["indicators"][0]["id"], "narkoba", "{ganja}");
+
+    // the account made in the browser: operator of Kota Palu, with a password, deactivated
+    let (_, users) = call(&node, "GET", "/api/v1/users", Some(TOKEN), None).await;
+    let made = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "petugas-baru").cloned();
+    let made = made.unwrap_or_else(|| panic!("no account petugas-baru: {users}"));
+    assert_eq!(made["role"], "operator");
+    assert_eq!(made["regions"], json!(["72.71"]));
+    assert_eq!(made["has_password"], true);
+    assert_eq!(made["active"], false);
+
+    // the unit and the silence
+    let (_, units) = call(&node, "GET", "/api/v1/units", Some(TOKEN), None).await;
+    let unit = units["units"].as_array().unwrap().iter().find(|u| u["name"] == "Kesbangpol Kota Palu").cloned();
+    let unit = unit.unwrap_or_else(|| panic!("no unit: {units}"));
+    assert_eq!(unit["emails"], json!(["kesbangpol@palukota.go.id"]));
+    assert_eq!(unit["working_hours"], json!({"days": [1, 2, 3, 4, 5], "from": "08:00", "to": "16:00"}));
+    let (_, silences) = call(&node, "GET", "/api/v1/silences", Some(TOKEN), None).await;
+    assert_eq!(silences["silences"][0]["region"], "72.71", "{silences}");
+    assert_eq!(silences["silences"][0]["by"], "admin-pusat");
+}
