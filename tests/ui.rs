@@ -98,22 +98,27 @@ async fn an_analyst_searches_exports_and_reads_the_trends_of_their_province_in_t
     let user =
         json!({"name": "analis-sulteng", "role": "analyst", "regions": ["72"], "password": "kata-sandi-analis-1"});
     create_user_as(&node, TOKEN, user).await;
-    archived(
-        &node,
-        &[
-            ("Pesta sabu di rumah kontrakan dekat pasar Masomba", "72.71"),
-            ("Transaksi sabu di pelabuhan Pantoloan, dua orang diamankan", "72.71"),
-            ("Warga melaporkan peredaran sabu di sekitar terminal", "72.71"),
-            ("Bentrok antarwarga dua desa, beberapa rumah dibakar massa", "72.02"),
-            // outside the analyst's province: counted nowhere on their pages
-            ("Pesta sabu di Makassar digerebek polisi", "73.71"),
-        ],
-    )
-    .await;
+    let mut reports = vec![
+        ("Pesta sabu di rumah kontrakan dekat pasar Masomba".to_owned(), "72.71"),
+        ("Transaksi sabu di pelabuhan Pantoloan, dua orang diamankan".to_owned(), "72.71"),
+        ("Warga melaporkan peredaran sabu di sekitar terminal".to_owned(), "72.71"),
+        ("Bentrok antarwarga dua desa, beberapa rumah dibakar massa".to_owned(), "72.02"),
+        // outside the analyst's province: counted nowhere on their pages
+        ("Pesta sabu di Makassar digerebek polisi".to_owned(), "73.71"),
+    ];
+    // enough for a second page of results (20 a page)
+    reports.extend((1..=20).map(|i| (format!("Rapat koordinasi forum kewaspadaan dini yang ke-{i}"), "72.03")));
+    let reports: Vec<(&str, &str)> = reports.iter().map(|(t, r)| (t.as_str(), *r)).collect();
+    archived(&node, &reports).await;
     browser(
         &node,
         "analyst.js",
-        &[("USER_NAME", "analis-sulteng"), ("USER_PASSWORD", "kata-sandi-analis-1"), ("REPORTS", "3")],
+        &[
+            ("USER_NAME", "analis-sulteng"),
+            ("USER_PASSWORD", "kata-sandi-analis-1"),
+            ("REPORTS", "3"),
+            ("IN_SCOPE", "24"),
+        ],
     )
     .await;
 }

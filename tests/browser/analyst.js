@@ -4,7 +4,8 @@
 // page, and the trends page (chart, table with names, rising regions, map),
 // narrowed to a region; the same pages on a phone with no sideways scroll.
 // env: KENTONGAN_URL, USER_NAME, USER_PASSWORD, REPORTS (how many match
-//      "sabu"), plus those of lib.js
+//      "sabu"), IN_SCOPE (how many lie in the analyst's regions), plus
+//      those of lib.js
 const fs = require('node:fs');
 const lib = require('./lib');
 const { URL, LAPTOP, PHONE, context, signIn, main } = lib;
@@ -12,6 +13,7 @@ const { URL, LAPTOP, PHONE, context, signIn, main } = lib;
 const user = process.env.USER_NAME;
 const password = process.env.USER_PASSWORD;
 const sabu = Number(process.env.REPORTS);
+const inScope = Number(process.env.IN_SCOPE);
 
 function expect(ok, message) {
   if (!ok) throw new Error(message);
@@ -128,6 +130,16 @@ async function phone(browser) {
   await settled(page);
   expect((await page.locator('.hit').count()) === sabu, 'the phone shows other results');
   await check(page, 'search');
+  // every report in scope, newest first, on pages of 20
+  await page.click('form[role=search] button.secondary');
+  await page.locator('#search-total', { hasText: `${inScope} laporan ditemukan` }).waitFor({ timeout: 10000 });
+  expect((await page.locator('.hit').count()) === 20, 'the first page does not hold 20 results');
+  await page.locator('.pager', { hasText: `Halaman 1 dari ${Math.ceil(inScope / 20)}` }).waitFor();
+  await page.locator('.pager button', { hasText: 'Berikutnya' }).click();
+  await page.waitForURL(/page=2/);
+  await page.locator('.pager', { hasText: 'Halaman 2' }).waitFor({ timeout: 10000 });
+  await page.waitForFunction((n) => document.querySelectorAll('.hit').length === n, inScope - 20, { timeout: 10000 });
+  await check(page, 'search-page-2');
   await search(page, 'sabu AND (pasar');
   await page.locator('#search-error', { hasText: 'Tanda kurung' }).waitFor({ timeout: 10000 });
   await check(page, 'search-bad-query');
