@@ -247,11 +247,16 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         );
     }
 
+    // An api node's alert view is told of silence changes, for its alert streams.
+    let alerts = has(Role::Api).then(|| api::AlertView::new(silences.clone(), clock.clone()));
     if has(Role::Alerter) || has(Role::Api) {
         // Loaded before the alerter starts, so no alert is routed against a
         // half-read book.
         view(&mut tasks, "units", &bus, Topic::Units, &units, true).await?;
-        view(&mut tasks, "silences", &bus, Topic::Silences, &silences, true).await?;
+        match &alerts {
+            Some(alerts) => view(&mut tasks, "silences", &bus, Topic::Silences, &alerts.silence_feed(), true).await?,
+            None => view(&mut tasks, "silences", &bus, Topic::Silences, &silences, true).await?,
+        }
         if let Some(path) = &config.units_file {
             let seed = alerter::units::load_seed(path).map_err(|e| Failure::Config(e.to_string()))?;
             for unit in seed.into_iter().filter(|u| !units.known(&u.id)) {
@@ -306,7 +311,6 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         tasks.spawn(supervise("alerter", move || alerter::stage::run(alerter.clone())));
     }
 
-    let alerts = has(Role::Api).then(api::AlertView::default);
     if let Some(alerts) = &alerts {
         view(&mut tasks, "alert-view", &bus, Topic::Alerts, alerts, false).await?;
     }
@@ -314,13 +318,14 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let accounts = accounts::Accounts::new(bus.clone(), clock.clone());
     view(&mut tasks, "accounts", &bus, Topic::Accounts, &accounts.directory, true).await?;
     view(&mut tasks, "audit-view", &bus, Topic::Audit, &accounts.audit, false).await?;
+    // where the ingest role keeps attachments, and the api role reads them
+    let files = match &config.attachments.s3 {
+        Some(s3) => ingest::AttachmentStore::s3(s3).map_err(|e| Failure::Config(e.to_string()))?,
+        None => ingest::AttachmentStore::local(&config.data_dir.join("attachments")),
+    };
     let intake = if has(Role::Ingest) {
         let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
-        let files = match &config.attachments.s3 {
-            Some(s3) => ingest::AttachmentStore::s3(s3).map_err(|e| Failure::Config(e.to_string()))?,
-            None => ingest::AttachmentStore::local(&config.data_dir.join("attachments")),
-        };
-        Some(ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files))
+        Some(ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files.clone()))
     } else {
         None
     };
@@ -358,6 +363,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             silences,
             rules: book.clone(),
             max_text_chars: config.ingest.max_text_chars,
+            attachments: files,
         }),
         _ => None,
     };
@@ -385,11 +391,16 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
+    // the alert streams end at once rather than hold the shutdown up
+    let streams = state.api.as_ref().map(|api| api.alerts.clone());
     let server =
         axum::serve(listener, api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
                 tracing::info!("stopping: finishing the requests in flight");
+                if let Some(streams) = streams {
+                    streams.close();
+                }
                 signalled.notify_one();
             });
     tokio::select! {

@@ -7,22 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Node, TOKEN, call, create_user, eventually, post_report};
+use common::{Node, TOKEN, alert_for, call, create_user, eventually, post_report};
 use serde_json::{Value, json};
 
 // a province is held to two reports, so that two regencies with one each
 // make a province alert (neither reaches it alone)
 const RULES: &str = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n[threshold.narkoba]\nwindow = \"1h\"\nwaspada = 1\nprovince = { waspada = 2 }\n";
-
-/// The alert for `region`, once raised.
-async fn alert_for(node: &Node, region: &str) -> Value {
-    eventually(Duration::from_secs(10), || async {
-        let (_, r) = call(node, "GET", &format!("/api/v1/alerts?region={region}"), Some(TOKEN), None).await;
-        r["alerts"].as_array()?.iter().find(|a| a["region"] == region).cloned()
-    })
-    .await
-    .unwrap_or_else(|| panic!("no alert for {region}; log:\n{}", node.log()))
-}
 
 #[tokio::test]
 async fn an_alert_is_acknowledged_followed_up_and_resolved_by_people_in_scope() {

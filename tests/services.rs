@@ -169,6 +169,16 @@ async fn a_report_reaches_search_clickhouse_and_email_through_kafka() {
     );
     assert_eq!(rows[0].indicators, ["narkoba"]);
     assert_eq!(rows[0].text, text);
+    // the trends count from ClickHouse too: Palu's districts, and a day of the district
+    let (status, table) = call(&api, "GET", "/api/v1/stats/breakdown?region=72.71", Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{table}");
+    assert_eq!((table["source"].as_str(), table["level"].as_str()), (Some("clickhouse"), Some("district")));
+    let district = table["rows"].as_array().unwrap().iter().find(|r| r["region"] == "72.71.02").cloned();
+    assert_eq!(district.unwrap_or_default()["counts"]["narkoba"], 1, "{table}");
+    let (status, series) = call(&api, "GET", "/api/v1/stats/series?region=72.71.02", Some(TOKEN), None).await;
+    assert_eq!(status, 200, "{series}");
+    let days = series["indicators"]["narkoba"].as_array().unwrap();
+    assert_eq!(days.iter().filter_map(|n| n.as_u64()).sum::<u64>(), 1, "{series}");
 
     // 3. email at the unit: one alert, the district's (the city and the
     //    province raise none for a report from one district)
@@ -410,6 +420,10 @@ async fn attachments_go_to_an_s3_compatible_store() {
         .unwrap();
     let stored = store.get(&object_store::path::Path::from(key)).await.unwrap().bytes().await.unwrap();
     assert_eq!(stored.as_ref(), png.as_slice());
+    // and the api role serves it back from the bucket
+    let r = client().get(node.url(&format!("{path}/attachments/0"))).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
     assert!(!root.path().join("data/attachments").exists(), "kept on local disk too");
 }
 
@@ -433,11 +447,25 @@ async fn api_nodes_share_an_alerts_lifecycle_through_kafka() {
         .await;
         assert!(seen.is_some(), "the alert did not reach a node");
     }
+    // node b's alert stream, open before the steps are taken on node a
+    let mut stream = client().get(b.url("/api/v1/alerts/stream")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut heard = String::new();
+    let mut hear = async |until: &str| {
+        while !heard.contains(until) {
+            let chunk = tokio::time::timeout(Duration::from_secs(30), stream.chunk()).await;
+            let chunk = chunk.expect("node b's stream heard nothing").unwrap().expect("node b's stream ended");
+            heard.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    hear("event: ready").await;
     let (status, _) = call(&a, "POST", &format!("{path}/ack"), Some(TOKEN), None).await;
     assert_eq!(status, 200);
     let (status, _) =
         call(&a, "POST", &format!("{path}/progress"), Some(TOKEN), Some(json!({"note": "Tim ke lokasi"}))).await;
     assert_eq!(status, 200);
+    // the steps taken on a reach b's stream through the log
+    hear("\"state\":\"in_progress\"").await;
     let on_b = eventually(Duration::from_secs(30), || async {
         let (_, r) = call(&b, "GET", &path, Some(TOKEN), None).await;
         (r["state"] == "in_progress").then_some(r)

@@ -5,17 +5,24 @@ use std::sync::{Arc, RwLock};
 
 use alerter::links::Purpose;
 use axum::Json;
+use std::convert::Infallible;
+
+use axum::Extension;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use bus::Topic;
-use model::{Alert, AlertBook, AlertEvent, AlertFilter, AlertState, StateChange, wire};
+use futures_util::Stream;
+use model::{Alert, AlertBook, AlertEvent, AlertFilter, AlertState, Clock, Silence, StateChange, wire};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::broadcast;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit::{self, Entry};
-use crate::auth::{Caller, Source};
+use crate::auth::{Caller, Required, Source};
 use crate::error::{ApiError, ApiJsonOrEmpty, ApiQuery, ErrorBody};
 use crate::pages::{self, Page};
 
@@ -28,27 +35,93 @@ impl bus::View for AlertView {
     }
 }
 
+/// What the view tells the alert streams of this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Note {
+    /// The alert looks different now.
+    Changed(Uuid),
+    /// The node is stopping: streams end, so that it need not wait for them.
+    Closing,
+}
+
+/// How many notes a stream may fall behind before it is told to reload.
+const BACKLOG: usize = 1024;
+
 /// This node's [`AlertBook`], kept from the `alerts` topic and shared by the
-/// handlers.
-#[derive(Debug, Clone, Default)]
+/// handlers, with the silences that hold alerts back. Every change it sees,
+/// made here or on another node (they all arrive through the log), is told
+/// to the alert streams ([`stream`]).
+#[derive(Debug, Clone)]
 pub struct AlertView {
     book: Arc<RwLock<AlertBook>>,
     /// Lifecycle steps on this node are checked and published one at a time.
     steps: Arc<tokio::sync::Mutex<()>>,
+    silences: alerter::SilenceBook,
+    clock: Arc<dyn Clock>,
+    notes: broadcast::Sender<Note>,
 }
 
 impl AlertView {
+    /// An empty view, with `silences` (the book the `silences` topic feeds
+    /// through [`AlertView::silence_feed`]).
+    pub fn new(silences: alerter::SilenceBook, clock: Arc<dyn Clock>) -> Self {
+        Self::with_backlog(silences, clock, BACKLOG)
+    }
+
+    fn with_backlog(silences: alerter::SilenceBook, clock: Arc<dyn Clock>, backlog: usize) -> Self {
+        Self { book: Arc::default(), steps: Arc::default(), silences, clock, notes: broadcast::channel(backlog).0 }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, AlertBook> {
         self.book.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies one event; a step that a concurrent one made impossible is
-    /// skipped (on every node alike).
+    /// skipped (on every node alike). The streams hear of every alert that
+    /// looks different after it.
     pub fn apply(&self, event: AlertEvent) {
         let alert_id = event.alert_id();
-        if let Err(e) = self.book.write().unwrap_or_else(|e| e.into_inner()).apply(event) {
-            tracing::warn!(alert = %alert_id, error = %e, "skipping a lifecycle step");
+        match self.book.write().unwrap_or_else(|e| e.into_inner()).apply(event) {
+            Ok(changed) => self.tell(changed),
+            Err(e) => tracing::warn!(alert = %alert_id, error = %e, "skipping a lifecycle step"),
         }
+    }
+
+    fn tell(&self, changed: impl IntoIterator<Item = Uuid>) {
+        for id in changed {
+            // an error only says that no stream listens
+            let _ = self.notes.send(Note::Changed(id));
+        }
+    }
+
+    /// Ends every alert stream of this node (it is stopping).
+    pub fn close(&self) {
+        let _ = self.notes.send(Note::Closing);
+    }
+
+    /// Applies one record of the `silences` topic to the silence book, and
+    /// tells the streams of the alerts it starts or stops holding back.
+    pub fn apply_silence(&self, key: &str, payload: &[u8]) {
+        let before = self.silences.get(key);
+        self.silences.apply(key, payload);
+        let after = self.silences.get(key);
+        if before == after {
+            return;
+        }
+        let now = self.clock.now();
+        let changed: Vec<Uuid> = self
+            .read()
+            .iter()
+            .filter(|a| a.state != AlertState::Resolved)
+            .filter(|a| [&before, &after].into_iter().flatten().any(|s| s.covers(&a.indicator, &a.region, now)))
+            .map(|a| a.id)
+            .collect();
+        self.tell(changed);
+    }
+
+    /// The `silences` topic as an api node follows it (see [`AlertView::apply_silence`]).
+    pub fn silence_feed(&self) -> SilenceFeed {
+        SilenceFeed(self.clone())
     }
 
     /// The alert `id`, when the caller's scope covers it.
@@ -59,10 +132,13 @@ impl AlertView {
 
     /// The alert `id` with its chain, when the caller's scope covers it.
     fn get_chained(&self, caller: &Caller, id: &str) -> Option<ChainedAlert> {
-        let id = Uuid::parse_str(id).ok()?;
+        self.chained(caller, Uuid::parse_str(id).ok()?)
+    }
+
+    fn chained(&self, caller: &Caller, id: Uuid) -> Option<ChainedAlert> {
         let book = self.read();
         let alert = book.get_within(&caller.scope, id)?.clone();
-        Some(ChainedAlert::new(&book, caller, alert))
+        Some(ChainedAlert::new(&book, caller, alert, &self.silences.all(), self.clock.now()))
     }
 
     /// The alert `id`, whatever its region (for links that prove themselves).
@@ -73,8 +149,29 @@ impl AlertView {
     pub fn list(&self, caller: &Caller, q: &AlertsQuery) -> Vec<ChainedAlert> {
         let filter =
             AlertFilter { indicator: q.indicator.clone(), region: q.region.clone(), state: q.state, limit: q.limit };
+        let (silences, now) = (self.silences.all(), self.clock.now());
         let book = self.read();
-        book.list(&caller.scope, &filter).into_iter().map(|a| ChainedAlert::new(&book, caller, a)).collect()
+        book.list(&caller.scope, &filter)
+            .into_iter()
+            .map(|a| ChainedAlert::new(&book, caller, a, &silences, now))
+            .collect()
+    }
+
+    /// The state of the newest alert that `report` counted towards, if any,
+    /// whatever its region.
+    pub fn state_of_report(&self, report: model::ReportId) -> Option<AlertState> {
+        self.read().with_report(report).last().map(|a| a.state)
+    }
+}
+
+/// The `silences` topic, applied to the silence book through the alert
+/// view so that the alert streams hear of it.
+#[derive(Debug, Clone)]
+pub struct SilenceFeed(AlertView);
+
+impl bus::View for SilenceFeed {
+    fn apply(&self, record: &bus::Record) {
+        self.0.apply_silence(&record.key, &record.payload);
     }
 }
 
@@ -86,6 +183,25 @@ pub struct ChainedAlert {
     #[serde(flatten)]
     pub alert: Alert,
     pub chain: Chain,
+    /// Present while a silence holds back the notifications of this alert
+    /// (not resolved yet): it is shown, but nobody is told of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub silenced: Option<Silenced>,
+}
+
+/// The silence that holds an alert back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Silenced {
+    /// When notifications start again (the latest end of the silences that cover the alert).
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+    /// The silence, when it lies within your regions (`GET /api/v1/silences`
+    /// lists it and `DELETE /api/v1/silences/{id}` ends it); absent for a
+    /// silence set above your regions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The neighbours of an alert in its chain.
@@ -122,13 +238,21 @@ impl ChainLink {
 }
 
 impl ChainedAlert {
-    fn new(book: &AlertBook, caller: &Caller, alert: Alert) -> Self {
+    fn new(book: &AlertBook, caller: &Caller, alert: Alert, silences: &[Silence], now: OffsetDateTime) -> Self {
         let within = |a: &&Alert| caller.scope.covers(Some(&a.region));
         let chain = Chain {
             parent: book.parent_of(alert.id).filter(within).map(ChainLink::of),
             children: book.children_of(alert.id).into_iter().filter(within).map(ChainLink::of).collect(),
         };
-        Self { alert, chain }
+        let silenced = silences
+            .iter()
+            .filter(|s| alert.state != AlertState::Resolved && s.covers(&alert.indicator, &alert.region, now))
+            .max_by_key(|s| s.until)
+            .map(|s| {
+                let shown = caller.scope.covers(Some(&s.region));
+                Silenced { until: s.until, id: shown.then(|| s.id.clone()), reason: shown.then(|| s.reason.clone()) }
+            });
+        Self { alert, chain, silenced }
     }
 }
 
@@ -183,6 +307,105 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<ChainedAlert>, ApiError> {
     view(&state)?.get_chained(&caller, &id).map(Json).ok_or_else(|| ApiError::not_found(&format!("alert `{id}`")))
+}
+
+/// How often a stream checks that its caller may still listen, when
+/// nothing happens.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What a stream does with what the view told it.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Send this alert, if the caller may see it.
+    Alert(Uuid),
+    /// The stream missed this many notes: the client must load the list again.
+    Reload(u64),
+    /// Stop.
+    End,
+}
+
+fn next(note: Result<Note, broadcast::error::RecvError>) -> Next {
+    match note {
+        Ok(Note::Changed(id)) => Next::Alert(id),
+        Ok(Note::Closing) | Err(broadcast::error::RecvError::Closed) => Next::End,
+        Err(broadcast::error::RecvError::Lagged(missed)) => Next::Reload(missed),
+    }
+}
+
+/// One client's alert stream.
+struct Listener {
+    state: AppState,
+    caller: Caller,
+    /// The roles the route takes, to check the caller against again.
+    roles: &'static [model::Role],
+    notes: broadcast::Receiver<Note>,
+    ready: bool,
+    recheck: tokio::time::Interval,
+}
+
+impl Listener {
+    /// The next event for the client; `None` ends the stream.
+    async fn event(&mut self) -> Option<Event> {
+        if !self.ready {
+            self.ready = true;
+            return Some(Event::default().event("ready").data("{}"));
+        }
+        loop {
+            let note = tokio::select! {
+                note = self.notes.recv() => note,
+                _ = self.recheck.tick() => {
+                    self.caller = crate::auth::recheck(&self.state, &self.caller, self.roles)?;
+                    continue;
+                }
+            };
+            match next(note) {
+                Next::Alert(id) => {
+                    self.caller = crate::auth::recheck(&self.state, &self.caller, self.roles)?;
+                    // the scope is checked where every alert answer checks it
+                    let Some(alert) = self.state.api().ok()?.alerts.chained(&self.caller, id) else { continue };
+                    return Event::default().event("alert").json_data(&alert).ok();
+                }
+                Next::Reload(missed) => {
+                    return Event::default().event("reload").json_data(serde_json::json!({ "missed": missed })).ok();
+                }
+                Next::End => return None,
+            }
+        }
+    }
+}
+
+/// Changes to the alerts within your regions as they happen (Server-Sent Events).
+///
+/// Events: first `ready` (data `{}`): every change from then on is sent, so
+/// load `GET /api/v1/alerts` after it. Then `alert` whenever an alert within
+/// your regions changes on this node, data the alert as `GET
+/// /api/v1/alerts/{id}` answers it (chain and silence included): raised,
+/// acknowledged, followed up, resolved, a delivery or an escalation
+/// recorded, a silence set or ended, or its neighbour in the chain changed.
+/// Changes made on other nodes count too: they reach this node through the
+/// log. `reload` (data `{"missed": n}`) when the client fell behind and
+/// changes were dropped for it: load the list again. A comment every 15 s
+/// keeps the connection open. The stream ends when the credential is revoked
+/// or expires, the account is deactivated or loses the role, or the node
+/// stops; EventSource then reconnects by itself. Browsers sign in with the
+/// session cookie, which EventSource sends (it cannot send a header).
+#[utoipa::path(get, path = "/api/v1/alerts/stream", tag = "alerts", responses(
+    (status = 200, description = "a stream of `ready`, `alert` (a ChainedAlert as JSON) and `reload` events",
+     body = String, content_type = "text/event-stream"),
+))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(Required(roles)): Extension<Required>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let notes = view(&state)?.notes.subscribe();
+    let recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
+    let listener = Listener { state, caller, roles, notes, ready: false, recheck };
+    let events = futures_util::stream::unfold(listener, |mut listener| async move {
+        let event = listener.event().await?;
+        Some((Ok(event), listener))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 /// The body of a lifecycle step: an optional note (a follow-up, tindak lanjut).
@@ -496,4 +719,37 @@ pub async fn sms_status(
     state.bus.publish(Topic::Alerts, &key, &wire::encode(&event)).await?;
     view.apply(event);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raised(n: u128) -> AlertEvent {
+        let at = time::macros::datetime!(2026-11-29 10:00 UTC);
+        AlertEvent::Raised { alert: Alert { id: Uuid::from_u128(n), ..Alert::example(at) } }
+    }
+
+    /// A stream that falls behind is told to reload and then goes on; the
+    /// view never waits for it.
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_is_told_to_reload() {
+        let view = AlertView::with_backlog(alerter::SilenceBook::default(), Arc::new(model::SystemClock), 4);
+        let mut notes = view.notes.subscribe();
+        view.apply(raised(1));
+        assert_eq!(next(notes.recv().await), Next::Alert(Uuid::from_u128(1)));
+        // ten changes while the stream reads none: applying does not wait
+        for n in 2..12 {
+            view.apply(raised(n));
+        }
+        assert_eq!(next(notes.recv().await), Next::Reload(6));
+        assert_eq!(next(notes.recv().await), Next::Alert(Uuid::from_u128(8)));
+        // a replayed event changes nothing and tells nobody
+        view.apply(raised(1));
+        view.close();
+        for n in 9..12 {
+            assert_eq!(next(notes.recv().await), Next::Alert(Uuid::from_u128(n)));
+        }
+        assert_eq!(next(notes.recv().await), Next::End);
+    }
 }

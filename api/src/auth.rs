@@ -124,6 +124,21 @@ pub async fn authorize(State(state): State<AppState>, mut req: Request, next: Ne
     Ok(next.run(req).await)
 }
 
+/// The caller as the accounts are now, for an answer that goes on for long
+/// (the alert stream): `None` once the credential has been revoked or has
+/// expired, the account deactivated, or its role is no longer one of
+/// `roles`; otherwise the caller with the account's current role and regions.
+pub fn recheck(state: &AppState, caller: &Caller, roles: &[Role]) -> Option<Caller> {
+    let directory = &state.accounts.directory;
+    let credential = directory.credential(&caller.credential)?;
+    let account = directory.account(&caller.name)?;
+    let current = credential.account == account.name
+        && credential.valid_at(state.clock.now())
+        && account.active
+        && roles.contains(&account.role);
+    current.then(|| Caller(accounts::Caller { role: account.role, scope: account.scope(), ..caller.0.clone() }))
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod pages;
+pub mod regions;
 pub mod reports;
 pub mod routes;
 pub mod rules;
@@ -100,6 +101,9 @@ pub struct ApiPart {
     pub rules: classifier::RuleBook,
     /// Longest text a rule test takes (`ingest.max_text_chars`, as for a report).
     pub max_text_chars: usize,
+    /// Where the ingest nodes keep attachments (`[attachments.s3]`, else
+    /// `data_dir/attachments`, which another node's api cannot reach).
+    pub attachments: ingest::AttachmentStore,
 }
 
 impl Shared {

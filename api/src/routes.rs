@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
-use crate::{AppState, accounts, alerts, audit, health, reports, rules, search, silences, units, webhooks};
+use crate::{AppState, accounts, alerts, audit, health, regions, reports, rules, search, silences, units, webhooks};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -101,10 +101,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(PUBLIC, Ingest, routes!(webhooks::sms)),
         ep(ADMIN_ANALYST, Ingest, routes!(webhooks::feeds)),
         ep(ANY, Api, routes!(reports::get)),
+        ep(ANY, Api, routes!(reports::list)),
+        ep(ANY, Api, routes!(reports::attachment)),
+        ep(PUBLIC, Always, routes!(regions::list)),
         ep(ADMIN_ANALYST, Api, routes!(search::search)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(search::stats)),
         ep(ADMIN_OPERATOR, Api, routes!(alerts::list)),
         ep(ADMIN_OPERATOR, Api, routes!(alerts::get)),
+        ep(ADMIN_OPERATOR, Api, routes!(alerts::stream)),
         ep(ADMIN_OPERATOR, Api, routes!(alerts::ack)),
         ep(PUBLIC, Api, routes!(alerts::ack_link_page)),
         ep(PUBLIC, Api, routes!(alerts::ack_link)),

@@ -80,7 +80,7 @@ pub async fn create(
         created_at: now,
     };
     state.bus.publish(Topic::Silences, &silence.id, &wire::encode(&silence)).await?;
-    state.api()?.silences.apply(&silence.id, &wire::encode(&silence));
+    state.api()?.alerts.apply_silence(&silence.id, &wire::encode(&silence));
     let after = serde_json::to_value(&silence).map_err(ApiError::internal)?;
     let regions = [silence.region.clone()];
     audit::record(&state, Entry::new(&caller.name, "silence.create", &silence.id, &regions, &source).after(after))
@@ -127,7 +127,7 @@ pub async fn delete(
         .filter(|s| caller.scope.covers(Some(&s.region)))
         .ok_or_else(|| ApiError::not_found(&format!("silence `{id}`")))?;
     state.bus.publish(Topic::Silences, &id, b"").await?;
-    state.api()?.silences.apply(&id, b"");
+    state.api()?.alerts.apply_silence(&id, b"");
     let before = serde_json::to_value(&silence).map_err(ApiError::internal)?;
     let regions = [silence.region.clone()];
     audit::record(&state, Entry::new(&caller.name, "silence.delete", &id, &regions, &source).before(before)).await;

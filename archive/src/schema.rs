@@ -14,7 +14,7 @@ use tantivy::schema::{
 use bahasa::tokenizer as analysis;
 
 /// Raise when a change to the fields needs the index rebuilt.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The index folder under `data_dir`: the schema version and the text
 /// analysis it was built with ([`analysis::fingerprint`]), so a release that
@@ -52,6 +52,9 @@ pub struct Fields {
     pub regency: Field,
     pub channel: Field,
     pub source: Field,
+    /// The account that sent the report (`reporter.account`; empty when
+    /// none): a reporter's own reports.
+    pub account: Field,
     pub language: Field,
     /// The sum of the indicators' scores.
     pub score: Field,
@@ -87,6 +90,7 @@ impl Fields {
             regency: b.add_text_field("regency", keyword.clone()),
             channel: b.add_text_field("channel", keyword.clone()),
             source: b.add_text_field("source", keyword.clone()),
+            account: b.add_text_field("account", STRING),
             language: b.add_text_field("language", keyword.clone()),
             score: b.add_f64_field("score", INDEXED | FAST),
             rules_version: b.add_text_field("rules_version", keyword),

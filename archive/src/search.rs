@@ -26,6 +26,9 @@ use crate::schema::Fields;
 use crate::stats::{Stats, StatsQuery, day_number};
 use bahasa::tokenizer as analysis;
 
+mod listing;
+pub use listing::ReportsQuery;
+
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -262,6 +265,9 @@ impl SearchIndex {
         doc.add_text(f.regency, at(RegionLevel::Regency));
         doc.add_text(f.channel, r.channel.as_str());
         doc.add_text(f.source, &r.source);
+        if let Some(account) = r.reporter.as_ref().and_then(|p| p.account.as_deref()) {
+            doc.add_text(f.account, account);
+        }
         doc.add_text(f.language, c.language.as_deref().unwrap_or(""));
         doc.add_f64(f.score, c.indicators.iter().map(|i| i.score).sum());
         doc.add_text(f.rules_version, &c.rules_version);

@@ -115,6 +115,59 @@ impl AttachmentStore {
     }
 }
 
+/// The bytes of a stored attachment, in chunks.
+pub type Chunks = futures_util::stream::BoxStream<'static, Result<Vec<u8>, Error>>;
+
+impl AttachmentStore {
+    /// The bytes of the attachment whose SHA-256 is `sha256`, found by that
+    /// name alone (never by a path taken from a report); `None` when it is
+    /// not a SHA-256 or the store does not have it.
+    pub async fn open(&self, sha256: &str) -> Result<Option<Chunks>, Error> {
+        use futures_util::StreamExt;
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Ok(None);
+        }
+        let key = format!("{}/{sha256}", &sha256[..2]);
+        match self {
+            Self::Local { root } => {
+                let path = root.join(&key);
+                let file = match tokio::fs::File::open(&path).await {
+                    Ok(file) => file,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => {
+                        tracing::error!(path = %path.display(), error = %e, "cannot read an attachment");
+                        return Err(Error::Storage(format!("attachment storage: {e}")));
+                    }
+                };
+                let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut chunk = vec![0; 64 * 1024];
+                    let n = file.read(&mut chunk).await.map_err(|e| Error::Storage(format!("attachment storage: {e}")))?;
+                    chunk.truncate(n);
+                    Ok((n > 0).then_some((chunk, file)))
+                });
+                Ok(Some(chunks.boxed()))
+            }
+            Self::S3 { store, bucket, prefix } => {
+                let path = object_store::path::Path::from(format!("{prefix}{key}"));
+                match store.get(&path).await {
+                    Ok(found) => {
+                        let bucket = bucket.clone();
+                        let chunks = found.into_stream().map(move |chunk| {
+                            chunk
+                                .map(|bytes| bytes.to_vec())
+                                .map_err(|e| Error::Storage(format!("attachment download from bucket {bucket}: {e}")))
+                        });
+                        Ok(Some(chunks.boxed()))
+                    }
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(Error::Storage(format!("attachment download from bucket {bucket}: {e}"))),
+                }
+            }
+        }
+    }
+}
+
 /// Writes aside, syncs, then renames, so a crash never leaves half a file
 /// under the final name; a failed write (a full disk) leaves nothing. The
 /// error a client is told names no path; the log has it.
@@ -169,5 +222,21 @@ mod tests {
         // a script calling itself a photo is refused
         let err = store.save("foto.jpg", b"#!/bin/sh\nrm -rf /\n".to_vec()).await.unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn opens_by_sha256_only() {
+        use futures_util::TryStreamExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = AttachmentStore::local(dir.path());
+        let a = store.save("foto.png", PNG.to_vec()).await.unwrap();
+        let chunks: Vec<Vec<u8>> = store.open(&a.sha256).await.unwrap().unwrap().try_collect().await.unwrap();
+        assert_eq!(chunks.concat(), PNG);
+        // unknown, or not a SHA-256 at all (a path is never followed)
+        assert!(store.open(&"0".repeat(64)).await.unwrap().is_none());
+        std::fs::write(dir.path().join("secret"), b"x").unwrap();
+        for bad in ["../secret", "secret", &a.sha256.to_uppercase(), &a.sha256[..63]] {
+            assert!(store.open(bad).await.unwrap().is_none(), "{bad}");
+        }
     }
 }

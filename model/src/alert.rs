@@ -323,37 +323,68 @@ impl AlertBook {
     /// book does not hold is ignored. A lifecycle step that a concurrent step
     /// (on another node) made impossible is refused here, and so skipped on
     /// every node alike.
-    pub fn apply(&mut self, event: AlertEvent) -> Result<(), ChangeError> {
-        match event {
+    ///
+    /// Returns the alerts that look different now: the alert itself when the
+    /// event changed it, and, when its level or state changed (it was raised
+    /// or took a step), its neighbours in its chain, which show both. An
+    /// event applied twice returns nothing the second time.
+    pub fn apply(&mut self, event: AlertEvent) -> Result<Vec<Uuid>, ChangeError> {
+        let (id, chain) = match event {
             AlertEvent::Raised { alert } => {
-                if !self.alerts.contains_key(&alert.id) {
-                    for child in &alert.children {
-                        self.parents.entry(*child).or_default().push(alert.id);
-                    }
-                    self.alerts.insert(alert.id, alert);
+                if self.alerts.contains_key(&alert.id) {
+                    return Ok(Vec::new());
                 }
+                for child in &alert.children {
+                    self.parents.entry(*child).or_default().push(alert.id);
+                }
+                let id = alert.id;
+                self.alerts.insert(id, alert);
+                (id, true)
             }
             AlertEvent::Delivered { alert_id, delivery } => {
-                if let Some(alert) = self.alerts.get_mut(&alert_id)
-                    && !alert.deliveries.contains(&delivery)
-                {
-                    alert.deliveries.push(delivery);
+                let Some(alert) = self.alerts.get_mut(&alert_id) else { return Ok(Vec::new()) };
+                if alert.deliveries.contains(&delivery) {
+                    return Ok(Vec::new());
                 }
+                alert.deliveries.push(delivery);
+                (alert_id, false)
             }
             AlertEvent::Escalated { alert_id, escalation } => {
-                if let Some(alert) = self.alerts.get_mut(&alert_id)
-                    && !alert.escalations.contains(&escalation)
-                {
-                    alert.escalations.push(escalation);
+                let Some(alert) = self.alerts.get_mut(&alert_id) else { return Ok(Vec::new()) };
+                if alert.escalations.contains(&escalation) {
+                    return Ok(Vec::new());
                 }
+                alert.escalations.push(escalation);
+                (alert_id, false)
             }
             AlertEvent::Changed { alert_id, change } => {
-                if let Some(alert) = self.alerts.get_mut(&alert_id) {
-                    alert.apply(change)?;
+                let Some(alert) = self.alerts.get_mut(&alert_id) else { return Ok(Vec::new()) };
+                let steps = alert.history.len();
+                alert.apply(change)?;
+                if alert.history.len() == steps {
+                    return Ok(Vec::new());
                 }
+                (alert_id, true)
             }
+        };
+        let mut touched = vec![id];
+        if chain {
+            touched.extend(self.parents.get(&id).into_iter().flatten().filter(|p| self.alerts.contains_key(p)));
+            touched.extend(self.children_of(id).into_iter().map(|c| c.id));
         }
-        Ok(())
+        Ok(touched)
+    }
+
+    /// The alerts whose reports include `report`, oldest raised first.
+    pub fn with_report(&self, report: ReportId) -> Vec<&Alert> {
+        let mut out: Vec<&Alert> = self.alerts.values().filter(|a| a.reports.iter().any(|r| r.id == report)).collect();
+        out.sort_by_key(|a| (a.raised_at, a.id));
+        out
+    }
+
+    /// Every alert, whatever its region.
+    pub fn iter(&self) -> impl Iterator<Item = &Alert> {
+        self.alerts.values()
     }
 
     /// The alert `id`, whatever its region.
@@ -440,6 +471,18 @@ mod tests {
         }
     }
 
+    fn delivery(channel: DeliveryChannel, recipient: &str) -> Delivery {
+        Delivery {
+            channel,
+            recipient: recipient.into(),
+            unit: "palu".into(),
+            at: datetime!(2026-11-29 10:01 UTC),
+            attempt: 1,
+            error: None,
+            status: None,
+        }
+    }
+
     #[test]
     fn the_lifecycle_moves_forward_only_and_notes_need_someone_on_it() {
         let mut a = alert();
@@ -480,15 +523,7 @@ mod tests {
         // raised again (a replay), with another count: the first stays
         book.apply(AlertEvent::Raised { alert: Alert { count: 99, ..raised } }).unwrap();
         assert_eq!(book.get(id).map(|a| a.count), Some(4));
-        let delivery = Delivery {
-            channel: DeliveryChannel::Email,
-            recipient: "piket@example.go.id".into(),
-            unit: "palu".into(),
-            at: datetime!(2026-11-29 10:01 UTC),
-            attempt: 1,
-            error: None,
-            status: None,
-        };
+        let delivery = delivery(DeliveryChannel::Email, "piket@example.go.id");
         for _ in 0..2 {
             book.apply(AlertEvent::Delivered { alert_id: id, delivery: delivery.clone() }).unwrap();
         }
@@ -576,5 +611,30 @@ mod tests {
         book.apply(AlertEvent::Raised { alert: a.clone() }).unwrap();
         book.apply(AlertEvent::Raised { alert: b.clone() }).unwrap();
         assert_eq!(ids(book.resolved_with(a.id)), [b.id]);
+    }
+
+    #[test]
+    fn the_book_says_which_alerts_an_event_changed() {
+        let child = Alert { id: Uuid::now_v7(), region: RegionCode::parse("72.71.02").unwrap(), ..alert() };
+        let parent = Alert { id: Uuid::now_v7(), children: vec![child.id], ..alert() };
+        let mut book = AlertBook::default();
+        assert_eq!(book.apply(AlertEvent::Raised { alert: child.clone() }), Ok(vec![child.id]));
+        // the child's chain now shows its parent
+        assert_eq!(book.apply(AlertEvent::Raised { alert: parent.clone() }), Ok(vec![parent.id, child.id]));
+        assert_eq!(book.apply(AlertEvent::Raised { alert: parent.clone() }), Ok(vec![]), "a replay");
+        // a step shows in the chain of both; a delivery only on the alert
+        let ack = AlertEvent::Changed { alert_id: child.id, change: step(AlertState::Acknowledged, None) };
+        assert_eq!(book.apply(ack.clone()), Ok(vec![child.id, parent.id]));
+        assert_eq!(book.apply(ack), Ok(vec![]), "the same step again");
+        let delivered =
+            AlertEvent::Delivered { alert_id: parent.id, delivery: delivery(DeliveryChannel::Sms, "+6281234") };
+        assert_eq!(book.apply(delivered.clone()), Ok(vec![parent.id]));
+        assert_eq!(book.apply(delivered), Ok(vec![]));
+        let unknown = AlertEvent::Changed { alert_id: Uuid::now_v7(), change: step(AlertState::Resolved, None) };
+        assert_eq!(book.apply(unknown), Ok(vec![]));
+        // the alerts a report counted towards
+        let report = child.reports[0].id;
+        assert_eq!(book.with_report(report).len(), 2);
+        assert!(book.with_report(ReportId(Uuid::now_v7())).is_empty());
     }
 }

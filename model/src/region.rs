@@ -400,6 +400,43 @@ mod tests {
     }
 
     #[test]
+    fn every_province_has_its_time_zone() {
+        let wita = [
+            "Bali",
+            "Nusa Tenggara Barat",
+            "Nusa Tenggara Timur",
+            "Kalimantan Selatan",
+            "Kalimantan Timur",
+            "Kalimantan Utara",
+            "Sulawesi Utara",
+            "Sulawesi Tengah",
+            "Sulawesi Selatan",
+            "Sulawesi Tenggara",
+            "Gorontalo",
+            "Sulawesi Barat",
+        ];
+        let mut provinces: Vec<&Region> =
+            regions().iter().filter(|r| r.code.level() == RegionLevel::Province).collect();
+        provinces.sort_by(|a, b| a.code.cmp(&b.code));
+        assert_eq!(provinces.len(), 38);
+        for p in provinces {
+            let expected = match p.name.as_str() {
+                n if n.starts_with("Papua") || n.starts_with("Maluku") => ("WIT", 9),
+                n if wita.contains(&n) => ("WITA", 8),
+                // Sumatra and its islands, Java, West and Central Kalimantan
+                _ => ("WIB", 7),
+            };
+            assert_eq!(p.code.time_zone(), expected, "{} {}", p.code, p.name);
+            // everything in a province keeps its zone
+            let district = regions().iter().find(|r| r.code.level() == RegionLevel::District && r.code.is_within(&p.code));
+            assert_eq!(district.map(|d| d.code.time_zone()), Some(expected), "{}", p.name);
+        }
+        let named = |code: &str| RegionCode::parse(code).unwrap().time_zone().0;
+        assert_eq!([named("61"), named("62"), named("63"), named("64"), named("65")], ["WIB", "WIB", "WITA", "WITA", "WITA"]);
+        assert_eq!([named("11"), named("31"), named("36"), named("21")], ["WIB"; 4]);
+    }
+
+    #[test]
     fn rejects_bad_codes() {
         assert!(matches!(RegionCode::parse("7"), Err(Error::MalformedRegion(_))));
         assert!(matches!(RegionCode::parse("72.7"), Err(Error::MalformedRegion(_))));

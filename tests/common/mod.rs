@@ -121,6 +121,16 @@ pub async fn get_ok(node: &Node, path: &str) -> Option<serde_json::Value> {
     if r.status().is_success() { r.json().await.ok() } else { None }
 }
 
+/// The alert for `region`, once raised, as the bootstrap admin sees it.
+pub async fn alert_for(node: &Node, region: &str) -> serde_json::Value {
+    eventually(Duration::from_secs(10), || async {
+        let (_, r) = call(node, "GET", &format!("/api/v1/alerts?region={region}"), Some(TOKEN), None).await;
+        r["alerts"].as_array()?.iter().find(|a| a["region"] == region).cloned()
+    })
+    .await
+    .unwrap_or_else(|| panic!("no alert for {region}; log:\n{}", node.log()))
+}
+
 /// Creates an account as the bootstrap admin; returns its API token.
 pub async fn create_user(node: &Node, name: &str, role: &str, regions: &[&str]) -> String {
     create_user_as(node, TOKEN, serde_json::json!({"name": name, "role": role, "regions": regions})).await
