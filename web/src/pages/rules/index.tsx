@@ -9,7 +9,7 @@ import { api, errorText, me, type Schemas } from '../../api/client';
 import { indicatorName, lang, levelName, locale, words } from '../../i18n';
 import { formatTime, regionName } from '../../lib/regions';
 import { navigate } from '../../lib/router';
-import { RegionPicker, call, dayEnd, dayStart, daysAgo, placeName, within } from '../search/fields';
+import { RegionPicker, dayEnd, dayStart, daysAgo, placeName, within } from '../search/fields';
 import { diffLines, hunks } from './diff';
 
 const t = words({
@@ -199,9 +199,8 @@ type Key = Parameters<typeof t>[0];
 type Classification = Schemas['Classification'];
 type Backtest = Schemas['BacktestAnswer'];
 
-// GET /api/v1/rules/{id}/history (api/src/rules.rs)
-type Version = { version: number; content: string; removed: boolean; author?: string | null; at?: string | null; note: string; regions: string[] };
-type History = { id: string; versions: Version[]; current?: number | null };
+type Version = Schemas['RuleVersion'];
+type History = Schemas['RuleHistory'];
 
 const ID = /^[a-z0-9_-]{1,64}$/;
 
@@ -232,7 +231,8 @@ function Marked({ text, ranges }: { text: string; ranges: [number, number][] }) 
   let i = 0;
   for (const ch of text) {
     index.set(bytes, i);
-    bytes += new TextEncoder().encode(ch).length;
+    const code = ch.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
     i += ch.length;
   }
   index.set(bytes, i);
@@ -419,7 +419,7 @@ function Workbench({ id, set, reload }: { id: string; set: Schemas['RulesInForce
   const own = `api/${id}.toml`;
 
   const loadHistory = () =>
-    call<History>('GET', `/api/v1/rules/${encodeURIComponent(id)}/history`).then((a) => setHistory(a.data ?? (a.status === 404 ? 'none' : null)));
+    api.GET('/api/v1/rules/{id}/history', { params: { path: { id } } }).then(({ data, response }) => setHistory(data ?? (response.status === 404 ? 'none' : null)));
   useEffect(() => {
     loadHistory();
   }, [id]);
@@ -503,17 +503,17 @@ function Workbench({ id, set, reload }: { id: string; set: Schemas['RulesInForce
   };
   const rollback = async (v: Version) => {
     setBusy('rollback');
-    const a = await call<Schemas['RuleFilePut']>('POST', `/api/v1/rules/${encodeURIComponent(id)}/rollback`, { version: v.version });
+    const { data, error, response } = await api.POST('/api/v1/rules/{id}/rollback', { params: { path: { id } }, body: { version: v.version } });
     setBusy(null);
-    if (a.data) {
+    if (data) {
       ok();
       setContent(v.content);
       setChecked(null);
       setBacktest(null);
-      setDone(t('rolledBack', { v: v.version, n: a.data.rules, version: a.data.version }));
+      setDone(t('rolledBack', { v: v.version, n: data.rules, version: data.version }));
       reload();
       loadHistory();
-    } else fail(a.error, a.status);
+    } else fail(error, response.status);
   };
 
   const bad = new Set(errors.map((e) => e.line));

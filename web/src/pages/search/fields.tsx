@@ -1,9 +1,7 @@
 // Pieces shared by the analyst's and the admin's pages (search, trends,
 // rules, administration): a region picker over the region list, the
-// regions of a form, days in a region's zone, and a JSON call for the
-// endpoints the typed client does not know yet.
+// regions of a form, and days in a region's zone.
 import { useMemo, useState } from 'preact/hooks';
-import { me, sessionHeaders } from '../../api/client';
 import { lang, words } from '../../i18n';
 import { regionLabel, regionName, regions, zoneOf } from '../../lib/regions';
 
@@ -23,28 +21,6 @@ const t = words({
     add: 'Add a region',
   },
 });
-
-/** The answer of a hand-made call: the body on success, the error body otherwise. */
-export type Answer<T> = { data?: T; error?: unknown; status: number; response?: Response };
-
-/** A JSON call with the session's cookie and CSRF token, for endpoints the
- * generated client does not describe yet. */
-export async function call<T>(method: string, path: string, body?: unknown): Promise<Answer<T>> {
-  let response: Response;
-  try {
-    response = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: sessionHeaders(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { status: 0 };
-  }
-  if (response.status === 401) me.value = null;
-  const json = await response.json().catch(() => undefined);
-  return response.ok ? { data: json as T, status: response.status, response } : { error: json, status: response.status, response };
-}
 
 /** Query parameters without the empty ones. */
 export function params(values: Record<string, string | number | undefined | null>): string {

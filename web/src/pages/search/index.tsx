@@ -144,7 +144,7 @@ const known = (key: string, fallback: string) => {
   const s = t(key as Key);
   return s === key ? fallback : s;
 };
-export const channelName = (c: string) => known(`channel.${c}`, c);
+const channelName = (c: string) => known(`channel.${c}`, c);
 const languageName = (l: string) => known(`language.${l}`, l);
 
 /** What a facet value says, in words. */

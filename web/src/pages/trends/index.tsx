@@ -7,12 +7,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { api, errorText, me } from '../../api/client';
+import { api, errorText, me, type Schemas } from '../../api/client';
 import { indicatorName, lang, levelName, locale, words } from '../../i18n';
 import { regionName, regions } from '../../lib/regions';
 import { query, setQuery } from '../../lib/router';
 import { RegionMap, type MapLevel, regionMapWords } from '../../components/RegionMap';
-import { RegionPicker, call, dayEnd, dayStart, daysAgo, params, within } from '../search/fields';
+import { RegionPicker, dayEnd, dayStart, daysAgo, within } from '../search/fields';
 
 const t = words({
   id: {
@@ -98,20 +98,9 @@ const t = words({
 type Key = Parameters<typeof t>[0];
 type Level = 'awas' | 'siaga' | 'waspada';
 
-// the shapes of GET /api/v1/stats/series, /breakdown and /rising (api/src/search.rs)
-type Series = { region?: string | null; name: string; days: string[]; indicators: Record<string, number[]>; source: string };
-type BreakdownRow = { region: string; name: string; counts: Record<string, number>; total: number };
-type Breakdown = {
-  level: string;
-  from: string;
-  to: string;
-  indicators: string[];
-  rows: BreakdownRow[];
-  totals: Record<string, number>;
-  unplaced: Record<string, number>;
-};
-type RisingRow = { region: string; name: string; indicator: string; recent: number; baseline: number; expected: number; ratio: number };
-type Rising = { level: string; baseline_from: string; recent_from: string; to: string; rows: RisingRow[] };
+type Series = Schemas['Series'];
+type Breakdown = Schemas['Breakdown'];
+type Rising = Schemas['Rising'];
 
 // the map's words, counting reports
 const mapWords = words({
@@ -233,16 +222,23 @@ export default function Trends() {
     }
     setError(null);
     let stale = false;
-    const period = { region, from: dayStart(from, region), to: dayEnd(to, region) };
-    const fail = (e: { error?: unknown; status: number }) => !stale && setError(errorText(e.error, e.status));
+    const period = { region: region || undefined, from: dayStart(from, region), to: dayEnd(to, region) };
+    /** Puts an answer's body in place, or says why there is none. */
+    const take =
+      <T,>(set: (v: T) => void) =>
+      ({ data, error, response }: { data?: T; error?: unknown; response: Response }) => {
+        if (stale) return;
+        if (data) set(data);
+        else setError(errorText(error, response.status));
+      };
+    const failed = () => !stale && setError(errorText(null));
     setSeries(null);
     setBreakdown(null);
     setRising(null);
-    call<Series>('GET', '/api/v1/stats/series?' + params(period)).then((a) => (stale ? null : a.data ? setSeries(a.data) : fail(a)));
-    call<Breakdown>('GET', '/api/v1/stats/breakdown?' + params(period)).then((a) => (stale ? null : a.data ? setBreakdown(a.data) : fail(a)));
-    call<Rising>('GET', '/api/v1/stats/rising?' + params({ region, to: period.to, days: RECENT_DAYS, baseline_days: BASELINE_DAYS })).then((a) =>
-      stale ? null : a.data ? setRising(a.data) : fail(a),
-    );
+    api.GET('/api/v1/stats/series', { params: { query: period } }).then(take(setSeries), failed);
+    api.GET('/api/v1/stats/breakdown', { params: { query: period } }).then(take(setBreakdown), failed);
+    const recent = { region: period.region, to: period.to, days: RECENT_DAYS, baseline_days: BASELINE_DAYS };
+    api.GET('/api/v1/stats/rising', { params: { query: recent } }).then(take(setRising), failed);
     if (me.value?.role === 'analyst') setAlerts('forbidden');
     else
       api.GET('/api/v1/alerts', { params: { query: { region: region || undefined, limit: 1000 } } }).then(({ data, response }) => {
