@@ -12,7 +12,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The web UI.
+         * The web app's page (its scripts, styles, service worker and map data
+         *     are files below `/assets/`, `/map/` and the root, served as the router's
+         *     fallback; see [`assets`]).
          * @description No sign-in needed.
          */
         get: operations["ui_ui"];
@@ -36,6 +38,40 @@ export interface paths {
          * @description Requires role: admin, operator.
          */
         get: operations["alerts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Changes to the alerts within your regions as they happen (Server-Sent Events).
+         * @description Requires role: admin, operator.
+         *
+         *     Events: first `ready` (data `{}`): every change from then on is sent, so
+         *     load `GET /api/v1/alerts` after it. Then `alert` whenever an alert within
+         *     your regions changes on this node, data the alert as `GET
+         *     /api/v1/alerts/{id}` answers it (chain and silence included): raised,
+         *     acknowledged, followed up, resolved, a delivery or an escalation
+         *     recorded, a silence set or ended, or its neighbour in the chain changed.
+         *     Changes made on other nodes count too: they reach this node through the
+         *     log. `reload` (data `{"missed": n}`) when the client fell behind and
+         *     changes were dropped for it: load the list again. A comment every 15 s
+         *     keeps the connection open. The stream ends when the credential is revoked
+         *     or expires, the account is deactivated or loses the role, or the node
+         *     stops; EventSource then reconnects by itself. Browsers sign in with the
+         *     session cookie, which EventSource sends (it cannot send a header).
+         */
+        get: operations["alerts_stream"];
         put?: never;
         post?: never;
         delete?: never;
@@ -364,6 +400,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every province, regency or city and district, with its name, parent, centroid and time zone.
+         * @description No sign-in needed.
+         *
+         *     No sign-in needed. Cache it: it changes only with a new release (`ETag`,
+         *     `Cache-Control: public, max-age=86400`); send `If-None-Match` to get 304.
+         */
+        get: operations["regions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports": {
         parameters: {
             query?: never;
@@ -371,7 +430,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Reports: a reporter's own, or those within your regions; newest first.
+         * @description Requires role: admin, analyst, operator, reporter.
+         *
+         *     Reporters get the reports they sent, each with what became of it
+         *     (`status`); everyone else the reports within their regions. `ids` picks
+         *     given reports, such as an alert's `reports`, in one call. Only reports
+         *     already classified are listed. The reporter's identity is shown only to
+         *     admins and operators.
+         */
+        get: operations["reports_list"];
         put?: never;
         /**
          * Submit a report, as JSON or multipart with attachments; 202 only once it is durable.
@@ -408,6 +477,30 @@ export interface paths {
          *     reporter's identity is shown only to admins and operators.
          */
         get: operations["reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}/attachments/{n}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file attached to a report, as it was sent.
+         * @description Requires role: admin, analyst, operator, reporter.
+         *
+         *     With the content type found when it was taken in; photos and PDF open in
+         *     the browser, other files download. Who may fetch it is who may read the
+         *     report: a reporter their own, everyone else within their regions.
+         */
+        get: operations["reports_attachment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -765,26 +858,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/app.js": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The web UI's script
-         * @description No sign-in needed.
-         */
-        get: operations["ui_ui_script"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1038,7 +1111,7 @@ export interface components {
          * @description The region level counts are grouped by.
          * @enum {string}
          */
-        By: "province" | "regency";
+        By: "province" | "regency" | "district" | "village";
         /** @description An alert only the candidate would raise. */
         CandidateAlert: {
             /**
@@ -1076,6 +1149,7 @@ export interface components {
          */
         ChainedAlert: components["schemas"]["Alert"] & {
             chain: components["schemas"]["Chain"];
+            silenced?: null | components["schemas"]["Silenced"];
         };
         /**
          * @description How a report reached us.
@@ -1205,6 +1279,31 @@ export interface components {
         Feeds: {
             feeds: components["schemas"]["FeedStatus"][];
         };
+        /**
+         * Format: binary
+         * @description A file's bytes.
+         */
+        FileBytes: string;
+        /**
+         * @description What makes a report a filing of a report template: the template and the
+         *     version its values were checked against, the period and the region it is
+         *     for, and the values by field id. The report's text is rendered from them.
+         */
+        Filing: {
+            /** @description `2026-11-30` (daily), `2026-W48` (weekly), `2026-11` (monthly) or a stage id. */
+            period: string;
+            region: components["schemas"]["RegionCode"];
+            template: string;
+            values?: Record<string, never>;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description An indicator found in a report. */
+        FoundIndicator: {
+            id: string;
+            /** Format: double */
+            score: number;
+        };
         /** @description A point on the map, as sent by a chat bot's location pin. */
         GeoPoint: {
             /** Format: double */
@@ -1302,6 +1401,47 @@ export interface components {
         LinkToken: {
             /** @description From the link: signed, expires after 3 days. */
             token: string;
+        };
+        /** @description A file of a report, and where to fetch it. */
+        ListedAttachment: {
+            /** @description Found by reading the file, not as the sender named it. */
+            content_type: string;
+            /** @description Its place in the report, from 0. */
+            n: number;
+            name: string;
+            /** Format: int64 */
+            size: number;
+            /** @description `GET` this for the file. */
+            url: string;
+        };
+        /** @description A report as listed: enough to show it in a list and open its files. */
+        ListedReport: {
+            attachments: components["schemas"]["ListedAttachment"][];
+            channel: components["schemas"]["Channel"];
+            id: components["schemas"]["ReportId"];
+            /** @description The indicators found, with their scores. */
+            indicators: components["schemas"]["FoundIndicator"][];
+            /** @description The short number the reporter was given. */
+            receipt: string;
+            /** Format: date-time */
+            received_at: string;
+            region?: null | components["schemas"]["RegionCode"];
+            /** @description The regions the classifier found in it. */
+            regions: components["schemas"]["RegionCode"][];
+            /**
+             * Format: date-time
+             * @description When it happened, as the reporter said.
+             */
+            reported_at: string;
+            reporter?: null | components["schemas"]["Reporter"];
+            status?: null | components["schemas"]["ReportStatus"];
+            /**
+             * @description The text, cut at 1,000 characters (then `truncated` is true, and
+             *     `GET /api/v1/reports/{id}` has all of it).
+             */
+            text: string;
+            title?: string | null;
+            truncated: boolean;
         };
         /** @description An alert only the live rules would raise. */
         LiveAlert: {
@@ -1407,11 +1547,37 @@ export interface components {
             /** @description At least 12 characters. */
             password: string;
         };
+        /** @description One region. */
+        Region: {
+            code: components["schemas"]["RegionCode"];
+            /**
+             * Format: double
+             * @description The centroid (degrees, to 4 decimals), for a map pin.
+             */
+            lat: number;
+            level: components["schemas"]["RegionLevel"];
+            /** Format: double */
+            lon: number;
+            /** @description As people write it: `Sulawesi Tengah`, `Kota Palu`, `Kabupaten Poso`, `Palu Barat`. */
+            name: string;
+            parent?: null | components["schemas"]["RegionCode"];
+            /** @description The time zone of its province: `WIB` (UTC+7), `WITA` (UTC+8) or `WIT` (UTC+9). */
+            zone: string;
+        };
         /**
          * @description A Kemendagri region code: province `72`, regency `72.71`, district `72.71.02`, village `72.71.02.1001`
          * @example 72.71
          */
         RegionCode: string;
+        /**
+         * @description The level of a region in the Kemendagri hierarchy, from the top.
+         * @enum {string}
+         */
+        RegionLevel: "province" | "regency" | "district" | "village";
+        /** @description Regions, by code. */
+        Regions: {
+            regions: components["schemas"]["Region"][];
+        };
         /**
          * @description The webhook answer that makes the bot reply in the chat: a Bot API
          *     `sendMessage` call.
@@ -1436,6 +1602,7 @@ export interface components {
             channel: components["schemas"]["Channel"];
             /** @description The sender's own id for this report (message id, feed guid). */
             external_id?: string | null;
+            filing?: null | components["schemas"]["Filing"];
             id: components["schemas"]["ReportId"];
             /** @description The language the sender declared, if any (ISO 639-3, e.g. `ind`). */
             language?: string | null;
@@ -1459,6 +1626,17 @@ export interface components {
          * @description A report's id: a UUIDv7 given at intake, so ids sort by intake time.
          */
         ReportId: string;
+        /** @description A page of reports. */
+        ReportList: {
+            /** @description The name of each region code in `reports`. */
+            names: {
+                [key: string]: string;
+            };
+            /** @description Newest received first. */
+            reports: components["schemas"]["ListedReport"][];
+            /** @description All the reports that match, not only this page. */
+            total: number;
+        };
         /** @description A report that counted towards an alert, with enough to recognise it. */
         ReportRef: {
             /** @description The start of its title or text, for notifications. */
@@ -1467,6 +1645,11 @@ export interface components {
             /** Format: date-time */
             reported_at: string;
         };
+        /**
+         * @description What became of a reporter's report.
+         * @enum {string}
+         */
+        ReportStatus: "received" | "alerted" | "acknowledged" | "in_progress" | "resolved";
         /**
          * @description Who sent a report. Informants are protected: this is never shown in search
          *     hits, and only admins and operators in scope may read it.
@@ -1595,6 +1778,21 @@ export interface components {
             reason: string;
             region: components["schemas"]["RegionCode"];
             /** Format: date-time */
+            until: string;
+        };
+        /** @description The silence that holds an alert back. */
+        Silenced: {
+            /**
+             * @description The silence, when it lies within your regions (`GET /api/v1/silences`
+             *     lists it and `DELETE /api/v1/silences/{id}` ends it); absent for a
+             *     silence set above your regions.
+             */
+            id?: string | null;
+            reason?: string | null;
+            /**
+             * Format: date-time
+             * @description When notifications start again (the latest end of the silences that cover the alert).
+             */
             until: string;
         };
         /** @description The silences a caller sees. */
@@ -1903,6 +2101,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    alerts_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a stream of `ready`, `alert` (a ChainedAlert as JSON) and `reload` events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description no valid token or session */
@@ -3338,6 +3583,110 @@ export interface operations {
             };
         };
     };
+    regions_list: {
+        parameters: {
+            query?: {
+                /** @description A region code: only that region and the regions under it (`72.71`: Kota Palu and its districts). */
+                prefix?: string;
+                /** @description Only regions of this level. */
+                level?: "province" | "regency" | "district";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Regions"];
+                };
+            };
+            /** @description unchanged since the ETag sent in If-None-Match */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_list: {
+        parameters: {
+            query?: {
+                /** @description Only these reports: ids separated by commas, at most 100 (the `reports` of an alert). */
+                ids?: string;
+                /** @description Default 50, at most 200. */
+                limit?: number;
+                /** @description Skip this many (at most 10,000). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     reports_submit: {
         parameters: {
             query?: never;
@@ -3489,6 +3838,76 @@ export interface operations {
             };
             /** @description too many failed sign-ins from your address; wait for Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the report's id */
+                id: string;
+                /** @description the file's place in the report's `attachments`, from 0 */
+                n: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file, with its own Content-Type */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": components["schemas"]["FileBytes"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the attachment store cannot be read right now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4358,7 +4777,7 @@ export interface operations {
                 /** @description `day` (the default), `week` or `month`; days in UTC+7. */
                 bucket?: "day" | "week" | "month";
                 /** @description `province` (the default) or `regency`. */
-                by?: "province" | "regency";
+                by?: "province" | "regency" | "district" | "village";
             };
             header?: never;
             path?: never;
@@ -5192,26 +5611,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    ui_ui_script: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the script */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/javascript": string;
                 };
             };
         };
