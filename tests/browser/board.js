@@ -1,0 +1,127 @@
+// The operator's board (tests/ui.rs runs it): opened from an email's link,
+// an awas arriving live over the alert stream after a report with a photo
+// is posted, its reports and the photo, acknowledging by keyboard, a
+// follow-up note; the same board on a phone.
+// env: ALERT_ID (an escalated waspada in Kota Palu), USER_NAME, USER_PASSWORD,
+//      TOKEN (the bootstrap token, to post the report), and lib.js's.
+const fs = require('node:fs');
+const path = require('node:path');
+const { URL, LAPTOP, PHONE, context, check, main } = require('./lib');
+
+const FIRST = process.env.ALERT_ID;
+const PNG = fs.readFileSync(path.join(__dirname, '../../web/public/icons/icon-192.png'));
+
+async function signInAt(page, hash) {
+  await page.goto(`${URL}/${hash}`);
+  await page.fill('#name', process.env.USER_NAME);
+  await page.fill('#password', process.env.USER_PASSWORD);
+  await page.click('#login button[type=submit]');
+  await page.locator('header.top').waitFor({ timeout: 10000 });
+}
+
+/** Posts a report with a photo as a reporter's phone would (multipart). */
+async function postReport(text) {
+  const form = new FormData();
+  form.append('report', JSON.stringify({ text, region: '72.71' }));
+  form.append('file', new Blob([PNG], { type: 'image/png' }), 'foto-bentrok.png');
+  const r = await fetch(`${URL}/api/v1/reports`, {
+    method: 'POST',
+    body: form,
+    headers: { Authorization: `Bearer ${process.env.TOKEN}`, 'Idempotency-Key': `board-${Date.now()}` },
+  });
+  if (r.status !== 202) throw new Error(`posting the report: ${r.status} ${await r.text()}`);
+}
+
+const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
+
+main(async (browser) => {
+  const ctx = await context(browser, LAPTOP);
+  const page = await ctx.newPage();
+
+  // the email's link opens the board with that alert focused
+  await signInAt(page, `#/alerts/${FIRST}`);
+  const first = page.locator(`#alert-${FIRST}`);
+  await first.waitFor({ timeout: 10000 });
+  await page.waitForFunction((id) => document.activeElement?.id === `alert-${id}`, FIRST, { timeout: 5000 });
+  await page.locator('.live-live').waitFor({ timeout: 10000 });
+  const card = await text(first);
+  for (const want of ['Waspada', 'Narkoba', 'Kota Palu', 'WITA', 'Terbuka', 'Email terkirim ke Kesbangpol Kota Palu',
+    'Diteruskan ke Kesbangpol Sulawesi Tengah', 'karena belum diterima oleh Kesbangpol Kota Palu']) {
+    if (!card.includes(want)) throw new Error(`the linked alert does not say "${want}":\n${card}`);
+  }
+  if (card.includes('not configured')) throw new Error(`a card shows the raw channel error:\n${card}`);
+  const notes = page.locator('.channels');
+  if ((await notes.count()) !== 1 || !(await text(notes)).includes('SMS belum dikonfigurasi')) {
+    throw new Error('the board should say once that SMS is not set up');
+  }
+  await check(page, 'board-linked');
+
+  // a report with a photo raises an awas that arrives live: banner, chime, card
+  await postReport('Bentrok warga di Palu Barat, dua rumah dibakar');
+  const banner = page.locator('.awas-banner[role=alert]');
+  await banner.waitFor({ timeout: 15000 });
+  if (!(await text(banner)).includes('Peringatan AWAS baru: Konflik sosial di Palu Barat')) {
+    throw new Error('the banner says: ' + (await text(banner)));
+  }
+  const href = await banner.locator('a').getAttribute('href');
+  const live = href.replace('#/alerts/', '');
+  const chimes = await page.evaluate(() => window.kentonganChimes ?? 0);
+  if (chimes < 1) throw new Error('no sound for the new awas');
+  const liveCard = page.locator(`#alert-${live}`);
+  await liveCard.waitFor({ timeout: 5000 });
+  // highest level first
+  const order = await page.locator('article.alert').evaluateAll((cards) => cards.map((c) => c.id));
+  if (order[0] !== `alert-${live}`) throw new Error(`the awas is not first: ${order}`);
+  await check(page, 'board-live-awas');
+
+  // its reports, and the photo full size
+  await liveCard.locator('button.show-reports').click();
+  await liveCard.locator('.report-text', { hasText: 'Bentrok warga di Palu Barat' }).waitFor({ timeout: 10000 });
+  const thumb = liveCard.locator('button.thumb img');
+  await thumb.waitFor({ timeout: 5000 });
+  await page.waitForFunction((id) => document.querySelector(`#alert-${id} button.thumb img`)?.naturalWidth > 0, live);
+  await liveCard.locator('button.thumb').click();
+  const dialog = page.locator('dialog.photo[open]');
+  await dialog.waitFor({ timeout: 5000 });
+  await page.waitForFunction(() => document.querySelector('dialog.photo[open] img')?.naturalWidth === 192);
+  await check(page, 'board-photo');
+  await page.keyboard.press('Escape');
+  await page.locator('dialog.photo[open]').waitFor({ state: 'detached', timeout: 5000 });
+
+  // acknowledge by keyboard alone: Tab from the card to its button, Enter
+  await liveCard.focus();
+  let found = false;
+  for (let i = 0; i < 40 && !found; i++) {
+    await page.keyboard.press('Tab');
+    found = await page.evaluate((id) => document.activeElement?.matches(`#alert-${id} button.ack`), live);
+  }
+  if (!found) throw new Error('Tab never reached the acknowledge button');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  if (ring === 'none') throw new Error('the focused button shows no focus ring');
+  await check(page, 'board-keyboard-focus');
+  await page.keyboard.press('Enter');
+  await liveCard.locator('.state', { hasText: 'Diterima' }).waitFor({ timeout: 5000 });
+
+  // a follow-up note on the first alert
+  await first.locator('textarea').fill('Tim gabungan menuju lokasi');
+  await first.locator('button.progress').click();
+  await first.locator('.state', { hasText: 'Ditindaklanjuti' }).waitFor({ timeout: 5000 });
+  const steps = await text(first.locator('.steps'));
+  if (!steps.includes('Tim gabungan menuju lokasi') || !steps.includes('Tindak lanjut oleh piket-palu')) {
+    throw new Error('the note is not shown: ' + steps);
+  }
+  await check(page, 'board-after');
+  await ctx.close();
+
+  // the same board on a phone
+  const phone = await context(browser, PHONE);
+  const small = await phone.newPage();
+  await signInAt(small, '#/board');
+  await small.locator(`#alert-${live}`).waitFor({ timeout: 10000 });
+  await small.locator('.live-live').waitFor({ timeout: 10000 });
+  await check(small, 'board');
+  await small.locator(`#alert-${live} button.show-reports`).click();
+  await small.locator(`#alert-${live} button.thumb img`).waitFor({ timeout: 10000 });
+  await check(small, 'board-reports');
+  await phone.close();
+});
