@@ -119,6 +119,12 @@ async function laptop(browser) {
   await page.locator('#breakdown', { hasText: 'Palu Barat' }).waitFor({ timeout: 10000 });
   await page.locator('#trend-chart canvas').waitFor({ timeout: 10000 });
   await check(page, 'trends-kota-palu');
+  // English as an option: the same page, in English words
+  await page.locator('header.top button', { hasText: 'English' }).click();
+  await page.locator('h1', { hasText: 'Trends and map' }).waitFor();
+  const head = await page.locator('#breakdown thead').innerText();
+  expect(head.includes('Drugs') && head.includes('Region'), `the table's header in English: ${head}`);
+  await check(page, 'trends-english');
   await ctx.close();
 }
 

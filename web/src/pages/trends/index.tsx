@@ -27,6 +27,7 @@ const t = words({
     series: 'Laporan per hari, {name}',
     seriesLabel: 'Grafik jumlah laporan per hari per indikator di {name}, {from} sampai {to}',
     seriesTable: 'Tabel data grafik',
+    daysWib: 'Hari dihitung menurut WIB (UTC+7), untuk semua wilayah.',
     day: 'Tanggal',
     count: 'Jumlah laporan',
     total: 'Jumlah',
@@ -66,6 +67,7 @@ const t = words({
     series: 'Reports per day, {name}',
     seriesLabel: 'Chart of reports per day per indicator in {name}, {from} to {to}',
     seriesTable: 'The chart as a table',
+    daysWib: 'Days are counted in WIB (UTC+7), for every region.',
     day: 'Day',
     count: 'Reports',
     total: 'Total',
@@ -222,7 +224,8 @@ export default function Trends() {
     }
     setError(null);
     let stale = false;
-    const period = { region: region || undefined, from: dayStart(from, region), to: dayEnd(to, region) };
+    // the API counts days in UTC+7 (WIB), so the period is cut there too
+    const period = { region: region || undefined, from: dayStart(from), to: dayEnd(to) };
     /** Puts an answer's body in place, or says why there is none. */
     const take =
       <T,>(set: (v: T) => void) =>
@@ -314,6 +317,7 @@ export default function Trends() {
       )}
 
       <h2>{t('series', { name })}</h2>
+      <p class="hint">{t('daysWib')}</p>
       {series ? (
         <>
           <Chart series={series} label={t('seriesLabel', { name, from: dateText(from), to: dateText(to) })} />
@@ -379,10 +383,10 @@ export default function Trends() {
                 <tr>
                   <th scope="row">{t('total')}</th>
                   {breakdown.indicators.map((i) => (
-                    <td key={i}>{num(breakdown.totals[i] ?? 0)}</td>
+                    <td key={i}>{num((breakdown.totals[i] ?? 0) + (breakdown.unplaced[i] ?? 0))}</td>
                   ))}
                   <td>
-                    <strong>{num(Object.values(breakdown.totals).reduce((a, b) => a + b, 0))}</strong>
+                    <strong>{num([...Object.values(breakdown.totals), ...Object.values(breakdown.unplaced)].reduce((a, b) => a + b, 0))}</strong>
                   </td>
                   {alerts !== 'forbidden' && <td />}
                 </tr>
