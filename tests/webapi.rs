@@ -358,3 +358,27 @@ async fn the_region_list_is_public_compact_and_cacheable() {
         assert!(err["error"]["message"].as_str().unwrap().contains(field), "{bad}: {err}");
     }
 }
+
+/// A node told to stop ends its alert streams rather than wait for them: it
+/// is gone well within the 10 s it gives requests in flight.
+#[tokio::test]
+async fn a_stopping_node_ends_its_alert_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::start(dir.path(), "", &[]).await;
+    create_user_as(&node, TOKEN, json!({"name": "piket", "role": "operator", "regions": ["72"], "password": PASSWORD}))
+        .await;
+    let (cookie, _) = sign_in(&node, "piket").await;
+    let mut events = Events::open(&node, &cookie).await;
+    assert_eq!(events.next().await.unwrap().0, "ready");
+    let started = std::time::Instant::now();
+    let term = std::process::Command::new("kill").arg("-TERM").arg(node.child.id().to_string()).status().unwrap();
+    assert!(term.success());
+    assert_eq!(events.next().await, None);
+    let exited = eventually(Duration::from_secs(20), || {
+        let done = node.child.try_wait().unwrap().is_some();
+        async move { done.then_some(()) }
+    })
+    .await;
+    assert!(exited.is_some(), "the node did not stop; log:\n{}", node.log());
+    assert!(started.elapsed() < Duration::from_secs(8), "stopping took {:?}", started.elapsed());
+}
