@@ -8,10 +8,7 @@ import { Attachments } from '../reports/attachments';
 import { listReports, type Listed } from '../reports/listed';
 import { smsStatusWord, w } from './words';
 
-/** An alert as the board shows it (`silenced`: see api/src/alerts.rs). */
-export type Alert = Schemas['ChainedAlert'] & {
-  silenced?: { until: string; id?: string | null; reason?: string | null } | null;
-};
+export type Alert = Schemas['ChainedAlert'];
 type Delivery = Schemas['Delivery'];
 
 /** Whether a delivery failed because its channel has no configuration. */

@@ -27,6 +27,12 @@ export default function Board({ id }: Record<string, string | undefined>) {
   const [units, setUnits] = useState(new Map<string, string>());
   const focus = useRef(id);
   focus.current = id;
+  // ages ("5 menit lalu") move on by themselves
+  const [, setMinute] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setMinute((n) => n + 1), 60_000);
+    return () => clearInterval(timer);
+  }, []);
 
   const publish = () => setAlerts([...known.current.values()].sort(order));
 

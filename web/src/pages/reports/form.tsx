@@ -63,6 +63,12 @@ export function ReportForm() {
     setPendingKey(null);
   };
 
+  const add = (e: Event) => {
+    const input = e.currentTarget as HTMLInputElement;
+    setFiles((now) => [...now, ...Array.from(input.files ?? [])]);
+    input.value = '';
+  };
+
   const locate = () => {
     if (!('geolocation' in navigator)) {
       setWhere({ kind: 'err', message: w('locateFailed') });
@@ -190,25 +196,31 @@ export function ReportForm() {
             {where?.kind === 'ok' ? w('located', { name: placeName(where.code) }) : where?.kind === 'err' ? where.message : ''}
           </p>
         </div>
-        <div>
-          <label for="files">{w('files')}</label>
+        <fieldset class="files-field">
+          <legend>{w('files')}</legend>
           <p class="hint" id="files-hint">
             {w('filesHint')}
           </p>
-          <input
-            id="files"
-            type="file"
-            multiple
-            accept="image/*,application/pdf,.pdf,.doc,.docx,.odt,.txt"
-            aria-describedby="files-hint"
-            onChange={(e) => {
-              const input = e.currentTarget as HTMLInputElement;
-              setFiles([...files, ...Array.from(input.files ?? [])]);
-              input.value = '';
-            }}
-          />
+          <div class="pick">
+            <span class="file-pick">
+              <input
+                id="files"
+                class="visually-hidden"
+                type="file"
+                multiple
+                accept="image/*,application/pdf,.pdf,.doc,.docx,.odt,.txt"
+                aria-describedby="files-hint"
+                onChange={add}
+              />
+              <label for="files">{w('addFiles')}</label>
+            </span>
+            <span class="file-pick">
+              <input id="camera" class="visually-hidden" type="file" accept="image/*" capture="environment" onChange={add} />
+              <label for="camera">{w('takePhoto')}</label>
+            </span>
+          </div>
           {files.length > 0 && <Chosen files={files} onRemove={(i) => setFiles(files.filter((_, j) => j !== i))} />}
-        </div>
+        </fieldset>
         {error && (
           <p class="err" role="alert">
             {error}

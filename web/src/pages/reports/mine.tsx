@@ -86,7 +86,7 @@ export function MyReports() {
         </>
       )}
       {error && (
-        <p class="err" role="alert">
+        <p class={navigator.onLine ? 'err' : 'note'} role="alert">
           {error}
         </p>
       )}
