@@ -253,6 +253,7 @@ async fn an_admin_backtests_saves_and_rolls_back_a_rule_and_manages_accounts_uni
     let unit = units["units"].as_array().unwrap().iter().find(|u| u["name"] == "Kesbangpol Kota Palu").cloned();
     let unit = unit.unwrap_or_else(|| panic!("no unit: {units}"));
     assert_eq!(unit["emails"], json!(["kesbangpol@palukota.go.id"]));
+    assert_eq!(unit["min_level"], "siaga");
     assert_eq!(unit["working_hours"], json!({"days": [1, 2, 3, 4, 5], "from": "08:00", "to": "16:00"}));
     let (_, silences) = call(&node, "GET", "/api/v1/silences", Some(TOKEN), None).await;
     assert_eq!(silences["silences"][0]["region"], "72.71", "{silences}");

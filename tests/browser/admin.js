@@ -158,6 +158,12 @@ async function unitsAndSilences(page) {
   await page.locator('#units tr', { hasText: 'Kesbangpol Kota Palu' }).waitFor({ timeout: 10000 });
   const row = await page.locator('#units tr', { hasText: 'Kesbangpol Kota Palu' }).innerText();
   expect(row.includes('Kota Palu') && row.includes('08:00') && row.includes('kesbangpol@palukota.go.id'), `the unit row: ${row}`);
+  // changed: notified from siaga up
+  await page.locator('#units button', { hasText: 'Ubah Kesbangpol Kota Palu' }).click();
+  const edit = page.locator('form[id^="unit-"]');
+  await edit.locator('select').first().selectOption('siaga');
+  await edit.locator('button[type=submit]').click();
+  await page.locator('#units tr', { hasText: 'Siaga+' }).waitFor({ timeout: 10000 });
   await check(page, 'admin-units');
 
   await page.goto(URL + '/#/admin/silences');

@@ -43,6 +43,7 @@ const t = words({
     cancel: 'Batal',
     remove: 'Hapus {name}',
     removed: 'Unit {name} dihapus.',
+    confirmRemove: 'Hapus unit {name}? Unit ini tidak akan menerima pemberitahuan lagi.',
     saved: 'Unit {name} disimpan.',
     none: 'Belum ada unit.',
     regionsEmpty: 'Pilih setidaknya satu wilayah.',
@@ -82,6 +83,7 @@ const t = words({
     cancel: 'Cancel',
     remove: 'Remove {name}',
     removed: 'Unit {name} removed.',
+    confirmRemove: 'Remove unit {name}? It will receive no more notifications.',
     saved: 'Unit {name} saved.',
     none: 'No units yet.',
     regionsEmpty: 'Choose at least one region.',
@@ -311,6 +313,7 @@ export default function Units() {
     load();
   };
   const remove = async (u: Unit) => {
+    if (!window.confirm(t('confirmRemove', { name: u.name }))) return;
     const { error, response } = await api.DELETE('/api/v1/units/{id}', { params: { path: { id: u.id } } });
     if (!response.ok) return setError(problemOf(error, response.status, []).text || errorText(error, response.status));
     setError(null);
