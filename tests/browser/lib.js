@@ -57,9 +57,12 @@ async function axe(page, name) {
   }
 }
 
-/** Throws when the page is wider than its viewport (a phone would scroll sideways). */
+/** Throws when the page is wider than its viewport (a phone would scroll
+ * sideways). Compared with the viewport's set width, not `innerWidth`: with
+ * `isMobile`, Chromium zooms out to fit a wide page and `innerWidth` grows. */
 async function noSideScroll(page, name) {
-  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  const width = page.viewportSize().width;
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
   if (scroll > width + 1) throw new Error(`${name} is ${scroll}px wide on a ${width}px screen`);
 }
 
