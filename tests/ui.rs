@@ -107,9 +107,22 @@ async fn an_operator_watches_alerts_arrive_live_and_takes_them_on_in_the_browser
     assert_eq!(live["history"][0]["state"], "acknowledged", "{live}");
     assert_eq!(live["history"][0]["by"], "piket-palu");
     let (_, after) = call(&node, "GET", &format!("/api/v1/alerts/{first}"), Some(TOKEN), None).await;
-    assert_eq!(after["state"], "in_progress", "{after}");
+    assert_eq!(after["state"], "resolved", "{after}");
     let notes: Vec<&str> = after["history"].as_array().unwrap().iter().filter_map(|s| s["note"].as_str()).collect();
     assert_eq!(notes, ["Tim gabungan menuju lokasi"], "{after}");
+    assert_eq!(after["history"][0]["state"], "in_progress", "{after}");
+    let (_, silences) = call(&node, "GET", "/api/v1/silences", Some(TOKEN), None).await;
+    let silence = &silences["silences"][0];
+    assert_eq!(
+        (&silence["indicator"], &silence["region"], &silence["reason"], &silence["by"]),
+        (
+            &json!("konflik_sosial"),
+            &json!("72.71.02"),
+            &json!("Operasi gabungan sedang berjalan"),
+            &json!("piket-palu")
+        ),
+        "{silences}"
+    );
 }
 
 /// A field officer files a report from the form (region found by typing

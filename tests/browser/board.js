@@ -111,6 +111,22 @@ main(async (browser) => {
     throw new Error('the note is not shown: ' + steps);
   }
   await check(page, 'board-after');
+
+  // silence the live alert for a day: it stays on the board, marked
+  await liveCard.locator('button.silence').click();
+  await liveCard.locator('select[name=hours]').selectOption('24');
+  await liveCard.locator('input[name=reason]').fill('Operasi gabungan sedang berjalan');
+  await liveCard.locator('.silence-form button[type=submit]').click();
+  await liveCard.locator('.silence-mark', { hasText: 'Dibungkam sampai' }).waitFor({ timeout: 10000 });
+  if (!(await text(liveCard.locator('.silence-mark'))).includes('Operasi gabungan sedang berjalan')) {
+    throw new Error('the silence does not say why');
+  }
+  await check(page, 'board-silenced');
+
+  // resolve the first alert: the linked alert stays shown, as resolved
+  await first.locator('button.resolve').click();
+  await first.locator('.state', { hasText: 'Selesai' }).waitFor({ timeout: 5000 });
+  await first.locator('.note', { hasText: 'sudah selesai' }).waitFor({ timeout: 5000 });
   await ctx.close();
 
   // the same board on a phone

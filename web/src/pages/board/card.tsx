@@ -91,7 +91,7 @@ export function AlertCard({ alert: a, units, focused, onChange }: Props) {
     return run(() => api.POST('/api/v1/alerts/{id}/progress', { ...path, body: { note } }));
   };
   const resolve = () =>
-    run(() => api.POST('/api/v1/alerts/{id}/resolve', { ...path, body: note.trim() ? { note } : null }));
+    run(() => api.POST('/api/v1/alerts/{id}/resolve', { ...path, body: note.trim() ? { note } : {} }));
 
   const silence = async (e: Event) => {
     e.preventDefault();
