@@ -48,6 +48,7 @@ impl Events {
         let response = client().get(node.url("/api/v1/alerts/stream")).header("cookie", cookie).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/event-stream");
+        assert_eq!(response.headers()["x-accel-buffering"], "no");
         Events { response, buffer: String::new() }
     }
 

@@ -1,18 +1,17 @@
 //! Alerts as the API shows them: a view of the `alerts` topic.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::{Arc, RwLock};
 
 use alerter::links::Purpose;
-use axum::Json;
-use std::convert::Infallible;
-
 use axum::Extension;
+use axum::Json;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use bus::Topic;
-use futures_util::Stream;
 use model::{Alert, AlertBook, AlertEvent, AlertFilter, AlertState, Clock, Silence, StateChange, wire};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -192,7 +191,9 @@ pub struct ChainedAlert {
 /// The silence that holds an alert back.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Silenced {
-    /// When notifications start again (the latest end of the silences that cover the alert).
+    /// When notifications start again (the latest end of the silences that
+    /// cover the alert). No event is sent when it passes: take the mark
+    /// away then.
     #[serde(with = "time::serde::rfc3339")]
     pub until: OffsetDateTime,
     /// The silence, when it lies within your regions (`GET /api/v1/silences`
@@ -397,15 +398,16 @@ pub async fn stream(
     State(state): State<AppState>,
     caller: Caller,
     Extension(Required(roles)): Extension<Required>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let notes = view(&state)?.notes.subscribe();
     let recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK, RECHECK);
     let listener = Listener { state, caller, roles, notes, ready: false, recheck };
     let events = futures_util::stream::unfold(listener, |mut listener| async move {
         let event = listener.event().await?;
-        Some((Ok(event), listener))
+        Some((Ok::<_, Infallible>(event), listener))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    // proxies that buffer answers (nginx) pass this one on as it comes
+    Ok(([("x-accel-buffering", "no")], Sse::new(events).keep_alive(KeepAlive::default())))
 }
 
 /// The body of a lifecycle step: an optional note (a follow-up, tindak lanjut).

@@ -1111,7 +1111,7 @@ export interface components {
          * @description The region level counts are grouped by.
          * @enum {string}
          */
-        By: "province" | "regency" | "district" | "village";
+        By: "province" | "regency";
         /** @description An alert only the candidate would raise. */
         CandidateAlert: {
             /**
@@ -1791,7 +1791,9 @@ export interface components {
             reason?: string | null;
             /**
              * Format: date-time
-             * @description When notifications start again (the latest end of the silences that cover the alert).
+             * @description When notifications start again (the latest end of the silences that
+             *     cover the alert). No event is sent when it passes: take the mark
+             *     away then.
              */
             until: string;
         };
@@ -4777,7 +4779,7 @@ export interface operations {
                 /** @description `day` (the default), `week` or `month`; days in UTC+7. */
                 bucket?: "day" | "week" | "month";
                 /** @description `province` (the default) or `regency`. */
-                by?: "province" | "regency" | "district" | "village";
+                by?: "province" | "regency";
             };
             header?: never;
             path?: never;
