@@ -64,10 +64,11 @@ pub fn serve(path: &str, headers: &HeaderMap) -> Option<Response> {
 /// the API, else the API's JSON 404.
 pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
-    if (method == Method::GET || method == Method::HEAD) && !path.starts_with("/api/") {
-        if let Some(response) = serve(path, &headers) {
-            return response;
-        }
+    if (method == Method::GET || method == Method::HEAD)
+        && !path.starts_with("/api/")
+        && let Some(response) = serve(path, &headers)
+    {
+        return response;
     }
     crate::error::ApiError::not_found("no such endpoint; see /api/v1/openapi.json;").into_response()
 }

@@ -125,13 +125,16 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn(health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// The web app's page (its scripts, styles, service worker and map data
-/// are files below `/assets/`, `/map/` and the root, served as the router's
-/// fallback; see [`assets`]).
+/// The web app's page.
+///
+/// Its scripts, styles, service worker and map data are files below
+/// `/assets/`, `/map/` and the root, served as the router's fallback (see
+/// [`assets`]).
 #[utoipa::path(get, path = "/", tag = "ui",
     responses((status = 200, description = "the page", body = String, content_type = "text/html")))]
 async fn ui(headers: axum::http::HeaderMap) -> axum::response::Response {
