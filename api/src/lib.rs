@@ -125,6 +125,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::map_response(security_headers))
+        // JSON and CSV answers gzipped for phones on slow links; the web
+        // app's files come precompressed and event streams are left alone
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
