@@ -176,6 +176,10 @@ async fn metrics_headers_and_error_messages_leak_nothing() {
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
     assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(r.headers()["content-encoding"], "br");
+    // API answers are gzipped for a browser that accepts it (a phone on 3G)
+    let r = client().get(node.url("/api/v1/regions")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert!(r.bytes().await.unwrap().len() < 300_000);
     // a missing file outside the API is the API's JSON 404, not the page
     let r = client().get(node.url("/assets/nothing.js")).send().await.unwrap();
     assert_eq!(r.status(), 404);
