@@ -37,6 +37,9 @@ async fn an_alert_is_acknowledged_followed_up_and_resolved_by_people_in_scope() 
     assert_eq!(status, 404);
     let (status, _) = call(&node, "POST", &path("ack"), Some(&analyst), None).await;
     assert_eq!(status, 403);
+    // an analyst reads alerts (the trends map colours regions by them) but does not act on them
+    let (status, seen) = call(&node, "GET", &format!("/api/v1/alerts/{id}"), Some(&analyst), None).await;
+    assert_eq!((status, &seen["id"]), (200, &alert["id"]));
     let (status, _) = call(&node, "POST", "/api/v1/alerts/bukan-id/ack", Some(&piket), None).await;
     assert_eq!(status, 404);
     // a note needs someone on it first

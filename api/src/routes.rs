@@ -24,6 +24,8 @@ const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporte
 const ADMIN: &[Role] = &[Role::Admin];
 const ADMIN_ANALYST: &[Role] = &[Role::Admin, Role::Analyst];
 const ADMIN_OPERATOR: &[Role] = &[Role::Admin, Role::Operator];
+/// Who may read alerts: operators act on them, analysts map and count them.
+const ALERT_READERS: &[Role] = &[Role::Admin, Role::Operator, Role::Analyst];
 const PUBLIC: &[Role] = &[];
 
 /// Which part of a node serves an endpoint.
@@ -106,8 +108,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(PUBLIC, Always, routes!(regions::list)),
         ep(ADMIN_ANALYST, Api, routes!(search::search)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(search::stats)),
-        ep(ADMIN_OPERATOR, Api, routes!(alerts::list)),
-        ep(ADMIN_OPERATOR, Api, routes!(alerts::get)),
+        ep(ALERT_READERS, Api, routes!(alerts::list)),
+        ep(ALERT_READERS, Api, routes!(alerts::get)),
         ep(ADMIN_OPERATOR, Api, routes!(alerts::stream)),
         ep(ADMIN_OPERATOR, Api, routes!(alerts::ack)),
         ep(PUBLIC, Api, routes!(alerts::ack_link_page)),

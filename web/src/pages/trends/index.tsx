@@ -242,22 +242,20 @@ export default function Trends() {
     api.GET('/api/v1/stats/breakdown', { params: { query: period } }).then(take(setBreakdown), failed);
     const recent = { region: period.region, to: period.to, days: RECENT_DAYS, baseline_days: BASELINE_DAYS };
     api.GET('/api/v1/stats/rising', { params: { query: recent } }).then(take(setRising), failed);
-    if (me.value?.role === 'analyst') setAlerts('forbidden');
-    else
-      api.GET('/api/v1/alerts', { params: { query: { region: region || undefined, limit: 1000 } } }).then(({ data, response }) => {
-        if (stale) return;
-        if (!data) return setAlerts(response.status === 403 ? 'forbidden' : {});
-        const out: Record<string, { level: Level; n: number }> = {};
-        for (const a of data.alerts) {
-          if (a.state === 'resolved') continue;
-          const code = String(a.region);
-          const level = a.level as Level;
-          const o = (out[code] ??= { level, n: 0 });
-          o.n++;
-          if (RANK[level] > RANK[o.level]) o.level = level;
-        }
-        setAlerts(out);
-      });
+    api.GET('/api/v1/alerts', { params: { query: { region: region || undefined, limit: 1000 } } }).then(({ data, response }) => {
+      if (stale) return;
+      if (!data) return setAlerts(response.status === 403 ? 'forbidden' : {});
+      const out: Record<string, { level: Level; n: number }> = {};
+      for (const a of data.alerts) {
+        if (a.state === 'resolved') continue;
+        const code = String(a.region);
+        const level = a.level as Level;
+        const o = (out[code] ??= { level, n: 0 });
+        o.n++;
+        if (RANK[level] > RANK[o.level]) o.level = level;
+      }
+      setAlerts(out);
+    });
     return () => {
       stale = true;
     };
