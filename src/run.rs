@@ -318,6 +318,14 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let accounts = accounts::Accounts::new(bus.clone(), clock.clone());
     view(&mut tasks, "accounts", &bus, Topic::Accounts, &accounts.directory, true).await?;
     view(&mut tasks, "audit-view", &bus, Topic::Audit, &accounts.audit, false).await?;
+    // Report templates: where filings are taken in, and for the api's answers.
+    let templates = duties::TemplateBook::default();
+    view(&mut tasks, "templates", &bus, Topic::Templates, &templates, true).await?;
+    let filings = duties::FilingBook::default();
+    if has(Role::Api) {
+        let (bus, filings) = (bus.clone(), filings.clone());
+        tasks.spawn(supervise("filings-view", move || duties::book::follow(bus.clone(), filings.clone())));
+    }
     // where the ingest role keeps attachments, and the api role reads them
     let files = match &config.attachments.s3 {
         Some(s3) => ingest::AttachmentStore::s3(s3).map_err(|e| Failure::Config(e.to_string()))?,
@@ -364,6 +372,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             rules: book.clone(),
             max_text_chars: config.ingest.max_text_chars,
             attachments: files,
+            filings,
         }),
         _ => None,
     };
@@ -373,6 +382,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         accounts: accounts.clone(),
         secure_cookies: public_url.starts_with("https://"),
         metrics: Some(metrics),
+        templates,
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
         max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))
             .unwrap_or(usize::MAX),

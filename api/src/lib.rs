@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod alerts;
 mod assets;
 pub mod audit;
+pub mod duties;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -69,6 +70,9 @@ pub struct Shared {
     pub max_body: usize,
     /// Largest report with its attachments (`POST /api/v1/reports`), in bytes.
     pub max_report_body: usize,
+    /// Report templates, followed from the `templates` topic: filings are
+    /// checked against them where reports are taken in.
+    pub templates: ::duties::TemplateBook,
     /// With the `ingest` role.
     pub ingest: Option<IngestPart>,
     /// With the `api` role.
@@ -104,6 +108,8 @@ pub struct ApiPart {
     /// Where the ingest nodes keep attachments (`[attachments.s3]`, else
     /// `data_dir/attachments`, which another node's api cannot reach).
     pub attachments: ingest::AttachmentStore,
+    /// Which filings of report templates exist, followed from `classified`.
+    pub filings: ::duties::FilingBook,
 }
 
 impl Shared {

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
-use crate::{AppState, accounts, alerts, audit, health, regions, reports, rules, search, silences, units, webhooks};
+use crate::{AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, units, webhooks};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];
@@ -140,6 +140,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(ADMIN, Api, routes!(rules::delete)),
         ep(ADMIN, Api, routes!(rules::test)).reads_only(),
         ep(ADMIN, Api, routes!(rules::backtest)).reads_only(),
+        ep(ANY, Api, routes!(duties::list)),
+        ep(ANY, Api, routes!(duties::get)),
+        ep(ADMIN, Api, routes!(duties::put)),
+        ep(ANY, Ingest, routes!(duties::file)).large(),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::filings)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::draft)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::compliance)),
         ep(PUBLIC, Api, routes!(crate::ui)),
     ]
 }

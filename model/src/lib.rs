@@ -19,7 +19,7 @@ pub use alert::{
 pub use audit::AuditEvent;
 pub use classification::{Classification, ClassifiedReport, IndicatorHit, MatchField, TermMatch};
 pub use region::{RegionCode, RegionLevel, regions};
-pub use report::{Attachment, Channel, GeoPoint, Report, ReportId, Reporter};
+pub use report::{Attachment, Channel, Filing, GeoPoint, Report, ReportId, Reporter};
 pub use scope::Scope;
 pub use unit::{Silence, Unit};
 

@@ -145,6 +145,25 @@ pub struct Report {
     /// The sender's own id for this report (message id, feed guid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// When the report is a filing of a periodic report template (a
+    /// LAPSITDA): which template, version, period and region, and the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filing: Option<Filing>,
+}
+
+/// What makes a report a filing of a report template: the template and the
+/// version its values were checked against, the period and the region it is
+/// for, and the values by field id. The report's text is rendered from them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Filing {
+    pub template: String,
+    pub version: u32,
+    /// `2026-11-30` (daily), `2026-W48` (weekly), `2026-11` (monthly) or a stage id.
+    pub period: String,
+    pub region: RegionCode,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Report {
@@ -172,6 +191,7 @@ impl Report {
             attachments: Vec::new(),
             location: None,
             external_id: None,
+            filing: None,
         }
     }
 
@@ -179,5 +199,32 @@ impl Report {
     /// region is not known yet, so one province's reports stay in order.
     pub fn partition_key(&self) -> String {
         self.region.as_ref().map_or_else(|| "00".to_owned(), |r| r.province().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+
+    #[test]
+    fn a_report_without_a_filing_still_decodes_and_a_filing_round_trips() {
+        let old = br#"{"v":1,"id":"0193a0e0-0000-7000-8000-000000000001","received_at":"2026-11-30T08:00:00Z",
+            "reported_at":"2026-11-30T08:00:00Z","channel":"app","source":"api","text":"pesta sabu"}"#;
+        let report: Report = wire::decode(old).unwrap();
+        assert_eq!(report.filing, None);
+        assert!(!String::from_utf8(wire::encode(&report)).unwrap().contains("filing"));
+        let palu = RegionCode::parse("72.71").unwrap();
+        let filed = Report {
+            filing: Some(Filing {
+                template: "lapsitda-harian".into(),
+                version: 2,
+                period: "2026-11-30".into(),
+                region: palu,
+                values: [("upaya".to_owned(), serde_json::json!("mediasi"))].into_iter().collect(),
+            }),
+            ..report
+        };
+        assert_eq!(wire::decode::<Report>(&wire::encode(&filed)).unwrap(), filed);
     }
 }

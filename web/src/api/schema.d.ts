@@ -226,6 +226,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who filed a template for a period: filed, filed late, not filed.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     For every expected filer within the caller's regions (and `region`):
+         *     its deadline in its own zone (WIB, WITA, WIT), its status, when it filed
+         *     and its latest filing; then the counts and rates (expected, filed, on
+         *     time) for the filers of each level under every region above them and
+         *     nationally. On time is judged by the first filing's `reported_at`.
+         */
+        get: operations["duties_compliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/feeds": {
         parameters: {
             query?: never;
@@ -722,6 +748,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The report templates: national ones and those of the caller's regions.
+         * @description Requires role: admin, analyst, operator, reporter.
+         *
+         *     Each with its latest version, fields, schedule and filers. The built-in
+         *     templates are `lapsitda-harian` (the daily regional situation report)
+         *     and `tahapan-pemilu` (election-stage monitoring).
+         */
+        get: operations["duties_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One report template, its latest version or the one asked for.
+         * @description Requires role: admin, analyst, operator, reporter.
+         */
+        get: operations["duties_get"];
+        /**
+         * Define a report template, or change one: a new version.
+         * @description Requires role: admin.
+         *
+         *     A national admin may define any template; a regional admin only one
+         *     whose filers all lie within the admin's regions (before and after the
+         *     change). Each change makes a new version; filings record the version
+         *     they used, and a filing may name any version. Sending the same
+         *     definition as the latest version changes nothing. Each wrong part is
+         *     refused with 422 naming it (`fields[2].options`).
+         */
+        put: operations["duties_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A pre-filled draft of a region's filing from its children's filings.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     For a province, from its regencies' latest filings for the period:
+         *     incidents and text answers gathered with each regency's name, numbers
+         *     summed, a choice kept when all agree. Edit it and send it with `POST
+         *     .../filings` as the province's own.
+         */
+        get: operations["duties_draft"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/templates/{id}/filings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The filings made for a period, within the caller's regions.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Each filer's filings, by region; `region=72` narrows to what lies in
+         *     Sulawesi Tengah, so a province sees what its regencies filed. The
+         *     values are in each report (`GET /api/v1/reports/{id}`).
+         */
+        get: operations["duties_filings"];
+        put?: never;
+        /**
+         * File a template for a period and a region; 202 once it is durable.
+         * @description Requires role: admin, analyst, operator, reporter.
+         *
+         *     The values are checked against the template version named (the latest
+         *     when none); a problem is refused with 422 naming it (`values.upaya`).
+         *     The region must lie within the caller's regions and be one of the
+         *     template's filers. The filing becomes a report whose text is the
+         *     filer's own words (incidents by ATHG category, text answers), so it is
+         *     classified, searchable and counted for alerts like any other; the report
+         *     carries the template, version, period, region and values in `filing`.
+         *     A repeat with the same `Idempotency-Key` and body gets the first id back.
+         *     Files for attachment fields come in a multipart request: the filing as a
+         *     `filing` part holding the JSON, and each file as a part named after its
+         *     field; they are stored with the report, and the field's value records
+         *     the file's name, type, size and SHA-256.
+         */
+        post: operations["duties_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens/{id}": {
         parameters: {
             query?: never;
@@ -1181,6 +1328,67 @@ export interface components {
             classification: components["schemas"]["Classification"];
             report: components["schemas"]["Report"];
         };
+        /** @description The compliance of a template for a period. */
+        Compliance: {
+            period: string;
+            rows: components["schemas"]["ComplianceRow"][];
+            template: string;
+            /** @description National first, then by region code and filer level. */
+            totals: components["schemas"]["ComplianceTotals"][];
+            /**
+             * Format: int32
+             * @description The template's current version.
+             */
+            version: number;
+        };
+        /** @description One expected filer. */
+        ComplianceRow: {
+            /** Format: date-time */
+            deadline?: string | null;
+            /**
+             * Format: date-time
+             * @description When its first filing was made (its `reported_at`), which decides
+             *     whether it was on time.
+             */
+            filed_at?: string | null;
+            /** @description How many filings it made for the period (corrections count). */
+            filings: number;
+            level: components["schemas"]["RegionLevel"];
+            name: string;
+            /** @description Not filed and the deadline has passed. */
+            overdue: boolean;
+            region: components["schemas"]["RegionCode"];
+            /** @description The latest filing: the report's id, and the template version it used. */
+            report?: string | null;
+            status: components["schemas"]["FilingStatus"];
+            /** Format: int32 */
+            version?: number | null;
+            /** @description `WIB`, `WITA` or `WIT`: the zone its deadline is in. */
+            zone: string;
+        };
+        /** @description Counts for the filers of one level under one region (or the nation). */
+        ComplianceTotals: {
+            expected: number;
+            /** @description Filed at all, on time or late. */
+            filed: number;
+            /**
+             * Format: double
+             * @description `filed / expected`, from 0 to 1.
+             */
+            filed_rate: number;
+            /** @description The level of the filers counted. */
+            filers: components["schemas"]["RegionLevel"];
+            late: number;
+            name: string;
+            not_filed: number;
+            on_time: number;
+            /**
+             * Format: double
+             * @description `on_time / expected`, from 0 to 1.
+             */
+            on_time_rate: number;
+            region?: null | components["schemas"]["RegionCode"];
+        };
         /** @description A new account, with its first API token. */
         CreatedAccount: components["schemas"]["AccountView"] & {
             /** @description Shown only in this answer. */
@@ -1297,6 +1505,70 @@ export interface components {
             values?: Record<string, never>;
             /** Format: int32 */
             version: number;
+        };
+        /** @description A filing taken. */
+        FilingAccepted: {
+            /**
+             * Format: date-time
+             * @description The filer's deadline for the period, in its own zone.
+             */
+            deadline?: string | null;
+            /** @description A retry of a filing already taken: `id` is the first one's. */
+            duplicate: boolean;
+            /** @description The id of the report the filing became. */
+            id: string;
+            on_time: boolean;
+            period: string;
+            receipt: string;
+            region: components["schemas"]["RegionCode"];
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description A draft filing, for a region from its children's filings. */
+        FilingDraft: {
+            /** @description The children's filings it was made from (report ids). */
+            from: string[];
+            /** @description Children that must file and have not yet. */
+            missing: components["schemas"]["RegionCode"][];
+            period: string;
+            region: components["schemas"]["RegionCode"];
+            template: string;
+            /** @description Ready to edit and send as the region's own filing. */
+            values: Record<string, never>;
+            /** Format: int32 */
+            version: number;
+        };
+        /**
+         * @description One filing, as the compliance and roll-up views need it; the values
+         *     stay in the report (the archive keeps it).
+         */
+        FilingEntry: {
+            /** @description The account that filed it. */
+            account?: string | null;
+            /** @description The indicators its text was tagged with, once classified. */
+            indicators: string[];
+            /** Format: date-time */
+            received_at: string;
+            report: string;
+            /**
+             * Format: date-time
+             * @description When the filer made it: decides whether it was on time.
+             */
+            reported_at: string;
+            /** Format: int32 */
+            version: number;
+        };
+        /**
+         * @description How one filer stands for a period.
+         * @enum {string}
+         */
+        FilingStatus: "filed" | "late" | "not_filed";
+        /** @description The filings of a template for a period. */
+        Filings: {
+            period: string;
+            /** @description Only the filers that filed, by region code. */
+            regions: components["schemas"]["RegionFilings"][];
+            template: string;
         };
         /** @description An indicator found in a report. */
         FoundIndicator: {
@@ -1469,6 +1741,32 @@ export interface components {
             /** @description Telegram user id; reports to the bot from it are this account's. */
             telegram?: string | null;
         };
+        /** @description A filing, as a filer sends it. */
+        NewFiling: {
+            /**
+             * @description `2026-11-30` (daily), `2026-W48` (weekly), `2026-11` (monthly) or a stage id.
+             * @example 2026-11-30
+             */
+            period: string;
+            /**
+             * @description The region it is for; the account's own when it has just one.
+             * @example 72.71
+             */
+            region?: string | null;
+            /**
+             * Format: date-time
+             * @description When the filer made it (an offline form keeps it); now when absent.
+             *     Whether it was on time is judged by this.
+             */
+            reported_at?: string | null;
+            /** @description The answers, by field id. */
+            values?: Record<string, never>;
+            /**
+             * Format: int32
+             * @description The template version the form was made from; the latest when absent.
+             */
+            version?: number | null;
+        };
         NewSilence: {
             /**
              * @description Every indicator when absent.
@@ -1569,6 +1867,13 @@ export interface components {
          * @example 72.71
          */
         RegionCode: string;
+        /** @description One region's filings for a period. */
+        RegionFilings: {
+            /** @description Oldest first; the last is the one in force. */
+            filings: components["schemas"]["FilingEntry"][];
+            name: string;
+            region: components["schemas"]["RegionCode"];
+        };
         /**
          * @description The level of a region in the Kemendagri hierarchy, from the top.
          * @enum {string}
@@ -1928,6 +2233,145 @@ export interface components {
             id: number;
             last_name?: string | null;
             username?: string | null;
+        };
+        /**
+         * @description A version of a template, as kept on the `templates` topic (key
+         *     `id/version`, so compaction keeps every version a filing may name).
+         */
+        Template: components["schemas"]["TemplateDefinition"] & {
+            /** @description The account that made this version (`kentongan` for a built-in one). */
+            author: string;
+            /** Format: date-time */
+            changed_at: string;
+            /** @example lapsitda-harian */
+            id: string;
+            note?: string;
+            /**
+             * Format: int32
+             * @description 1 for the first version, one more for each change.
+             */
+            version: number;
+        };
+        /** @description The body of `PUT /api/v1/templates/{id}`. */
+        TemplateChange: components["schemas"]["TemplateDefinition"] & {
+            /** @description Why it changed, kept with this version (at most 1,000 characters). */
+            note?: string | null;
+        };
+        /** @description A template as an admin defines it. */
+        TemplateDefinition: {
+            description?: string;
+            fields: components["schemas"]["TemplateField"][];
+            filers: components["schemas"]["TemplateFilers"];
+            /**
+             * @description The name, in Indonesian.
+             * @example LAPSITDA harian
+             */
+            name: string;
+            schedule: components["schemas"]["TemplateSchedule"];
+        };
+        /**
+         * @description How often a template is due.
+         * @enum {string}
+         */
+        TemplateEvery: "daily" | "weekly" | "monthly" | "stage";
+        /** @description One field of a template. */
+        TemplateField: {
+            help?: string;
+            /**
+             * @description Lowercase letters, digits and `_`, starting with a letter; at most 40.
+             * @example situasi_konflik
+             */
+            id: string;
+            /** @description For `situation`: the indicator it reports on, one the rules tag. */
+            indicator?: string | null;
+            kind: components["schemas"]["TemplateFieldKind"];
+            /**
+             * @description What the form shows, in Indonesian.
+             * @example Situasi konflik sosial
+             */
+            label: string;
+            /**
+             * Format: double
+             * @description For `number`: the largest value.
+             */
+            max?: number | null;
+            /**
+             * Format: int32
+             * @description For `text`: the longest answer (4,000 characters when absent).
+             */
+            max_chars?: number | null;
+            /**
+             * Format: double
+             * @description For `number`: the smallest value.
+             */
+            min?: number | null;
+            /** @description For `choice`: the options. */
+            options?: string[];
+            required?: boolean;
+        };
+        /**
+         * @description The kind of a field, which decides the values it takes.
+         * @enum {string}
+         */
+        TemplateFieldKind: "text" | "choice" | "number" | "date" | "region" | "attachment" | "situation";
+        /**
+         * @description Who must file: every region at `levels` within `within` (the whole
+         *     country when empty), or the regions listed in `regions`.
+         */
+        TemplateFilers: {
+            /**
+             * @description `province`, `regency` or `district`.
+             * @example [
+             *       "regency"
+             *     ]
+             */
+            levels?: components["schemas"]["RegionLevel"][];
+            regions?: string[];
+            /**
+             * @example [
+             *       "72"
+             *     ]
+             */
+            within?: string[];
+        };
+        /**
+         * @description When filings are due: the period, then the deadline as a local time on
+         *     the period's last day (or a stage's due day), `days_after` days later,
+         *     in each filer's own zone (WIB, WITA or WIT).
+         */
+        TemplateSchedule: {
+            /**
+             * @description The local time of the deadline, `HH:MM`; `24:00` is the end of the day.
+             * @example 24:00
+             */
+            at?: string;
+            /**
+             * Format: int32
+             * @description Days after the period's last day (a stage's due day) that it is due.
+             */
+            days_after?: number;
+            every: components["schemas"]["TemplateEvery"];
+            /** @description For `stage`: the stages. */
+            stages?: components["schemas"]["TemplateStage"][];
+        };
+        /** @description One election stage of a stage schedule. */
+        TemplateStage: {
+            /**
+             * @description The day it is due, `2026-12-15`, in each filer's local zone.
+             * @example 2026-12-15
+             */
+            due: string;
+            /**
+             * @description Lowercase letters, digits and `-`; the period of its filings.
+             * @example nphd
+             */
+            id: string;
+            /** @example Penandatanganan NPHD */
+            name: string;
+        };
+        /** @description The templates a caller sees. */
+        Templates: {
+            templates: components["schemas"]["Template"][];
         };
         /**
          * @description One matched term, with its place in the text, so every tag can be explained.
@@ -2916,6 +3360,76 @@ export interface operations {
             };
             /** @description too many failed sign-ins from your address; wait for Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_compliance: {
+        parameters: {
+            query: {
+                template: string;
+                period: string;
+                /** @description Only filers within this region (and the caller's). */
+                region?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Compliance"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4834,6 +5348,508 @@ export interface operations {
             };
             /** @description too many failed sign-ins from your address; wait for Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Templates"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_get: {
+        parameters: {
+            query?: {
+                /** @description A version other than the latest. */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description the template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 1 to 64 lowercase letters, digits and `-` */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateChange"];
+            };
+        };
+        responses: {
+            /** @description the version now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"];
+                };
+            };
+            /** @description the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not of a type this endpoint takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is wrong; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the log cannot take the change right now; nothing changed, try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_draft: {
+        parameters: {
+            query: {
+                period: string;
+                /** @description The region to draft for: a province drafts from its regencies. */
+                region: string;
+            };
+            header?: never;
+            path: {
+                /** @description the template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilingDraft"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_filings: {
+        parameters: {
+            query: {
+                /** @description The period, like `2026-11-30`, `2026-W48`, `2026-11` or a stage id. */
+                period: string;
+                /** @description Only filers within this region (and the caller's). */
+                region?: string;
+            };
+            header?: never;
+            path: {
+                /** @description the template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Filings"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_file: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description the same key and body again is a retry */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description the template's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, or multipart: a `filing` part holding the JSON and files as parts named after their attachment fields */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewFiling"];
+                "multipart/form-data": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description durable; classified soon */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilingAccepted"];
+                };
+            };
+            /** @description the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not of a type this endpoint takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is wrong; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filing could not be stored right now; nothing was kept */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

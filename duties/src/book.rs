@@ -1,0 +1,300 @@
+//! The views duties keep in memory, both rebuilt from the log:
+//! - [`TemplateBook`]: every version of every template, from the compacted
+//!   `templates` topic (key `id/version`), on top of the built-in ones;
+//! - [`FilingBook`]: which filings exist for a template and period, per
+//!   region, from the `classified` topic (kept long, like the archive it
+//!   feeds), with the indicators each was tagged with.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bus::{Bus, Record, Topic, View};
+use model::{ClassifiedReport, RegionCode, Report, ReportId, wire};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::template::{Template, builtins};
+
+type Versions = BTreeMap<String, BTreeMap<u32, Arc<Template>>>;
+
+/// Every version of every template this node knows. Cheap to clone.
+#[derive(Clone)]
+pub struct TemplateBook(Arc<RwLock<Versions>>);
+
+impl Default for TemplateBook {
+    /// The built-in templates, version 1.
+    fn default() -> Self {
+        let book = Self(Arc::default());
+        for t in builtins() {
+            book.insert(t);
+        }
+        book
+    }
+}
+
+impl std::fmt::Debug for TemplateBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TemplateBook")
+    }
+}
+
+impl TemplateBook {
+    /// The key of a template version on the `templates` topic.
+    pub fn key(template: &Template) -> String {
+        format!("{}/{}", template.id, template.version)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Versions> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a version in (again: harmless).
+    pub fn insert(&self, template: Template) {
+        let mut all = self.0.write().unwrap_or_else(|e| e.into_inner());
+        all.entry(template.id.clone()).or_default().insert(template.version, Arc::new(template));
+    }
+
+    /// The latest version of `id`.
+    pub fn current(&self, id: &str) -> Option<Arc<Template>> {
+        self.read().get(id).and_then(|v| v.values().next_back().cloned())
+    }
+
+    /// Version `version` of `id`.
+    pub fn version(&self, id: &str, version: u32) -> Option<Arc<Template>> {
+        self.read().get(id).and_then(|v| v.get(&version).cloned())
+    }
+
+    /// The latest version of every template, by id.
+    pub fn list(&self) -> Vec<Arc<Template>> {
+        self.read().values().filter_map(|v| v.values().next_back().cloned()).collect()
+    }
+}
+
+impl View for TemplateBook {
+    fn apply(&self, record: &Record) {
+        if record.payload.is_empty() {
+            return;
+        }
+        match wire::decode::<Template>(&record.payload) {
+            Ok(t) => self.insert(t),
+            Err(e) => tracing::warn!(key = %record.key, error = %e, "templates: skipping an unreadable record"),
+        }
+    }
+}
+
+/// One filing, as the compliance and roll-up views need it; the values
+/// stay in the report (the archive keeps it).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FilingEntry {
+    #[schema(value_type = String)]
+    pub report: ReportId,
+    pub version: u32,
+    /// The account that filed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// When the filer made it: decides whether it was on time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub reported_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    /// The indicators its text was tagged with, once classified.
+    pub indicators: Vec<String>,
+}
+
+type Filed = HashMap<(String, String), BTreeMap<RegionCode, Vec<FilingEntry>>>;
+
+/// Which filings exist, by template and period, then region. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct FilingBook {
+    filed: Arc<RwLock<Filed>>,
+    loaded: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for FilingBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FilingBook")
+    }
+}
+
+/// What marks a filing in a record of `classified`: the key of the report's
+/// `filing` field (a text holding the same characters has its quotes escaped).
+const MARK: &[u8] = b"\"filing\":";
+
+impl FilingBook {
+    /// Takes in a report that is a filing (others are ignored), with its
+    /// indicators once classified. Taking one in again updates it.
+    pub fn record(&self, report: &Report, indicators: Option<Vec<String>>) {
+        let Some(filing) = &report.filing else { return };
+        let mut filed = self.filed.write().unwrap_or_else(|e| e.into_inner());
+        let entries = filed
+            .entry((filing.template.clone(), filing.period.clone()))
+            .or_default()
+            .entry(filing.region.clone())
+            .or_default();
+        match entries.iter_mut().find(|e| e.report == report.id) {
+            Some(e) => {
+                if let Some(i) = indicators {
+                    e.indicators = i;
+                }
+            }
+            None => entries.push(FilingEntry {
+                report: report.id,
+                version: filing.version,
+                account: report.reporter.as_ref().and_then(|r| r.account.clone()),
+                reported_at: report.reported_at,
+                received_at: report.received_at,
+                indicators: indicators.unwrap_or_default(),
+            }),
+        }
+    }
+
+    /// The filings of `template` for `period`, by region.
+    pub fn filings(&self, template: &str, period: &str) -> BTreeMap<RegionCode, Vec<FilingEntry>> {
+        let filed = self.filed.read().unwrap_or_else(|e| e.into_inner());
+        filed.get(&(template.to_owned(), period.to_owned())).cloned().unwrap_or_default()
+    }
+
+    /// Whether the `classified` topic has been read to its end once, so the
+    /// view holds every filing made before this node started.
+    pub fn loaded(&self) -> bool {
+        self.loaded.load(Ordering::Relaxed)
+    }
+
+    fn set_loaded(&self) {
+        if !self.loaded.swap(true, Ordering::Relaxed) {
+            tracing::info!("filings view loaded");
+        }
+    }
+}
+
+impl View for FilingBook {
+    fn apply(&self, record: &Record) {
+        if !record.payload.windows(MARK.len()).any(|w| w == MARK) {
+            return;
+        }
+        match wire::decode::<ClassifiedReport>(&record.payload) {
+            Ok(c) => {
+                let indicators = c.classification.indicators.iter().map(|i| i.id.to_string()).collect();
+                self.record(&c.report, Some(indicators));
+            }
+            Err(e) => tracing::warn!(offset = record.offset, error = %e, "filings: skipping an unreadable record"),
+        }
+    }
+}
+
+/// Keeps `book` current from the `classified` topic, from its start,
+/// forever; it is [loaded](FilingBook::loaded) once it has read what the
+/// topic held when this began (over Kafka: once nothing came for two
+/// seconds). Records are skipped without decoding unless they are filings.
+pub async fn follow(bus: Bus, book: FilingBook) -> bus::Result<()> {
+    let end = bus.length(Topic::Classified)?;
+    let mut sub = bus.replay(Topic::Classified).await?;
+    if end == Some(0) {
+        book.set_loaded();
+    }
+    loop {
+        let record = if book.loaded() || end.is_some() {
+            sub.next().await?
+        } else {
+            match tokio::time::timeout(Duration::from_secs(2), sub.next()).await {
+                Ok(record) => record?,
+                Err(_) => {
+                    book.set_loaded();
+                    continue;
+                }
+            }
+        };
+        let _ = bus::contain("view of filings", || book.apply(&record));
+        if end.is_some_and(|n| record.offset as u64 + 1 >= n) {
+            book.set_loaded();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{Channel, Filing, Reporter};
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_filings_view_is_rebuilt_from_the_classified_topic() {
+        let dir = std::env::temp_dir().join(format!("duties-book-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let bus = Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.join("bus.redb")).unwrap());
+        let at = datetime!(2026-11-30 14:00 UTC);
+        let palu = RegionCode::parse("72.71").unwrap();
+        let filing = Report {
+            region: Some(palu.clone()),
+            reporter: Some(Reporter { account: Some("kesbang-palu".into()), ..Reporter::default() }),
+            filing: Some(Filing {
+                template: "lapsitda-harian".into(),
+                version: 1,
+                period: "2026-11-30".into(),
+                region: palu.clone(),
+                values: BTreeMap::new(),
+            }),
+            ..Report::new(Channel::App, "lapsitda-harian", "Gangguan: \"filing\": bentrok antarwarga", at)
+        };
+        let plain = Report::new(Channel::App, "api", "a text that says \"filing\": and is none", at);
+        for report in [&plain, &filing] {
+            let c = ClassifiedReport {
+                report: report.clone(),
+                classification: model::Classification {
+                    language: None,
+                    indicators: vec![model::IndicatorHit {
+                        id: "konflik_sosial".into(),
+                        score: 1.0,
+                        rules: Vec::new(),
+                        matches: Vec::new(),
+                    }],
+                    regions: vec![palu.clone()],
+                    rules_version: "t".into(),
+                    classified_at: at,
+                },
+            };
+            bus.publish(Topic::Classified, "72", &wire::encode(&c)).await.unwrap();
+        }
+        let book = FilingBook::default();
+        let task = tokio::spawn(follow(bus.clone(), book.clone()));
+        while !book.loaded() {
+            tokio::task::yield_now().await;
+        }
+        let found = book.filings("lapsitda-harian", "2026-11-30");
+        assert_eq!(found.len(), 1);
+        let entries = &found[&palu];
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].report, filing.id);
+        assert_eq!(entries[0].account.as_deref(), Some("kesbang-palu"));
+        assert_eq!(entries[0].indicators, ["konflik_sosial"]);
+        // taken in once more (the api node applies its own filings at once): still one
+        book.record(&filing, None);
+        assert_eq!(book.filings("lapsitda-harian", "2026-11-30")[&palu][0].indicators, ["konflik_sosial"]);
+        task.abort();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_template_book_starts_with_the_builtins_and_takes_new_versions() {
+        let book = TemplateBook::default();
+        let first = book.current("lapsitda-harian").unwrap();
+        assert_eq!(first.version, 1);
+        let second = Template { version: 2, note: "ubah".into(), ..(*first).clone() };
+        let record = Record {
+            topic: Topic::Templates,
+            partition: 0,
+            offset: 0,
+            key: TemplateBook::key(&second),
+            payload: wire::encode(&second),
+        };
+        book.apply(&record);
+        assert_eq!(book.current("lapsitda-harian").unwrap().version, 2);
+        assert_eq!(book.version("lapsitda-harian", 1).unwrap().note, "bawaan");
+        assert_eq!(book.list().len(), 2);
+    }
+}
