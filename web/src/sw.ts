@@ -19,16 +19,22 @@ const KEEP = [SHELL, PUBLIC];
 const isPublicApi = (p: string) => p === '/api/v1/regions';
 const isStatic = (p: string) => p === '/manifest.webmanifest' || p.startsWith('/icons/');
 
-/** The files the page names, and those they name, transitively. */
-async function shellFiles(page: string): Promise<Map<string, Response>> {
-  const found = new Map<string, Response>();
+/** The files the page names, and those they name, transitively: each kept
+ * in `cache` (fetched only when not kept yet: their names change with them). */
+async function keepFiles(page: string, cache: Cache): Promise<Set<string>> {
+  const found = new Set<string>();
   const todo = names(page);
   while (todo.length) {
     const url = todo.pop()!;
     if (found.has(url)) continue;
-    const r = await fetch(url).catch(() => null);
-    if (!r || !r.ok) continue;
-    found.set(url, r.clone());
+    let r = await cache.match(url);
+    if (!r) {
+      const fetched = await fetch(url).catch(() => null);
+      if (!fetched || !fetched.ok) continue;
+      await cache.put(url, fetched.clone());
+      r = fetched;
+    }
+    found.add(url);
     if (url.endsWith('.js') || url.endsWith('.css')) todo.push(...names(await r.text()));
   }
   return found;
@@ -45,11 +51,9 @@ function names(text: string): string[] {
 async function keepShell(): Promise<void> {
   const page = await fetch('/', { cache: 'no-cache' });
   if (!page.ok) return;
-  const html = await page.clone().text();
-  const files = await shellFiles(html);
   const cache = await caches.open(SHELL);
+  const files = await keepFiles(await page.clone().text(), cache);
   await cache.put('/', page);
-  for (const [url, r] of files) await cache.put(url, r);
   for (const request of await cache.keys()) {
     const p = new URL(request.url).pathname;
     if (p.startsWith('/assets/') && !files.has(p)) await cache.delete(request);

@@ -134,7 +134,6 @@ export function AlertCard({ alert: a, units, focused, onChange }: Props) {
       {focused && resolved && <p class="note">{w('resolvedShown')}</p>}
       {a.silenced && (
         <p class="silence-mark">
-          <span aria-hidden="true">🔕 </span>
           {a.silenced.reason
             ? w('silencedWhy', { time: formatTime(a.silenced.until, region), reason: a.silenced.reason })
             : w('silenced', { time: formatTime(a.silenced.until, region) })}{' '}
