@@ -204,7 +204,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed("KENTONGAN_").split("__").ignore(&["config", "log"]));
+        figment = figment.merge(Env::prefixed("KENTONGAN_").split("__").ignore(&["config", "log", "log_format"]));
         let config: Config =
             figment.extract().map_err(|e| e.into_iter().map(|e| describe(&e)).collect::<Vec<_>>().join("\n"))?;
         config.validate()?;

@@ -42,11 +42,21 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let filter = tracing_subscriber::EnvFilter::try_from_env("KENTONGAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn,rdkafka=warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // KENTONGAN_LOG_FORMAT=json: one JSON object a line, for a log collector;
+    // the events of one report carry its id as the field `report`
+    match std::env::var("KENTONGAN_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().with_current_span(true).with_span_list(false).init(),
+        Ok("text") | Err(std::env::VarError::NotPresent) => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        Ok(other) => {
+            eprintln!("error: KENTONGAN_LOG_FORMAT is `{other}`: set it to `json` or `text` (the default)");
+            return ExitCode::from(2);
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            eprintln!("error: KENTONGAN_LOG_FORMAT is not UTF-8: set it to `json` or `text` (the default)");
+            return ExitCode::from(2);
+        }
+    }
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(message)) => {

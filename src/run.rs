@@ -171,9 +171,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         ));
     }
     let has = |r: Role| roles.contains(&r);
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("metrics: {e}")))?;
+    let metrics = api::health::install_metrics().map_err(|e| Failure::Runtime(anyhow::anyhow!("metrics: {e}")))?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -228,6 +226,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }
         _ => None,
     };
+    // what /readyz asks beyond the bus and the intake's database
+    let mut readiness = api::health::Readiness { clickhouse: analytics.clone(), outbox: None };
     if has(Role::Indexer)
         && let Some(analytics) = analytics.clone()
     {
@@ -294,11 +294,13 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             .map_err(|e| Failure::Config(e.to_string()))?;
         let templates = alerter::Templates::load(config.notification_templates.as_deref())
             .map_err(|e| Failure::Config(format!("notification_templates: {e}")))?;
+        let outbox = alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?;
+        readiness.outbox = Some(outbox.clone());
         let alerter = alerter::stage::Alerter {
             bus: bus.clone(),
             units: units.clone(),
             silences: silences.clone(),
-            outbox: alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?,
+            outbox,
             mailer,
             sms,
             templates,
@@ -382,6 +384,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         accounts: accounts.clone(),
         secure_cookies: public_url.starts_with("https://"),
         metrics: Some(metrics),
+        readiness,
         templates,
         max_body: usize::try_from(config.http.max_body.as_u64()).unwrap_or(usize::MAX),
         max_report_body: usize::try_from(config.ingest.max_report_size.as_u64().max(config.http.max_body.as_u64()))

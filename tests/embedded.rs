@@ -22,7 +22,7 @@ async fn starts_in_an_empty_folder_with_no_config() {
     assert_eq!(status, 202);
     assert_eq!(client().get(node.url("/metrics")).send().await.unwrap().status(), 401);
     let metrics = client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("kentongan_ingest_reports_total{channel=\"app\"} 1"), "{metrics}");
+    assert!(metrics.contains("kentongan_ingest_processed_total{channel=\"app\"} 1"), "{metrics}");
     let home = client().get(node.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("lang=\"id\""));
 }

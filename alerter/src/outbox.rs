@@ -101,6 +101,12 @@ impl Outbox {
         Ok(Self { db: Arc::new(db), path: path.display().to_string() })
     }
 
+    /// Whether the outbox can be used, for `/readyz`; after an I/O error,
+    /// this also tries to open it again. Blocks.
+    pub fn ready(&self) -> Result<(), String> {
+        self.db.get().map(drop)
+    }
+
     /// The database, or why it cannot be used now.
     fn db(&self) -> Result<Arc<Database>, Error> {
         self.db.get().map_err(|reason| Error::Outbox { path: self.path.clone(), reason })
@@ -364,6 +370,7 @@ impl Outbox {
     /// next one after those falls due.
     pub fn due(&self, now: OffsetDateTime) -> Result<(Vec<Entry>, Option<OffsetDateTime>), Error> {
         let pending = self.read(PENDING, "")?;
+        metrics::gauge!("kentongan_alerter_outbox_depth").set(pending.len() as f64);
         let next = pending.iter().filter(|e| e.next_attempt > now).map(|e| e.next_attempt).min();
         Ok((pending.into_iter().filter(|e| e.next_attempt <= now).collect(), next))
     }

@@ -155,8 +155,24 @@ async fn attempt(alerter: &Alerter, entry: Entry) -> Result<(), Error> {
     let now = alerter.clock.now();
     let entry = policy::record(entry, result.as_ref().err(), now);
     let (id, recipient) = (entry.alert.id, entry.recipient.as_str());
+    // the report that raised it: the newest, whose id (a UUIDv7) is its time of receipt
+    let report = entry.alert.reports.iter().map(|r| r.id).max();
     match (&result, entry.status) {
-        (Ok(receipt), _) => tracing::info!(alert = %id, %recipient, reply = %receipt.reply, "alert delivered"),
+        (Ok(receipt), _) => {
+            let report_id = report.map(|r| r.to_string()).unwrap_or_default();
+            tracing::info!(alert = %id, report = %report_id, %recipient, reply = %receipt.reply, "alert delivered");
+            let received = report.and_then(|r| r.0.get_timestamp()).map(|t| t.to_unix());
+            // first notifications only: an escalation waits on purpose
+            if let Some((secs, nanos)) = received.filter(|_| entry.escalated_from.is_empty()) {
+                let received = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+                let waited = now.unix_timestamp_nanos().saturating_sub(received) as f64 / 1e9;
+                let channel = match entry.channel {
+                    DeliveryChannel::Email => "email",
+                    DeliveryChannel::Sms => "sms",
+                };
+                metrics::histogram!("kentongan_alerter_end_to_end_seconds", "channel" => channel).record(waited);
+            }
+        }
         (Err(e), Status::Failed) => {
             tracing::error!(alert = %id, %recipient, error = %e, attempts = entry.attempts, "alert delivery failed for good");
         }

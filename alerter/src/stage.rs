@@ -88,6 +88,7 @@ async fn raise(alerter: &Alerter, alert: Alert) -> Result<usize, Error> {
     let kept = alert.clone();
     alerter.outbox.call(move |outbox| outbox.remember(&kept)).await?;
     let now = alerter.clock.now();
+    metrics::gauge!("kentongan_alerter_lag_seconds").set((now - alert.raised_at).as_seconds_f64());
     let plan = policy::route(&alert, &alerter.units.all(), &alerter.silences.all(), now);
     observe(&plan);
     if matches!(plan.routing, Routing::Silenced { .. }) {
@@ -152,17 +153,23 @@ async fn intake(alerter: Alerter, wake: Arc<Notify>) -> Result<(), Error> {
     let mut sub = alerter.bus.subscribe(Topic::Alerts, GROUP).await?;
     loop {
         let batch = sub.next_batch(100, Duration::from_millis(10)).await?;
+        metrics::counter!("kentongan_alerter_received_total").increment(batch.len() as u64);
         let mut added = 0;
         for record in &batch {
             match wire::decode::<AlertEvent>(&record.payload) {
                 Ok(event) => match bus::contain_async("alerter", take(&alerter, event)).await {
-                    Ok(queued) => added += queued?,
+                    Ok(queued) => {
+                        added += queued?;
+                        metrics::counter!("kentongan_alerter_processed_total").increment(1);
+                    }
                     Err(cause) => {
+                        metrics::counter!("kentongan_alerter_failed_total").increment(1);
                         alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &cause).await?;
                     }
                 },
                 Err(e) => {
                     tracing::warn!(offset = record.offset, error = %e, "unreadable alert event sent to deadletter");
+                    metrics::counter!("kentongan_alerter_failed_total").increment(1);
                     alerter.bus.deadletter("alerter", record.topic.name(), &record.payload, &e.to_string()).await?;
                 }
             }

@@ -66,6 +66,8 @@ pub struct Shared {
     /// Mark the session cookie Secure (the UI is served over https).
     pub secure_cookies: bool,
     pub metrics: Option<PrometheusHandle>,
+    /// The dependencies of the node's roles that `/readyz` asks.
+    pub readiness: health::Readiness,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     /// Largest report with its attachments (`POST /api/v1/reports`), in bytes.
@@ -134,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         // JSON and CSV answers gzipped for phones on slow links; the web
         // app's files come precompressed and event streams are left alone
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(health::track))
         .layer(axum::middleware::from_fn(health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

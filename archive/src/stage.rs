@@ -89,10 +89,14 @@ pub async fn run_index(
     let mut last_retention: Option<Instant> = None;
     let mut last_commit = Instant::now();
     let mut uncommitted: Vec<Record> = Vec::new();
+    // the reports added since the last commit: (id, when it was received)
+    let mut added: Vec<(model::ReportId, time::OffsetDateTime)> = Vec::new();
     loop {
         // with documents waiting for a commit, wait only briefly for more
         let idle = if uncommitted.is_empty() { IDLE } else { COMMIT_EVERY };
         let (batch, items) = next_batch(&bus, &mut sub, (BATCH, Duration::from_millis(500), idle)).await?;
+        metrics::counter!("kentongan_indexer_received_total", "store" => "search").increment(batch.len() as u64);
+        added.extend(items.iter().map(|i| (i.report.id, i.report.received_at)));
         let now = clock.now();
         let prune = !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY);
         let caught_up = batch.len() < BATCH;
@@ -129,6 +133,7 @@ pub async fn run_index(
         .map_err(|e| Error::Task("index", e.to_string()))?;
         writer = Some(w);
         result?;
+        metrics::counter!("kentongan_indexer_failed_total", "store" => "search").increment(failed.len() as u64);
         for (original, cause) in failed {
             bus.deadletter("indexer", Topic::Classified.name(), &original, &cause).await?;
         }
@@ -137,9 +142,12 @@ pub async fn run_index(
             last_retention = Some(Instant::now());
         }
         if commit || prune {
-            metrics::counter!("kentongan_indexer_indexed_total").increment(uncommitted.len() as u64);
             sub.commit_all(&uncommitted).await?;
+            metrics::counter!("kentongan_indexer_processed_total", "store" => "search")
+                .increment(uncommitted.len() as u64);
+            searchable(&added, "search", clock.now());
             uncommitted.clear();
+            added.clear();
             last_commit = Instant::now();
         }
     }
@@ -158,6 +166,7 @@ pub async fn run_analytics(
     let mut last_retention: Option<Instant> = None;
     loop {
         let (batch, items) = next_batch(&bus, &mut sub, (20_000, Duration::from_secs(1), IDLE)).await?;
+        metrics::counter!("kentongan_indexer_received_total", "store" => "clickhouse").increment(batch.len() as u64);
         let now = clock.now();
         let mut rows: Vec<ReportRow> = Vec::with_capacity(items.len());
         let mut made_from: Vec<&ClassifiedReport> = Vec::with_capacity(items.len());
@@ -168,19 +177,34 @@ pub async fn run_analytics(
                     made_from.push(item);
                 }
                 Err(cause) => {
+                    metrics::counter!("kentongan_indexer_failed_total", "store" => "clickhouse").increment(1);
                     bus.deadletter("indexer", Topic::Classified.name(), &wire::encode(item), &cause).await?;
                 }
             }
         }
         let original = |i: usize| wire::encode(made_from[i]);
         let taken = insert_setting_aside(&bus, Topic::Classified, &rows, original, |r| analytics.insert(r)).await?;
-        metrics::counter!("kentongan_indexer_analytics_rows_total").increment(taken as u64);
         sub.commit_all(&batch).await?;
+        metrics::counter!("kentongan_indexer_processed_total", "store" => "clickhouse").increment(taken as u64);
+        let written: Vec<_> = made_from.iter().map(|i| (i.report.id, i.report.received_at)).collect();
+        searchable(&written, "clickhouse", clock.now());
         if !retention.is_empty() && last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
             analytics.apply_retention(&retention.cutoffs(now)).await?;
             last_retention = Some(Instant::now());
         }
     }
+}
+
+/// Records, for reports just made durable in `store`, the time from their
+/// receipt, and logs each at debug level with its id.
+fn searchable(reports: &[(model::ReportId, time::OffsetDateTime)], store: &'static str, now: time::OffsetDateTime) {
+    let Some(newest) = reports.iter().map(|r| r.1).max() else { return };
+    let latency = metrics::histogram!("kentongan_indexer_end_to_end_seconds", "store" => store);
+    for (id, received_at) in reports {
+        latency.record((now - *received_at).as_seconds_f64());
+        tracing::debug!(report = %id, store, "report indexed");
+    }
+    metrics::gauge!("kentongan_indexer_lag_seconds", "store" => store).set((now - newest).as_seconds_f64());
 }
 
 /// Copies every raised alert to ClickHouse's `alerts` table, as the shared group.
@@ -246,7 +270,7 @@ where
             }
             Err(e) if e.rejects_rows() => {
                 tracing::warn!(error = %e, "ClickHouse refused a row for good; its record goes to deadletter");
-                metrics::counter!("kentongan_indexer_analytics_refused_total").increment(1);
+                metrics::counter!("kentongan_indexer_failed_total", "store" => "clickhouse").increment(1);
                 bus.deadletter("indexer", topic.name(), &original(range.start), &e.to_string()).await?;
             }
             Err(e) => return Err(e),

@@ -235,7 +235,7 @@ impl Bus {
             "reason": reason,
             "original": String::from_utf8_lossy(original),
         });
-        metrics::counter!("kentongan_deadletter_total", "source" => source.to_owned()).increment(1);
+        metrics::counter!("kentongan_bus_deadletter_total", "source" => source.to_owned()).increment(1);
         self.publish(Topic::Deadletter, source, letter.to_string().as_bytes()).await
     }
 

@@ -45,6 +45,7 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
             Err(_) => Vec::new(),
         };
         if !batch.is_empty() {
+            metrics::counter!("kentongan_classifier_received_total").increment(batch.len() as u64);
             let current = book.classifier();
             if current.rules().version != classifier.rules().version {
                 windows.set_thresholds(current.rules().window_thresholds());
@@ -109,6 +110,7 @@ async fn process(
     })
     .await
     .map_err(|e| Error::Task(e.to_string()))?;
+    metrics::counter!("kentongan_classifier_failed_total").increment(unreadable.len() as u64);
     for (record, reason) in unreadable {
         tracing::warn!(offset = record.offset, error = %reason, "report sent to deadletter");
         bus.deadletter("classifier", record.topic.name(), &record.payload, &reason).await?;
@@ -127,13 +129,15 @@ fn handle(
 ) -> Vec<(Topic, String, Vec<u8>)> {
     let classification = classifier.classify(&report, now);
     let item = ClassifiedReport { report, classification };
-    metrics::counter!("kentongan_classifier_reports_total").increment(1);
+    metrics::counter!("kentongan_classifier_processed_total").increment(1);
+    metrics::gauge!("kentongan_classifier_lag_seconds").set((now - item.report.received_at).as_seconds_f64());
+    tracing::debug!(report = %item.report.id, indicators = item.classification.indicators.len(), "report classified");
     for hit in &item.classification.indicators {
         metrics::counter!("kentongan_classifier_indicator_total", "indicator" => hit.id.clone()).increment(1);
     }
     let mut out = vec![(Topic::Classified, record.key.clone(), wire::encode(&item))];
     for alert in windows.observe(&item, now) {
-        tracing::info!(alert = %alert.id, key = %alert.key, level = %alert.level, "alert raised");
+        tracing::info!(alert = %alert.id, key = %alert.key, level = %alert.level, report = %item.report.id, "alert raised");
         metrics::counter!("kentongan_classifier_alerts_total", "level" => alert.level.as_str()).increment(1);
         let key = alert.key.clone();
         out.push((Topic::Alerts, key, wire::encode(&AlertEvent::Raised { alert })));

@@ -392,9 +392,17 @@ impl Intake {
     /// Publishes a report, keyed by its province, once it is bounded (see
     /// [`bound`]): every channel's reports pass here on their way to the log.
     pub async fn accept(&self, mut report: Report) -> Result<ReportId, Error> {
-        bound(&mut report, self.config.max_text_chars)?;
-        self.bus.publish(Topic::Reports, &report.partition_key(), &wire::encode(&report)).await?;
-        metrics::counter!("kentongan_ingest_reports_total", "channel" => report.channel.as_str()).increment(1);
+        let channel = report.channel.as_str();
+        metrics::counter!("kentongan_ingest_received_total", "channel" => channel).increment(1);
+        let failed = |reason: &'static str| {
+            metrics::counter!("kentongan_ingest_failed_total", "channel" => channel, "reason" => reason).increment(1);
+        };
+        bound(&mut report, self.config.max_text_chars).inspect_err(|_| failed("invalid"))?;
+        self.bus
+            .publish(Topic::Reports, &report.partition_key(), &wire::encode(&report))
+            .await
+            .inspect_err(|_| failed("bus"))?;
+        metrics::counter!("kentongan_ingest_processed_total", "channel" => channel).increment(1);
         tracing::debug!(report = %report.id, channel = %report.channel, "report accepted");
         Ok(report.id)
     }
