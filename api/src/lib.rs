@@ -137,7 +137,6 @@ pub fn router(state: AppState) -> Router {
         // app's files come precompressed and event streams are left alone
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(health::track))
-        .layer(axum::middleware::from_fn(health::track))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
