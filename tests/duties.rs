@@ -206,6 +206,19 @@ async fn templates_filings_compliance_and_roll_up() {
     let (status, body) =
         call(&node, "GET", "/api/v1/compliance?template=uji-harian&period=kemarin", Some(&sulteng), None).await;
     assert_eq!((status, message(&body).starts_with("period:")), (400, true), "{body}");
+    // the calendar's last day has no deadline to pass (it once overflowed)
+    let (status, body) =
+        call(&node, "GET", "/api/v1/compliance?template=uji-harian&period=9999-12-31", Some(&sulteng), None).await;
+    assert_eq!(
+        (status, &body["rows"][0]["status"], &body["rows"][0]["deadline"]),
+        (200, &json!("not_filed"), &Value::Null),
+        "{body}"
+    );
+    // a stage has no start, but a time before 2000 is still refused
+    let ancient = json!({"period": "nphd", "reported_at": "1999-12-31T23:00:00+08:00",
+                         "values": {"status_logistik": "belum diterima", "status_nphd": "belum dibahas"}});
+    let (status, body) = file(&node, &palu, "tahapan-pemilu", ancient, None).await;
+    assert_eq!((status, message(&body).starts_with("reported_at:")), (422, true), "{body}");
 
     // the filing is a report: classified by its words, searchable, linked to its template
     let report = eventually(Duration::from_secs(20), || async {

@@ -266,7 +266,7 @@ pub async fn file(
         return Err(ApiError::invalid("period", format!("{period} has not begun yet in {region}")));
     }
     let reported_at = new.reported_at.unwrap_or(now);
-    if reported_at > now + AHEAD || begins.is_some_and(|b| reported_at < b) {
+    if reported_at > now + AHEAD || reported_at < ingest::EARLIEST || begins.is_some_and(|b| reported_at < b) {
         return Err(ApiError::invalid(
             "reported_at",
             format!("give a time between the start of {period} and now (at most 5 minutes ahead)"),

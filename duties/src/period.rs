@@ -154,12 +154,15 @@ impl Period {
     }
 
     /// The deadline of a filer in `region` for this period: `schedule.at`
-    /// local time, `days_after` days after the period's last day.
+    /// local time, `days_after` days after the period's last day (none past
+    /// the end of the calendar, for a period near the year 9999).
     pub fn deadline(&self, schedule: &Schedule, region: &RegionCode) -> Option<OffsetDateTime> {
         let last = self.last_day(schedule)?;
         let minutes = minutes_of(&schedule.at).ok()?;
         let start = PrimitiveDateTime::new(last, Time::MIDNIGHT).assume_offset(zone(region).1);
-        Some(start + Duration::days(i64::from(schedule.days_after)) + Duration::minutes(i64::from(minutes)))
+        start
+            .checked_add(Duration::days(i64::from(schedule.days_after)))?
+            .checked_add(Duration::minutes(i64::from(minutes)))
     }
 }
 
@@ -249,6 +252,10 @@ mod tests {
         assert_eq!(feb.last_day(&monthly), Some(date!(2028 - 02 - 29)));
         assert_eq!(feb.deadline(&monthly, &code("91")).unwrap(), datetime!(2028-03-05 17:00 +09:00));
         assert!(Period::parse(&monthly, "2026-13").is_err());
+        // the last periods the calendar holds have no deadline rather than an overflow
+        let last = Period::parse(&daily("24:00"), "9999-12-31").unwrap();
+        assert_eq!(last.deadline(&daily("24:00"), &code("91")), None);
+        assert_eq!(Period::parse(&monthly, "9999-12").unwrap().deadline(&monthly, &code("11")), None);
 
         let staged = Schedule {
             every: Every::Stage,
