@@ -113,6 +113,22 @@ pub enum UserCommand {
         #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Set an account's web password, read from stdin (the first line).
+    ///
+    /// For a first sign-in or a forgotten password. It ends the account's
+    /// web sessions. Like `user add`, it writes to the `accounts` topic:
+    /// with the embedded log, stop `kentongan run` first. On a running
+    /// server, the bootstrap admin can instead sign in to the web app as
+    /// `admin` with auth.bootstrap_token as the password, and set one there.
+    #[command(after_help = "Examples:
+  kentongan user password admin                 # type the password, then Enter
+  printf '%s\\n' \"$PASSWORD\" | kentongan user password budi --config /etc/kentongan.toml")]
+    Password {
+        /// The account's sign-in name.
+        name: String,
+        #[arg(long, env = "KENTONGAN_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

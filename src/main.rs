@@ -110,6 +110,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             };
             block_on(user::add(&config, new))
         }
+        Command::User { command: UserCommand::Password { name, config } } => {
+            let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
+            block_on(user::password(&config, &name))
+        }
         Command::Reindex { config, only } => {
             let config = Config::load(config.as_deref()).map_err(Failure::Config)?;
             std::fs::create_dir_all(&config.data_dir)

@@ -1,4 +1,4 @@
-//! `kentongan user add`.
+//! `kentongan user add` and `kentongan user password`.
 
 use std::sync::Arc;
 
@@ -19,12 +19,28 @@ pub async fn add(config: &Config, new: accounts::NewAccount) -> Result<(), Failu
     Ok(())
 }
 
+/// Sets the password of account `name` to the first line of stdin.
+pub async fn password(config: &Config, name: &str) -> Result<(), Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Config(format!("cannot read the password from stdin: {e}")))?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    let bus = crate::run::open_bus(config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let accounts = accounts::Accounts::new(bus.clone(), clock);
+    bus.load(bus::Topic::Accounts, &accounts.directory).await?;
+    accounts.set_password(name, password).await.map_err(failure)?;
+    eprintln!("set the web password of `{name}`");
+    Ok(())
+}
+
 /// What was given is wrong: exit 2, saying what to fix. Anything else (a
 /// name already taken, a log that cannot be written) failed while running:
 /// exit 1.
 fn failure(e: accounts::Error) -> Failure {
     match e {
-        accounts::Error::Invalid { .. } => Failure::Config(e.to_string()),
+        accounts::Error::Invalid { .. } | accounts::Error::NotFound(_) => Failure::Config(e.to_string()),
         other => Failure::Runtime(other.into()),
     }
 }

@@ -58,7 +58,14 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
         ),
         // not whole days, and a district scope: answered from the raw reports
         (StatsQuery { from: Some(midnight + Duration::hours(5)), by: By::Regency, ..Default::default() }, Scope::All),
-        (StatsQuery { by: By::Regency, ..Default::default() }, district),
+        (StatsQuery { by: By::Regency, ..Default::default() }, district.clone()),
+        // below a regency: the main region cut to the level, from the raw reports
+        (StatsQuery { by: By::District, ..Default::default() }, Scope::All),
+        (StatsQuery { by: By::District, bucket: Bucket::Month, ..Default::default() }, district),
+        (
+            StatsQuery { by: By::Village, region: Some(RegionCode::parse("72.71").unwrap()), ..Default::default() },
+            palu.clone(),
+        ),
         (StatsQuery { region: Some(RegionCode::parse("72.71").unwrap()), ..Default::default() }, palu),
     ];
     for (q, scope) in &queries {

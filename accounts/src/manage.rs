@@ -480,6 +480,9 @@ impl Accounts {
             after.telegram = check_contact("telegram", &t)?;
         }
         if let Some(a) = change.active {
+            if !a && name == caller.name {
+                return Err(Error::invalid("active", "you cannot deactivate your own account; ask another admin"));
+            }
             after.active = a;
         }
         fn changed<'a>(new: &'a Option<String>, old: &Option<String>) -> Option<&'a str> {
@@ -494,11 +497,17 @@ impl Accounts {
                 return Err(e);
             }
         }
+        // a password reset for someone else, or a deactivation, ends the
+        // account's web sessions: whoever held one signs in again
+        let end_sessions = (password_hash.is_some() && name != caller.name) || (before.active && !after.active);
         if password_hash.is_some() {
             after.password_hash = password_hash;
         }
         after.updated_at = self.clock.now();
         self.save(AccountRecord::Account(after.clone())).await?;
+        if end_sessions {
+            self.end_sessions(name).await?;
+        }
         let mut regions = before.regions.clone();
         regions.extend(after.regions.iter().cloned());
         self.record(
@@ -508,6 +517,34 @@ impl Accounts {
         )
         .await;
         Ok(self.view(&after))
+    }
+
+    /// Revokes every live web session of account `name`.
+    async fn end_sessions(&self, name: &str) -> Result<(), Error> {
+        let now = self.clock.now();
+        for mut session in self.directory.credentials_of(name) {
+            if session.kind == CredentialKind::Session && session.valid_at(now) {
+                session.revoked_at = Some(now);
+                self.save(AccountRecord::Credential(session)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the password of account `name` from the command line, which
+    /// has every right (`kentongan user password`); ends its web sessions.
+    pub async fn set_password(&self, name: &str, password: String) -> Result<(), Error> {
+        check_password(&password)?;
+        let hash = secrets::hash_blocking(password).await?;
+        let _guard = self.directory.lock(name).await;
+        let mut account = self.directory.account(name).ok_or(Error::NotFound("account"))?;
+        account.password_hash = Some(hash);
+        account.updated_at = self.clock.now();
+        self.save(AccountRecord::Account(account.clone())).await?;
+        self.end_sessions(name).await?;
+        let origin = Origin::COMMAND_LINE.text;
+        self.record(Entry::new("kentongan user password", "account.password", name, &account.regions, origin)).await;
+        Ok(())
     }
 
     /// Issues an API token for `account` (the caller's own, or one they
@@ -612,10 +649,23 @@ impl Accounts {
             return Err(Error::LockedOut { retry_after: std::time::Duration::from_secs(secs) });
         }
         let account = self.directory.account(name).filter(|a| a.active);
-        // Without an account or password, check a dummy hash anyway, so the time
-        // taken does not tell which names exist.
-        let hash = account.as_ref().and_then(|a| a.password_hash.clone());
-        let ok = match self.directory.verify_password(password, hash, origin.peer).await {
+        let checked = match account.as_ref() {
+            // An account without a password (the bootstrap admin on a fresh
+            // install, one made with only a token) signs in with one of its
+            // API tokens, and then sets a password.
+            Some(a) if a.password_hash.is_none() => self
+                .directory
+                .authenticate(&password, CredentialKind::ApiToken, now, origin.peer)
+                .await
+                .map(|(holder, _)| holder.name == a.name),
+            // Without an account, check a dummy hash anyway, so the time
+            // taken does not tell which names exist.
+            _ => {
+                let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+                self.directory.verify_password(password, hash, origin.peer).await
+            }
+        };
+        let ok = match checked {
             Ok(ok) => ok,
             Err(Refusal::Throttled(wait)) => return Err(throttled(wait)),
             Err(Refusal::Invalid) => false,

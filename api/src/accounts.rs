@@ -56,6 +56,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Users> 
 }
 
 /// Change an account: role, regions, contact, active, password.
+///
+/// Within your regions. `"active": false` deactivates the account: its API
+/// tokens and web sessions stop working at once (its sessions are ended;
+/// its tokens work again if it is reactivated with `"active": true`). You
+/// cannot deactivate yourself. `"password"` sets a new web password (at
+/// least 12 characters): for another account, a reset that also ends its
+/// web sessions.
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users", params(("name" = String, Path)),
     request_body = AccountChange,
     responses(
@@ -165,12 +172,18 @@ pub struct SignedIn {
     pub role: Role,
     /// Send as `X-CSRF-Token` with every changing request of this session.
     pub csrf_token: String,
+    /// Whether the account has a web password; without one (signed in with
+    /// an API token), set one with `PUT /api/v1/me/password`.
+    pub has_password: bool,
 }
 
 /// Web sign-in: sets the session cookie, returns the CSRF token.
 ///
 /// With name and password. The cookie is HttpOnly and SameSite=Strict
-/// (Secure behind TLS); changing requests send the CSRF token back.
+/// (Secure behind TLS); changing requests send the CSRF token back. An
+/// account without a password (the bootstrap admin `admin` on a fresh
+/// install) signs in with one of its API tokens as the password, such as
+/// `auth.bootstrap_token`; the answer then has `has_password: false`.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn, responses(
     (status = 200, body = SignedIn, headers(("set-cookie" = String, description = "the session cookie"))),
     (status = 401, body = ErrorBody, description = "the name or the password is wrong"),
@@ -186,7 +199,12 @@ pub async fn sign_in(
     let behind_tls =
         state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     let cookie = crate::auth::session_set_cookie(&session.secret, SESSION_TTL, behind_tls)?;
-    let body = Json(SignedIn { name: session.account.name, role: session.account.role, csrf_token: session.csrf });
+    let body = Json(SignedIn {
+        has_password: session.account.password_hash.is_some(),
+        name: session.account.name,
+        role: session.account.role,
+        csrf_token: session.csrf,
+    });
     let mut response = body.into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)

@@ -220,6 +220,7 @@ pub struct RuleFileBody {
         example = "regions = [\"72\"]\n\n[[rule]]\nid = \"lokal.miras\"\nindicator = \"miras\"\nany = [\"miras oplosan\"]\n\n[threshold.miras]\nwindow = \"24h\"\nwaspada = 3\n"
     )]
     pub content: String,
+    /// The change note, kept with this version in the history (at most 1,000 characters).
     #[serde(default)]
     pub note: String,
 }
@@ -251,28 +252,204 @@ pub async fn put(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RuleFileBody>,
 ) -> Result<Json<RuleFilePut>, ApiError> {
-    let candidate = checked_candidate(&state, &caller, &id, &body.content).await?;
-    let regions = candidate.regions_of(&RuleFileRecord::file_name(&id)).to_vec();
+    Ok(Json(save(&state, &caller, &source, &id, body.content, body.note).await?))
+}
+
+/// Checks `content` as file `id`, and puts it on the `rules` topic with its
+/// author and change note: in force here at once, and audited.
+async fn save(
+    state: &AppState,
+    caller: &Caller,
+    source: &Source,
+    id: &str,
+    content: String,
+    note: String,
+) -> Result<RuleFilePut, ApiError> {
+    let note = note.trim().to_owned();
+    let chars = note.chars().count();
+    if chars > MAX_NOTE_CHARS {
+        return Err(ApiError::invalid("note", format!("has {chars} characters; at most {MAX_NOTE_CHARS}")));
+    }
+    let candidate = checked_candidate(state, caller, id, &content).await?;
+    let regions = candidate.regions_of(&RuleFileRecord::file_name(id)).to_vec();
     let before = state.api()?.rules.api_files().into_iter().find(|r| r.id == id).map(|r| r.content);
-    let record = RuleFileRecord {
-        id: id.clone(),
-        content: body.content,
-        author: caller.name.clone(),
-        note: body.note,
-        updated_at: state.clock.now(),
+    let record =
+        RuleFileRecord { id: id.to_owned(), content, author: caller.name.clone(), note, updated_at: state.clock.now() };
+    state.bus.publish(Topic::Rules, id, &wire::encode(&record)).await?;
+    let applied = bus::Record {
+        topic: Topic::Rules,
+        partition: 0,
+        offset: 0,
+        key: id.to_owned(),
+        payload: wire::encode(&record),
     };
-    state.bus.publish(Topic::Rules, &id, &wire::encode(&record)).await?;
-    let applied =
-        bus::Record { topic: Topic::Rules, partition: 0, offset: 0, key: id.clone(), payload: wire::encode(&record) };
     state.api()?.rules.apply_blocking(applied).await;
-    let entry =
-        Entry::new(&caller.name, "rule.update", &id, &regions, &source).after(json!({ "content": record.content }));
+    let entry = Entry::new(&caller.name, "rule.update", id, &regions, source)
+        .after(json!({ "content": record.content, "note": record.note }));
     let entry = match before {
         Some(b) => entry.before(json!({ "content": b })),
         None => entry,
     };
-    audit::record(&state, entry).await;
-    Ok(Json(RuleFilePut { id, version: candidate.version.to_string(), rules: candidate.rules.len() }))
+    audit::record(state, entry).await;
+    Ok(RuleFilePut { id: id.to_owned(), version: candidate.version.to_string(), rules: candidate.rules.len() })
+}
+
+/// The longest change note, in characters.
+pub const MAX_NOTE_CHARS: usize = 1_000;
+
+/// One version of a rule file put through the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleVersion {
+    /// 1 for the first, counting removals.
+    pub version: u32,
+    /// The whole file, TOML; empty when this version removed it.
+    pub content: String,
+    /// This version removed the file (`DELETE`); a base file it replaced came back.
+    pub removed: bool,
+    /// Who put or removed it, when known.
+    pub author: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+    /// The change note given with it; `rollback to vN` for a rollback.
+    pub note: String,
+    /// The regions the file declares; empty for a national one.
+    pub regions: Vec<RegionCode>,
+}
+
+/// Every version of a rule file, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleHistory {
+    pub id: String,
+    pub versions: Vec<RuleVersion>,
+    /// The version in force, or none when the file is removed.
+    pub current: Option<u32>,
+}
+
+/// Every version of file `id` on the `rules` topic, oldest first: the log
+/// is the record of them. Removals leave no author on the topic; theirs is
+/// taken from the audit log.
+async fn versions(state: &AppState, id: &str) -> Result<Vec<RuleVersion>, ApiError> {
+    let (records, _) = state.bus.catch_up(Topic::Rules).await?;
+    let mut removals = state
+        .accounts
+        .audit
+        .events(
+            &Scope::All,
+            &accounts::AuditFilter { action: Some("rule.delete".into()), limit: Some(1000), ..Default::default() },
+        )
+        .into_iter()
+        .filter(|e| e.target == id)
+        .rev();
+    let mut out = Vec::new();
+    for record in records.iter().filter(|r| r.key == id) {
+        let version = out.len() as u32 + 1;
+        if record.payload.is_empty() {
+            let by = removals.next();
+            out.push(RuleVersion {
+                version,
+                content: String::new(),
+                removed: true,
+                author: by.as_ref().map(|e| e.actor.clone()),
+                at: by.as_ref().map(|e| e.at),
+                note: String::new(),
+                regions: Vec::new(),
+            });
+            continue;
+        }
+        match wire::decode::<RuleFileRecord>(&record.payload) {
+            Ok(r) => out.push(RuleVersion {
+                version,
+                regions: classifier::rules::declared_regions(&r.content).unwrap_or_default(),
+                content: r.content,
+                removed: false,
+                author: Some(r.author),
+                at: Some(r.updated_at),
+                note: r.note,
+            }),
+            Err(e) => tracing::warn!(offset = record.offset, error = %e, "rule history: skipping an unreadable record"),
+        }
+    }
+    Ok(out)
+}
+
+/// The versions of `id` the caller may read (national ones, and those local
+/// to files touching their regions); not found when there are none.
+async fn readable_versions(state: &AppState, caller: &Caller, id: &str) -> Result<Vec<RuleVersion>, ApiError> {
+    check_id(id)?;
+    let all = versions(state, id).await?;
+    let shown: Vec<RuleVersion> = all.into_iter().filter(|v| v.removed || readable(caller, &v.regions)).collect();
+    if shown.iter().all(|v| v.removed) {
+        return Err(ApiError::not_found(&format!("rule file `{id}` put through the API:")));
+    }
+    Ok(shown)
+}
+
+/// The history of a rule file put through the API: every version, with who, when, the note and the content.
+///
+/// Read from the `rules` topic, oldest first; a removal is a version with
+/// `removed`. A regional admin sees the versions of national files and of
+/// files local to their regions. Diff two versions' `content` to show a
+/// change.
+#[utoipa::path(get, path = "/api/v1/rules/{id}/history", tag = "rules",
+    params(("id" = String, Path, description = "lowercase letters, digits, - and _")),
+    responses((status = 200, body = RuleHistory)))]
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RuleHistory>, ApiError> {
+    let versions = readable_versions(&state, &caller, &id).await?;
+    let in_force = state.api()?.rules.api_files().into_iter().any(|r| r.id == id);
+    let current = versions.last().filter(|v| in_force && !v.removed).map(|v| v.version);
+    Ok(Json(RuleHistory { id, versions, current }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// The version to bring back, from the history.
+    pub version: u32,
+    /// Why; added to the change note `rollback to vN`.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Roll a rule file back to an earlier version: its content is put again, checked, as a new version.
+///
+/// The new version's note is `rollback to vN` (with your note after it).
+/// The same checks and rights as `PUT /api/v1/rules/{id}`.
+#[utoipa::path(post, path = "/api/v1/rules/{id}/rollback", tag = "rules",
+    params(("id" = String, Path, description = "lowercase letters, digits, - and _")),
+    request_body = Rollback,
+    responses(
+        (status = 200, body = RuleFilePut),
+    ))]
+pub async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    source: Source,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Rollback>,
+) -> Result<Json<RuleFilePut>, ApiError> {
+    let versions = readable_versions(&state, &caller, &id).await?;
+    let last = versions.last().map_or(0, |v| v.version);
+    let Some(old) = versions.into_iter().find(|v| v.version == body.version) else {
+        return Err(ApiError::invalid(
+            "version",
+            format!("file `{id}` has no version {} you may read; see its history (1 to {last})", body.version),
+        ));
+    };
+    if old.removed {
+        return Err(ApiError::invalid(
+            "version",
+            format!("version {} removed the file; choose one with content, or DELETE the file", old.version),
+        ));
+    }
+    let note = match body.note.trim() {
+        "" => format!("rollback to v{}", old.version),
+        why => format!("rollback to v{}: {why}", old.version),
+    };
+    Ok(Json(save(&state, &caller, &source, &id, old.content, note).await?))
 }
 
 /// Remove a rule file put through the API.

@@ -400,16 +400,27 @@ impl Analytics {
     /// question fits it (whole days, scope and region at province or regency
     /// level), else from the reports themselves.
     pub async fn stats(&self, q: &StatsQuery, scope: &Scope) -> Result<Stats, Error> {
+        // below a regency, the main region's code cut to the level (empty
+        // when it does not reach that deep)
+        let parts = |n: usize| {
+            format!(
+                "if(length(splitByChar('.', region)) >= {n}, \
+                 arrayStringConcat(arraySlice(splitByChar('.', region), 1, {n}), '.'), '')"
+            )
+        };
         let column = match q.by {
-            By::Province => "province",
-            By::Regency => "regency",
+            By::Province => "province".to_owned(),
+            By::Regency => "regency".to_owned(),
+            By::District => parts(3),
+            By::Village => parts(4),
         };
         let coarse = |c: &RegionCode| matches!(c.level(), RegionLevel::Province | RegionLevel::Regency);
         let scope_codes: Option<&[RegionCode]> = match scope {
             Scope::All => None,
             Scope::Regions(codes) => Some(codes),
         };
-        let fits_rollup = q.from.is_none_or(is_midnight)
+        let fits_rollup = matches!(q.by, By::Province | By::Regency)
+            && q.from.is_none_or(is_midnight)
             && q.to.is_none_or(is_midnight)
             && q.region.as_ref().is_none_or(coarse)
             && scope_codes.is_none_or(|codes| codes.iter().all(coarse));

@@ -18,7 +18,7 @@ pub mod stats;
 
 pub use clickhouse::{Analytics, ClickHouseConfig};
 pub use retention::Retention;
-pub use search::{Hit, SearchIndex, SearchQuery, SearchResult, Sort};
+pub use search::{Export, Hit, SearchIndex, SearchQuery, SearchResult, Sort};
 pub use stats::{Stats, StatsQuery};
 
 /// Errors of the archive.

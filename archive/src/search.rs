@@ -417,30 +417,9 @@ impl SearchIndex {
         let query = self.build_query(q, scope)?;
         let limit = q.limit.clamp(1, 1000);
         let has_text = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
-        let sort = match q.sort {
-            Sort::Relevance if !has_text => Sort::Newest,
-            s => s,
-        };
+        let sort = effective_sort(q);
         let after = q.after.as_deref().map(|c| decode_cursor(sort, c)).transpose()?;
-        let collector = TopDocs::with_limit(limit).and_offset(q.offset).tweak_score(move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let received = fast.date("received_at").ok().map(|c| c.first_or_default_col(DateTime::MIN));
-            let seq = fast.u64("seq").ok().map(|c| c.first_or_default_col(0));
-            move |doc: DocId, score: Score| -> Option<SortKey> {
-                let at = received.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_micros());
-                let seq = seq.as_ref().map_or(0, |c| c.get_val(doc));
-                let key = match sort {
-                    Sort::Relevance => (score, at, seq),
-                    Sort::Newest => (0.0, at, seq),
-                    Sort::Oldest => (0.0, -at, u64::MAX - seq),
-                };
-                // hits at or before the cursor sort last and are dropped
-                match after {
-                    Some(a) if key.partial_cmp(&a) != Some(std::cmp::Ordering::Less) => None,
-                    _ => Some(key),
-                }
-            }
-        });
+        let collector = ordered(sort, after, limit, q.offset);
         // one pass over the matches: the page, the total and the facets
         let (top, total, facets) = searcher.search(&query, &(collector, Count, Self::facet_collector()?))?;
         let found: Vec<(SortKey, DocAddress)> = top.into_iter().filter_map(|(key, a)| Some((key?, a))).collect();
@@ -483,6 +462,16 @@ impl SearchIndex {
             }
         }
         Ok(SearchResult { total, hits, facets, next })
+    }
+
+    /// Every match within `scope`, at most `max`, in the query's order
+    /// (`limit`, `offset` and `after` are not read), to be read one by one.
+    pub fn export(&self, q: &SearchQuery, scope: &Scope, max: usize) -> Result<Export, Error> {
+        let searcher = self.reader.searcher();
+        let query = self.build_query(q, scope)?;
+        let (top, total) = searcher.search(&query, &(ordered(effective_sort(q), None, max.max(1), 0), Count))?;
+        let addresses = top.into_iter().map(|(_, address)| address).collect();
+        Ok(Export { index: self.clone(), searcher, addresses, total })
     }
 
     /// The facets and how many values of each are listed at most.
@@ -532,14 +521,78 @@ impl SearchIndex {
         if q.from.is_some() || q.to.is_some() {
             clauses.push((Occur::Must, self.time_range(f.reported_at, q.from, q.to)));
         }
-        let by = match q.by {
-            crate::stats::By::Province => "province",
-            crate::stats::By::Regency => "regency",
+        let (column, level) = match q.by {
+            crate::stats::By::Province => ("province", None),
+            crate::stats::By::Regency => ("regency", None),
+            // the main region at every level, of which the one at this level counts
+            by => ("area", Some(by.dots())),
         };
-        let counts =
-            searcher.search(&BooleanQuery::new(clauses), &DailyCounts { by, indicator: q.indicator.clone() })?;
+        let collector = DailyCounts { column, level, indicator: q.indicator.clone() };
+        let counts = searcher.search(&BooleanQuery::new(clauses), &collector)?;
         Ok(Stats::from_days(q, "index", counts))
     }
+}
+
+/// The matches of an export, read from the index as it was when it ran.
+pub struct Export {
+    index: SearchIndex,
+    searcher: tantivy::Searcher,
+    addresses: Vec<DocAddress>,
+    /// How many match in all (more than are read when the export is capped).
+    pub total: usize,
+}
+
+impl Export {
+    /// How many are read.
+    pub fn len(&self) -> usize {
+        self.addresses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty()
+    }
+
+    /// The reports, in order.
+    pub fn reports(&self) -> impl Iterator<Item = Result<ClassifiedReport, Error>> + '_ {
+        self.addresses.iter().map(|a| self.index.load(&self.searcher, *a))
+    }
+}
+
+/// The order a query's hits come in: by relevance only with query text.
+fn effective_sort(q: &SearchQuery) -> Sort {
+    match q.sort {
+        Sort::Relevance if q.q.as_deref().is_none_or(|t| t.trim().is_empty()) => Sort::Newest,
+        s => s,
+    }
+}
+
+/// The first `limit` hits after `offset` in the order `sort`, after the
+/// cursor `after` (the hits at or before it come back without a key).
+fn ordered(
+    sort: Sort,
+    after: Option<SortKey>,
+    limit: usize,
+    offset: usize,
+) -> impl Collector<Fruit = Vec<(Option<SortKey>, DocAddress)>> {
+    TopDocs::with_limit(limit).and_offset(offset).tweak_score(move |segment: &SegmentReader| {
+        let fast = segment.fast_fields();
+        let received = fast.date("received_at").ok().map(|c| c.first_or_default_col(DateTime::MIN));
+        let seq = fast.u64("seq").ok().map(|c| c.first_or_default_col(0));
+        move |doc: DocId, score: Score| -> Option<SortKey> {
+            let at = received.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_micros());
+            let seq = seq.as_ref().map_or(0, |c| c.get_val(doc));
+            let key = match sort {
+                Sort::Relevance => (score, at, seq),
+                Sort::Newest => (0.0, at, seq),
+                Sort::Oldest => (0.0, -at, u64::MAX - seq),
+            };
+            // hits at or before the cursor sort last and are dropped
+            match after {
+                Some(a) if key.partial_cmp(&a) != Some(std::cmp::Ordering::Less) => None,
+                _ => Some(key),
+            }
+        }
+    })
 }
 
 fn excerpt(text: &str) -> String {
@@ -567,21 +620,29 @@ fn marked_html(text: &str, marked: &[std::ops::Range<usize>]) -> String {
 
 /// Counts matching reports by (day, indicator, region at one level).
 struct DailyCounts {
-    /// The region field: `province` or `regency`.
-    by: &'static str,
+    /// The region field: `province`, `regency`, or `area` (every level).
+    column: &'static str,
+    /// With `area`: the level counted, as the dots in its codes.
+    level: Option<usize>,
     /// Only this indicator, when the query asks for one.
     indicator: Option<String>,
 }
 
 type DayKey = (i64, String, String);
 
+/// The region ord of a report's count over all its regions (with `area`),
+/// or of a report without a region at the level.
+const NO_REGION: u64 = u64::MAX;
+
 struct DailySegment {
     day: Option<tantivy::columnar::Column<u64>>,
     indicators: Option<tantivy::columnar::StrColumn>,
     region: Option<tantivy::columnar::StrColumn>,
+    level: Option<usize>,
     counts: HashMap<(u64, u64, u64), u64>,
     only: Option<String>,
     ords: Vec<u64>,
+    regions: Vec<u64>,
 }
 
 impl Collector for DailyCounts {
@@ -593,10 +654,12 @@ impl Collector for DailyCounts {
         Ok(DailySegment {
             day: fast.u64("day").ok(),
             indicators: fast.str("indicator")?,
-            region: fast.str(self.by)?,
+            region: fast.str(self.column)?,
+            level: self.level,
             counts: HashMap::new(),
             only: self.indicator.clone(),
             ords: Vec::new(),
+            regions: Vec::new(),
         })
     }
 
@@ -621,37 +684,63 @@ impl SegmentCollector for DailySegment {
     fn collect(&mut self, doc: DocId, _: Score) {
         let (Some(day), Some(indicators)) = (&self.day, &self.indicators) else { return };
         let Some(day) = day.first(doc) else { return };
-        let region = self.region.as_ref().and_then(|r| r.term_ords(doc).next()).unwrap_or(u64::MAX);
+        self.regions.clear();
+        match (&self.region, self.level) {
+            // every level of the main region, and the report once more under
+            // none: what no code at the level takes is counted there at harvest
+            (Some(r), Some(_)) => self.regions.extend(r.term_ords(doc).chain([NO_REGION])),
+            (r, None) => self.regions.push(r.as_ref().and_then(|r| r.term_ords(doc).next()).unwrap_or(NO_REGION)),
+            (None, Some(_)) => self.regions.push(NO_REGION),
+        }
         self.ords.clear();
         self.ords.extend(indicators.term_ords(doc));
         // an indicator listed twice counts once
         self.ords.sort_unstable();
         self.ords.dedup();
         for &indicator in &self.ords {
-            *self.counts.entry((day, indicator, region)).or_default() += 1;
+            for &region in &self.regions {
+                *self.counts.entry((day, indicator, region)).or_default() += 1;
+            }
         }
     }
 
     fn harvest(self) -> HashMap<DayKey, u64> {
         let mut out = HashMap::new();
-        let (Some(indicators), region_column) = (self.indicators, self.region) else { return out };
-        let mut name = String::new();
-        let mut region = String::new();
+        let Some(indicators) = self.indicators else { return out };
+        let name_of = |ord: u64| {
+            let mut name = String::new();
+            matches!(indicators.ord_to_str(ord, &mut name), Ok(true)).then_some(name)
+        };
+        let mut names: HashMap<u64, Option<String>> = HashMap::new();
+        // with `level`: how many of each (day, indicator) a code at the level took
+        let mut placed: HashMap<(u64, u64), u64> = HashMap::new();
+        let mut unplaced = Vec::new();
         for ((day, indicator, region_ord), n) in self.counts {
-            name.clear();
-            if !matches!(indicators.ord_to_str(indicator, &mut name), Ok(true)) {
-                continue;
-            }
+            let Some(name) = names.entry(indicator).or_insert_with(|| name_of(indicator)).clone() else { continue };
             if self.only.as_ref().is_some_and(|o| *o != name) {
                 continue;
             }
-            region.clear();
-            if region_ord != u64::MAX
-                && let Some(column) = &region_column
-            {
+            if region_ord == NO_REGION {
+                unplaced.push(((day, indicator), name, n));
+                continue;
+            }
+            let mut region = String::new();
+            if let Some(column) = &self.region {
                 let _ = column.ord_to_str(region_ord, &mut region);
             }
-            *out.entry((day as i64, name.clone(), region.clone())).or_default() += n;
+            if let Some(level) = self.level {
+                if region.matches('.').count() != level {
+                    continue;
+                }
+                *placed.entry((day, indicator)).or_default() += n;
+            }
+            *out.entry((day as i64, name, region)).or_default() += n;
+        }
+        for (key, name, n) in unplaced {
+            let rest = n - placed.get(&key).copied().unwrap_or(0);
+            if rest > 0 {
+                *out.entry((key.0 as i64, name, String::new())).or_default() += rest;
+            }
         }
         out
     }
@@ -1013,5 +1102,38 @@ mod tests {
         assert_eq!(stats.names["72.71"], "Kota Palu");
         let national = index.stats(&StatsQuery::default(), &Scope::All).unwrap();
         assert_eq!(national.totals.region["73"], 1);
+    }
+
+    #[test]
+    fn stats_count_by_district_and_village_with_the_rest_unplaced() {
+        let mut items = vec![
+            item(1, "72.71.02", "sabu", "narkoba"),
+            item(2, "72.71.02.1002", "sabu", "narkoba"),
+            item(3, "72.71", "sabu", "narkoba"),
+            item(4, "72.71.03", "bentrok", "konflik_sosial"),
+        ];
+        items[3].classification.indicators.push(IndicatorHit {
+            id: "narkoba".into(),
+            score: 1.0,
+            rules: vec![],
+            matches: vec![],
+        });
+        let (_dir, index) = index_of(&items);
+        let count = |by, indicator: &str, region: &str| {
+            let stats = index.stats(&StatsQuery { by, ..Default::default() }, &Scope::All).unwrap();
+            stats.rows.iter().filter(|r| r.indicator == indicator && r.region == region).map(|r| r.count).sum::<u64>()
+        };
+        use crate::stats::By;
+        assert_eq!(count(By::District, "narkoba", "72.71.02"), 2);
+        assert_eq!(count(By::District, "narkoba", "72.71.03"), 1);
+        assert_eq!(count(By::District, "narkoba", ""), 1, "the report known only to its city");
+        assert_eq!(count(By::District, "konflik_sosial", "72.71.03"), 1);
+        assert_eq!(count(By::Village, "narkoba", "72.71.02.1002"), 1);
+        assert_eq!(count(By::Village, "narkoba", ""), 3);
+        // and only within the scope
+        let scope = Scope::Regions(vec![RegionCode::parse("72.71.03").unwrap()]);
+        let q = StatsQuery { by: By::District, ..Default::default() };
+        let scoped = index.stats(&q, &scope).unwrap();
+        assert_eq!(scoped.totals.region.keys().collect::<Vec<_>>(), ["72.71.03"]);
     }
 }

@@ -64,6 +64,8 @@ pub enum By {
     #[default]
     Province,
     Regency,
+    District,
+    Village,
 }
 
 impl By {
@@ -71,6 +73,27 @@ impl By {
         match self {
             By::Province => RegionLevel::Province,
             By::Regency => RegionLevel::Regency,
+            By::District => RegionLevel::District,
+            By::Village => RegionLevel::Village,
+        }
+    }
+
+    pub fn of(level: RegionLevel) -> Self {
+        match level {
+            RegionLevel::Province => By::Province,
+            RegionLevel::Regency => By::Regency,
+            RegionLevel::District => By::District,
+            RegionLevel::Village => By::Village,
+        }
+    }
+
+    /// How many dots a code at this level has (`72.71.02`: 2).
+    pub fn dots(self) -> usize {
+        match self {
+            By::Province => 0,
+            By::Regency => 1,
+            By::District => 2,
+            By::Village => 3,
         }
     }
 }

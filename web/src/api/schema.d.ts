@@ -12,10 +12,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The web app's page (its scripts, styles, service worker and map data
-         *     are files below `/assets/`, `/map/` and the root, served as the router's
-         *     fallback; see [`assets`]).
+         * The web app's page.
          * @description No sign-in needed.
+         *
+         *     Its scripts, styles, service worker and map data are files below
+         *     `/assets/`, `/map/` and the root, served as the router's fallback (see
+         *     [`assets`]).
          */
         get: operations["ui_ui"];
         put?: never;
@@ -35,7 +37,7 @@ export interface paths {
         };
         /**
          * Alerts within your regions, newest first.
-         * @description Requires role: admin, operator.
+         * @description Requires role: admin, operator, analyst.
          */
         get: operations["alerts_list"];
         put?: never;
@@ -89,7 +91,7 @@ export interface paths {
         };
         /**
          * One alert with its reports, deliveries, lifecycle history and chain.
-         * @description Requires role: admin, operator.
+         * @description Requires role: admin, operator, analyst.
          */
         get: operations["alerts_get"];
         put?: never;
@@ -633,6 +635,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rules/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The history of a rule file put through the API: every version, with who, when, the note and the content.
+         * @description Requires role: admin.
+         *
+         *     Read from the `rules` topic, oldest first; a removal is a version with
+         *     `removed`. A regional admin sees the versions of national files and of
+         *     files local to their regions. Diff two versions' `content` to show a
+         *     change.
+         */
+        get: operations["rules_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rules/{id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll a rule file back to an earlier version: its content is put again, checked, as a new version.
+         * @description Requires role: admin.
+         *
+         *     The new version's note is `rollback to vN` (with your note after it).
+         *     The same checks and rights as `PUT /api/v1/rules/{id}`.
+         */
+        post: operations["rules_rollback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/search": {
         parameters: {
             query?: never;
@@ -645,6 +695,37 @@ export interface paths {
          * @description Requires role: admin, analyst.
          */
         get: operations["search_search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/search/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export every match of a search as CSV.
+         * @description Requires role: admin, analyst.
+         *
+         *     Takes the parameters of `GET /api/v1/search` but for `offset` and
+         *     `after`: every match from the first, in the search's order, at most
+         *     50,000 (`limit`, default and most 50,000). `X-Total-Count` says how many
+         *     match in all and `X-Export-Rows` how many the file holds; when they
+         *     differ, the file was cut at the limit: narrow the search (a shorter
+         *     period, a region) to get the rest. UTF-8, one header row, columns `id`,
+         *     `received_at` (UTC), `received_at_local` and `time_zone` (the region's:
+         *     WIB, WITA or WIT), `region`, `region_name`, `indicators` (`;` between),
+         *     `channel`, `source`, `title`, `text`. A cell that starts with `=`, `+`,
+         *     `-` or `@` starts with `'` instead, so spreadsheets do not run it.
+         */
+        get: operations["search_export"];
         put?: never;
         post?: never;
         delete?: never;
@@ -667,7 +748,10 @@ export interface paths {
          * @description No sign-in needed.
          *
          *     With name and password. The cookie is HttpOnly and SameSite=Strict
-         *     (Secure behind TLS); changing requests send the CSRF token back.
+         *     (Secure behind TLS); changing requests send the CSRF token back. An
+         *     account without a password (the bootstrap admin `admin` on a fresh
+         *     install) signs in with one of its API tokens as the password, such as
+         *     `auth.bootstrap_token`; the answer then has `has_password: false`.
          */
         post: operations["session_sign_in"];
         /**
@@ -740,6 +824,81 @@ export interface paths {
          *     From ClickHouse when this node has it, else from the search index.
          */
         get: operations["search_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report counts per region one level below yours and per indicator, for a period.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Provinces for a national caller, regencies for a province's, districts
+         *     for a city's; or the regions below `region`. Every region of that level
+         *     is a row, with zeros. Reports count under their main region, once per
+         *     indicator; only reports within your regions are counted.
+         */
+        get: operations["search_breakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/rising": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Top rising regions: the recent count of each region and indicator against its baseline.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Regions one level below yours (or below `region`), as in the breakdown.
+         *     The recent window (default the last 7 days) is compared with the
+         *     baseline just before it (default 28 days), scaled to the window's
+         *     length; rows are ranked by `(recent + 1) / (expected + 1)`. Only
+         *     reports within your regions are counted.
+         */
+        get: operations["search_rising"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Daily counts per indicator for one region, zeros included: a time series.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Days are counted in UTC+7, as in `/api/v1/stats`; a report counts on the
+         *     day it happened, under its main region, once per indicator. Only reports
+         *     within your regions are counted.
+         */
+        get: operations["search_series"];
         put?: never;
         post?: never;
         delete?: never;
@@ -981,6 +1140,13 @@ export interface paths {
         /**
          * Change an account: role, regions, contact, active, password.
          * @description Requires role: admin.
+         *
+         *     Within your regions. `"active": false` deactivates the account: its API
+         *     tokens and web sessions stop working at once (its sessions are ended;
+         *     its tokens work again if it is reactivated with `"active": true`). You
+         *     cannot deactivate yourself. `"password"` sets a new web password (at
+         *     least 12 characters): for another account, a reset that also ends its
+         *     web sessions.
          */
         patch: operations["users_update"];
         trace?: never;
@@ -1249,6 +1415,43 @@ export interface components {
              */
             to?: string | null;
         };
+        /** @description A region × indicator table for a period. */
+        Breakdown: {
+            /** Format: date-time */
+            from: string;
+            /** @description The columns. */
+            indicators: string[];
+            /** @description The level of the rows. */
+            level: components["schemas"]["RegionLevel"];
+            /** @description Every region at `level` below the one asked for, zeros included, by code. */
+            rows: components["schemas"]["BreakdownRow"][];
+            /** @description Where the numbers come from: `clickhouse` or `index`. */
+            source: string;
+            /** Format: date-time */
+            to: string;
+            /** @description Per indicator, the sum of the rows. */
+            totals: {
+                [key: string]: number;
+            };
+            /** @description Per indicator, reports whose main region is not known down to `level`. */
+            unplaced: {
+                [key: string]: number;
+            };
+        };
+        /** @description One region of a breakdown. */
+        BreakdownRow: {
+            /** @description Reports per indicator (every indicator of `indicators`, zeros included). */
+            counts: {
+                [key: string]: number;
+            };
+            name: string;
+            region: components["schemas"]["RegionCode"];
+            /**
+             * Format: int64
+             * @description The sum of `counts`.
+             */
+            total: number;
+        };
         /**
          * @description The width of a time bucket.
          * @enum {string}
@@ -1258,7 +1461,7 @@ export interface components {
          * @description The region level counts are grouped by.
          * @enum {string}
          */
-        By: "province" | "regency";
+        By: "province" | "regency" | "district" | "village";
         /** @description An alert only the candidate would raise. */
         CandidateAlert: {
             /**
@@ -1966,11 +2169,63 @@ export interface components {
             contact?: string | null;
             name?: string | null;
         };
+        /** @description Regions whose recent counts rose above their baseline, ranked. */
+        Rising: {
+            /**
+             * Format: date-time
+             * @description The recent window `[recent_from, to)` and the baseline `[baseline_from, recent_from)`.
+             */
+            baseline_from: string;
+            level: components["schemas"]["RegionLevel"];
+            /** Format: date-time */
+            recent_from: string;
+            /** @description Highest ratio first; only rows whose recent count is above the expected one. */
+            rows: components["schemas"]["RisingRow"][];
+            /** @description Where the numbers come from: `clickhouse` or `index`. */
+            source: string;
+            /** Format: date-time */
+            to: string;
+        };
+        /** @description A region and indicator whose count rose against its baseline. */
+        RisingRow: {
+            /**
+             * Format: int64
+             * @description Reports in the baseline period.
+             */
+            baseline: number;
+            /**
+             * Format: double
+             * @description The baseline scaled to the recent window's length: what a steady count would give.
+             */
+            expected: number;
+            indicator: string;
+            name: string;
+            /**
+             * Format: double
+             * @description `(recent + 1) / (expected + 1)`: how far above its usual the region is; what rows are ranked by.
+             */
+            ratio: number;
+            /**
+             * Format: int64
+             * @description Reports in the recent window.
+             */
+            recent: number;
+            region: components["schemas"]["RegionCode"];
+        };
         /**
          * @description What an account may do.
          * @enum {string}
          */
         Role: "admin" | "analyst" | "operator" | "reporter";
+        Rollback: {
+            /** @description Why; added to the change note `rollback to vN`. */
+            note?: string;
+            /**
+             * Format: int32
+             * @description The version to bring back, from the history.
+             */
+            version: number;
+        };
         /** @description One count: reports with `indicator` in `region` in the bucket from `start`. */
         Row: {
             /** Format: int64 */
@@ -1996,6 +2251,7 @@ export interface components {
              *     waspada = 3
              */
             content: string;
+            /** @description The change note, kept with this version in the history (at most 1,000 characters). */
             note?: string;
         };
         /** @description A rule file taken. */
@@ -2024,6 +2280,36 @@ export interface components {
             regions: string[];
             /** Format: date-time */
             updated_at?: string | null;
+        };
+        /** @description Every version of a rule file, oldest first. */
+        RuleHistory: {
+            /**
+             * Format: int32
+             * @description The version in force, or none when the file is removed.
+             */
+            current?: number | null;
+            id: string;
+            versions: components["schemas"]["RuleVersion"][];
+        };
+        /** @description One version of a rule file put through the API. */
+        RuleVersion: {
+            /** Format: date-time */
+            at?: string | null;
+            /** @description Who put or removed it, when known. */
+            author?: string | null;
+            /** @description The whole file, TOML; empty when this version removed it. */
+            content: string;
+            /** @description The change note given with it; `rollback to vN` for a rollback. */
+            note: string;
+            /** @description The regions the file declares; empty for a national one. */
+            regions: components["schemas"]["RegionCode"][];
+            /** @description This version removed the file (`DELETE`); a base file it replaced came back. */
+            removed: boolean;
+            /**
+             * Format: int32
+             * @description 1 for the first, counting removals.
+             */
+            version: number;
         };
         /** @description A rule in force. */
         RuleView: {
@@ -2058,6 +2344,20 @@ export interface components {
             /** @description All matches in scope, not just this page. */
             total: number;
         };
+        /** @description Daily report counts per indicator for one region. */
+        Series: {
+            /** @description Every day of the period in UTC+7, oldest first: `2026-11-23`. */
+            days: string[];
+            /** @description Per indicator, the count of each day of `days` (zeros included). */
+            indicators: {
+                [key: string]: number[];
+            };
+            /** @description Its name; `Indonesia` for a national caller without a region. */
+            name: string;
+            region?: null | components["schemas"]["RegionCode"];
+            /** @description Where the numbers come from: `clickhouse` or `index`. */
+            source: string;
+        };
         SignIn: {
             name: string;
             password: string;
@@ -2066,6 +2366,11 @@ export interface components {
         SignedIn: {
             /** @description Send as `X-CSRF-Token` with every changing request of this session. */
             csrf_token: string;
+            /**
+             * @description Whether the account has a web password; without one (signed in with
+             *     an API token), set one with `PUT /api/v1/me/password`.
+             */
+            has_password: boolean;
             name: string;
             role: components["schemas"]["Role"];
         };
@@ -4836,6 +5141,173 @@ export interface operations {
             };
         };
     };
+    rules_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description lowercase letters, digits, - and _ */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleHistory"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_rollback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description lowercase letters, digits, - and _ */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rollback"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleFilePut"];
+                };
+            };
+            /** @description the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not of a type this endpoint takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is wrong; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the log cannot take the change right now; nothing changed, try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search_search: {
         parameters: {
             query?: {
@@ -4878,6 +5350,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SearchResult"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a value is out of range, or `q` cannot be read */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_export: {
+        parameters: {
+            query?: {
+                /** @description Words, "phrases", AND, OR, NOT, title:word. */
+                q?: string;
+                /** @description An indicator id. */
+                indicator?: string;
+                /** @description A region code; everything under it. */
+                region?: string;
+                channel?: "app" | "web" | "telegram" | "whatsapp" | "sms" | "email" | "feed";
+                /** @description Received from then (inclusive). */
+                from?: string;
+                /** @description Received before then (exclusive). */
+                to?: string;
+                /** @description Where it came from: a feed, an office. */
+                source?: string;
+                /** @description `ind`, `eng` or `jav`. */
+                language?: string;
+                /** @description Only reports whose indicator scores add up to this. */
+                min_score?: number;
+                /** @description `relevance` (the default with `q`), `newest` (the default without), `oldest`. */
+                sort?: "relevance" | "newest" | "oldest";
+                /** @description At most 1000, default 20. */
+                limit?: number;
+                /** @description Skip this many (offset + limit at most 10000). */
+                offset?: number;
+                /** @description The `next` of the previous page, for pages beyond. */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matches, as a CSV file */
+            200: {
+                headers: {
+                    /** @description attachment; filename="kentongan-YYYYMMDD.csv" */
+                    "content-disposition"?: string;
+                    /** @description How many rows the file holds (at most 50,000) */
+                    "x-export-rows"?: number;
+                    /** @description How many match in all */
+                    "x-total-count"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description a query parameter is malformed; the message names it */
@@ -5292,8 +5861,8 @@ export interface operations {
                 to?: string;
                 /** @description `day` (the default), `week` or `month`; days in UTC+7. */
                 bucket?: "day" | "week" | "month";
-                /** @description `province` (the default) or `regency`. */
-                by?: "province" | "regency";
+                /** @description `province` (the default), `regency`, `district` or `village`. */
+                by?: "province" | "regency" | "district" | "village";
             };
             header?: never;
             path?: never;
@@ -5329,6 +5898,248 @@ export interface operations {
                 };
             };
             /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a value is out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_breakdown: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A region within your regions; default: all of yours. The series
+                 *     counts in it; the breakdown has a row for each region one level
+                 *     below it (without one: provinces for a national caller, regencies for
+                 *     a province's, districts for a city's).
+                 */
+                region?: string;
+                /** @description Only this indicator. */
+                indicator?: string;
+                channel?: "app" | "web" | "telegram" | "whatsapp" | "sms" | "email" | "feed";
+                /** @description Happened from then (inclusive); default: 30 days before `to`. */
+                from?: string;
+                /** @description Happened before then (exclusive); default: now. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per region, one count per indicator */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Breakdown"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the region is outside your regions */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a value is out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_rising: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Compare the regions below this one (within your regions); default:
+                 *     the level below your regions, as in the breakdown.
+                 */
+                region?: string;
+                /** @description Only this indicator. */
+                indicator?: string;
+                channel?: "app" | "web" | "telegram" | "whatsapp" | "sms" | "email" | "feed";
+                /** @description The end of the recent window (exclusive); default: now. */
+                to?: string;
+                /** @description The recent window, in days: 1 to 31, default 7. */
+                days?: number;
+                /** @description The baseline just before it, in days: at least `days`, at most 335, default 28. */
+                baseline_days?: number;
+                /** @description At most this many rows: 1 to 200, default 20. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rising regions and indicators, highest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rising"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the region is outside your regions */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a value is out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_series: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A region within your regions; default: all of yours. The series
+                 *     counts in it; the breakdown has a row for each region one level
+                 *     below it (without one: provinces for a national caller, regencies for
+                 *     a province's, districts for a city's).
+                 */
+                region?: string;
+                /** @description Only this indicator. */
+                indicator?: string;
+                channel?: "app" | "web" | "telegram" | "whatsapp" | "sms" | "email" | "feed";
+                /** @description Happened from then (inclusive); default: 30 days before `to`. */
+                from?: string;
+                /** @description Happened before then (exclusive); default: now. At most 366 days after `from`. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One count per day and indicator */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Series"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the region is outside your regions */
             403: {
                 headers: {
                     [name: string]: unknown;
