@@ -922,6 +922,15 @@ async fn json_logs_follow_a_report_through_the_stages() {
         ],
     )
     .await;
+    // the one report posted is one request of its route, counted once
+    let text = client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    let posts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("kentongan_http_request_duration_seconds_count{"))
+        .filter(|l| ["route=\"/api/v1/reports\"", "method=\"POST\"", "status=\"202\""].iter().all(|x| l.contains(x)))
+        .collect();
+    assert_eq!(posts.len(), 1, "{text}");
+    assert!(posts[0].ends_with(" 1"), "{}", posts[0]);
 }
 
 #[test]
