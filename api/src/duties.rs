@@ -642,3 +642,26 @@ pub async fn compliance(
     let filed = loaded(&state)?.filings(&template.id, &period.to_string());
     Ok(Json(duties::compliance::compliance(&template, &period, &filers, &filed, state.clock.now())))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Schemas are named by their Rust type's name, and the document keeps
+    /// one schema per name: two types of one name (this module's compliance
+    /// `Row` and the statistics' `Row` once) would silently describe one
+    /// endpoint with the other's fields. So every name stands for one schema.
+    #[test]
+    fn no_two_types_share_a_schema_name() {
+        let mut seen: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for endpoint in crate::routes::endpoints() {
+            let (schemas, _, _) = endpoint.route;
+            for (name, schema) in schemas {
+                let schema = serde_json::to_value(&schema).unwrap();
+                if let Some(before) = seen.insert(name.clone(), schema.clone()) {
+                    assert_eq!(before, schema, "two types are named `{name}` in the OpenAPI document");
+                }
+            }
+        }
+    }
+}
