@@ -139,5 +139,13 @@ main(async (browser) => {
   await small.locator(`#alert-${live} button.show-reports`).click();
   await small.locator(`#alert-${live} button.thumb img`).waitFor({ timeout: 10000 });
   await check(small, 'board-reports');
+  // and in English
+  await small.click('header.top button:has-text("English")');
+  await small.locator('h1', { hasText: 'Monitoring board' }).waitFor({ timeout: 5000 });
+  const english = await text(small.locator(`#alert-${live}`));
+  for (const want of ['Social conflict', 'Palu Barat', 'Acknowledged by piket-palu', 'Silenced until']) {
+    if (!english.includes(want)) throw new Error(`the English board does not say "${want}":\n${english}`);
+  }
+  await check(small, 'board-en');
   await phone.close();
 });
