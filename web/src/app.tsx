@@ -52,6 +52,11 @@ const MENU: { to: string; key: Parameters<typeof t>[0]; roles: Role[] }[] = [
   { to: '/account', key: 'nav.account', roles: ALL },
 ];
 
+/** Whether the menu item `to` is the page at `p`: its own path, a page below
+ * a one-part item (`/admin/units`), and an alert for the board. */
+const current = (to: string, p: string) =>
+  p === to || (to.split('/').length === 2 && p.startsWith(to + '/')) || (to === '/board' && p.startsWith('/alerts/'));
+
 /** Where a role starts. */
 const home = (role: Role) => (role === 'reporter' ? '/reports/new' : role === 'analyst' ? '/search' : '/board');
 
@@ -91,7 +96,7 @@ export function App() {
           <ul>
             {MENU.filter((m) => m.roles.includes(role)).map((m) => (
               <li key={m.to}>
-                <a href={'#' + m.to} aria-current={p.startsWith(m.to.split('/').slice(0, 2).join('/')) ? 'page' : undefined}>
+                <a href={'#' + m.to} aria-current={current(m.to, p) ? 'page' : undefined}>
                   {t(m.key)}
                 </a>
               </li>

@@ -1,1 +1,0 @@
-import{n as e}from"./index-1-NVIEGB.js";function t(t){return e(`p`,{children:[`board`,` `,JSON.stringify(t)]})}export{t as default};
