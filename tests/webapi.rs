@@ -261,6 +261,7 @@ async fn reports_and_their_files_are_listed_and_served_to_those_who_may_read_the
     assert_eq!(bytes, PNG);
     assert_eq!(headers["content-type"], "image/png");
     assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["cache-control"], "private, no-store", "a photo must not stay in the browser after sign-out");
     let disposition = headers["content-disposition"].to_str().unwrap();
     assert!(disposition.starts_with("inline; filename=\"foto _lokasi_.png\";"), "{disposition}");
     let (status, headers, bytes) = fetch(&node, &voice, &ani).await;

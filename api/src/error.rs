@@ -339,6 +339,7 @@ where
         if empty {
             return Ok(ApiJsonOrEmpty(T::default()));
         }
-        ApiJson::<T>::from_request(req, state).await.map(|ApiJson(v)| ApiJsonOrEmpty(v))
+        // JSON `null` is no body too, as the document's optional body allows
+        ApiJson::<Option<T>>::from_request(req, state).await.map(|ApiJson(v)| ApiJsonOrEmpty(v.unwrap_or_default()))
     }
 }

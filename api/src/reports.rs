@@ -458,7 +458,8 @@ pub async fn attachment(
         (header::CONTENT_TYPE, HeaderValue::from_str(&file.content_type).map_err(ApiError::internal)?),
         (header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).map_err(ApiError::internal)?),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600")),
+        // an informant's photo must not outlive the session in a shared browser
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
     ];
     Ok((headers, Body::from_stream(chunks)).into_response())
 }

@@ -164,5 +164,10 @@ pub async fn call(
     }
     let response = r.send().await.unwrap();
     let status = response.status().as_u16();
+    // an event stream never ends: its status is the answer
+    let stream = response.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if stream {
+        return (status, serde_json::Value::Null);
+    }
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
