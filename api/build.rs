@@ -12,7 +12,8 @@ fn main() {
     let mut files = Vec::new();
     collect(&dist, &mut files);
     files.sort();
-    let mut out = String::from("/// The built web app: (path below web/dist, bytes).\npub static FILES: &[(&str, &[u8])] = &[\n");
+    let mut out =
+        String::from("/// The built web app: (path below web/dist, bytes).\npub static FILES: &[(&str, &[u8])] = &[\n");
     for file in &files {
         let name = file.strip_prefix(&dist).unwrap().to_str().expect("a UTF-8 file name").replace('\\', "/");
         let full = fs::canonicalize(file).unwrap();

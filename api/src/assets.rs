@@ -82,7 +82,10 @@ mod tests {
         let page = std::str::from_utf8(file("index.html").expect("web/dist/index.html is embedded")).unwrap();
         let scripts: Vec<&str> =
             built::FILES.iter().map(|(n, _)| *n).filter(|n| n.starts_with("assets/") && n.ends_with(".js")).collect();
-        assert!(scripts.iter().any(|name| page.contains(name)), "index.html names none of the embedded scripts {scripts:?}");
+        assert!(
+            scripts.iter().any(|name| page.contains(name)),
+            "index.html names none of the embedded scripts {scripts:?}"
+        );
     }
 
     #[test]

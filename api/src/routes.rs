@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
-use crate::{AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, units, webhooks};
+use crate::{
+    AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, units, webhooks,
+};
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
 const ADMIN: &[Role] = &[Role::Admin];

@@ -142,7 +142,8 @@ impl AttachmentStore {
                 let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
                     use tokio::io::AsyncReadExt;
                     let mut chunk = vec![0; 64 * 1024];
-                    let n = file.read(&mut chunk).await.map_err(|e| Error::Storage(format!("attachment storage: {e}")))?;
+                    let n =
+                        file.read(&mut chunk).await.map_err(|e| Error::Storage(format!("attachment storage: {e}")))?;
                     chunk.truncate(n);
                     Ok((n > 0).then_some((chunk, file)))
                 });

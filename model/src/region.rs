@@ -428,11 +428,15 @@ mod tests {
             };
             assert_eq!(p.code.time_zone(), expected, "{} {}", p.code, p.name);
             // everything in a province keeps its zone
-            let district = regions().iter().find(|r| r.code.level() == RegionLevel::District && r.code.is_within(&p.code));
+            let district =
+                regions().iter().find(|r| r.code.level() == RegionLevel::District && r.code.is_within(&p.code));
             assert_eq!(district.map(|d| d.code.time_zone()), Some(expected), "{}", p.name);
         }
         let named = |code: &str| RegionCode::parse(code).unwrap().time_zone().0;
-        assert_eq!([named("61"), named("62"), named("63"), named("64"), named("65")], ["WIB", "WIB", "WITA", "WITA", "WITA"]);
+        assert_eq!(
+            [named("61"), named("62"), named("63"), named("64"), named("65")],
+            ["WIB", "WIB", "WITA", "WITA", "WITA"]
+        );
         assert_eq!([named("11"), named("31"), named("36"), named("21")], ["WIB"; 4]);
     }
 
