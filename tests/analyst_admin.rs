@@ -92,6 +92,17 @@ async fn a_search_is_exported_as_csv_within_the_callers_regions() {
         format!("attachment; filename=\"kentongan-{:04}{:02}{:02}.csv\"", wib.year(), u8::from(wib.month()), wib.day());
     assert_eq!(header(&headers, "content-disposition"), filename);
     assert_eq!((header(&headers, "x-total-count"), header(&headers, "x-export-rows")), ("2", "2"));
+    // a browser asks for it gzipped: the whole file comes, compressed
+    let r = client()
+        .get(node.url("/api/v1/search/export?q=sabu"))
+        .bearer_auth(&analyst)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((r.status().as_u16(), header(r.headers(), "content-encoding")), (200, "gzip"));
+    let gzipped = r.bytes().await.expect("the gzipped export ends cleanly");
+    assert!(gzipped.starts_with(&[0x1f, 0x8b]) && gzipped.len() > 20, "{gzipped:?}");
     let rows = parse_csv(&text);
     assert_eq!(
         rows[0],

@@ -266,9 +266,12 @@ pub async fn export(
             }
         }
     });
-    let body = axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+    // fused: the gzip layer polls a body once more after its end, and a bare
+    // `unfold` panics then
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
-    }));
+    });
+    let body = axum::body::Body::from_stream(futures_util::StreamExt::fuse(chunks));
     let wib = time::UtcOffset::from_hms(archive::stats::DAY_OFFSET_HOURS, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let today = state.clock.now().to_offset(wib).date();
     let filename = format!("kentongan-{:04}{:02}{:02}.csv", today.year(), u8::from(today.month()), today.day());
