@@ -1,5 +1,6 @@
 //! `kentongan classify`: JSON lines in, one verdict per line out.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 
 use anyhow::Context;
@@ -7,23 +8,25 @@ use classifier::Classifier;
 use model::{Channel, Clock, RegionCode, Report, SystemClock};
 use serde::{Deserialize, Serialize};
 
+/// One line of input; its strings borrow from the line unless they hold escapes.
 #[derive(Debug, Deserialize)]
-struct Input {
+struct Input<'a> {
     #[serde(default)]
     id: Option<serde_json::Value>,
-    text: String,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    region: Option<String>,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+    #[serde(default, borrow)]
+    title: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    region: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Serialize)]
 struct Output<'a> {
     id: Option<serde_json::Value>,
-    language: Option<String>,
+    language: Option<&'a str>,
     indicators: Vec<Indicator<'a>>,
-    regions: Vec<RegionCode>,
+    regions: Vec<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,13 +47,18 @@ struct Match<'a> {
 
 /// Classifies every line of `input`; a line that is not a report fails the
 /// run with its line number.
-pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> anyhow::Result<()> {
+pub fn run(classifier: &Classifier, mut input: impl BufRead, out: impl Write) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     let now = SystemClock.now();
     // one report, refilled for each line: the id and times are not printed
     let mut report = Report::new(Channel::App, "classify", "", now);
-    for (n, line) in input.lines().enumerate() {
-        let line = line.context("reading stdin")?;
+    // one line buffer, and the report's strings, reused for every line
+    let mut line = String::new();
+    for n in 0.. {
+        line.clear();
+        if input.read_line(&mut line).context("reading stdin")? == 0 {
+            break;
+        }
         if line.trim().is_empty() {
             continue;
         }
@@ -63,12 +71,15 @@ pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> any
             .map(RegionCode::parse)
             .transpose()
             .with_context(|| format!("line {}: region", n + 1))?;
-        report.title = input.title;
-        report.text = input.text;
+        match input.title {
+            Some(title) => report.title.get_or_insert_default().replace_range(.., &title),
+            None => report.title = None,
+        }
+        report.text.replace_range(.., &input.text);
         let c = classifier.classify(&report, now);
         let output = Output {
             id: input.id,
-            language: c.language.clone(),
+            language: c.language.as_deref(),
             indicators: c
                 .indicators
                 .iter()
@@ -82,7 +93,7 @@ pub fn run(classifier: &Classifier, input: impl BufRead, out: impl Write) -> any
                         .collect(),
                 })
                 .collect(),
-            regions: c.regions.clone(),
+            regions: c.regions.iter().map(RegionCode::as_str).collect(),
         };
         serde_json::to_writer(&mut out, &output)?;
         out.write_all(b"\n")?;

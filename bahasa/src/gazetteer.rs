@@ -278,6 +278,10 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
 pub fn dateline(text: &str) -> Option<usize> {
     let head = text.trim_start();
     let offset = text.len() - head.len();
+    // most texts have no dash in their first 64 bytes: `-`, or the first byte of `–` and `—`
+    if !head.as_bytes()[..head.len().min(64)].iter().any(|&b| b == b'-' || b == 0xe2) {
+        return None;
+    }
     let mut dash = None;
     let mut prev = ' ';
     for (i, c) in head.char_indices().take_while(|(i, _)| *i < 64) {

@@ -46,11 +46,15 @@ const TITLE: u8 = 0;
 const TEXT: u8 = 1;
 
 /// Patterns of whole words as a trie: node 0 is before any word, and a
-/// node's patterns are those whose words lead to it.
+/// node's patterns are those whose words lead to it. A pattern whose last
+/// word is a prefix (`bentrok*`, `tawuran antar*`) ends at the node of its
+/// other words, in that node's [`Prefixes`].
 #[derive(Debug, Default)]
 struct WordTrie {
     /// The first words, and the node each leads to.
     root: FxHashMap<Box<str>, u32>,
+    /// The patterns of one word that is a prefix.
+    root_prefixes: Prefixes,
     nodes: Vec<TrieNode>,
 }
 
@@ -58,13 +62,54 @@ struct WordTrie {
 struct TrieNode {
     children: FxHashMap<Box<str>, u32>,
     pats: Vec<Pat>,
+    prefixes: Prefixes,
+}
+
+/// Patterns that end with a word that is a prefix: a token that starts with
+/// the word matches it.
+#[derive(Debug, Default)]
+struct Prefixes {
+    list: Vec<(Box<str>, Vec<Pat>)>,
+    /// Bit `b0 * 256 + b1` is set when some word of `list` starts with the
+    /// bytes `b0 b1`: most tokens are passed without comparing any word.
+    first_two: Vec<u64>,
+}
+
+impl Prefixes {
+    fn add(&mut self, word: &str, pats: Vec<Pat>) {
+        if self.first_two.is_empty() {
+            self.first_two = vec![0; 65536 / 64];
+        }
+        let b = word.as_bytes();
+        // a prefix has at least 3 letters (`rules::term`); a shorter one allows any second byte
+        let seconds = match b.get(1) {
+            Some(&b1) => usize::from(b1)..usize::from(b1) + 1,
+            None => 0..256,
+        };
+        for b1 in seconds {
+            let bit = usize::from(b.first().copied().unwrap_or(0)) * 256 + b1;
+            self.first_two[bit / 64] |= 1 << (bit % 64);
+        }
+        self.list.push((word.into(), pats));
+    }
+
+    /// The patterns whose prefix `token` starts with.
+    #[inline]
+    fn matching<'a>(&'a self, token: &'a str) -> impl Iterator<Item = &'a [Pat]> + 'a {
+        let b = token.as_bytes();
+        let bit = usize::from(b.first().copied().unwrap_or(0)) * 256 + usize::from(b.get(1).copied().unwrap_or(0));
+        let maybe = self.first_two.get(bit / 64).is_some_and(|w| w & (1 << (bit % 64)) != 0);
+        let list = if maybe { self.list.as_slice() } else { &[] };
+        list.iter().filter(move |(p, _)| token.starts_with(&**p)).map(|(_, pats)| pats.as_slice())
+    }
 }
 
 impl WordTrie {
-    /// Adds the patterns of `words`, separated by single spaces.
-    fn insert(&mut self, words: &str, pats: Vec<Pat>) {
+    /// The node that `words` (separated by single spaces) lead to, made as needed;
+    /// `None` for no words.
+    fn node<'w>(&mut self, words: impl Iterator<Item = &'w str>) -> Option<u32> {
         let mut node: Option<u32> = None;
-        for word in words.split(' ') {
+        for word in words {
             let count = self.nodes.len() as u32;
             let map = match node {
                 None => &mut self.root,
@@ -76,8 +121,22 @@ impl WordTrie {
             }
             node = Some(child);
         }
-        if let Some(n) = node {
+        node
+    }
+
+    /// Adds the patterns of `words`, separated by single spaces.
+    fn insert(&mut self, words: &str, pats: Vec<Pat>) {
+        if let Some(n) = self.node(words.split(' ')) {
             self.nodes[n as usize].pats.extend(pats);
+        }
+    }
+
+    /// Adds the patterns of `words`, separated by single spaces, the last a prefix.
+    fn insert_prefix(&mut self, words: &str, pats: Vec<Pat>) {
+        let (before, prefix) = words.rsplit_once(' ').map_or((None, words), |(b, p)| (Some(b), p));
+        match self.node(before.into_iter().flat_map(|b| b.split(' '))) {
+            None => self.root_prefixes.add(prefix, pats),
+            Some(n) => self.nodes[n as usize].prefixes.add(prefix, pats),
         }
     }
 }
@@ -95,8 +154,6 @@ pub struct Classifier {
     gazetteer: &'static [geo::Entry],
     /// For each term, the rules it can make fire.
     term_rules: Vec<Vec<u32>>,
-    /// For each rule, the terms that can make it fire (sorted, once each).
-    rule_terms: Vec<Vec<usize>>,
     detector: Detector,
 }
 
@@ -162,14 +219,17 @@ impl Classifier {
     pub fn new(rules: RuleSet) -> Self {
         let gazetteer = geo::gazetteer();
         let by_literal = literals(&rules, gazetteer);
-        // a literal `" w1 … wn "` is whole words; any other starts or ends inside a token
+        // a literal `" w1 … wn "` is whole words, `" w1 … wn"` ends with a
+        // prefix; any other starts inside a token
         let mut words = WordTrie::default();
         let mut partial: (Vec<String>, Vec<Vec<Pat>>) = Default::default();
         let mut by_literal: Vec<(String, Vec<Pat>)> = by_literal.into_iter().collect();
         by_literal.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (literal, pats) in by_literal {
-            match literal.strip_prefix(' ').and_then(|l| l.strip_suffix(' ')) {
-                Some(inner) if literal.len() >= 2 => words.insert(inner, pats),
+            match literal.strip_prefix(' ').map(|l| (l, l.strip_suffix(' '))) {
+                Some((_, Some(inner))) if !inner.is_empty() => words.insert(inner, pats),
+                // ends inside a token: the last word is a prefix
+                Some((open, None)) if !open.is_empty() => words.insert_prefix(open, pats),
                 _ => {
                     partial.0.push(literal);
                     partial.1.push(pats);
@@ -187,7 +247,6 @@ impl Classifier {
             (automaton, partial.1)
         });
         let mut term_rules = vec![Vec::new(); rules.terms.len()];
-        let mut rule_terms = Vec::with_capacity(rules.rules.len());
         for (r, rule) in rules.rules.iter().enumerate() {
             let mut terms = Vec::new();
             match &rule.kind {
@@ -200,7 +259,6 @@ impl Classifier {
             for &t in &terms {
                 term_rules[t].push(r as u32);
             }
-            rule_terms.push(terms);
         }
         let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
         Self {
@@ -210,7 +268,6 @@ impl Classifier {
             partial,
             gazetteer,
             term_rules,
-            rule_terms,
             detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
         }
     }
@@ -228,11 +285,14 @@ impl Classifier {
     /// the order of their last token and, ending at one token, the longest
     /// first.
     fn scan(&self, stream: &Stream, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
+        // the tokens that are negators, found when the first term is
+        // (`negated` holds only with one near the term)
+        let negators = std::cell::OnceCell::new();
         let found = |pat: &Pat, first: usize, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>| {
             match *pat {
                 Pat::Term { term, words, .. } => {
                     let last = first + usize::from(words) - 1;
-                    if !negated(stream, first, last) {
+                    if !(near_negator(stream, &negators, first, last) && negated(stream, first, last)) {
                         hits.push(Hit { term, field, first: first as u32, last: last as u32 });
                     }
                 }
@@ -253,14 +313,27 @@ impl Classifier {
         let mut ends: Vec<(usize, usize, u32)> = Vec::new();
         let n = stream.tokens.len();
         for first in 0..n {
-            let Some(mut node) = self.words.root.get(stream.word(first)).copied() else { continue };
+            let word = stream.word(first);
+            // a prefix's hits are terms, whose order does not matter (they are sorted)
+            for pats in self.words.root_prefixes.matching(word) {
+                pats.iter().for_each(|pat| found(pat, first, hits, places));
+            }
+            let Some(mut node) = self.words.root.get(word).copied() else { continue };
             let mut next = first + 1;
             loop {
                 let at = &self.words.nodes[node as usize];
                 if !at.pats.is_empty() {
                     ends.push((next - 1, first, node));
                 }
-                if next == n || at.children.is_empty() {
+                if next == n {
+                    break;
+                }
+                if !at.prefixes.list.is_empty() {
+                    for pats in at.prefixes.matching(stream.word(next)) {
+                        pats.iter().for_each(|pat| found(pat, first, hits, places));
+                    }
+                }
+                if at.children.is_empty() {
                     break;
                 }
                 match at.children.get(stream.word(next)) {
@@ -394,19 +467,16 @@ impl Classifier {
                 Err(_) => &[],
             }
         };
-        let mut candidates: Vec<u32> = Vec::with_capacity(64);
-        let mut last_term = u32::MAX;
-        for h in hits {
-            if h.term != last_term {
-                candidates.extend(&self.term_rules[h.term as usize]);
-                last_term = h.term;
-            }
+        // the rules the terms found can make fire, each with those of its
+        // terms that were found (an index into `ranges`), by rule and term
+        let mut candidates: Vec<(u32, u32)> = Vec::with_capacity(64);
+        for (i, &(term, _, _)) in ranges.iter().enumerate() {
+            candidates.extend(self.term_rules[term as usize].iter().map(|&r| (r, i as u32)));
         }
         candidates.sort_unstable();
-        candidates.dedup();
         let mut by_indicator: Vec<IndicatorHit> = Vec::new();
-        let mut used: Vec<usize> = Vec::new();
-        for r in candidates {
+        for used in candidates.chunk_by(|a, b| a.0 == b.0) {
+            let r = used[0].0;
             let rule = &self.rules.rules[r as usize];
             if rule.not.iter().any(|t| !has(*t).is_empty()) || !rule.applies_in(regions) {
                 continue;
@@ -419,11 +489,6 @@ impl Classifier {
                 }
             };
             if !fired {
-                continue;
-            }
-            used.clear();
-            used.extend(self.rule_terms[r as usize].iter().copied().filter(|t| !has(*t).is_empty()));
-            if used.is_empty() {
                 continue;
             }
             let idx = match by_indicator.iter().position(|i| i.id == rule.indicator) {
@@ -441,9 +506,10 @@ impl Classifier {
             let hit = &mut by_indicator[idx];
             hit.score += rule.weight;
             hit.rules.push(rule.id.clone());
-            for &t in &used {
-                let term = &self.rules.terms[t];
-                for h in has(t) {
+            for &(_, i) in used {
+                let (t, from, to) = ranges[i as usize];
+                let term = &self.rules.terms[t as usize];
+                for h in &hits[from as usize..to as usize] {
                     let stream = &streams[h.field as usize];
                     let (first, last) = (&stream.tokens[h.first as usize], &stream.tokens[h.last as usize]);
                     hit.matches.push(TermMatch {
@@ -569,6 +635,15 @@ fn negative_about(word: &str) -> bool {
 
 /// How far after a term, in words, its clause may call it untrue.
 const DENIED_WITHIN: usize = 8;
+
+/// Whether a negator is close enough to tokens `first..=last` of `stream`
+/// for [`negated`] to hold: every word that denies is one. `negators` is
+/// the list of their tokens, made on first use.
+fn near_negator(stream: &Stream, negators: &std::cell::OnceCell<Vec<usize>>, first: usize, last: usize) -> bool {
+    let negators = negators.get_or_init(|| (0..stream.tokens.len()).filter(|&i| negator(stream.word(i))).collect());
+    let next = negators.partition_point(|&i| i < first.saturating_sub(3));
+    negators.get(next).is_some_and(|&i| i <= last + DENIED_WITHIN)
+}
 
 /// Whether the term at tokens `first..=last` of `stream` is denied: a
 /// negator right before it, or with up to two bridging words between, in the
