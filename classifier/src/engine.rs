@@ -52,7 +52,7 @@ const TEXT: u8 = 1;
 #[derive(Debug, Default)]
 struct WordTrie {
     /// The first words, and the node each leads to.
-    root: FxHashMap<Box<str>, u32>,
+    root: Words,
     /// The patterns of one word that is a prefix.
     root_prefixes: Prefixes,
     nodes: Vec<TrieNode>,
@@ -60,9 +60,58 @@ struct WordTrie {
 
 #[derive(Debug, Default)]
 struct TrieNode {
-    children: FxHashMap<Box<str>, u32>,
+    children: Words,
     pats: Vec<Pat>,
     prefixes: Prefixes,
+}
+
+/// Words, and the node each leads to. A word of up to 16 bytes is its bytes
+/// as one integer (padded with zeros: a normalised word has no zero byte),
+/// so a lookup hashes and compares an integer rather than a string.
+#[derive(Debug, Default)]
+struct Words {
+    short: FxHashMap<u128, u32>,
+    long: FxHashMap<Box<str>, u32>,
+}
+
+impl Words {
+    /// The node of `word`, `new` when it had none.
+    fn entry(&mut self, word: &str, new: u32) -> u32 {
+        match short_key(word.as_bytes()) {
+            Some(key) => *self.short.entry(key).or_insert(new),
+            None => *self.long.entry(word.into()).or_insert(new),
+        }
+    }
+
+    /// The node of token `i` of `stream`.
+    #[inline]
+    fn get(&self, stream: &Stream, i: usize) -> Option<u32> {
+        let word = stream.word(i);
+        if word.len() > 16 {
+            return self.long.get(word).copied();
+        }
+        // the 16 bytes from the word on, where `joined` goes on that far,
+        // are one load; the bytes after the word are masked off
+        let at = word.as_ptr() as usize - stream.joined.as_ptr() as usize;
+        let key = match stream.joined.as_bytes().get(at..at + 16).and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+            Some(window) => {
+                u128::from_le_bytes(window) & u128::MAX.checked_shr(8 * (16 - word.len() as u32)).unwrap_or(0)
+            }
+            None => short_key(word.as_bytes())?,
+        };
+        self.short.get(&key).copied()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.short.is_empty() && self.long.is_empty()
+    }
+}
+
+/// A word of up to 16 bytes as one integer, little-endian.
+fn short_key(word: &[u8]) -> Option<u128> {
+    let mut buf = [0u8; 16];
+    buf.get_mut(..word.len())?.copy_from_slice(word);
+    Some(u128::from_le_bytes(buf))
 }
 
 /// Patterns that end with a word that is a prefix: a token that starts with
@@ -115,7 +164,7 @@ impl WordTrie {
                 None => &mut self.root,
                 Some(n) => &mut self.nodes[n as usize].children,
             };
-            let child = *map.entry(word.into()).or_insert(count);
+            let child = map.entry(word, count);
             if child == count {
                 self.nodes.push(TrieNode::default());
             }
@@ -318,7 +367,7 @@ impl Classifier {
             for pats in self.words.root_prefixes.matching(word) {
                 pats.iter().for_each(|pat| found(pat, first, hits, places));
             }
-            let Some(mut node) = self.words.root.get(word).copied() else { continue };
+            let Some(mut node) = self.words.root.get(stream, first) else { continue };
             let mut next = first + 1;
             loop {
                 let at = &self.words.nodes[node as usize];
@@ -336,8 +385,8 @@ impl Classifier {
                 if at.children.is_empty() {
                     break;
                 }
-                match at.children.get(stream.word(next)) {
-                    Some(&child) => node = child,
+                match at.children.get(stream, next) {
+                    Some(child) => node = child,
                     None => break,
                 }
                 next += 1;
