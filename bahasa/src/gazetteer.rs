@@ -246,23 +246,27 @@ fn sentence_start(text: &str, at: usize) -> bool {
 pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> bool {
     let token = &stream.tokens[first];
     let before = |n: usize| first.checked_sub(n).map(|i| stream.word(i));
-    let after_locative = before(1).is_some_and(|p| LOCATIVES.contains(&p));
+    // each test is made only when the form needs it, the cheapest first
+    let after_locative = || before(1).is_some_and(|p| LOCATIVES.contains(&p));
     // `Jalan Bogor`, and `Jalan Raya Bogor`
-    let inside_a_name = before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
-        || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)))
-        || (last + 1 < stream.tokens.len() && NOT_A_REGION_BEFORE.contains(&stream.word(last + 1)));
-    let capital = token.capitalized && !sentence_start(text, token.start);
-    let common = last == first && COMMON_WORDS.contains(&stream.word(first));
+    let inside_a_name = || {
+        before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
+            || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)))
+            || (last + 1 < stream.tokens.len() && NOT_A_REGION_BEFORE.contains(&stream.word(last + 1)))
+    };
+    let capital = || token.capitalized && !sentence_start(text, token.start);
+    let common = || last == first && COMMON_WORDS.contains(&stream.word(first));
     match entry.form {
         Form::Typed => true,
         Form::Alias => {
-            !inside_a_name && (entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 || token.capitalized)
+            (token.capitalized || entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4) && !inside_a_name()
         }
         // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
         Form::Bare => {
-            !inside_a_name && ((after_locative && !common) || if last > first { token.capitalized } else { capital })
+            ((after_locative() && !common()) || if last > first { token.capitalized } else { capital() })
+                && !inside_a_name()
         }
-        Form::BareDistrict => !inside_a_name && !common && capital && after_locative,
+        Form::BareDistrict => capital() && after_locative() && !common() && !inside_a_name(),
     }
 }
 
