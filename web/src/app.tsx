@@ -1,11 +1,9 @@
 // The shell: sign-in, the menu for the person's role, the language switch,
 // and the page of the current route.
-import { useEffect } from 'preact/hooks';
 import type { ComponentType } from 'preact';
-import { me, loadMe, signOut } from './api/client';
+import { me, signOut } from './api/client';
 import { lang, roleName, setLang, t } from './i18n';
 import { lazy } from './lib/lazy';
-import { loadRegions } from './lib/regions';
 import { match, navigate, path } from './lib/router';
 import { SignIn } from './pages/signin';
 
@@ -61,10 +59,6 @@ const current = (to: string, p: string) =>
 const home = (role: Role) => (role === 'reporter' ? '/reports/new' : role === 'analyst' ? '/search' : '/board');
 
 export function App() {
-  useEffect(() => {
-    loadMe();
-    loadRegions();
-  }, []);
   lang.value; // re-render on a language change
   const account = me.value;
   if (account === undefined) return <p aria-busy="true">{t('common.loading')}</p>;

@@ -1,9 +1,14 @@
 import { render } from 'preact';
 import { App } from './app';
+import { loadMe } from './api/client';
+import { loadRegions } from './lib/regions';
 import { lang } from './i18n';
 import './styles.css';
 
 document.documentElement.lang = lang.value;
+// before the first render, not in an effect: an effect waits for a frame
+loadMe();
+loadRegions();
 render(<App />, document.getElementById('app')!);
 
 if ('serviceWorker' in navigator && location.protocol !== 'file:') {

@@ -56,8 +56,15 @@ export function errorText(error: ErrorLike, status?: number): string {
   return t('error.network');
 }
 
-/** Loads the signed-in account (or learns that nobody is signed in). */
+/** Loads the signed-in account (or learns that nobody is signed in). The
+ * first screen does not wait for it: the account this browser last had (or
+ * the sign-in form) shows at once, and a lapsed session turns into the form
+ * when its first call answers 401. */
 export async function loadMe() {
+  if (me.value === undefined) {
+    const cached = localStorage.getItem('me');
+    me.value = cached ? (JSON.parse(cached) as Me) : null;
+  }
   try {
     const { data, response } = await api.GET('/api/v1/me');
     me.value = response.ok && data ? data : null;

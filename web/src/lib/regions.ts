@@ -8,13 +8,26 @@ export type Region = { code: string; name: string; level: string; parent?: strin
 export const regions = signal<Map<string, Region>>(new Map());
 let loading: Promise<void> | null = null;
 
-/** Loads the region list once (the browser caches it for a day). */
+async function fetchRegions(query: string): Promise<Region[]> {
+  const r = await fetch('/api/v1/regions' + query);
+  if (!r.ok) return [];
+  const body = (await r.json()) as { regions?: Region[] } | Region[];
+  return Array.isArray(body) ? body : (body.regions ?? []);
+}
+
+/** Loads the region list once (the browser caches it for a day): provinces
+ * and regencies first (a few KB, enough for most names on the first screen),
+ * then the districts with them (135 KB compressed). */
 export function loadRegions(): Promise<void> {
-  loading ??= fetch('/api/v1/regions')
-    .then((r) => (r.ok ? r.json() : { regions: [] }))
-    .then((body: { regions?: Region[] } | Region[]) => {
-      const list = Array.isArray(body) ? body : (body.regions ?? []);
-      regions.value = new Map(list.map((r) => [r.code, r]));
+  loading ??= Promise.all([fetchRegions('?level=province'), fetchRegions('?level=regency')])
+    .then(([provinces, regencies]) => {
+      const known = new Map(regions.value);
+      for (const r of [...provinces, ...regencies]) known.set(r.code, r);
+      regions.value = known;
+    })
+    .then(() => fetchRegions(''))
+    .then((all) => {
+      if (all.length) regions.value = new Map(all.map((r) => [r.code, r]));
     })
     .catch(() => {
       loading = null;
