@@ -357,43 +357,21 @@ async fn read_multipart(
     mut form: Multipart,
     limits: &ingest::IngestConfig,
 ) -> Result<(NewFiling, Vec<(String, String, Vec<u8>)>), ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
-        ApiError::new(status, code, e.body_text())
-    };
+    let bad = crate::reports::multipart_error;
     let mut filing: Option<NewFiling> = None;
     let mut files = Vec::new();
     while let Some(part) = form.next_field().await.map_err(bad)? {
         let field = part.name().unwrap_or_default().to_owned();
         match part.file_name().map(str::to_owned) {
             Some(file_name) => {
-                if files.len() >= limits.max_files {
-                    return Err(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_large",
-                        format!("at most {} files per filing", limits.max_files),
-                    ));
-                }
-                let bytes = part.bytes().await.map_err(bad)?;
-                if bytes.len() as u64 > limits.max_file_size.as_u64() {
-                    return Err(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_large",
-                        format!(
-                            "file `{}` is larger than {} (ingest.max_file_size)",
-                            ingest::quote(&file_name),
-                            limits.max_file_size
-                        ),
-                    ));
-                }
                 if files.iter().any(|(f, _, _)| *f == field) {
                     return Err(ApiError::invalid(
                         &format!("files.{}", ingest::quote(&field)),
                         "send one file per attachment field",
                     ));
                 }
-                files.push((field, file_name, bytes.to_vec()));
+                let bytes = crate::reports::read_file(part, &file_name, files.len(), "filing", limits).await?;
+                files.push((field, file_name, bytes));
             }
             None if field == "filing" => {
                 let text = part.text().await.map_err(bad)?;

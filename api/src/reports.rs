@@ -117,6 +117,44 @@ pub async fn submit(
     ))
 }
 
+/// A multipart body the API cannot read: too large (413) or malformed (400).
+pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
+    ApiError::new(status, code, e.body_text())
+}
+
+/// The bytes of the `count`-th file part of a `what` (a report, a filing),
+/// within the intake's limits on the number and size of files.
+pub(crate) async fn read_file(
+    part: axum::extract::multipart::Field<'_>,
+    file_name: &str,
+    count: usize,
+    what: &str,
+    limits: &ingest::IngestConfig,
+) -> Result<Vec<u8>, ApiError> {
+    if count >= limits.max_files {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("at most {} files per {what}", limits.max_files),
+        ));
+    }
+    let bytes = part.bytes().await.map_err(multipart_error)?;
+    if bytes.len() as u64 > limits.max_file_size.as_u64() {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "file `{}` is larger than {} (ingest.max_file_size)",
+                ingest::quote(file_name),
+                limits.max_file_size
+            ),
+        ));
+    }
+    Ok(bytes.to_vec())
+}
+
 /// A multipart report: the report as a `report` part holding JSON (or as
 /// plain fields `text`, `title`, `region`, …), and files as parts with a
 /// file name.
@@ -124,37 +162,15 @@ async fn read_multipart(
     mut form: Multipart,
     limits: &ingest::IngestConfig,
 ) -> Result<(ingest::Submission, Vec<(String, Vec<u8>)>), ApiError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        let status = e.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "malformed" };
-        ApiError::new(status, code, e.body_text())
-    };
+    let bad = multipart_error;
     let mut fields = serde_json::Map::new();
     let mut report_json: Option<String> = None;
     let mut files = Vec::new();
     while let Some(field) = form.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_owned();
         if let Some(file_name) = field.file_name().map(str::to_owned) {
-            if files.len() >= limits.max_files {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!("at most {} files per report", limits.max_files),
-                ));
-            }
-            let bytes = field.bytes().await.map_err(bad)?;
-            if bytes.len() as u64 > limits.max_file_size.as_u64() {
-                return Err(ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!(
-                        "file `{}` is larger than {} (ingest.max_file_size)",
-                        ingest::quote(&file_name),
-                        limits.max_file_size
-                    ),
-                ));
-            }
-            files.push((file_name, bytes.to_vec()));
+            let bytes = read_file(field, &file_name, files.len(), "report", limits).await?;
+            files.push((file_name, bytes));
         } else {
             let text = field.text().await.map_err(bad)?;
             if name == "report" {
