@@ -30,6 +30,9 @@ async function check(page, name) {
 async function search(page, q) {
   await page.fill('#search-q', q);
   await page.click('form[role=search] button[type=submit]');
+  // the answer to this query, not the one already on the page: the page is
+  // busy until it comes (a fast answer may have come before this looks)
+  await page.locator('[aria-busy=true]').waitFor({ timeout: 2000 }).catch(() => undefined);
 }
 
 /** Waits for the search's answer: its count, or its error. */
