@@ -19,6 +19,7 @@ const Trends = lazy(() => import('./pages/trends'));
 const Rules = lazy(() => import('./pages/rules'));
 const Admin = lazy(() => import('./pages/admin'));
 const Account = lazy(() => import('./pages/account'));
+const Duties = lazy(() => import('./pages/duties'));
 
 const OPS: Role[] = ['admin', 'operator'];
 const ANALYSTS: Role[] = ['admin', 'analyst'];
@@ -37,6 +38,11 @@ const ROUTES: Route[] = [
   { pattern: '/admin', roles: ['admin'], page: Admin },
   { pattern: '/admin/:section', roles: ['admin'], page: Admin },
   { pattern: '/account', roles: ALL, page: Account },
+  { pattern: '/duties', roles: ALL, page: Duties },
+  { pattern: '/duties/new', roles: ['admin'], page: Duties },
+  { pattern: '/duties/:id', roles: ALL, page: Duties },
+  { pattern: '/duties/:id/edit', roles: ['admin'], page: Duties },
+  { pattern: '/compliance', roles: ['admin', 'analyst', 'operator'], page: Duties },
 ];
 
 const MENU: { to: string; key: Parameters<typeof t>[0]; roles: Role[] }[] = [
@@ -46,6 +52,8 @@ const MENU: { to: string; key: Parameters<typeof t>[0]; roles: Role[] }[] = [
   { to: '/search', key: 'nav.search', roles: ANALYSTS },
   { to: '/trends', key: 'nav.trends', roles: ['admin', 'analyst', 'operator'] },
   { to: '/rules', key: 'nav.rules', roles: ['admin'] },
+  { to: '/duties', key: 'nav.duties', roles: ALL },
+  { to: '/compliance', key: 'nav.compliance', roles: ['admin', 'analyst', 'operator'] },
   { to: '/admin', key: 'nav.admin', roles: ['admin'] },
   { to: '/account', key: 'nav.account', roles: ALL },
 ];

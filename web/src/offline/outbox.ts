@@ -10,7 +10,8 @@ import { errorText, me, sessionHeaders } from '../api/client';
 import * as store from './store';
 
 export type Submission = { text: string; title?: string; region?: string; reported_at?: string };
-export type QueuedFile = { name: string; type: string; blob: Blob };
+/** A file; `field` names the part (a filing's attachment field), else `file`. */
+export type QueuedFile = { name: string; type: string; blob: Blob; field?: string };
 
 /** A report waiting in the outbox. */
 export type Queued = {
@@ -19,12 +20,24 @@ export type Queued = {
   created: string;
   submission: Submission;
   files: QueuedFile[];
+  /** A template's filing (duties pages): sent to its template with this
+   * JSON as the `filing` part; `submission` then only describes it. */
+  filing?: { template: string; body: Record<string, unknown> };
   /** Why the server refused it; it is not tried again. */
   error?: string;
 };
 
 /** A report this browser sent, with its receipt. */
-export type Sent = { key: string; id: string; receipt: string; text: string; region?: string; at: string };
+export type Sent = {
+  key: string;
+  id: string;
+  receipt: string;
+  text: string;
+  region?: string;
+  at: string;
+  /** For a filing: whether it was on time and its deadline. */
+  filing?: { on_time: boolean; deadline?: string | null; period: string };
+};
 
 export type Outcome =
   | { kind: 'sent'; sent: Sent }
@@ -70,12 +83,14 @@ export async function refresh() {
 /** One attempt to send `item`; removes it from the outbox once the server has it. */
 async function send(item: Queued): Promise<Outcome> {
   const form = new FormData();
-  form.append('report', JSON.stringify(item.submission));
-  for (const f of item.files) form.append('file', new File([f.blob], f.name, { type: f.type }));
+  if (item.filing) form.append('filing', JSON.stringify(item.filing.body));
+  else form.append('report', JSON.stringify(item.submission));
+  for (const f of item.files) form.append(f.field ?? 'file', new File([f.blob], f.name, { type: f.type }));
+  const url = item.filing ? `/api/v1/templates/${encodeURIComponent(item.filing.template)}/filings` : '/api/v1/reports';
   let response: Response;
-  let body: { id?: string; receipt?: string } | null;
+  let body: { id?: string; receipt?: string; on_time?: boolean; deadline?: string | null; period?: string } | null;
   try {
-    response = await fetch('/api/v1/reports', {
+    response = await fetch(url, {
       method: 'POST',
       body: form,
       credentials: 'same-origin',
@@ -93,6 +108,7 @@ async function send(item: Queued): Promise<Outcome> {
       text: item.submission.text.slice(0, 200),
       region: item.submission.region,
       at: new Date().toISOString(),
+      ...(item.filing ? { filing: { on_time: !!body.on_time, deadline: body.deadline, period: body.period ?? '' } } : {}),
     };
     await store.remove(item.key);
     remember(item.account, s);
