@@ -1,0 +1,73 @@
+"""Waits for and measures a national year, for bench/national.
+
+usage: national.py wait BASE TOKEN CLICKHOUSE_URL DATABASE COUNT
+       national.py measure BASE NATIONAL_TOKEN CITY_TOKEN
+
+`wait` returns once the api node's search index and ClickHouse both hold
+COUNT reports. `measure` prints "measure|value" lines: search and stats
+p50/p99 in ms through the API, for a national analyst and a city analyst
+(Kota Palu), over one kept-alive connection each, 30 runs of every question
+after 2 warm-ups."""
+import datetime, http.client, json, sys, time, urllib.parse, urllib.request
+
+
+def wait(base, token, ch, db, n):
+    deadline = time.time() + 6 * 3600
+    while time.time() < deadline:
+        try:
+            req = urllib.request.Request(base + "/api/v1/search?limit=1", headers={"Authorization": "Bearer " + token})
+            indexed = json.load(urllib.request.urlopen(req))["total"]
+            counted = int(urllib.request.urlopen(ch, data=f"SELECT count() FROM {db}.reports".encode()).read())
+        except Exception as e:  # noqa: BLE001 (the node may still be loading)
+            print(f"national: waiting ({e})", file=sys.stderr)
+            indexed = counted = 0
+        if indexed >= n and counted >= n:
+            return
+        print(f"national: {indexed} indexed, {counted} in ClickHouse of {n}", file=sys.stderr)
+        time.sleep(10)
+    sys.exit("national: not every report arrived within 6 hours")
+
+
+def timed(conn, token, path, runs=30):
+    out = []
+    for i in range(runs + 2):
+        t = time.perf_counter()
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            sys.exit(f"national: {path} answered {r.status}: {body[:200]!r}")
+        if i >= 2:
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, round((len(values) - 1) * p))]
+
+
+def measure(base, national, city):
+    host = urllib.parse.urlparse(base).netloc
+    now = datetime.datetime.now(datetime.timezone.utc)
+    iso = lambda d: urllib.parse.quote((now - datetime.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    searches = ["q=sabu", "q=bentrok", "q=%22pesta+sabu%22", "q=pemilu+OR+pilkada", "q=warga",
+                "q=kurir+AND+narkotika", "indicator=konflik_sosial", "q=teroris&from=" + iso(30),
+                "q=tawuran&region=72", "limit=20"]
+    stats = ["from=" + iso(30), "by=regency&bucket=week&region=72&from=" + iso(90),
+             "indicator=narkoba&bucket=month&from=" + iso(365), "by=district&region=72.71&from=" + iso(30),
+             "bucket=month&from=" + iso(365)]
+    for who, token in (("national analyst", national), ("city analyst (72.71)", city)):
+        conn = http.client.HTTPConnection(host, timeout=60)
+        s = [ms for q in searches for ms in timed(conn, token, "/api/v1/search?limit=20&" + q)]
+        print(f"search p50 ms, {who}|{pct(s, 0.5):.1f}")
+        print(f"search p99 ms, {who}|{pct(s, 0.99):.1f}")
+        st = [ms for q in stats for ms in timed(conn, token, "/api/v1/stats?" + q)]
+        print(f"stats p50 ms, {who}|{pct(st, 0.5):.1f}")
+        print(f"stats p99 ms, {who}|{pct(st, 0.99):.1f}")
+
+
+if sys.argv[1] == "wait":
+    wait(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+else:
+    measure(sys.argv[2], sys.argv[3], sys.argv[4])
