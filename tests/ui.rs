@@ -272,3 +272,56 @@ async fn an_admin_backtests_saves_and_rolls_back_a_rule_and_manages_accounts_uni
     assert_eq!(silences["silences"][0]["region"], "72.71", "{silences}");
     assert_eq!(silences["silences"][0]["by"], "admin-pusat");
 }
+
+// ---- periodic reports (DUTY-WEB) ----
+
+/// A regency operator files today's LAPSITDA on a phone, first with no
+/// connection; the province operator sees it in compliance, drafts the
+/// province's LAPSITDA from its regencies, edits and files it; a national
+/// admin's template change is refused at the part the API names, then saved.
+#[tokio::test]
+async fn a_regency_files_lapsitda_on_a_phone_and_the_province_drafts_and_files_its_own_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), "", &[]).await;
+    for (name, role, regions) in [
+        ("kesbang-palu", "operator", json!(["72.71"])),
+        ("kesbang-sulteng", "operator", json!(["72"])),
+        ("admin-pusat", "admin", json!([])),
+    ] {
+        create_user_as(
+            &node,
+            TOKEN,
+            json!({"name": name, "role": role, "regions": regions, "password": "kata-sandi-tugas-1"}),
+        )
+        .await;
+    }
+    let incident = format!("Bentrok antarwarga di Tatanga {}", uuid::Uuid::now_v7().simple());
+    browser(
+        &node,
+        "duties.js",
+        &[
+            ("REGENCY_USER", "kesbang-palu"),
+            ("PROVINCE_USER", "kesbang-sulteng"),
+            ("ADMIN_USER", "admin-pusat"),
+            ("PASSWORD", "kata-sandi-tugas-1"),
+            ("INCIDENT", &incident),
+        ],
+    )
+    .await;
+    // Kota Palu filed once (the offline attempt kept once) and on time; the province too
+    let (_, t) = call(&node, "GET", "/api/v1/templates/lapsitda-harian", Some(TOKEN), None).await;
+    assert_eq!(t["version"], 2, "{t}");
+    assert_eq!(t["note"], "tambah catatan lain");
+    let period = time::OffsetDateTime::now_utc().to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap()).date();
+    let (_, c) = call(
+        &node,
+        "GET",
+        &format!("/api/v1/compliance?template=lapsitda-harian&period={period}&region=72"),
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    let row = |code: &str| c["rows"].as_array().unwrap().iter().find(|r| r["region"] == code).cloned().unwrap();
+    assert_eq!((row("72.71")["status"].clone(), row("72.71")["filings"].clone()), (json!("filed"), json!(1)), "{c}");
+    assert_eq!(row("72")["status"], "filed", "{c}");
+}

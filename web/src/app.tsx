@@ -43,6 +43,8 @@ const ROUTES: Route[] = [
   { pattern: '/duties/:id', roles: ALL, page: Duties },
   { pattern: '/duties/:id/edit', roles: ['admin'], page: Duties },
   { pattern: '/compliance', roles: ['admin', 'analyst', 'operator'], page: Duties },
+  { pattern: '/stages', roles: ['admin', 'analyst', 'operator'], page: Duties },
+  { pattern: '/briefs', roles: ['admin', 'analyst', 'operator'], page: Duties },
 ];
 
 const MENU: { to: string; key: Parameters<typeof t>[0]; roles: Role[] }[] = [
@@ -54,6 +56,8 @@ const MENU: { to: string; key: Parameters<typeof t>[0]; roles: Role[] }[] = [
   { to: '/rules', key: 'nav.rules', roles: ['admin'] },
   { to: '/duties', key: 'nav.duties', roles: ALL },
   { to: '/compliance', key: 'nav.compliance', roles: ['admin', 'analyst', 'operator'] },
+  { to: '/stages', key: 'nav.stages', roles: ['admin', 'analyst', 'operator'] },
+  { to: '/briefs', key: 'nav.briefs', roles: ['admin', 'analyst', 'operator'] },
   { to: '/admin', key: 'nav.admin', roles: ['admin'] },
   { to: '/account', key: 'nav.account', roles: ALL },
 ];

@@ -142,15 +142,15 @@ export function CompliancePage() {
               <option value="filed">{w('st.filed')}</option>
             </select>
           </label>
-          <div class="table-wrap">
+          <p class="meta" id="c-deadlines">
+            {w('deadline', { time: [...new Set(data.rows.map((r) => deadlineText(sched, data.period, String(r.region))))].join('; ') })}
+          </p>
+          <div class="table-wrap" tabIndex={0} role="region" aria-label={w('filers')}>
             <table id="c-rows">
               <thead>
                 <tr>
                   <th scope="col">{w('region')}</th>
                   <th scope="col">{w('status')}</th>
-                  <th scope="col">{w('deadlineCol')}</th>
-                  <th scope="col">{w('filedAt')}</th>
-                  <th scope="col">{w('report')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -163,11 +163,15 @@ export function CompliancePage() {
                       </th>
                       <td>
                         <span class={`badge ${cls}`}>{word}</span>
+                        {r.filed_at && <span class="meta"> · {w('sentAt', { time: formatTime(r.filed_at, String(r.region)) })}</span>}
                         {r.filings > 1 && <span class="meta"> · {w('corrections', { n: r.filings })}</span>}
+                        {r.report && (
+                          <>
+                            {' · '}
+                            <a href={`#/reports/${r.report}`}>{w('openFiling', { name: r.name })}</a>
+                          </>
+                        )}
                       </td>
-                      <td>{deadlineText(sched, data.period, String(r.region))}</td>
-                      <td>{r.filed_at ? formatTime(r.filed_at, String(r.region)) : '–'}</td>
-                      <td>{r.report ? <a href={`#/reports/${r.report}`}>{w('open')}</a> : ''}</td>
                     </tr>
                   );
                 })}
@@ -182,9 +186,10 @@ export function CompliancePage() {
 }
 
 function TotalsTable({ totals }: { totals: Totals[] }) {
+  const all = (me.value?.regions ?? []).length ? w('allYours') : w('national');
   const n = (x: number) => x.toLocaleString(locale());
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={w('totalsCaption')}>
       <table id="c-totals">
         <caption class="visually-hidden">{w('totalsCaption')}</caption>
         <thead>
@@ -203,7 +208,7 @@ function TotalsTable({ totals }: { totals: Totals[] }) {
           {totals.map((t) => (
             <tr key={`${t.region ?? ''}/${t.filers}`} data-region={t.region ?? 'national'} data-filers={t.filers}>
               <th scope="row">
-                {t.region == null ? w('national') : t.name} <span class="meta">· {levelWord(t.filers)}</span>
+                {t.region == null ? all : t.name} <span class="meta">· {levelWord(t.filers)}</span>
               </th>
               <td>{n(t.expected)}</td>
               <td>{n(t.filed)}</td>

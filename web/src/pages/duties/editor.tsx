@@ -91,7 +91,7 @@ export function TemplateEditor({ id }: { id?: string }) {
     const target = id ?? newId.trim();
     setBusy(true);
     try {
-      const body = { ...def, ...(note.trim() ? { note: note.trim() } : {}) };
+      const body = { ...def, fields: def.fields.map(forKind), ...(note.trim() ? { note: note.trim() } : {}) };
       const { data, error: er, response } = await api.PUT('/api/v1/templates/{id}', { params: { path: { id: target } }, body });
       if (!data) {
         const message = errorText(er, response.status);
@@ -371,6 +371,19 @@ export function TemplateEditor({ id }: { id?: string }) {
       </form>
     </section>
   );
+}
+
+/** A field with only the parts its kind takes (a kind changed in the form
+ * leaves the old kind's parts behind, which the API refuses). */
+function forKind(f: Field): Field {
+  const { options, min, max, max_chars, indicator, ...rest } = f;
+  const out: Field = { ...rest };
+  if (f.kind === 'choice') out.options = (options ?? []).map((o) => o.trim()).filter(Boolean);
+  if (f.kind === 'number') Object.assign(out, min != null ? { min } : {}, max != null ? { max } : {});
+  if (f.kind === 'text' && max_chars != null) out.max_chars = max_chars;
+  if (f.kind === 'situation') out.indicator = indicator ?? null;
+  if (f.kind !== 'attachment') for (const k of ['accept', 'max_bytes']) delete (out as Record<string, unknown>)[k];
+  return out;
 }
 
 const numOrNull = (s: string) => (s.trim() === '' ? null : Number(s));

@@ -101,6 +101,7 @@ export function FilingForm({ id }: { id: string }) {
 
   const set = (fid: string, v: unknown) => {
     setValues((now) => ({ ...now, [fid]: v }));
+    setError(null);
     setErrors((now) => {
       const { [fid]: _, ...rest } = now;
       return rest;

@@ -6,9 +6,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { me } from '../../api/client';
 import { lang } from '../../i18n';
 import { path } from '../../lib/router';
+import { Briefs } from './briefs';
 import { CompliancePage } from './compliance';
 import { TemplateEditor } from './editor';
 import { FilingForm } from './form';
+import { StageBoard } from './stages';
 import { deadlineText, currentPeriod, periodName } from './period';
 import { cached, fileableRegions, loadTemplates, type Template } from './shared';
 import { w } from './words';
@@ -18,6 +20,8 @@ export default function Duties({ id }: Record<string, string | undefined>) {
   lang.value; // re-render on a language change
   const p = path.value;
   if (p === '/compliance') return <CompliancePage />;
+  if (p === '/stages') return <StageBoard />;
+  if (p === '/briefs') return <Briefs />;
   if (p === '/duties/new') return <TemplateEditor />;
   if (id && p.endsWith('/edit')) return <TemplateEditor key={id} id={id} />;
   if (id) return <FilingForm key={id} id={id} />;

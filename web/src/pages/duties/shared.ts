@@ -56,3 +56,14 @@ export function partOf(message: string): { part: string; message: string } | nul
 
 /** A 0..1 rate as "75%". */
 export const percent = (rate: number) => `${Math.round(rate * 100)}%`;
+
+/** GET a JSON answer of the API: its body, or what to tell the person. */
+export async function getJson<T>(url: string): Promise<{ data?: T; error?: string }> {
+  try {
+    const r = await fetch(url, { credentials: 'same-origin' });
+    const body = await r.json().catch(() => null);
+    return r.ok && body ? { data: body as T } : { error: errorText(body, r.status) };
+  } catch {
+    return { error: errorText(null) };
+  }
+}
