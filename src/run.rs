@@ -328,6 +328,11 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         let (bus, filings) = (bus.clone(), filings.clone());
         tasks.spawn(supervise("filings-view", move || duties::book::follow(bus.clone(), filings.clone())));
     }
+    // the morning briefs that went out, as they were sent
+    let briefs = duties::BriefBook::default();
+    if has(Role::Api) {
+        view(&mut tasks, "briefs", &bus, Topic::Briefs, &briefs, true).await?;
+    }
     // where the ingest role keeps attachments, and the api role reads them
     let files = match &config.attachments.s3 {
         Some(s3) => ingest::AttachmentStore::s3(s3).map_err(|e| Failure::Config(e.to_string()))?,
@@ -375,6 +380,8 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             max_text_chars: config.ingest.max_text_chars,
             attachments: files,
             filings,
+            briefs: briefs.clone(),
+            public_url: public_url.clone(),
         }),
         _ => None,
     };

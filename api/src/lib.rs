@@ -10,6 +10,7 @@ pub mod alerts;
 mod assets;
 pub mod audit;
 pub mod auth;
+pub mod briefs;
 pub mod duties;
 pub mod error;
 pub mod health;
@@ -112,6 +113,10 @@ pub struct ApiPart {
     pub attachments: ingest::AttachmentStore,
     /// Which filings of report templates exist, followed from `classified`.
     pub filings: ::duties::FilingBook,
+    /// The morning briefs that went out, followed from `briefs`.
+    pub briefs: ::duties::BriefBook,
+    /// The web app's address, for the links in briefs.
+    pub public_url: String,
 }
 
 impl Shared {

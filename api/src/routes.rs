@@ -155,6 +155,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::filings)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::draft)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::compliance)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(crate::briefs::get)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(crate::briefs::archive)),
         ep(PUBLIC, Api, routes!(crate::ui)),
     ]
 }

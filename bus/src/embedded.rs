@@ -42,6 +42,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, &'static [u8]> {
         Topic::Audit => "log.audit",
         Topic::Windows => "log.windows",
         Topic::Silences => "log.silences",
+        Topic::Briefs => "log.briefs",
     })
 }
 
@@ -60,6 +61,7 @@ fn table_v1(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &
         Topic::Audit => "topic.audit",
         Topic::Windows => "topic.windows",
         Topic::Silences => "topic.silences",
+        Topic::Briefs => "topic.briefs",
     })
 }
 

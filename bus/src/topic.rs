@@ -22,10 +22,12 @@ pub enum Topic {
     Windows,
     /// Alert silences, compacted, keyed by id.
     Silences,
+    /// The morning briefs as they were sent, compacted, keyed `72/2026-12-01`.
+    Briefs,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 11] = [
+    pub const ALL: [Topic; 12] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -37,6 +39,7 @@ impl Topic {
         Topic::Audit,
         Topic::Windows,
         Topic::Silences,
+        Topic::Briefs,
     ];
 
     /// The name without the prefix.
@@ -53,6 +56,7 @@ impl Topic {
             Topic::Audit => "audit",
             Topic::Windows => "windows",
             Topic::Silences => "silences",
+            Topic::Briefs => "briefs",
         }
     }
 
@@ -60,7 +64,13 @@ impl Topic {
     pub fn compacted(self) -> bool {
         matches!(
             self,
-            Topic::Rules | Topic::Units | Topic::Accounts | Topic::Templates | Topic::Windows | Topic::Silences
+            Topic::Rules
+                | Topic::Units
+                | Topic::Accounts
+                | Topic::Templates
+                | Topic::Windows
+                | Topic::Silences
+                | Topic::Briefs
         )
     }
 

@@ -10,6 +10,8 @@
 //!   its children's;
 //! - [`compliance`] tells filed, filed late or not filed, per filer, with
 //!   counts and rates rolled up the region tree;
+//! - [`brief`] has the morning brief, made from the day's reports, alerts
+//!   and filings, as HTML, text and PDF ([`pdf`]), and its archive;
 //! - [`book`] has the views: templates from the `templates` topic, filings
 //!   from the `classified` topic.
 //!
@@ -17,13 +19,16 @@
 //! the time it is given.
 
 pub mod book;
+pub mod brief;
 pub mod compliance;
 pub mod filing;
+pub mod pdf;
 pub mod period;
 pub mod template;
 
 pub use book::{FilingBook, FilingEntry, TemplateBook};
 pub use compliance::{Compliance, Row, Status, Totals};
+pub use brief::{Brief, BriefBook};
 pub use period::Period;
 pub use template::{Definition, Every, Field, FieldKind, Filers, Schedule, Stage, Template};
 

@@ -166,6 +166,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/{id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a note to the reporters of an alert's reports, each over its own channel.
+         * @description Requires role: admin, operator.
+         *
+         *     One reply per report within your regions whose sender a channel reaches;
+         *     the others are listed as `unreachable`. Admins and operators, within
+         *     their regions.
+         */
+        post: operations["alerts_create_for_alert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/{id}/resolve": {
         parameters: {
             query?: never;
@@ -206,6 +230,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The files of a template's filings, per region, period (stage) and field.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Newest first, each with its name, content type, size, SHA-256, the
+         *     field it was sent for, its filing's report and when it came in. View or
+         *     download one with `GET /api/v1/reports/{report}/attachments/{n}`.
+         */
+        get: operations["duties_attachments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -220,6 +268,58 @@ export interface paths {
          *     National events only for national admins.
          */
         get: operations["audit_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/briefs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The morning brief of a province, or the national one, for a day.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     Per indicator, the reports of the previous local day (the region's zone,
+         *     WIB nationally), the highest alert level and the incidents the LAPSITDA
+         *     filings gave by ATHG category; the top incidents linked to their
+         *     reports; open alerts and their state; who has not filed the LAPSITDA.
+         *     A brief that was sent is archived and answered as it was sent
+         *     (`Kentongan-Brief: archived`); otherwise it is made now (`live`). Only a
+         *     caller who sees the whole province sees its brief; the national brief
+         *     is for national accounts.
+         */
+        get: operations["duties_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/briefs/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The briefs that went out, within your regions, newest first.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     A province's briefs are listed to callers who see the whole province,
+         *     national briefs to national accounts.
+         */
+        get: operations["duties_archive"];
         put?: never;
         post?: never;
         delete?: never;
@@ -537,6 +637,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/{id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The replies sent to a report's sender, with each delivery attempt.
+         * @description Requires role: admin, operator.
+         *
+         *     Oldest first: operators' notes, and the receipts and status answers the
+         *     system sent. Admins and operators, within their regions.
+         */
+        get: operations["reports_list"];
+        put?: never;
+        /**
+         * Send a note back to a report's sender, over the channel the report came by.
+         * @description Requires role: admin, operator.
+         *
+         *     Telegram, WhatsApp, SMS or email, to the sender the channel verified;
+         *     sent once and retried until delivered (the history shows each attempt).
+         *     A report made through the API, the web or a feed has no such sender
+         *     (422 `unreachable`). Admins and operators, within their regions.
+         */
+        post: operations["reports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rules": {
         parameters: {
             query?: never;
@@ -805,6 +937,59 @@ export interface paths {
          * @description Requires role: admin, operator.
          */
         delete: operations["silences_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The election-stage board: each region's status on each stage item.
+         * @description Requires role: admin, analyst, operator.
+         *
+         *     For every region that files the template within the caller's regions
+         *     (and `region`): per stage item (hibah, nphd, logistik for
+         *     `tahapan-pemilu`) its status from its latest filing for the stage
+         *     (`ditandatangani`), whether that is done (the last option of the stage's
+         *     status field), when it changed and who changed it (admins and operators
+         *     see the account), and its supporting documents. Each item lists the
+         *     regions not done yet, and the totals count done, in progress and not
+         *     filed per item for each province and nationally. Set a status by filing
+         *     the stage: `POST /api/v1/templates/{id}/filings` with `period` the
+         *     stage's id.
+         */
+        get: operations["duties_board"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stages/{region}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The history of a region's stage items: each filing of a stage, oldest
+         *     first, with the status it gave and the one before, who made it (admins
+         *     and operators see the account) and when, and its documents.
+         * @description Requires role: admin, analyst, operator.
+         */
+        get: operations["duties_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1323,6 +1508,15 @@ export interface components {
             /** @description Alerts only the live rules raise. */
             only_live: components["schemas"]["LiveAlert"][];
         };
+        /** @description The replies sent for an alert, one per report whose reporter can be reached. */
+        AlertReplies: {
+            replies: components["schemas"]["ReplyRecord"][];
+            /**
+             * @description The alert's reports that came through the API, the web or a feed,
+             *     whose reporters no channel reaches.
+             */
+            unreachable: components["schemas"]["ReportId"][];
+        };
         /**
          * @description Where an alert is in its lifecycle, in the order it moves through them:
          *     open → acknowledged → in progress (tindak lanjut) → resolved.
@@ -1337,6 +1531,24 @@ export interface components {
             names: {
                 [key: string]: string;
             };
+        };
+        /** @description One archived brief, in short. */
+        ArchivedBrief: {
+            /** @description The day it tells of. */
+            covers: string;
+            /** @description The morning it is for. */
+            date: string;
+            /** Format: date-time */
+            generated_at: string;
+            /** @description `GET` this for the HTML page; add `&format=pdf` for the PDF. */
+            link: string;
+            /** @description LAPSITDA filers that did not file on time (late or not at all). */
+            missing: number;
+            name: string;
+            open_alerts: number;
+            region?: null | components["schemas"]["RegionCode"];
+            reports: number;
+            title: string;
         };
         /** @description Metadata of a file attached to a report; the bytes live in the attachment store. */
         Attachment: {
@@ -1452,6 +1664,103 @@ export interface components {
              */
             total: number;
         };
+        /** @description A morning brief. */
+        Brief: {
+            alerts: components["schemas"]["BriefAlert"][];
+            /** @description The local day it tells of, the day before. */
+            covers: string;
+            /** @description The brief's day, `2026-12-01`: the morning it is for. */
+            date: string;
+            filings?: null | components["schemas"]["BriefFilings"];
+            /** Format: date-time */
+            generated_at: string;
+            incidents: components["schemas"]["BriefIncident"][];
+            indicators: components["schemas"]["BriefIndicator"][];
+            /** @description `Sulawesi Tengah`, or `Indonesia`. */
+            name: string;
+            /** @description Open alerts, of those listed. */
+            open_alerts: number;
+            region?: null | components["schemas"]["RegionCode"];
+            /** @description Reports of the day in the region. */
+            reports: number;
+            /** @description `WIB`, `WITA` or `WIT`: the zone of its days and times (WIB nationally). */
+            zone: string;
+        };
+        /** @description An alert open at the time of the brief, or raised during the day. */
+        BriefAlert: {
+            id: string;
+            indicator: string;
+            level: components["schemas"]["Level"];
+            link: string;
+            place: string;
+            /** @description Local time, `DD-MM-YYYY HH:MM`. */
+            raised_at: string;
+            state: components["schemas"]["AlertState"];
+        };
+        /** @description A brief as JSON. */
+        BriefAnswer: {
+            /**
+             * @description Archived: the brief as it was sent; else made now from what is
+             *     known now.
+             */
+            archived: boolean;
+            brief: components["schemas"]["Brief"];
+        };
+        /** @description The archived briefs. */
+        BriefArchive: {
+            /** @description Newest day first, then by region. */
+            briefs: components["schemas"]["ArchivedBrief"][];
+        };
+        /** @description A filer that did not file on time. */
+        BriefFiler: {
+            name: string;
+            region: components["schemas"]["RegionCode"];
+            /** @description `late` or `not_filed`. */
+            status: string;
+        };
+        /** @description The LAPSITDA of the day: how many filed, and who did not. */
+        BriefFilings: {
+            expected: number;
+            filed: number;
+            late: number;
+            /** @description Not filed at all, then late, by region code. */
+            missing: components["schemas"]["BriefFiler"][];
+            on_time: number;
+            period: string;
+            template: string;
+        };
+        /** @description A report of the day, among the most serious. */
+        BriefIncident: {
+            /** @description Local time, `HH:MM`. */
+            at: string;
+            excerpt: string;
+            /** @description Indicator names. */
+            indicators: string[];
+            level?: null | components["schemas"]["Level"];
+            /** @description The report's page in the web app. */
+            link: string;
+            place: string;
+            report: string;
+        };
+        /** @description One indicator's day. */
+        BriefIndicator: {
+            /** @description Alerts raised for it during the day. */
+            alerts: number;
+            /** @description Filings that called it aman (safe and conducive). */
+            aman: number;
+            /**
+             * @description Incidents the day's LAPSITDA filings gave for it, by ATHG category
+             *     (`ancaman`, `tantangan`, `hambatan`, `gangguan`).
+             */
+            athg: {
+                [key: string]: number;
+            };
+            indicator: string;
+            level?: null | components["schemas"]["Level"];
+            name: string;
+            /** @description Reports tagged with it during the day. */
+            reports: number;
+        };
         /**
          * @description The width of a time bucket.
          * @enum {string}
@@ -1539,6 +1848,11 @@ export interface components {
             /** @description National first, then by region code and filer level. */
             totals: components["schemas"]["ComplianceTotals"][];
             /**
+             * @description The units that must file (when the template's filers include units),
+             *     by name.
+             */
+            units?: components["schemas"]["ComplianceUnitRow"][];
+            /**
              * Format: int32
              * @description The template's current version.
              */
@@ -1591,6 +1905,26 @@ export interface components {
              */
             on_time_rate: number;
             region?: null | components["schemas"]["RegionCode"];
+        };
+        /** @description One expected unit: as [`Row`], named by the unit book. */
+        ComplianceUnitRow: {
+            /** Format: date-time */
+            deadline?: string | null;
+            /** Format: date-time */
+            filed_at?: string | null;
+            filings: number;
+            /**
+             * @description Its name, like `Kesbangpol Kota Palu`; its id when the unit book no
+             *     longer has it.
+             */
+            name: string;
+            overdue: boolean;
+            region?: null | components["schemas"]["RegionCode"];
+            report?: string | null;
+            status: components["schemas"]["FilingStatus"];
+            /** @description The unit's id, like `kesbangpol-palu`. */
+            unit: string;
+            zone: string;
         };
         /** @description A new account, with its first API token. */
         CreatedAccount: components["schemas"]["AccountView"] & {
@@ -1705,6 +2039,11 @@ export interface components {
             period: string;
             region: components["schemas"]["RegionCode"];
             template: string;
+            /**
+             * @description The unit it was filed for, when the template's filers are units
+             *     (`region` is then where the unit filed from).
+             */
+            unit?: string | null;
             values?: Record<string, never>;
             /** Format: int32 */
             version: number;
@@ -1727,6 +2066,48 @@ export interface components {
             /** Format: int32 */
             version: number;
         };
+        /** @description A file of a filing. */
+        FilingAttachment: components["schemas"]["FilingDocument"] & {
+            /** @description Who filed it (shown to admins and operators). */
+            account?: string | null;
+            /** @description The period, or the stage, it was filed for. */
+            period: string;
+            /** Format: date-time */
+            received_at: string;
+            region: components["schemas"]["RegionCode"];
+            region_name: string;
+            /**
+             * @description The filing's report: the file downloads from
+             *     `/api/v1/reports/{report}/attachments/{n}`.
+             */
+            report: string;
+            template: string;
+        };
+        /** @description Files of filings, within the caller's regions. */
+        FilingAttachments: {
+            attachments: components["schemas"]["FilingAttachment"][];
+            /** @description How many match, of which `attachments` has the newest. */
+            total: number;
+        };
+        /**
+         * @description A file of a filing: what its attachment field recorded, and its place
+         *     in the report's attachments (`GET /api/v1/reports/{id}/attachments/{n}`).
+         */
+        FilingDocument: {
+            content_type: string;
+            /** @description The attachment field it was sent for. */
+            field: string;
+            /** @description Its place in the report's attachments, from 0. */
+            n: number;
+            name: string;
+            /** @description The SHA-256 of its bytes, in hex: it is stored under it. */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description In bytes.
+             */
+            size: number;
+        };
         /** @description A draft filing, for a region from its children's filings. */
         FilingDraft: {
             /** @description The children's filings it was made from (report ids). */
@@ -1748,6 +2129,12 @@ export interface components {
         FilingEntry: {
             /** @description The account that filed it. */
             account?: string | null;
+            /** @description Its answers to choice fields, by field id: a stage's status. */
+            choices?: {
+                [key: string]: string;
+            };
+            /** @description Its files, by attachment field. */
+            documents?: components["schemas"]["FilingDocument"][];
             /** @description The indicators its text was tagged with, once classified. */
             indicators: string[];
             /** Format: date-time */
@@ -1962,6 +2349,12 @@ export interface components {
              *     Whether it was on time is judged by this.
              */
             reported_at?: string | null;
+            /**
+             * @description The unit it is for, when the template's filers are units; `region`
+             *     is then where it is filed from, one of the unit's regions.
+             * @example kesbangpol-palu
+             */
+            unit?: string | null;
             /** @description The answers, by field id. */
             values?: Record<string, never>;
             /**
@@ -1969,6 +2362,11 @@ export interface components {
              * @description The template version the form was made from; the latest when absent.
              */
             version?: number | null;
+        };
+        /** @description A note to send back to a reporter. */
+        NewReply: {
+            /** @description What to tell the reporter, at most 1,000 characters (an SMS sends it in parts). */
+            text: string;
         };
         NewSilence: {
             /**
@@ -2086,6 +2484,10 @@ export interface components {
         Regions: {
             regions: components["schemas"]["Region"][];
         };
+        /** @description The replies to a report, oldest first. */
+        Replies: {
+            replies: components["schemas"]["ReplyRecord"][];
+        };
         /**
          * @description The webhook answer that makes the bot reply in the chat: a Bot API
          *     `sendMessage` call.
@@ -2098,6 +2500,47 @@ export interface components {
             reply_parameters: components["schemas"]["ReplyTo"];
             text: string;
         };
+        /** @description One attempt to send a reply. */
+        ReplyDelivery: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description Counting from 1.
+             */
+            attempt: number;
+            error?: string | null;
+            state: components["schemas"]["ReplyState"];
+        };
+        /** @description A reply and what became of it. */
+        ReplyRecord: {
+            /**
+             * Format: uuid
+             * @description The alert it was sent for, when sent to an alert's reporters.
+             */
+            alert?: string | null;
+            /** Format: date-time */
+            at: string;
+            /** @description Who wrote it: an account, or `kentongan` for receipts and status answers. */
+            by: string;
+            /** @description The channel it goes by: the one the report came by. */
+            channel: components["schemas"]["Channel"];
+            /** @description Each attempt, in order. */
+            deliveries: components["schemas"]["ReplyDelivery"][];
+            /** Format: uuid */
+            id: string;
+            report: components["schemas"]["ReportId"];
+            /** @description Where it is now: pending, sent, retrying or failed. */
+            state: components["schemas"]["ReplyState"];
+            text: string;
+            /** @description The reporter's address, number or chat. */
+            to: string;
+        };
+        /**
+         * @description What became of one attempt to send a reply.
+         * @enum {string}
+         */
+        ReplyState: "pending" | "sent" | "retrying" | "failed";
         /** @description The message a [`Reply`] answers. */
         ReplyTo: {
             allow_sending_without_reply: boolean;
@@ -2429,6 +2872,125 @@ export interface components {
             error?: string | null;
             status?: string | null;
         };
+        /** @description The election-stage board of a template over some regions. */
+        StageBoard: {
+            items: components["schemas"]["StageItem"][];
+            /** @description By region code. */
+            rows: components["schemas"]["StageRow"][];
+            template: string;
+            /** @description Per item: national first, then by region code and level. */
+            totals: components["schemas"]["StageTotals"][];
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description One region's standing on one stage item. */
+        StageCell: {
+            account?: string | null;
+            /**
+             * Format: date-time
+             * @description The latest change: when the filer made it, when it came in, who
+             *     (shown to admins and operators), and its report.
+             */
+            changed_at?: string | null;
+            /**
+             * @description Its supporting documents for the stage, from every filing, newest
+             *     first; each downloads from `/api/v1/reports/{report}/attachments/{n}`.
+             */
+            documents: components["schemas"]["StageDocument"][];
+            done: boolean;
+            /** @description How many filings it made for the stage (each a change). */
+            filings: number;
+            /** Format: date-time */
+            received_at?: string | null;
+            report?: string | null;
+            stage: string;
+            /** @description The status its latest filing gave, like `ditandatangani`. */
+            status?: string | null;
+        };
+        /** @description One change of a region's stage item: a filing for the stage. */
+        StageChange: {
+            /** @description Who made it (shown to admins and operators). */
+            account?: string | null;
+            documents: components["schemas"]["FilingDocument"][];
+            /** @description Whether the item was done after it. */
+            done: boolean;
+            previous?: string | null;
+            /** Format: date-time */
+            received_at: string;
+            /** @description The report it is, and the template version it used. */
+            report: string;
+            /**
+             * Format: date-time
+             * @description When the filer made it, and when it came in.
+             */
+            reported_at: string;
+            stage: string;
+            stage_name: string;
+            /** @description The status it gave, and the one before it (none for the first). */
+            status?: string | null;
+            /** Format: int32 */
+            version: number;
+        };
+        /** @description A supporting document, with the report that carries it. */
+        StageDocument: components["schemas"]["FilingDocument"] & {
+            /** Format: date-time */
+            received_at: string;
+            report: string;
+        };
+        /** @description Every change of one region's stage items. */
+        StageHistory: {
+            /** @description Oldest first. */
+            changes: components["schemas"]["StageChange"][];
+            name: string;
+            region: components["schemas"]["RegionCode"];
+            template: string;
+        };
+        /** @description One stage item of the board. */
+        StageItem: {
+            /** @description The day it is due, in each region's own zone. */
+            due: string;
+            /** @description The stage's id: the period of its filings. */
+            id: string;
+            name: string;
+            /**
+             * @description The regions on the board that are not done with it ("who has not
+             *     yet"), by code.
+             */
+            not_done: components["schemas"]["RegionCode"][];
+            /** @description The status options, the last meaning done. */
+            options?: string[];
+            /** @description The choice field holding its status; without one, done once filed. */
+            status_field?: string | null;
+        };
+        /** @description One region of the board. */
+        StageRow: {
+            /** @description One per stage item, in the items' order. */
+            cells: components["schemas"]["StageCell"][];
+            level: components["schemas"]["RegionLevel"];
+            name: string;
+            region: components["schemas"]["RegionCode"];
+        };
+        /**
+         * @description Counts for one stage item, over the filers of one level under one region
+         *     (or the nation).
+         */
+        StageTotals: {
+            done: number;
+            /**
+             * Format: double
+             * @description `done / expected`, from 0 to 1.
+             */
+            done_rate: number;
+            expected: number;
+            /** @description The level of the regions counted. */
+            filers: components["schemas"]["RegionLevel"];
+            /** @description Filed, but not (yet) done. */
+            in_progress: number;
+            name: string;
+            not_filed: number;
+            region?: null | components["schemas"]["RegionCode"];
+            stage: string;
+        };
         /**
          * @description One step of an alert's lifecycle, taken by a person: a move to a later
          *     state, or a follow-up note (tindak lanjut) that keeps the state.
@@ -2581,6 +3143,15 @@ export interface components {
         TemplateEvery: "daily" | "weekly" | "monthly" | "stage";
         /** @description One field of a template. */
         TemplateField: {
+            /**
+             * @description For `attachment`: the content types it takes, like `application/pdf`
+             *     or `image/*`; any a report may carry when empty.
+             * @example [
+             *       "application/pdf",
+             *       "image/*"
+             *     ]
+             */
+            accept?: string[];
             help?: string;
             /**
              * @description Lowercase letters, digits and `_`, starting with a letter; at most 40.
@@ -2600,6 +3171,12 @@ export interface components {
              * @description For `number`: the largest value.
              */
             max?: number | null;
+            /**
+             * Format: int64
+             * @description For `attachment`: the largest file, in bytes (`ingest.max_file_size`
+             *     applies too).
+             */
+            max_bytes?: number | null;
             /**
              * Format: int32
              * @description For `text`: the longest answer (4,000 characters when absent).
@@ -2621,7 +3198,9 @@ export interface components {
         TemplateFieldKind: "text" | "choice" | "number" | "date" | "region" | "attachment" | "situation";
         /**
          * @description Who must file: every region at `levels` within `within` (the whole
-         *     country when empty), or the regions listed in `regions`.
+         *     country when empty), or the regions listed in `regions`; and the units
+         *     (of the unit book) listed in `units`. A template of units only belongs
+         *     to `within` (national when empty), and its units must lie there.
          */
         TemplateFilers: {
             /**
@@ -2632,6 +3211,8 @@ export interface components {
              */
             levels?: components["schemas"]["RegionLevel"][];
             regions?: string[];
+            /** @description Unit ids, like `kesbangpol-palu`. */
+            units?: string[];
             /**
              * @example [
              *       "72"
@@ -2673,6 +3254,13 @@ export interface components {
             id: string;
             /** @example Penandatanganan NPHD */
             name: string;
+            /**
+             * @description The choice field that holds this stage's status: a filing for the
+             *     stage must give it, and its last option means done (`ditandatangani`).
+             *     Without one, a stage is done once filed.
+             * @example status_nphd
+             */
+            status?: string | null;
         };
         /** @description The templates a caller sees. */
         Templates: {
@@ -3390,6 +3978,114 @@ export interface operations {
             };
         };
     };
+    alerts_create_for_alert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the alert's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewReply"];
+            };
+        };
+        responses: {
+            /** @description durable; sent soon */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertReplies"];
+                };
+            };
+            /** @description the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not of a type this endpoint takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is wrong; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the log cannot take the change right now; nothing changed, try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     alerts_resolve: {
         parameters: {
             query?: never;
@@ -3598,6 +4294,82 @@ export interface operations {
             };
         };
     };
+    duties_attachments: {
+        parameters: {
+            query: {
+                /** @description The template whose filings' files to list. */
+                template: string;
+                /** @description Only this period (`2026-11-30`, or a stage id like `nphd`). */
+                period?: string;
+                /** @description Only filers within this region (and the caller's). */
+                region?: string;
+                /** @description The field the files were sent for, like `dokumen`. */
+                field?: string;
+                /** @description At most this many, newest first (1 to 1,000; 200 when absent). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilingAttachments"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     audit_list: {
         parameters: {
             query?: {
@@ -3656,6 +4428,150 @@ export interface operations {
             };
             /** @description `from` is not before `to` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_get: {
+        parameters: {
+            query?: {
+                /** @description A province code (`72`); empty or absent for the national brief. */
+                region?: string;
+                /**
+                 * @description The morning the brief is for, `2026-12-01`; it tells of the day
+                 *     before. Today (in the region's zone) when absent.
+                 */
+                date?: string;
+                /** @description `html` (the default), `pdf` or `json`. */
+                format?: "html" | "pdf" | "json";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the brief: an HTML page, a PDF (`format=pdf`) or its data (`format=json`) */
+            200: {
+                headers: {
+                    /** @description `archived` (as it was sent) or `live` (made now) */
+                    "kentongan-brief"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BriefAnswer"];
+                    "application/pdf": components["schemas"]["FileBytes"];
+                    "text/html": string;
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_archive: {
+        parameters: {
+            query?: {
+                /** @description Only this province's briefs; `national` for the national ones. */
+                region?: string;
+                /** @description Only briefs of this day or later, `2026-11-01`. */
+                from?: string;
+                /** @description Only briefs of this day or earlier. */
+                to?: string;
+                /** @description At most this many (100 by default, at most 1,000), newest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BriefArchive"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4728,6 +5644,173 @@ export interface operations {
                 };
             };
             /** @description the attachment store cannot be read right now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the report's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replies"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the report's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewReply"];
+            };
+        };
+        responses: {
+            /** @description durable; sent soon */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyRecord"];
+                };
+            };
+            /** @description the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is not of a type this endpoint takes */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is wrong; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the log cannot take the change right now; nothing changed, try again after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5837,6 +6920,159 @@ export interface operations {
                 };
             };
             /** @description the log cannot take the change right now; nothing changed, try again after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_board: {
+        parameters: {
+            query?: {
+                /** @description A template scheduled by stage; `tahapan-pemilu` when absent. */
+                template?: string;
+                /**
+                 * @description Only regions within this one (and the caller's): `72` for a
+                 *     province's board.
+                 */
+                region?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageBoard"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    duties_history: {
+        parameters: {
+            query?: {
+                /** @description A template scheduled by stage; `tahapan-pemilu` when absent. */
+                template?: string;
+            };
+            header?: never;
+            path: {
+                /** @description a region code within the caller's regions */
+                region: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageHistory"];
+                };
+            };
+            /** @description a query parameter is malformed; the message names it */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no valid token or session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description your role or regions may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not found, or outside your regions */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many failed sign-ins from your address; wait for Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the filings are still being loaded */
             503: {
                 headers: {
                     [name: string]: unknown;
