@@ -21,6 +21,7 @@ pub mod routes;
 pub mod rules;
 pub mod search;
 pub mod silences;
+pub mod stages;
 pub mod units;
 pub mod webhooks;
 

@@ -19,7 +19,8 @@ use utoipa_axum::routes;
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
 use crate::{
-    AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, units, webhooks,
+    AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, stages, units,
+    webhooks,
 };
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];
@@ -155,6 +156,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::filings)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::draft)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(duties::compliance)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(stages::board)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(stages::history)),
+        ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(stages::attachments)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(crate::briefs::get)),
         ep(&[Role::Admin, Role::Analyst, Role::Operator], Api, routes!(crate::briefs::archive)),
         ep(PUBLIC, Api, routes!(crate::ui)),

@@ -10,6 +10,8 @@
 //!   its children's;
 //! - [`compliance`] tells filed, filed late or not filed, per filer, with
 //!   counts and rates rolled up the region tree;
+//! - [`stages`] has the election-stage board (status per region and stage
+//!   item, who has not yet, history) and the file policy of attachments;
 //! - [`brief`] has the morning brief, made from the day's reports, alerts
 //!   and filings, as HTML, text and PDF ([`pdf`]), and its archive;
 //! - [`book`] has the views: templates from the `templates` topic, filings
@@ -24,10 +26,11 @@ pub mod compliance;
 pub mod filing;
 pub mod pdf;
 pub mod period;
+pub mod stages;
 pub mod template;
 
-pub use book::{FilingBook, FilingEntry, TemplateBook};
-pub use compliance::{Compliance, Row, Status, Totals};
+pub use book::{Document, FilingBook, FilingEntry, TemplateBook};
+pub use compliance::{Compliance, Row, Status, Totals, UnitRow};
 pub use brief::{Brief, BriefBook};
 pub use period::Period;
 pub use template::{Definition, Every, Field, FieldKind, Filers, Schedule, Stage, Template};

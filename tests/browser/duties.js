@@ -8,6 +8,8 @@
 const { URL, LAPTOP, PHONE, context, signIn, check, main } = require('./lib');
 
 const RECEIPT = /^KTN-[0-9A-F]{8}$/;
+// the smallest PDF the intake takes as one (its kind is read from its bytes)
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
 const PASSWORD = process.env.PASSWORD;
 const INCIDENT = process.env.INCIDENT;
 const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
@@ -59,6 +61,18 @@ main(async (browser) => {
   if (!RECEIPT.test(receipt)) throw new Error('not a receipt number: ' + receipt);
   await expectText(page.locator('#receipt-status'), ['Kota Palu', 'tepat waktu'], 'the receipt');
   await check(page, 'duty-receipt');
+
+  // the NPHD of Kota Palu signed, with its document: only that stage's status is asked
+  await page.goto(`${URL}/#/duties/tahapan-pemilu`);
+  await page.locator('#period').selectOption('nphd');
+  if (await page.locator('#field-status_hibah').count()) throw new Error('another stage\'s status is asked');
+  await page.selectOption('#field-status_nphd', 'ditandatangani');
+  await page.fill('#field-tanggal_nphd', '2026-11-27');
+  await page.setInputFiles('#field-dokumen', { name: 'nphd-kota-palu.pdf', mimeType: 'application/pdf', buffer: PDF });
+  await check(page, 'stage-form');
+  await page.click('button.send');
+  await page.locator('#receipt-number').waitFor({ timeout: 15000 });
+  await expectText(page.locator('#receipt-status'), ['Penandatanganan NPHD', 'tepat waktu'], 'the stage receipt');
   await phone.close();
 
   // ---- the province operator: compliance, the draft from regencies, filing ----
@@ -99,6 +113,40 @@ main(async (browser) => {
   await prov.click('.result a[href^="#/compliance"]');
   await prov.locator('#c-rows tr[data-region="72"][data-status="filed"]').waitFor({ timeout: 20000 });
   await check(prov, 'compliance-after');
+
+  // the filing is a report; it came by the web, so there is nobody to reply to by a channel
+  await prov.click('#c-rows tr[data-region="72.71"] a');
+  await prov.locator('#reply-title').waitFor({ timeout: 20000 });
+  await expectText(prov.locator('.report-view'), ['tidak ada pelapor yang dapat dibalas'], 'the reply box');
+
+  // the stage board: who has not signed the NPHD yet, Kota Palu's document and history
+  await prov.click('header.top nav a[href="#/stages"]');
+  const cell = prov.locator('#s-board tr[data-region="72.71"] td[data-stage="nphd"][data-done="true"]');
+  await cell.waitFor({ timeout: 20000 });
+  await expectText(cell, ['ditandatangani', 'kesbang-palu', 'nphd-kota-palu.pdf'], 'Kota Palu\'s NPHD');
+  const notYet = await text(prov.locator('li[data-stage="nphd"] .who-not'));
+  if (notYet.includes('Kota Palu') || !notYet.includes('Kabupaten Poso')) throw new Error('who has not signed the NPHD: ' + notYet);
+  const doc = await prov.evaluate(async (href) => {
+    const r = await fetch(href);
+    return [r.status, r.headers.get('content-type'), (await r.text()).slice(0, 5)];
+  }, await cell.locator('a').first().getAttribute('href'));
+  if (doc[0] !== 200 || doc[2] !== '%PDF-') throw new Error('the document does not download: ' + doc);
+  await check(prov, 'stage-board');
+  await prov.click('#s-board tr[data-region="72.71"] th button');
+  await prov.locator('#s-history .changes li').first().waitFor({ timeout: 10000 });
+  await expectText(prov.locator('#s-history'), ['Penandatanganan NPHD', 'ditandatangani', 'kesbang-palu'], 'the history');
+  await check(prov, 'stage-history');
+
+  // the morning brief of the province, in the app and as a PDF
+  await prov.click('header.top nav a[href="#/briefs"]');
+  await prov.locator('#brief .brief-body h2').first().waitFor({ timeout: 20000 });
+  await expectText(prov.locator('#brief'), ['Sulawesi Tengah', 'Indikator', 'LAPSITDA', 'Kabupaten Poso'], 'the brief');
+  const pdf = await prov.evaluate(async (href) => {
+    const r = await fetch(href);
+    return [r.status, r.headers.get('content-type')];
+  }, await prov.locator('#brief-pdf').getAttribute('href'));
+  if (pdf[0] !== 200 || pdf[1] !== 'application/pdf') throw new Error('the PDF: ' + pdf);
+  await check(prov, 'brief');
   await laptop.close();
 
   // the same compliance on a phone: no sideways scroll
@@ -107,6 +155,12 @@ main(async (browser) => {
   await small.goto(`${URL}/#/compliance?template=lapsitda-harian`);
   await small.locator('#c-rows tr[data-region="72"][data-status="filed"]').waitFor({ timeout: 20000 });
   await check(small, 'compliance');
+  await small.goto(`${URL}/#/stages`);
+  await small.locator('#s-board tr[data-region="72.71"]').waitFor({ timeout: 20000 });
+  await check(small, 'stage-board');
+  await small.goto(`${URL}/#/briefs`);
+  await small.locator('#brief .brief-body h2').first().waitFor({ timeout: 20000 });
+  await check(small, 'brief');
   await small.context().close();
 
   // ---- a national admin changes the template: the API's error at its field ----

@@ -58,7 +58,15 @@ function render(node: Node, key: number): ComponentChild {
     const v = el.getAttribute(a);
     if (v && /^[a-z0-9]+$/i.test(v)) props[a === 'colspan' ? 'colSpan' : a === 'rowspan' ? 'rowSpan' : a] = v;
   }
-  return <Tag {...props}>{children}</Tag>;
+  const made = <Tag {...props}>{children}</Tag>;
+  // a wide table scrolls on its own, not the page
+  return tag === 'table' ? (
+    <div class="table-wrap" key={key} tabIndex={0} role="region" aria-label={w('briefTable')}>
+      {made}
+    </div>
+  ) : (
+    made
+  );
 }
 
 function BriefBody({ html }: { html: string }) {

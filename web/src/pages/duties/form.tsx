@@ -20,10 +20,11 @@ type Incident = { category: string; text: string };
 type Situation = { status: 'aman' } | { status: 'athg'; incidents: Incident[] };
 type Values = Record<string, unknown>;
 
-/** The answers without empty ones, as the API takes them. */
-function cleaned(template: Template, values: Values): Values {
+/** The answers without empty ones (nor hidden ones), as the API takes them. */
+function cleaned(template: Template, values: Values, hidden: Set<string>): Values {
   const out: Values = {};
   for (const f of template.fields) {
+    if (hidden.has(f.id)) continue;
     const v = values[f.id];
     if (v === undefined || v === null || v === '' || f.kind === 'attachment') continue;
     if (f.kind === 'number') out[f.id] = Number(v);
@@ -147,12 +148,24 @@ export function FilingForm({ id }: { id: string }) {
     } else setError(w('refused', { message }));
   };
 
+  // a stage's filing gives its own status (required), not the other stages'
+  const stageStatus = (st: object | undefined) => (st as { status?: string | null } | undefined)?.status ?? '';
+  const hiddenNow = () =>
+    new Set(schedule.every === 'stage' ? (schedule.stages ?? []).filter((st) => st.id !== period).map(stageStatus).filter(Boolean) : []);
+  const ownStatusNow = () => (schedule.every === 'stage' ? stageStatus(schedule.stages?.find((st) => st.id === period)) : '');
+
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
     // when the filer pressed send, kept however late it goes out
     const reportedAt = new Date().toISOString();
-    const found = problem(template, values, files);
+    const hidden = hiddenNow();
+    const own = ownStatusNow();
+    const found = problem(
+      { ...template, fields: template.fields.filter((f) => !hidden.has(f.id)).map((f) => (f.id === own ? { ...f, required: true } : f)) },
+      values,
+      files,
+    );
     if (!region || !period) {
       setError(w('needRegion'));
       return;
@@ -173,7 +186,7 @@ export function FilingForm({ id }: { id: string }) {
         submission: { text: `${template.name} · ${periodName(schedule, period, w('week'))}`, region, reported_at: reportedAt },
         filing: {
           template: id,
-          body: { period, region, version: template.version, values: cleaned(template, values), reported_at: reportedAt },
+          body: { period, region, version: template.version, values: cleaned(template, values, hiddenNow()), reported_at: reportedAt },
         },
         files: Object.entries(files).map(([field, f]) => ({ field, name: f.name, type: f.type, blob: f })),
       });
@@ -218,6 +231,8 @@ export function FilingForm({ id }: { id: string }) {
   }
 
   const due = region && period ? deadline(schedule, period, region) : null;
+  const otherStages = hiddenNow();
+  const ownStatus = ownStatusNow();
   const level = regions.value.get(region)?.level;
   return (
     <section aria-labelledby="form-title" class="duty-form">
@@ -261,10 +276,10 @@ export function FilingForm({ id }: { id: string }) {
             </p>
           </div>
         )}
-        {template.fields.map((f) => (
+        {template.fields.filter((f) => !otherStages.has(f.id)).map((f) => (
           <FieldInput
             key={f.id}
-            field={f}
+            field={ownStatus === f.id ? { ...f, required: true } : f}
             value={values[f.id]}
             file={files[f.id]}
             error={errors[f.id]}
@@ -416,7 +431,10 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
         </label>
       );
     }
-    case 'attachment':
+    case 'attachment': {
+      const policy = f as Field & { accept?: string[]; max_bytes?: number | null };
+      const accept = policy.accept?.length ? policy.accept.join(',') : 'image/*,application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ods,.txt';
+      const tooBig = chosen && policy.max_bytes != null && chosen.size > policy.max_bytes;
       return (
         <div class="attach">
           <label for={fid}>
@@ -426,7 +444,7 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
           <input
             {...common}
             type="file"
-            accept="image/*,application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ods,.txt"
+            accept={accept}
             onChange={(e) => onFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
           />
           {chosen && (
@@ -437,9 +455,11 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
               </button>
             </p>
           )}
+          {tooBig && <span class="err field-err">{w('tooBig', { max: size(policy.max_bytes!) })}</span>}
           {err}
         </div>
       );
+    }
   }
   return null;
 }

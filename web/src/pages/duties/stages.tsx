@@ -125,14 +125,14 @@ export function StageBoard() {
                 {it.not_done.length === 0 ? (
                   <p class="ok">{w('allDone')}</p>
                 ) : (
-                  <>
-                    <p>{w('notYetCount', { n: it.not_done.length, of: board.rows.length })}</p>
+                  <details open={it.not_done.length <= 20}>
+                    <summary>{w('notYetCount', { n: it.not_done.length, of: board.rows.length })}</summary>
                     <ul class="who-not" aria-label={w('notYetOf', { name: it.name })}>
                       {it.not_done.map((c) => (
                         <li key={c}>{regionName(c)}</li>
                       ))}
                     </ul>
-                  </>
+                  </details>
                 )}
               </li>
             ))}

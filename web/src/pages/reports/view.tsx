@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, errorText, type Schemas } from '../../api/client';
 import { indicatorName, lang } from '../../i18n';
 import { formatTime, regionName } from '../../lib/regions';
+import { ReplyBox } from '../duties/reply';
 import { Attachments } from './attachments';
 import { placeName } from './picker';
 import { channelName, languageName, receiptOf, w } from './words';
@@ -174,6 +175,7 @@ export function ReportView({ id }: { id: string }) {
       </p>
       <h2>{w('attachments')}</h2>
       {files.length ? <Attachments files={files} /> : <p>{w('none')}</p>}
+      <ReplyBox report={r.id} channel={r.channel} region={zone} />
     </article>
   );
 }
