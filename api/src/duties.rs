@@ -43,7 +43,7 @@ pub struct Templates {
 
 /// The template `id` (the version `version`, else the latest) when the
 /// caller sees it; else 404.
-fn visible(state: &AppState, caller: &Caller, id: &str, version: Option<u32>) -> Result<Template, ApiError> {
+pub(crate) fn visible(state: &AppState, caller: &Caller, id: &str, version: Option<u32>) -> Result<Template, ApiError> {
     let found = match version {
         Some(v) => state.templates.version(id, v),
         None => state.templates.current(id),
@@ -131,6 +131,7 @@ pub async fn put(
     let indicators = state.api()?.rules.classifier().rules().indicators();
     let change = duties::template::parse_change(body, &indicators)?;
     let owners = change.definition.filers.owner_regions();
+    crate::stages::check_unit_filers(&state, &caller, &change.definition.filers.units, &owners)?;
     if !caller.scope.covers_all(&owners) {
         return Err(ApiError::forbidden(
             "admin of every region the filers lie in (a national admin for a national template)",
@@ -172,6 +173,11 @@ pub struct NewFiling {
     #[serde(default)]
     #[schema(example = "72.71")]
     pub region: Option<String>,
+    /// The unit it is for, when the template's filers are units; `region`
+    /// is then where it is filed from, one of the unit's regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "kesbangpol-palu")]
+    pub unit: Option<String>,
     /// The template version the form was made from; the latest when absent.
     #[serde(default)]
     pub version: Option<u32>,
@@ -253,10 +259,18 @@ pub async fn file(
     let template = visible(&state, &caller, &id, new.version)?;
     let now = state.clock.now();
     let region = filer_region(&caller, new.region.as_deref())?;
-    if !template.definition.filers.expects(&region) {
+    let unit = new.unit.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if let Some(unit) = unit {
+        crate::stages::check_unit_filing(&state, &template, unit, &region)?;
+    } else if !template.definition.filers.expects(&region) {
         return Err(ApiError::invalid(
             "region",
-            format!("{region} is not one of the filers of template {} version {}", template.id, template.version),
+            format!(
+                "{region} is not one of the filers of template {} version {}{}",
+                template.id,
+                template.version,
+                if template.definition.filers.units.is_empty() { "" } else { "; to file for a unit, give `unit`" }
+            ),
         ));
     }
     let schedule = &template.definition.schedule;
@@ -274,6 +288,8 @@ pub async fn file(
     }
     let sent: Vec<&str> = files.iter().map(|(field, _, _)| field.as_str()).collect();
     let mut values = duties::filing::check(&template, &region, &new.values, &sent)?;
+    duties::stages::check_filing(&template, &period.to_string(), &values)?;
+    crate::stages::check_files(&template, &files)?;
     let text = duties::filing::render(&template, &values);
     let max = intake.config().max_text_chars;
     if text.chars().count() > max {
@@ -313,6 +329,7 @@ pub async fn file(
             version: template.version,
             period: period.to_string(),
             region: region.clone(),
+            unit: unit.map(str::to_owned),
             values,
         }),
         ..Report::new(Channel::App, format!("template/{}", template.id), text, intake.now())
@@ -421,7 +438,11 @@ pub struct PeriodParams {
 
 /// The filers of `template` the caller may see within `region`: a region
 /// outside the caller's scope is 404, one enclosing it is narrowed to it.
-fn filers_in(template: &Template, caller: &Caller, region: Option<&str>) -> Result<Vec<RegionCode>, ApiError> {
+pub(crate) fn filers_in(
+    template: &Template,
+    caller: &Caller,
+    region: Option<&str>,
+) -> Result<Vec<RegionCode>, ApiError> {
     let within = match region.map(str::trim).filter(|r| !r.is_empty()) {
         Some(code) => {
             let r = RegionCode::parse(code)
@@ -448,7 +469,7 @@ fn period_of(template: &Template, text: &str) -> Result<Period, ApiError> {
 }
 
 /// The filings view has read the log to its end; until then, 503.
-fn loaded(state: &AppState) -> Result<&duties::FilingBook, ApiError> {
+pub(crate) fn loaded(state: &AppState) -> Result<&duties::FilingBook, ApiError> {
     let book = &state.api()?.filings;
     if book.loaded() {
         Ok(book)
@@ -618,7 +639,9 @@ pub async fn compliance(
     let period = period_of(&template, &q.period)?;
     let filers = filers_in(&template, &caller, q.region.as_deref())?;
     let filed = loaded(&state)?.filings(&template.id, &period.to_string());
-    Ok(Json(duties::compliance::compliance(&template, &period, &filers, &filed, state.clock.now())))
+    let mut c = duties::compliance::compliance(&template, &period, &filers, &filed, state.clock.now());
+    c.units = crate::stages::unit_rows(&state, &caller, &template, &period, q.region.as_deref())?;
+    Ok(Json(c))
 }
 
 #[cfg(test)]

@@ -102,14 +102,62 @@ pub struct FilingEntry {
     pub received_at: OffsetDateTime,
     /// The indicators its text was tagged with, once classified.
     pub indicators: Vec<String>,
+    /// Its answers to choice fields, by field id: a stage's status.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub choices: BTreeMap<String, String>,
+    /// Its files, by attachment field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<Document>,
 }
 
-type Filed = HashMap<(String, String), BTreeMap<RegionCode, Vec<FilingEntry>>>;
+/// A file of a filing: what its attachment field recorded, and its place
+/// in the report's attachments (`GET /api/v1/reports/{id}/attachments/{n}`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = FilingDocument)]
+pub struct Document {
+    /// The attachment field it was sent for.
+    pub field: String,
+    pub name: String,
+    pub content_type: String,
+    /// In bytes.
+    pub size: u64,
+    /// The SHA-256 of its bytes, in hex: it is stored under it.
+    pub sha256: String,
+    /// Its place in the report's attachments, from 0.
+    pub n: usize,
+}
 
-/// Which filings exist, by template and period, then region. Cheap to clone.
+impl Document {
+    /// The files of a filing's report, each with the field that names it.
+    pub fn of(report: &Report) -> Vec<Document> {
+        let Some(filing) = &report.filing else { return Vec::new() };
+        report
+            .attachments
+            .iter()
+            .enumerate()
+            .filter_map(|(n, a)| {
+                let field = filing.values.iter().find(|(_, v)| v["sha256"].as_str() == Some(a.sha256.as_str()))?.0;
+                Some(Document {
+                    field: field.clone(),
+                    name: a.name.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    sha256: a.sha256.clone(),
+                    n,
+                })
+            })
+            .collect()
+    }
+}
+
+type Filed<K> = HashMap<(String, String), BTreeMap<K, Vec<FilingEntry>>>;
+
+/// Which filings exist, by template and period, then region (or unit, for
+/// a unit's filings). Cheap to clone.
 #[derive(Clone, Default)]
 pub struct FilingBook {
-    filed: Arc<RwLock<Filed>>,
+    filed: Arc<RwLock<Filed<RegionCode>>>,
+    by_unit: Arc<RwLock<Filed<String>>>,
     loaded: Arc<AtomicBool>,
 }
 
@@ -128,12 +176,21 @@ impl FilingBook {
     /// indicators once classified. Taking one in again updates it.
     pub fn record(&self, report: &Report, indicators: Option<Vec<String>>) {
         let Some(filing) = &report.filing else { return };
-        let mut filed = self.filed.write().unwrap_or_else(|e| e.into_inner());
-        let entries = filed
-            .entry((filing.template.clone(), filing.period.clone()))
-            .or_default()
-            .entry(filing.region.clone())
-            .or_default();
+        let at = (filing.template.clone(), filing.period.clone());
+        match &filing.unit {
+            Some(unit) => {
+                let mut filed = self.by_unit.write().unwrap_or_else(|e| e.into_inner());
+                Self::take(filed.entry(at).or_default().entry(unit.clone()).or_default(), report, indicators);
+            }
+            None => {
+                let mut filed = self.filed.write().unwrap_or_else(|e| e.into_inner());
+                Self::take(filed.entry(at).or_default().entry(filing.region.clone()).or_default(), report, indicators);
+            }
+        }
+    }
+
+    fn take(entries: &mut Vec<FilingEntry>, report: &Report, indicators: Option<Vec<String>>) {
+        let Some(filing) = &report.filing else { return };
         match entries.iter_mut().find(|e| e.report == report.id) {
             Some(e) => {
                 if let Some(i) = indicators {
@@ -147,6 +204,13 @@ impl FilingBook {
                 reported_at: report.reported_at,
                 received_at: report.received_at,
                 indicators: indicators.unwrap_or_default(),
+                choices: filing
+                    .values
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .filter(|(_, v)| v.chars().count() <= 200)
+                    .collect(),
+                documents: Document::of(report),
             }),
         }
     }
@@ -155,6 +219,36 @@ impl FilingBook {
     pub fn filings(&self, template: &str, period: &str) -> BTreeMap<RegionCode, Vec<FilingEntry>> {
         let filed = self.filed.read().unwrap_or_else(|e| e.into_inner());
         filed.get(&(template.to_owned(), period.to_owned())).cloned().unwrap_or_default()
+    }
+
+    /// The filings of `template` for `period` made for units, by unit id.
+    pub fn unit_filings(&self, template: &str, period: &str) -> BTreeMap<String, Vec<FilingEntry>> {
+        let filed = self.by_unit.read().unwrap_or_else(|e| e.into_inner());
+        filed.get(&(template.to_owned(), period.to_owned())).cloned().unwrap_or_default()
+    }
+
+    /// The regions' filings of `template` that carry files, with their
+    /// period and region, for the periods `period` admits and the regions
+    /// `region` admits.
+    pub fn with_documents(
+        &self,
+        template: &str,
+        period: impl Fn(&str) -> bool,
+        region: impl Fn(&RegionCode) -> bool,
+    ) -> Vec<(String, RegionCode, FilingEntry)> {
+        let mut out = Vec::new();
+        let filed = self.filed.read().unwrap_or_else(|e| e.into_inner());
+        for ((t, p), regions) in filed.iter() {
+            if t != template || !period(p) {
+                continue;
+            }
+            for (r, entries) in regions.iter().filter(|(r, _)| region(r)) {
+                for e in entries.iter().filter(|e| !e.documents.is_empty()) {
+                    out.push((p.clone(), r.clone(), e.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Whether the `classified` topic has been read to its end once, so the
@@ -237,6 +331,7 @@ mod tests {
                 version: 1,
                 period: "2026-11-30".into(),
                 region: palu.clone(),
+                unit: None,
                 values: BTreeMap::new(),
             }),
             ..Report::new(Channel::App, "lapsitda-harian", "Gangguan: \"filing\": bentrok antarwarga", at)

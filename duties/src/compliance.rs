@@ -84,6 +84,88 @@ pub struct Compliance {
     /// National first, then by region code and filer level.
     pub totals: Vec<Totals>,
     pub rows: Vec<Row>,
+    /// The units that must file (when the template's filers include units),
+    /// by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<UnitRow>,
+}
+
+/// One expected unit: as [`Row`], named by the unit book.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = ComplianceUnitRow)]
+pub struct UnitRow {
+    /// The unit's id, like `kesbangpol-palu`.
+    pub unit: String,
+    /// Its name, like `Kesbangpol Kota Palu`; its id when the unit book no
+    /// longer has it.
+    pub name: String,
+    /// The unit's first region: its deadline is in that region's zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionCode>,
+    pub zone: &'static str,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
+    pub status: Status,
+    pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub filed_at: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    pub filings: usize,
+}
+
+/// A unit that must file: its id, its name and its first region (none when
+/// the unit book no longer has it).
+pub type UnitFiler = (String, String, Option<RegionCode>);
+
+/// How a filer with `entries` stands against `deadline` at `now`: status,
+/// overdue, first filing time and the latest filing.
+fn standing(
+    entries: &[FilingEntry],
+    deadline: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> (Status, bool, Option<OffsetDateTime>, Option<&FilingEntry>) {
+    let first = entries.iter().map(|e| e.reported_at).min();
+    let latest = entries.iter().max_by_key(|e| (e.received_at, e.report));
+    let status = match (first, deadline) {
+        (None, _) => Status::NotFiled,
+        (Some(at), Some(d)) if at > d => Status::Late,
+        (Some(_), _) => Status::Filed,
+    };
+    (status, status == Status::NotFiled && deadline.is_some_and(|d| now > d), first, latest)
+}
+
+/// The compliance of the units `units` for `period`, from their `filings`
+/// by unit id, sorted by name.
+pub fn units(
+    template: &Template,
+    period: &Period,
+    units: &[UnitFiler],
+    filings: &BTreeMap<String, Vec<FilingEntry>>,
+    now: OffsetDateTime,
+) -> Vec<UnitRow> {
+    let mut rows: Vec<UnitRow> = units
+        .iter()
+        .map(|(id, name, region)| {
+            let deadline = region.as_ref().and_then(|r| period.deadline(&template.definition.schedule, r));
+            let entries = filings.get(id).map(Vec::as_slice).unwrap_or_default();
+            let (status, overdue, filed_at, latest) = standing(entries, deadline, now);
+            UnitRow {
+                unit: id.clone(),
+                name: name.clone(),
+                zone: region.as_ref().map_or("WIB", |r| zone(r).0),
+                region: region.clone(),
+                deadline,
+                status,
+                overdue,
+                filed_at,
+                report: latest.map(|e| e.report.to_string()),
+                filings: entries.len(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.unit.cmp(&b.unit)));
+    rows
 }
 
 /// Compliance of `template` for `period` over the filers `expected`, from
@@ -102,13 +184,7 @@ pub fn compliance(
         .map(|region| {
             let deadline = period.deadline(schedule, region);
             let entries = filings.get(region).map(Vec::as_slice).unwrap_or_default();
-            let first = entries.iter().map(|e| e.reported_at).min();
-            let latest = entries.iter().max_by_key(|e| (e.received_at, e.report));
-            let status = match (first, deadline) {
-                (None, _) => Status::NotFiled,
-                (Some(at), Some(d)) if at > d => Status::Late,
-                (Some(_), _) => Status::Filed,
-            };
+            let (status, overdue, first, latest) = standing(entries, deadline, now);
             Row {
                 region: region.clone(),
                 name: region.name(),
@@ -116,7 +192,7 @@ pub fn compliance(
                 zone: zone(region).0,
                 deadline,
                 status,
-                overdue: status == Status::NotFiled && deadline.is_some_and(|d| now > d),
+                overdue,
                 filed_at: first,
                 report: latest.map(|e| e.report.to_string()),
                 version: latest.map(|e| e.version),
@@ -130,6 +206,7 @@ pub fn compliance(
         period: period.to_string(),
         totals: totals(&rows),
         rows,
+        units: Vec::new(),
     }
 }
 
@@ -187,6 +264,8 @@ mod tests {
             reported_at: at,
             received_at: at,
             indicators: Vec::new(),
+            choices: BTreeMap::new(),
+            documents: Vec::new(),
         }
     }
 

@@ -259,7 +259,7 @@ mod tests {
 
         let staged = Schedule {
             every: Every::Stage,
-            stages: vec![Stage { id: "nphd".into(), name: "NPHD".into(), due: "2027-01-15".into() }],
+            stages: vec![Stage { id: "nphd".into(), name: "NPHD".into(), due: "2027-01-15".into(), status: None }],
             ..daily("24:00")
         };
         let nphd = Period::parse(&staged, "nphd").unwrap();

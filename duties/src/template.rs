@@ -80,6 +80,15 @@ pub struct Field {
     /// For `situation`: the indicator it reports on, one the rules tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub indicator: Option<String>,
+    /// For `attachment`: the content types it takes, like `application/pdf`
+    /// or `image/*`; any a report may carry when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["application/pdf", "image/*"]))]
+    pub accept: Vec<String>,
+    /// For `attachment`: the largest file, in bytes (`ingest.max_file_size`
+    /// applies too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
 }
 
 /// How often a template is due.
@@ -109,6 +118,12 @@ pub struct Stage {
     /// The day it is due, `2026-12-15`, in each filer's local zone.
     #[schema(example = "2026-12-15")]
     pub due: String,
+    /// The choice field that holds this stage's status: a filing for the
+    /// stage must give it, and its last option means done (`ditandatangani`).
+    /// Without one, a stage is done once filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "status_nphd")]
+    pub status: Option<String>,
 }
 
 /// When filings are due: the period, then the deadline as a local time on
@@ -135,7 +150,9 @@ fn end_of_day() -> String {
 }
 
 /// Who must file: every region at `levels` within `within` (the whole
-/// country when empty), or the regions listed in `regions`.
+/// country when empty), or the regions listed in `regions`; and the units
+/// (of the unit book) listed in `units`. A template of units only belongs
+/// to `within` (national when empty), and its units must lie there.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[schema(as = TemplateFilers)]
 pub struct Filers {
@@ -148,6 +165,9 @@ pub struct Filers {
     pub within: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// Unit ids, like `kesbangpol-palu`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
 }
 
 /// A template as an admin defines it.
@@ -210,14 +230,18 @@ impl Template {
 impl Filers {
     /// The regions these filers lie in; empty for the whole country.
     pub fn owner_regions(&self) -> Vec<RegionCode> {
-        let codes = if self.levels.is_empty() { &self.regions } else { &self.within };
+        let codes = if self.levels.is_empty() && !self.regions.is_empty() { &self.regions } else { &self.within };
         codes.iter().filter_map(|c| RegionCode::parse(c).ok()).collect()
+    }
+
+    fn listed(&self) -> Vec<RegionCode> {
+        self.regions.iter().filter_map(|c| RegionCode::parse(c).ok()).collect()
     }
 
     /// Every region that must file, sorted by code.
     pub fn expected(&self) -> Vec<RegionCode> {
         let mut out: Vec<RegionCode> = if self.levels.is_empty() {
-            self.owner_regions()
+            self.listed()
         } else {
             let within = self.owner_regions();
             regions()
@@ -236,7 +260,7 @@ impl Filers {
     /// Whether `region` must file.
     pub fn expects(&self, region: &RegionCode) -> bool {
         if self.levels.is_empty() {
-            self.owner_regions().contains(region)
+            self.listed().contains(region)
         } else {
             let within = self.owner_regions();
             self.levels.contains(&region.level()) && (within.is_empty() || within.iter().any(|w| region.is_within(w)))
@@ -300,6 +324,7 @@ pub fn parse_change(body: Value, indicators: &[String]) -> Result<Change, Invali
         fields.push(field);
     }
     let schedule = parse_schedule(top.remove("schedule"))?;
+    crate::stages::check_status_fields(&schedule, &fields)?;
     let filers = parse_filers(top.remove("filers"))?;
     Ok(Change { definition: Definition { name, description, fields, schedule, filers }, note })
 }
@@ -333,7 +358,24 @@ fn parse_field(raw: Value, at: &str, indicators: &[String]) -> Result<Field, Inv
     let Value::Object(map) = &raw else {
         return Err(Invalid::new(at, "must be an object {id, label, kind}"));
     };
-    only(map, at, &["id", "label", "kind", "required", "help", "options", "min", "max", "max_chars", "indicator"])?;
+    only(
+        map,
+        at,
+        &[
+            "id",
+            "label",
+            "kind",
+            "required",
+            "help",
+            "options",
+            "min",
+            "max",
+            "max_chars",
+            "indicator",
+            "accept",
+            "max_bytes",
+        ],
+    )?;
     let kind = map.get("kind").cloned().unwrap_or(Value::Null);
     if serde_json::from_value::<FieldKind>(kind).is_err() {
         return Err(Invalid::new(
@@ -366,6 +408,8 @@ fn parse_field(raw: Value, at: &str, indicators: &[String]) -> Result<Field, Inv
     unused("max", kind != FieldKind::Number && field.max.is_some())?;
     unused("max_chars", kind != FieldKind::Text && field.max_chars.is_some())?;
     unused("indicator", kind != FieldKind::Situation && field.indicator.is_some())?;
+    unused("accept", kind != FieldKind::Attachment && !field.accept.is_empty())?;
+    unused("max_bytes", kind != FieldKind::Attachment && field.max_bytes.is_some())?;
     match kind {
         FieldKind::Choice => {
             if field.options.len() < 2 || field.options.len() > MAX_OPTIONS {
@@ -407,7 +451,8 @@ fn parse_field(raw: Value, at: &str, indicators: &[String]) -> Result<Field, Inv
                 ));
             }
         },
-        FieldKind::Date | FieldKind::Region | FieldKind::Attachment => {}
+        FieldKind::Attachment => crate::stages::check_policy(&field, at)?,
+        FieldKind::Date | FieldKind::Region => {}
     }
     Ok(field)
 }
@@ -424,7 +469,7 @@ fn parse_schedule(raw: Option<Value>) -> Result<Schedule, Invalid> {
         if let Some(Value::Array(stages)) = map.get("stages") {
             for (i, s) in stages.iter().enumerate() {
                 match s {
-                    Value::Object(m) => only(m, &format!("schedule.stages[{i}]"), &["id", "name", "due"])?,
+                    Value::Object(m) => only(m, &format!("schedule.stages[{i}]"), &["id", "name", "due", "status"])?,
                     _ => return Err(Invalid::new(format!("schedule.stages[{i}]"), "give {id, name, due}")),
                 }
             }
@@ -469,12 +514,13 @@ fn parse_schedule(raw: Option<Value>) -> Result<Schedule, Invalid> {
 }
 
 fn parse_filers(raw: Option<Value>) -> Result<Filers, Invalid> {
-    const SHAPE: &str = "give {levels: [\"regency\"], within: [\"72\"]} or {regions: [\"72.71\", \"72.03\"]}";
+    const SHAPE: &str = "give {levels: [\"regency\"], within: [\"72\"]} or {regions: [\"72.71\", \"72.03\"]}, \
+                         and/or {units: [\"kesbangpol-palu\"]}";
     let Some(raw @ Value::Object(_)) = raw else {
         return Err(Invalid::new("filers", SHAPE));
     };
     if let Value::Object(map) = &raw {
-        only(map, "filers", &["levels", "within", "regions"])?;
+        only(map, "filers", &["levels", "within", "regions", "units"])?;
     }
     let filers: Filers = serde_json::from_value(raw).map_err(|e| {
         let m = e.to_string();
@@ -484,8 +530,11 @@ fn parse_filers(raw: Option<Value>) -> Result<Filers, Invalid> {
             Invalid::new("filers", format!("{m}; {SHAPE}"))
         }
     })?;
+    crate::stages::check_units(&filers.units)?;
     match (filers.levels.is_empty(), filers.regions.is_empty()) {
-        (true, true) | (false, false) => return Err(Invalid::new("filers", SHAPE)),
+        (true, true) if filers.units.is_empty() => return Err(Invalid::new("filers", SHAPE)),
+        (true, true) => {}
+        (false, false) => return Err(Invalid::new("filers", SHAPE)),
         (false, true) => {
             if filers.levels.contains(&RegionLevel::Village) {
                 return Err(Invalid::new(
@@ -526,6 +575,8 @@ pub fn builtins() -> Vec<Template> {
         max: None,
         max_chars: None,
         indicator: Some(indicator.into()),
+        accept: Vec::new(),
+        max_bytes: None,
     };
     let plain = |id: &str, label: &str, kind: FieldKind, required: bool| Field {
         id: id.into(),
@@ -538,10 +589,12 @@ pub fn builtins() -> Vec<Template> {
         max: None,
         max_chars: None,
         indicator: None,
+        accept: Vec::new(),
+        max_bytes: None,
     };
     let choice = |id: &str, label: &str, options: &[&str]| Field {
         options: options.iter().map(|o| (*o).to_owned()).collect(),
-        ..plain(id, label, FieldKind::Choice, true)
+        ..plain(id, label, FieldKind::Choice, false)
     };
     let lapsitda = Template {
         id: "lapsitda-harian".into(),
@@ -569,9 +622,9 @@ pub fn builtins() -> Vec<Template> {
         changed_at: at,
     };
     let stages = [
-        ("hibah", "Penganggaran dana hibah pilkada", "2026-12-15"),
-        ("nphd", "Penandatanganan NPHD", "2027-01-15"),
-        ("logistik", "Distribusi logistik", "2027-10-31"),
+        ("hibah", "Penganggaran dana hibah pilkada", "2026-12-15", "status_hibah"),
+        ("nphd", "Penandatanganan NPHD", "2027-01-15", "status_nphd"),
+        ("logistik", "Distribusi logistik", "2027-10-31", "status_logistik"),
     ];
     let pemilu = Template {
         id: "tahapan-pemilu".into(),
@@ -581,6 +634,11 @@ pub fn builtins() -> Vec<Template> {
             description: "Status tiap tahapan pemilu/pilkada per daerah, dengan dokumen pendukung.".into(),
             fields: vec![
                 choice(
+                    "status_hibah",
+                    "Status penganggaran hibah",
+                    &["belum dianggarkan", "dalam pembahasan", "dianggarkan"],
+                ),
+                choice(
                     "status_logistik",
                     "Status logistik",
                     &["belum diterima", "sebagian diterima", "diterima lengkap"],
@@ -589,7 +647,12 @@ pub fn builtins() -> Vec<Template> {
                 Field { min: Some(0.0), ..plain("nilai_hibah", "Nilai hibah (rupiah)", FieldKind::Number, false) },
                 plain("tanggal_nphd", "Tanggal penandatanganan NPHD", FieldKind::Date, false),
                 plain("permasalahan", "Permasalahan", FieldKind::Text, false),
-                plain("dokumen", "Dokumen pendukung", FieldKind::Attachment, false),
+                Field {
+                    accept: vec!["application/pdf".into(), "image/*".into()],
+                    max_bytes: Some(10 * 1024 * 1024),
+                    help: "PDF atau foto, paling besar 10 MB".into(),
+                    ..plain("dokumen", "Dokumen pendukung", FieldKind::Attachment, false)
+                },
             ],
             schedule: Schedule {
                 every: Every::Stage,
@@ -597,7 +660,12 @@ pub fn builtins() -> Vec<Template> {
                 days_after: 0,
                 stages: stages
                     .iter()
-                    .map(|(id, name, due)| Stage { id: (*id).into(), name: (*name).into(), due: (*due).into() })
+                    .map(|(id, name, due, status)| Stage {
+                        id: (*id).into(),
+                        name: (*name).into(),
+                        due: (*due).into(),
+                        status: Some((*status).into()),
+                    })
                     .collect(),
             },
             filers: Filers { levels: vec![RegionLevel::Province, RegionLevel::Regency], ..Filers::default() },
@@ -696,7 +764,7 @@ mod tests {
 
     #[test]
     fn filers_at_a_level_within_a_province_are_its_regencies_and_cities() {
-        let filers = Filers { levels: vec![RegionLevel::Regency], within: vec!["72".into()], regions: Vec::new() };
+        let filers = Filers { levels: vec![RegionLevel::Regency], within: vec!["72".into()], ..Filers::default() };
         let expected = filers.expected();
         assert_eq!(expected.len(), 13, "Sulawesi Tengah has 12 regencies and Kota Palu");
         assert!(expected.iter().all(|r| r.level() == RegionLevel::Regency && r.province().as_str() == "72"));

@@ -161,6 +161,10 @@ pub struct Filing {
     /// `2026-11-30` (daily), `2026-W48` (weekly), `2026-11` (monthly) or a stage id.
     pub period: String,
     pub region: RegionCode,
+    /// The unit it was filed for, when the template's filers are units
+    /// (`region` is then where the unit filed from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
@@ -221,6 +225,7 @@ mod tests {
                 version: 2,
                 period: "2026-11-30".into(),
                 region: palu,
+                unit: None,
                 values: [("upaya".to_owned(), serde_json::json!("mediasi"))].into_iter().collect(),
             }),
             ..report

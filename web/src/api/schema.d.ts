@@ -183,7 +183,7 @@ export interface paths {
          *     the others are listed as `unreachable`. Admins and operators, within
          *     their regions.
          */
-        post: operations["alerts_create_for_alert"];
+        post: operations["alerts_reply_to_reporters"];
         delete?: never;
         options?: never;
         head?: never;
@@ -651,7 +651,7 @@ export interface paths {
          *     Oldest first: operators' notes, and the receipts and status answers the
          *     system sent. Admins and operators, within their regions.
          */
-        get: operations["reports_list"];
+        get: operations["reports_list_replies"];
         put?: never;
         /**
          * Send a note back to a report's sender, over the channel the report came by.
@@ -662,7 +662,7 @@ export interface paths {
          *     A report made through the API, the web or a feed has no such sender
          *     (422 `unreachable`). Admins and operators, within their regions.
          */
-        post: operations["reports_create"];
+        post: operations["reports_send_reply"];
         delete?: never;
         options?: never;
         head?: never;
@@ -981,10 +981,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The history of a region's stage items: each filing of a stage, oldest
-         *     first, with the status it gave and the one before, who made it (admins
-         *     and operators see the account) and when, and its documents.
+         * The history of a region's stage items, oldest first.
          * @description Requires role: admin, analyst, operator.
+         *
+         *     Each filing of a stage is a change: the status it gave and the one
+         *     before, whether the item was done after it, who made it (admins and
+         *     operators see the account) and when, and its documents.
          */
         get: operations["duties_history"];
         put?: never;
@@ -3978,7 +3980,7 @@ export interface operations {
             };
         };
     };
-    alerts_create_for_alert: {
+    alerts_reply_to_reporters: {
         parameters: {
             query?: never;
             header?: never;
@@ -5654,7 +5656,7 @@ export interface operations {
             };
         };
     };
-    reports_list: {
+    reports_list_replies: {
         parameters: {
             query?: never;
             header?: never;
@@ -5713,7 +5715,7 @@ export interface operations {
             };
         };
     };
-    reports_create: {
+    reports_send_reply: {
         parameters: {
             query?: never;
             header?: never;
