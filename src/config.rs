@@ -74,6 +74,9 @@ pub struct Config {
     /// The SMS gateway.
     #[serde(default)]
     pub sms: Option<ingest::SmsConfig>,
+    /// A mailbox polled over IMAP: email as a channel.
+    #[serde(default)]
+    pub email_intake: Option<ingest::EmailIntakeConfig>,
     /// News feeds to poll.
     #[serde(default)]
     pub feeds: Vec<ingest::FeedConfig>,
@@ -248,6 +251,11 @@ impl Config {
         }
         if self.sms.as_ref().is_some_and(|s| s.inbound_token.len() < 16) {
             problems.push("sms.inbound_token needs at least 16 characters".to_owned());
+        }
+        if let Some(mail) = &self.email_intake
+            && let Err(problem) = mail.check()
+        {
+            problems.push(problem);
         }
         if self.ingest.max_files == 0 || self.ingest.max_file_size > self.ingest.max_report_size {
             problems.push("ingest: max_files must be at least 1, and max_file_size at most max_report_size".to_owned());

@@ -296,6 +296,15 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             .map_err(|e| Failure::Config(format!("notification_templates: {e}")))?;
         let outbox = alerter::Outbox::open(&config.data_dir.join("outbox.redb"))?;
         readiness.outbox = Some(outbox.clone());
+        // replies to reporters, over the channel each report came by
+        let replies = alerter::reply::Replies {
+            bus: bus.clone(),
+            outbox: alerter::reply::ReplyOutbox::open(&config.data_dir.join("replies.redb"))?,
+            channels: Arc::new(reply_channels(&config, mailer.clone(), sms.clone())),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?,
+            clock: clock.clone(),
+        };
+        tasks.spawn(supervise("replies", move || alerter::reply::run(replies.clone())));
         let alerter = alerter::stage::Alerter {
             bus: bus.clone(),
             units: units.clone(),
@@ -344,6 +353,11 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     } else {
         None
     };
+    // replies to reporters and their deliveries, for the reports' history
+    let replies = api::replies::ReplyBook::default();
+    if has(Role::Api) {
+        view(&mut tasks, "replies", &bus, Topic::Replies, &replies, false).await?;
+    }
     let feed_board = ingest::feeds::FeedBoard::default();
     if let Some(intake) = &intake {
         for handle in ingest::feeds::spawn(intake.clone(), config.feeds.clone(), feed_board.clone()) {
@@ -353,6 +367,25 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }
         if let Some(sms) = &config.sms {
             tasks.spawn(ingest::sms::flush_expired(intake.clone(), sms.part_wait));
+        }
+        if let Some(mail) = &config.email_intake {
+            let directory = accounts.directory.clone();
+            let alert_view = alerts.clone();
+            let mailbox = ingest::imap::Mailbox {
+                intake: intake.clone(),
+                config: mail.clone(),
+                accounts: Arc::new(move |address: &str| {
+                    // an address on more than one account names nobody
+                    let mut found = directory.accounts().into_iter().filter(|a| {
+                        a.active && a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address))
+                    });
+                    found.next().filter(|_| found.next().is_none())
+                }),
+                alert_state: alert_view.map(|alerts| {
+                    Arc::new(move |id| Some(alerts.state_of_report(id))) as ingest::status::AlertStateOf
+                }),
+            };
+            tasks.spawn(mailbox.run());
         }
     }
     let public_url = config.public_url();
@@ -380,6 +413,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             max_text_chars: config.ingest.max_text_chars,
             attachments: files,
             filings,
+            replies,
             briefs: briefs.clone(),
             public_url: public_url.clone(),
         }),
@@ -454,5 +488,28 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// How replies reach each channel: the alerts' mail server and SMS gateway,
+/// and the bots' outgoing settings.
+fn reply_channels(
+    config: &Config,
+    mailer: Option<alerter::Mailer>,
+    sms: Option<alerter::SmsSender>,
+) -> alerter::reply::ReplyChannels {
+    alerter::reply::ReplyChannels {
+        mailer,
+        sms,
+        telegram: config.telegram.as_ref().and_then(|t| {
+            Some(alerter::reply::TelegramBot { api_url: t.api_url.clone(), token: t.bot_token.clone()? })
+        }),
+        whatsapp: config.whatsapp.as_ref().and_then(|w| {
+            Some(alerter::reply::WhatsappCloud {
+                graph_url: w.graph_url.clone(),
+                access_token: w.access_token.clone()?,
+                phone_number_id: w.phone_number_id.clone()?,
+            })
+        }),
     }
 }

@@ -45,6 +45,12 @@ pub enum SendError {
     /// The SMS gateway answered with an error status.
     #[error("SMS gateway answered {status}: {detail}")]
     Gateway { status: u16, detail: String },
+    /// A chat platform's API (Telegram, WhatsApp) could not be reached.
+    #[error("{platform} unreachable: {reason}")]
+    PlatformUnreachable { platform: &'static str, reason: String },
+    /// A chat platform's API answered with an error status.
+    #[error("{platform} answered {status}: {detail}")]
+    Platform { platform: &'static str, status: u16, detail: String },
 }
 
 impl Retryable for SendError {
@@ -57,8 +63,8 @@ impl Retryable for SendError {
             | SendError::BadRecipient { .. }
             | SendError::Compose(_)
             | SendError::SmtpRefused(_) => false,
-            SendError::Smtp(_) | SendError::Unreachable(_) => true,
-            SendError::Gateway { status, .. } => !(400..500).contains(status) || *status == 408 || *status == 429,
+            SendError::Smtp(_) | SendError::Unreachable(_) | SendError::PlatformUnreachable { .. } => true,
+            SendError::Gateway { status, .. } | SendError::Platform { status, .. } => !(400..500).contains(status) || *status == 408 || *status == 429,
         };
         if retryable { Retry::Later } else { Retry::Never }
     }

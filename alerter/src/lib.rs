@@ -17,13 +17,16 @@
 //!   gateway, split to fit;
 //! - [`units`]: the unit book and the silences, kept current from their topics;
 //! - [`links`]: signed, expiring one-click acknowledgement links;
-//! - [`templates`]: the words of notifications, Indonesian and English.
+//! - [`templates`]: the words of notifications, Indonesian and English;
+//! - [`reply`]: replies to reporters over their own channel, through an
+//!   outbox of their own.
 
 pub mod channel;
 pub mod email;
 pub mod links;
 pub mod outbox;
 pub mod policy;
+pub mod reply;
 pub mod sender;
 pub mod sms;
 pub mod stage;

@@ -131,6 +131,7 @@ pub const METRICS: &[Metric] = {
         m("kentongan_alerter_outbox_depth", Gauge, "notifications waiting in the outbox (due or later)"),
         m("kentongan_alerter_queued_total", Counter, "notifications queued in the outbox"),
         m("kentongan_alerter_deliveries_total", Counter, "notification attempts, by outcome (sent, retry, failed)"),
+        m("kentongan_alerter_replies_total", Counter, "attempts to send replies to reporters, by outcome (sent, retry, failed)"),
         m("kentongan_alerter_rate_limited_total", Counter, "notifications held back by the per-recipient limit"),
         m("kentongan_alerter_held_back_total", Counter, "alerts not notified, by why (silenced, repeat, inhibited)"),
         m("kentongan_alerter_routing_gaps_total", Counter, "alerts no unit handles, by indicator and province"),

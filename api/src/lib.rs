@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod pages;
 pub mod regions;
+pub mod replies;
 pub mod reports;
 pub mod routes;
 pub mod rules;
@@ -114,6 +115,8 @@ pub struct ApiPart {
     pub attachments: ingest::AttachmentStore,
     /// Which filings of report templates exist, followed from `classified`.
     pub filings: ::duties::FilingBook,
+    /// Replies to reporters and their deliveries, followed from `replies`.
+    pub replies: replies::ReplyBook,
     /// The morning briefs that went out, followed from `briefs`.
     pub briefs: ::duties::BriefBook,
     /// The web app's address, for the links in briefs.

@@ -206,7 +206,7 @@ pub async fn get(
 /// The report `id` as `caller` may see it: a reporter only their own,
 /// everyone else within their regions, and the reporter's identity only to
 /// those who [see reporters](accounts::Caller::sees_reporters); else 404.
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<ClassifiedReport, ApiError> {
+pub(crate) async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<ClassifiedReport, ApiError> {
     let index = state.api()?.index.clone();
     let id: model::ReportId = id.parse().map_err(|_| ApiError::not_found("report"))?;
     let scope = if caller.role == Role::Reporter { Scope::All } else { caller.scope.clone() };

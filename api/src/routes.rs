@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
 use crate::{
-    AppState, accounts, alerts, audit, duties, health, regions, reports, rules, search, silences, stages, units,
+    AppState, accounts, alerts, audit, duties, health, regions, replies, reports, rules, search, silences, stages, units,
     webhooks,
 };
 
@@ -108,6 +108,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         ep(ANY, Api, routes!(reports::get)),
         ep(ANY, Api, routes!(reports::list)),
         ep(ANY, Api, routes!(reports::attachment)),
+        ep(ADMIN_OPERATOR, Api, routes!(replies::send_reply)),
+        ep(ADMIN_OPERATOR, Api, routes!(replies::list_replies)),
+        ep(ADMIN_OPERATOR, Api, routes!(replies::reply_to_reporters)),
         ep(PUBLIC, Always, routes!(regions::list)),
         ep(ADMIN_ANALYST, Api, routes!(search::search)),
         ep(ADMIN_ANALYST, Api, routes!(search::export)),

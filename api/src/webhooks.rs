@@ -2,7 +2,9 @@
 //! account token: Telegram proves itself with the secret token, WhatsApp
 //! with an HMAC signature of the body, the SMS gateway with its own token.
 //! A sender whose number or Telegram id is registered on an account reports
-//! as that account; anyone else reports as the public.
+//! as that account; anyone else reports as the public. `status <receipt>`
+//! (or `cek …`) from a sender is answered with the status of that sender's
+//! report, and makes no report (see `ingest::status`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -78,7 +80,13 @@ pub async fn telegram(
             // the chat and message ids of an update the secret token vouches for
             let key = ingest::Idempotency::of(format!("telegram/{chat}:{message}"), &[report.text.as_bytes()]);
             let accepted = intake.accept_once(Some(key), *report).await?;
+            ingest::status::keep(intake.store(), &format!("telegram:{sender}"), accepted.id).await;
             let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
+            Ok(Json(Some(telegram::reply(chat, message, &text))))
+        }
+        telegram::Parsed::Status { chat, message, sender, asked } => {
+            intake.check_source(&format!("telegram:{sender}"))?;
+            let text = crate::replies::status_answer(&state, &format!("telegram:{sender}"), asked).await?;
             Ok(Json(Some(telegram::reply(chat, message, &text))))
         }
         telegram::Parsed::Command { chat, message } => Ok(Json(Some(telegram::reply(chat, message, telegram::HELP)))),
@@ -167,6 +175,11 @@ pub async fn whatsapp(
     };
     for mut m in incoming {
         intake.check_source(&format!("whatsapp:{}", m.sender))?;
+        if let Some(asked) = ingest::status::request(&m.report.text) {
+            let text = crate::replies::status_answer(&state, &m.sender, asked).await?;
+            send(m.phone_number_id, m.wa_id, text);
+            continue;
+        }
         if let Some(account) = state.accounts.directory.by_phone(&m.sender) {
             if let Some(r) = m.report.reporter.as_mut() {
                 r.account = Some(account.name.clone());
@@ -189,6 +202,7 @@ pub async fn whatsapp(
             &[m.report.text.as_bytes()],
         );
         let accepted = intake.accept_once(Some(key), m.report).await?;
+        ingest::status::keep(intake.store(), &m.sender, accepted.id).await;
         ids.push(accepted.id.to_string());
         if !accepted.replayed {
             let text = format!("Laporan diterima, nomor {}. Terima kasih.", ingest::receipt(accepted.id));
@@ -257,6 +271,12 @@ pub async fn sms(
     inbound.check()?;
     let sender = sms::normalize_phone(&inbound.from);
     intake.check_source(&format!("sms:{sender}"))?;
+    if inbound.parts_key().is_none()
+        && let Some(asked) = ingest::status::request(&inbound.text)
+    {
+        let reply = crate::replies::status_answer(&state, &sender, asked).await?;
+        return Ok(Json(SmsAnswer { accepted: true, id: None, reply }));
+    }
     let account = state.accounts.directory.by_phone(&sender);
     let outcome = sms::receive(intake, inbound, account).await?;
     Ok(Json(SmsAnswer { accepted: outcome.accepted, id: outcome.id.map(|i| i.to_string()), reply: outcome.reply }))

@@ -42,6 +42,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, &'static [u8]> {
         Topic::Audit => "log.audit",
         Topic::Windows => "log.windows",
         Topic::Silences => "log.silences",
+        Topic::Replies => "log.replies",
         Topic::Briefs => "log.briefs",
     })
 }
@@ -61,6 +62,7 @@ fn table_v1(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &
         Topic::Audit => "topic.audit",
         Topic::Windows => "topic.windows",
         Topic::Silences => "topic.silences",
+        Topic::Replies => "topic.replies",
         Topic::Briefs => "topic.briefs",
     })
 }

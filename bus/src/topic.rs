@@ -22,12 +22,14 @@ pub enum Topic {
     Windows,
     /// Alert silences, compacted, keyed by id.
     Silences,
+    /// Replies to reporters and their deliveries, keyed by report id.
+    Replies,
     /// The morning briefs as they were sent, compacted, keyed `72/2026-12-01`.
     Briefs,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 12] = [
+    pub const ALL: [Topic; 13] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -39,6 +41,7 @@ impl Topic {
         Topic::Audit,
         Topic::Windows,
         Topic::Silences,
+        Topic::Replies,
         Topic::Briefs,
     ];
 
@@ -56,6 +59,7 @@ impl Topic {
             Topic::Audit => "audit",
             Topic::Windows => "windows",
             Topic::Silences => "silences",
+            Topic::Replies => "replies",
             Topic::Briefs => "briefs",
         }
     }

@@ -1,4 +1,5 @@
-//! Settings of the intake: `[ingest]`, `[telegram]`, `[whatsapp]`, `[sms]`, `[[feeds]]`.
+//! Settings of the intake: `[ingest]`, `[telegram]`, `[whatsapp]`, `[sms]`,
+//! `[email_intake]`, `[[feeds]]`.
 
 use std::time::Duration;
 
@@ -98,6 +99,18 @@ pub struct TelegramConfig {
     /// The `secret_token` given to `setWebhook`; Telegram sends it back in
     /// `X-Telegram-Bot-Api-Secret-Token` and anything without it is refused.
     pub secret_token: String,
+    /// The bot's token from BotFather, for replies sent later than the
+    /// webhook's answer (an operator's note on a report); without it those
+    /// replies fail, saying so.
+    #[serde(default)]
+    pub bot_token: Option<String>,
+    /// The Bot API base the replies go to.
+    #[serde(default = "default_bot_api_url")]
+    pub api_url: String,
+}
+
+fn default_bot_api_url() -> String {
+    "https://api.telegram.org".into()
 }
 
 /// `[whatsapp]`: the WhatsApp Cloud API webhook.
@@ -115,6 +128,10 @@ pub struct WhatsappConfig {
     /// The Graph API base the replies go to.
     #[serde(default = "default_graph_url")]
     pub graph_url: String,
+    /// The business number's id that operators' replies are sent from
+    /// (receipts go from the number the message came to).
+    #[serde(default)]
+    pub phone_number_id: Option<String>,
 }
 
 fn default_graph_url() -> String {
@@ -135,6 +152,42 @@ pub struct SmsConfig {
 
 fn default_part_wait() -> Duration {
     Duration::from_secs(600)
+}
+
+/// `[email_intake]`: a mailbox polled over IMAP; each new message is a report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailIntakeConfig {
+    /// `imaps://imap.example.go.id` (TLS; port 993 unless given) or
+    /// `imap://127.0.0.1:143` (no encryption: only for a server on the same
+    /// host or a private network).
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    /// The folder read.
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    /// How often the mailbox is polled.
+    #[serde(default = "default_mail_interval", with = "humantime_serde")]
+    pub interval: Duration,
+    /// A PEM file of certificate authorities to trust besides the public ones.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The mail server's name in its `Authentication-Results` headers. When
+    /// set, a sender is matched to an account by address only when that
+    /// header says `dmarc=pass` or `dkim=pass`; otherwise the message is
+    /// a report from the public. When unset, every `From` is believed: only
+    /// for a mail server that refuses forged senders itself.
+    #[serde(default)]
+    pub authserv_id: Option<String>,
+}
+
+fn default_mailbox() -> String {
+    "INBOX".into()
+}
+
+fn default_mail_interval() -> Duration {
+    Duration::from_secs(60)
 }
 
 /// One `[[feeds]]` entry: an RSS or Atom feed to poll.

@@ -4,13 +4,16 @@
 //! - [`submission`]: the body of `POST /api/v1/reports` and its checks;
 //! - [`attachments`]: photos and documents, sniffed and stored;
 //! - [`telegram`], [`whatsapp`], [`sms`]: the chat-bot and SMS webhooks;
+//! - [`imap`]: a mailbox polled over IMAP; [`status`]: status by receipt number;
 //! - [`feeds`]: RSS and Atom polling;
 //! - [`store`]: idempotency keys, SMS parts and feed state on disk.
 
 pub mod attachments;
 pub mod config;
 pub mod feeds;
+pub mod imap;
 pub mod sms;
+pub mod status;
 pub mod store;
 pub mod submission;
 pub mod telegram;
@@ -29,7 +32,9 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 pub use attachments::AttachmentStore;
-pub use config::{AttachmentsConfig, FeedConfig, IngestConfig, S3Config, SmsConfig, TelegramConfig, WhatsappConfig};
+pub use config::{
+    AttachmentsConfig, EmailIntakeConfig, FeedConfig, IngestConfig, S3Config, SmsConfig, TelegramConfig, WhatsappConfig,
+};
 pub use store::Store;
 pub use submission::Submission;
 
@@ -431,8 +436,7 @@ fn uuid_from(v: u128) -> uuid::Uuid {
 
 /// A short receipt number for people: the last eight hex digits of the id.
 pub fn receipt(id: ReportId) -> String {
-    let s = id.0.simple().to_string().to_uppercase();
-    format!("KTN-{}", &s[s.len() - 8..])
+    model::reply::receipt(id)
 }
 
 #[cfg(test)]

@@ -260,6 +260,8 @@ async fn finish(
     // the gateway's id, under the number it verified the message came from
     let key = id.map(|i| Idempotency::of(format!("sms/{}/{i}", normalize_phone(from)), &[text.as_bytes()]));
     let accepted = intake.accept_once(key, report).await?;
+    // so the sender may ask its status by the receipt number
+    crate::status::keep(intake.store(), &normalize_phone(from), accepted.id).await;
     let reply = format!("Laporan diterima, nomor {}. Terima kasih.", crate::receipt(accepted.id));
     Ok(Outcome { id: Some(accepted.id), reply, accepted: true })
 }

@@ -99,6 +99,9 @@ pub enum Parsed {
     Report { report: Box<Report>, sender: String, chat: i64, message: i64 },
     /// A bot command such as `/start`: answer with help, make no report.
     Command { chat: i64, message: i64 },
+    /// `status KTN-…` (or `/status`, `cek`): the answer for the sender, no
+    /// report (see [`crate::status`]); `Err` holds how to ask.
+    Status { chat: i64, message: i64, sender: String, asked: Result<String, String> },
     /// Nothing a report can be made of (a sticker, a poll); the reason.
     Nothing(&'static str),
 }
@@ -111,6 +114,10 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
     };
     let said = m.text.as_deref().or(m.caption.as_deref()).map(crate::plain);
     let said = said.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let sender = m.from.as_ref().map_or(m.chat.id, |u| u.id).to_string();
+    if let Some(asked) = said.and_then(crate::status::request) {
+        return Parsed::Status { chat: m.chat.id, message: m.message_id, sender, asked };
+    }
     if said.is_some_and(|t| t.starts_with('/')) {
         return Parsed::Command { chat: m.chat.id, message: m.message_id };
     }
@@ -132,7 +139,6 @@ pub fn parse(update: &Update, now: OffsetDateTime) -> Parsed {
             return Parsed::Nothing("the message has no text, location, photo or file");
         }
     };
-    let sender = m.from.as_ref().map_or(m.chat.id, |u| u.id).to_string();
     let name = m.from.as_ref().map(|u| match &u.last_name {
         Some(last) => format!("{} {last}", u.first_name),
         None => u.first_name.clone(),
@@ -253,6 +259,12 @@ mod tests {
             "message_id": 8, "chat": {"id": 5}, "date": 1764410000, "text": "/start"}}))
         .unwrap();
         assert!(matches!(parse(&start, now), Parsed::Command { chat: 5, message: 8 }));
+        let status: Update = serde_json::from_value(json!({"update_id": 4, "message": {
+            "message_id": 9, "from": {"id": 77, "first_name": "A"}, "chat": {"id": 5}, "date": 1764410000,
+            "text": "/status KTN-1a2b3c4d"}}))
+        .unwrap();
+        let Parsed::Status { chat, sender, asked, .. } = parse(&status, now) else { panic!() };
+        assert_eq!((chat, sender.as_str(), asked), (5, "77", Ok("KTN-1A2B3C4D".to_owned())));
         let sticker: Update = serde_json::from_value(json!({"update_id": 3, "message": {
             "message_id": 9, "chat": {"id": 5}, "date": 1764410000, "sticker": {"file_id": "x"}}}))
         .unwrap();

@@ -6,6 +6,7 @@ pub mod alert;
 pub mod audit;
 pub mod classification;
 pub mod region;
+pub mod reply;
 pub mod report;
 pub mod scope;
 pub mod unit;
