@@ -387,6 +387,9 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
             };
             tasks.spawn(mailbox.run());
         }
+        if let Some(keys) = intake.shared_keys().cloned() {
+            tasks.spawn(supervise("idempotency-keys", move || ingest::keys::follow(keys.clone())));
+        }
     }
     let public_url = config.public_url();
     let ingest_part = match intake.clone() {

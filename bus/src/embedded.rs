@@ -44,6 +44,7 @@ fn table(topic: Topic) -> TableDefinition<'static, u64, &'static [u8]> {
         Topic::Silences => "log.silences",
         Topic::Replies => "log.replies",
         Topic::Briefs => "log.briefs",
+        Topic::Idempotency => "log.idempotency",
     })
 }
 
@@ -64,6 +65,7 @@ fn table_v1(topic: Topic) -> TableDefinition<'static, u64, (u64, &'static str, &
         Topic::Silences => "topic.silences",
         Topic::Replies => "topic.replies",
         Topic::Briefs => "topic.briefs",
+        Topic::Idempotency => "topic.idempotency",
     })
 }
 
@@ -172,11 +174,12 @@ impl EmbeddedLog {
         Ok(Self { inner: Arc::new(inner) })
     }
 
-    pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
+    /// Appends a record; returns its offset once it is durable.
+    pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<u64> {
         let (done, rx) = oneshot::channel();
         let op = Op::Append { topic, key: key.to_owned(), payload: payload.to_vec(), done };
         self.inner.send(op)?;
-        rx.await.map_err(|_| Error::Closed)?.map(|_| ())
+        rx.await.map_err(|_| Error::Closed)?
     }
 
     pub(crate) async fn publish_batch(&self, records: &[(Topic, String, Vec<u8>)]) -> Result<()> {
@@ -203,6 +206,7 @@ impl EmbeddedLog {
             topic,
             position,
             next,
+            end: self.len(topic)?,
             buffer: VecDeque::new(),
             changes: self.inner.changes[&topic].subscribe(),
         })
@@ -454,6 +458,8 @@ pub struct EmbeddedSubscription {
     /// `group/topic` for a group's subscription, `None` for a replay.
     position: Option<String>,
     next: u64,
+    /// The topic's end when the subscription began.
+    end: u64,
     buffer: VecDeque<Record>,
     changes: watch::Receiver<u64>,
 }
@@ -475,6 +481,12 @@ impl EmbeddedSubscription {
                 self.changes.changed().await.map_err(|_| Error::Closed)?;
             }
         }
+    }
+
+    /// Whether every record the topic held when the subscription began has
+    /// been handed out.
+    pub(crate) fn at_end(&self) -> bool {
+        self.buffer.is_empty() && self.next >= self.end
     }
 
     pub(crate) async fn commit(&mut self, records: &[Record]) -> Result<()> {

@@ -4,21 +4,21 @@
 //! in-sync replica has the record. Consumers never auto-commit; a stage commits
 //! a record's offset only after its own output is durable.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Deserialize;
 
-use crate::{Error, Record, Result, Topic};
+use crate::{Assignment, Error, Record, Result, Topic};
 
 /// `[kafka]`: run the stages over a Kafka-protocol cluster.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,11 +146,12 @@ impl KafkaBus {
         Ok(())
     }
 
-    pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
+    /// Appends a record; returns its partition and offset once it is durable.
+    pub(crate) async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<(i32, i64)> {
         let name = self.config.topic(topic);
         let record = FutureRecord::to(&name).key(key).payload(payload);
         let result = self.current_producer().send(record, self.config.produce_timeout).await;
-        result.map(|_| ()).map_err(|(e, _)| {
+        result.map(|d| (d.partition, d.offset)).map_err(|(e, _)| {
             self.repair();
             unavailable(&e)
         })
@@ -228,7 +229,11 @@ impl KafkaBus {
         let name = self.config.topic(topic);
         let mut cc = self.config.client();
         let session = self.config.session_timeout.as_millis();
-        cc.set("enable.auto.commit", "false")
+        // the consumer says when it has reached the end of a partition: a
+        // fetch found nothing after its position (tansu misreports the end
+        // offsets a client asks for, but not this)
+        cc.set("enable.partition.eof", "true")
+            .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", session.to_string())
@@ -243,7 +248,10 @@ impl KafkaBus {
                 cc.set("group.id", format!("{}replay-{}", self.config.topic_prefix, uuid_like()));
             }
         }
-        let consumer: StreamConsumer = cc.create().map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
+        let tracker = Tracker { topic: name.clone(), state: Arc::default() };
+        let state = tracker.state.clone();
+        let consumer: StreamConsumer<Tracker> =
+            cc.create_with_context(tracker).map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
         if commits {
             consumer.subscribe(&[&name]).map_err(|e| unavailable(&e))?;
         } else {
@@ -258,8 +266,50 @@ impl KafkaBus {
                 tpl.add_partition_offset(&name, p, Offset::Beginning).map_err(|e| unavailable(&e))?;
             }
             consumer.assign(&tpl).map_err(|e| unavailable(&e))?;
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            state.partitions = (0..partitions).collect();
+            state.generation = 1;
         }
-        Ok(KafkaSubscription { topic, name, consumer: Arc::new(consumer), commits })
+        Ok(KafkaSubscription { topic, name, consumer: Arc::new(consumer), commits, state, ended: BTreeSet::new() })
+    }
+}
+
+/// The partitions a consumer holds, as its group's rebalances leave them.
+#[derive(Debug, Default)]
+struct Held {
+    /// Counts the changes, so a reader can tell that one happened.
+    generation: u64,
+    partitions: BTreeSet<i32>,
+}
+
+/// Follows a consumer's rebalances (they run inside its polls).
+struct Tracker {
+    topic: String,
+    state: Arc<Mutex<Held>>,
+}
+
+impl ClientContext for Tracker {}
+
+impl ConsumerContext for Tracker {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ours = |tpl: &TopicPartitionList| -> Vec<i32> {
+            tpl.elements().iter().filter(|e| e.topic() == self.topic).map(|e| e.partition()).collect()
+        };
+        match rebalance {
+            Rebalance::Assign(tpl) => state.partitions.extend(ours(tpl)),
+            Rebalance::Revoke(tpl) => {
+                for p in ours(tpl) {
+                    state.partitions.remove(&p);
+                }
+            }
+            Rebalance::Error(e) => {
+                tracing::warn!(topic = %self.topic, error = %e, "kafka rebalance failed");
+                return;
+            }
+        }
+        state.generation += 1;
+        tracing::info!(topic = %self.topic, partitions = ?state.partitions, "kafka partitions assigned");
     }
 }
 
@@ -273,20 +323,53 @@ fn uuid_like() -> String {
 pub struct KafkaSubscription {
     topic: Topic,
     name: String,
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<StreamConsumer<Tracker>>,
     commits: bool,
+    state: Arc<Mutex<Held>>,
+    /// The partitions whose end this subscription has reached at least once.
+    ended: BTreeSet<i32>,
 }
 
 impl KafkaSubscription {
     pub(crate) async fn next(&mut self) -> Result<Record> {
-        let m = self.consumer.recv().await.map_err(|e| unavailable(&e))?;
-        Ok(Record {
+        loop {
+            match self.next_or_end().await? {
+                Some(record) => return Ok(record),
+                None => continue,
+            }
+        }
+    }
+
+    /// The partitions held now, and how many times that has changed.
+    pub(crate) fn assignment(&self) -> Assignment {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        Assignment { generation: state.generation, partitions: state.partitions.iter().copied().collect() }
+    }
+
+    /// Whether the end of every partition held has been reached at least
+    /// once: everything the topic held when the subscription began is read.
+    pub(crate) fn at_end(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.generation > 0 && state.partitions.iter().all(|p| self.ended.contains(p))
+    }
+
+    /// The next record; `None` when an end of a partition is reached instead.
+    pub(crate) async fn next_or_end(&mut self) -> Result<Option<Record>> {
+        let m = match self.consumer.recv().await {
+            Ok(m) => m,
+            Err(KafkaError::PartitionEOF(p)) => {
+                self.ended.insert(p);
+                return Ok(None);
+            }
+            Err(e) => return Err(unavailable(&e)),
+        };
+        Ok(Some(Record {
             topic: self.topic,
             partition: m.partition(),
             offset: m.offset(),
             key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
             payload: m.payload().unwrap_or_default().to_vec(),
-        })
+        }))
     }
 
     pub(crate) async fn commit(&mut self, records: &[Record]) -> Result<()> {

@@ -87,6 +87,22 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// Where a record went: its partition and offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// The partitions of a topic a group's subscription holds now. Over Kafka a
+/// rebalance changes them (and `generation` counts each change); the
+/// embedded log has one partition, always held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub generation: u64,
+    pub partitions: Vec<i32>,
+}
+
 /// Something kept in memory from a topic: every record is applied in order,
 /// and applying a record again is harmless, so a view can always be rebuilt
 /// by replaying its topic.
@@ -133,9 +149,19 @@ impl std::fmt::Debug for Bus {
 impl Bus {
     /// Appends a record and returns once it is durable.
     pub async fn publish(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<()> {
+        self.publish_at(topic, key, payload).await.map(drop)
+    }
+
+    /// Appends a record and returns where it went, once it is durable.
+    pub async fn publish_at(&self, topic: Topic, key: &str, payload: &[u8]) -> Result<Position> {
         let result = match self {
-            Bus::Embedded(log) => log.publish(topic, key, payload).await,
-            Bus::Kafka(k) => k.publish(topic, key, payload).await,
+            Bus::Embedded(log) => log
+                .publish(topic, key, payload)
+                .await
+                .map(|offset| Position { partition: 0, offset: i64::try_from(offset).unwrap_or(i64::MAX) }),
+            Bus::Kafka(k) => {
+                k.publish(topic, key, payload).await.map(|(partition, offset)| Position { partition, offset })
+            }
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };
         metrics::counter!("kentongan_bus_published_total", "topic" => topic.name(), "outcome" => outcome).increment(1);
@@ -191,25 +217,17 @@ impl Bus {
         }
     }
 
-    /// Replays `topic` up to its current end and returns what it read, with
-    /// the subscription to follow on from there. The embedded log knows its
-    /// end exactly; over Kafka the end is taken to be reached when nothing
-    /// arrives for two seconds (tansu misreports end offsets, so they are not
-    /// asked for).
+    /// Replays `topic` up to its end and returns what it read, with the
+    /// subscription to follow on from there. The end is exact: the embedded
+    /// log's length when the replay began; over Kafka, the end of every
+    /// partition as a fetch made after the replay began finds it (see
+    /// [`Subscription::next_or_end`]).
     pub async fn catch_up(&self, topic: Topic) -> Result<(Vec<Record>, Subscription)> {
         let mut sub = self.replay(topic).await?;
         let mut records = Vec::new();
-        match self {
-            Bus::Embedded(log) => {
-                let end = log.len(topic)?;
-                while records.last().map_or(0, |r: &Record| r.offset as u64 + 1) < end {
-                    records.push(sub.next().await?);
-                }
-            }
-            Bus::Kafka(_) => {
-                while let Ok(record) = tokio::time::timeout(Duration::from_secs(2), sub.next()).await {
-                    records.push(record?);
-                }
+        while !sub.at_end() {
+            if let Some(record) = sub.next_or_end().await? {
+                records.push(record);
             }
         }
         Ok((records, sub))
@@ -272,6 +290,46 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
+    /// The next record, or `None` when the subscription reaches the end of
+    /// a partition instead. Once [`Subscription::at_end`] holds, every
+    /// record the topic held when the subscription began has been handed out.
+    pub async fn next_or_end(&mut self) -> Result<Option<Record>> {
+        let record = match self {
+            Subscription::Embedded(s) => {
+                if s.at_end() {
+                    return Ok(None);
+                }
+                s.next().await?
+            }
+            Subscription::Kafka(s) => match s.next_or_end().await? {
+                Some(record) => record,
+                None => return Ok(None),
+            },
+        };
+        metrics::counter!("kentongan_bus_consumed_total", "topic" => record.topic.name()).increment(1);
+        Ok(Some(record))
+    }
+
+    /// Whether everything the topic held when this subscription began has
+    /// been handed out: the exact marker a view is loaded from. Over Kafka
+    /// it is known once the consumer has reached the end of each partition
+    /// it holds (a fetch found nothing after its position); for a group's
+    /// subscription that is of the partitions held now.
+    pub fn at_end(&self) -> bool {
+        match self {
+            Subscription::Embedded(s) => s.at_end(),
+            Subscription::Kafka(s) => s.at_end(),
+        }
+    }
+
+    /// The partitions this subscription holds now.
+    pub fn assignment(&self) -> Assignment {
+        match self {
+            Subscription::Embedded(_) => Assignment { generation: 1, partitions: vec![0] },
+            Subscription::Kafka(s) => s.assignment(),
+        }
+    }
+
     /// Waits for the next record.
     pub async fn next(&mut self) -> Result<Record> {
         let record = match self {

@@ -26,10 +26,13 @@ pub enum Topic {
     Replies,
     /// The morning briefs as they were sent, compacted, keyed `72/2026-12-01`.
     Briefs,
+    /// Idempotency keys claimed and used by the ingest nodes, compacted,
+    /// keyed by the idempotency key.
+    Idempotency,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 13] = [
+    pub const ALL: [Topic; 14] = [
         Topic::Reports,
         Topic::Classified,
         Topic::Alerts,
@@ -43,6 +46,7 @@ impl Topic {
         Topic::Silences,
         Topic::Replies,
         Topic::Briefs,
+        Topic::Idempotency,
     ];
 
     /// The name without the prefix.
@@ -61,6 +65,7 @@ impl Topic {
             Topic::Silences => "silences",
             Topic::Replies => "replies",
             Topic::Briefs => "briefs",
+            Topic::Idempotency => "idempotency",
         }
     }
 
@@ -75,6 +80,7 @@ impl Topic {
                 | Topic::Windows
                 | Topic::Silences
                 | Topic::Briefs
+                | Topic::Idempotency
         )
     }
 

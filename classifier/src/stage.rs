@@ -7,12 +7,21 @@
 //! stage resumes from its last commit with exactly the windows of that
 //! moment, so no count is lost or doubled, and the alerts it raises again
 //! carry the same ids (which the alerter sends once).
+//!
+//! Several copies share the partitions of `reports` over Kafka. When a
+//! rebalance changes what this copy holds, it saves its windows and commits
+//! what it still holds, forgets the provinces of the partitions it lost, and
+//! reads the `windows` topic to its end to take the newest state of every
+//! province, so a partition that moves here arrives with its windows. Each
+//! province's state carries its position in `reports` (see
+//! [`crate::thresholds`]), so a record counted before the move is not
+//! counted again, whatever the group's committed offset.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bus::{Bus, Record, Topic};
+use bus::{Bus, Record, Subscription, Topic};
 use model::{AlertEvent, ClassifiedReport, Clock, Report, wire};
 
 use crate::thresholds::{Snapshot, Windows};
@@ -27,23 +36,31 @@ const CHECKPOINT: Duration = Duration::from_secs(1);
 pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), Error> {
     let mut classifier = book.classifier();
     let mut windows = Windows::new(classifier.rules().window_thresholds());
-    let (saved, _) = bus.catch_up(Topic::Windows).await?;
-    for record in saved {
-        match wire::decode::<Snapshot>(&record.payload) {
-            Ok(s) => windows.restore(s),
-            Err(e) => tracing::warn!(key = %record.key, error = %e, "ignoring unreadable window snapshot"),
-        }
-    }
+    restore(&bus, &mut windows).await?;
     let mut sub = bus.subscribe(Topic::Reports, GROUP).await?;
     tracing::info!(rules_version = %classifier.rules().version, "classifier started");
     // the newest processed record of each partition, not yet committed
     let mut pending: HashMap<i32, Record> = HashMap::new();
     let mut last_checkpoint = Instant::now();
+    let mut held = sub.assignment();
     loop {
-        let batch = match tokio::time::timeout(CHECKPOINT, sub.next_batch(512, Duration::from_millis(5))).await {
+        let mut batch = match tokio::time::timeout(CHECKPOINT, sub.next_batch(512, Duration::from_millis(5))).await {
             Ok(batch) => batch?,
             Err(_) => Vec::new(),
         };
+        let now_held = sub.assignment();
+        if now_held != held {
+            let lost: Vec<i32> = held.partitions.iter().filter(|p| !now_held.partitions.contains(p)).copied().collect();
+            pending.retain(|p, _| now_held.partitions.contains(p));
+            checkpoint(&bus, &mut sub, &mut windows, &mut pending).await?;
+            let forgotten = windows.forget_partitions(&lost);
+            let taken = restore(&bus, &mut windows).await?;
+            tracing::info!(partitions = ?now_held.partitions, ?lost, forgotten, taken, "classifier partitions changed; windows handed over");
+            metrics::counter!("kentongan_classifier_handovers_total").increment(1);
+            held = now_held;
+            last_checkpoint = Instant::now();
+        }
+        batch.retain(|r| held.partitions.contains(&r.partition));
         if !batch.is_empty() {
             metrics::counter!("kentongan_classifier_received_total").increment(batch.len() as u64);
             let current = book.classifier();
@@ -58,19 +75,41 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
             metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(pending.len() as f64);
         }
         if !pending.is_empty() && last_checkpoint.elapsed() >= CHECKPOINT {
-            let snapshots: Vec<(Topic, String, Vec<u8>)> = windows
-                .snapshot()
-                .into_iter()
-                .map(|s| (Topic::Windows, s.province.clone(), wire::encode(&s)))
-                .collect();
-            bus.publish_batch(&snapshots).await?;
-            let done: Vec<Record> = pending.drain().map(|(_, r)| r).collect();
-            sub.commit_all(&done).await?;
-            metrics::counter!("kentongan_classifier_checkpoints_total").increment(1);
-            metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(0.0);
+            checkpoint(&bus, &mut sub, &mut windows, &mut pending).await?;
             last_checkpoint = Instant::now();
         }
     }
+}
+
+/// Saves the windows of the provinces that changed, then commits `pending`.
+async fn checkpoint(
+    bus: &Bus,
+    sub: &mut Subscription,
+    windows: &mut Windows,
+    pending: &mut HashMap<i32, Record>,
+) -> Result<(), Error> {
+    let snapshots: Vec<(Topic, String, Vec<u8>)> =
+        windows.snapshot().into_iter().map(|s| (Topic::Windows, s.province.clone(), wire::encode(&s))).collect();
+    bus.publish_batch(&snapshots).await?;
+    let done: Vec<Record> = pending.drain().map(|(_, r)| r).collect();
+    sub.commit_all(&done).await?;
+    metrics::counter!("kentongan_classifier_checkpoints_total").increment(1);
+    metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(0.0);
+    Ok(())
+}
+
+/// Reads the `windows` topic to its end and takes every province's state
+/// that is further along than the one held; returns how many it took.
+async fn restore(bus: &Bus, windows: &mut Windows) -> Result<usize, Error> {
+    let (saved, _) = bus.catch_up(Topic::Windows).await?;
+    let mut taken = 0;
+    for record in saved {
+        match wire::decode::<Snapshot>(&record.payload) {
+            Ok(s) => taken += usize::from(windows.restore_if_newer(s)),
+            Err(e) => tracing::warn!(key = %record.key, error = %e, "ignoring unreadable window snapshot"),
+        }
+    }
+    Ok(taken)
 }
 
 /// What the stage does with one report: [`handle`].
@@ -136,7 +175,7 @@ fn handle(
         metrics::counter!("kentongan_classifier_indicator_total", "indicator" => hit.id.clone()).increment(1);
     }
     let mut out = vec![(Topic::Classified, record.key.clone(), wire::encode(&item))];
-    for alert in windows.observe(&item, now) {
+    for alert in windows.observe_at(&item, now, record.partition, record.offset) {
         tracing::info!(alert = %alert.id, key = %alert.key, level = %alert.level, report = %item.report.id, "alert raised");
         metrics::counter!("kentongan_classifier_alerts_total", "level" => alert.level.as_str()).increment(1);
         let key = alert.key.clone();

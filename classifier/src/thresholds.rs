@@ -49,6 +49,15 @@
 //! nothing is forgotten and nothing re-fires (alert ids are derived from what
 //! raised them). A snapshot saved before a field was added loads with that
 //! field empty: its series count as first seen on their oldest kept day.
+//!
+//! **Positions.** Each province's state records, per partition of `reports`,
+//! the offset after the last record counted in it ([`Windows::observe_at`]),
+//! and a snapshot carries them. A record below a province's position is not
+//! counted in that province again, and of two states of a province the one
+//! further along wins ([`Windows::restore_if_newer`]). So when a province's
+//! partition moves to another classifier (a rebalance), the new owner takes
+//! the newest snapshot and counts on from exactly there, whatever the
+//! group's committed offset says.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -131,6 +140,9 @@ pub struct Windows {
     series: HashMap<(String, RegionCode), Series>,
     /// Provinces changed since the last snapshot.
     dirty: BTreeSet<String>,
+    /// Province → partition of `reports` → the offset after the last record
+    /// counted in it.
+    positions: HashMap<String, BTreeMap<i32, i64>>,
     /// Reports too late to count, since start.
     pub late: u64,
 }
@@ -140,6 +152,14 @@ pub struct Windows {
 pub struct Snapshot {
     pub province: String,
     pub series: Vec<(String, RegionCode, Series)>,
+    /// Partition of `reports` → the offset after the last record counted.
+    #[serde(default)]
+    pub positions: BTreeMap<i32, i64>,
+}
+
+/// How far along a province's state is: the sum of its positions.
+fn progress(positions: Option<&BTreeMap<i32, i64>>) -> i64 {
+    positions.map_or(0, |p| p.values().sum())
 }
 
 /// Alert ids are derived from what raised them, so a report processed again
@@ -246,6 +266,23 @@ impl Windows {
     /// Counts `item` and returns the alerts it raises, those of lower
     /// regions before those of the regions above them.
     pub fn observe(&mut self, item: &ClassifiedReport, now: OffsetDateTime) -> Vec<Alert> {
+        self.observe_in(item, now, None)
+    }
+
+    /// [`Windows::observe`] for the record at `offset` of `partition` of
+    /// `reports`: not counted again in a province whose state has counted it
+    /// already, and each province it counts in moves past it.
+    pub fn observe_at(
+        &mut self,
+        item: &ClassifiedReport,
+        now: OffsetDateTime,
+        partition: i32,
+        offset: i64,
+    ) -> Vec<Alert> {
+        self.observe_in(item, now, Some((partition, offset)))
+    }
+
+    fn observe_in(&mut self, item: &ClassifiedReport, now: OffsetDateTime, from: Option<(i32, i64)>) -> Vec<Alert> {
         let report = &item.report;
         let t = report.reported_at.unix_timestamp();
         let excerpt = model::excerpt(report.title.as_deref().unwrap_or(&report.text), 160);
@@ -260,6 +297,23 @@ impl Windows {
         // districts first, so a region above sees its children's alerts of this report
         regions.sort_by(|a, b| b.level().cmp(&a.level()).then_with(|| a.cmp(b)));
         regions.dedup();
+        if let Some((partition, offset)) = from {
+            let counted = |r: &RegionCode| {
+                self.positions
+                    .get(r.province().as_str())
+                    .and_then(|p| p.get(&partition))
+                    .is_some_and(|next| offset < *next)
+            };
+            regions.retain(|r| !counted(r));
+            if !item.classification.indicators.is_empty() {
+                for region in &regions {
+                    let province = region.province().to_string();
+                    let next = self.positions.entry(province.clone()).or_default().entry(partition).or_insert(0);
+                    *next = (*next).max(offset + 1);
+                    self.dirty.insert(province);
+                }
+            }
+        }
         let mut alerts = Vec::new();
         for hit in &item.classification.indicators {
             for region in &regions {
@@ -399,6 +453,7 @@ impl Windows {
                     .filter(|((_, r), _)| r.province().as_str() == province)
                     .map(|((i, r), s)| (i.clone(), r.clone(), s.clone()))
                     .collect(),
+                positions: self.positions.get(&province).cloned().unwrap_or_default(),
                 province,
             })
             .collect()
@@ -407,9 +462,40 @@ impl Windows {
     /// Puts back a province's saved state.
     pub fn restore(&mut self, snapshot: Snapshot) {
         self.series.retain(|(_, r), _| r.province().as_str() != snapshot.province);
+        self.dirty.remove(&snapshot.province);
+        self.positions.insert(snapshot.province.clone(), snapshot.positions);
         for (indicator, region, series) in snapshot.series {
             self.series.insert((indicator, region), series);
         }
+    }
+
+    /// Puts back a province's saved state unless the one held is further
+    /// along (a later snapshot of the same province read afterwards wins a
+    /// tie); says whether it did.
+    pub fn restore_if_newer(&mut self, snapshot: Snapshot) -> bool {
+        let newer = progress(Some(&snapshot.positions)) >= progress(self.positions.get(&snapshot.province));
+        if newer {
+            self.restore(snapshot);
+        }
+        newer
+    }
+
+    /// Forgets the provinces counted only from `partitions` (this instance no
+    /// longer holds them): their next owner counts them on from their
+    /// snapshots. Returns how many.
+    pub fn forget_partitions(&mut self, partitions: &[i32]) -> usize {
+        let gone: Vec<String> = self
+            .positions
+            .iter()
+            .filter(|(_, p)| !p.is_empty() && p.keys().all(|k| partitions.contains(k)))
+            .map(|(province, _)| province.clone())
+            .collect();
+        for province in &gone {
+            self.series.retain(|(_, r), _| r.province().as_str() != province.as_str());
+            self.positions.remove(province);
+            self.dirty.remove(province);
+        }
+        gone.len()
     }
 }
 
@@ -794,6 +880,41 @@ mod tests {
         again.observe(&item("72.71", T0, 1), NOW);
         let twice = again.observe(&item("72.71", T0 + time::Duration::minutes(1), 2), NOW);
         assert_eq!(twice[0].id, raised_before[0].id);
+    }
+
+    /// A province's partition moves to another instance after a checkpoint
+    /// that saved more than the group committed: the new owner takes the
+    /// snapshot, skips what it counted, and raises each level once.
+    #[test]
+    fn a_province_moves_to_another_instance_with_its_position() {
+        let minute = |n: i64| T0 + time::Duration::minutes(n);
+        let mut first = absolute();
+        // partition 1, offsets 10 and 11: waspada at the second
+        assert!(first.observe_at(&item("72.71", minute(0), 1), NOW, 1, 10).is_empty());
+        assert_eq!(
+            raised(&first.observe_at(&item("72.71", minute(1), 2), NOW, 1, 11)),
+            [("72.71".into(), Level::Waspada)]
+        );
+        let saved = first.snapshot();
+        assert_eq!(saved[0].positions, BTreeMap::from([(1, 12)]));
+        // the instance loses partition 1: the province goes with it
+        assert_eq!(first.forget_partitions(&[1]), 1);
+        assert!(first.snapshot().is_empty() && first.series.is_empty());
+        // the new owner has an older state of the province; the newer wins,
+        // an older one read afterwards does not replace it
+        let mut second = absolute();
+        let older = Snapshot { positions: BTreeMap::from([(1, 11)]), ..saved[0].clone() };
+        assert!(second.restore_if_newer(saved[0].clone()));
+        assert!(!second.restore_if_newer(older));
+        // it reads on from the committed offset 10: 10 and 11 are not counted again
+        assert!(second.observe_at(&item("72.71", minute(0), 1), NOW, 1, 10).is_empty());
+        assert!(second.observe_at(&item("72.71", minute(1), 2), NOW, 1, 11).is_empty());
+        assert_eq!(
+            raised(&second.observe_at(&item("72.71", minute(2), 3), NOW, 1, 12)),
+            [("72.71".into(), Level::Siaga)]
+        );
+        // a province fed by a partition still held stays
+        assert_eq!(second.forget_partitions(&[0, 2]), 0);
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //! - [`telegram`], [`whatsapp`], [`sms`]: the chat-bot and SMS webhooks;
 //! - [`imap`]: a mailbox polled over IMAP; [`status`]: status by receipt number;
 //! - [`feeds`]: RSS and Atom polling;
-//! - [`store`]: idempotency keys, SMS parts and feed state on disk.
+//! - [`store`]: idempotency keys, SMS parts and feed state on disk;
+//! - [`keys`]: idempotency keys shared by the ingest nodes over Kafka.
 
 pub mod attachments;
 pub mod config;
 pub mod feeds;
+pub mod keys;
 pub mod imap;
 pub mod sms;
 pub mod status;
@@ -310,6 +312,8 @@ pub struct Intake {
     per_source: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     /// Submissions with the same idempotency key wait for each other.
     key_locks: Arc<[tokio::sync::Mutex<()>]>,
+    /// Over Kafka: the keys of every ingest node (see [`keys`]).
+    shared_keys: Option<keys::SharedKeys>,
 }
 
 impl std::fmt::Debug for Intake {
@@ -329,13 +333,20 @@ impl Intake {
         Self {
             per_account: limiter(config.rate_per_account),
             per_source: limiter(config.rate_per_source),
-            bus,
             clock,
             config,
+            shared_keys: matches!(bus, Bus::Kafka(_)).then(|| keys::SharedKeys::new(bus.clone(), store.clone())),
+            bus,
             store,
             attachments,
             key_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
+    }
+
+    /// Over Kafka, the keys this node must follow ([`keys::follow`]) for
+    /// its idempotency keys to work.
+    pub fn shared_keys(&self) -> Option<&keys::SharedKeys> {
+        self.shared_keys.as_ref()
     }
 
     pub fn config(&self) -> &IngestConfig {
@@ -374,6 +385,9 @@ impl Intake {
         };
         let slot = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.key_locks.len();
         let _guard = self.key_locks[slot].lock().await;
+        if let Some(shared) = &self.shared_keys {
+            return shared.accept_once(self, key, digest, report).await;
+        }
         let store = self.store.clone();
         let k = key.clone();
         let seen = tokio::task::spawn_blocking(move || store.idempotent(&k))

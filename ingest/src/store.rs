@@ -19,6 +19,9 @@ pub type FirstGiven = (u128, Option<[u8; 32]>);
 const IDEMPOTENCY: TableDefinition<&str, FirstGiven> = TableDefinition::new("idempotency.v2");
 /// The first format, key → report id, converted at open.
 const IDEMPOTENCY_V1: TableDefinition<&str, u128> = TableDefinition::new("idempotency");
+/// Over Kafka: the first claim of each key on the `idempotency` topic (see
+/// [`crate::keys`]): the report id, the submission's digest, the claim's own id.
+const CLAIMS: TableDefinition<&str, (u128, [u8; 32], u128)> = TableDefinition::new("idempotency.claims");
 const SMS_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::new("sms_parts");
 const FEED_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_state");
 const FEED_SEEN: TableDefinition<&str, i64> = TableDefinition::new("feed_seen");
@@ -58,6 +61,7 @@ fn setup(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     if v1 {
         txn.delete_table(IDEMPOTENCY_V1)?;
     }
+    txn.open_table(CLAIMS)?;
     txn.open_table(SMS_PARTS)?;
     txn.open_table(FEED_STATE)?;
     txn.open_table(FEED_SEEN)?;
@@ -104,6 +108,37 @@ impl Store {
         self.with(|db| {
             let txn = db.begin_write()?;
             txn.open_table(IDEMPOTENCY)?.insert(key, (id, Some(digest)))?;
+            txn.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The first claim of `key` read from the `idempotency` topic: the
+    /// report id, the digest and the claim's id.
+    pub fn first_claim(&self, key: &str) -> Result<Option<(u128, [u8; 32], u128)>, Error> {
+        self.with(|db| Ok(db.begin_read()?.open_table(CLAIMS)?.get(key)?.map(|v| v.value())))
+    }
+
+    /// Applies records of the `idempotency` topic, in their order, in one
+    /// transaction: the first claim of a key is kept, and a key's first use
+    /// is remembered as [`Store::remember`] does.
+    pub fn apply_keys(&self, records: &[crate::keys::KeyRecord]) -> Result<(), Error> {
+        self.with(|db| {
+            let txn = db.begin_write()?;
+            {
+                let mut claims = txn.open_table(CLAIMS)?;
+                let mut used = txn.open_table(IDEMPOTENCY)?;
+                for r in records {
+                    let id = r.id.as_u128();
+                    if r.used {
+                        if used.get(r.key.as_str())?.is_none() {
+                            used.insert(r.key.as_str(), (id, Some(r.digest)))?;
+                        }
+                    } else if claims.get(r.key.as_str())?.is_none() {
+                        claims.insert(r.key.as_str(), (id, r.digest, r.claim.as_u128()))?;
+                    }
+                }
+            }
             txn.commit()?;
             Ok(())
         })

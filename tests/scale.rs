@@ -1,0 +1,257 @@
+//! Several copies of each stage over the real broker (`tests/services/up`):
+//! idempotency keys that every ingest node recognises, and threshold windows
+//! that move with their partitions when a classifier dies or comes back.
+//! Run: `. /tmp/kentongan-services/env && cargo test --features services --test scale`.
+#![cfg(feature = "services")]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bus::{Bus, KafkaConfig, Topic};
+use common::{Node, TOKEN, client, eventually};
+use serde_json::{Value, json};
+
+fn service(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: start the services with tests/services/up and source its env file")
+    })
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The `[kafka]` section of a node on the harness's broker, topics under `prefix`.
+fn kafka_section(prefix: &str) -> String {
+    format!(
+        "[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{prefix}\"\npartitions = 3\nsession_timeout = \"3s\"\nproduce_timeout = \"5s\"\n",
+        service("TEST_KENTONGAN_KAFKA")
+    )
+}
+
+async fn bus(prefix: &str) -> Bus {
+    let toml = kafka_section(prefix).replace("[kafka]\n", "");
+    let config: KafkaConfig = toml::from_str(&toml).unwrap();
+    Bus::Kafka(bus::kafka::KafkaBus::connect(config).await.unwrap())
+}
+
+/// Every record `topic` holds now (read to its exact end), as JSON.
+async fn records(bus: &Bus, topic: Topic) -> Vec<Value> {
+    let (records, _) = bus.catch_up(topic).await.unwrap();
+    records.iter().map(|r| serde_json::from_slice(&r.payload).unwrap()).collect()
+}
+
+/// POSTs a report to `node` with an `Idempotency-Key`.
+async fn post_keyed(node: &Node, key: &str, body: &Value) -> (u16, Value) {
+    let r = client()
+        .post(node.url("/api/v1/reports"))
+        .bearer_auth(TOKEN)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// A retry that reaches another ingest node is recognised there: one report,
+/// the same id and receipt; the same key with another body is refused on
+/// either node; two attempts racing on two nodes make one report.
+#[tokio::test]
+async fn an_idempotency_key_is_recognised_by_every_ingest_node() {
+    let prefix = unique("idem-");
+    let root = tempfile::tempdir().unwrap();
+    let config = kafka_section(&prefix);
+    let a = Node::start(&root.path().join("a"), &format!("node_name = \"a\"\n{config}"), &["ingest"]).await;
+    let b = Node::start(&root.path().join("b"), &format!("node_name = \"b\"\n{config}"), &["ingest"]).await;
+    let text = format!("Pesta sabu di rumah kontrakan {}", unique(""));
+    let body = json!({"text": text, "region": "72.71.02"});
+
+    let (status, first) = post_keyed(&a, "hp-budi-1", &body).await;
+    assert_eq!(status, 202, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let (status, again) = post_keyed(&b, "hp-budi-1", &body).await;
+    assert_eq!(status, 202, "{again}");
+    assert_eq!((&again["id"], &again["receipt"], &again["duplicate"]), (&first["id"], &first["receipt"], &json!(true)));
+    // and once more on a: its own store knows it too
+    let (_, third) = post_keyed(&a, "hp-budi-1", &body).await;
+    assert_eq!(third["id"], first["id"]);
+    // the same key for something else is refused on both nodes
+    let other = json!({"text": format!("{text} (lain)"), "region": "72.71.02"});
+    for node in [&a, &b] {
+        let (status, refused) = post_keyed(node, "hp-budi-1", &other).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["error"]["code"], "idempotency_key_reused", "{refused}");
+    }
+
+    // two attempts of one key racing on both nodes
+    let raced = json!({"text": format!("{text} (balapan)"), "region": "72.71.02"});
+    let (on_a, on_b) = tokio::join!(post_keyed(&a, "hp-budi-2", &raced), post_keyed(&b, "hp-budi-2", &raced));
+    assert_eq!((on_a.0, on_b.0), (202, 202), "{on_a:?} {on_b:?}");
+    assert_eq!(on_a.1["id"], on_b.1["id"]);
+    assert_ne!(on_a.1["duplicate"], on_b.1["duplicate"], "exactly one of the two is the first: {on_a:?} {on_b:?}");
+
+    let bus = bus(&prefix).await;
+    let reports = records(&bus, Topic::Reports).await;
+    let ours = |t: &str| reports.iter().filter(|r| r["text"] == t).map(|r| r["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ours(&text), [first["id"].clone()], "one report for the retried key");
+    assert_eq!(ours(raced["text"].as_str().unwrap()), [on_a.1["id"].clone()], "one report for the raced key");
+    assert!(ours(other["text"].as_str().unwrap()).is_empty());
+}
+
+/// The value of `name` (without labels) on `node`'s /metrics, 0 when absent.
+async fn metric(node: &Node, name: &str) -> f64 {
+    let Ok(r) = client().get(node.url("/metrics")).bearer_auth(TOKEN).send().await else { return 0.0 };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Regencies of twelve provinces: the reports of each land on the partition
+/// of its province, so both classifiers hold some.
+const REGENCIES: [&str; 12] =
+    ["11.01", "12.01", "13.01", "14.01", "15.01", "16.01", "17.01", "18.01", "19.01", "21.01", "31.01", "32.01"];
+
+/// Posts one `sabu` report to each regency; waits until `n` reports were
+/// classified in all by `classifiers`.
+async fn round(ingest: &Node, run: &str, classifiers: &[&Node], n: f64) {
+    for regency in REGENCIES {
+        let body = json!({"text": format!("Pesta sabu lagi di {regency} ({run})"), "region": regency});
+        let r = client().post(ingest.url("/api/v1/reports")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    let done = eventually(Duration::from_secs(60), || async {
+        let mut total = 0.0;
+        for c in classifiers {
+            total += metric(c, "kentongan_classifier_processed_total").await;
+        }
+        (total >= n).then_some(())
+    })
+    .await;
+    if done.is_none() {
+        let logs: Vec<String> = classifiers.iter().map(|c| c.log()).collect();
+        panic!("the classifiers did not classify {n} reports:\n{}", logs.join("\n-----\n"));
+    }
+}
+
+/// What was raised on the topic: (region, level) → (alert ids, counts).
+type Raised = BTreeMap<(String, String), (BTreeSet<String>, BTreeSet<u64>)>;
+
+/// The raised alerts on the topic. Each alert's count must be that of the
+/// distinct reports it lists: a report counted twice would show.
+async fn raised(bus: &Bus) -> Raised {
+    let mut out = Raised::new();
+    for event in records(bus, Topic::Alerts).await.into_iter().filter(|e| e["event"] == "raised") {
+        let alert = &event["alert"];
+        let reports: BTreeSet<&str> =
+            alert["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(Some(reports.len() as u64), alert["count"].as_u64(), "{alert}");
+        let entry = out
+            .entry((alert["region"].as_str().unwrap().to_owned(), alert["level"].as_str().unwrap().to_owned()))
+            .or_default();
+        entry.0.insert(alert["id"].as_str().unwrap().to_owned());
+        entry.1.insert(alert["count"].as_u64().unwrap());
+    }
+    out
+}
+
+/// Waits until `n` (region, level) pairs were raised; panics with what was.
+async fn raised_n(bus: &Bus, n: usize) -> Raised {
+    let alerts = eventually(Duration::from_secs(30), || async {
+        let alerts = raised(bus).await;
+        (alerts.len() >= n).then_some(alerts)
+    })
+    .await;
+    match alerts {
+        Some(alerts) => alerts,
+        None => panic!("{n} alerts were not raised: {:?}", raised(bus).await),
+    }
+}
+
+/// The partitions a classifier said it held last, when it holds some.
+fn holds(node: &Node) -> Option<String> {
+    let log = node.log();
+    let line = log.lines().rev().find(|l| l.contains("windows handed over"))?;
+    let held = line.split("partitions=").nth(1)?.split(']').next()?.to_owned() + "]";
+    (held != "[]").then_some(held)
+}
+
+/// Two classifiers share `reports`; one is killed with -9 and comes back.
+/// Each time the partitions move, their windows move with them: every
+/// threshold fires once, at exactly its count. (Before, the survivor counted
+/// a moved province from the windows it had read at its own start: the
+/// killed copy's provinces never reached their level.)
+#[tokio::test]
+async fn threshold_windows_move_with_their_partitions() {
+    let prefix = unique("handover-");
+    let root = tempfile::tempdir().unwrap();
+    let rules = root.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\n",
+    )
+    .unwrap();
+    let config = format!("{}\n[rules]\npath = \"{}\"\n", kafka_section(&prefix), rules.display());
+    let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
+    let mut one = Node::start(&root.path().join("one"), &config, &["classifier"]).await;
+    let two = Node::start(&root.path().join("two"), &config, &["classifier"]).await;
+    let bus = bus(&prefix).await;
+
+    // both hold partitions before anything is sent
+    let both = eventually(Duration::from_secs(60), || async { holds(&one).zip(holds(&two)) }).await;
+    assert!(both.is_some(), "the two classifiers did not share the partitions:\n{}\n{}", one.log(), two.log());
+
+    // two reports a province: below waspada (3) everywhere, counted by both copies
+    round(&ingest, "1", &[&one, &two], 12.0).await;
+    round(&ingest, "2", &[&one, &two], 24.0).await;
+    let (by_one, by_two) = (
+        metric(&one, "kentongan_classifier_processed_total").await,
+        metric(&two, "kentongan_classifier_processed_total").await,
+    );
+    assert!(by_one > 0.0 && by_two > 0.0, "one copy held every partition ({by_one}, {by_two})");
+    // the windows of every province are saved
+    let saved = eventually(Duration::from_secs(20), || async {
+        let provinces: BTreeSet<String> = records(&bus, Topic::Windows)
+            .await
+            .iter()
+            .filter_map(|s| s["province"].as_str().map(str::to_owned))
+            .collect();
+        (provinces.len() == REGENCIES.len()).then_some(())
+    })
+    .await;
+    assert!(saved.is_some(), "not every province's windows were saved");
+    assert!(raised(&bus).await.is_empty());
+
+    // the first copy dies; the survivor takes its partitions and their windows
+    one.kill9();
+    eventually(Duration::from_secs(30), || async { (holds(&two)? == "[0, 1, 2]").then_some(()) })
+        .await
+        .expect("the survivor did not take the partitions over");
+    round(&ingest, "3", &[&two], by_two + 12.0).await;
+    let alerts = raised_n(&bus, REGENCIES.len()).await;
+    assert_eq!(alerts.len(), REGENCIES.len(), "{alerts:?}");
+    for ((region, level), (ids, counts)) in &alerts {
+        assert_eq!((level.as_str(), ids.len(), counts), ("waspada", 1, &BTreeSet::from([3])), "{region}");
+    }
+
+    // it comes back: the partitions split again, and each moves with its windows
+    let one = Node::start(&root.path().join("one"), &config, &["classifier"]).await;
+    eventually(Duration::from_secs(60), || async { holds(&one).zip(holds(&two).filter(|h| h != "[0, 1, 2]")) })
+        .await
+        .expect("the restarted copy took no partitions");
+    let before = metric(&two, "kentongan_classifier_processed_total").await;
+    round(&ingest, "4", &[&one, &two], before + 12.0).await;
+    round(&ingest, "5", &[&one, &two], before + 24.0).await;
+    let alerts = raised_n(&bus, 2 * REGENCIES.len()).await;
+    assert_eq!(alerts.len(), 2 * REGENCIES.len(), "{alerts:?}");
+    for ((region, level), (ids, counts)) in &alerts {
+        let expected = if level == "siaga" { 5 } else { 3 };
+        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
+    }
+    assert!(metric(&one, "kentongan_classifier_processed_total").await > 0.0, "the restarted copy took no reports");
+}
