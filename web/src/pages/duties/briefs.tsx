@@ -5,7 +5,7 @@
 // links within the app; no styles, scripts, frames, images or handlers.
 import type { ComponentChild } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { me } from '../../api/client';
+import { me, type Schemas } from '../../api/client';
 import { locale } from '../../i18n';
 import { formatTime, regionName, regions } from '../../lib/regions';
 import { query, setQuery } from '../../lib/router';
@@ -13,18 +13,7 @@ import { localDay } from './period';
 import { getJson } from './shared';
 import { w } from './words';
 
-type Archived = {
-  region?: string | null;
-  name: string;
-  date: string;
-  covers: string;
-  generated_at: string;
-  title: string;
-  reports: number;
-  open_alerts: number;
-  missing: number;
-  link: string;
-};
+type Archived = Schemas['ArchivedBrief'];
 
 const KEEP = new Set(['h1', 'h2', 'h3', 'h4', 'p', 'ul', 'ol', 'li', 'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'strong', 'em', 'b', 'i', 'small', 'span', 'div', 'section', 'header', 'footer', 'br', 'a', 'dl', 'dt', 'dd', 'time', 'mark', 'abbr']);
 const DROP = new Set(['script', 'style', 'template', 'iframe', 'object', 'embed', 'svg', 'math', 'head', 'title', 'noscript', 'form', 'link', 'meta']);

@@ -19,8 +19,11 @@ type Totals = Schemas['ComplianceTotals'];
 
 const levelWord = (l: string) => w(`lvl.${l}` as 'lvl.province');
 
+/** How a region or a unit stands for the period. */
+type Standing = Pick<Row, 'status' | 'overdue' | 'filings'> & { filed_at?: string | null; report?: string | null };
+
 /** "filed" / "late" / "not filed" / "overdue", as a word and a class. */
-function status(r: Row): [string, string] {
+function status(r: Standing): [string, string] {
   if (r.status === 'filed') return [w('st.filed'), 'st-filed'];
   if (r.status === 'late') return [w('st.late'), 'st-late'];
   return r.overdue ? [w('st.overdue'), 'st-overdue'] : [w('st.not_filed'), 'st-not_filed'];
@@ -67,7 +70,9 @@ export function CompliancePage() {
     e.preventDefault();
     setQuery({ template: form.template, period: form.period, region: form.region || undefined });
   };
-  const rows = (data?.rows ?? []).filter((r) => only === 'all' || (only === 'missing' ? r.status === 'not_filed' : r.status === only));
+  const shown = (r: Standing) => only === 'all' || (only === 'missing' ? r.status === 'not_filed' : r.status === only);
+  const rows = (data?.rows ?? []).filter(shown);
+  const units = data?.units ?? [];
   const national = data?.totals.filter((t) => t.region == null) ?? [];
   const byRegion = data?.totals.filter((t) => t.region != null) ?? [];
   const sched = chosen?.schedule;
@@ -145,43 +150,76 @@ export function CompliancePage() {
           <p class="meta" id="c-deadlines">
             {w('deadline', { time: [...new Set(data.rows.map((r) => deadlineText(sched, data.period, String(r.region))))].join('; ') })}
           </p>
-          <div class="table-wrap" tabIndex={0} role="region" aria-label={w('filers')}>
-            <table id="c-rows">
-              <thead>
-                <tr>
-                  <th scope="col">{w('region')}</th>
-                  <th scope="col">{w('status')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => {
-                  const [word, cls] = status(r);
-                  return (
-                    <tr key={String(r.region)} data-region={String(r.region)} data-status={r.overdue ? 'overdue' : r.status}>
-                      <th scope="row">
-                        {r.name} <span class="meta">· {levelWord(r.level)}</span>
-                      </th>
-                      <td>
-                        <span class={`badge ${cls}`}>{word}</span>
-                        {r.filed_at && <span class="meta"> · {w('sentAt', { time: formatTime(r.filed_at, String(r.region)) })}</span>}
-                        {r.filings > 1 && <span class="meta"> · {w('corrections', { n: r.filings })}</span>}
-                        {r.report && (
-                          <>
-                            {' · '}
-                            <a href={`#/reports/${r.report}`}>{w('openFiling', { name: r.name })}</a>
-                          </>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <FilerTable
+            id="c-rows"
+            label={w('filers')}
+            head={w('region')}
+            rows={rows.map((r) => ({
+              key: String(r.region),
+              attrs: { 'data-region': String(r.region) },
+              name: r.name,
+              sub: levelWord(r.level),
+              zoneOf: String(r.region),
+              row: r,
+            }))}
+          />
           {rows.length === 0 && <p>{w('noRows')}</p>}
+          {units.length > 0 && (
+            <>
+              <h2>{w('unitsTitle')}</h2>
+              <FilerTable
+                id="c-units"
+                label={w('unitsTitle')}
+                head={w('unit')}
+                rows={units.filter(shown).map((u) => ({ key: u.unit, attrs: { 'data-unit': u.unit }, name: u.name, zoneOf: u.region ?? undefined, deadline: u.deadline, row: u }))}
+              />
+            </>
+          )}
         </>
       )}
     </section>
+  );
+}
+
+type FilerLine = { key: string; attrs: Record<string, string>; name: string; sub?: string; zoneOf?: string; deadline?: string | null; row: Standing };
+
+/** Expected filers (regions or units), each with its status, when it filed and its report. */
+function FilerTable({ id, label, head, rows }: { id: string; label: string; head: string; rows: FilerLine[] }) {
+  return (
+    <div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
+      <table id={id}>
+        <thead>
+          <tr>
+            <th scope="col">{head}</th>
+            <th scope="col">{w('status')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ key, attrs, name, sub, zoneOf, deadline, row: r }) => {
+            const [word, cls] = status(r);
+            return (
+              <tr key={key} {...attrs} data-status={r.overdue ? 'overdue' : r.status}>
+                <th scope="row">
+                  {name} {sub && <span class="meta">· {sub}</span>}
+                </th>
+                <td>
+                  <span class={`badge ${cls}`}>{word}</span>
+                  {deadline && <span class="meta"> · {w('deadline', { time: formatTime(deadline, zoneOf) })}</span>}
+                  {r.filed_at && <span class="meta"> · {w('sentAt', { time: formatTime(r.filed_at, zoneOf) })}</span>}
+                  {r.filings > 1 && <span class="meta"> · {w('corrections', { n: r.filings })}</span>}
+                  {r.report && (
+                    <>
+                      {' · '}
+                      <a href={`#/reports/${r.report}`}>{w('openFiling', { name })}</a>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -9,7 +9,7 @@ import { indicatorName } from '../../i18n';
 import { formatTime } from '../../lib/regions';
 import { navigate } from '../../lib/router';
 import { RegionsField } from '../search/fields';
-import { partOf, type Field } from './shared';
+import { getJson, partOf, type Field } from './shared';
 import { w } from './words';
 
 type Definition = Schemas['TemplateDefinition'];
@@ -43,12 +43,13 @@ export function TemplateEditor({ id }: { id?: string }) {
 
   useEffect(() => {
     if (!id) return;
-    api.GET('/api/v1/templates/{id}', { params: { path: { id } } }).then(({ data, error: e, response }) => {
-      if (!data) return setError(errorText(e, response.status));
+    // by hand: the OpenAPI document gives this operation's id to another too, which confuses its typing
+    getJson<Schemas['Template']>(`/api/v1/templates/${encodeURIComponent(id)}`).then(({ data, error: e }) => {
+      if (!data) return setError(e ?? '');
       const { id: _i, version, author, changed_at, note: _n, ...rest } = data;
       setDef(rest as Definition);
       setMeta({ version, author, changed_at });
-    }, () => setError(errorText(null)));
+    });
   }, [id]);
 
   useEffect(() => {
@@ -91,7 +92,19 @@ export function TemplateEditor({ id }: { id?: string }) {
     const target = id ?? newId.trim();
     setBusy(true);
     try {
-      const body = { ...def, fields: def.fields.map(forKind), ...(note.trim() ? { note: note.trim() } : {}) };
+      const units = (def.filers.units ?? []).map((u) => u.trim()).filter(Boolean);
+      const { units: _u, ...filersRest } = def.filers;
+      const stages = (def.schedule.stages ?? []).map((st) => {
+        const { status, ...rest } = st;
+        return status ? { ...rest, status } : rest;
+      });
+      const body = {
+        ...def,
+        fields: def.fields.map(forKind),
+        schedule: { ...def.schedule, stages },
+        filers: { ...filersRest, ...(units.length ? { units } : {}) },
+        ...(note.trim() ? { note: note.trim() } : {}),
+      };
       const { data, error: er, response } = await api.PUT('/api/v1/templates/{id}', { params: { path: { id: target } }, body });
       if (!data) {
         const message = errorText(er, response.status);
@@ -217,6 +230,36 @@ export function TemplateEditor({ id }: { id?: string }) {
                       {errAt(`${at}.max_chars`)}
                     </label>
                   )}
+                  {f.kind === 'attachment' && (
+                    <div class="row">
+                      <label>
+                        {w('accept')}
+                        <span class="hint"> {w('acceptHint')}</span>
+                        <textarea
+                          {...part(`${at}.accept`)}
+                          rows={2}
+                          value={(f.accept ?? []).join('\n')}
+                          onInput={(e) => setField(i, { accept: (e.currentTarget as HTMLTextAreaElement).value.split('\n') })}
+                        />
+                        {errAt(`${at}.accept`)}
+                      </label>
+                      <label>
+                        {w('maxMb')}
+                        <input
+                          {...part(`${at}.max_bytes`)}
+                          type="number"
+                          min={0}
+                          step="any"
+                          value={f.max_bytes != null ? f.max_bytes! / MB : ''}
+                          onInput={(e) => {
+                            const mb = numOrNull((e.currentTarget as HTMLInputElement).value);
+                            setField(i, { max_bytes: mb == null ? null : Math.round(mb * MB) });
+                          }}
+                        />
+                        {errAt(`${at}.max_bytes`)}
+                      </label>
+                    </div>
+                  )}
                   {f.kind === 'situation' && (
                     <label>
                       {w('indicator')}
@@ -303,6 +346,20 @@ export function TemplateEditor({ id }: { id?: string }) {
                       {errAt(`${at}.name`)}
                     </label>
                     <label>
+                      {w('stageStatus')}
+                      <select {...part(`${at}.status`)} value={s.status ?? ''} onChange={(e) => setStage({ status: (e.currentTarget as HTMLSelectElement).value || null })}>
+                        <option value="">{w('noStatus')}</option>
+                        {def.fields
+                          .filter((f) => f.kind === 'choice' && f.id)
+                          .map((f) => (
+                            <option key={f.id} value={f.id}>
+                              {f.label || f.id}
+                            </option>
+                          ))}
+                      </select>
+                      {errAt(`${at}.status`)}
+                    </label>
+                    <label>
                       {w('stageDue')}
                       <input {...part(`${at}.due`)} type="date" value={s.due} onInput={(e) => setStage({ due: (e.currentTarget as HTMLInputElement).value })} />
                       {errAt(`${at}.due`)}
@@ -348,6 +405,17 @@ export function TemplateEditor({ id }: { id?: string }) {
         {errAt('filers.regions')}
 
         <label>
+          {w('filersUnits')}
+          <span class="hint"> {w('filersUnitsHint')}</span>
+          <textarea
+            {...part('filers.units')}
+            rows={2}
+            value={(filers.units ?? []).join('\n')}
+            onInput={(e) => change({ filers: { ...filers, units: (e.currentTarget as HTMLTextAreaElement).value.split('\n') } })}
+          />
+          {errAt('filers.units')}
+        </label>
+        <label>
           {w('note')}
           <input {...part('note')} value={note} onInput={(e) => setNote((e.currentTarget as HTMLInputElement).value)} />
           {errAt('note')}
@@ -383,7 +451,17 @@ function forKind(f: Field): Field {
   if (f.kind === 'text' && max_chars != null) out.max_chars = max_chars;
   if (f.kind === 'situation') out.indicator = indicator ?? null;
   if (f.kind !== 'attachment') for (const k of ['accept', 'max_bytes']) delete (out as Record<string, unknown>)[k];
+  else {
+    // only what is set: a node without file policies takes the field as before
+    const accept = (f.accept ?? []).map((a) => a.trim()).filter(Boolean);
+    const o = out as Record<string, unknown>;
+    if (accept.length) o.accept = accept;
+    else delete o.accept;
+    if (f.max_bytes == null) delete o.max_bytes;
+  }
   return out;
 }
+
+const MB = 1024 * 1024;
 
 const numOrNull = (s: string) => (s.trim() === '' ? null : Number(s));

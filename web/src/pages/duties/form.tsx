@@ -12,7 +12,7 @@ import { age, formatTime, regionName, regions } from '../../lib/regions';
 import { file, newKey, sent, type Outcome, type Sent } from '../../offline/outbox';
 import { size } from '../reports/attachments';
 import { currentPeriod, deadline, deadlineText, lastDay, periodName } from './period';
-import { cached, fileableRegions, loadTemplates, partOf, type Field, type Template } from './shared';
+import { cached, fileableRegions, getJson, loadTemplates, partOf, type Field, type Template } from './shared';
 import { w } from './words';
 
 const CATEGORIES = ['ancaman', 'tantangan', 'hambatan', 'gangguan'] as const;
@@ -66,6 +66,8 @@ export function FilingForm({ id }: { id: string }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [key, setKey] = useState(newKey);
   const [region, setRegion] = useState('');
+  const [unit, setUnit] = useState('');
+  const [unitNames, setUnitNames] = useState<Record<string, string>>({});
   const [period, setPeriod] = useState('');
   const [values, setValues] = useState<Values>({});
   const [files, setFiles] = useState<Record<string, File>>({});
@@ -85,7 +87,15 @@ export function FilingForm({ id }: { id: string }) {
     });
   }, [id]);
 
-  const mine = template ? fileableRegions(template.filers, scope) : [];
+  const units = template ? (template.filers.units ?? []) : [];
+  // a template of units is filed from one of the account's own regions
+  const mine = template ? (units.length ? [...new Set([...fileableRegions(template.filers, scope), ...scope])] : fileableRegions(template.filers, scope)) : [];
+  useEffect(() => {
+    if (!units.length) return;
+    getJson<{ units: { id: string; name: string }[] }>('/api/v1/units').then((r) =>
+      setUnitNames(Object.fromEntries((r.data?.units ?? []).map((u) => [u.id, u.name]))),
+    );
+  }, [units.join(',')]);
   useEffect(() => {
     if (template && !region && mine.length) setRegion(mine[0]);
   }, [template, mine.join(',')]);
@@ -149,7 +159,7 @@ export function FilingForm({ id }: { id: string }) {
   };
 
   // a stage's filing gives its own status (required), not the other stages'
-  const stageStatus = (st: object | undefined) => (st as { status?: string | null } | undefined)?.status ?? '';
+  const stageStatus = (st: { status?: string | null } | undefined) => st?.status ?? '';
   const hiddenNow = () =>
     new Set(schedule.every === 'stage' ? (schedule.stages ?? []).filter((st) => st.id !== period).map(stageStatus).filter(Boolean) : []);
   const ownStatusNow = () => (schedule.every === 'stage' ? stageStatus(schedule.stages?.find((st) => st.id === period)) : '');
@@ -186,7 +196,7 @@ export function FilingForm({ id }: { id: string }) {
         submission: { text: `${template.name} · ${periodName(schedule, period, w('week'))}`, region, reported_at: reportedAt },
         filing: {
           template: id,
-          body: { period, region, version: template.version, values: cleaned(template, values, hiddenNow()), reported_at: reportedAt },
+          body: { period, region, ...(unit ? { unit } : {}), version: template.version, values: cleaned(template, values, hiddenNow()), reported_at: reportedAt },
         },
         files: Object.entries(files).map(([field, f]) => ({ field, name: f.name, type: f.type, blob: f })),
       });
@@ -257,6 +267,20 @@ export function FilingForm({ id }: { id: string }) {
           <p>
             <strong>{w('regionFor')}:</strong> <span id="filing-region">{region ? regionName(region) : w('noRegion')}</span>
           </p>
+        )}
+        {units.length > 0 && (
+          <label>
+            {w('unitFor')}
+            <span class="hint"> {w('unitHint')}</span>
+            <select id="filing-unit" value={unit} onChange={(e) => setUnit((e.currentTarget as HTMLSelectElement).value)}>
+              <option value="">{w('noUnit')}</option>
+              {units.map((u) => (
+                <option key={u} value={u}>
+                  {unitNames[u] ?? u}
+                </option>
+              ))}
+            </select>
+          </label>
         )}
         <PeriodInput template={template} value={period} onChange={setPeriod} />
         {due && (
@@ -432,7 +456,7 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
       );
     }
     case 'attachment': {
-      const policy = f as Field & { accept?: string[]; max_bytes?: number | null };
+      const policy = f;
       const accept = policy.accept?.length ? policy.accept.join(',') : 'image/*,application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ods,.txt';
       const tooBig = chosen && policy.max_bytes != null && chosen.size > policy.max_bytes;
       return (

@@ -2,7 +2,7 @@
 // back to the reporter over the channel the report came by (Telegram,
 // WhatsApp, SMS, email), and the replies so far with each delivery's state.
 import { useEffect, useState } from 'preact/hooks';
-import { errorText, me, sessionHeaders } from '../../api/client';
+import { errorText, me, sessionHeaders, type Schemas } from '../../api/client';
 import { words } from '../../i18n';
 import { formatTime } from '../../lib/regions';
 
@@ -45,8 +45,7 @@ const w = words({
   },
 });
 
-type Delivery = { at: string; attempt: number; state: string; error?: string };
-type Reply = { id: string; channel: string; to: string; text: string; by: string; at: string; state: string; deliveries: Delivery[] };
+type Reply = Schemas['ReplyRecord'];
 
 const REACHABLE = ['telegram', 'whatsapp', 'sms', 'email'];
 

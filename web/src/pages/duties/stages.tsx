@@ -3,7 +3,7 @@
 // × stage item with its status, when and by whom it changed, and its
 // documents; a region's history of changes opens below the board.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { me } from '../../api/client';
+import { me, type Schemas } from '../../api/client';
 import { locale } from '../../i18n';
 import { formatTime, regionName } from '../../lib/regions';
 import { query, setQuery } from '../../lib/router';
@@ -12,37 +12,8 @@ import { RegionPicker } from '../search/fields';
 import { cached, getJson, loadTemplates, percent, type Template } from './shared';
 import { w } from './words';
 
-type Doc = { field: string; name: string; content_type: string; size: number; sha256: string; n: number };
-type StageDoc = Doc & { report: string; received_at: string };
-type Item = { id: string; name: string; due: string; status_field?: string; options?: string[]; not_done: string[] };
-type Cell = {
-  stage: string;
-  status?: string;
-  done: boolean;
-  filings: number;
-  changed_at?: string | null;
-  received_at?: string | null;
-  account?: string;
-  report?: string;
-  documents: StageDoc[];
-};
-type Row = { region: string; name: string; level: string; cells: Cell[] };
-type Totals = { stage: string; region?: string | null; name: string; filers: string; expected: number; done: number; in_progress: number; not_filed: number; done_rate: number };
-type Board = { template: string; version: number; items: Item[]; rows: Row[]; totals: Totals[] };
-type Change = {
-  stage: string;
-  stage_name: string;
-  status?: string;
-  previous?: string;
-  done: boolean;
-  account?: string;
-  reported_at: string;
-  received_at: string;
-  report: string;
-  version: number;
-  documents: Doc[];
-};
-type History = { template: string; region: string; name: string; changes: Change[] };
+type Board = Schemas['StageBoard'];
+type History = Schemas['StageHistory'];
 
 const docUrl = (report: string, n: number) => `/api/v1/reports/${report}/attachments/${n}`;
 const day = (d: string) => new Date(d + 'T00:00:00Z').toLocaleDateString(locale(), { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
