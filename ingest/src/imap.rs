@@ -308,12 +308,15 @@ impl Mailbox {
                     continue;
                 };
                 let key = format!("email/{}@{host}/{}/{validity}/{uid}", self.config.username, self.config.mailbox);
-                self.take(raw, key).await?
+                // a message that trips a bug is set aside, not read again forever
+                match bus::contain_async("email", self.take(raw, key)).await {
+                    Ok(taken) => taken?,
+                    Err(cause) => {
+                        self.intake.deadletter("email", raw, &cause).await?;
+                        Taken::Skipped
+                    }
+                }
             };
-            if outcome == Taken::Later {
-                // this sender's rate limit: the next poll takes it and what follows
-                break;
-            }
             taken += usize::from(outcome == Taken::Report);
             let store = self.intake.store().clone();
             let key = state_key.clone();
@@ -339,6 +342,9 @@ impl Mailbox {
         let (mut report, sender, verified, files) = match parse(raw, intake.now(), self.config.authserv_id.as_deref()) {
             Parsed::Report { report, sender, verified, files } => (report, sender, verified, files),
             Parsed::Status { sender, asked, message_id } => {
+                if let Some(taken) = self.too_many(&sender, raw).await? {
+                    return Ok(taken);
+                }
                 let (about, text) = match asked {
                     Ok(receipt) => {
                         crate::status::respond(intake.store(), &sender, &receipt, self.alert_state.as_ref()).await?
@@ -355,9 +361,8 @@ impl Mailbox {
                 return Ok(Taken::Skipped);
             }
         };
-        match intake.check_source(&format!("email:{sender}")) {
-            Err(Error::RateLimited { .. }) => return Ok(Taken::Later),
-            other => other?,
+        if let Some(taken) = self.too_many(&sender, raw).await? {
+            return Ok(taken);
         }
         let account = if verified { (self.accounts)(&sender) } else { None };
         if let Some(account) = &account {
@@ -412,6 +417,20 @@ impl Mailbox {
         Ok(Taken::Report)
     }
 
+    /// A sender over `ingest.rate_per_source` a minute: the message goes to
+    /// `deadletter` with the reason, unanswered (a flood from one address
+    /// must neither hold the mailbox up nor make us mail it back).
+    async fn too_many(&self, sender: &str, raw: &[u8]) -> Result<Option<Taken>, Error> {
+        match self.intake.check_source(&format!("email:{sender}")) {
+            Ok(()) => Ok(None),
+            Err(e @ Error::RateLimited { .. }) => {
+                self.intake.deadletter("email", raw, &e.to_string()).await?;
+                Ok(Some(Taken::Skipped))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends `text` back to `to` about `report`, through the reply outbox.
     async fn reply(&self, report: ReportId, to: &str, answers: Option<String>, text: String) -> Result<(), Error> {
         let reply = Reply {
@@ -437,8 +456,6 @@ enum Taken {
     Report,
     Status,
     Skipped,
-    /// Not now: the sender sends too much.
-    Later,
 }
 
 /// TLS that checks the server's certificate against the public authorities
