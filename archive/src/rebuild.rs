@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bus::{Bus, Record, Subscription, Topic};
 use model::{AlertEvent, ClassifiedReport, wire};
@@ -68,8 +67,8 @@ pub trait Progress: Send + Sync {
 /// Reads `topic` from the start to its present end, in batches.
 struct Replay {
     sub: Subscription,
-    /// The embedded log's length when the rebuild began; Kafka's end is
-    /// taken to be reached when nothing arrives for two seconds.
+    /// The embedded log's length when the rebuild began, for progress. The
+    /// end itself is exact on both logs: [`Subscription::at_end`].
     end: Option<u64>,
     /// Where to stop early, if anywhere.
     stop_after: Option<u64>,
@@ -96,10 +95,12 @@ impl Replay {
             Some(left) => usize::try_from(left).unwrap_or(usize::MAX).min(CHUNK),
             None => CHUNK,
         };
-        // the first records of a Kafka topic may take a while; after them, a
-        // pause of two seconds is the end
-        let idle = Duration::from_secs(if self.read == 0 { 15 } else { 2 });
-        let batch = self.sub.next_batch_within(want, Duration::from_millis(100), idle).await?;
+        let mut batch = Vec::new();
+        while batch.len() < want && !self.sub.at_end() {
+            if let Some(record) = self.sub.next_or_end().await? {
+                batch.push(record);
+            }
+        }
         self.read += batch.len() as u64;
         Ok(batch)
     }

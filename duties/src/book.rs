@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use bus::{Bus, Record, Topic, View};
 use model::{ClassifiedReport, RegionCode, Report, ReportId, wire};
@@ -281,30 +280,19 @@ impl View for FilingBook {
 
 /// Keeps `book` current from the `classified` topic, from its start,
 /// forever; it is [loaded](FilingBook::loaded) once it has read what the
-/// topic held when this began (over Kafka: once nothing came for two
-/// seconds). Records are skipped without decoding unless they are filings.
+/// topic held when this began (the exact end: [`bus::Subscription::at_end`]).
+/// Records are skipped without decoding unless they are filings.
 pub async fn follow(bus: Bus, book: FilingBook) -> bus::Result<()> {
-    let end = bus.length(Topic::Classified)?;
     let mut sub = bus.replay(Topic::Classified).await?;
-    if end == Some(0) {
-        book.set_loaded();
-    }
-    loop {
-        let record = if book.loaded() || end.is_some() {
-            sub.next().await?
-        } else {
-            match tokio::time::timeout(Duration::from_secs(2), sub.next()).await {
-                Ok(record) => record?,
-                Err(_) => {
-                    book.set_loaded();
-                    continue;
-                }
-            }
-        };
-        let _ = bus::contain("view of filings", || book.apply(&record));
-        if end.is_some_and(|n| record.offset as u64 + 1 >= n) {
-            book.set_loaded();
+    while !sub.at_end() {
+        if let Some(record) = sub.next_or_end().await? {
+            let _ = bus::contain("view of filings", || book.apply(&record));
         }
+    }
+    book.set_loaded();
+    loop {
+        let record = sub.next().await?;
+        let _ = bus::contain("view of filings", || book.apply(&record));
     }
 }
 
