@@ -135,12 +135,14 @@ async fn email_reports(node: &Node) -> Vec<Value> {
 struct Outside {
     telegram: Arc<Mutex<Vec<Value>>>,
     sms: Arc<Mutex<Vec<Value>>>,
+    /// The gateway is down (503) for the first SMS with this text.
+    sms_down_once: Arc<Mutex<Option<String>>>,
 }
 
 /// A local server speaking the Telegram Bot API's `sendMessage` and the
 /// `json` SMS gateway preset; returns its base URL.
 async fn outside_server(outside: Outside) -> String {
-    let (telegram, sms) = (outside.telegram.clone(), outside.sms.clone());
+    let (telegram, sms, down) = (outside.telegram.clone(), outside.sms.clone(), outside.sms_down_once.clone());
     let app = axum::Router::new()
         .route(
             &format!("/bot{BOT_TOKEN}/sendMessage"),
@@ -155,10 +157,15 @@ async fn outside_server(outside: Outside) -> String {
         .route(
             "/sms",
             axum::routing::post(move |body: axum::Json<Value>| {
-                let sms = sms.clone();
+                let (sms, down) = (sms.clone(), down.clone());
                 async move {
+                    let mut down = down.lock().unwrap();
+                    if down.as_deref().is_some_and(|text| body.0["text"] == text) {
+                        *down = None;
+                        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": "sibuk"})));
+                    }
                     sms.lock().unwrap().push(body.0);
-                    axum::Json(json!({"status": "queued"}))
+                    (axum::http::StatusCode::OK, axum::Json(json!({"status": "queued"})))
                 }
             }),
         );
@@ -345,7 +352,9 @@ async fn replies_reach_email_telegram_and_sms_reporters_and_status_is_answered()
     assert_eq!(history["replies"][0]["deliveries"][0]["attempt"], 1);
     assert_eq!(history["replies"][0]["to"], "4242");
 
-    // the reporters of an alert's reports: the sabu SMS raised one in 72.71
+    // the reporters of an alert's reports: the sabu SMS raised one in 72.71;
+    // the gateway is down for the first attempt, and the reply is sent again
+    *outside.sms_down_once.lock().unwrap() = Some("Petugas sudah di lokasi.".to_owned());
     let alert = common::alert_for(&node, "72.71").await;
     let path = format!("/api/v1/alerts/{}/replies", alert["id"].as_str().unwrap());
     let (status, made) =
@@ -357,6 +366,22 @@ async fn replies_reach_email_telegram_and_sms_reporters_and_status_is_answered()
     })
     .await
     .unwrap_or_else(|| panic!("the alert's reporter got no SMS; log:\n{}", node.log()));
+    let path = format!("/api/v1/reports/{sms_id}/replies");
+    let history = eventually(Duration::from_secs(15), || async {
+        let h = get_ok(&node, &path).await?;
+        let of_alert = h["replies"].as_array()?.iter().find(|r| r["alert"] == alert["id"])?.clone();
+        (of_alert["state"] == "sent").then_some(of_alert)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the retried reply is not recorded as sent; log:\n{}", node.log()));
+    let deliveries = history["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 2, "{history}");
+    assert_eq!(deliveries[0]["state"], "retrying");
+    assert!(deliveries[0]["error"].as_str().unwrap().contains("503"), "{history}");
+    assert_eq!(deliveries[1]["state"], "sent");
+    // sent once: the gateway took it once
+    let taken = outside.sms.lock().unwrap().iter().filter(|m| m["text"] == "Petugas sudah di lokasi.").count();
+    assert_eq!(taken, 1);
 
     // a report made through the API has no sender to answer; a bad note is refused
     let (_, web) = common::post_report(&node, json!({"text": "laporan dari web", "region": "72.71"})).await;
