@@ -262,6 +262,19 @@ async fn a_report_by_email_is_taken_once_with_its_photo_and_answered() {
     assert!(!refused.contains("sudah diterima"), "{refused}");
     // status questions are no reports
     assert_eq!(email_reports(&node).await.len(), 2);
+
+    // a sender whose address is an account's reports as that account, in its region
+    let officer = format!("babinsa-{}@kesbang.example", uuid::Uuid::now_v7().simple());
+    let body = json!({"name": "babinsa-uji", "role": "reporter", "regions": ["72.71"], "email": officer});
+    common::create_user_as(&node, TOKEN, body).await;
+    folder.deliver(&message(&officer, "Patroli", "Patroli malam di Tatanga aman.", false)).await;
+    let filed = eventually(Duration::from_secs(30), || async {
+        email_reports(&node).await.into_iter().find(|r| r["text"] == "Patroli malam di Tatanga aman.")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the officer's email became no report; log:\n{}", node.log()));
+    assert_eq!(filed["reporter"]["account"], "babinsa-uji", "{filed}");
+    assert_eq!(filed["region"], "72.71");
 }
 
 #[tokio::test]
