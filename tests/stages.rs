@@ -266,7 +266,8 @@ async fn election_stages_documents_and_unit_filers() {
     let by_units = |units: Value| {
         json!({
             "name": "Laporan unit",
-            "fields": [{"id": "catatan", "label": "Catatan", "kind": "text", "required": true}],
+            "fields": [{"id": "catatan", "label": "Catatan", "kind": "text", "required": true},
+                       {"id": "berkas", "label": "Berkas", "kind": "attachment"}],
             "schedule": {"every": "stage", "stages": [{"id": "siaga", "name": "Siaga", "due": "2027-01-15"}]},
             "filers": {"units": units, "within": ["72"]}
         })
@@ -287,8 +288,14 @@ async fn election_stages_documents_and_unit_filers() {
     assert_eq!((status, message(&body).starts_with("region:")), (422, true), "{body}");
     let mut for_palu = report;
     for_palu["unit"] = json!(unit_ids[0]);
-    let (status, body) = file(&node, &palu, "laporan-unit", for_palu, None).await;
+    let (status, body) = file(&node, &palu, "laporan-unit", for_palu, Some(("berkas", "apel.pdf", PDF))).await;
     assert_eq!(status, 202, "{body}");
+    let (_, files) = call(&node, "GET", "/api/v1/attachments?template=laporan-unit", Some(&palu), None).await;
+    assert_eq!(
+        (&files["total"], &files["attachments"][0]["unit"], &files["attachments"][0]["region"]),
+        (&json!(1), &json!(unit_ids[0]), &json!("72.71")),
+        "{files}"
+    );
     let (status, c) =
         call(&node, "GET", "/api/v1/compliance?template=laporan-unit&period=siaga", Some(&sulteng), None).await;
     assert_eq!(status, 200, "{c}");

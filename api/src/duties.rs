@@ -443,17 +443,7 @@ pub(crate) fn filers_in(
     caller: &Caller,
     region: Option<&str>,
 ) -> Result<Vec<RegionCode>, ApiError> {
-    let within = match region.map(str::trim).filter(|r| !r.is_empty()) {
-        Some(code) => {
-            let r = RegionCode::parse(code)
-                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("region: {e}")))?;
-            if !caller.scope.touches(&r) {
-                return Err(ApiError::not_found(&format!("region {r}")));
-            }
-            Some(r)
-        }
-        None => None,
-    };
+    let within = region_param(caller, region)?;
     Ok(template
         .definition
         .filers
@@ -461,6 +451,18 @@ pub(crate) fn filers_in(
         .into_iter()
         .filter(|f| caller.scope.covers(Some(f)) && within.as_ref().is_none_or(|w| f.is_within(w)))
         .collect())
+}
+
+/// The `region` of a query: none when empty, 400 when not a code, 404
+/// when outside the caller's regions (one enclosing them is fine).
+pub(crate) fn region_param(caller: &Caller, region: Option<&str>) -> Result<Option<RegionCode>, ApiError> {
+    let Some(code) = region.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+    let r = RegionCode::parse(code)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("region: {e}")))?;
+    if !caller.scope.touches(&r) {
+        return Err(ApiError::not_found(&format!("region {r}")));
+    }
+    Ok(Some(r))
 }
 
 fn period_of(template: &Template, text: &str) -> Result<Period, ApiError> {

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::duties::{filers_in, loaded, visible};
+use crate::duties::{filers_in, loaded, region_param, visible};
 use crate::error::{ApiError, ApiQuery, ErrorBody};
 
 /// The built-in election-stage template, used when none is named.
@@ -160,8 +160,12 @@ pub struct FilingAttachment {
     pub template: String,
     /// The period, or the stage, it was filed for.
     pub period: String,
+    /// The region it was filed for (for a unit's filing, filed from).
     pub region: RegionCode,
     pub region_name: &'static str,
+    /// The unit it was filed for, when the template's filers are units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// The filing's report: the file downloads from
     /// `/api/v1/reports/{report}/attachments/{n}`.
     pub report: String,
@@ -200,17 +204,7 @@ pub async fn attachments(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "limit: give 1 to 1000"));
     }
     let period = q.period.as_deref().map(str::trim).filter(|p| !p.is_empty());
-    let region = match q.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(code) => {
-            let r = RegionCode::parse(code)
-                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("region: {e}")))?;
-            if !caller.scope.touches(&r) {
-                return Err(ApiError::not_found(&format!("region {r}")));
-            }
-            Some(r)
-        }
-        None => None,
-    };
+    let region = region_param(&caller, q.region.as_deref())?;
     let field = q.field.as_deref().map(str::trim).filter(|f| !f.is_empty());
     let found = loaded(&state)?.with_documents(
         &template.id,
@@ -220,20 +214,21 @@ pub async fn attachments(
     let sees = caller.sees_reporters();
     let mut all: Vec<FilingAttachment> = found
         .into_iter()
-        .flat_map(|(period, region, entry)| {
+        .flat_map(|a| {
             let template = template.id.clone();
-            entry
+            a.entry
                 .documents
                 .iter()
                 .filter(|d| field.is_none_or(|f| d.field == f))
                 .map(|d| FilingAttachment {
                     template: template.clone(),
-                    period: period.clone(),
-                    region_name: region.name(),
-                    region: region.clone(),
-                    report: entry.report.to_string(),
-                    received_at: entry.received_at,
-                    account: entry.account.clone().filter(|_| sees),
+                    period: a.period.clone(),
+                    region_name: a.region.name(),
+                    region: a.region.clone(),
+                    unit: a.unit.clone(),
+                    report: a.entry.report.to_string(),
+                    received_at: a.entry.received_at,
+                    account: a.entry.account.clone().filter(|_| sees),
                     document: d.clone(),
                 })
                 .collect::<Vec<_>>()
@@ -259,7 +254,7 @@ pub(crate) fn unit_rows(
     if units.is_empty() {
         return Ok(Vec::new());
     }
-    let within = region.map(str::trim).filter(|r| !r.is_empty()).and_then(|r| RegionCode::parse(r).ok());
+    let within = region_param(caller, region)?;
     let api = state.api()?;
     let filers: Vec<duties::compliance::UnitFiler> = units
         .iter()

@@ -107,6 +107,9 @@ pub struct FilingEntry {
     /// Its files, by attachment field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<Document>,
+    /// For a unit's filing, the region it was filed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<RegionCode>,
 }
 
 /// A file of a filing: what its attachment field recorded, and its place
@@ -147,6 +150,16 @@ impl Document {
             })
             .collect()
     }
+}
+
+/// A filing that carries files: its period, its region (for a unit's, the
+/// region it was filed from) and unit.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub period: String,
+    pub region: RegionCode,
+    pub unit: Option<String>,
+    pub entry: FilingEntry,
 }
 
 type Filed<K> = HashMap<(String, String), BTreeMap<K, Vec<FilingEntry>>>;
@@ -210,6 +223,7 @@ impl FilingBook {
                     .filter(|(_, v)| v.chars().count() <= 200)
                     .collect(),
                 documents: Document::of(report),
+                from: filing.unit.as_ref().map(|_| filing.region.clone()),
             }),
         }
     }
@@ -226,24 +240,31 @@ impl FilingBook {
         filed.get(&(template.to_owned(), period.to_owned())).cloned().unwrap_or_default()
     }
 
-    /// The regions' filings of `template` that carry files, with their
-    /// period and region, for the periods `period` admits and the regions
-    /// `region` admits.
+    /// The filings of `template` that carry files, for the periods `period`
+    /// admits and the regions `region` admits (a unit's filing by the
+    /// region it was filed from).
     pub fn with_documents(
         &self,
         template: &str,
         period: impl Fn(&str) -> bool,
         region: impl Fn(&RegionCode) -> bool,
-    ) -> Vec<(String, RegionCode, FilingEntry)> {
+    ) -> Vec<Attached> {
         let mut out = Vec::new();
         let filed = self.filed.read().unwrap_or_else(|e| e.into_inner());
-        for ((t, p), regions) in filed.iter() {
-            if t != template || !period(p) {
-                continue;
-            }
+        for ((_, p), regions) in filed.iter().filter(|((t, p), _)| t == template && period(p)) {
             for (r, entries) in regions.iter().filter(|(r, _)| region(r)) {
                 for e in entries.iter().filter(|e| !e.documents.is_empty()) {
-                    out.push((p.clone(), r.clone(), e.clone()));
+                    out.push(Attached { period: p.clone(), region: r.clone(), unit: None, entry: e.clone() });
+                }
+            }
+        }
+        drop(filed);
+        let filed = self.by_unit.read().unwrap_or_else(|e| e.into_inner());
+        for ((_, p), units) in filed.iter().filter(|((t, p), _)| t == template && period(p)) {
+            for (unit, entries) in units {
+                for e in entries.iter().filter(|e| !e.documents.is_empty()) {
+                    let Some(r) = e.from.clone().filter(|r| region(r)) else { continue };
+                    out.push(Attached { period: p.clone(), region: r, unit: Some(unit.clone()), entry: e.clone() });
                 }
             }
         }

@@ -266,6 +266,7 @@ mod tests {
             indicators: Vec::new(),
             choices: BTreeMap::new(),
             documents: Vec::new(),
+            from: None,
         }
     }
 
@@ -320,5 +321,33 @@ mod tests {
         let early = compliance(&t, &period, &expected, &BTreeMap::new(), datetime!(2026-11-30 12:00 +08:00));
         assert!(early.rows.iter().all(|r| r.status == Status::NotFiled && !r.overdue));
         assert_eq!(early.totals[0].filed_rate, 0.0);
+    }
+
+    #[test]
+    fn units_are_listed_by_name_with_the_deadline_of_their_first_region() {
+        let t = builtins().remove(0);
+        let period = Period::parse(&t.definition.schedule, "2026-11-30").unwrap();
+        let units: Vec<UnitFiler> = vec![
+            ("polres-palu".into(), "Polresta Palu".into(), Some(code("72.71"))),
+            ("kesbang-jayapura".into(), "Kesbangpol Kota Jayapura".into(), Some(code("91.71"))),
+            ("hilang".into(), "hilang".into(), None),
+        ];
+        // 23:30 WITA is 00:30 WIT: on time in Palu, late in Jayapura
+        let at = datetime!(2026-11-30 23:30 +08:00);
+        let filings: BTreeMap<String, Vec<FilingEntry>> =
+            [("polres-palu".to_owned(), vec![entry(at)]), ("kesbang-jayapura".to_owned(), vec![entry(at)])]
+                .into_iter()
+                .collect();
+        let rows = super::units(&t, &period, &units, &filings, datetime!(2026-12-01 09:00 +08:00));
+        let seen: Vec<(&str, &str, Status)> = rows.iter().map(|r| (r.name.as_str(), r.zone, r.status)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("Kesbangpol Kota Jayapura", "WIT", Status::Late),
+                ("Polresta Palu", "WITA", Status::Filed),
+                ("hilang", "WIB", Status::NotFiled)
+            ]
+        );
+        assert!(!rows[2].overdue, "no deadline without a region");
     }
 }

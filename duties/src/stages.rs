@@ -477,6 +477,7 @@ mod tests {
             indicators: Vec::new(),
             choices: status.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             documents,
+            from: None,
         }
     }
 

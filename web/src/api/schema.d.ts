@@ -2076,6 +2076,7 @@ export interface components {
             period: string;
             /** Format: date-time */
             received_at: string;
+            /** @description The region it was filed for (for a unit's filing, filed from). */
             region: components["schemas"]["RegionCode"];
             region_name: string;
             /**
@@ -2084,6 +2085,8 @@ export interface components {
              */
             report: string;
             template: string;
+            /** @description The unit it was filed for, when the template's filers are units. */
+            unit?: string | null;
         };
         /** @description Files of filings, within the caller's regions. */
         FilingAttachments: {
@@ -2137,6 +2140,7 @@ export interface components {
             };
             /** @description Its files, by attachment field. */
             documents?: components["schemas"]["FilingDocument"][];
+            from?: null | components["schemas"]["RegionCode"];
             /** @description The indicators its text was tagged with, once classified. */
             indicators: string[];
             /** Format: date-time */
