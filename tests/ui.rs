@@ -276,13 +276,30 @@ async fn an_admin_backtests_saves_and_rolls_back_a_rule_and_manages_accounts_uni
 // ---- periodic reports (DUTY-WEB) ----
 
 /// A regency operator files today's LAPSITDA on a phone, first with no
-/// connection; the province operator sees it in compliance, drafts the
-/// province's LAPSITDA from its regencies, edits and files it; a national
-/// admin's template change is refused at the part the API names, then saved.
+/// connection, signs the NPHD with its document and answers an SMS
+/// reporter; the province operator sees it in compliance, drafts the
+/// province's LAPSITDA from its regencies, edits and files it, and reads the
+/// stage board and the morning brief; a national admin's template change is
+/// refused at the part the API names, then saved.
 #[tokio::test]
 async fn a_regency_files_lapsitda_on_a_phone_and_the_province_drafts_and_files_its_own_in_the_browser() {
+    // a local SMS gateway (the `json` preset) that keeps what it is sent
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let keep = sent.clone();
+    let gateway = axum::Router::new().route(
+        "/sms",
+        axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+            keep.lock().unwrap().push(body.0);
+            async { axum::Json(json!({"status": "queued"})) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, gateway).await.unwrap() });
     let dir = tempfile::tempdir().unwrap();
-    let node = Node::start(dir.path(), "", &[]).await;
+    let config =
+        format!("[sms]\ninbound_token = \"sms-gateway-uji-dutyweb\"\n\n[sms_gateway]\nurl = \"{gateway_url}\"\n");
+    let node = Node::start(dir.path(), &config, &[]).await;
     for (name, role, regions) in [
         ("kesbang-palu", "operator", json!(["72.71"])),
         ("kesbang-sulteng", "operator", json!(["72"])),
@@ -295,6 +312,15 @@ async fn a_regency_files_lapsitda_on_a_phone_and_the_province_drafts_and_files_i
         )
         .await;
     }
+    let sms = common::client()
+        .post(node.url("/api/v1/ingest/sms"))
+        .bearer_auth("sms-gateway-uji-dutyweb")
+        .json(&json!({"from": "0812-7777-0002", "text": "LAPOR 72.71 warga resah ada pesta sabu di gang", "id": "sms-dutyweb-1"}))
+        .send()
+        .await
+        .unwrap();
+    let sms: serde_json::Value = sms.json().await.unwrap();
+    let sms_report = sms["id"].as_str().unwrap_or_else(|| panic!("the SMS was not taken: {sms}")).to_owned();
     let incident = format!("Bentrok antarwarga di Tatanga {}", uuid::Uuid::now_v7().simple());
     browser(
         &node,
@@ -305,6 +331,7 @@ async fn a_regency_files_lapsitda_on_a_phone_and_the_province_drafts_and_files_i
             ("ADMIN_USER", "admin-pusat"),
             ("PASSWORD", "kata-sandi-tugas-1"),
             ("INCIDENT", &incident),
+            ("SMS_REPORT", &sms_report),
         ],
     )
     .await;
@@ -324,4 +351,7 @@ async fn a_regency_files_lapsitda_on_a_phone_and_the_province_drafts_and_files_i
     let row = |code: &str| c["rows"].as_array().unwrap().iter().find(|r| r["region"] == code).cloned().unwrap();
     assert_eq!((row("72.71")["status"].clone(), row("72.71")["filings"].clone()), (json!("filed"), json!(1)), "{c}");
     assert_eq!(row("72")["status"], "filed", "{c}");
+    // the reply reached the reporter's phone through the gateway
+    let texts: Vec<serde_json::Value> = sent.lock().unwrap().iter().map(|m| m["text"].clone()).collect();
+    assert!(texts.contains(&json!("Petugas sudah di lokasi, terima kasih.")), "{texts:?}");
 }

@@ -4,7 +4,8 @@
 // province's LAPSITDA from its regencies, edits and files it, and sees the
 // province filed; a national admin's template change refused at the field
 // the API names, then saved. The stage board and the briefs where they exist.
-// env: REGENCY_USER, PROVINCE_USER, ADMIN_USER, PASSWORD, INCIDENT, and lib.js's.
+// env: REGENCY_USER, PROVINCE_USER, ADMIN_USER, PASSWORD, INCIDENT, SMS_REPORT
+// (a report that came by SMS to Kota Palu), and lib.js's.
 const { URL, LAPTOP, PHONE, context, signIn, check, main } = require('./lib');
 
 const RECEIPT = /^KTN-[0-9A-F]{8}$/;
@@ -73,6 +74,15 @@ main(async (browser) => {
   await page.click('button.send');
   await page.locator('#receipt-number').waitFor({ timeout: 15000 });
   await expectText(page.locator('#receipt-status'), ['Penandatanganan NPHD', 'tepat waktu'], 'the stage receipt');
+
+  // a resident reported by SMS: the operator answers over the same channel
+  await page.goto(`${URL}/#/reports/${process.env.SMS_REPORT}`);
+  await page.locator('#reply-text').waitFor({ timeout: 20000 });
+  await page.fill('#reply-text', 'Petugas sudah di lokasi, terima kasih.');
+  await page.click('.reply-box button[type=submit]');
+  await page.locator('#replies li[data-state="sent"]', { hasText: 'Petugas sudah di lokasi' }).waitFor({ timeout: 20000 });
+  await expectText(page.locator('#replies'), ['kesbang-palu', 'terkirim'], 'the replies');
+  await check(page, 'reply');
   await phone.close();
 
   // ---- the province operator: compliance, the draft from regencies, filing ----

@@ -3,7 +3,8 @@
 // WhatsApp, SMS, email), and the replies so far with each delivery's state.
 import { useEffect, useState } from 'preact/hooks';
 import { errorText, me, sessionHeaders, type Schemas } from '../../api/client';
-import { words } from '../../i18n';
+import { lang, words } from '../../i18n';
+import { channelName } from '../reports/words';
 import { formatTime } from '../../lib/regions';
 
 const w = words({
@@ -77,7 +78,7 @@ export function ReplyBox({ report, channel, region }: { report: string; channel:
     return (
       <section aria-labelledby="reply-title">
         <h2 id="reply-title">{w('title')}</h2>
-        <p class="meta">{w('unreachable', { channel })}</p>
+        <p class="meta">{w('unreachable', { channel: channelName(channel, lang.value) })}</p>
       </section>
     );
 
@@ -109,11 +110,11 @@ export function ReplyBox({ report, channel, region }: { report: string; channel:
     <section aria-labelledby="reply-title" class="reply-box">
       <h2 id="reply-title">{w('title')}</h2>
       <form onSubmit={send} class="stack">
-        <label>
-          {w('text')}
-          <span class="hint"> {w('hint', { channel })}</span>
-          <textarea id="reply-text" rows={3} maxLength={1000} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
-        </label>
+        <label for="reply-text">{w('text')}</label>
+        <p class="hint" id="reply-hint">
+          {w('hint', { channel: channelName(channel, lang.value) })}
+        </p>
+        <textarea id="reply-text" aria-describedby="reply-hint" rows={3} maxLength={1000} value={text} onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)} />
         <p aria-live="polite" class={said?.ok ? 'ok' : 'err'} id="reply-said">
           {said?.text ?? ''}
         </p>
@@ -129,7 +130,7 @@ export function ReplyBox({ report, channel, region }: { report: string; channel:
             <li key={r.id} data-state={r.state}>
               <p class="report-text">{r.text}</p>
               <p class="meta">
-                {w('by', { who: r.by, time: formatTime(r.at, region) })} · {r.channel} · <strong>{w(`state.${r.state}` as 'state.sent')}</strong>
+                {w('by', { who: r.by, time: formatTime(r.at, region) })} · {channelName(r.channel, lang.value)} · <strong>{w(`state.${r.state}` as 'state.sent')}</strong>
                 {r.deliveries.length > 1 ? ` · ${w('attempts', { n: r.deliveries.length })}` : ''}
                 {r.deliveries.at(-1)?.error ? ` · ${r.deliveries.at(-1)!.error}` : ''}
               </p>
