@@ -84,6 +84,80 @@ pub struct Config {
     /// ClickHouse; channels not listed are kept forever.
     #[serde(default)]
     pub retention: archive::Retention,
+    /// Reminders before a report template's deadline, summaries to parent
+    /// units after it, and the morning brief.
+    #[serde(default)]
+    pub duties: DutiesConfig,
+}
+
+/// `[duties]`: what a node with the `api` role sends about periodic
+/// reports, through its duty outbox (`data_dir/duty-outbox.redb`), by
+/// `[smtp]` and `[sms_gateway]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DutiesConfig {
+    /// Whether this node sends them; in a cluster of several api nodes,
+    /// set it on one only (each would send its own copy).
+    #[serde(default = "yes")]
+    pub send: bool,
+    /// How long before a filer's deadline (in its own zone) the units of
+    /// the filers that have not filed are reminded, by email and SMS; 0
+    /// turns reminders off.
+    #[serde(default = "default_remind_before", with = "humantime_serde")]
+    pub remind_before: std::time::Duration,
+    /// Whether the parent units get a summary (filed, late, not filed)
+    /// once the deadline has passed.
+    #[serde(default = "yes")]
+    pub summaries: bool,
+    /// The local time (`HH:MM`, in each province's zone, WIB for the
+    /// national brief) the morning brief goes out.
+    #[serde(default = "default_brief_at")]
+    pub brief_at: String,
+    /// Units (by id) that get, by email with the PDF attached, the brief of
+    /// each province their regions lie in.
+    #[serde(default)]
+    pub brief_units: Vec<String>,
+    /// Units (by id) that get the national brief.
+    #[serde(default)]
+    pub national_brief_units: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_remind_before() -> std::time::Duration {
+    std::time::Duration::from_secs(2 * 3600)
+}
+
+fn default_brief_at() -> String {
+    "06:00".into()
+}
+
+impl Default for DutiesConfig {
+    fn default() -> Self {
+        Self {
+            send: true,
+            remind_before: default_remind_before(),
+            summaries: true,
+            brief_at: default_brief_at(),
+            brief_units: Vec::new(),
+            national_brief_units: Vec::new(),
+        }
+    }
+}
+
+impl DutiesConfig {
+    /// The scheduler's plan (the configuration is validated first).
+    pub fn plan(&self) -> api::briefs::Plan {
+        api::briefs::Plan {
+            remind_before: time::Duration::try_from(self.remind_before).unwrap_or(time::Duration::MAX),
+            summaries: self.summaries,
+            brief_at: duties::period::minutes_of(&self.brief_at).unwrap_or(360),
+            brief_units: self.brief_units.clone(),
+            national_brief_units: self.national_brief_units.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,6 +337,12 @@ impl Config {
         if self.node_name.is_empty() || !self.node_name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         {
             problems.push(format!("node_name `{}` may hold only letters, digits, - _ and .", self.node_name));
+        }
+        if duties::period::minutes_of(&self.duties.brief_at).is_err() || self.duties.brief_at == "24:00" {
+            problems.push(format!(
+                "duties.brief_at `{}` is not a time of day: write HH:MM, like 06:00",
+                self.duties.brief_at
+            ));
         }
         if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
     }

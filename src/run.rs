@@ -436,6 +436,32 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         ingest: ingest_part,
         api: api_part,
     });
+    if has(Role::Api) && config.duties.send {
+        // reminders, summaries and morning briefs, each sent once through an outbox of their own
+        let mail = alerter::duty_mail::DutyMail {
+            outbox: alerter::duty_mail::DutyOutbox::open(&config.data_dir.join("duty-outbox.redb"))?,
+            mailer: config
+                .smtp
+                .as_ref()
+                .map(alerter::Mailer::new)
+                .transpose()
+                .map_err(|e| Failure::Config(e.to_string()))?,
+            sms: config
+                .sms_gateway
+                .as_ref()
+                .map(alerter::SmsSender::new)
+                .transpose()
+                .map_err(|e| Failure::Config(e.to_string()))?,
+            clock: clock.clone(),
+            wake: Arc::default(),
+        };
+        let sender = mail.clone();
+        tasks.spawn(supervise("duty-mail", move || alerter::duty_mail::run(sender.clone())));
+        let (state, plan) = (state.clone(), config.duties.plan());
+        tasks.spawn(supervise("duty-schedule", move || {
+            api::briefs::schedule(state.clone(), plan.clone(), mail.clone())
+        }));
+    }
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
         accounts.bootstrap(token).await.context("creating the bootstrap admin")?;
     }

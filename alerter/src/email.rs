@@ -66,17 +66,29 @@ impl Channel for Mailer {
     type Message = Email;
 
     async fn send(&self, to: &str, email: &Email) -> Result<Receipt, SendError> {
+        let body = email.body.clone();
+        self.send_built(to, |m| {
+            m.subject(&body.subject)
+                .message_id(Some(format!("<{}.{}@kentongan>", email.alert, fastrand::u64(..))))
+                .multipart(MultiPart::alternative_plain_html(body.text, body.html))
+        })
+        .await
+    }
+}
+
+impl Mailer {
+    /// Sends the message `finish` makes of one from the configured sender
+    /// to `to` (alert email, and duty mail with its attachments).
+    pub(crate) async fn send_built(
+        &self,
+        to: &str,
+        finish: impl FnOnce(lettre::message::MessageBuilder) -> Result<Message, lettre::error::Error>,
+    ) -> Result<Receipt, SendError> {
         let mailbox: Mailbox = to.parse().map_err(|e: lettre::address::AddressError| SendError::BadRecipient {
             recipient: to.to_owned(),
             reason: e.to_string(),
         })?;
-        let body = email.body.clone();
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(mailbox)
-            .subject(&body.subject)
-            .message_id(Some(format!("<{}.{}@kentongan>", email.alert, fastrand::u64(..))))
-            .multipart(MultiPart::alternative_plain_html(body.text, body.html))
+        let message = finish(Message::builder().from(self.from.clone()).to(mailbox))
             .map_err(|e| SendError::Compose(e.to_string()))?;
         match self.transport.send(message).await {
             Ok(response) => Ok(Receipt { reply: response.message().collect::<Vec<_>>().join(" ") }),

@@ -19,9 +19,12 @@
 //! - [`links`]: signed, expiring one-click acknowledgement links;
 //! - [`templates`]: the words of notifications, Indonesian and English;
 //! - [`reply`]: replies to reporters over their own channel, through an
-//!   outbox of their own.
+//!   outbox of their own;
+//! - [`duty_mail`]: reminders, summaries and morning briefs, each sent once
+//!   through an outbox of their own.
 
 pub mod channel;
+pub mod duty_mail;
 pub mod email;
 pub mod links;
 pub mod outbox;

@@ -6,13 +6,19 @@
 //! went out are archived on the `briefs` topic ([`duties::BriefBook`]) and
 //! served as they were sent; a day without one is made afresh and said to
 //! be live. The rules of a brief's content are in `duties::brief`.
+//!
+//! [`schedule`] sends, through the duty outbox (`alerter::duty_mail`),
+//! the reminders before a deadline and the summaries after it
+//! (`duties::remind`) and the morning briefs at their local time.
 
+use alerter::duty_mail::{DutyMail, File, Message};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bus::Topic;
 use duties::brief::{self, Brief, Sources};
-use model::{RegionCode, RegionLevel, Scope};
+use model::{DeliveryChannel, RegionCode, RegionLevel, Scope, wire};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
@@ -331,4 +337,163 @@ pub async fn archive(
         })
         .collect();
     Ok(Json(BriefArchive { briefs }))
+}
+
+/// When reminders, summaries and briefs go out, and to whom
+/// (`[duties]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// How long before a filer's deadline its units are reminded; zero: never.
+    pub remind_before: time::Duration,
+    /// Whether parent units get a summary after a deadline.
+    pub summaries: bool,
+    /// The local time the morning brief goes out, in minutes after midnight
+    /// of each province's zone (WIB for the national brief).
+    pub brief_at: u16,
+    /// Units that get the brief of each province their regions lie in.
+    pub brief_units: Vec<String>,
+    /// Units that get the national brief.
+    pub national_brief_units: Vec<String>,
+}
+
+/// How often the scheduler looks at the time.
+const TICK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends reminders, summaries and morning briefs as they fall due, through
+/// `mail`'s outbox, for as long as the node runs. Waits for the filings view.
+pub async fn schedule(state: AppState, plan: Plan, mail: DutyMail) -> Result<(), alerter::Error> {
+    loop {
+        if state.api().is_ok_and(|api| api.filings.loaded()) {
+            let queued = tick(&state, &plan, &mail, state.clock.now()).await?;
+            if queued > 0 {
+                tracing::info!(queued, "duty mail queued");
+            }
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// The messages of `texts` to `unit`, keyed under `what`: email to each
+/// address when email is set up, and with `sms`, an SMS to each phone.
+fn to_unit(mail: &DutyMail, unit: &model::Unit, what: &str, texts: &duties::remind::Texts, sms: bool) -> Vec<Message> {
+    let mut out = Vec::new();
+    if mail.mailer.is_some() {
+        out.extend(unit.emails.iter().map(|to| Message {
+            key: Message::key(what, DeliveryChannel::Email, to),
+            channel: DeliveryChannel::Email,
+            to: to.clone(),
+            unit: unit.id.clone(),
+            subject: texts.subject.clone(),
+            text: texts.text.clone(),
+            html: Some(texts.html.clone()),
+            file: None,
+        }));
+    }
+    if sms && mail.sms.is_some() {
+        out.extend(unit.phones.iter().map(|to| Message {
+            key: Message::key(what, DeliveryChannel::Sms, to),
+            channel: DeliveryChannel::Sms,
+            to: to.clone(),
+            unit: unit.id.clone(),
+            subject: String::new(),
+            text: texts.sms.clone(),
+            html: None,
+            file: None,
+        }));
+    }
+    out
+}
+
+/// Queues what is due at `now`: reminders and summaries of every template,
+/// and the morning briefs whose local time has come (made and archived on
+/// the `briefs` topic first, unless archived already). Returns how many
+/// messages were new.
+pub async fn tick(
+    state: &AppState,
+    plan: &Plan,
+    mail: &DutyMail,
+    now: OffsetDateTime,
+) -> Result<usize, alerter::Error> {
+    let failed = |e: ApiError| alerter::Error::Task { task: "duty schedule", reason: e.message };
+    let api = state.api().map_err(failed)?;
+    let units = api.units.all();
+    let base = api.public_url.as_str();
+    let mut messages = Vec::new();
+    for template in state.templates.list() {
+        let filed = |p: &duties::Period| api.filings.filings(&template.id, &p.to_string());
+        if plan.remind_before > time::Duration::ZERO {
+            for r in duties::remind::reminders(&template, &filed, &units, now, plan.remind_before) {
+                for unit in &r.units {
+                    let texts = duties::remind::reminder_texts(&r, unit, base, now);
+                    messages.extend(to_unit(mail, unit, &r.key(), &texts, true));
+                }
+            }
+        }
+        if plan.summaries {
+            for s in duties::remind::summaries(&template, &filed, &units, now) {
+                let texts = duties::remind::summary_texts(&s, base);
+                messages.extend(to_unit(mail, s.parent, &s.key(), &texts, false));
+            }
+        }
+    }
+
+    // the briefs, by province (none: national), with the units that get each
+    let mut briefs: std::collections::BTreeMap<Option<RegionCode>, Vec<&model::Unit>> = Default::default();
+    for id in &plan.brief_units {
+        match units.iter().find(|u| &u.id == id) {
+            Some(u) => {
+                for province in u.regions.iter().map(RegionCode::province) {
+                    let to = briefs.entry(Some(province)).or_default();
+                    if !to.iter().any(|t| t.id == u.id) {
+                        to.push(u);
+                    }
+                }
+            }
+            None => tracing::warn!(unit = %id, "duties.brief_units names a unit that does not exist"),
+        }
+    }
+    for id in &plan.national_brief_units {
+        match units.iter().find(|u| &u.id == id) {
+            Some(u) => briefs.entry(None).or_default().push(u),
+            None => tracing::warn!(unit = %id, "duties.national_brief_units names a unit that does not exist"),
+        }
+    }
+    for (region, to) in briefs {
+        let local = now.to_offset(brief::zone(region.as_ref()).1);
+        if u16::from(local.hour()) * 60 + u16::from(local.minute()) < plan.brief_at {
+            continue;
+        }
+        let date = local.date();
+        let key = brief::key(region.as_ref(), date);
+        let made = match api.briefs.get(region.as_ref(), date) {
+            Some(b) => b,
+            None => {
+                let b = make(state, region.as_ref(), date, now).await.map_err(failed)?;
+                // archived before it is sent: what goes out is what is kept
+                state.bus.publish(Topic::Briefs, &key, &wire::encode(&b)).await?;
+                api.briefs.insert(b)
+            }
+        };
+        if mail.mailer.is_none() {
+            continue;
+        }
+        let (title, text, html) = (brief::title(&made), brief::text(&made), brief::html(&made));
+        let file =
+            File::new(&format!("ringkasan-{}.pdf", key.replace('/', "-")), "application/pdf", &brief::pdf(&made));
+        for unit in to {
+            for address in &unit.emails {
+                messages.push(Message {
+                    key: Message::key(&format!("brief/{key}"), DeliveryChannel::Email, address),
+                    channel: DeliveryChannel::Email,
+                    to: address.clone(),
+                    unit: unit.id.clone(),
+                    subject: title.clone(),
+                    text: text.clone(),
+                    html: Some(html.clone()),
+                    file: Some(file.clone()),
+                });
+            }
+        }
+    }
+    mail.queue(messages).await
 }

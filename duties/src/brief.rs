@@ -657,12 +657,8 @@ mod tests {
         let quiet = report("Jalan rusak", "72.03", datetime!(2026-11-30 10:00 +08:00), &[]);
         let mut alert = Alert { id: uuid::Uuid::now_v7(), ..Alert::example(datetime!(2026-11-30 02:00 UTC)) };
         alert.window = Window { start: from, end: to };
-        alert.reports = vec![ReportRef {
-            id: clash.report.id,
-            reported_at: clash.report.reported_at,
-            excerpt: String::new(),
-            ..alert.reports[0].clone()
-        }];
+        alert.reports =
+            vec![ReportRef { id: clash.report.id, reported_at: clash.report.reported_at, excerpt: String::new() }];
         let old_resolved = Alert {
             id: uuid::Uuid::now_v7(),
             state: AlertState::Resolved,

@@ -14,6 +14,8 @@
 //!   item, who has not yet, history) and the file policy of attachments;
 //! - [`brief`] has the morning brief, made from the day's reports, alerts
 //!   and filings, as HTML, text and PDF ([`pdf`]), and its archive;
+//! - [`remind`] chooses reminders before a deadline (only to the units of
+//!   filers that have not filed) and summaries to parent units after it;
 //! - [`book`] has the views: templates from the `templates` topic, filings
 //!   from the `classified` topic.
 //!
@@ -26,6 +28,7 @@ pub mod compliance;
 pub mod filing;
 pub mod pdf;
 pub mod period;
+pub mod remind;
 pub mod stages;
 pub mod template;
 
