@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 
 use crate::channel::{Channel, SendError};
-use crate::policy::{Status, retry_after};
+use crate::policy::{Status, outcome};
 use crate::sms::Sms;
 use crate::{Error, Mailer, SmsSender};
 
@@ -279,19 +279,11 @@ impl DutyMail {
 
 /// `entry` after an attempt at `now` that ended with `error` (`None`: sent).
 fn record(mut entry: Entry, error: Option<&SendError>, now: OffsetDateTime) -> Entry {
-    use bus::Retryable;
     entry.attempts += 1;
     entry.last_error = error.map(ToString::to_string);
-    entry.status = match error {
-        None => Status::Sent,
-        Some(e) => match retry_after(entry.attempts).filter(|_| e.retry() == bus::Retry::Later) {
-            Some(delay) => {
-                entry.next_attempt = now + delay;
-                Status::Pending
-            }
-            None => Status::Failed,
-        },
-    };
+    let (status, next) = outcome(entry.attempts, error, now);
+    entry.status = status;
+    entry.next_attempt = next.unwrap_or(entry.next_attempt);
     entry
 }
 

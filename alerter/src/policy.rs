@@ -573,17 +573,27 @@ pub(crate) fn retry_after(attempts: u32) -> Option<Duration> {
 pub fn record(mut entry: Entry, error: Option<&SendError>, now: OffsetDateTime) -> Entry {
     entry.attempts += 1;
     entry.last_error = error.map(ToString::to_string);
-    entry.status = match error {
-        None => Status::Sent,
-        Some(e) => match retry_after(entry.attempts).filter(|_| e.retry() == bus::Retry::Later) {
-            Some(delay) => {
-                entry.next_attempt = now + delay;
-                Status::Pending
-            }
-            None => Status::Failed,
-        },
-    };
+    let (status, next) = outcome(entry.attempts, error, now);
+    entry.status = status;
+    entry.next_attempt = next.unwrap_or(entry.next_attempt);
     entry
+}
+
+/// How a message stands after its `attempts`-th attempt, at `now`, ended
+/// with `error` (`None`: sent): sent, pending until the time given when a
+/// retry can help, or failed for good.
+pub(crate) fn outcome(
+    attempts: u32,
+    error: Option<&SendError>,
+    now: OffsetDateTime,
+) -> (Status, Option<OffsetDateTime>) {
+    match error {
+        None => (Status::Sent, None),
+        Some(e) => match retry_after(attempts).filter(|_| e.retry() == bus::Retry::Later) {
+            Some(delay) => (Status::Pending, Some(now + delay)),
+            None => (Status::Failed, None),
+        },
+    }
 }
 
 #[cfg(test)]

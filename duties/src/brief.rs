@@ -411,9 +411,18 @@ pub fn title(brief: &Brief) -> String {
     format!("Ringkasan Pagi {} - {}", brief.name, long_date(&brief.date))
 }
 
-const TEMPLATES: [(&str, &str); 2] = [
+/// The words of duties' messages (minijinja, compiled in; HTML escaped):
+/// the brief's, and the reminders' and summaries' ([`crate::remind`]).
+const TEMPLATES: [(&str, &str); 9] = [
     ("brief.id.html", include_str!("../templates/brief.id.html")),
     ("brief.id.txt", include_str!("../templates/brief.id.txt")),
+    ("remind.id.subject", include_str!("../templates/remind.id.subject")),
+    ("remind.id.txt", include_str!("../templates/remind.id.txt")),
+    ("remind.id.html", include_str!("../templates/remind.id.html")),
+    ("remind.id.sms", include_str!("../templates/remind.id.sms")),
+    ("summary.id.subject", include_str!("../templates/summary.id.subject")),
+    ("summary.id.txt", include_str!("../templates/summary.id.txt")),
+    ("summary.id.html", include_str!("../templates/summary.id.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -423,7 +432,7 @@ fn environment() -> &'static Environment<'static> {
         env.set_keep_trailing_newline(false);
         env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
         for (name, text) in TEMPLATES {
-            env.add_template(name, text).expect("the brief templates parse");
+            env.add_template(name, text).expect("the built-in templates parse");
         }
         env.add_filter("level", |l: Option<String>| l.map_or_else(|| "-".to_owned(), |l| l.to_uppercase()));
         env.add_filter("state", |s: String| {
@@ -442,12 +451,16 @@ struct Context<'a> {
     b: &'a Brief,
 }
 
-fn render(name: &str, brief: &Brief) -> String {
-    let context = Context { title: title(brief), covers: long_date(&brief.covers), b: brief };
+/// Renders the built-in template `name` with `context`.
+pub(crate) fn render_with(name: &str, context: &impl Serialize) -> String {
     environment()
         .get_template(name)
-        .and_then(|t| t.render(&context))
+        .and_then(|t| t.render(context))
         .unwrap_or_else(|e| format!("template {name}: {e:#}"))
+}
+
+fn render(name: &str, brief: &Brief) -> String {
+    render_with(name, &Context { title: title(brief), covers: long_date(&brief.covers), b: brief })
 }
 
 /// The brief as an HTML page (escaped).

@@ -16,7 +16,6 @@
 
 use std::collections::BTreeMap;
 
-use minijinja::{AutoEscape, Environment};
 use model::{RegionCode, Unit};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -180,35 +179,8 @@ pub struct Texts {
     pub sms: String,
 }
 
-const TEMPLATES: [(&str, &str); 6] = [
-    ("remind.id.subject", include_str!("../templates/remind.id.subject")),
-    ("remind.id.txt", include_str!("../templates/remind.id.txt")),
-    ("remind.id.html", include_str!("../templates/remind.id.html")),
-    ("remind.id.sms", include_str!("../templates/remind.id.sms")),
-    ("summary.id.subject", include_str!("../templates/summary.id.subject")),
-    ("summary.id.txt", include_str!("../templates/summary.id.txt")),
-];
-
-fn environment() -> &'static Environment<'static> {
-    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_keep_trailing_newline(false);
-        env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
-        for (name, text) in TEMPLATES {
-            env.add_template(name, text).expect("the reminder templates parse");
-        }
-        env.add_template("summary.id.html", include_str!("../templates/summary.id.html"))
-            .expect("the summary template parses");
-        env
-    })
-}
-
 fn render(name: &str, context: &impl Serialize) -> String {
-    environment()
-        .get_template(name)
-        .and_then(|t| t.render(context))
-        .unwrap_or_else(|e| format!("template {name}: {e:#}"))
+    crate::brief::render_with(name, context)
 }
 
 fn local(t: OffsetDateTime, region: &RegionCode) -> String {
