@@ -144,13 +144,13 @@ fn request_body(
             (serde_json::to_string(&body).unwrap_or_default(), json)
         }
         (None, Preset::Twilio) => {
-            let body = form_urlencoded::Serializer::new(String::new())
-                .append_pair("To", to)
-                .append_pair("From", from)
-                .append_pair("Body", text)
-                .append_pair("StatusCallback", callback)
-                .finish();
-            (body, form)
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("To", to).append_pair("From", from).append_pair("Body", text);
+            // a reply to a reporter has no status callback; Twilio refuses an empty one
+            if !callback.is_empty() {
+                body.append_pair("StatusCallback", callback);
+            }
+            (body.finish(), form)
         }
         (Some(template), preset) => {
             let escape = |s: &str| match preset {
@@ -318,6 +318,9 @@ mod tests {
             (form["To"].as_str(), form["From"].as_str(), form["Body"].as_str(), form["StatusCallback"].as_str()),
             (to, "KENTONGAN {to}", text, callback)
         );
+
+        let (body, _) = request_body(&config(Preset::Twilio, None), to, text, reference, "");
+        assert!(!body.contains("StatusCallback"), "{body}");
 
         // a template of one's own: its placeholders once, other braces as they are
         let template = r#"{"msg":{"to":"{to}","body":"{text}","id":"{ref}","hook":"{callback}","x":"{nama}"}}"#;
