@@ -255,3 +255,191 @@ async fn threshold_windows_move_with_their_partitions() {
     }
     assert!(metric(&one, "kentongan_classifier_processed_total").await > 0.0, "the restarted copy took no reports");
 }
+
+/// How many reports the scale-out test streams (`TEST_KENTONGAN_SCALE_REPORTS`).
+fn scale_reports() -> usize {
+    std::env::var("TEST_KENTONGAN_SCALE_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_400)
+}
+
+/// The messages in the harness's SMTP sink to `recipient`, by alert id (the
+/// Message-ID starts with it).
+fn mails_to(recipient: &str) -> BTreeMap<String, usize> {
+    let dir = std::path::PathBuf::from(service("TEST_KENTONGAN_MAILDIR")).join("new");
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+        let Some(message) = mail_parser::MessageParser::default().parse(&bytes) else { continue };
+        let to_us = message.to().is_some_and(|to| to.iter().any(|a| a.address() == Some(recipient)));
+        if let (true, Some(id)) = (to_us, message.message_id()) {
+            *out.entry(id.split('.').next().unwrap_or_default().to_owned()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// `SELECT` on the harness's ClickHouse, as tab-separated text.
+async fn clickhouse(database: &str, query: &str) -> Option<String> {
+    let url = format!("{}/?database={database}", service("TEST_KENTONGAN_CLICKHOUSE"));
+    let r = client().post(url).body(query.to_owned()).send().await.ok()?;
+    if r.status().is_success() { r.text().await.ok() } else { None }
+}
+
+/// Two classifier, two indexer (each with the api, so its search replica can
+/// be asked) and two alerter processes share the partitions while a stream
+/// of reports goes through one ingest node; a third of the way in, one of
+/// each is killed with -9, and two thirds in it comes back. Afterwards every
+/// report is in each search replica and in ClickHouse exactly once, every
+/// threshold level is raised once at exactly its count, and every alert
+/// reaches the unit's mailbox once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
+    let started = std::time::Instant::now();
+    let n = scale_reports();
+    let prefix = unique("scale-");
+    let database = unique("scale_");
+    let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
+    let root = tempfile::tempdir().unwrap();
+    let rules = root.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\nawas = 8\n",
+    )
+    .unwrap();
+    let config = format!(
+        "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
+         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
+         [rules]\npath = \"{rules}\"\n\n\
+         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-skala-0123\"\n\n\
+         [delivery]\ngroup_window = \"0s\"\nper_recipient_per_hour = 0\n\n\
+         [ingest]\nrate_per_account = 0\n",
+        kafka = kafka_section(&prefix),
+        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
+        smtp = service("TEST_KENTONGAN_SMTP"),
+        rules = rules.display(),
+    );
+    let start = |name: &'static str, roles: &'static [&'static str]| {
+        let (dir, config) = (root.path().join(name), format!("node_name = \"{name}\"\n{config}"));
+        async move { Node::start(&dir, &config, roles).await }
+    };
+    let ingest = start("ingest", &["ingest"]).await;
+    let mut classifier_1 = start("classifier-1", &["classifier"]).await;
+    let _classifier_2 = start("classifier-2", &["classifier"]).await;
+    let mut indexer_1 = start("indexer-1", &["indexer", "api"]).await;
+    let indexer_2 = start("indexer-2", &["indexer", "api"]).await;
+    let mut alerter_1 = start("alerter-1", &["alerter"]).await;
+    let _alerter_2 = start("alerter-2", &["alerter"]).await;
+    let provinces: Vec<&str> = REGENCIES.iter().map(|r| &r[..2]).collect();
+    let unit = json!({"name": "Kesbangpol", "regions": provinces, "indicators": ["narkoba"], "emails": [recipient]});
+    let r = client().post(indexer_2.url("/api/v1/units")).bearer_auth(TOKEN).json(&unit).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let bus = bus(&prefix).await;
+
+    // the stream, from 8 clients; one of each stage dies a third of the way
+    // in and comes back two thirds in
+    let run = unique("run");
+    let posted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..8 {
+        let (url, run, posted) = (ingest.url("/api/v1/reports"), run.clone(), posted.clone());
+        clients.spawn(async move {
+            for i in (c..n).step_by(8) {
+                let regency = REGENCIES[i % REGENCIES.len()];
+                let body = json!({"text": format!("Pesta sabu nomor {i} di {regency} {run}"), "region": regency});
+                let key = format!("{run}-{i}");
+                // a 503 (the broker busy) is retried with the same key, as a client would
+                loop {
+                    let r =
+                        client().post(&url).bearer_auth(TOKEN).header("Idempotency-Key", &key).json(&body).send().await;
+                    match r.as_ref().map(|r| r.status().as_u16()) {
+                        Ok(202) => break,
+                        Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                        Ok(status) => panic!("report {i}: {status} {}", r.unwrap().text().await.unwrap()),
+                    }
+                }
+                posted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    let reached = |share: usize| {
+        let posted = posted.clone();
+        async move {
+            eventually(Duration::from_secs(600), || async {
+                (posted.load(std::sync::atomic::Ordering::Relaxed) >= n * share / 3).then_some(())
+            })
+            .await
+        }
+    };
+    reached(1).await;
+    classifier_1.kill9();
+    indexer_1.kill9();
+    alerter_1.kill9();
+    reached(2).await;
+    let classifier_1 = start("classifier-1", &["classifier"]).await;
+    let indexer_1 = start("indexer-1", &["indexer", "api"]).await;
+    let alerter_1 = start("alerter-1", &["alerter"]).await;
+    while let Some(done) = clients.join_next().await {
+        done.unwrap();
+    }
+    let streamed = started.elapsed();
+
+    // every report in each search replica once
+    for indexer in [&indexer_1, &indexer_2] {
+        let total = eventually(Duration::from_secs(180), || async {
+            let found = common::get_ok(indexer, "/api/v1/search?limit=1").await?;
+            let total = found["total"].as_u64()?;
+            (total >= n as u64).then_some(total)
+        })
+        .await;
+        assert_eq!(
+            total,
+            Some(n as u64),
+            "search replica at {}: lost {}",
+            indexer.dir.display(),
+            n as u64 - total.unwrap_or(0)
+        );
+    }
+    // in ClickHouse once
+    let counted = eventually(Duration::from_secs(120), || async {
+        let row = clickhouse(&database, "SELECT count(), uniqExact(id) FROM reports FINAL FORMAT TSV").await?;
+        let mut fields = row.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        let (rows, distinct) = (fields.next()?, fields.next()?);
+        (distinct >= n as u64).then_some((rows, distinct))
+    })
+    .await;
+    assert_eq!(counted, Some((n as u64, n as u64)), "ClickHouse: (rows, distinct ids) of {n}");
+    // every level of every regency raised once, at exactly its count
+    let alerts = raised_n(&bus, 3 * REGENCIES.len()).await;
+    assert_eq!(alerts.len(), 3 * REGENCIES.len(), "{alerts:?}");
+    for ((region, level), (ids, counts)) in &alerts {
+        let expected = match level.as_str() {
+            "waspada" => 3,
+            "siaga" => 5,
+            _ => 8,
+        };
+        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
+    }
+    // each alert reaches the unit's mailbox once
+    let ids: BTreeSet<String> = alerts.values().flat_map(|(ids, _)| ids.iter().cloned()).collect();
+    let mails = eventually(Duration::from_secs(120), || async {
+        let mails = mails_to(&recipient);
+        ids.iter().all(|id| mails.contains_key(id)).then_some(mails)
+    })
+    .await;
+    let mails = mails.unwrap_or_else(|| mails_to(&recipient));
+    let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
+    let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
+    eprintln!(
+        "scale-out: {n} reports streamed in {:.1} s, all checked after {:.1} s; {} alerts, {} mails, lost {}, doubled {}",
+        streamed.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        ids.len(),
+        mails.values().sum::<usize>(),
+        lost.len(),
+        doubled.len()
+    );
+    assert!(lost.is_empty(), "notifications lost: {lost:?}");
+    assert!(doubled.is_empty(), "notifications sent twice: {doubled:?}");
+    assert!(mails.keys().all(|id| ids.contains(id)), "mail for an alert never raised: {mails:?}");
+    drop((classifier_1, alerter_1));
+}
