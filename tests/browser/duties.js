@@ -165,6 +165,11 @@ main(async (browser) => {
   await small.goto(`${URL}/#/compliance?template=lapsitda-harian`);
   await small.locator('#c-rows tr[data-region="72"][data-status="filed"]').waitFor({ timeout: 20000 });
   await check(small, 'compliance');
+  // and in English
+  await small.click('header.top .who button[lang="en"]');
+  await expectText(small.locator('#c-rows tr[data-region="72"]'), ['Sulawesi Tengah', 'On time'], 'the English compliance');
+  await check(small, 'compliance-en');
+  await small.click('header.top .who button[lang="id"]');
   await small.goto(`${URL}/#/stages`);
   await small.locator('#s-board tr[data-region="72.71"]').waitFor({ timeout: 20000 });
   await check(small, 'stage-board');
