@@ -9,6 +9,7 @@ import { locale } from '../../i18n';
 import { formatTime } from '../../lib/regions';
 import { query, setQuery } from '../../lib/router';
 import { RegionPicker } from '../search/fields';
+import { TemplatePick } from './pick';
 import { currentPeriod, deadlineText, periodName } from './period';
 import { cached, loadTemplates, percent, type Template } from './shared';
 import { w } from './words';
@@ -81,24 +82,15 @@ export function CompliancePage() {
     <section class="compliance">
       <h1>{w('complianceTitle')}</h1>
       <form class="row" onSubmit={submit}>
-        <label>
-          {w('template')}
-          <select
-            id="c-template"
-            value={form.template}
-            onChange={(e) => {
-              const id = (e.currentTarget as HTMLSelectElement).value;
-              const t = templates.find((x) => x.id === id);
-              setForm({ ...form, template: id, period: t ? currentPeriod(t.schedule, home) : '' });
-            }}
-          >
-            {templates.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TemplatePick
+          id="c-template"
+          templates={templates}
+          value={form.template}
+          onChange={(id) => {
+            const t = templates.find((x) => x.id === id);
+            setForm({ ...form, template: id, period: t ? currentPeriod(t.schedule, home) : '' });
+          }}
+        />
         {formTemplate?.schedule.every === 'stage' ? (
           <label>
             {w('stage')}

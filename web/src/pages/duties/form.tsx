@@ -404,21 +404,28 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
         </label>
       );
     case 'choice':
+    case 'region': {
+      // a region field takes the filing's region or one directly below it
+      const options: [string, string][] =
+        f.kind === 'choice'
+          ? (f.options ?? []).map((o) => [o, o])
+          : [...regions.value.values()].filter((r) => r.code === region || r.parent === region).map((r) => [r.code, r.name]);
       return (
         <label>
           {label}
           {help}
           <select {...common} value={str} onChange={text}>
             <option value="">{w('choose')}</option>
-            {(f.options ?? []).map((o) => (
-              <option key={o} value={o}>
-                {o}
+            {options.map(([v, name]) => (
+              <option key={v} value={v}>
+                {name}
               </option>
             ))}
           </select>
           {err}
         </label>
       );
+    }
     case 'number':
       return (
         <label>
@@ -437,24 +444,6 @@ function FieldInput({ field: f, value, file: chosen, error, region, onChange, on
           {err}
         </label>
       );
-    case 'region': {
-      const options = [...regions.value.values()].filter((r) => r.code === region || r.parent === region);
-      return (
-        <label>
-          {label}
-          {help}
-          <select {...common} value={str} onChange={text}>
-            <option value="">{w('choose')}</option>
-            {options.map((r) => (
-              <option key={r.code} value={r.code}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-          {err}
-        </label>
-      );
-    }
     case 'attachment': {
       const policy = f;
       const accept = policy.accept?.length ? policy.accept.join(',') : 'image/*,application/pdf,.pdf,.doc,.docx,.odt,.xls,.xlsx,.ods,.txt';

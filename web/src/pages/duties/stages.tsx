@@ -9,6 +9,7 @@ import { formatTime, regionName } from '../../lib/regions';
 import { query, setQuery } from '../../lib/router';
 import { size } from '../reports/attachments';
 import { RegionPicker } from '../search/fields';
+import { TemplatePick } from './pick';
 import { cached, getJson, loadTemplates, percent, type Template } from './shared';
 import { w } from './words';
 
@@ -61,16 +62,7 @@ export function StageBoard() {
       <p class="sub">{w('stagesIntro')}</p>
       <form class="row" onSubmit={submit}>
         {templates.length > 1 && (
-          <label>
-            {w('template')}
-            <select value={form.template} onChange={(e) => setForm({ ...form, template: (e.currentTarget as HTMLSelectElement).value })}>
-              {templates.map((t) => (
-                <option key={t.id} value={t.id}>
-                  {t.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <TemplatePick id="s-template" templates={templates} value={form.template} onChange={(id) => setForm({ ...form, template: id })} />
         )}
         <RegionPicker id="s-region" label={w('within')} hint={w('withinHint')} scope={scope} value={form.region} onChange={(r) => setForm({ ...form, region: r })} />
         <button type="submit">{w('show')}</button>
@@ -113,16 +105,7 @@ export function StageBoard() {
               <h2>{w('doneShare')}</h2>
               <div class="table-wrap" tabIndex={0} role="region" aria-label={w('doneShare')}>
                 <table id="s-totals">
-                  <thead>
-                    <tr>
-                      <th scope="col">{w('region')}</th>
-                      {board.items.map((it) => (
-                        <th key={it.id} scope="col">
-                          {it.name}
-                        </th>
-                      ))}
-                    </tr>
-                  </thead>
+                  <ItemHead items={board.items} />
                   <tbody>
                     {[...new Set(areas.map((t) => `${t.region}/${t.filers}`))].map((k) => {
                       const [code, filers] = k.split('/');
@@ -147,16 +130,7 @@ export function StageBoard() {
           <h2>{w('perRegion')}</h2>
           <div class="table-wrap" tabIndex={0} role="region" aria-label={w('perRegion')}>
             <table id="s-board" class="board-grid">
-              <thead>
-                <tr>
-                  <th scope="col">{w('region')}</th>
-                  {board.items.map((it) => (
-                    <th key={it.id} scope="col">
-                      {it.name}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
+              <ItemHead items={board.items} />
               <tbody>
                 {board.rows.map((r) => (
                   <tr key={r.region} data-region={r.region}>
@@ -200,6 +174,22 @@ export function StageBoard() {
         </>
       )}
     </section>
+  );
+}
+
+/** A table's head: the region, then each stage item. */
+function ItemHead({ items }: { items: Board['items'] }) {
+  return (
+    <thead>
+      <tr>
+        <th scope="col">{w('region')}</th>
+        {items.map((it) => (
+          <th key={it.id} scope="col">
+            {it.name}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }
 
