@@ -9,7 +9,11 @@ document.documentElement.lang = lang.value;
 // before the first render, not in an effect: an effect waits for a frame
 loadMe();
 loadRegions();
-render(<App />, document.getElementById('app')!);
+// the "Memuat…" placeholder of index.html goes: Preact renders beside
+// children it did not make rather than over them
+const root = document.getElementById('app')!;
+root.replaceChildren();
+render(<App />, root);
 
 if ('serviceWorker' in navigator && location.protocol !== 'file:') {
   navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => undefined);
