@@ -71,6 +71,8 @@ async function check(page, name) {
   await shot(page, name);
   await axe(page, name);
   await noSideScroll(page, name);
+  // index.html's loading line must be gone once the app has rendered
+  if (await page.getByText('Memuat Kentongan').count()) throw new Error(`${name}: the loading placeholder is still shown`);
 }
 
 /** Runs `body` and exits the process with its outcome. */
