@@ -443,3 +443,106 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     assert!(mails.keys().all(|id| ids.contains(id)), "mail for an alert never raised: {mails:?}");
     drop((classifier_1, alerter_1));
 }
+
+/// A TCP proxy to `target` on a port of its own, that the test takes down
+/// (every connection cut, nothing listening) and brings up again.
+struct Proxy {
+    port: u16,
+    target: String,
+    serving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(target: &str) -> Proxy {
+        let mut proxy = Proxy { port: common::free_port(), target: target.to_owned(), serving: None };
+        proxy.up().await;
+        proxy
+    }
+
+    async fn up(&mut self) {
+        let listener = eventually(Duration::from_secs(10), || async {
+            tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.ok()
+        })
+        .await
+        .expect("the proxy's port was taken");
+        let target = self.target.clone();
+        self.serving = Some(tokio::spawn(async move {
+            // dropped with this task: every connection goes with it
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        }));
+    }
+
+    async fn down(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.abort();
+            let _ = serving.await;
+        }
+    }
+}
+
+/// ClickHouse becomes unreachable in the middle of a stream: the indexer
+/// keeps its offsets, and once ClickHouse is back it catches up, with every
+/// report once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
+    let n = 600;
+    let prefix = unique("chdown-");
+    let database = unique("chdown_");
+    let clickhouse_at = service("TEST_KENTONGAN_CLICKHOUSE");
+    let mut proxy = Proxy::start(clickhouse_at.trim_start_matches("http://")).await;
+    let root = tempfile::tempdir().unwrap();
+    let config = format!(
+        "{}\n[clickhouse]\nurl = \"http://127.0.0.1:{}\"\ndatabase = \"{database}\"\n\n[ingest]\nrate_per_account = 0\n",
+        kafka_section(&prefix),
+        proxy.port
+    );
+    let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
+    let classifier = Node::start(&root.path().join("classifier"), &config, &["classifier"]).await;
+    let indexer = Node::start(&root.path().join("indexer"), &config, &["indexer"]).await;
+    let post = |from: usize, to: usize| {
+        let url = ingest.url("/api/v1/reports");
+        async move {
+            for i in from..to {
+                let body = json!({"text": format!("Laporan sabu nomor {i}"), "region": REGENCIES[i % REGENCIES.len()]});
+                let r = client().post(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 202);
+            }
+        }
+    };
+    let stored = || async {
+        let row = clickhouse(&database, "SELECT count(), uniqExact(id) FROM reports FINAL FORMAT TSV").await?;
+        let mut fields = row.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        Some((fields.next()?, fields.next()?))
+    };
+
+    post(0, n / 2).await;
+    let half = (n / 2) as u64;
+    eventually(Duration::from_secs(60), || async { (stored().await? == (half, half)).then_some(()) })
+        .await
+        .expect("the first half never reached ClickHouse");
+    proxy.down().await;
+    post(n / 2, n).await;
+    // the indexer meets the outage: its ClickHouse stage fails and backs off
+    eventually(Duration::from_secs(60), || async {
+        let log = indexer.log();
+        log.lines().any(|l| l.contains("stage failed") && l.contains("stage=\"clickhouse\"")).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the indexer never noticed ClickHouse was gone:\n{}", indexer.log()));
+    assert!(metric(&classifier, "kentongan_classifier_processed_total").await >= half as f64);
+    proxy.up().await;
+    let all = eventually(Duration::from_secs(120), || async {
+        let (rows, distinct) = stored().await?;
+        (distinct >= n as u64).then_some((rows, distinct))
+    })
+    .await;
+    assert_eq!(all, Some((n as u64, n as u64)), "ClickHouse after the outage: (rows, distinct ids) of {n}");
+}
