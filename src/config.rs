@@ -96,10 +96,11 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DutiesConfig {
-    /// Whether this node sends them; in a cluster of several api nodes,
-    /// set it on one only (each would send its own copy).
-    #[serde(default = "yes")]
-    pub send: bool,
+    /// Whether this node sends them (and archives the briefs). By default
+    /// yes on the embedded log; over Kafka no, since each api node would
+    /// send its own copy: set it on one api node of the cluster.
+    #[serde(default)]
+    pub send: Option<bool>,
     /// How long before a filer's deadline (in its own zone) the units of
     /// the filers that have not filed are reminded, by email and SMS; 0
     /// turns reminders off.
@@ -137,7 +138,7 @@ fn default_brief_at() -> String {
 impl Default for DutiesConfig {
     fn default() -> Self {
         Self {
-            send: true,
+            send: None,
             remind_before: default_remind_before(),
             summaries: true,
             brief_at: default_brief_at(),
@@ -369,6 +370,20 @@ fn describe(e: &figment::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_brief_time_that_is_not_a_time_of_day_is_refused() {
+        let load = |text: &str| -> Config { Figment::new().merge(Toml::string(text)).extract().unwrap() };
+        for bad in ["6 pagi", "24:00", "06:60"] {
+            let e = load(&format!("[duties]\nbrief_at = \"{bad}\"")).validate().unwrap_err();
+            assert!(e.contains(&format!("duties.brief_at `{bad}`")), "{e}");
+        }
+        let good = load("[duties]\nbrief_at = \"05:30\"\nremind_before = \"90m\"");
+        assert!(good.validate().is_ok());
+        let plan = good.duties.plan();
+        assert_eq!((plan.brief_at, plan.remind_before), (330, time::Duration::minutes(90)));
+        assert_eq!(good.duties.send, None, "decided by the bus: yes on the embedded log, no over Kafka");
+    }
 
     #[test]
     fn example_config_parses() {

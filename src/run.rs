@@ -436,7 +436,14 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         ingest: ingest_part,
         api: api_part,
     });
-    if has(Role::Api) && config.duties.send {
+    let duty_mail = config.duties.send.unwrap_or(config.kafka.is_none());
+    if has(Role::Api) && config.kafka.is_some() && config.duties.send.is_none() {
+        tracing::warn!(
+            "duties.send is not set: over Kafka no node sends reminders or morning briefs until one api node has \
+             duties.send = true"
+        );
+    }
+    if has(Role::Api) && duty_mail {
         // reminders, summaries and morning briefs, each sent once through an outbox of their own
         let mail = alerter::duty_mail::DutyMail {
             outbox: alerter::duty_mail::DutyOutbox::open(&config.data_dir.join("duty-outbox.redb"))?,
