@@ -546,3 +546,99 @@ async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
     .await;
     assert_eq!(all, Some((n as u64, n as u64)), "ClickHouse after the outage: (rows, distinct ids) of {n}");
 }
+
+/// An aiosmtpd of the test's own on `port`, writing to `maildir`; killed when dropped.
+struct Smtp(std::process::Child);
+
+impl Smtp {
+    async fn start(port: u16, maildir: &std::path::Path) -> Smtp {
+        let child = std::process::Command::new(service("TEST_KENTONGAN_AIOSMTPD_PYTHON"))
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let up = eventually(Duration::from_secs(20), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        })
+        .await;
+        assert!(up.is_some(), "aiosmtpd did not start on {port}");
+        Smtp(child)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The mail server is down when an alert is raised; the alerter records the
+/// failed attempt, is killed with -9 and started again, and once the server
+/// is up the alert is mailed exactly once: the retry lives in the outbox.
+#[tokio::test]
+async fn a_notification_waiting_for_the_mail_server_survives_an_alerter_kill() {
+    let prefix = unique("smtpdown-");
+    let root = tempfile::tempdir().unwrap();
+    let (port, maildir) = (common::free_port(), root.path().join("mail"));
+    let rules = root.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 1\n",
+    )
+    .unwrap();
+    let config = format!(
+        "{}\n[smtp]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
+         [rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n",
+        kafka_section(&prefix),
+        rules.display()
+    );
+    let front = Node::start(&root.path().join("front"), &config, &["ingest", "classifier", "api"]).await;
+    let mut alerter = Node::start(&root.path().join("alerter"), &config, &["alerter"]).await;
+    let unit = json!({"name": "Kesbangpol", "regions": ["72"], "indicators": ["narkoba"], "emails": ["piket@sulteng.example.test"]});
+    let r = client().post(front.url("/api/v1/units")).bearer_auth(TOKEN).json(&unit).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body = json!({"text": "Pesta sabu di gang sempit", "region": "72.71.02"});
+    let r = client().post(front.url("/api/v1/reports")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    // a failed attempt is recorded on the alert
+    let alert = eventually(Duration::from_secs(60), || async {
+        let alerts = common::get_ok(&front, "/api/v1/alerts").await?;
+        let alert = alerts["alerts"].as_array()?.first()?.clone();
+        alert["deliveries"].as_array()?.iter().any(|d| d["error"].is_string()).then_some(alert)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no failed attempt recorded:\n{}", alerter.log()));
+    let id = alert["id"].as_str().unwrap().to_owned();
+
+    alerter.kill9();
+    let alerter = Node::start(&root.path().join("alerter"), &config, &["alerter"]).await;
+    let _smtp = Smtp::start(port, &maildir).await;
+    let sent = |id: String| {
+        let maildir = maildir.clone();
+        move || {
+            let mut n = 0;
+            for entry in std::fs::read_dir(maildir.join("new")).into_iter().flatten().flatten() {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                let message = mail_parser::MessageParser::default().parse(&bytes);
+                n += usize::from(message.and_then(|m| m.message_id().map(|m| m.starts_with(&id))).unwrap_or(false));
+            }
+            n
+        }
+    };
+    let count = sent(id.clone());
+    eventually(Duration::from_secs(120), || async { (count() > 0).then_some(()) })
+        .await
+        .unwrap_or_else(|| panic!("the alert was never mailed:\n{}", alerter.log()));
+    // once its success is recorded, nothing is left to send
+    eventually(Duration::from_secs(30), || async {
+        let alert = common::get_ok(&front, &format!("/api/v1/alerts/{id}")).await?;
+        alert["deliveries"].as_array()?.iter().any(|d| d["error"].is_null()).then_some(())
+    })
+    .await
+    .expect("the delivery was not recorded");
+    assert_eq!(count(), 1, "mailed more than once");
+}
