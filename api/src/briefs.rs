@@ -185,7 +185,7 @@ pub struct BriefAnswer {
 /// (`Kentongan-Brief: archived`); otherwise it is made now (`live`). Only a
 /// caller who sees the whole province sees its brief; the national brief
 /// is for national accounts.
-#[utoipa::path(get, path = "/api/v1/briefs", tag = "duties", params(BriefParams),
+#[utoipa::path(get, path = "/api/v1/briefs", tag = "duties", operation_id = "brief", params(BriefParams),
     responses(
         (status = 200, description = "the brief: an HTML page, a PDF (`format=pdf`) or its data (`format=json`)",
          content(

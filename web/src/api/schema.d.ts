@@ -296,7 +296,7 @@ export interface paths {
          *     caller who sees the whole province sees its brief; the national brief
          *     is for national accounts.
          */
-        get: operations["duties_get"];
+        get: operations["duties_brief"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4452,7 +4452,7 @@ export interface operations {
             };
         };
     };
-    duties_get: {
+    duties_brief: {
         parameters: {
             query?: {
                 /** @description A province code (`72`); empty or absent for the national brief. */

@@ -9,7 +9,7 @@ import { indicatorName } from '../../i18n';
 import { formatTime } from '../../lib/regions';
 import { navigate } from '../../lib/router';
 import { RegionsField } from '../search/fields';
-import { getJson, partOf, type Field } from './shared';
+import { partOf, type Field } from './shared';
 import { w } from './words';
 
 type Definition = Schemas['TemplateDefinition'];
@@ -43,9 +43,8 @@ export function TemplateEditor({ id }: { id?: string }) {
 
   useEffect(() => {
     if (!id) return;
-    // by hand: the OpenAPI document gives this operation's id to another too, which confuses its typing
-    getJson<Schemas['Template']>(`/api/v1/templates/${encodeURIComponent(id)}`).then(({ data, error: e }) => {
-      if (!data) return setError(e ?? '');
+    api.GET('/api/v1/templates/{id}', { params: { path: { id } } }).then(({ data, error: e, response }) => {
+      if (!data) return setError(errorText(e, response.status));
       const { id: _i, version, author, changed_at, note: _n, ...rest } = data;
       setDef(rest as Definition);
       setMeta({ version, author, changed_at });
