@@ -556,7 +556,7 @@ impl Pacer {
 
 /// When the attempt after `attempts` failed ones may be made: from 4–8 s
 /// doubling to 20–40 min, or `None` once [`MAX_ATTEMPTS`] were made.
-pub(crate) fn retry_after(attempts: u32) -> Option<Duration> {
+fn retry_after(attempts: u32) -> Option<Duration> {
     backon::ExponentialBuilder::new()
         .with_min_delay(Duration::from_secs(4))
         .with_max_delay(Duration::from_secs(20 * 60))

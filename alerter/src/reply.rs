@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bus::reopen::ReopeningDb;
-use bus::{Bus, Retry, Retryable, Topic};
+use bus::{Bus, Topic};
 use model::reply::{Reply, ReplyDelivery, ReplyEvent, ReplyState};
 use model::{Channel as ReportChannel, Clock, wire};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -275,15 +275,13 @@ async fn attempt(replies: &Replies, mut queued: Queued) -> Result<(), Error> {
     let now = replies.clock.now();
     queued.attempts += 1;
     queued.last_error = result.as_ref().err().map(ToString::to_string);
-    queued.state = match &result {
-        Ok(_) => ReplyState::Sent,
-        Err(e) => match crate::policy::retry_after(queued.attempts).filter(|_| e.retry() == Retry::Later) {
-            Some(delay) => {
-                queued.next_attempt = now + delay;
-                ReplyState::Retrying
-            }
-            None => ReplyState::Failed,
-        },
+    // the same retries as alert notifications
+    let (status, next) = crate::policy::outcome(queued.attempts, result.as_ref().err(), now);
+    queued.next_attempt = next.unwrap_or(queued.next_attempt);
+    queued.state = match status {
+        crate::policy::Status::Sent => ReplyState::Sent,
+        crate::policy::Status::Failed => ReplyState::Failed,
+        _ => ReplyState::Retrying,
     };
     let reply = &queued.reply;
     match (&result, queued.state) {
