@@ -642,3 +642,106 @@ async fn a_notification_waiting_for_the_mail_server_survives_an_alerter_kill() {
     .expect("the delivery was not recorded");
     assert_eq!(count(), 1, "mailed more than once");
 }
+
+/// A tansu of the test's own that keeps its log in a bucket of the
+/// harness's S3 server, so that it can be stopped and started again with
+/// everything it had.
+struct Broker {
+    port: u16,
+    bucket: String,
+    child: Option<std::process::Child>,
+}
+
+impl Broker {
+    async fn start() -> Broker {
+        let bucket = unique("tansu-");
+        let made = client().put(format!("{}/{bucket}", service("TEST_KENTONGAN_S3"))).send().await.unwrap();
+        assert!(made.status().is_success(), "the bucket was not made: {}", made.status());
+        let mut broker = Broker { port: common::free_port(), bucket, child: None };
+        broker.up().await;
+        broker
+    }
+
+    async fn up(&mut self) {
+        let listener = format!("tcp://127.0.0.1:{}", self.port);
+        let child = std::process::Command::new(service("TEST_KENTONGAN_TANSU_BIN"))
+            .args(["broker", "--storage-engine", &format!("s3://{}/", self.bucket)])
+            .args(["--listener-url", &listener, "--advertised-listener-url", &listener])
+            .envs([
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_DEFAULT_REGION", "us-east-1"),
+            ])
+            .env("AWS_ENDPOINT", service("TEST_KENTONGAN_S3"))
+            .env("AWS_ALLOW_HTTP", "true")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let port = self.port;
+        eventually(Duration::from_secs(10), || async {
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        })
+        .await
+        .expect("tansu did not start");
+    }
+
+    fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+/// The broker is stopped in the middle of a stream and started again: while
+/// it is gone the intake answers 503 and takes nothing; every report it
+/// accepted, before and after, is in the search index once.
+#[tokio::test]
+async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
+    let mut broker = Broker::start().await;
+    let root = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[kafka]\nbrokers = \"127.0.0.1:{}\"\ntopic_prefix = \"{}\"\npartitions = 3\nsession_timeout = \"3s\"\nproduce_timeout = \"2s\"\n\n[ingest]\nrate_per_account = 0\n",
+        broker.port,
+        unique("restart-")
+    );
+    let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
+    let stages = Node::start(&root.path().join("stages"), &config, &["classifier", "indexer", "api"]).await;
+    let post = |i: usize| {
+        let url = ingest.url("/api/v1/reports");
+        async move {
+            let body = json!({"text": format!("Laporan sabu nomor {i}"), "region": REGENCIES[i % REGENCIES.len()]});
+            client().post(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap().status().as_u16()
+        }
+    };
+    let mut accepted = 0;
+    for i in 0..200 {
+        assert_eq!(post(i).await, 202);
+        accepted += 1;
+    }
+    broker.down();
+    // refused while it is gone, and nothing kept
+    let refused = eventually(Duration::from_secs(30), || async { (post(1000).await == 503).then_some(()) }).await;
+    assert!(refused.is_some(), "the intake did not answer 503 without the broker");
+    broker.up().await;
+    for i in 200..400 {
+        let ok = eventually(Duration::from_secs(60), || async { (post(i).await == 202).then_some(()) }).await;
+        assert!(ok.is_some(), "report {i} was never accepted after the broker came back:\n{}", ingest.log());
+        accepted += 1;
+    }
+    let total = eventually(Duration::from_secs(120), || async {
+        let found = common::get_ok(&stages, "/api/v1/search?limit=1").await?;
+        let total = found["total"].as_u64()?;
+        (total >= accepted).then_some(total)
+    })
+    .await;
+    assert_eq!(total, Some(accepted), "search after the broker's restart:\n{}", stages.log());
+}
