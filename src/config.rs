@@ -98,9 +98,15 @@ pub struct Config {
 pub struct DutiesConfig {
     /// Whether this node sends them (and archives the briefs). By default
     /// yes on the embedded log; over Kafka no, since each api node would
-    /// send its own copy: set it on one api node of the cluster.
+    /// send its own copy: set it on one api node of the cluster, or name
+    /// that node in `sender`.
     #[serde(default)]
     pub send: Option<bool>,
+    /// Over Kafka, the `node_name` of the one api node that sends, so that
+    /// replicas sharing one config (a StatefulSet's `kentongan-api-0`) agree
+    /// on it. `send`, when set, wins.
+    #[serde(default)]
+    pub sender: Option<String>,
     /// How long before a filer's deadline (in its own zone) the units of
     /// the filers that have not filed are reminded, by email and SMS; 0
     /// turns reminders off.
@@ -139,6 +145,7 @@ impl Default for DutiesConfig {
     fn default() -> Self {
         Self {
             send: None,
+            sender: None,
             remind_before: default_remind_before(),
             summaries: true,
             brief_at: default_brief_at(),
@@ -149,6 +156,17 @@ impl Default for DutiesConfig {
 }
 
 impl DutiesConfig {
+    /// Whether the node `node_name` sends reminders, summaries and briefs:
+    /// `send` when set, else whether `sender` names it, else only on the
+    /// embedded log (over Kafka every api node would send its own copy).
+    pub fn sends(&self, node_name: &str, on_kafka: bool) -> bool {
+        match (self.send, &self.sender) {
+            (Some(send), _) => send,
+            (None, Some(sender)) => sender == node_name,
+            (None, None) => !on_kafka,
+        }
+    }
+
     /// The scheduler's plan (the configuration is validated first).
     pub fn plan(&self) -> api::briefs::Plan {
         api::briefs::Plan {
@@ -383,6 +401,23 @@ mod tests {
         let plan = good.duties.plan();
         assert_eq!((plan.brief_at, plan.remind_before), (330, time::Duration::minutes(90)));
         assert_eq!(good.duties.send, None, "decided by the bus: yes on the embedded log, no over Kafka");
+    }
+
+    #[test]
+    fn one_node_of_a_cluster_sends_the_duty_mail() {
+        let load = |text: &str| -> DutiesConfig {
+            Figment::new().merge(Toml::string(text)).extract::<Config>().unwrap().duties
+        };
+        let default = load("");
+        assert!(default.sends("kentongan", false), "the embedded log: the one node sends");
+        assert!(!default.sends("kentongan-api-0", true), "over Kafka nobody unless chosen");
+        // replicas sharing one config agree on the one named
+        let named = load("[duties]\nsender = \"kentongan-api-0\"");
+        assert!(named.sends("kentongan-api-0", true));
+        assert!(!named.sends("kentongan-api-1", true));
+        // send, when set, wins either way
+        assert!(!load("[duties]\nsend = false\nsender = \"a\"").sends("a", false));
+        assert!(load("[duties]\nsend = true").sends("b", true));
     }
 
     #[test]

@@ -436,11 +436,11 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         ingest: ingest_part,
         api: api_part,
     });
-    let duty_mail = config.duties.send.unwrap_or(config.kafka.is_none());
-    if has(Role::Api) && config.kafka.is_some() && config.duties.send.is_none() {
+    let duty_mail = config.duties.sends(&config.node_name, config.kafka.is_some());
+    if has(Role::Api) && config.kafka.is_some() && config.duties.send.is_none() && config.duties.sender.is_none() {
         tracing::warn!(
-            "duties.send is not set: over Kafka no node sends reminders or morning briefs until one api node has \
-             duties.send = true"
+            "neither duties.send nor duties.sender is set: over Kafka no node sends reminders or morning briefs \
+             until one api node has duties.send = true, or duties.sender names it"
         );
     }
     if has(Role::Api) && duty_mail {

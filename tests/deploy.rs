@@ -425,6 +425,7 @@ fn compose_runs_every_role_with_settings_the_binary_takes() {
             .unwrap_or_else(|| panic!("{}: no volume at data_dir /var/lib/kentongan", p.name));
         assert!(data_volumes.insert(data.0), "{}: shares its data volume", p.name);
     }
+    duty_mail_goes_out_from_one_api_node(&processes);
     // the api is published on its listen port
     let api = processes.iter().find(|p| p.roles() == ["api"]).unwrap();
     let published = services[&api.name]["ports"].as_array().unwrap()[0].as_str().unwrap();
@@ -438,6 +439,17 @@ fn compose_runs_every_role_with_settings_the_binary_takes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("http.colour"));
 }
 
+/// Reminders, summaries and morning briefs go out from one api node: the
+/// configuration's `duties.sender` names it (an api StatefulSet's replicas
+/// share one config, so only the first pod's name picks one), and it has SMTP.
+fn duty_mail_goes_out_from_one_api_node(processes: &[Process]) {
+    let api = processes.iter().find(|p| p.roles() == ["api"]).unwrap();
+    let config: toml::Value = toml::from_str(&std::fs::read_to_string(&api.config).unwrap()).unwrap();
+    let sender = config["duties"]["sender"].as_str().expect("duties.sender: the api node that sends duty mail");
+    assert_eq!(sender, api.env["KENTONGAN_NODE_NAME"], "{}: duties.sender names no api node", api.name);
+    assert!(api.env.contains_key("KENTONGAN_SMTP__URL"), "{}: the duty mail sender has no SMTP", api.name);
+}
+
 #[test]
 fn k8s_manifests_hang_together_and_run_what_the_binary_takes() {
     let (roles, paths) = (known_roles(), api_paths());
@@ -446,6 +458,7 @@ fn k8s_manifests_hang_together_and_run_what_the_binary_takes() {
     for p in &processes {
         p.check(&roles, &paths);
     }
+    duty_mail_goes_out_from_one_api_node(&processes);
     let docs = k8s_documents();
     let of_kind = |kind: &str| docs.iter().filter(move |(_, d)| d["kind"] == kind).map(|(_, d)| d).collect::<Vec<_>>();
     let workloads: Vec<&Value> = of_kind("Deployment").into_iter().chain(of_kind("StatefulSet")).collect();
