@@ -203,6 +203,12 @@ pub struct Classifier {
     gazetteer: &'static [geo::Entry],
     /// For each term, the rules it can make fire.
     term_rules: Vec<Vec<u32>>,
+    /// The condition of each `match` rule (`None` for the others).
+    conds: Vec<Option<Cond>>,
+    /// The groups of terms of the conditions, each sorted, and for each
+    /// term the groups it is in.
+    groups: Vec<Vec<u32>>,
+    term_groups: Vec<Vec<u32>>,
     detector: Detector,
 }
 
@@ -309,6 +315,21 @@ impl Classifier {
                 term_rules[t].push(r as u32);
             }
         }
+        let mut groups = Groups::default();
+        let conds = rules
+            .rules
+            .iter()
+            .map(|rule| match &rule.kind {
+                Kind::Match(e) => Some(groups.cond(e)),
+                _ => None,
+            })
+            .collect();
+        let mut term_groups = vec![Vec::new(); rules.terms.len()];
+        for (g, terms) in groups.list.iter().enumerate() {
+            for &t in terms {
+                term_groups[t as usize].push(g as u32);
+            }
+        }
         let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
         Self {
             rules,
@@ -317,6 +338,9 @@ impl Classifier {
             partial,
             gazetteer,
             term_rules,
+            conds,
+            groups: groups.list,
+            term_groups,
             detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
         }
     }
@@ -507,15 +531,15 @@ impl Classifier {
                 _ => ranges.push((h.term, i as u32, i as u32 + 1)),
             }
         }
-        let has = |t: usize| -> &[Hit] {
-            if present[t / 64] & (1 << (t % 64)) == 0 {
-                return &[];
+        // the groups of terms with a term found
+        let mut groups = vec![0u64; self.groups.len().div_ceil(64)];
+        for &(t, _, _) in &ranges {
+            for &g in &self.term_groups[t as usize] {
+                groups[g as usize / 64] |= 1 << (g % 64);
             }
-            match ranges.binary_search_by_key(&(t as u32), |r| r.0) {
-                Ok(i) => &hits[ranges[i].1 as usize..ranges[i].2 as usize],
-                Err(_) => &[],
-            }
-        };
+        }
+        let found = Found { hits, ranges: &ranges, present, groups, term_groups: &self.term_groups };
+        let has = |t: usize| found.has(t);
         // the rules the terms found can make fire, each with those of its
         // terms that were found (an index into `ranges`), by rule and term
         let mut candidates: Vec<(u32, u32)> = Vec::with_capacity(64);
@@ -532,7 +556,7 @@ impl Classifier {
             }
             let fired = match &rule.kind {
                 Kind::Any(_) => true,
-                Kind::Match(expr) => eval(expr, &has),
+                Kind::Match(_) => self.conds[r as usize].as_ref().is_some_and(|c| eval(c, &found)),
                 Kind::Weighted { weights, threshold } => {
                     weights.iter().filter(|(t, _)| !has(*t).is_empty()).map(|(_, w)| w).sum::<f64>() >= *threshold
                 }
@@ -580,24 +604,121 @@ impl Classifier {
     }
 }
 
-/// Whether `expr` holds, given each term's hits.
-fn eval<'a>(expr: &Expr, has: &impl Fn(usize) -> &'a [Hit]) -> bool {
-    match expr {
-        Expr::Term(t) => !has(*t).is_empty(),
-        Expr::And(v) => v.iter().all(|e| eval(e, has)),
-        Expr::Or(v) => v.iter().any(|e| eval(e, has)),
-        Expr::Not(e) => !eval(e, has),
-        Expr::Near { left, right, within } => {
-            let pairs =
-                left.iter().map(|t| has(*t).len()).sum::<usize>() * right.iter().map(|t| has(*t).len()).sum::<usize>();
-            if pairs <= FEW_PAIRS {
+/// A `match` rule's expression as it is evaluated: an `OR` of terms alone,
+/// and each side of a `NEAR`, is one group of terms, and which groups have a
+/// term in the text is worked out once a report, from the terms found, for
+/// all rules; the big lists (60–100 words of `massa OR warga OR …`) then
+/// cost one bit each rather than a lookup for each of their terms.
+#[derive(Debug)]
+enum Cond {
+    Term(usize),
+    /// Some term of the group occurs.
+    Group(u32),
+    And(Vec<Cond>),
+    Or(Vec<Cond>),
+    Not(Box<Cond>),
+    /// Some term of group `left` and some of `right` within `within` words.
+    Near {
+        left: u32,
+        right: u32,
+        within: usize,
+    },
+}
+
+/// The groups of terms of a rule set's conditions, one for each distinct
+/// list of terms.
+#[derive(Debug, Default)]
+struct Groups {
+    list: Vec<Vec<u32>>,
+    index: FxHashMap<Vec<u32>, u32>,
+}
+
+impl Groups {
+    fn group(&mut self, terms: &[usize]) -> u32 {
+        let mut terms: Vec<u32> = terms.iter().map(|&t| t as u32).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let next = self.list.len() as u32;
+        *self.index.entry(terms).or_insert_with_key(|terms| {
+            self.list.push(terms.clone());
+            next
+        })
+    }
+
+    fn cond(&mut self, expr: &Expr) -> Cond {
+        match expr {
+            Expr::Term(t) => Cond::Term(*t),
+            Expr::Or(v) if v.iter().all(|e| matches!(e, Expr::Term(_))) => {
+                let terms: Vec<usize> =
+                    v.iter().filter_map(|e| if let Expr::Term(t) = e { Some(*t) } else { None }).collect();
+                Cond::Group(self.group(&terms))
+            }
+            Expr::And(v) => Cond::And(v.iter().map(|e| self.cond(e)).collect()),
+            Expr::Or(v) => Cond::Or(v.iter().map(|e| self.cond(e)).collect()),
+            Expr::Not(e) => Cond::Not(Box::new(self.cond(e))),
+            Expr::Near { left, right, within } => {
+                Cond::Near { left: self.group(left), right: self.group(right), within: *within }
+            }
+        }
+    }
+}
+
+/// The terms found in a report: their hits, sorted by term, and where each
+/// term's hits are; which terms, and which groups, have any.
+struct Found<'a> {
+    hits: &'a [Hit],
+    /// (term, first hit, end of its hits).
+    ranges: &'a [(u32, u32, u32)],
+    /// One bit per term.
+    present: Vec<u64>,
+    /// One bit per group.
+    groups: Vec<u64>,
+    term_groups: &'a [Vec<u32>],
+}
+
+impl<'a> Found<'a> {
+    fn has(&self, t: usize) -> &'a [Hit] {
+        if self.present[t / 64] & (1 << (t % 64)) == 0 {
+            return &[];
+        }
+        match self.ranges.binary_search_by_key(&(t as u32), |r| r.0) {
+            Ok(i) => &self.hits[self.ranges[i].1 as usize..self.ranges[i].2 as usize],
+            Err(_) => &[],
+        }
+    }
+
+    fn group(&self, g: u32) -> bool {
+        self.groups[g as usize / 64] & (1 << (g % 64)) != 0
+    }
+
+    /// The hits of the terms of group `g`.
+    fn hits_of(&self, g: u32) -> impl Iterator<Item = &'a Hit> + Clone + 'a {
+        let (hits, term_groups) = (self.hits, self.term_groups);
+        self.ranges
+            .iter()
+            .filter(move |r| term_groups[r.0 as usize].contains(&g))
+            .flat_map(move |r| &hits[r.1 as usize..r.2 as usize])
+    }
+}
+
+/// Whether `cond` holds for the terms found.
+fn eval(cond: &Cond, found: &Found) -> bool {
+    match cond {
+        Cond::Term(t) => !found.has(*t).is_empty(),
+        Cond::Group(g) => found.group(*g),
+        Cond::And(v) => v.iter().all(|c| eval(c, found)),
+        Cond::Or(v) => v.iter().any(|c| eval(c, found)),
+        Cond::Not(c) => !eval(c, found),
+        Cond::Near { left, right, within } => {
+            if !(found.group(*left) && found.group(*right)) {
+                return false;
+            }
+            let (w, l, r) = (*within, found.hits_of(*left), found.hits_of(*right));
+            if l.clone().count() * r.clone().count() <= FEW_PAIRS {
                 // the usual case: a handful of hits, compared without allocating
-                let (w, l, r) = (*within, left.iter().flat_map(|t| has(*t)), right.iter().flat_map(|t| has(*t)));
                 l.clone().any(|a| r.clone().any(|b| close(a, b, w)))
             } else {
-                let left: Vec<&Hit> = left.iter().flat_map(|t| has(*t)).collect();
-                let right: Vec<&Hit> = right.iter().flat_map(|t| has(*t)).collect();
-                near(&left, &right, *within)
+                near(&l.collect::<Vec<_>>(), &r.collect::<Vec<_>>(), w)
             }
         }
     }
@@ -652,7 +773,9 @@ fn near(left: &[&Hit], right: &[&Hit], within: usize) -> bool {
 /// `tanpa narkoba`, `negatif narkoba`, `no drugs`.
 #[rustfmt::skip]
 fn negator(word: &str) -> bool {
-    matches!(
+    // most words are passed on their first letter and length alone
+    matches!(word.as_bytes(), [b't' | b'b' | b'n' | b'w', _, ..] if word.len() <= 7)
+        && matches!(
         word,
         "tidak" | "tak" | "bukan" | "belum" | "tanpa" | "nihil" | "negatif" | "not" | "no" | "without" | "never" | "nor"
     )
