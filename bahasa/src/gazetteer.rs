@@ -374,20 +374,25 @@ fn office<'g>(entry: &'g Entry, before: Option<&str>) -> &'g [RegionCode] {
 /// names a regency, what its regions share (`Bandung` alone is Jawa Barat);
 /// a bare name of several districts is not taken without such a region.
 pub fn resolve(found: &[Found], context: Option<&RegionCode>) -> Vec<RegionCode> {
-    let areas: Vec<RegionCode> = found
+    // the certain regions at regency level (a province as it is), as the
+    // first characters of their codes: `72.71.06` is within `72.71`
+    let areas: Vec<&str> = found
         .iter()
         .filter(|f| f.codes.len() == 1)
         .map(|f| &f.codes[0])
         .chain(context)
-        .map(|c| c.at_level(RegionLevel::Regency).unwrap_or_else(|| c.clone()))
+        .map(|c| &c.as_str()[..c.as_str().len().min(REGENCY_CODE_LEN)])
         .collect();
     let mut out: Vec<RegionCode> = Vec::new();
     for f in found {
         let chosen = if let [one] = f.codes {
             Some(one.clone())
         } else {
-            let inside: Vec<&RegionCode> =
-                f.codes.iter().filter(|c| areas.iter().any(|a| c.is_within(a) || a.is_within(c))).collect();
+            let inside: Vec<&RegionCode> = f
+                .codes
+                .iter()
+                .filter(|c| areas.iter().any(|a| code_within(c.as_str(), a) || code_within(a, c.as_str())))
+                .collect();
             let bare_districts = matches!(f.form, Form::Bare | Form::BareDistrict)
                 && f.codes.iter().all(|c| c.level() == RegionLevel::District);
             match inside.as_slice() {
@@ -406,9 +411,19 @@ pub fn resolve(found: &[Found], context: Option<&RegionCode>) -> Vec<RegionCode>
     }
     out.sort();
     out.dedup();
-    let specific: Vec<RegionCode> =
-        out.iter().filter(|c| !out.iter().any(|o| o != *c && o.is_within(c))).cloned().collect();
-    specific
+    // sorted, a region's own regions follow it: it is dropped when the next one is within it
+    let contains_next: Vec<bool> = out.windows(2).map(|w| w[1].is_within(&w[0])).chain([false]).collect();
+    let mut next = contains_next.iter();
+    out.retain(|_| !next.next().copied().unwrap_or(false));
+    out
+}
+
+/// The length of a regency's code (`72.71`).
+const REGENCY_CODE_LEN: usize = 5;
+
+/// [`RegionCode::is_within`] on codes as text.
+fn code_within(code: &str, scope: &str) -> bool {
+    code == scope || (code.len() > scope.len() && code.starts_with(scope) && code.as_bytes()[scope.len()] == b'.')
 }
 
 fn common_ancestor(codes: &[RegionCode]) -> Option<RegionCode> {
