@@ -56,7 +56,16 @@ struct WordTrie {
     /// The patterns of one word that is a prefix.
     root_prefixes: Prefixes,
     nodes: Vec<TrieNode>,
+    /// What each node has ([`PATS`], [`PREFIXES`], [`CHILDREN`]), one byte
+    /// a node: the scan reads these for every word it follows, and a node
+    /// itself (about 140 bytes, in another place of memory) only for what
+    /// it has; set by [`WordTrie::seal`].
+    has: Vec<u8>,
 }
+
+const PATS: u8 = 1;
+const PREFIXES: u8 = 2;
+const CHILDREN: u8 = 4;
 
 #[derive(Debug, Default)]
 struct TrieNode {
@@ -171,6 +180,19 @@ impl WordTrie {
             node = Some(child);
         }
         node
+    }
+
+    /// Notes what each node has, once every pattern is in.
+    fn seal(&mut self) {
+        self.has = self
+            .nodes
+            .iter()
+            .map(|n| {
+                (if n.pats.is_empty() { 0 } else { PATS })
+                    | (if n.prefixes.list.is_empty() { 0 } else { PREFIXES })
+                    | (if n.children.is_empty() { 0 } else { CHILDREN })
+            })
+            .collect();
     }
 
     /// Adds the patterns of `words`, separated by single spaces.
@@ -291,6 +313,7 @@ impl Classifier {
                 }
             }
         }
+        words.seal();
         let partial = (!partial.0.is_empty()).then(|| {
             // Standard semantics: every match, overlapping ones included.
             let automaton = AhoCorasick::builder()
@@ -358,24 +381,30 @@ impl Classifier {
     /// the order of their last token and, ending at one token, the longest
     /// first.
     fn scan(&self, stream: &Stream, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
-        // the tokens that are negators, found when the first term is
-        // (`negated` holds only with one near the term)
-        let negators = std::cell::OnceCell::new();
-        let found = |pat: &Pat, first: usize, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>| {
+        // the tokens that are negators (`negated` holds only with one near
+        // the term), listed in the walk over the tokens below, so every
+        // pattern is taken after it
+        let mut negators: Vec<usize> = Vec::new();
+        let found = |negators: &[usize],
+                     pat: &Pat,
+                     first: usize,
+                     hits: &mut Vec<Hit>,
+                     places: &mut Vec<(u32, usize, usize)>| {
             match *pat {
                 Pat::Term { term, words, .. } => {
                     let last = first + usize::from(words) - 1;
-                    if !(near_negator(stream, &negators, first, last) && negated(stream, first, last)) {
+                    if !(near_negator(negators, first, last) && negated(stream, first, last)) {
                         hits.push(Hit { term, field, first: first as u32, last: last as u32 });
                     }
                 }
                 Pat::Region { entry, words } => {
                     let last = first + usize::from(words) - 1;
                     places.push((entry, first, last));
-                    // `kecamatan Palu Barat`, `Kec. Tatanga`
-                    if let Some(typed) = self.gazetteer[entry as usize].typed
-                        && first > 0
+                    // `kecamatan Palu Barat`, `Kec. Tatanga` (the word before
+                    // first: it is at hand, the entry is not)
+                    if first > 0
                         && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
+                        && let Some(typed) = self.gazetteer[entry as usize].typed
                     {
                         places.push((typed, first - 1, last));
                     }
@@ -383,30 +412,32 @@ impl Classifier {
             }
         };
         // the words that end a pattern: (last token, first token, node)
-        let mut ends: Vec<(usize, usize, u32)> = Vec::new();
+        let mut ends: Vec<(usize, usize, u32)> = Vec::with_capacity(32);
+        // the patterns that end with a prefix, and their first token: terms,
+        // whose order does not matter (their hits are sorted)
+        let mut prefixed: Vec<(&[Pat], usize)> = Vec::new();
         let n = stream.tokens.len();
         for first in 0..n {
             let word = stream.word(first);
-            // a prefix's hits are terms, whose order does not matter (they are sorted)
-            for pats in self.words.root_prefixes.matching(word) {
-                pats.iter().for_each(|pat| found(pat, first, hits, places));
+            if negator(word) {
+                negators.push(first);
             }
+            prefixed.extend(self.words.root_prefixes.matching(word).map(|pats| (pats, first)));
             let Some(mut node) = self.words.root.get(stream, first) else { continue };
             let mut next = first + 1;
             loop {
-                let at = &self.words.nodes[node as usize];
-                if !at.pats.is_empty() {
+                let has = self.words.has[node as usize];
+                if has & PATS != 0 {
                     ends.push((next - 1, first, node));
                 }
                 if next == n {
                     break;
                 }
-                if !at.prefixes.list.is_empty() {
-                    for pats in at.prefixes.matching(stream.word(next)) {
-                        pats.iter().for_each(|pat| found(pat, first, hits, places));
-                    }
+                let at = &self.words.nodes[node as usize];
+                if has & PREFIXES != 0 {
+                    prefixed.extend(at.prefixes.matching(stream.word(next)).map(|pats| (pats, first)));
                 }
-                if at.children.is_empty() {
+                if has & CHILDREN == 0 {
                     break;
                 }
                 match at.children.get(stream, next) {
@@ -422,15 +453,18 @@ impl Classifier {
         ends.sort_unstable_by_key(|&(last, first, _)| (last, first));
         for (_, first, node) in ends {
             for pat in &self.words.nodes[node as usize].pats {
-                found(pat, first, hits, places);
+                found(&negators, pat, first, hits, places);
             }
+        }
+        for (pats, first) in prefixed {
+            pats.iter().for_each(|pat| found(&negators, pat, first, hits, places));
         }
         if let Some((automaton, patterns)) = &self.partial {
             for m in automaton.find_overlapping_iter(stream.joined.as_str()) {
                 for pat in &patterns[m.pattern().as_usize()] {
                     let starts_inside = matches!(pat, Pat::Term { starts_inside: true, .. });
                     let first = if starts_inside { stream.token_at(m.start()) } else { stream.token_at(m.start() + 1) };
-                    found(pat, first, hits, places);
+                    found(&negators, pat, first, hits, places);
                 }
             }
         }
@@ -520,7 +554,7 @@ impl Classifier {
 
     fn evaluate(&self, hits: &[Hit], streams: &[Stream; 2], regions: &[model::RegionCode]) -> Vec<IndicatorHit> {
         // each distinct term and where its hits are, for quick lookups
-        let mut ranges: Vec<(u32, u32, u32)> = Vec::new();
+        let mut ranges: Vec<(u32, u32, u32)> = Vec::with_capacity(hits.len());
         // one bit per term of the rule set: most terms a rule asks about are
         // not in the text, and the bit says so without a search
         let mut present = vec![0u64; self.rules.terms.len().div_ceil(64)];
@@ -579,6 +613,8 @@ impl Classifier {
             let hit = &mut by_indicator[idx];
             hit.score += rule.weight;
             hit.rules.push(rule.id.clone());
+            hit.matches
+                .reserve(used.iter().map(|&(_, i)| (ranges[i as usize].2 - ranges[i as usize].1) as usize).sum());
             for &(_, i) in used {
                 let (t, from, to) = ranges[i as usize];
                 let term = &self.rules.terms[t as usize];
@@ -692,7 +728,7 @@ impl<'a> Found<'a> {
     }
 
     /// The hits of the terms of group `g`.
-    fn hits_of(&self, g: u32) -> impl Iterator<Item = &'a Hit> + Clone + 'a {
+    fn hits_of(&self, g: u32) -> impl Iterator<Item = &'a Hit> + 'a {
         let (hits, term_groups) = (self.hits, self.term_groups);
         self.ranges
             .iter()
@@ -713,12 +749,12 @@ fn eval(cond: &Cond, found: &Found) -> bool {
             if !(found.group(*left) && found.group(*right)) {
                 return false;
             }
-            let (w, l, r) = (*within, found.hits_of(*left), found.hits_of(*right));
-            if l.clone().count() * r.clone().count() <= FEW_PAIRS {
-                // the usual case: a handful of hits, compared without allocating
-                l.clone().any(|a| r.clone().any(|b| close(a, b, w)))
+            let (l, r): (Vec<&Hit>, Vec<&Hit>) = (found.hits_of(*left).collect(), found.hits_of(*right).collect());
+            if l.len() * r.len() <= FEW_PAIRS {
+                // the usual case: a handful of hits, every pair compared
+                l.iter().any(|a| r.iter().any(|b| close(a, b, *within)))
             } else {
-                near(&l.collect::<Vec<_>>(), &r.collect::<Vec<_>>(), w)
+                near(&l, &r, *within)
             }
         }
     }
@@ -810,9 +846,8 @@ const DENIED_WITHIN: usize = 8;
 
 /// Whether a negator is close enough to tokens `first..=last` of `stream`
 /// for [`negated`] to hold: every word that denies is one. `negators` is
-/// the list of their tokens, made on first use.
-fn near_negator(stream: &Stream, negators: &std::cell::OnceCell<Vec<usize>>, first: usize, last: usize) -> bool {
-    let negators = negators.get_or_init(|| (0..stream.tokens.len()).filter(|&i| negator(stream.word(i))).collect());
+/// the list of their tokens, in order.
+fn near_negator(negators: &[usize], first: usize, last: usize) -> bool {
     let next = negators.partition_point(|&i| i < first.saturating_sub(3));
     negators.get(next).is_some_and(|&i| i <= last + DENIED_WITHIN)
 }
