@@ -44,10 +44,9 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
     let mut last_checkpoint = Instant::now();
     let mut held = sub.assignment();
     loop {
-        let mut batch = match tokio::time::timeout(CHECKPOINT, sub.next_batch(512, Duration::from_millis(5))).await {
-            Ok(batch) => batch?,
-            Err(_) => Vec::new(),
-        };
+        // waits at most a checkpoint's time for a first record, and never
+        // drops a batch part way through filling it
+        let mut batch = sub.next_batch_within(512, Duration::from_millis(5), CHECKPOINT).await?;
         let now_held = sub.assignment();
         if now_held != held {
             let lost: Vec<i32> = held.partitions.iter().filter(|p| !now_held.partitions.contains(p)).copied().collect();
