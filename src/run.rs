@@ -376,14 +376,14 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
                 config: mail.clone(),
                 accounts: Arc::new(move |address: &str| {
                     // an address on more than one account names nobody
-                    let mut found = directory.accounts().into_iter().filter(|a| {
-                        a.active && a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address))
-                    });
+                    let mut found = directory
+                        .accounts()
+                        .into_iter()
+                        .filter(|a| a.active && a.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(address)));
                     found.next().filter(|_| found.next().is_none())
                 }),
-                alert_state: alert_view.map(|alerts| {
-                    Arc::new(move |id| Some(alerts.state_of_report(id))) as ingest::status::AlertStateOf
-                }),
+                alert_state: alert_view
+                    .map(|alerts| Arc::new(move |id| Some(alerts.state_of_report(id))) as ingest::status::AlertStateOf),
             };
             tasks.spawn(mailbox.run());
         }

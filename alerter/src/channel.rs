@@ -64,7 +64,9 @@ impl Retryable for SendError {
             | SendError::Compose(_)
             | SendError::SmtpRefused(_) => false,
             SendError::Smtp(_) | SendError::Unreachable(_) | SendError::PlatformUnreachable { .. } => true,
-            SendError::Gateway { status, .. } | SendError::Platform { status, .. } => !(400..500).contains(status) || *status == 408 || *status == 429,
+            SendError::Gateway { status, .. } | SendError::Platform { status, .. } => {
+                !(400..500).contains(status) || *status == 408 || *status == 429
+            }
         };
         if retryable { Retry::Later } else { Retry::Never }
     }

@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use crate::auth::{Required, authorize};
 use crate::error::ErrorBody;
 use crate::{
-    AppState, accounts, alerts, audit, duties, health, regions, replies, reports, rules, search, silences, stages, units,
-    webhooks,
+    AppState, accounts, alerts, audit, duties, health, regions, replies, reports, rules, search, silences, stages,
+    units, webhooks,
 };
 
 const ANY: &[Role] = &[Role::Admin, Role::Analyst, Role::Operator, Role::Reporter];

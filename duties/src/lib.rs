@@ -33,8 +33,8 @@ pub mod stages;
 pub mod template;
 
 pub use book::{Document, FilingBook, FilingEntry, TemplateBook};
-pub use compliance::{Compliance, Row, Status, Totals, UnitRow};
 pub use brief::{Brief, BriefBook};
+pub use compliance::{Compliance, Row, Status, Totals, UnitRow};
 pub use period::Period;
 pub use template::{Definition, Every, Field, FieldKind, Filers, Schedule, Stage, Template};
 

@@ -12,8 +12,8 @@
 pub mod attachments;
 pub mod config;
 pub mod feeds;
-pub mod keys;
 pub mod imap;
+pub mod keys;
 pub mod sms;
 pub mod status;
 pub mod store;
