@@ -421,8 +421,9 @@ pub async fn tick(
     let mut messages = Vec::new();
     for template in state.templates.list() {
         let filed = |p: &duties::Period| api.filings.filings(&template.id, &p.to_string());
+        let unit_filed = |p: &duties::Period| api.filings.unit_filings(&template.id, &p.to_string());
         if plan.remind_before > time::Duration::ZERO {
-            for r in duties::remind::reminders(&template, &filed, &units, now, plan.remind_before) {
+            for r in duties::remind::reminders(&template, &filed, &unit_filed, &units, now, plan.remind_before) {
                 for unit in &r.units {
                     let texts = duties::remind::reminder_texts(&r, unit, base, now);
                     messages.extend(to_unit(mail, unit, &r.key(), &texts, true));

@@ -8,7 +8,8 @@
 //!   a day of it): who filed on time, who filed late, who did not file.
 //!
 //! The units responsible for a filer are those whose regions hold it most
-//! closely: Kota Palu's own unit, else the province's. Everything here is a
+//! closely: Kota Palu's own unit, else the province's; a filer that is a
+//! unit (`filers.units`) is reminded itself. Everything here is a
 //! pure function of the template, the filings, the units and the time; each
 //! reminder and summary has a key, so that sending it once is up to the
 //! outbox that takes it (`remind/<template>/<period>/<region>`,
@@ -38,12 +39,20 @@ pub struct Reminder<'a> {
     pub deadline: OffsetDateTime,
     /// The units responsible for it.
     pub units: Vec<&'a Unit>,
+    /// When the filer is a unit (the template's `filers.units`): its id;
+    /// `region` is then the unit's first region, whose zone its deadline
+    /// is in, and `units` the unit itself.
+    pub filer_unit: Option<&'a str>,
 }
 
 impl Reminder<'_> {
-    /// `remind/lapsitda-harian/2026-11-30/72.71`.
+    /// `remind/lapsitda-harian/2026-11-30/72.71`, or for a unit filer
+    /// `remind/lapsitda-harian/2026-11-30/unit/kesbangpol-palu`.
     pub fn key(&self) -> String {
-        format!("remind/{}/{}/{}", self.template.id, self.period, self.region)
+        match self.filer_unit {
+            Some(unit) => format!("remind/{}/{}/unit/{unit}", self.template.id, self.period),
+            None => format!("remind/{}/{}/{}", self.template.id, self.period, self.region),
+        }
     }
 }
 
@@ -99,29 +108,58 @@ fn candidates(template: &Template, now: OffsetDateTime) -> Vec<Period> {
 
 /// The reminders due at `now`: for each period of `template` and each
 /// expected filer that has not filed, once `now` lies within `lead` before
-/// its deadline. `filed` gives the filings of a period by region.
+/// its deadline. `filed` gives the filings of a period by region,
+/// `unit_filed` by unit id: a unit filer (`filers.units`) that has not
+/// filed is reminded itself, by its first region's deadline.
 pub fn reminders<'a>(
     template: &'a Template,
     filed: &dyn Fn(&Period) -> BTreeMap<RegionCode, Vec<FilingEntry>>,
+    unit_filed: &dyn Fn(&Period) -> BTreeMap<String, Vec<FilingEntry>>,
     units: &'a [Unit],
     now: OffsetDateTime,
     lead: Duration,
 ) -> Vec<Reminder<'a>> {
     let schedule = &template.definition.schedule;
     let expected = template.definition.filers.expected();
+    let due = |period: &Period, region: &RegionCode| {
+        let deadline = period.deadline(schedule, region)?;
+        let open = period.begins(region).is_none_or(|b| b <= now);
+        (open && deadline - lead <= now && now < deadline).then_some(deadline)
+    };
     let mut out = Vec::new();
     for period in candidates(template, now) {
         let filings = filed(&period);
         for region in &expected {
-            let Some(deadline) = period.deadline(schedule, region) else { continue };
-            let open = period.begins(region).is_none_or(|b| b <= now);
-            if !(open && deadline - lead <= now && now < deadline) || filings.contains_key(region) {
+            let Some(deadline) = due(&period, region) else { continue };
+            if filings.contains_key(region) {
                 continue;
             }
             let units = responsible(units, region);
             if !units.is_empty() {
-                out.push(Reminder { template, period: period.clone(), region: region.clone(), deadline, units });
+                let region = region.clone();
+                out.push(Reminder { template, period: period.clone(), region, deadline, units, filer_unit: None });
             }
+        }
+        if template.definition.filers.units.is_empty() {
+            continue;
+        }
+        let unit_filings = unit_filed(&period);
+        for id in &template.definition.filers.units {
+            // a unit no longer in the book cannot be told
+            let Some(unit) = units.iter().find(|u| &u.id == id) else { continue };
+            let Some(region) = unit.regions.first() else { continue };
+            let Some(deadline) = due(&period, region) else { continue };
+            if unit_filings.contains_key(id) {
+                continue;
+            }
+            out.push(Reminder {
+                template,
+                period: period.clone(),
+                region: region.clone(),
+                deadline,
+                units: vec![unit],
+                filer_unit: Some(unit.id.as_str()),
+            });
         }
     }
     out
@@ -344,9 +382,10 @@ mod tests {
         let book = FilingBook::default();
         file(&book, "72.71", "2026-11-30", datetime!(2026-11-30 20:00 +08:00));
         let filed = |p: &Period| book.filings("lapsitda-harian", &p.to_string());
+        let unit_filed = |p: &Period| book.unit_filings("lapsitda-harian", &p.to_string());
         let lead = Duration::hours(2);
         let chosen = |now: OffsetDateTime| -> Vec<(String, Vec<String>)> {
-            reminders(&t, &filed, &units, now, lead)
+            reminders(&t, &filed, &unit_filed, &units, now, lead)
                 .into_iter()
                 .map(|r| (r.key(), r.units.iter().map(|u| u.id.clone()).collect()))
                 .collect()
@@ -373,12 +412,55 @@ mod tests {
         assert_eq!(keys, ["remind/lapsitda-harian/2026-11-30/72.02", "remind/lapsitda-harian/2026-11-30/91.71"]);
         assert!(chosen(datetime!(2026-12-01 00:01 +08:00)).iter().all(|(k, _)| !k.contains("2026-11-30")));
 
-        let r = &reminders(&t, &filed, &units, late, lead)[0];
+        let r = &reminders(&t, &filed, &unit_filed, &units, late, lead)[0];
         let words = reminder_texts(r, r.units[1], "https://k.example/", late);
         assert_eq!(words.subject, "[PENGINGAT] LAPSITDA harian 2026-11-30 belum dikirim - Kabupaten Poso");
         assert!(words.text.starts_with("Yth. Kesbangpol Sulawesi Tengah,"), "{}", words.text);
         assert!(words.text.contains("Batas waktunya 01-12-2026 00:00 WITA (1 jam 30 menit lagi)"), "{}", words.text);
         assert!(words.sms.contains("https://k.example/#/duties"), "{}", words.sms);
+    }
+
+    /// A unit that must file (`filers.units`) is reminded itself, by the
+    /// deadline of its first region's zone, until it files.
+    #[test]
+    fn a_unit_that_must_file_is_reminded_until_it_files() {
+        let mut t = lapsitda();
+        t.definition.filers = serde_json::from_value(json!({"units": ["palu", "jayapura"]})).unwrap();
+        let units = units();
+        let book = FilingBook::default();
+        let filed = |p: &Period| book.filings("lapsitda-harian", &p.to_string());
+        let unit_filed = |p: &Period| book.unit_filings("lapsitda-harian", &p.to_string());
+        let chosen = |now: OffsetDateTime| -> Vec<(String, Vec<String>)> {
+            reminders(&t, &filed, &unit_filed, &units, now, Duration::hours(2))
+                .into_iter()
+                .map(|r| (r.key(), r.units.iter().map(|u| u.id.clone()).collect()))
+                .collect()
+        };
+        let owned = |k: &str, u: &str| (k.to_owned(), vec![u.to_owned()]);
+        // 21:00 WITA = 22:00 WIT: only Jayapura's midnight is two hours away
+        assert_eq!(
+            chosen(datetime!(2026-11-30 21:00 +08:00)),
+            [owned("remind/lapsitda-harian/2026-11-30/unit/jayapura", "jayapura")]
+        );
+        assert_eq!(
+            chosen(datetime!(2026-11-30 22:30 +08:00)),
+            [
+                owned("remind/lapsitda-harian/2026-11-30/unit/palu", "palu"),
+                owned("remind/lapsitda-harian/2026-11-30/unit/jayapura", "jayapura"),
+            ]
+        );
+        // Palu files as its unit: only Jayapura is left
+        let filing: model::Filing = serde_json::from_value(json!({
+            "template": "lapsitda-harian", "version": 1, "period": "2026-11-30", "region": "72.71",
+            "unit": "palu", "values": {}
+        }))
+        .unwrap();
+        let at = datetime!(2026-11-30 22:35 +08:00);
+        book.record(&Report { filing: Some(filing), ..Report::new(Channel::App, "t", "laporan", at) }, None);
+        assert_eq!(
+            chosen(datetime!(2026-11-30 22:40 +08:00)),
+            [owned("remind/lapsitda-harian/2026-11-30/unit/jayapura", "jayapura")]
+        );
     }
 
     /// After the deadline the parent unit hears who filed, who was late and
