@@ -76,8 +76,11 @@ impl Folder {
 /// A message from `from`: text, and a PNG when `photo`.
 fn message(from: &str, subject: &str, text: &str, photo: bool) -> Vec<u8> {
     let id = uuid::Uuid::now_v7().simple();
+    // what the mail server that took it would put on top
+    let domain = from.rsplit('@').next().unwrap_or_default();
     let mut m = format!(
-        "From: Pak RT <{from}>\r\nTo: lapor@kesbang.example\r\nSubject: {subject}\r\n\
+        "Authentication-Results: mx.kesbang.example; dmarc=pass header.from={domain}\r\n\
+         From: Pak RT <{from}>\r\nTo: lapor@kesbang.example\r\nSubject: {subject}\r\n\
          Date: Mon, 30 Nov 2026 08:00:00 +0800\r\nMessage-ID: <{id}@desa.example>\r\nMIME-Version: 1.0\r\n"
     );
     if photo {
@@ -185,7 +188,8 @@ async fn start(dir: &std::path::Path, folder: &Folder, outside: &str) -> Node {
     .unwrap();
     let config = format!(
         "[rules]\npath = \"{rules}\"\n\n\
-         [email_intake]\nurl = \"{imap}\"\nusername = \"{user}\"\npassword = \"{password}\"\nmailbox = \"{folder}\"\ninterval = \"1s\"\n\n\
+         [email_intake]\nurl = \"{imap}\"\nusername = \"{user}\"\npassword = \"{password}\"\nmailbox = \"{folder}\"\ninterval = \"1s\"\n\
+         authserv_id = \"mx.kesbang.example\"\n\n\
          [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <lapor@kesbang.example>\"\n\n\
          [telegram]\nsecret_token = \"{TELEGRAM_SECRET}\"\nbot_token = \"{BOT_TOKEN}\"\napi_url = \"{outside}\"\n\n\
          [sms]\ninbound_token = \"{SMS_TOKEN}\"\n\n\

@@ -443,7 +443,14 @@ pub async fn tick(
     for id in &plan.brief_units {
         match units.iter().find(|u| &u.id == id) {
             Some(u) => {
-                for province in u.regions.iter().map(RegionCode::province) {
+                // a province's brief tells of all its regencies: only for a unit that covers the province,
+                // as GET /briefs shows it only to callers who do
+                let provinces: Vec<RegionCode> =
+                    u.regions.iter().filter(|r| r.level() == model::RegionLevel::Province).cloned().collect();
+                if provinces.is_empty() {
+                    tracing::warn!(unit = %id, "duties.brief_units names a unit that covers no whole province: it gets no brief");
+                }
+                for province in provinces {
                     let to = briefs.entry(Some(province)).or_default();
                     if !to.iter().any(|t| t.id == u.id) {
                         to.push(u);

@@ -260,7 +260,8 @@ pub(crate) fn unit_rows(
         .iter()
         .filter_map(|id| match api.units.get(id) {
             Some(unit) => {
-                let seen = unit.regions.iter().any(|r| caller.scope.touches(r))
+                // a unit whose regions the caller covers, not one above the caller
+                let seen = caller.scope.covers_any(&unit.regions)
                     && within.as_ref().is_none_or(|w| unit.regions.iter().any(|r| r.is_within(w) || w.is_within(r)));
                 seen.then(|| (unit.id.clone(), unit.name.clone(), unit.regions.first().cloned()))
             }

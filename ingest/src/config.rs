@@ -174,12 +174,17 @@ pub struct EmailIntakeConfig {
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
     /// The mail server's name in its `Authentication-Results` headers. When
-    /// set, a sender is matched to an account by address only when that
-    /// header says `dmarc=pass` or `dkim=pass`; otherwise the message is
-    /// a report from the public. When unset, every `From` is believed: only
-    /// for a mail server that refuses forged senders itself.
+    /// set, a sender is matched to an account by address only when the
+    /// topmost such header, the server's own, says `dmarc=pass`, or
+    /// `dkim=pass` signed by the sender's domain; otherwise the message is a
+    /// report from the public.
     #[serde(default)]
     pub authserv_id: Option<String>,
+    /// Without `authserv_id`, whether `From` is believed anyway: only for a
+    /// mail server that refuses forged senders itself. By default no, and
+    /// every message is a report from the public.
+    #[serde(default)]
+    pub trust_from: bool,
 }
 
 fn default_mailbox() -> String {

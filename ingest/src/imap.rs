@@ -51,7 +51,7 @@ pub enum Parsed {
 
 /// Reads one message received at `now`. `authserv_id`: see
 /// [`EmailIntakeConfig::authserv_id`].
-pub fn parse(raw: &[u8], now: OffsetDateTime, authserv_id: Option<&str>) -> Parsed {
+pub fn parse(raw: &[u8], now: OffsetDateTime, authserv_id: Option<&str>, trust_from: bool) -> Parsed {
     let Some(message) = MessageParser::default().parse(raw) else {
         return Parsed::Nothing("the message cannot be read as email");
     };
@@ -96,7 +96,10 @@ pub fn parse(raw: &[u8], now: OffsetDateTime, authserv_id: Option<&str>) -> Pars
         (_, None, true) => return Parsed::Nothing("the message has no subject, text or attachment"),
     };
     let sent = message.date().and_then(|d| OffsetDateTime::from_unix_timestamp(d.to_timestamp()).ok());
-    let verified = authserv_id.is_none_or(|id| vouched(&message, id));
+    let verified = match authserv_id {
+        Some(id) => vouched(&message, id, &sender),
+        None => trust_from,
+    };
     let report = Report {
         reported_at: crate::sent_time(sent, now),
         title: subject.filter(|s| *s != text),
@@ -130,18 +133,26 @@ fn without_quote(body: &str) -> String {
     kept.join("\n").trim().to_owned()
 }
 
-/// Whether the mail server named `authserv_id` says the sender's domain
-/// passed DMARC or DKIM (RFC 8601), in a header it added.
-fn vouched(message: &mail_parser::Message<'_>, authserv_id: &str) -> bool {
-    message.header_values("Authentication-Results").filter_map(HeaderValue::as_text).any(|value| {
-        let mut parts = value.split(';').map(str::trim);
-        let server = parts.next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
-        server.eq_ignore_ascii_case(authserv_id)
-            && parts.any(|p| {
-                let p = p.to_lowercase();
-                p.starts_with("dmarc=pass") || p.starts_with("dkim=pass")
-            })
-    })
+/// Whether the mail server named `authserv_id` says `sender`'s domain passed
+/// DMARC, or DKIM signed by that domain (or one above it), in the header it
+/// added (RFC 8601). Only the topmost `Authentication-Results` counts: the
+/// receiving server puts its own above everything the sender wrote, so a
+/// header forged inside the message cannot speak for it. A DKIM pass for
+/// another domain proves nothing about `From`.
+fn vouched(message: &mail_parser::Message<'_>, authserv_id: &str, sender: &str) -> bool {
+    let Some(value) = message.header_values("Authentication-Results").next().and_then(HeaderValue::as_text) else {
+        return false;
+    };
+    let domain = sender.rsplit('@').next().unwrap_or_default().to_lowercase();
+    let aligned = |d: &str| domain == d || domain.ends_with(&format!(".{d}"));
+    let mut parts = value.split(';').map(str::trim);
+    let server = parts.next().unwrap_or_default().split_whitespace().next().unwrap_or_default();
+    server.eq_ignore_ascii_case(authserv_id)
+        && parts.any(|p| {
+            let p = p.to_lowercase();
+            let signer = p.split_whitespace().find_map(|w| w.strip_prefix("header.d=")).map(|d| d.trim_matches('"'));
+            p.starts_with("dmarc=pass") || (p.starts_with("dkim=pass") && signer.is_some_and(aligned))
+        })
 }
 
 /// Where the poller is in a mailbox: its UIDVALIDITY and the last UID taken.
@@ -339,28 +350,29 @@ impl Mailbox {
     /// Takes one message in: a report, a status answer, or `deadletter`.
     async fn take(&self, raw: &[u8], key: String) -> Result<Taken, Error> {
         let intake = &self.intake;
-        let (mut report, sender, verified, files) = match parse(raw, intake.now(), self.config.authserv_id.as_deref()) {
-            Parsed::Report { report, sender, verified, files } => (report, sender, verified, files),
-            Parsed::Status { sender, asked, message_id } => {
-                if let Some(taken) = self.too_many(&sender, raw).await? {
-                    return Ok(taken);
-                }
-                let (about, text) = match asked {
-                    Ok(receipt) => {
-                        crate::status::respond(intake.store(), &sender, &receipt, self.alert_state.as_ref()).await?
+        let (mut report, sender, verified, files) =
+            match parse(raw, intake.now(), self.config.authserv_id.as_deref(), self.config.trust_from) {
+                Parsed::Report { report, sender, verified, files } => (report, sender, verified, files),
+                Parsed::Status { sender, asked, message_id } => {
+                    if let Some(taken) = self.too_many(&sender, raw).await? {
+                        return Ok(taken);
                     }
-                    Err(how) => (None, how),
-                };
-                // an answer about no report of theirs is kept under the nil id
-                let about = about.unwrap_or(ReportId(uuid::Uuid::nil()));
-                self.reply(about, &sender, message_id, text).await?;
-                return Ok(Taken::Status);
-            }
-            Parsed::Nothing(reason) => {
-                intake.deadletter("email", raw, reason).await?;
-                return Ok(Taken::Skipped);
-            }
-        };
+                    let (about, text) = match asked {
+                        Ok(receipt) => {
+                            crate::status::respond(intake.store(), &sender, &receipt, self.alert_state.as_ref()).await?
+                        }
+                        Err(how) => (None, how),
+                    };
+                    // an answer about no report of theirs is kept under the nil id
+                    let about = about.unwrap_or(ReportId(uuid::Uuid::nil()));
+                    self.reply(about, &sender, message_id, text).await?;
+                    return Ok(Taken::Status);
+                }
+                Parsed::Nothing(reason) => {
+                    intake.deadletter("email", raw, reason).await?;
+                    return Ok(Taken::Skipped);
+                }
+            };
         if let Some(taken) = self.too_many(&sender, raw).await? {
             return Ok(taken);
         }
@@ -505,7 +517,9 @@ mod tests {
             base64_of_png()
         );
         let now = datetime!(2026-11-30 10:00 UTC);
-        let Parsed::Report { report, sender, verified, files } = parse(raw.as_bytes(), now, None) else { panic!() };
+        let Parsed::Report { report, sender, verified, files } = parse(raw.as_bytes(), now, None, true) else {
+            panic!()
+        };
         assert_eq!(sender, "rt05@desa.example");
         assert!(verified);
         assert_eq!(report.text, "Ada bentrok antarwarga di pasar.");
@@ -542,18 +556,18 @@ mod tests {
     fn status_requests_automatic_mail_and_forged_senders() {
         let now = datetime!(2026-11-30 10:00 UTC);
         let status = mail("From: rt05@desa.example\r\nSubject: cek KTN-1A2B3C4D", "");
-        let Parsed::Status { sender, asked, .. } = parse(&status, now, None) else { panic!() };
+        let Parsed::Status { sender, asked, .. } = parse(&status, now, None, false) else { panic!() };
         assert_eq!((sender.as_str(), asked), ("rt05@desa.example", Ok("KTN-1A2B3C4D".to_owned())));
         let in_body = mail("From: rt05@desa.example\r\nSubject: Re: Laporan", "status ktn-1a2b3c4d\r\n");
-        assert!(matches!(parse(&in_body, now, None), Parsed::Status { asked: Ok(_), .. }));
+        assert!(matches!(parse(&in_body, now, None, false), Parsed::Status { asked: Ok(_), .. }));
         for auto in [
             "From: x@desa.example\r\nAuto-Submitted: auto-replied\r\nSubject: Di luar kantor",
             "From: MAILER-DAEMON@mail.example\r\nSubject: Undelivered",
             "From: x@desa.example\r\nList-Id: <warga.desa.example>\r\nSubject: Info",
         ] {
-            assert!(matches!(parse(&mail(auto, "isi"), now, None), Parsed::Nothing(_)), "{auto}");
+            assert!(matches!(parse(&mail(auto, "isi"), now, None, false), Parsed::Nothing(_)), "{auto}");
         }
-        assert!(matches!(parse(&mail("Subject: tanpa pengirim", "isi"), now, None), Parsed::Nothing(_)));
+        assert!(matches!(parse(&mail("Subject: tanpa pengirim", "isi"), now, None, false), Parsed::Nothing(_)));
         // with authserv_id, only what the mail server vouches for is matched to an account
         let vouched = mail(
             "Authentication-Results: mx.kesbang.example; spf=pass; dkim=pass header.d=desa.example\r\n\
@@ -564,12 +578,27 @@ mod tests {
             "Authentication-Results: mx.lain.example; dmarc=pass\r\nFrom: rt05@desa.example\r\nSubject: Bentrok",
             "ada bentrok",
         );
-        let verified = |raw: &[u8]| match parse(raw, now, Some("mx.kesbang.example")) {
+        let verified = |raw: &[u8]| match parse(raw, now, Some("mx.kesbang.example"), false) {
             Parsed::Report { verified, .. } => verified,
             other => panic!("{other:?}"),
         };
         assert!(verified(&vouched));
         assert!(!verified(&forged));
+        // DKIM by another domain, or a vouching header below the server's own, proves nothing
+        let other_signer = mail(
+            "Authentication-Results: mx.kesbang.example; dkim=pass header.d=penipu.example\r\n\
+             From: rt05@desa.example\r\nSubject: Bentrok",
+            "ada bentrok",
+        );
+        assert!(!verified(&other_signer));
+        let buried = mail(
+            "Authentication-Results: mx.kesbang.example; dkim=fail\r\n\
+             Authentication-Results: mx.kesbang.example; dmarc=pass\r\nFrom: rt05@desa.example\r\nSubject: Bentrok",
+            "ada bentrok",
+        );
+        assert!(!verified(&buried));
+        // with neither authserv_id nor trust_from, nobody is believed
+        assert!(matches!(parse(&vouched, now, None, false), Parsed::Report { verified: false, .. }));
     }
 
     #[test]
@@ -585,6 +614,7 @@ mod tests {
             interval: Duration::from_secs(interval),
             ca_file: None,
             authserv_id: None,
+            trust_from: false,
         };
         assert!(config("imaps://imap.example", 60).check().is_ok());
         assert!(config("https://imap.example", 60).check().is_err());

@@ -34,12 +34,16 @@ pub fn request(text: &str) -> Option<Result<String, String>> {
         // a sentence that starts with the word is a report
         return None;
     }
-    let hex = given.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_uppercase();
-    let hex = hex.strip_prefix("KTN-").or_else(|| hex.strip_prefix("KTN")).unwrap_or(&hex).trim_start_matches('-');
+    let word = given.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_uppercase();
+    let named = word.starts_with("KTN");
+    let hex = word.strip_prefix("KTN-").or_else(|| word.strip_prefix("KTN")).unwrap_or(&word).trim_start_matches('-');
     if hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         Some(Ok(format!("KTN-{hex}")))
-    } else {
+    } else if named {
         Some(Err(format!("Nomor `{}` tidak dikenal. {FORMAT}", crate::quote(given))))
+    } else {
+        // "cek pasar ricuh", "status siaga banjir": words, not a receipt; a report
+        None
     }
 }
 
@@ -132,6 +136,10 @@ mod tests {
         }
         // a report that merely starts with the word is a report
         assert_eq!(request("cek dulu, ada bentrok di pasar Inpres dekat terminal"), None);
+        // short reports too: words, not a receipt
+        assert_eq!(request("cek pasar ricuh"), None);
+        assert_eq!(request("status siaga banjir"), None);
+        assert_eq!(request("Cek: tawuran"), None);
         assert_eq!(request("ada bentrok di pasar"), None);
         assert_eq!(request(""), None);
         // asked in a wrong form: told how
