@@ -54,7 +54,11 @@ fn delivered(maildir: &Path) -> BTreeMap<String, usize> {
     for entry in entries.flatten() {
         let bytes = std::fs::read(entry.path()).unwrap_or_default();
         let Some(message) = mail_parser::MessageParser::default().parse(&bytes) else { continue };
-        if let Some(id) = message.message_id().and_then(|m| m.split('.').next()) {
+        // alert mail only: its Message-ID starts with the alert's id; a node with units also sends
+        // LAPSITDA reminders (`remind.…`) in the hours before a deadline somewhere in the country
+        if let Some(id) =
+            message.message_id().and_then(|m| m.split('.').next()).filter(|id| uuid::Uuid::parse_str(id).is_ok())
+        {
             *out.entry(id.to_owned()).or_default() += 1;
         }
     }

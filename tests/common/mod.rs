@@ -39,6 +39,11 @@ impl Node {
         for role in roles {
             cmd.arg("--role").arg(role);
         }
+        if !config.contains("[duties]") {
+            // no LAPSITDA reminders or summaries unless a test asks for them: in the hours before a deadline
+            // somewhere in the country they would reach any unit the test sets up, beside its alerts
+            cmd.env("KENTONGAN_DUTIES__REMIND_BEFORE", "0s").env("KENTONGAN_DUTIES__SUMMARIES", "false");
+        }
         let log = dir.join(format!("kentongan-{port}.log"));
         let child = cmd
             .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
