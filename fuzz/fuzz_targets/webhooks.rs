@@ -5,7 +5,8 @@
 //!   (`ingest::whatsapp::verify_signature`, `parse`);
 //! - an SMS gateway message as JSON, and as a form (read as the API reads
 //!   it: each field a string), its time and parts worked out and its parts
-//!   joined as `sms::receive` and `flush_expired` join them.
+//!   joined as `sms::receive` and `flush_expired` join them;
+//! - a message in the email channel's mailbox (`ingest::imap::parse`).
 //!
 //! Every report made is sent through the wire format, the classifier and
 //! the alert windows.
@@ -15,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use ingest::sms::{Inbound, Pending};
-use ingest::{sms, telegram, whatsapp};
+use ingest::{imap, sms, telegram, whatsapp};
 use kentongan_fuzz::{NOW, pipeline};
 use libfuzzer_sys::fuzz_target;
 
@@ -26,8 +27,18 @@ fuzz_target!(|data: &[u8]| {
             telegram::Parsed::Command { chat, message } => {
                 let _ = serde_json::to_string(&telegram::reply(chat, message, telegram::HELP));
             }
+            telegram::Parsed::Status { asked, .. } => status(asked),
             telegram::Parsed::Nothing(reason) => assert!(!reason.is_empty()),
         }
+    }
+    // a message in the mailbox of the email channel, as the IMAP poller reads it
+    match imap::parse(data, NOW, Some("mx.kesbang.example"), false) {
+        imap::Parsed::Report { report, sender, .. } => {
+            assert!(sender.contains('@'));
+            pipeline(&report);
+        }
+        imap::Parsed::Status { asked, .. } => status(asked),
+        imap::Parsed::Nothing(reason) => assert!(!reason.is_empty()),
     }
     assert!(whatsapp::verify_signature("rahasia", data, Some("sha256=00")).is_err());
     if let Ok(notification) = serde_json::from_slice::<whatsapp::Notification>(data) {
@@ -48,6 +59,15 @@ fuzz_target!(|data: &[u8]| {
         sms(inbound);
     }
 });
+
+/// A status request names a receipt (`KTN-` and eight hex digits) or says
+/// how to ask.
+fn status(asked: Result<String, String>) {
+    match asked {
+        Ok(receipt) => assert!(receipt.len() == 12 && receipt.starts_with("KTN-"), "{receipt}"),
+        Err(how) => assert!(!how.is_empty()),
+    }
+}
 
 /// What `sms::receive` does with one message, without the store: checked; a
 /// single message is interpreted at once; a part waits in a [`Pending`] that
