@@ -37,11 +37,9 @@ struct Labelled {
 
 /// Reports the pack gets wrong on purpose rather than by a rule fitted to
 /// them, with why. Keep this list short and honest.
-const KNOWN: [(&str, &str); 4] = [
+const KNOWN: [(&str, &str); 2] = [
     ("h124", "accusing a candidate of PKI descent also tags ideologi"),
     ("b081", "a group digging up a grave also reads as mob violence"),
-    ("b101", "drug-laced sweets described only by their effect (`bikin fly`)"),
-    ("b109", "the request to stop worship is too far from `ibadah` for NEAR/8"),
 ];
 
 const FILES: [(&str, &str); 10] = [
@@ -234,13 +232,13 @@ fn blind_reports() {
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
 const FLOORS: [(&str, f64); 7] = [
-    ("blind2.jsonl", 0.95),
-    ("blind3.jsonl", 0.95),
-    ("blind4.jsonl", 0.95),
-    ("blind5.jsonl", 0.93),
-    ("blind6.jsonl", 0.88),
+    ("blind2.jsonl", 0.97),
+    ("blind3.jsonl", 0.97),
+    ("blind4.jsonl", 0.96),
+    ("blind5.jsonl", 0.95),
+    ("blind6.jsonl", 0.96),
     ("blind7.jsonl", 0.97),
-    ("blind8.jsonl", 0.89),
+    ("blind8.jsonl", 0.95),
 ];
 
 #[test]
