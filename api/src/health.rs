@@ -98,6 +98,11 @@ pub const METRICS: &[Metric] = {
         m("kentongan_classifier_alerts_total", Counter, "alerts raised, by level"),
         m("kentongan_classifier_checkpoints_total", Counter, "threshold windows saved and offsets committed"),
         m(
+            "kentongan_classifier_snapshots_unsaved_total",
+            Counter,
+            "parts of the threshold windows too large to save even without their excerpts (see the log)",
+        ),
+        m(
             "kentongan_classifier_handovers_total",
             Counter,
             "partition rebalances on which the threshold windows were saved and re-read",

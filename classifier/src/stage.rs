@@ -80,15 +80,32 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
     }
 }
 
-/// Saves the windows of the provinces that changed, then commits `pending`.
+/// The largest window snapshot published: under Kafka's default limit of
+/// 1 MB a message (librdkafka's `message.max.bytes`, a broker's own), with
+/// room for the record's framing.
+const SNAPSHOT_MAX: usize = 900_000;
+
+/// Saves the windows of the parts that changed, then commits `pending`.
 async fn checkpoint(
     bus: &Bus,
     sub: &mut Subscription,
     windows: &mut Windows,
     pending: &mut HashMap<i32, Record>,
 ) -> Result<(), Error> {
-    let snapshots: Vec<(Topic, String, Vec<u8>)> =
-        windows.snapshot().into_iter().map(|s| (Topic::Windows, s.province.clone(), wire::encode(&s))).collect();
+    let mut snapshots: Vec<(Topic, String, Vec<u8>)> = Vec::new();
+    for snapshot in windows.snapshot() {
+        let part = snapshot.part.clone();
+        match snapshot.encode_within(SNAPSHOT_MAX) {
+            Ok(bytes) => snapshots.push((Topic::Windows, part, bytes)),
+            // counts alone this large would take a regency's districts busy in
+            // every minute of a day-long window; the part is then not saved,
+            // and a new owner of its partitions counts it from its last save
+            Err(size) => {
+                metrics::counter!("kentongan_classifier_snapshots_unsaved_total").increment(1);
+                tracing::error!(part, size, max = SNAPSHOT_MAX, "a part of the threshold windows is too large to save");
+            }
+        }
+    }
     bus.publish_batch(&snapshots).await?;
     let done: Vec<Record> = pending.drain().map(|(_, r)| r).collect();
     sub.commit_all(&done).await?;

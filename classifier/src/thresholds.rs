@@ -138,26 +138,60 @@ pub struct Series {
 pub struct Windows {
     thresholds: Thresholds,
     series: HashMap<(String, RegionCode), Series>,
-    /// Provinces changed since the last snapshot.
+    /// Parts (see [`part`]) changed since the last snapshot.
     dirty: BTreeSet<String>,
-    /// Province → partition of `reports` → the offset after the last record
+    /// Part → partition of `reports` → the offset after the last record
     /// counted in it.
     positions: HashMap<String, BTreeMap<i32, i64>>,
     /// Reports too late to count, since start.
     pub late: u64,
 }
 
-/// One province's saved state: the value of the `windows` topic.
+/// One part's saved state (see [`part`]): the value of the `windows` topic,
+/// keyed by the part. Snapshots saved before parts existed hold a whole
+/// province under the province's code, and are still read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub province: String,
+    #[serde(alias = "province")]
+    pub part: String,
     pub series: Vec<(String, RegionCode, Series)>,
     /// Partition of `reports` → the offset after the last record counted.
     #[serde(default)]
     pub positions: BTreeMap<i32, i64>,
 }
 
-/// How far along a province's state is: the sum of its positions.
+/// The part of the windows that holds `region`'s series: its regency (a
+/// regency's series with those of its districts), or the province for the
+/// province's own series. Each part is saved and restored as one snapshot with
+/// its own positions, so a message stays the size of one regency however
+/// many regencies a province has (Jawa Barat's whole state outgrew Kafka's
+/// 1 MB limit on a national year, and the stage failed at every checkpoint).
+pub fn part(region: &RegionCode) -> String {
+    region.at_level(RegionLevel::Regency).unwrap_or_else(|| region.province()).to_string()
+}
+
+impl Snapshot {
+    /// The snapshot as the `windows` topic carries it, in at most `max` bytes:
+    /// when it is larger, the oldest excerpts kept for alerts' report lists
+    /// go first (each series' list halved until it fits); counts are never
+    /// dropped. The size without any excerpt when even that is too large.
+    pub fn encode_within(mut self, max: usize) -> Result<Vec<u8>, usize> {
+        loop {
+            let bytes = model::wire::encode(&self);
+            let longest = self.series.iter().map(|(_, _, s)| s.recent.len()).max().unwrap_or(0);
+            if bytes.len() <= max {
+                return Ok(bytes);
+            } else if longest == 0 {
+                return Err(bytes.len());
+            }
+            for (_, _, s) in &mut self.series {
+                s.recent.drain(..s.recent.len().saturating_sub(longest / 2));
+            }
+        }
+    }
+}
+
+/// How far along a part's state is: the sum of its positions.
 fn progress(positions: Option<&BTreeMap<i32, i64>>) -> i64 {
     positions.map_or(0, |p| p.values().sum())
 }
@@ -299,18 +333,15 @@ impl Windows {
         regions.dedup();
         if let Some((partition, offset)) = from {
             let counted = |r: &RegionCode| {
-                self.positions
-                    .get(r.province().as_str())
-                    .and_then(|p| p.get(&partition))
-                    .is_some_and(|next| offset < *next)
+                self.positions.get(&part(r)).and_then(|p| p.get(&partition)).is_some_and(|next| offset < *next)
             };
             regions.retain(|r| !counted(r));
             if !item.classification.indicators.is_empty() {
                 for region in &regions {
-                    let province = region.province().to_string();
-                    let next = self.positions.entry(province.clone()).or_default().entry(partition).or_insert(0);
+                    let part = part(region);
+                    let next = self.positions.entry(part.clone()).or_default().entry(partition).or_insert(0);
                     *next = (*next).max(offset + 1);
-                    self.dirty.insert(province);
+                    self.dirty.insert(part);
                 }
             }
         }
@@ -326,7 +357,7 @@ impl Windows {
                     self.late += 1;
                     continue;
                 }
-                self.dirty.insert(region.province().to_string());
+                self.dirty.insert(part(region));
                 series.watermark = series.watermark.max(t);
                 let minute = t.div_euclid(60);
                 let m = series.minutes.entry(minute).or_insert((0, 0.0));
@@ -441,59 +472,66 @@ impl Windows {
         below.into_iter().map(|(_, id)| id).collect()
     }
 
-    /// The state of every province changed since the last call.
+    /// The state of every part changed since the last call.
     pub fn snapshot(&mut self) -> Vec<Snapshot> {
         let dirty = std::mem::take(&mut self.dirty);
+        let mut series: HashMap<String, Vec<(String, RegionCode, Series)>> = HashMap::new();
+        for ((i, r), s) in &self.series {
+            let part = part(r);
+            if dirty.contains(&part) {
+                series.entry(part).or_default().push((i.clone(), r.clone(), s.clone()));
+            }
+        }
         dirty
             .into_iter()
-            .map(|province| Snapshot {
-                series: self
-                    .series
-                    .iter()
-                    .filter(|((_, r), _)| r.province().as_str() == province)
-                    .map(|((i, r), s)| (i.clone(), r.clone(), s.clone()))
-                    .collect(),
-                positions: self.positions.get(&province).cloned().unwrap_or_default(),
-                province,
+            .map(|part| Snapshot {
+                series: series.remove(&part).unwrap_or_default(),
+                positions: self.positions.get(&part).cloned().unwrap_or_default(),
+                part,
             })
             .collect()
     }
 
-    /// Puts back a province's saved state.
+    /// Puts back a part's saved state (or, from a snapshot saved before parts
+    /// existed, every part of its province that it holds).
     pub fn restore(&mut self, snapshot: Snapshot) {
-        self.series.retain(|(_, r), _| r.province().as_str() != snapshot.province);
-        self.dirty.remove(&snapshot.province);
-        self.positions.insert(snapshot.province.clone(), snapshot.positions);
+        let mut parts: BTreeSet<String> = snapshot.series.iter().map(|(_, r, _)| part(r)).collect();
+        parts.insert(snapshot.part.clone());
+        self.series.retain(|(_, r), _| !parts.contains(&part(r)));
+        for part in parts {
+            self.dirty.remove(&part);
+            self.positions.insert(part, snapshot.positions.clone());
+        }
         for (indicator, region, series) in snapshot.series {
             self.series.insert((indicator, region), series);
         }
     }
 
-    /// Puts back a province's saved state unless the one held is further
-    /// along (a later snapshot of the same province read afterwards wins a
-    /// tie); says whether it did.
+    /// Puts back a part's saved state unless the one held is further along
+    /// (a later snapshot of the same part read afterwards wins a tie); says
+    /// whether it did.
     pub fn restore_if_newer(&mut self, snapshot: Snapshot) -> bool {
-        let newer = progress(Some(&snapshot.positions)) >= progress(self.positions.get(&snapshot.province));
+        let newer = progress(Some(&snapshot.positions)) >= progress(self.positions.get(&snapshot.part));
         if newer {
             self.restore(snapshot);
         }
         newer
     }
 
-    /// Forgets the provinces counted only from `partitions` (this instance no
+    /// Forgets the parts counted only from `partitions` (this instance no
     /// longer holds them): their next owner counts them on from their
     /// snapshots. Returns how many.
     pub fn forget_partitions(&mut self, partitions: &[i32]) -> usize {
-        let gone: Vec<String> = self
+        let gone: BTreeSet<String> = self
             .positions
             .iter()
             .filter(|(_, p)| !p.is_empty() && p.keys().all(|k| partitions.contains(k)))
-            .map(|(province, _)| province.clone())
+            .map(|(part, _)| part.clone())
             .collect();
-        for province in &gone {
-            self.series.retain(|(_, r), _| r.province().as_str() != province.as_str());
-            self.positions.remove(province);
-            self.dirty.remove(province);
+        self.series.retain(|(_, r), _| !gone.contains(&part(r)));
+        for part in &gone {
+            self.positions.remove(part);
+            self.dirty.remove(part);
         }
         gone.len()
     }
@@ -863,7 +901,8 @@ mod tests {
         w.observe(&item("72.71", T0, 1), NOW);
         let raised_before = w.observe(&item("72.71", T0 + time::Duration::minutes(1), 2), NOW);
         let snapshots = w.snapshot();
-        assert_eq!(snapshots.len(), 1);
+        // the regency's part and the province's own
+        assert_eq!(snapshots.iter().map(|s| s.part.as_str()).collect::<Vec<_>>(), ["72", "72.71"]);
         assert!(w.snapshot().is_empty(), "nothing changed since");
         // a new instance restored from the snapshot…
         let mut restored = absolute();
@@ -896,16 +935,19 @@ mod tests {
             [("72.71".into(), Level::Waspada)]
         );
         let saved = first.snapshot();
-        assert_eq!(saved[0].positions, BTreeMap::from([(1, 12)]));
-        // the instance loses partition 1: the province goes with it
-        assert_eq!(first.forget_partitions(&[1]), 1);
+        assert_eq!(saved.len(), 2, "the regency's part and the province's");
+        assert!(saved.iter().all(|s| s.positions == BTreeMap::from([(1, 12)])));
+        // the instance loses partition 1: the province's parts go with it
+        assert_eq!(first.forget_partitions(&[1]), 2);
         assert!(first.snapshot().is_empty() && first.series.is_empty());
         // the new owner has an older state of the province; the newer wins,
         // an older one read afterwards does not replace it
         let mut second = absolute();
-        let older = Snapshot { positions: BTreeMap::from([(1, 11)]), ..saved[0].clone() };
-        assert!(second.restore_if_newer(saved[0].clone()));
-        assert!(!second.restore_if_newer(older));
+        for snapshot in &saved {
+            let older = Snapshot { positions: BTreeMap::from([(1, 11)]), ..snapshot.clone() };
+            assert!(second.restore_if_newer(snapshot.clone()));
+            assert!(!second.restore_if_newer(older));
+        }
         // it reads on from the committed offset 10: 10 and 11 are not counted again
         assert!(second.observe_at(&item("72.71", minute(0), 1), NOW, 1, 10).is_empty());
         assert!(second.observe_at(&item("72.71", minute(1), 2), NOW, 1, 11).is_empty());
@@ -915,6 +957,95 @@ mod tests {
         );
         // a province fed by a partition still held stays
         assert_eq!(second.forget_partitions(&[0, 2]), 0);
+    }
+
+    /// A national year outgrew one message per province: a province's state
+    /// is saved a regency at a time, each part within a Kafka message, and
+    /// what is restored from the parts counts on as the original would.
+    #[test]
+    fn a_busy_province_is_saved_a_regency_at_a_time_within_a_message() {
+        // Jawa Barat: every regency and city, and the districts of each
+        let mut districts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for region in model::region::regions().iter().filter(|r| r.code.as_str().starts_with("32.")) {
+            if let Some(regency) = region.code.at_level(RegionLevel::Regency).filter(|r| *r != region.code) {
+                districts.entry(regency.to_string()).or_default().push(region.code.to_string());
+            }
+        }
+        let regencies: Vec<String> = districts.keys().cloned().collect();
+        assert_eq!(regencies.len(), 27);
+        let mut w = absolute();
+        let mut n = 0;
+        for minute in 0..40 {
+            for (i, (_, in_it)) in districts.iter().enumerate() {
+                n += 1;
+                let at = T0 + time::Duration::minutes(minute as i64);
+                w.observe_at(&item(&in_it[(minute + i) % in_it.len()], at, n), NOW, 0, n as i64);
+            }
+        }
+        let saved = w.snapshot();
+        let mut parts: Vec<&str> = saved.iter().map(|s| s.part.as_str()).collect();
+        parts.sort_unstable();
+        let mut expected: Vec<&str> = regencies.iter().map(String::as_str).collect();
+        expected.insert(0, "32");
+        assert_eq!(parts, expected);
+        for s in &saved {
+            assert!(s.series.iter().all(|(_, r, _)| part(r) == s.part), "{} holds another part's series", s.part);
+        }
+        let whole: usize = saved.iter().map(|s| model::wire::encode(s).len()).sum();
+        let largest = saved.iter().map(|s| model::wire::encode(s).len()).max().unwrap();
+        assert!(largest * 10 < whole, "one part is {largest} of {whole} bytes");
+        // restored from the parts, the next report raises what it raises in the original
+        let mut restored = absolute();
+        for s in saved.clone() {
+            assert!(restored.restore_if_newer(s));
+        }
+        let next = item(&regencies[4], T0 + time::Duration::minutes(41), n + 1);
+        assert_eq!(
+            raised(&restored.observe_at(&next, NOW, 0, n as i64 + 1)),
+            raised(&w.observe_at(&next, NOW, 0, n as i64 + 1))
+        );
+        // and an old record is not counted again in any part
+        assert!(restored.observe_at(&item(&regencies[4], T0, 5), NOW, 0, 5).is_empty());
+        assert_eq!(restored.series.len(), w.series.len());
+
+        // a part larger than a message sheds its oldest excerpts, never a count
+        let province = saved.iter().find(|s| s.part == "32").unwrap().clone();
+        let full = model::wire::encode(&province).len();
+        // counts alone too large: refused with their size, not cut
+        let Err(counts) = province.clone().encode_within(100) else { panic!("cut to 100 bytes") };
+        assert!(counts > 100 && counts < full);
+        let max = (full + counts) / 2;
+        let fitted = province.clone().encode_within(max).expect("fits without some of its excerpts");
+        assert!(fitted.len() <= max);
+        let back: Snapshot = model::wire::decode(&fitted).unwrap();
+        let (before, after) = (&province.series[0].2, &back.series[0].2);
+        assert!(after.recent.len() < before.recent.len() && after.recent.back() == before.recent.back());
+        assert_eq!((&after.minutes, &after.days, after.level), (&before.minutes, &before.days, before.level));
+    }
+
+    /// A snapshot saved before parts existed holds its whole province under
+    /// the province's code (`"province"`): each of its regencies is restored
+    /// with the snapshot's positions.
+    #[test]
+    fn a_whole_province_saved_by_an_older_node_is_still_restored() {
+        let mut first = absolute();
+        first.observe_at(&item("72.71.01", T0, 1), NOW, 1, 10);
+        first.observe_at(&item("72.10", T0, 2), NOW, 1, 11);
+        let series: Vec<_> = first.snapshot().into_iter().flat_map(|s| s.series).collect();
+        let old = serde_json::json!({"province": "72", "series": series, "positions": {"1": 12}});
+        let mut second = absolute();
+        assert!(second.restore_if_newer(serde_json::from_value(old).unwrap()));
+        assert_eq!(second.series.len(), first.series.len());
+        for region in ["72.71.01", "72.10"] {
+            assert!(second.observe_at(&item(region, T0, 1), NOW, 1, 10).is_empty());
+            assert_eq!(second.positions[&part(&RegionCode::parse(region).unwrap())], BTreeMap::from([(1, 12)]));
+        }
+        // counted on from there: the second report in 72.71.01 raises waspada
+        // there, and the province's third, from two regencies, siaga
+        assert_eq!(
+            raised(&second.observe_at(&item("72.71.01", T0 + time::Duration::minutes(1), 3), NOW, 1, 12)),
+            [("72.71.01".into(), Level::Waspada), ("72".into(), Level::Siaga)]
+        );
     }
 
     #[test]
