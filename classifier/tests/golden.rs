@@ -42,7 +42,7 @@ const KNOWN: [(&str, &str); 2] = [
     ("b081", "a group digging up a grave also reads as mob violence"),
 ];
 
-const FILES: [(&str, &str); 11] = [
+const FILES: [(&str, &str); 12] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -54,6 +54,7 @@ const FILES: [(&str, &str); 11] = [
     ("blind7.jsonl", include_str!("data/blind7.jsonl")),
     ("blind8.jsonl", include_str!("data/blind8.jsonl")),
     ("blind9.jsonl", include_str!("data/blind9.jsonl")),
+    ("blind10.jsonl", include_str!("data/blind10.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -232,7 +233,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 8] = [
+const FLOORS: [(&str, f64); 9] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -241,6 +242,7 @@ const FLOORS: [(&str, f64); 8] = [
     ("blind7.jsonl", 0.97),
     ("blind8.jsonl", 0.95),
     ("blind9.jsonl", 0.96),
+    ("blind10.jsonl", 0.88),
 ];
 
 #[test]
