@@ -349,7 +349,10 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     };
     let intake = if has(Role::Ingest) {
         let store = ingest::Store::open(&config.data_dir.join("ingest.redb"))?;
-        Some(ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files.clone()))
+        Some(
+            ingest::Intake::new(bus.clone(), clock.clone(), config.ingest.clone(), store, files.clone())
+                .named(&config.node_name),
+        )
     } else {
         None
     };

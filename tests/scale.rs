@@ -43,6 +43,18 @@ async fn records(bus: &Bus, topic: Topic) -> Vec<Value> {
     records.iter().map(|r| serde_json::from_slice(&r.payload).unwrap()).collect()
 }
 
+/// A rules file in `dir` with one rule (`sabu`, indicator `narkoba`) and
+/// its threshold over 24 hours at `levels` (TOML lines, `\n`-separated).
+fn sabu_rules(dir: &std::path::Path, levels: &str) -> std::path::PathBuf {
+    let rules = dir.join("rules.toml");
+    let toml = format!(
+        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
+         [threshold.narkoba]\nwindow = \"24h\"\n{levels}"
+    );
+    std::fs::write(&rules, toml).unwrap();
+    rules
+}
+
 /// POSTs a report to `node` with an `Idempotency-Key`.
 async fn post_keyed(node: &Node, key: &str, body: &Value) -> (u16, Value) {
     let r = client()
@@ -189,13 +201,7 @@ fn holds(node: &Node) -> Option<String> {
 async fn threshold_windows_move_with_their_partitions() {
     let prefix = unique("handover-");
     let root = tempfile::tempdir().unwrap();
-    let rules = root.path().join("rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
-         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\n",
-    )
-    .unwrap();
+    let rules = sabu_rules(root.path(), "waspada = 3\nsiaga = 5\n");
     let config = format!("{}\n[rules]\npath = \"{}\"\n", kafka_section(&prefix), rules.display());
     let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
     let mut one = Node::start(&root.path().join("one"), &config, &["classifier"]).await;
@@ -214,17 +220,14 @@ async fn threshold_windows_move_with_their_partitions() {
         metric(&two, "kentongan_classifier_processed_total").await,
     );
     assert!(by_one > 0.0 && by_two > 0.0, "one copy held every partition ({by_one}, {by_two})");
-    // the windows of every province are saved
+    // the windows of every regency are saved (a part each: the regency with its districts)
     let saved = eventually(Duration::from_secs(20), || async {
-        let provinces: BTreeSet<String> = records(&bus, Topic::Windows)
-            .await
-            .iter()
-            .filter_map(|s| s["province"].as_str().map(str::to_owned))
-            .collect();
-        (provinces.len() == REGENCIES.len()).then_some(())
+        let parts: BTreeSet<String> =
+            records(&bus, Topic::Windows).await.iter().filter_map(|s| s["part"].as_str().map(str::to_owned)).collect();
+        REGENCIES.iter().all(|r| parts.contains(*r)).then_some(())
     })
     .await;
-    assert!(saved.is_some(), "not every province's windows were saved");
+    assert!(saved.is_some(), "not every regency's windows were saved");
     assert!(raised(&bus).await.is_empty());
 
     // the first copy dies; the survivor takes its partitions and their windows
@@ -258,8 +261,11 @@ async fn threshold_windows_move_with_their_partitions() {
 
 /// How many reports the scale-out test streams (`TEST_KENTONGAN_SCALE_REPORTS`).
 fn scale_reports() -> usize {
-    std::env::var("TEST_KENTONGAN_SCALE_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_400)
+    std::env::var("TEST_KENTONGAN_SCALE_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
 }
+
+/// How many clients post at once in the streaming tests.
+const CLIENTS: usize = 32;
 
 /// The messages in the harness's SMTP sink to `recipient`, by alert id (the
 /// Message-ID starts with it).
@@ -299,13 +305,7 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     let database = unique("scale_");
     let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
     let root = tempfile::tempdir().unwrap();
-    let rules = root.path().join("rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
-         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 3\nsiaga = 5\nawas = 8\n",
-    )
-    .unwrap();
+    let rules = sabu_rules(root.path(), "waspada = 3\nsiaga = 5\nawas = 8\n");
     let config = format!(
         "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
          [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
@@ -335,22 +335,23 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let bus = bus(&prefix).await;
 
-    // the stream, from 8 clients; one of each stage dies a third of the way
-    // in and comes back two thirds in
+    // the stream, from CLIENTS clients on one connection pool; one of each
+    // stage dies a third of the way in and comes back two thirds in
     let run = unique("run");
     let posted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let http = client();
+    let streaming = std::time::Instant::now();
     let mut clients = tokio::task::JoinSet::new();
-    for c in 0..8 {
-        let (url, run, posted) = (ingest.url("/api/v1/reports"), run.clone(), posted.clone());
+    for c in 0..CLIENTS {
+        let (http, url, run, posted) = (http.clone(), ingest.url("/api/v1/reports"), run.clone(), posted.clone());
         clients.spawn(async move {
-            for i in (c..n).step_by(8) {
+            for i in (c..n).step_by(CLIENTS) {
                 let regency = REGENCIES[i % REGENCIES.len()];
                 let body = json!({"text": format!("Pesta sabu nomor {i} di {regency} {run}"), "region": regency});
                 let key = format!("{run}-{i}");
                 // a 503 (the broker busy) is retried with the same key, as a client would
                 loop {
-                    let r =
-                        client().post(&url).bearer_auth(TOKEN).header("Idempotency-Key", &key).json(&body).send().await;
+                    let r = http.post(&url).bearer_auth(TOKEN).header("Idempotency-Key", &key).json(&body).send().await;
                     match r.as_ref().map(|r| r.status().as_u16()) {
                         Ok(202) => break,
                         Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -381,7 +382,12 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     while let Some(done) = clients.join_next().await {
         done.unwrap();
     }
-    let streamed = started.elapsed();
+    let streamed = streaming.elapsed();
+    eprintln!(
+        "scale-out: {n} reports posted in {:.1} s ({:.0} reports/s) by {CLIENTS} clients",
+        streamed.as_secs_f64(),
+        n as f64 / streamed.as_secs_f64()
+    );
 
     // every report in each search replica once
     for indexer in [&indexer_1, &indexer_2] {
@@ -408,6 +414,12 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     })
     .await;
     assert_eq!(counted, Some((n as u64, n as u64)), "ClickHouse: (rows, distinct ids) of {n}");
+    let stored = streaming.elapsed();
+    eprintln!(
+        "scale-out: {n} reports in both search replicas and ClickHouse {:.1} s after the first post ({:.0} reports/s)",
+        stored.as_secs_f64(),
+        n as f64 / stored.as_secs_f64()
+    );
     // every level of every regency raised once, at exactly its count
     let alerts = raised_n(&bus, 3 * REGENCIES.len()).await;
     assert_eq!(alerts.len(), 3 * REGENCIES.len(), "{alerts:?}");
@@ -430,8 +442,7 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
     let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
     eprintln!(
-        "scale-out: {n} reports streamed in {:.1} s, all checked after {:.1} s; {} alerts, {} mails, lost {}, doubled {}",
-        streamed.as_secs_f64(),
+        "scale-out: the whole test {:.1} s; {} alerts, {} mails, lost {}, doubled {}",
         started.elapsed().as_secs_f64(),
         ids.len(),
         mails.values().sum::<usize>(),
@@ -583,13 +594,7 @@ async fn a_notification_waiting_for_the_mail_server_survives_an_alerter_kill() {
     let prefix = unique("smtpdown-");
     let root = tempfile::tempdir().unwrap();
     let (port, maildir) = (common::free_port(), root.path().join("mail"));
-    let rules = root.path().join("rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nid = \"narkoba.sabu\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\n\
-         [threshold.narkoba]\nwindow = \"24h\"\nwaspada = 1\n",
-    )
-    .unwrap();
+    let rules = sabu_rules(root.path(), "waspada = 1\n");
     let config = format!(
         "{}\n[smtp]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
          [rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n",
@@ -744,4 +749,332 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
     })
     .await;
     assert_eq!(total, Some(accepted), "search after the broker's restart:\n{}", stages.log());
+}
+
+/// SplitMix64: a small seeded generator, so a run's choices can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    /// From `TEST_KENTONGAN_SEED`, else from the clock; prints the seed.
+    fn seeded() -> Rng {
+        let seed = std::env::var("TEST_KENTONGAN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        });
+        eprintln!("random kills: seed {seed} (TEST_KENTONGAN_SEED={seed} replays the choices)");
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// What a trial kills: the embedded node (every stage in one process), or
+/// one stage role of the Kafka path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Victim {
+    Embedded,
+    Ingest,
+    Classifier,
+    Indexer,
+}
+
+/// Every report id in `node`'s search index, in pages of 1,000 (a report
+/// indexed twice would be listed twice).
+async fn indexed_ids(node: &Node) -> Option<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(cursor) => format!("/api/v1/search?limit=1000&after={cursor}"),
+            None => "/api/v1/search?limit=1000".to_owned(),
+        };
+        let page = common::get_ok(node, &path).await?;
+        ids.extend(page["hits"].as_array()?.iter().filter_map(|h| h["id"].as_str().map(str::to_owned)));
+        match page["next"].as_str() {
+            Some(next) => after = Some(form_urlencoded::byte_serialize(next.as_bytes()).collect()),
+            None => break,
+        }
+    }
+    ids.sort();
+    Some(ids)
+}
+
+/// Reports posted by a few clients, each with its own idempotency key and
+/// retried with it (after a refused connection or a 503) until it is
+/// accepted, to whichever address the intake has now.
+struct Stream {
+    url: std::sync::Arc<std::sync::Mutex<String>>,
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    clients: tokio::task::JoinSet<()>,
+}
+
+impl Stream {
+    fn start(url: String, run: &str) -> Stream {
+        let url = std::sync::Arc::new(std::sync::Mutex::new(url));
+        let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let http = client();
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (url, accepted, stop, next, http, run) =
+                (url.clone(), accepted.clone(), stop.clone(), next.clone(), http.clone(), run.to_owned());
+            clients.spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let regency = REGENCIES[i % REGENCIES.len()];
+                    let body = json!({"text": format!("Pesta sabu nomor {i} di {regency} {run}"), "region": regency});
+                    let key = format!("{run}-{i}");
+                    let id = loop {
+                        let to = url.lock().unwrap().clone();
+                        let r = http
+                            .post(&to)
+                            .bearer_auth(TOKEN)
+                            .header("Idempotency-Key", &key)
+                            .timeout(Duration::from_secs(30))
+                            .json(&body)
+                            .send()
+                            .await;
+                        match r {
+                            Ok(r) if r.status() == 202 => break r.json::<Value>().await.unwrap()["id"].clone(),
+                            Ok(r) if r.status() != 503 => {
+                                panic!("report {i}: {} {}", r.status(), r.text().await.unwrap())
+                            }
+                            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+                        }
+                    };
+                    accepted.lock().unwrap().push(id.as_str().unwrap().to_owned());
+                }
+            });
+        }
+        Stream { url, accepted, stop, clients }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.lock().unwrap().len()
+    }
+
+    async fn until(&self, n: usize) {
+        eventually(Duration::from_secs(120), || async { (self.accepted() >= n).then_some(()) })
+            .await
+            .unwrap_or_else(|| panic!("only {} of {n} reports were accepted", self.accepted()));
+    }
+
+    /// Stops after the reports being posted are accepted; their ids, sorted.
+    async fn finish(mut self) -> Vec<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        while let Some(done) = self.clients.join_next().await {
+            done.unwrap();
+        }
+        let mut ids = self.accepted.lock().unwrap().clone();
+        ids.sort();
+        ids
+    }
+}
+
+/// Waits until `found` lists exactly `accepted`; panics with what differs.
+async fn exactly<F, Fut>(what: &str, accepted: &[String], mut found: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<Vec<String>>>,
+{
+    let seen = eventually(Duration::from_secs(90), || {
+        let listed = found();
+        async move { listed.await.filter(|ids| ids.len() >= accepted.len()) }
+    })
+    .await
+    .unwrap_or_default();
+    if seen != accepted {
+        let set: BTreeSet<&String> = seen.iter().collect();
+        let lost: Vec<&String> = accepted.iter().filter(|id| !set.contains(id)).collect();
+        let wanted: BTreeSet<&String> = accepted.iter().collect();
+        let extra: Vec<&String> = seen.iter().filter(|id| !wanted.contains(id)).collect();
+        let doubled = seen.len() - set.len();
+        panic!(
+            "{what}: {} accepted, {} stored; lost {lost:?}, not accepted {extra:?}, {doubled} doubled",
+            accepted.len(),
+            seen.len()
+        );
+    }
+}
+
+/// Twenty trials: while reports stream in, a process is killed with -9 at a
+/// random moment (after a random number of accepted reports) and started
+/// again: the embedded node, or the Kafka path's ingest, classifier or
+/// indexer node, five times each in a random order. After each trial every
+/// report that was answered 202 is in search (and on the Kafka path in
+/// ClickHouse) exactly once, and nothing else is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_survive_kill_9_at_random_moments() {
+    let started = std::time::Instant::now();
+    let mut rng = Rng::seeded();
+    let mut order: Vec<Victim> = [Victim::Embedded, Victim::Ingest, Victim::Classifier, Victim::Indexer]
+        .into_iter()
+        .flat_map(|v| std::iter::repeat_n(v, 5))
+        .collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    let root = tempfile::tempdir().unwrap();
+    let database = unique("kills_");
+    let embedded_config = "[ingest]\nrate_per_account = 0\n".to_owned();
+    let kafka_config = format!(
+        "{}\n[clickhouse]\nurl = \"{}\"\ndatabase = \"{database}\"\n\n[ingest]\nrate_per_account = 0\n",
+        kafka_section(&unique("kills-")),
+        service("TEST_KENTONGAN_CLICKHOUSE")
+    );
+    let start = |name: &'static str, roles: &'static [&'static str]| {
+        let config = if roles.is_empty() { embedded_config.clone() } else { kafka_config.clone() };
+        let dir = root.path().join(name);
+        async move { Node::start(&dir, &config, roles).await }
+    };
+    let mut embedded = start("embedded", &[]).await;
+    let mut ingest = start("ingest", &["ingest"]).await;
+    let mut classifier = start("classifier", &["classifier"]).await;
+    let mut indexer = start("indexer", &["indexer", "api"]).await;
+    let (mut on_embedded, mut on_kafka) = (Vec::new(), Vec::new());
+    let in_clickhouse = |database: String| async move {
+        let rows = clickhouse(&database, "SELECT toString(id) FROM reports FINAL FORMAT TSV").await?;
+        let mut ids: Vec<String> = rows.lines().map(str::to_owned).collect();
+        ids.sort();
+        Some(ids)
+    };
+
+    for (trial, victim) in order.into_iter().enumerate() {
+        let trial_started = std::time::Instant::now();
+        let intake = if victim == Victim::Embedded { &embedded } else { &ingest };
+        let stream = Stream::start(intake.url("/api/v1/reports"), &unique(&format!("t{trial}-")));
+        let before = 1 + rng.below(150);
+        stream.until(before).await;
+        let restarted = match victim {
+            Victim::Embedded => {
+                embedded.kill9();
+                embedded = start("embedded", &[]).await;
+                &embedded
+            }
+            Victim::Ingest => {
+                ingest.kill9();
+                ingest = start("ingest", &["ingest"]).await;
+                &ingest
+            }
+            Victim::Classifier => {
+                classifier.kill9();
+                classifier = start("classifier", &["classifier"]).await;
+                &classifier
+            }
+            Victim::Indexer => {
+                indexer.kill9();
+                indexer = start("indexer", &["indexer", "api"]).await;
+                &indexer
+            }
+        };
+        if matches!(victim, Victim::Embedded | Victim::Ingest) {
+            *stream.url.lock().unwrap() = restarted.url("/api/v1/reports");
+        }
+        let killed_at = stream.accepted();
+        stream.until(killed_at + 40).await;
+        let accepted = stream.finish().await;
+        let all = if victim == Victim::Embedded { &mut on_embedded } else { &mut on_kafka };
+        all.extend(accepted.iter().cloned());
+        all.sort();
+        let what = format!("trial {trial} ({victim:?} killed after {before} reports)");
+        if victim == Victim::Embedded {
+            exactly(&format!("{what}: search"), &on_embedded, || indexed_ids(&embedded)).await;
+        } else {
+            exactly(&format!("{what}: search"), &on_kafka, || indexed_ids(&indexer)).await;
+            exactly(&format!("{what}: ClickHouse"), &on_kafka, || in_clickhouse(database.clone())).await;
+        }
+        eprintln!(
+            "random kills: trial {trial}: {victim:?} killed after {before} reports, {} in the trial, {:.1} s",
+            accepted.len(),
+            trial_started.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!(
+        "random kills: 20 trials, {} reports on the embedded node and {} on Kafka, {:.1} s",
+        on_embedded.len(),
+        on_kafka.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The SMS gateway is unreachable when an alert is raised; the alerter
+/// records failed attempts, is killed with -9 and started again, and once the
+/// gateway is back each message of the alert goes out exactly once: the
+/// retry lives in the outbox.
+#[tokio::test]
+async fn an_sms_waiting_for_the_gateway_survives_an_alerter_kill() {
+    let prefix = unique("smsdown-");
+    let root = tempfile::tempdir().unwrap();
+    let (gateway, url) = common::gateway::Gateway::start(0).await;
+    let (at, path) = url.trim_start_matches("http://").split_once('/').unwrap();
+    let mut proxy = Proxy::start(at).await;
+    proxy.down().await;
+    let rules = sabu_rules(root.path(), "waspada = 1\n");
+    let config = format!(
+        "{}\n[sms_gateway]\nurl = \"http://127.0.0.1:{}/{}\"\ntoken = \"t\"\n\n\
+         [rules]\npath = \"{}\"\n\n[delivery]\ngroup_window = \"0s\"\n",
+        kafka_section(&prefix),
+        proxy.port,
+        path,
+        rules.display()
+    );
+    let front = Node::start(&root.path().join("front"), &config, &["ingest", "classifier", "api"]).await;
+    let mut alerter = Node::start(&root.path().join("alerter"), &config, &["alerter"]).await;
+    let phones = ["+6281234567890", "+6281298765432"];
+    let unit = json!({"name": "Kesbangpol", "regions": ["72"], "indicators": ["narkoba"], "phones": phones});
+    let r = client().post(front.url("/api/v1/units")).bearer_auth(TOKEN).json(&unit).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body = json!({"text": "Pesta sabu di gang sempit", "region": "72.71.02"});
+    let r = client().post(front.url("/api/v1/reports")).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    // a failed attempt is recorded for each phone
+    let failed = |d: &Value| d["channel"] == "sms" && d["error"].is_string();
+    let alert = eventually(Duration::from_secs(60), || async {
+        let alerts = common::get_ok(&front, "/api/v1/alerts").await?;
+        let alert = alerts["alerts"].as_array()?.first()?.clone();
+        let deliveries = alert["deliveries"].as_array()?;
+        phones.iter().all(|p| deliveries.iter().any(|d| d["recipient"] == *p && failed(d))).then_some(alert)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no failed attempt recorded:\n{}", alerter.log()));
+    let id = alert["id"].as_str().unwrap().to_owned();
+    assert!(gateway.requests().is_empty());
+
+    alerter.kill9();
+    let alerter = Node::start(&root.path().join("alerter"), &config, &["alerter"]).await;
+    proxy.up().await;
+    // once every phone's success is recorded, nothing is left to send
+    eventually(Duration::from_secs(120), || async {
+        let alert = common::get_ok(&front, &format!("/api/v1/alerts/{id}")).await?;
+        let deliveries = alert["deliveries"].as_array()?;
+        let sent =
+            |p: &str| deliveries.iter().any(|d| d["recipient"] == p && d["channel"] == "sms" && d["error"].is_null());
+        phones.iter().all(|p| sent(p)).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the SMS were not sent and recorded:\n{}", alerter.log()));
+    let mut sent: Vec<(String, String)> = gateway
+        .requests()
+        .iter()
+        .map(|(_, body)| {
+            let body: Value = serde_json::from_str(body).unwrap();
+            (body["to"].as_str().unwrap().to_owned(), body["text"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    sent.sort();
+    let once: BTreeSet<&(String, String)> = sent.iter().collect();
+    assert_eq!(once.len(), sent.len(), "an SMS went out twice: {sent:?}");
+    let to: BTreeSet<&str> = sent.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(to, BTreeSet::from(phones), "{sent:?}");
 }

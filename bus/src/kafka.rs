@@ -79,6 +79,9 @@ impl KafkaConfig {
     }
 }
 
+/// How long the broker may hold a prompt subscription's fetch.
+const PROMPT_FETCH: Duration = Duration::from_millis(10);
+
 fn unavailable(e: &KafkaError) -> Error {
     Error::Unavailable(e.to_string())
 }
@@ -225,9 +228,15 @@ impl KafkaBus {
         .map_err(|_| Error::Closed)?
     }
 
-    pub(crate) fn subscribe(&self, topic: Topic, group: Option<&str>) -> Result<KafkaSubscription> {
+    /// A consumer of `topic` for `group` (`None`: a replay). `prompt`: the
+    /// broker answers each fetch within [`PROMPT_FETCH`] even when nothing is
+    /// new (by default it may hold a fetch for 500 ms, and tansu does).
+    pub(crate) fn subscribe(&self, topic: Topic, group: Option<&str>, prompt: bool) -> Result<KafkaSubscription> {
         let name = self.config.topic(topic);
         let mut cc = self.config.client();
+        if prompt {
+            cc.set("fetch.wait.max.ms", PROMPT_FETCH.as_millis().to_string());
+        }
         let session = self.config.session_timeout.as_millis();
         // the consumer says when it has reached the end of a partition: a
         // fetch found nothing after its position (tansu misreports the end

@@ -194,7 +194,7 @@ impl Bus {
             Bus::Embedded(log) => log.subscribe(topic, Some(group)).map(Subscription::Embedded),
             Bus::Kafka(k) => {
                 let (k, group) = (k.clone(), group.to_owned());
-                tokio::task::spawn_blocking(move || k.subscribe(topic, Some(&group)))
+                tokio::task::spawn_blocking(move || k.subscribe(topic, Some(&group), false))
                     .await
                     .map_err(|_| Error::Closed)?
                     .map(Subscription::Kafka)
@@ -205,11 +205,23 @@ impl Bus {
     /// Reads `topic` from the beginning without a group and without commits:
     /// how a node rebuilds state from a compacted configuration topic.
     pub async fn replay(&self, topic: Topic) -> Result<Subscription> {
+        self.replay_as(topic, false).await
+    }
+
+    /// [`Bus::replay`] for a follower that requests wait on (the intake's
+    /// idempotency keys): a new record reaches it within milliseconds, not
+    /// after the broker held an idle fetch for up to half a second, at the
+    /// cost of a fetch every few milliseconds while the topic is quiet.
+    pub async fn replay_promptly(&self, topic: Topic) -> Result<Subscription> {
+        self.replay_as(topic, true).await
+    }
+
+    async fn replay_as(&self, topic: Topic, prompt: bool) -> Result<Subscription> {
         match self {
             Bus::Embedded(log) => log.subscribe(topic, None).map(Subscription::Embedded),
             Bus::Kafka(k) => {
                 let k = k.clone();
-                tokio::task::spawn_blocking(move || k.subscribe(topic, None))
+                tokio::task::spawn_blocking(move || k.subscribe(topic, None, prompt))
                     .await
                     .map_err(|_| Error::Closed)?
                     .map(Subscription::Kafka)

@@ -12,7 +12,9 @@
 //!   node waits for that attempt's `used` and answers with its report id; if
 //!   none comes within [`TAKEOVER`] (the node that claimed died before it
 //!   published, or its publish failed), it publishes the report itself under
-//!   the first claim's id, so the retry is neither lost nor doubled.
+//!   the first claim's id and times, so the retry is neither lost nor doubled.
+//!   It does so at once when the claim's attempt failed on this node, or
+//!   was made by this node's previous process (killed, then started again).
 //!
 //! Every node follows the topic into its own `ingest.redb` ([`follow`]), so a
 //! retry that reaches any node later finds the key there at once. A node
@@ -23,10 +25,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bus::{Bus, Position, Topic};
+use bus::{Bus, Topic};
 use model::{Report, ReportId, wire};
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{Accepted, Error, Intake, Store};
@@ -49,6 +51,19 @@ pub struct KeyRecord {
     pub claim: Uuid,
     /// `false`: a claim; `true`: the report is on the log.
     pub used: bool,
+    /// When the claim's report was received, and when it says it happened:
+    /// a takeover publishes the report with these, so that it is the same
+    /// record as one the first attempt may have published after all
+    /// (ClickHouse keeps a report by its region, time and id).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub received_at: Option<time::OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub reported_at: Option<time::OffsetDateTime>,
+    /// The `node_name` of the node that claimed, and an id of its process:
+    /// a node started again takes over the claims its previous process left
+    /// at once (that process is gone), rather than after [`TAKEOVER`].
+    #[serde(default)]
+    pub node: Option<(String, Uuid)>,
 }
 
 /// The keys shared through the `idempotency` topic. Cheap to clone.
@@ -56,11 +71,13 @@ pub struct KeyRecord {
 pub struct SharedKeys {
     bus: Bus,
     store: Store,
-    /// The highest offset of each partition applied to the store.
-    read: Arc<watch::Sender<HashMap<i32, i64>>>,
+    /// Claims of this node waiting to be read back from the topic.
+    waiting: Arc<Mutex<HashMap<Uuid, oneshot::Sender<()>>>>,
     /// Claims of this node whose report could not be published: a retry
     /// takes them over at once.
     abandoned: Arc<Mutex<HashSet<Uuid>>>,
+    /// This node's name and the id of this process (see [`KeyRecord::node`]).
+    node: Option<(String, Uuid)>,
 }
 
 impl std::fmt::Debug for SharedKeys {
@@ -71,7 +88,22 @@ impl std::fmt::Debug for SharedKeys {
 
 impl SharedKeys {
     pub fn new(bus: Bus, store: Store) -> Self {
-        Self { bus, store, read: Arc::new(watch::channel(HashMap::new()).0), abandoned: Arc::default() }
+        Self { bus, store, waiting: Arc::default(), abandoned: Arc::default(), node: None }
+    }
+
+    /// Names the node (its `node_name`, unique among the ingest nodes).
+    pub fn named(mut self, node_name: &str) -> Self {
+        self.node = Some((node_name.to_owned(), Uuid::now_v7()));
+        self
+    }
+
+    /// Whether `claim` was made by an earlier process of this node, which
+    /// is gone since this one runs in its place.
+    fn left_by_earlier_process(&self, claim: &KeyRecord) -> bool {
+        match (&self.node, &claim.node) {
+            (Some((ours, now)), Some((theirs, then))) => ours == theirs && now != then,
+            _ => false,
+        }
     }
 
     /// The first report for `key`, if the key was used.
@@ -87,25 +119,39 @@ impl SharedKeys {
         }))
     }
 
-    async fn first_claim(&self, key: &str) -> Result<Option<(u128, [u8; 32], u128)>, Error> {
+    async fn first_claim(&self, key: &str) -> Result<Option<KeyRecord>, Error> {
         let (store, k) = (self.store.clone(), key.to_owned());
         tokio::task::spawn_blocking(move || store.first_claim(&k)).await.map_err(|e| Error::Storage(e.to_string()))?
     }
 
-    /// Waits until the store holds everything up to `at`.
-    async fn read_up_to(&self, at: Position) -> Result<(), Error> {
-        let mut read = self.read.subscribe();
-        let reached = read.wait_for(|m| m.get(&at.partition).is_some_and(|o| *o >= at.offset));
-        match tokio::time::timeout(READ_UP_TO_CLAIM, reached).await {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(Error::Unavailable(bus::Error::Unavailable(
-                "the idempotency keys of the other ingest nodes cannot be read right now".into(),
-            ))),
+    /// Publishes this node's `claim` and waits until [`follow`] has applied
+    /// it, and with it everything before it in its partition, to the store.
+    /// The claim is known by its own id, not by the offset the broker gave
+    /// back: nothing here depends on a broker reporting offsets the way its
+    /// consumers then see them.
+    async fn claim(&self, claim: &KeyRecord) -> Result<(), Error> {
+        let (read, read_back) = oneshot::channel();
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).insert(claim.claim, read);
+        let outcome = match self.publish(claim).await {
+            Ok(_) => match tokio::time::timeout(READ_UP_TO_CLAIM, read_back).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(Error::Unavailable(bus::Error::Unavailable(
+                    "the idempotency keys of the other ingest nodes cannot be read right now".into(),
+                ))),
+            },
+            Err(e) => Err(e),
+        };
+        if outcome.is_err() {
+            self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&claim.claim);
+            // the claim may be on the topic, but this attempt publishes
+            // nothing under it: its retry takes it over at once
+            self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).insert(claim.claim);
         }
+        outcome
     }
 
-    async fn publish(&self, record: &KeyRecord) -> Result<Position, Error> {
-        Ok(self.bus.publish_at(Topic::Idempotency, &record.key, &wire::encode(record)).await?)
+    async fn publish(&self, record: &KeyRecord) -> Result<(), Error> {
+        Ok(self.bus.publish(Topic::Idempotency, &record.key, &wire::encode(record)).await?)
     }
 
     /// Publishes `report` under `claim` and records the key as used.
@@ -129,8 +175,10 @@ impl SharedKeys {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
-        let (store, key, digest) = (self.store.clone(), claim.key.clone(), claim.digest);
-        let _ = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128(), digest)).await;
+        // The store learns of `used` from the topic ([`follow`]); a retry that
+        // comes before it claims again, and reading up to that claim brings
+        // `used` in. (Writing it here too cost a commit, a disk flush, on
+        // every request, one after another.)
         Ok(id)
     }
 
@@ -146,14 +194,22 @@ impl SharedKeys {
         if let Some(first) = self.used(&key, digest).await? {
             return Ok(first);
         }
-        let claim = KeyRecord { key: key.clone(), id: report.id.0, digest, claim: Uuid::now_v7(), used: false };
-        let at = self.publish(&claim).await?;
-        self.read_up_to(at).await?;
-        let (first_id, first_digest, first_claim) = self
+        let claim = KeyRecord {
+            key: key.clone(),
+            id: report.id.0,
+            digest,
+            claim: Uuid::now_v7(),
+            used: false,
+            received_at: Some(report.received_at),
+            reported_at: Some(report.reported_at),
+            node: self.node.clone(),
+        };
+        self.claim(&claim).await?;
+        let first = self
             .first_claim(&key)
             .await?
-            .ok_or_else(|| Error::Storage(format!("the claim of an idempotency key at {at:?} was not kept")))?;
-        let (first_id, first_claim) = (Uuid::from_u128(first_id), Uuid::from_u128(first_claim));
+            .ok_or_else(|| Error::Storage(format!("the claim {} of an idempotency key was not kept", claim.claim)))?;
+        let (first_id, first_claim) = (first.id, first.claim);
         if let Some(first) = self.used(&key, digest).await? {
             return Ok(first);
         }
@@ -161,12 +217,14 @@ impl SharedKeys {
             let id = self.publish_report(intake, &claim, report).await?;
             return Ok(Accepted { id, replayed: false, changed: false });
         }
-        let first = KeyRecord { key: key.clone(), id: first_id, digest: first_digest, claim: first_claim, used: false };
-        if first_digest != digest {
+        if first.digest != digest {
             return Ok(Accepted { id: ReportId(first_id), replayed: true, changed: true });
         }
         // a retry racing the first attempt: wait for its report
-        let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).remove(&first_claim);
+        // (kept until the report is out: a takeover that fails leaves the
+        // claim abandoned for the next retry, which would otherwise wait)
+        let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).contains(&first_claim)
+            || self.left_by_earlier_process(&first);
         if !abandoned {
             let deadline = tokio::time::Instant::now() + TAKEOVER;
             while tokio::time::Instant::now() < deadline {
@@ -178,7 +236,10 @@ impl SharedKeys {
         }
         tracing::warn!(key, report = %first_id, "the first attempt of an idempotency key never published; publishing it now");
         report.id = ReportId(first_id);
+        report.received_at = first.received_at.unwrap_or(report.received_at);
+        report.reported_at = first.reported_at.unwrap_or(report.reported_at);
         let id = self.publish_report(intake, &first, report).await?;
+        self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).remove(&first_claim);
         Ok(Accepted { id, replayed: true, changed: false })
     }
 }
@@ -186,7 +247,7 @@ impl SharedKeys {
 /// Keeps `keys`' store current from the `idempotency` topic, from its start,
 /// forever (records applied again change nothing).
 pub async fn follow(keys: SharedKeys) -> bus::Result<()> {
-    let mut sub = keys.bus.replay(Topic::Idempotency).await?;
+    let mut sub = keys.bus.replay_promptly(Topic::Idempotency).await?;
     loop {
         let batch = sub.next_batch(512, Duration::from_millis(2)).await?;
         let records: Vec<KeyRecord> = batch
@@ -199,16 +260,17 @@ pub async fn follow(keys: SharedKeys) -> bus::Result<()> {
                     .ok()
             })
             .collect();
+        let claims: Vec<Uuid> = records.iter().filter(|r| !r.used).map(|r| r.claim).collect();
         let store = keys.store.clone();
         tokio::task::spawn_blocking(move || store.apply_keys(&records))
             .await
             .map_err(|e| bus::Error::Unavailable(e.to_string()))?
             .map_err(|e| bus::Error::Unavailable(e.to_string()))?;
-        keys.read.send_modify(|read| {
-            for r in &batch {
-                let o = read.entry(r.partition).or_insert(r.offset);
-                *o = (*o).max(r.offset);
+        let mut waiting = keys.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        for claim in claims {
+            if let Some(read) = waiting.remove(&claim) {
+                let _ = read.send(());
             }
-        });
+        }
     }
 }

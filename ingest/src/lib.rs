@@ -339,8 +339,17 @@ impl Intake {
             bus,
             store,
             attachments,
-            key_locks: (0..64).map(|_| tokio::sync::Mutex::new(())).collect(),
+            // many, so that a key waiting for its first attempt (up to
+            // `keys::TAKEOVER`) seldom holds up another
+            key_locks: (0..4096).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
+    }
+
+    /// Names the node, for its idempotency keys over Kafka: its `node_name`,
+    /// unique among the ingest nodes (see [`keys::KeyRecord::node`]).
+    pub fn named(mut self, node_name: &str) -> Self {
+        self.shared_keys = self.shared_keys.map(|k| k.named(node_name));
+        self
     }
 
     /// Over Kafka, the keys this node must follow ([`keys::follow`]) for
@@ -390,22 +399,49 @@ impl Intake {
         }
         let store = self.store.clone();
         let k = key.clone();
-        let seen = tokio::task::spawn_blocking(move || store.idempotent(&k))
-            .await
-            .map_err(|e| Error::Storage(e.to_string()))??;
+        let (seen, pending) =
+            tokio::task::spawn_blocking(move || Ok::<_, Error>((store.idempotent(&k)?, store.pending(&k)?)))
+                .await
+                .map_err(|e| Error::Storage(e.to_string()))??;
         if let Some((id, first)) = seen {
             // a key recorded before digests were kept counts as the same content
             let changed = first.is_some_and(|d| d != digest);
             return Ok(Accepted { id: ReportId(uuid_from(id)), replayed: true, changed });
         }
+        let mut report = report;
+        // the first attempt's report may be on the log already (the node
+        // stopped before it remembered the key): the same report again
+        let replayed = match pending {
+            Some(first) if first.digest != digest => {
+                return Ok(Accepted { id: ReportId(first.id), replayed: true, changed: true });
+            }
+            Some(first) => {
+                (report.id, report.received_at, report.reported_at) =
+                    (ReportId(first.id), first.received_at, first.reported_at);
+                true
+            }
+            None => {
+                let (store, k) = (self.store.clone(), key.clone());
+                let pending = store::Pending {
+                    id: report.id.0,
+                    digest,
+                    received_at: report.received_at,
+                    reported_at: report.reported_at,
+                };
+                tokio::task::spawn_blocking(move || store.set_pending(&k, &pending))
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))??;
+                false
+            }
+        };
         let id = self.accept(report).await?;
         let store = self.store.clone();
         let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128(), digest)).await;
         if !matches!(remembered, Ok(Ok(()))) {
-            // The report is durable; only a retry of it could now be doubled.
+            // The report is durable; a retry publishes it again under its id.
             tracing::error!(report = %id, "could not record the idempotency key");
         }
-        Ok(Accepted { id, replayed: false, changed: false })
+        Ok(Accepted { id, replayed, changed: false })
     }
 
     /// Publishes a report, keyed by its province, once it is bounded (see

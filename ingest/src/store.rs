@@ -20,11 +20,32 @@ const IDEMPOTENCY: TableDefinition<&str, FirstGiven> = TableDefinition::new("ide
 /// The first format, key → report id, converted at open.
 const IDEMPOTENCY_V1: TableDefinition<&str, u128> = TableDefinition::new("idempotency");
 /// Over Kafka: the first claim of each key on the `idempotency` topic (see
-/// [`crate::keys`]): the report id, the submission's digest, the claim's own id.
-const CLAIMS: TableDefinition<&str, (u128, [u8; 32], u128)> = TableDefinition::new("idempotency.claims");
+/// [`crate::keys`]), as the topic carries it.
+const CLAIMS: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency.claims.v2");
+/// The first format of [`CLAIMS`] (without the claim's times), dropped at
+/// open: the table is made again from the topic.
+const CLAIMS_V1: TableDefinition<&str, (u128, [u8; 32], u128)> = TableDefinition::new("idempotency.claims");
+/// Without Kafka: the keys whose report is on its way to the log (a
+/// [`Pending`] each), written before it goes there and cleared by
+/// [`Store::remember`] once it is.
+const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency.pending");
 const SMS_PARTS: TableDefinition<&str, &[u8]> = TableDefinition::new("sms_parts");
 const FEED_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("feed_state");
 const FEED_SEEN: TableDefinition<&str, i64> = TableDefinition::new("feed_seen");
+
+/// The report an idempotency key's first attempt is publishing: after a
+/// crash before the key was remembered, its retry publishes this same report
+/// (id and times) again rather than a second one, and the stores, which keep
+/// a report by its id, hold it once.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    pub id: uuid::Uuid,
+    pub digest: [u8; 32],
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub reported_at: time::OffsetDateTime,
+}
 
 /// The intake's durable state. Cheap to clone. After an I/O error (a full
 /// disk) the file is opened again once it can be written.
@@ -61,7 +82,11 @@ fn setup(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     if v1 {
         txn.delete_table(IDEMPOTENCY_V1)?;
     }
+    if txn.list_tables()?.any(|t| t.name() == CLAIMS_V1.name()) {
+        txn.delete_table(CLAIMS_V1)?;
+    }
     txn.open_table(CLAIMS)?;
+    txn.open_table(PENDING)?;
     txn.open_table(SMS_PARTS)?;
     txn.open_table(FEED_STATE)?;
     txn.open_table(FEED_SEEN)?;
@@ -103,20 +128,22 @@ impl Store {
         self.with(|db| Ok(db.begin_read()?.open_table(IDEMPOTENCY)?.get(key)?.map(|v| v.value())))
     }
 
-    /// Records `id` as the report for `key`, submitted with `digest`, durably.
+    /// Records `id` as the report for `key`, submitted with `digest`, durably
+    /// (and the key as no longer [`Store::pending`]).
     pub fn remember(&self, key: &str, id: u128, digest: [u8; 32]) -> Result<(), Error> {
         self.with(|db| {
             let txn = db.begin_write()?;
             txn.open_table(IDEMPOTENCY)?.insert(key, (id, Some(digest)))?;
+            txn.open_table(PENDING)?.remove(key)?;
             txn.commit()?;
             Ok(())
         })
     }
 
-    /// The first claim of `key` read from the `idempotency` topic: the
-    /// report id, the digest and the claim's id.
-    pub fn first_claim(&self, key: &str) -> Result<Option<(u128, [u8; 32], u128)>, Error> {
-        self.with(|db| Ok(db.begin_read()?.open_table(CLAIMS)?.get(key)?.map(|v| v.value())))
+    /// The first claim of `key` read from the `idempotency` topic.
+    pub fn first_claim(&self, key: &str) -> Result<Option<crate::keys::KeyRecord>, Error> {
+        let bytes = self.with(|db| Ok(db.begin_read()?.open_table(CLAIMS)?.get(key)?.map(|v| v.value().to_vec())))?;
+        bytes.map(|b| model::wire::decode(&b)).transpose().map_err(|e| Error::Storage(e.to_string()))
     }
 
     /// Applies records of the `idempotency` topic, in their order, in one
@@ -135,7 +162,7 @@ impl Store {
                             used.insert(r.key.as_str(), (id, Some(r.digest)))?;
                         }
                     } else if claims.get(r.key.as_str())?.is_none() {
-                        claims.insert(r.key.as_str(), (id, r.digest, r.claim.as_u128()))?;
+                        claims.insert(r.key.as_str(), model::wire::encode(r).as_slice())?;
                     }
                 }
             }
@@ -192,6 +219,17 @@ impl Store {
         rows.into_iter()
             .map(|(k, v)| serde_json::from_slice(&v).map(|v| (k, v)).map_err(|e| Error::Storage(e.to_string())))
             .collect()
+    }
+
+    /// The report `key`'s first attempt was publishing when it last had
+    /// news of it (see [`Pending`]).
+    pub fn pending(&self, key: &str) -> Result<Option<Pending>, Error> {
+        self.get_json(PENDING, key)
+    }
+
+    /// Records, durably, that `key`'s report is going to the log.
+    pub fn set_pending(&self, key: &str, pending: &Pending) -> Result<(), Error> {
+        self.put_json(PENDING, key, Some(pending))
     }
 
     pub fn sms_parts<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {

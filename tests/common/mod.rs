@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod archive;
+pub mod gateway;
 
 pub const TOKEN: &str = "uji-token-rahasia-1234567890";
 
