@@ -71,6 +71,10 @@ use crate::rules::{Measure, Threshold};
 /// Reports kept per series for the alert text.
 const RECENT: usize = 50;
 
+/// How many of the reports last counted in a part its windows remember by
+/// id, so that a report on the log twice counts once (see `Windows::counted`).
+const COUNTED_IDS: usize = 256;
+
 /// The thresholds the windows go by.
 #[derive(Debug, Clone, Default)]
 pub struct Thresholds {
@@ -143,6 +147,9 @@ pub struct Windows {
     /// Part → partition of `reports` → the offset after the last record
     /// counted in it.
     positions: HashMap<String, BTreeMap<i32, i64>>,
+    /// Part → the ids of the last [`COUNTED_IDS`] reports counted in it,
+    /// oldest first.
+    counted: HashMap<String, VecDeque<ReportId>>,
     /// Reports too late to count, since start.
     pub late: u64,
 }
@@ -158,6 +165,9 @@ pub struct Snapshot {
     /// Partition of `reports` → the offset after the last record counted.
     #[serde(default)]
     pub positions: BTreeMap<i32, i64>,
+    /// The ids of the last reports counted in the part, oldest first.
+    #[serde(default)]
+    pub counted: VecDeque<ReportId>,
 }
 
 /// The part of the windows that holds `region`'s series: its regency (a
@@ -345,6 +355,22 @@ impl Windows {
                 }
             }
         }
+        // A report on the log twice under one id (an ingest node that took a
+        // slow node's idempotency key over publishes it again) counts once:
+        // each part remembers the ids it counted last, and hands them over
+        // with its windows.
+        regions.retain(|r| !self.counted.get(&part(r)).is_some_and(|ids| ids.contains(&report.id)));
+        if !item.classification.indicators.is_empty() {
+            let parts: BTreeSet<String> = regions.iter().map(part).collect();
+            for part in parts {
+                let ids = self.counted.entry(part.clone()).or_default();
+                ids.push_back(report.id);
+                if ids.len() > COUNTED_IDS {
+                    ids.pop_front();
+                }
+                self.dirty.insert(part);
+            }
+        }
         let mut alerts = Vec::new();
         for hit in &item.classification.indicators {
             for region in &regions {
@@ -487,6 +513,7 @@ impl Windows {
             .map(|part| Snapshot {
                 series: series.remove(&part).unwrap_or_default(),
                 positions: self.positions.get(&part).cloned().unwrap_or_default(),
+                counted: self.counted.get(&part).cloned().unwrap_or_default(),
                 part,
             })
             .collect()
@@ -500,8 +527,10 @@ impl Windows {
         self.series.retain(|(_, r), _| !parts.contains(&part(r)));
         for part in parts {
             self.dirty.remove(&part);
+            self.counted.remove(&part);
             self.positions.insert(part, snapshot.positions.clone());
         }
+        self.counted.insert(snapshot.part.clone(), snapshot.counted);
         for (indicator, region, series) in snapshot.series {
             self.series.insert((indicator, region), series);
         }
@@ -531,6 +560,7 @@ impl Windows {
         self.series.retain(|(_, r), _| !gone.contains(&part(r)));
         for part in &gone {
             self.positions.remove(part);
+            self.counted.remove(part);
             self.dirty.remove(part);
         }
         gone.len()
@@ -957,6 +987,29 @@ mod tests {
         );
         // a province fed by a partition still held stays
         assert_eq!(second.forget_partitions(&[0, 2]), 0);
+    }
+
+    /// A report on the log twice under one id (an ingest node that took a
+    /// slow node's idempotency key over publishes it again) counts once, in
+    /// the instance that counted it and in the one its part moves to.
+    #[test]
+    fn a_report_on_the_log_twice_counts_once_across_a_handover() {
+        let minute = |n: i64| T0 + time::Duration::minutes(n);
+        let mut first = absolute();
+        assert!(first.observe_at(&item("72.71", minute(0), 1), NOW, 1, 10).is_empty());
+        // report 1 again, further on in the partition: still one report, below waspada (2)
+        assert!(first.observe_at(&item("72.71", minute(0), 1), NOW, 1, 11).is_empty());
+        let mut second = absolute();
+        for snapshot in first.snapshot() {
+            let json = serde_json::to_vec(&snapshot).unwrap();
+            assert!(second.restore_if_newer(serde_json::from_slice(&json).unwrap()));
+        }
+        assert!(second.observe_at(&item("72.71", minute(1), 1), NOW, 1, 12).is_empty());
+        // the second report reaches waspada
+        assert_eq!(
+            raised(&second.observe_at(&item("72.71", minute(2), 2), NOW, 1, 13)),
+            [("72.71".into(), Level::Waspada)]
+        );
     }
 
     /// A national year outgrew one message per province: a province's state
