@@ -479,3 +479,27 @@ async fn api_nodes_share_an_alerts_lifecycle_through_kafka() {
     let (status, _) = call(&b, "POST", &format!("{path}/resolve"), Some(TOKEN), None).await;
     assert_eq!(status, 200);
 }
+
+/// Each search replica reads the whole log under a consumer group named
+/// after its node. Two processes given one `node_name` (two roles started on
+/// one host with the default name) would share the group and each search
+/// only part of the reports, silently; the replica says so instead.
+#[tokio::test]
+async fn two_nodes_with_one_node_name_are_told_their_search_replicas_are_partial() {
+    let root = tempfile::tempdir().unwrap();
+    let config = format!(
+        "node_name = \"same\"\n[kafka]\nbrokers = \"{}\"\ntopic_prefix = \"{}\"\npartitions = 3\nsession_timeout = \"3s\"\n",
+        service("TEST_KENTONGAN_KAFKA"),
+        unique("samename-")
+    );
+    let a = Node::start(&root.path().join("a"), &config, &[]).await;
+    let b = Node::start(&root.path().join("b"), &config, &[]).await;
+    let body = json!({"text": "Pesta sabu digerebek warga", "region": "72.71"});
+    let (status, _) = call(&a, "POST", "/api/v1/reports", Some(TOKEN), Some(body)).await;
+    assert_eq!(status, 202);
+    let told = eventually(Duration::from_secs(60), || async {
+        [&a, &b].iter().any(|n| n.log().contains("another running node has the same node_name")).then_some(())
+    })
+    .await;
+    assert!(told.is_some(), "neither node said its search replica is partial:\n{}\n{}", a.log(), b.log());
+}

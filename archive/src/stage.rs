@@ -95,6 +95,7 @@ pub async fn run_index(
         // with documents waiting for a commit, wait only briefly for more
         let idle = if uncommitted.is_empty() { IDLE } else { COMMIT_EVERY };
         let (batch, items) = next_batch(&bus, &mut sub, (BATCH, Duration::from_millis(500), idle)).await?;
+        whole_replica(&sub, &group)?;
         metrics::counter!("kentongan_indexer_received_total", "store" => "search").increment(batch.len() as u64);
         added.extend(items.iter().map(|i| (i.report.id, i.report.received_at)));
         let now = clock.now();
@@ -151,6 +152,23 @@ pub async fn run_index(
             last_commit = Instant::now();
         }
     }
+}
+
+/// Every search replica holds the whole log: its group must hold every
+/// partition of `classified`. Two processes with one `node_name` share the
+/// group, and each would hold only part of the reports without a word (seen
+/// with two roles started on one host with the default name).
+fn whole_replica(sub: &Subscription, group: &str) -> Result<(), Error> {
+    let held = sub.assignment();
+    if held.generation > 0 && held.partitions.len() < held.of {
+        return Err(Error::Config(format!(
+            "this node's search replica (consumer group {group}) was given only partitions {:?} of the {} of \
+             `classified`: another running node has the same node_name, and each would search only part of \
+             the reports. Give every node its own node_name (or KENTONGAN_NODE_NAME)",
+            held.partitions, held.of
+        )));
+    }
+    Ok(())
 }
 
 /// Writes every classified report to ClickHouse, as the shared group, and

@@ -261,15 +261,15 @@ impl KafkaBus {
         let state = tracker.state.clone();
         let consumer: StreamConsumer<Tracker> =
             cc.create_with_context(tracker).map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
+        // Every partition the topic really has, not the configured count: the
+        // topic may have been made with another.
+        let metadata =
+            consumer.fetch_metadata(Some(&name), self.config.produce_timeout).map_err(|e| unavailable(&e))?;
+        let partitions =
+            metadata.topics().iter().find(|t| t.name() == name).map_or(0, |t| t.partitions().len() as i32).max(1);
         if commits {
             consumer.subscribe(&[&name]).map_err(|e| unavailable(&e))?;
         } else {
-            // Every partition the topic really has, not the configured count:
-            // the topic may have been made with another.
-            let metadata =
-                consumer.fetch_metadata(Some(&name), self.config.produce_timeout).map_err(|e| unavailable(&e))?;
-            let partitions =
-                metadata.topics().iter().find(|t| t.name() == name).map_or(0, |t| t.partitions().len() as i32).max(1);
             let mut tpl = TopicPartitionList::new();
             for p in 0..partitions {
                 tpl.add_partition_offset(&name, p, Offset::Beginning).map_err(|e| unavailable(&e))?;
@@ -279,7 +279,15 @@ impl KafkaBus {
             state.partitions = (0..partitions).collect();
             state.generation = 1;
         }
-        Ok(KafkaSubscription { topic, name, consumer: Arc::new(consumer), commits, state, ended: BTreeSet::new() })
+        Ok(KafkaSubscription {
+            topic,
+            name,
+            consumer: Arc::new(consumer),
+            commits,
+            state,
+            ended: BTreeSet::new(),
+            partitions: partitions as usize,
+        })
     }
 }
 
@@ -337,6 +345,8 @@ pub struct KafkaSubscription {
     state: Arc<Mutex<Held>>,
     /// The partitions whose end this subscription has reached at least once.
     ended: BTreeSet<i32>,
+    /// How many partitions the topic had when the subscription began.
+    partitions: usize,
 }
 
 impl KafkaSubscription {
@@ -352,7 +362,11 @@ impl KafkaSubscription {
     /// The partitions held now, and how many times that has changed.
     pub(crate) fn assignment(&self) -> Assignment {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        Assignment { generation: state.generation, partitions: state.partitions.iter().copied().collect() }
+        Assignment {
+            generation: state.generation,
+            partitions: state.partitions.iter().copied().collect(),
+            of: self.partitions,
+        }
     }
 
     /// Whether the end of every partition held has been reached at least

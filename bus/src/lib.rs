@@ -101,6 +101,8 @@ pub struct Position {
 pub struct Assignment {
     pub generation: u64,
     pub partitions: Vec<i32>,
+    /// How many partitions the topic had when the subscription began.
+    pub of: usize,
 }
 
 /// Something kept in memory from a topic: every record is applied in order,
@@ -337,7 +339,7 @@ impl Subscription {
     /// The partitions this subscription holds now.
     pub fn assignment(&self) -> Assignment {
         match self {
-            Subscription::Embedded(_) => Assignment { generation: 1, partitions: vec![0] },
+            Subscription::Embedded(_) => Assignment { generation: 1, partitions: vec![0], of: 1 },
             Subscription::Kafka(s) => s.assignment(),
         }
     }
