@@ -5,8 +5,8 @@ use std::io::{BufRead, Write};
 
 use anyhow::Context;
 use classifier::Classifier;
-use model::{Channel, Clock, RegionCode, Report, SystemClock};
-use serde::{Deserialize, Serialize};
+use model::{Channel, Classification, Clock, MatchField, RegionCode, Report, SystemClock};
+use serde::Deserialize;
 
 /// One line of input; its strings borrow from the line unless they hold escapes.
 #[derive(Debug, Deserialize)]
@@ -21,28 +21,84 @@ struct Input<'a> {
     region: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    id: Option<serde_json::Value>,
-    language: Option<&'a str>,
-    indicators: Vec<Indicator<'a>>,
-    regions: Vec<&'a str>,
+/// Appends `s` to `out` as a JSON string. Rule, term and region names
+/// need no escape, and are copied as they are; any other string is written
+/// by serde_json.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // writing into a Vec cannot fail, nor can a string's serialisation
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
-#[derive(Debug, Serialize)]
-struct Indicator<'a> {
-    id: &'a str,
-    score: f64,
-    matches: Vec<Match<'a>>,
+/// Appends `n` to `out` in decimal.
+fn write_usize(out: &mut Vec<u8>, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
-#[derive(Debug, Serialize)]
-struct Match<'a> {
-    term: &'a str,
-    rule: &'a str,
-    field: model::MatchField,
-    start: usize,
-    end: usize,
+/// Appends the verdict on one line as a JSON object: `id` (as given),
+/// `language`, `indicators` (`id`, `score`, `matches` with `term`, `rule`,
+/// `field`, `start`, `end`) and `regions`, and a newline.
+fn write_line(out: &mut Vec<u8>, id: Option<&serde_json::Value>, c: &Classification) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"id\":");
+    serde_json::to_writer(&mut *out, &id)?;
+    out.extend_from_slice(b",\"language\":");
+    match &c.language {
+        Some(l) => write_str(out, l),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"indicators\":[");
+    for (i, hit) in c.indicators.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"id\":");
+        write_str(out, &hit.id);
+        out.extend_from_slice(b",\"score\":");
+        serde_json::to_writer(&mut *out, &hit.score)?;
+        out.extend_from_slice(b",\"matches\":[");
+        for (j, m) in hit.matches.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"term\":");
+            write_str(out, &m.term);
+            out.extend_from_slice(b",\"rule\":");
+            write_str(out, &m.rule);
+            out.extend_from_slice(match m.field {
+                MatchField::Title => b",\"field\":\"title\",\"start\":",
+                MatchField::Text => b",\"field\":\"text\",\"start\":",
+            });
+            write_usize(out, m.start);
+            out.extend_from_slice(b",\"end\":");
+            write_usize(out, m.end);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.extend_from_slice(b"],\"regions\":[");
+    for (i, r) in c.regions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, r.as_str());
+    }
+    out.extend_from_slice(b"]}\n");
+    Ok(())
 }
 
 /// Classifies every line of `input`; a line that is not a report fails the
@@ -54,6 +110,7 @@ pub fn run(classifier: &Classifier, mut input: impl BufRead, out: impl Write) ->
     let mut report = Report::new(Channel::App, "classify", "", now);
     // one line buffer, and the report's strings, reused for every line
     let mut line = String::new();
+    let mut line_out: Vec<u8> = Vec::with_capacity(1 << 12);
     for n in 0.. {
         line.clear();
         if input.read_line(&mut line).context("reading stdin")? == 0 {
@@ -77,26 +134,9 @@ pub fn run(classifier: &Classifier, mut input: impl BufRead, out: impl Write) ->
         }
         report.text.replace_range(.., &input.text);
         let c = classifier.classify(&report, now);
-        let output = Output {
-            id: input.id,
-            language: c.language.as_deref(),
-            indicators: c
-                .indicators
-                .iter()
-                .map(|i| Indicator {
-                    id: &i.id,
-                    score: i.score,
-                    matches: i
-                        .matches
-                        .iter()
-                        .map(|m| Match { term: &m.term, rule: &m.rule, field: m.field, start: m.start, end: m.end })
-                        .collect(),
-                })
-                .collect(),
-            regions: c.regions.iter().map(RegionCode::as_str).collect(),
-        };
-        serde_json::to_writer(&mut out, &output)?;
-        out.write_all(b"\n")?;
+        line_out.clear();
+        write_line(&mut line_out, input.id.as_ref(), &c)?;
+        out.write_all(&line_out)?;
     }
     out.flush()?;
     Ok(())
