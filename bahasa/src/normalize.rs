@@ -122,6 +122,63 @@ fn squeeze_into(word: &str, out: &mut String) {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` that lies strictly between `low` and
+/// `high` (`high` at most 128); bytes of 128 and over never do. Exact for
+/// every byte: no byte's sum or difference reaches into the next.
+#[inline]
+fn between(x: u64, low: u8, high: u8) -> u64 {
+    let seven = x & (ONES * 127);
+    ((ONES * (127 + u64::from(high))) - seven) & !x & (seven + ONES * (127 - u64::from(low))) & HIGH
+}
+
+/// The high bit of each byte of `x` that is zero.
+#[inline]
+fn zeros(x: u64) -> u64 {
+    !(((x & (ONES * 127)) + ONES * 127) | x) & HIGH
+}
+
+/// The eight bytes of `bytes` from `i` on, zeros past its end.
+#[inline]
+fn load8(bytes: &[u8], i: usize) -> u64 {
+    match bytes.get(i..i + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+        None => {
+            let mut chunk = [0u8; 8];
+            let rest = &bytes[i.min(bytes.len())..];
+            chunk[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(chunk)
+        }
+    }
+}
+
+/// The high bit of each byte of `x` that is an ASCII letter or digit.
+#[inline]
+fn alnum(x: u64) -> u64 {
+    between(x, b'0' - 1, b'9' + 1) | between(x | (ONES * 0x20), b'a' - 1, b'z' + 1)
+}
+
+/// The end of the run of ASCII letters and digits from `i` on, read eight
+/// bytes at a time.
+#[cfg(test)]
+fn alnum_end(bytes: &[u8], mut i: usize) -> usize {
+    loop {
+        let stop = !alnum(load8(bytes, i)) & HIGH;
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+}
+
+/// A stream being made: `joined` as bytes, made a string at the end.
+struct Building {
+    tokens: Vec<Token>,
+    joined: Vec<u8>,
+}
+
 /// The normaliser, with its table of abbreviations and slang.
 #[derive(Debug, Clone, Default)]
 pub struct Normalizer {
@@ -131,6 +188,19 @@ pub struct Normalizer {
     /// that length and first byte `b`: most tokens are passed without a
     /// lookup.
     maybe: [u64; 32],
+    /// Bit [`slang_bit`] of each word of `replace`: the words read eight
+    /// bytes at a time are passed on one bit.
+    slang: Vec<u64>,
+}
+
+/// log2 of the bits of [`Normalizer::slang`].
+const SLANG_BITS: u32 = 14;
+
+/// The bit of [`Normalizer::slang`] for a word of `len` bytes whose first
+/// eight bytes (zeros after its end) are `head`, little-endian.
+#[inline]
+fn slang_bit(head: u64, len: usize) -> usize {
+    ((head ^ (len as u64).rotate_right(7)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SLANG_BITS)) as usize
 }
 
 /// Most words one entry of a replacement table may stand for once the
@@ -172,21 +242,29 @@ impl Normalizer {
             let (len, first) = Self::shape(word);
             maybe[len] |= 1 << first;
         }
-        Self { replace, maybe }
+        let mut slang = vec![0u64; (1 << SLANG_BITS) / 64];
+        for word in replace.keys() {
+            let mut head = [0u8; 8];
+            let take = word.len().min(8);
+            head[..take].copy_from_slice(&word.as_bytes()[..take]);
+            let bit = slang_bit(u64::from_le_bytes(head), word.len());
+            slang[bit / 64] |= 1 << (bit % 64);
+        }
+        Self { replace, maybe, slang }
     }
 
     fn shape(word: &str) -> (usize, u32) {
         (word.len() % 32, u32::from(word.as_bytes().first().copied().unwrap_or(0) % 64))
     }
 
-    fn push(stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
+    fn push(stream: &mut Building, word: &str, start: usize, end: usize, capitalized: bool) {
         let at = stream.joined.len();
-        stream.joined.push_str(word);
-        stream.joined.push(' ');
+        stream.joined.extend_from_slice(word.as_bytes());
+        stream.joined.push(b' ');
         stream.tokens.push(Token { start, end, capitalized, at, len: word.len() });
     }
 
-    fn emit(&self, stream: &mut Stream, word: &str, start: usize, end: usize, capitalized: bool) {
+    fn emit(&self, stream: &mut Building, word: &str, start: usize, end: usize, capitalized: bool) {
         let (len, first) = Self::shape(word);
         if self.maybe[len] & (1 << first) == 0 {
             return Self::push(stream, word, start, end, capitalized);
@@ -202,7 +280,7 @@ impl Normalizer {
     #[allow(clippy::too_many_arguments)]
     fn flush(
         &self,
-        stream: &mut Stream,
+        stream: &mut Building,
         raw: &str,
         plain: bool,
         squeezed: &mut String,
@@ -228,13 +306,77 @@ impl Normalizer {
         }
     }
 
+    /// The word of ASCII letters and digits that starts at `start` of
+    /// `text`, read and lowercased eight bytes at a time straight into
+    /// `joined`; only the rare word that needs more (squeezing, `anak2`, a
+    /// slang entry) goes through [`Normalizer::flush`] from there. Returns
+    /// the word's end, or `None` (and emits nothing) when a letter that is
+    /// not ASCII follows it: the word is then read a character at a time.
+    fn ascii_word(
+        &self,
+        stream: &mut Building,
+        text: &str,
+        start: usize,
+        raw: &mut String,
+        squeezed: &mut String,
+    ) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let at = stream.joined.len();
+        let mut i = start;
+        // the first eight bytes lowercased: all of a word of up to eight
+        let mut head = None;
+        let end = loop {
+            let x = load8(bytes, i);
+            let lower = x | (between(x, b'A' - 1, b'Z' + 1) >> 2);
+            head.get_or_insert(lower);
+            stream.joined.extend_from_slice(&lower.to_le_bytes());
+            let stop = !alnum(x) & HIGH;
+            if stop != 0 {
+                break i + (stop.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        };
+        let head = head.unwrap_or_default();
+        let len = end - start;
+        stream.joined.truncate(at + len);
+        if end < bytes.len() && !bytes[end].is_ascii() && text[end..].starts_with(char::is_alphanumeric) {
+            stream.joined.truncate(at);
+            return None;
+        }
+        let capitalized = bytes[start].is_ascii_uppercase();
+        let word = &stream.joined[at..];
+        // three equal letters in a row: in one chunk, where each byte is
+        // compared with the next two, else byte by byte
+        let triple = if len <= 8 {
+            let same = zeros(head ^ (head >> 8));
+            let within = if len >= 3 { HIGH & (u64::MAX >> (8 * (10 - len))) } else { 0 };
+            same & (same >> 8) & within != 0
+        } else {
+            word.windows(3).any(|w| w[0] == w[1] && w[1] == w[2])
+        };
+        let own = if len >= 8 { head } else { head & ((1 << (8 * len)) - 1) };
+        let bit = slang_bit(own, len);
+        let slang = self.slang.get(bit / 64).is_some_and(|w| w & (1 << (bit % 64)) != 0);
+        if triple || slang || (len >= 3 && word[len - 1] == b'2') {
+            raw.clear();
+            raw.extend(word.iter().map(|&b| char::from(b)));
+            stream.joined.truncate(at);
+            self.flush(stream, raw, !triple, squeezed, start, end, capitalized);
+            raw.clear();
+        } else {
+            stream.joined.push(b' ');
+            stream.tokens.push(Token { start, end, capitalized, at, len });
+        }
+        Some(end)
+    }
+
     /// Normalises `text` into a token stream.
     pub fn stream(&self, text: &str) -> Stream {
-        let mut stream = Stream {
+        let mut stream = Building {
             tokens: Vec::with_capacity(text.len() / 5),
-            joined: String::with_capacity(text.len() + text.len() / 4 + 16),
+            joined: Vec::with_capacity(text.len() + text.len() / 4 + 24),
         };
-        stream.joined.push(' ');
+        stream.joined.push(b' ');
         let mut raw = String::with_capacity(32);
         let mut squeezed = String::with_capacity(32);
         let mut start = 0;
@@ -245,7 +387,20 @@ impl Normalizer {
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
-            // ASCII, the common case, byte by byte; anything else decoded
+            // between words, ASCII that is no letter is passed at once
+            if raw.is_empty() && b.is_ascii() && !b.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            // a word of ASCII letters and digits alone, the common case
+            if raw.is_empty()
+                && b.is_ascii_alphanumeric()
+                && let Some(end) = self.ascii_word(&mut stream, text, i, &mut raw, &mut squeezed)
+            {
+                i = end;
+                continue;
+            }
+            // ASCII byte by byte; anything else decoded
             let (c, width) = if b.is_ascii() {
                 (b as char, 1)
             } else {
@@ -277,7 +432,10 @@ impl Normalizer {
         if !raw.is_empty() {
             self.flush(&mut stream, &raw, plain, &mut squeezed, start, text.len(), capitalized);
         }
-        stream
+        // every byte in is a whole string's or an ASCII letter's
+        let joined =
+            String::from_utf8(stream.joined).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        Stream { tokens: stream.tokens, joined }
     }
 }
 
@@ -378,6 +536,68 @@ mod tests {
         let n = Normalizer::default();
         assert_eq!(n.stream("⑴ ½ ͺ x").joined, " 1 12 x ");
         assert_eq!(fold("k.o"), "k.o");
+    }
+
+    #[test]
+    fn alnum_end_reads_eight_bytes_as_the_byte_by_byte_test_would() {
+        // every byte value at every place of a chunk, at the end of the text or not
+        for b in 0..=255u8 {
+            for at in 0..10 {
+                for tail in [0, 1, 9] {
+                    let mut text = vec![b'a'; at];
+                    text.push(b);
+                    text.extend(std::iter::repeat_n(b'Z', tail));
+                    let want = text.iter().position(|c| !c.is_ascii_alphanumeric()).unwrap_or(text.len());
+                    assert_eq!(alnum_end(&text, 0), want, "byte {b} at {at}, {tail} after");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_words_and_the_rest_alike() {
+        let n = Normalizer::new([("yg", "yang"), ("x", "anak2"), ("tersangkanya", "tersangka dia")]);
+        assert_eq!(words(&n, "TERSANGKANYA tersangkanyaa"), ["tersangka", "dia", "tersangkanyaa"]);
+        assert_eq!(
+            words(&n, "Yg X anak2 2012 12 a2 ab2 AAAh caaat—kota naïve é2 12345678abcdefgh9"),
+            [
+                "yang",
+                "anak",
+                "anak",
+                "anak",
+                "anak",
+                "2012",
+                "12",
+                "a2",
+                "ab",
+                "ab",
+                "ah",
+                "cat",
+                "kota",
+                "naive",
+                "e2",
+                "12345678abcdefgh9"
+            ]
+        );
+        // every word of up to 19 of `a`, `B`, `2` (runs and `2`s at every
+        // place, across the eight-byte chunks), as the byte-by-byte path reads it
+        let plain = Normalizer::default();
+        for len in 1..20u32 {
+            for seed in 0..200u64 {
+                let word: String = (0..len)
+                    .map(|k| ['a', 'B', '2'][((seed.wrapping_mul(6364136223846793005) >> (k % 40)) % 3) as usize])
+                    .collect();
+                let folded = fold(&word);
+                let want = match folded.strip_suffix('2').filter(|b| b.len() >= 2 && b.chars().all(char::is_alphabetic))
+                {
+                    Some(b) => vec![b.to_owned(), b.to_owned()],
+                    None => vec![folded.clone()],
+                };
+                assert_eq!(words(&plain, &format!("{word}, {word}")), [want.clone(), want].concat(), "{word}");
+            }
+        }
+        let s = n.stream("Kota—Palu");
+        assert_eq!((s.tokens[1].start, s.tokens[1].end, s.tokens[1].capitalized), (7, 11, true));
     }
 
     #[test]
