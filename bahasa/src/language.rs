@@ -156,25 +156,6 @@ fn key(word: &[u8]) -> Option<u128> {
     Some(u128::from_le_bytes(buf))
 }
 
-/// [`key`] of the `len` bytes at `at` of `text`, read as one 16-byte load
-/// where `text` goes on that far (a stream's words are followed by more of
-/// it), which is cheaper than copying a word of any length.
-#[inline]
-fn key_at(text: &[u8], at: usize, len: usize) -> Option<u128> {
-    if len > 16 {
-        return None;
-    }
-    match text.get(at..at + 16) {
-        Some(b) => {
-            let mut buf = [0u8; 16];
-            buf.copy_from_slice(b);
-            let mask = if len == 16 { u128::MAX } else { (1u128 << (8 * len)) - 1 };
-            Some(u128::from_le_bytes(buf) & mask)
-        }
-        None => key(text.get(at..at + len)?),
-    }
-}
-
 /// Twelve bits of a counter per language, in `Lang` order, so that one
 /// addition counts a word for every language it is evidence for (a report
 /// has at most `2 * WORDS_READ` words read, well below 4,096).
@@ -271,12 +252,9 @@ pub fn evidence(streams: &[&Stream]) -> [u16; 5] {
     let affix = increment(IND | ZSM);
     let mut packed = 0u64;
     for s in streams {
-        let joined = s.joined.as_bytes();
         for i in 0..s.tokens.len().min(WORDS_READ) {
-            let word = s.word(i);
-            let at = word.as_ptr() as usize - joined.as_ptr() as usize;
-            let add = key_at(joined, at, word.len()).map_or(0, |k| table.get(k));
-            packed += if add == 0 && affixed(word) { affix } else { add };
+            let add = s.short_key(i).map_or(0, |k| table.get(k));
+            packed += if add == 0 && affixed(s.word(i)) { affix } else { add };
         }
     }
     Lang::ALL.map(|l| ((packed >> (COUNTER_BITS * l as u32)) & ((1 << COUNTER_BITS) - 1)) as u16)

@@ -52,6 +52,26 @@ impl Stream {
         &self.joined[t.at..t.at + t.len]
     }
 
+    /// The normalised word of token `i` as one integer, its bytes
+    /// little-endian and zeros after them; `None` for a word over 16 bytes.
+    /// One 16-byte load where `joined` goes on that far, so cheaper than
+    /// copying the word.
+    #[inline]
+    pub fn short_key(&self, i: usize) -> Option<u128> {
+        let t = &self.tokens[i];
+        if t.len > 16 {
+            return None;
+        }
+        let bytes = self.joined.as_bytes();
+        let mut window = [0u8; 16];
+        match bytes.get(t.at..t.at + 16) {
+            Some(b) => window.copy_from_slice(b),
+            None => window[..t.len].copy_from_slice(&bytes[t.at..t.at + t.len]),
+        }
+        let mask = if t.len == 16 { u128::MAX } else { (1u128 << (8 * t.len)) - 1 };
+        Some(u128::from_le_bytes(window) & mask)
+    }
+
     /// The index of the token that covers byte `at` of `joined`.
     #[inline]
     pub fn token_at(&self, at: usize) -> usize {

@@ -95,20 +95,13 @@ impl Words {
     /// The node of token `i` of `stream`.
     #[inline]
     fn get(&self, stream: &Stream, i: usize) -> Option<u32> {
-        let word = stream.word(i);
-        if word.len() > 16 {
-            return self.long.get(word).copied();
-        }
-        // the 16 bytes from the word on, where `joined` goes on that far,
-        // are one load; the bytes after the word are masked off
-        let at = word.as_ptr() as usize - stream.joined.as_ptr() as usize;
-        let key = match stream.joined.as_bytes().get(at..at + 16).and_then(|b| <[u8; 16]>::try_from(b).ok()) {
-            Some(window) => {
-                u128::from_le_bytes(window) & u128::MAX.checked_shr(8 * (16 - word.len() as u32)).unwrap_or(0)
-            }
-            None => short_key(word.as_bytes())?,
-        };
+        let Some(key) = stream.short_key(i) else { return self.get_long(stream.word(i)) };
         self.short.get(&key).copied()
+    }
+
+    #[cold]
+    fn get_long(&self, word: &str) -> Option<u32> {
+        self.long.get(word).copied()
     }
 
     fn is_empty(&self) -> bool {
