@@ -25,7 +25,7 @@ struct Input<'a> {
 /// need no escape, and are copied as they are; any other string is written
 /// by serde_json.
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(s.as_bytes()) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -33,6 +33,26 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
         // writing into a Vec cannot fail, nor can a string's serialisation
         let _ = serde_json::to_writer(&mut *out, s);
     }
+}
+
+/// Whether `s` holds a byte JSON escapes in a string (a control character,
+/// `"` or `\\`), read eight bytes at a time.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // some byte of `x` is zero (exact for "some", as it is used)
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(b);
+        // some byte under 0x20, or equal to `"` or `\\`
+        if x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0 || zero(x ^ (ONES * 0x22)) || zero(x ^ (ONES * 0x5c)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Appends `n` to `out` in decimal.
