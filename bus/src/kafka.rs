@@ -79,8 +79,11 @@ impl KafkaConfig {
     }
 }
 
-/// How long the broker may hold a prompt subscription's fetch.
-const PROMPT_FETCH: Duration = Duration::from_millis(10);
+/// How long the broker may hold a prompt subscription's fetch. Not less:
+/// each fetch costs the broker work (tansu holding 5 GB spent a fifth of a
+/// core on an idle follower at 10 ms, and a loaded one slowed the intake
+/// sixfold), and a batch of claims arrives together anyway.
+const PROMPT_FETCH: Duration = Duration::from_millis(50);
 
 fn unavailable(e: &KafkaError) -> Error {
     Error::Unavailable(e.to_string())
