@@ -53,7 +53,7 @@ def measure(base, national, city):
     iso = lambda d: urllib.parse.quote((now - datetime.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     searches = ["q=sabu", "q=bentrok", "q=%22pesta+sabu%22", "q=pemilu+OR+pilkada", "q=warga",
                 "q=kurir+AND+narkotika", "indicator=konflik_sosial", "q=teroris&from=" + iso(30),
-                "q=tawuran&region=72", "limit=20"]
+                "q=tawuran&region=72", "sort=newest"]
     stats = ["from=" + iso(30), "by=regency&bucket=week&region=72&from=" + iso(90),
              "indicator=narkoba&bucket=month&from=" + iso(365), "by=district&region=72.71&from=" + iso(30),
              "bucket=month&from=" + iso(365)]
