@@ -330,12 +330,14 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     let _classifier_2 = start("classifier-2", &["classifier"]).await;
     let mut indexer_1 = start("indexer-1", &["indexer", "api"]).await;
     let indexer_2 = start("indexer-2", &["indexer", "api"]).await;
-    let mut alerter_1 = start("alerter-1", &["alerter"]).await;
-    let _alerter_2 = start("alerter-2", &["alerter"]).await;
+    // the unit before the alerters, which load the units before they take
+    // alerts: an alert taken before its unit is known has nobody to go to
     let provinces: Vec<&str> = REGENCIES.iter().map(|r| &r[..2]).collect();
     let unit = json!({"name": "Kesbangpol", "regions": provinces, "indicators": ["narkoba"], "emails": [recipient]});
     let r = client().post(indexer_2.url("/api/v1/units")).bearer_auth(TOKEN).json(&unit).send().await.unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let mut alerter_1 = start("alerter-1", &["alerter"]).await;
+    let _alerter_2 = start("alerter-2", &["alerter"]).await;
     let bus = bus(&prefix).await;
 
     // the stream, from CLIENTS clients on one connection pool; one of each

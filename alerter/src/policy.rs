@@ -404,10 +404,13 @@ impl Policy {
             .waiting
             .iter()
             .filter(|e| {
+                // still waiting out its group window: with `group_window = 0`
+                // nothing waits, and every alert goes out on its own
                 e.alert.key == alert.key
                     && e.alert.id != alert.id
                     && e.status == Status::Pending
                     && e.attempts == 0
+                    && e.next_attempt > now
                     && e.escalated_from.is_empty()
             })
             .map(|e| {

@@ -350,6 +350,34 @@ mod tests {
         assert_eq!(raise(&raised("72.05", Level::Waspada, at(6 * 3600 + 90))).await.unwrap(), 1);
     }
 
+    /// `group_window = 0`: nothing waits, so nothing is grouped: a waspada,
+    /// siaga and awas taken in one batch, before the sender ran, each go out
+    /// (they were grouped into the last whenever the sender had not started
+    /// yet, and the first two never mailed).
+    #[tokio::test]
+    async fn with_no_group_window_every_alert_goes_out_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = datetime!(2026-11-29 10:00 UTC);
+        let clock = Arc::new(Hand(Mutex::new(t0)));
+        let policy = Policy {
+            group_window: time::Duration::ZERO,
+            repeat_interval: time::Duration::hours(4),
+            escalation: crate::EscalationConfig::default(),
+        };
+        let units = [unit("sulteng", "Kesbangpol Sulawesi Tengah", "72", None, Level::Waspada)];
+        let alerter = alerter_at(dir.path(), clock.clone(), &units, policy);
+        let levels = [Level::Waspada, Level::Siaga, Level::Awas];
+        let alerts: Vec<Alert> = levels.iter().map(|l| raised("72.71", *l, t0)).collect();
+        for a in &alerts {
+            assert_eq!(take(&alerter, AlertEvent::Raised { alert: a.clone() }).await.unwrap(), 1);
+        }
+        let mut due = due_at(&alerter, t0);
+        due.sort();
+        let mut expected: Vec<uuid::Uuid> = alerts.iter().map(|a| a.id).collect();
+        expected.sort();
+        assert_eq!(due, expected);
+    }
+
     #[tokio::test]
     async fn unacknowledged_alerts_climb_the_chain_and_acknowledged_ones_do_not() {
         let dir = tempfile::tempdir().unwrap();

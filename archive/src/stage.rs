@@ -157,10 +157,12 @@ pub async fn run_index(
 /// Every search replica holds the whole log: its group must hold every
 /// partition of `classified`. Two processes with one `node_name` share the
 /// group, and each would hold only part of the reports without a word (seen
-/// with two roles started on one host with the default name).
+/// with two roles started on one host with the default name). A group holds
+/// nothing between giving its partitions up and getting them back in a
+/// rebalance (the broker away longer than the session): that is not a split.
 fn whole_replica(sub: &Subscription, group: &str) -> Result<(), Error> {
     let held = sub.assignment();
-    if held.generation > 0 && held.partitions.len() < held.of {
+    if held.generation > 0 && !held.partitions.is_empty() && held.partitions.len() < held.of {
         return Err(Error::Config(format!(
             "this node's search replica (consumer group {group}) was given only partitions {:?} of the {} of \
              `classified`: another running node has the same node_name, and each would search only part of \

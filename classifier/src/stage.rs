@@ -99,7 +99,8 @@ async fn checkpoint(
             Ok(bytes) => snapshots.push((Topic::Windows, part, bytes)),
             // counts alone this large would take a regency's districts busy in
             // every minute of a day-long window; the part is then not saved,
-            // and a new owner of its partitions counts it from its last save
+            // and a new owner of its partitions starts it from its last save:
+            // the part's counts since then are lost (the offsets are committed)
             Err(size) => {
                 metrics::counter!("kentongan_classifier_snapshots_unsaved_total").increment(1);
                 tracing::error!(part, size, max = SNAPSHOT_MAX, "a part of the threshold windows is too large to save");

@@ -520,7 +520,8 @@ impl Windows {
     }
 
     /// Puts back a part's saved state (or, from a snapshot saved before parts
-    /// existed, every part of its province that it holds).
+    /// existed, every part of its province that it holds, whatever state of
+    /// them is held: [`Windows::restore_if_newer`] weighs each).
     pub fn restore(&mut self, snapshot: Snapshot) {
         let mut parts: BTreeSet<String> = snapshot.series.iter().map(|(_, r, _)| part(r)).collect();
         parts.insert(snapshot.part.clone());
@@ -538,13 +539,32 @@ impl Windows {
 
     /// Puts back a part's saved state unless the one held is further along
     /// (a later snapshot of the same part read afterwards wins a tie); says
-    /// whether it did.
+    /// whether it did. A whole province saved by an older node is taken part
+    /// by part, each against the state held of that part (a newer snapshot
+    /// of a regency read before it is not rolled back), and each part taken
+    /// from it is saved again under its own key at the next checkpoint.
     pub fn restore_if_newer(&mut self, snapshot: Snapshot) -> bool {
-        let newer = progress(Some(&snapshot.positions)) >= progress(self.positions.get(&snapshot.part));
-        if newer {
-            self.restore(snapshot);
+        let Snapshot { part: key, series, positions, counted } = snapshot;
+        let mut parts: BTreeMap<String, Vec<(String, RegionCode, Series)>> =
+            BTreeMap::from([(key.clone(), Vec::new())]);
+        for (indicator, region, s) in series {
+            parts.entry(part(&region)).or_default().push((indicator, region, s));
         }
-        newer
+        let mut taken = false;
+        let mut counted = Some(counted);
+        for (part, series) in parts {
+            if progress(Some(&positions)) < progress(self.positions.get(&part)) {
+                continue;
+            }
+            let own = part == key;
+            let counted = if own { counted.take().unwrap_or_default() } else { VecDeque::new() };
+            self.restore(Snapshot { part: part.clone(), series, positions: positions.clone(), counted });
+            if !own {
+                self.dirty.insert(part);
+            }
+            taken = true;
+        }
+        taken
     }
 
     /// Forgets the parts counted only from `partitions` (this instance no
@@ -1093,6 +1113,21 @@ mod tests {
             assert!(second.observe_at(&item(region, T0, 1), NOW, 1, 10).is_empty());
             assert_eq!(second.positions[&part(&RegionCode::parse(region).unwrap())], BTreeMap::from([(1, 12)]));
         }
+        // a newer state of one regency read first is not rolled back by the
+        // old province-wide snapshot read after it
+        let mut third = absolute();
+        let mut newer_regency = second.snapshot().into_iter().find(|s| s.part == "72.71").unwrap();
+        newer_regency.positions = BTreeMap::from([(1, 20)]);
+        assert!(third.restore_if_newer(newer_regency));
+        let old: Snapshot =
+            serde_json::from_value(serde_json::json!({"province": "72", "series": series, "positions": {"1": 12}}))
+                .unwrap();
+        assert!(third.restore_if_newer(old));
+        assert_eq!(third.positions["72.71"], BTreeMap::from([(1, 20)]));
+        assert_eq!(third.positions["72.10"], BTreeMap::from([(1, 12)]));
+        // parts taken from an old snapshot are saved again under their own keys
+        let saved: Vec<String> = third.snapshot().into_iter().map(|s| s.part).collect();
+        assert!(saved.contains(&"72.10".to_owned()), "{saved:?}");
         // counted on from there: the second report in 72.71.01 raises waspada
         // there, and the province's third, from two regencies, siaga
         assert_eq!(
