@@ -4,7 +4,7 @@ usage: national.py wait BASE TOKEN CLICKHOUSE_URL DATABASE COUNT
        national.py measure BASE NATIONAL_TOKEN CITY_TOKEN
 
 `wait` returns once the api node's search index and ClickHouse both hold
-COUNT reports. `measure` prints "measure|value" lines: search and stats
+COUNT reports and every settled day is sealed (at most 10 more minutes). `measure` prints "measure|value" lines: search and stats
 p50/p99 in ms through the API, for a national analyst and a city analyst
 (Kota Palu), over one kept-alive connection each, 30 runs of every question
 after 2 warm-ups."""
@@ -22,10 +22,33 @@ def wait(base, token, ch, db, n):
             print(f"national: waiting ({e})", file=sys.stderr)
             indexed = counted = 0
         if indexed >= n and counted >= n:
+            sealed_wait(ch, db)
             return
         print(f"national: {indexed} indexed, {counted} in ClickHouse of {n}", file=sys.stderr)
         time.sleep(10)
     sys.exit("national: not every report arrived within 6 hours")
+
+
+def sealed_wait(ch, db):
+    """Waits (at most 10 minutes) until every settled day (UTC+7, ended more
+    than 6 h ago) is sealed, so that stats are measured as they stand once the
+    writer has caught up, not before its first seal."""
+    def q(sql):
+        return int(urllib.request.urlopen(ch, data=sql.encode()).read())
+    day = "toDate(received_at, 'Asia/Jakarta')"
+    ripe_sql = f"SELECT uniqExact({day}) FROM {db}.reports WHERE {day} < toDate(now() - INTERVAL 6 HOUR, 'Asia/Jakarta')"
+    sealed_sql = f"SELECT countIf(s > 0) FROM (SELECT day, argMax(seal, at) AS s FROM {db}.report_day_seals GROUP BY day)"
+    deadline = time.time() + 600
+    while True:
+        ripe, sealed = q(ripe_sql), q(sealed_sql)
+        if sealed >= ripe:
+            print(f"national: {sealed} settled days sealed", file=sys.stderr)
+            return
+        if time.time() > deadline:
+            print(f"national: only {sealed} of {ripe} settled days sealed after 10 minutes; measuring anyway", file=sys.stderr)
+            return
+        print(f"national: {sealed} of {ripe} settled days sealed", file=sys.stderr)
+        time.sleep(10)
 
 
 def timed(conn, token, path, runs=30):
@@ -59,10 +82,17 @@ def measure(base, national, city):
              "bucket=month&from=" + iso(365)]
     for who, token in (("national analyst", national), ("city analyst (72.71)", city)):
         conn = http.client.HTTPConnection(host, timeout=60)
-        s = [ms for q in searches for ms in timed(conn, token, "/api/v1/search?limit=20&" + q)]
+        s, st = [], []
+        for kind, questions, path, out in (("search", searches, "/api/v1/search?limit=20&", s),
+                                           ("stats", stats, "/api/v1/stats?", st)):
+            for q in questions:
+                ms = timed(conn, token, path + q)
+                out.extend(ms)
+                # each question's own figures, for finding the slow one
+                print(f"national: {who}: {kind} {q}: p50 {pct(ms, 0.5):.1f} p99 {pct(ms, 0.99):.1f} ms",
+                      file=sys.stderr)
         print(f"search p50 ms, {who}|{pct(s, 0.5):.1f}")
         print(f"search p99 ms, {who}|{pct(s, 0.99):.1f}")
-        st = [ms for q in stats for ms in timed(conn, token, "/api/v1/stats?" + q)]
         print(f"stats p50 ms, {who}|{pct(st, 0.5):.1f}")
         print(f"stats p99 ms, {who}|{pct(st, 0.99):.1f}")
 

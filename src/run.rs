@@ -227,7 +227,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         _ => None,
     };
     // what /readyz asks beyond the bus and the intake's database
-    let mut readiness = api::health::Readiness { clickhouse: analytics.clone(), outbox: None };
+    let mut readiness = api::health::Readiness { clickhouse: analytics.clone(), ..Default::default() };
     if has(Role::Indexer)
         && let Some(analytics) = analytics.clone()
     {
@@ -425,6 +425,11 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         }),
         _ => None,
     };
+    let duty_mail = config.duties.sends(&config.node_name, config.kafka.is_some());
+    let duty_outbox = (has(Role::Api) && duty_mail)
+        .then(|| alerter::duty_mail::DutyOutbox::open(&config.data_dir.join("duty-outbox.redb")))
+        .transpose()?;
+    readiness.duty_outbox = duty_outbox.clone();
     let state = api::AppState::new(api::Shared {
         bus: bus.clone(),
         clock: clock.clone(),
@@ -439,17 +444,16 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
         ingest: ingest_part,
         api: api_part,
     });
-    let duty_mail = config.duties.sends(&config.node_name, config.kafka.is_some());
     if has(Role::Api) && config.kafka.is_some() && config.duties.send.is_none() && config.duties.sender.is_none() {
         tracing::warn!(
             "neither duties.send nor duties.sender is set: over Kafka no node sends reminders or morning briefs \
              until one api node has duties.send = true, or duties.sender names it"
         );
     }
-    if has(Role::Api) && duty_mail {
+    if let Some(outbox) = duty_outbox {
         // reminders, summaries and morning briefs, each sent once through an outbox of their own
         let mail = alerter::duty_mail::DutyMail {
-            outbox: alerter::duty_mail::DutyOutbox::open(&config.data_dir.join("duty-outbox.redb"))?,
+            outbox,
             mailer: config
                 .smtp
                 .as_ref()

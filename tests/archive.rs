@@ -29,7 +29,16 @@ async fn drop_database(config: &ClickHouseConfig) {
 async fn replays_count_once_and_rollup_raw_and_index_agree() {
     let config = config("archive_");
     let analytics = Analytics::connect(&config).await.unwrap();
-    let items: Vec<ClassifiedReport> = (0..400).map(item).collect();
+    let mut items: Vec<ClassifiedReport> = (0..400).map(item).collect();
+    // two more exactly on the midnights (UTC+7) where the questions below
+    // split into rollup days and raw hours, so a seam counted twice or not
+    // at all shows
+    for (n, at) in [(406, datetime!(2026-10-10 17:00 UTC)), (407, datetime!(2026-10-29 17:00 UTC))] {
+        let mut seam = item(n);
+        assert!(!seam.classification.indicators.is_empty());
+        seam.report.reported_at = at;
+        items.push(seam);
+    }
     let now = OffsetDateTime::now_utc();
     analytics.insert(&rows(&items, now)).await.unwrap();
     // a replay of part of the log, written again later
@@ -37,7 +46,7 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
 
     let client = analytics.client();
     let distinct: u64 = client.query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
-    assert_eq!(distinct, 400);
+    assert_eq!(distinct, 402);
 
     let (_dir, index) = index_of(&items);
     let palu = Scope::Regions(vec![RegionCode::parse("72").unwrap()]);
@@ -56,8 +65,32 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
             },
             Scope::All,
         ),
-        // not whole days, and a district scope: answered from the raw reports
+        // not whole days: the whole days from the rollup, the hours at either
+        // end from the raw reports
         (StatsQuery { from: Some(midnight + Duration::hours(5)), by: By::Regency, ..Default::default() }, Scope::All),
+        (
+            StatsQuery {
+                from: Some(midnight + Duration::hours(5)),
+                to: Some(midnight + Duration::days(20) + Duration::hours(3)),
+                bucket: Bucket::Week,
+                ..Default::default()
+            },
+            Scope::All,
+        ),
+        (
+            StatsQuery { to: Some(midnight + Duration::days(30) + Duration::hours(7)), ..Default::default() },
+            palu.clone(),
+        ),
+        // less than two days, neither end a midnight: the raw reports alone
+        (
+            StatsQuery {
+                from: Some(midnight + Duration::hours(1)),
+                to: Some(midnight + Duration::days(1) + Duration::hours(20)),
+                ..Default::default()
+            },
+            Scope::All,
+        ),
+        // a district scope: answered from the raw reports
         (StatsQuery { by: By::Regency, ..Default::default() }, district.clone()),
         // below a regency: the main region cut to the level, from the raw reports
         (StatsQuery { by: By::District, ..Default::default() }, Scope::All),
@@ -68,12 +101,19 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
         ),
         (StatsQuery { region: Some(RegionCode::parse("72.71").unwrap()), ..Default::default() }, palu),
     ];
-    for (q, scope) in &queries {
-        let from_clickhouse = analytics.stats(q, scope).await.unwrap();
-        let from_index = index.stats(q, scope).unwrap();
-        assert!(!from_index.rows.is_empty(), "{q:?} {scope:?} counted nothing");
-        assert_eq!(numbers(&from_clickhouse), numbers(&from_index), "{q:?} {scope:?}");
-        assert_eq!(from_clickhouse.source, "clickhouse");
+    // every day open (read from the rollup's sets), then the days that can
+    // no longer change sealed into plain counts
+    for sealed in [false, true] {
+        if sealed {
+            assert!(analytics.seal().await.unwrap().sealed > 0);
+        }
+        for (q, scope) in &queries {
+            let from_clickhouse = analytics.stats(q, scope).await.unwrap();
+            let from_index = index.stats(q, scope).unwrap();
+            assert!(!from_index.rows.is_empty(), "{q:?} {scope:?} counted nothing");
+            assert_eq!(numbers(&from_clickhouse), numbers(&from_index), "sealed: {sealed}, {q:?} {scope:?}");
+            assert_eq!(from_clickhouse.source, "clickhouse");
+        }
     }
 
     // the rollup holds the same counts as the raw table, day by day
@@ -107,11 +147,11 @@ async fn migrations_run_from_empty_and_from_the_previous_version() {
     let mut versions: Vec<u32> =
         analytics.client().query("SELECT version FROM schema_migrations").fetch_all().await.unwrap();
     versions.sort();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     // connecting again applies nothing twice
     let again = Analytics::connect(&fresh).await.unwrap();
     let count: u64 = again.client().query("SELECT count() FROM schema_migrations").fetch_one().await.unwrap();
-    assert_eq!(count, 3);
+    assert_eq!(count, 4);
     drop_database(&fresh).await;
 
     // a database as version 2 left it, with reports in it and its rollup of UUIDs
@@ -123,7 +163,7 @@ async fn migrations_run_from_empty_and_from_the_previous_version() {
     assert!(before.contains(&"report_counts_daily".to_owned()), "{before:?}");
     assert!(!before.contains(&"report_counts_by_day".to_owned()), "{before:?}");
 
-    // the new version replaces the rollup, filled from the reports already there
+    // the new versions replace the rollup, filled from the reports already there
     let v3 = Analytics::connect(&old).await.unwrap();
     let after = tables(&v3).await;
     assert!(after.contains(&"report_counts_by_day".to_owned()), "{after:?}");
@@ -140,7 +180,179 @@ async fn migrations_run_from_empty_and_from_the_previous_version() {
     let (_dir2, index2) = index_of(&all);
     let q = StatsQuery { by: By::Regency, ..Default::default() };
     assert_eq!(numbers(&v3.stats(&q, &Scope::All).await.unwrap()), numbers(&index2.stats(&q, &Scope::All).unwrap()));
+
+    // the ClickHouse writer seals the days already there when it starts,
+    // with no manual step
+    assert!(v3.sealed_days(None, None).await.unwrap().is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let bus = bus::Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+    let writer = tokio::spawn(archive::stage::run_analytics(
+        bus,
+        v3.clone(),
+        archive::Retention::default(),
+        std::sync::Arc::new(model::SystemClock),
+    ));
+    let sealed = common::eventually(std::time::Duration::from_secs(60), || async {
+        let days = v3.sealed_days(None, None).await.unwrap();
+        (!days.is_empty()).then_some(days)
+    })
+    .await
+    .expect("the writer sealed no day within 60 s");
+    writer.abort();
+    let today = archive::stats::day_number(OffsetDateTime::now_utc());
+    assert!(sealed.iter().all(|(day, _)| *day < today), "{sealed:?}");
+    for bucket in [Bucket::Day, Bucket::Month] {
+        let q = StatsQuery { by: By::Regency, bucket, ..Default::default() };
+        assert_eq!(
+            numbers(&v3.stats(&q, &Scope::All).await.unwrap()),
+            numbers(&index2.stats(&q, &Scope::All).unwrap())
+        );
+    }
     drop_database(&old).await;
+}
+
+/// Stats over sealed and open days agree with the search index's, through
+/// late reports, replays, and seals interrupted, repeated and concurrent.
+#[tokio::test]
+async fn sealed_days_stay_exact_through_late_reports_replays_and_interrupted_seals() {
+    let config = config("sealed_");
+    let analytics = Analytics::connect(&config).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let today = archive::stats::day_number(now);
+    // 300 reports from 90 days ago to 30 days ahead (item n is 577 minutes
+    // after item n - 1), so most days can be sealed and some cannot
+    let shift = (now - Duration::days(90)) - datetime!(2026-10-01 00:00 UTC);
+    let at = |n: u32| {
+        let mut it = item(n);
+        it.report.reported_at += shift;
+        it.report.received_at += shift;
+        it
+    };
+    let mut items: Vec<ClassifiedReport> = (0..300).map(at).collect();
+    // a report written twice before its day is sealed, 40 days ago (in a
+    // month that can be sealed too)
+    let mut twice = at(301);
+    assert!(!twice.classification.indicators.is_empty());
+    twice.report.reported_at = now - Duration::days(40);
+    items.push(twice.clone());
+    analytics.insert(&rows(&items, now)).await.unwrap();
+    analytics.insert(&rows(std::slice::from_ref(&twice), now)).await.unwrap();
+    let twice_day = archive::stats::day_number(twice.report.reported_at);
+    let year_ago = now - Duration::days(365);
+    let questions = [
+        StatsQuery { bucket: Bucket::Month, from: Some(year_ago), ..Default::default() },
+        StatsQuery {
+            bucket: Bucket::Month,
+            from: Some(year_ago),
+            indicator: Some(twice.classification.indicators[0].id.to_string()),
+            ..Default::default()
+        },
+        StatsQuery { from: Some(now - Duration::days(30)), by: By::Regency, ..Default::default() },
+        StatsQuery { bucket: Bucket::Week, ..Default::default() },
+        // whole days only, all before today
+        StatsQuery {
+            from: Some(archive::stats::date_of(today - 40).midnight().assume_offset(time::macros::offset!(+7))),
+            to: Some(archive::stats::date_of(today - 2).midnight().assume_offset(time::macros::offset!(+7))),
+            channel: Some(Channel::App),
+            ..Default::default()
+        },
+    ];
+    let check = |items: Vec<ClassifiedReport>, when: &'static str| {
+        let analytics = analytics.clone();
+        let questions = questions.clone();
+        async move {
+            let (_dir, index) = index_of(&items);
+            for q in &questions {
+                let from_index = index.stats(q, &Scope::All).unwrap();
+                assert!(!from_index.rows.is_empty(), "{when}: {q:?} counted nothing");
+                let from_clickhouse = analytics.stats(q, &Scope::All).await.unwrap();
+                assert_eq!(numbers(&from_clickhouse), numbers(&from_index), "{when}: {q:?}");
+            }
+        }
+    };
+    check(items.clone(), "nothing sealed").await;
+
+    let sealed = analytics.seal().await.unwrap();
+    let days = analytics.sealed_days(None, None).await.unwrap();
+    assert_eq!(sealed.sealed, days.len());
+    assert!(days.iter().any(|(d, _)| *d == twice_day), "{days:?}");
+    // today cannot be sealed yet (nor can the days ahead)
+    assert!(days.iter().all(|(d, _)| *d < today), "{days:?}");
+    // nor this month, but the month of the report written twice can
+    let twice_month = archive::stats::day_number(
+        archive::stats::date_of(twice_day).replace_day(1).unwrap().midnight().assume_offset(time::macros::offset!(+7)),
+    );
+    let month_sealed =
+        || async { analytics.sealed_months(None, None).await.unwrap().iter().any(|(m, _)| *m == twice_month) };
+    assert!(month_sealed().await);
+    assert!(analytics.sealed_months(None, None).await.unwrap().iter().all(|(m, _)| *m < today - 28));
+    check(items.clone(), "sealed").await;
+    // a seal with nothing new to seal changes nothing (but the day that
+    // may have become ripe meanwhile)
+    let settled = |days: Vec<(i64, u64)>| days.into_iter().filter(|(d, _)| *d < today - 1).collect::<Vec<_>>();
+    analytics.seal().await.unwrap();
+    assert_eq!(settled(analytics.sealed_days(None, None).await.unwrap()), settled(days));
+
+    // a report that arrives late for a sealed day reopens it
+    let mut late = at(302);
+    late.report.reported_at = twice.report.reported_at + Duration::minutes(1);
+    assert_eq!(archive::stats::day_number(late.report.reported_at), twice_day);
+    analytics.insert(&rows(std::slice::from_ref(&late), now)).await.unwrap();
+    items.push(late.clone());
+    let open = |days: Vec<(i64, u64)>| !days.iter().any(|(d, _)| *d == twice_day);
+    assert!(open(analytics.sealed_days(None, None).await.unwrap()));
+    assert!(!month_sealed().await);
+    check(items.clone(), "a late report into a sealed day").await;
+    assert!(analytics.seal().await.unwrap().sealed >= 1);
+    assert!(!open(analytics.sealed_days(None, None).await.unwrap()));
+    check(items.clone(), "sealed anew").await;
+
+    // a report counted in a sealed day written again: counted once
+    analytics.insert(&rows(std::slice::from_ref(&twice), now + Duration::seconds(5))).await.unwrap();
+    assert!(open(analytics.sealed_days(None, None).await.unwrap()));
+    check(items.clone(), "a replay into a sealed day").await;
+
+    // a seal interrupted after its counts, before its markers: they count
+    // for nothing, and the day stays open
+    analytics.seal_without_marking().await.unwrap();
+    assert!(open(analytics.sealed_days(None, None).await.unwrap()));
+    check(items.clone(), "a seal interrupted").await;
+    // repeated, and then two at once after another late report
+    assert!(analytics.seal().await.unwrap().sealed >= 1);
+    assert!(!open(analytics.sealed_days(None, None).await.unwrap()));
+    check(items.clone(), "the interrupted seal repeated").await;
+    analytics.insert(&rows(std::slice::from_ref(&late), now)).await.unwrap();
+    let (a, b) = tokio::join!(analytics.seal(), analytics.seal());
+    assert!(a.unwrap().sealed + b.unwrap().sealed >= 1);
+    assert!(!open(analytics.sealed_days(None, None).await.unwrap()));
+    assert!(month_sealed().await);
+    check(items.clone(), "two seals at once").await;
+
+    // retention cutting a sealed month part way: its news before the 15th
+    let cut = archive::stats::date_of(twice_month)
+        .replace_day(15)
+        .unwrap()
+        .midnight()
+        .assume_offset(time::macros::offset!(+7))
+        .to_offset(time::UtcOffset::UTC);
+    analytics.apply_retention(&[(Channel::Feed, cut)]).await.unwrap();
+    let done = common::eventually(std::time::Duration::from_secs(30), || async {
+        (analytics.mutations_pending().await.unwrap() == 0).then_some(())
+    })
+    .await;
+    assert!(done.is_some(), "ClickHouse did not finish deleting within 30 s");
+    items.retain(|i| i.report.channel != Channel::Feed || i.report.reported_at >= cut);
+    assert!(!month_sealed().await);
+    check(items.clone(), "retention cut a sealed month").await;
+    // (a seal in the second a deletion was made waits for the next)
+    let resealed = common::eventually(std::time::Duration::from_secs(30), || async {
+        analytics.seal().await.unwrap();
+        month_sealed().await.then_some(())
+    })
+    .await;
+    assert!(resealed.is_some(), "the month cut by retention was not sealed again within 30 s");
+    check(items.clone(), "the month cut by retention sealed anew").await;
+    drop_database(&config).await;
 }
 
 async fn tables(a: &Analytics) -> Vec<String> {
@@ -225,9 +437,12 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     assert!(!checkpoint.exists());
     assert_counts_match(&analytics, &kept).await;
 
-    // the live writer's retention: everything written, then the old news removed
+    // the live writer's retention: everything written and the days that
+    // can no longer change sealed, then the old news removed
     analytics.truncate().await.unwrap();
+    assert!(analytics.sealed_days(None, None).await.unwrap().is_empty());
     analytics.insert(&rows(&items, now)).await.unwrap();
+    assert!(analytics.seal().await.unwrap().sealed > 0);
     analytics.apply_retention(&retention.cutoffs(now)).await.unwrap();
     let done = common::eventually(std::time::Duration::from_secs(30), || async {
         (analytics.mutations_pending().await.unwrap() == 0).then_some(())
@@ -281,9 +496,120 @@ async fn a_row_clickhouse_refuses_for_good_is_set_aside_and_the_rest_written() {
     assert!(letter["reason"].as_str().unwrap().contains("throwIf"), "{letter}");
     let original: ClassifiedReport = model::wire::decode(letter["original"].as_str().unwrap().as_bytes()).unwrap();
     assert_eq!(original.report.id, items[17].report.id);
-    let written: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
-    assert_eq!(written, 39);
+    // the rows after the refused one are written after its letter (the
+    // insert is halved until the refused row stands alone): wait for them
+    let written = common::eventually(std::time::Duration::from_secs(60), || async {
+        let n: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.ok()?;
+        (n >= 39).then_some(n)
+    })
+    .await;
+    assert_eq!(written, Some(39));
     assert!(!writer.is_finished(), "the writer stopped: {:?}", writer.await);
     writer.abort();
     drop_database(&config).await;
+}
+
+/// National stats questions over `STATS_PROBE_REPORTS` (20,000 in the test
+/// run; 1,000,000 and 10,000,000 for BENCHMARKS.md) generated reports
+/// inserted straight into ClickHouse (database `stats_probe_<count>`, kept
+/// and reused) give the same answers with no day sealed and with the days
+/// sealed; it prints p50/p99 ms of 30 runs after 2 warm-ups of each
+/// (`STATS_PROBE_OPEN_RUNS` runs with no day sealed, for large counts).
+/// `STATS_PROBE_REPORTS=1000000 cargo test --release --features services --test archive -- --nocapture national_stats_probe`
+#[tokio::test]
+async fn national_stats_probe() {
+    let n: u64 = std::env::var("STATS_PROBE_REPORTS").map_or(20_000, |v| v.parse().unwrap());
+    let mut config = config("");
+    config.database = format!("stats_probe_{n}");
+    let analytics = Analytics::connect(&config).await.unwrap();
+    let client = analytics.client();
+    let have = analytics.count().await.unwrap();
+    // a year of reports: 514 regencies in 38 provinces, busy ones first,
+    // five channels (40 % news), zero to two of ten indicators
+    let started = std::time::Instant::now();
+    let mut at = have;
+    while at < n {
+        let take = (n - at).min(1_000_000);
+        client
+            .query(&format!(
+                "INSERT INTO reports (id, received_at, reported_at, channel, source, region, province, regency, \
+                 regions, indicators, score, language, rules_version, title, text, indexed_at) \
+                 SELECT generateUUIDv4(), t, t, ch, 'probe', reg, prov, reg, [reg], inds, 1.0, 'ind', 'probe', '', \
+                 '', now() FROM (SELECT toDateTime(toUInt32(now()) - intHash64(number) % (365 * 86400)) AS t, \
+                 toUInt32(floor(514 * pow((intHash32(number * 3) % 1000000) / 1000000, 2))) AS k, \
+                 toString(11 + k % 38) AS prov, concat(prov, '.', toString(10 + intDiv(k, 38))) AS reg, \
+                 ['feed', 'feed', 'feed', 'feed', 'app', 'app', 'sms', 'email', 'web', 'web'][1 + intHash32(number * 5) % 10] AS ch, \
+                 arraySlice(['narkoba', 'konflik_sosial', 'kerukunan_beragama', 'ideologi', 'demokrasi', 'terorisme', \
+                 'separatisme', 'kriminalitas', 'bencana', 'ekonomi'], 1 + intHash32(number * 7) % 10, \
+                 intHash32(number * 11) % 3) AS inds FROM numbers({at}, {take}))"
+            ))
+            .execute()
+            .await
+            .unwrap();
+        at += take;
+    }
+    let rollup_rows: u64 =
+        client.query("SELECT count() FROM (SELECT 1 FROM report_counts_by_day GROUP BY day, indicator, province, regency, channel)").fetch_one().await.unwrap();
+    println!("probe: {n} reports ({} inserted in {:?}), {rollup_rows} rollup rows", n - have, started.elapsed());
+    let now = OffsetDateTime::now_utc();
+    let questions = [
+        (
+            "bucket=month&from=<a year ago>",
+            StatsQuery { bucket: Bucket::Month, from: Some(now - Duration::days(365)), ..Default::default() },
+        ),
+        (
+            "indicator=narkoba&bucket=month&from=<a year ago>",
+            StatsQuery {
+                bucket: Bucket::Month,
+                from: Some(now - Duration::days(365)),
+                indicator: Some("narkoba".into()),
+                ..Default::default()
+            },
+        ),
+        ("from=<30 days ago>", StatsQuery { from: Some(now - Duration::days(30)), ..Default::default() }),
+        (
+            "by=regency&bucket=week&region=72&from=<90 days ago>",
+            StatsQuery {
+                by: By::Regency,
+                bucket: Bucket::Week,
+                region: Some(RegionCode::parse("72").unwrap()),
+                from: Some(now - Duration::days(90)),
+                ..Default::default()
+            },
+        ),
+    ];
+    let measure = |label: &'static str, runs: usize| {
+        let analytics = analytics.clone();
+        let questions = questions.clone();
+        async move {
+            let mut answers = Vec::new();
+            for (name, q) in &questions {
+                let mut ms = Vec::new();
+                for i in 0..runs + 2 {
+                    let t = std::time::Instant::now();
+                    let stats = analytics.stats(q, &Scope::All).await.unwrap();
+                    if i >= 2 {
+                        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    if i == 0 {
+                        answers.push(numbers(&stats));
+                    }
+                }
+                ms.sort_by(f64::total_cmp);
+                let pct = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+                println!("probe: {n} {label}: {name}: p50 {:.1} p99 {:.1} ms", pct(0.5), pct(0.99));
+            }
+            answers
+        }
+    };
+    for table in ["report_day_seals", "report_counts_sealed"] {
+        client.query(&format!("TRUNCATE TABLE {table}")).execute().await.unwrap();
+    }
+    let open_runs = std::env::var("STATS_PROBE_OPEN_RUNS").map_or(30, |v| v.parse().unwrap());
+    let open = measure("no day sealed", open_runs).await;
+    let t = std::time::Instant::now();
+    let sealing = analytics.seal().await.unwrap();
+    println!("probe: {n} seal: {sealing:?} in {:?}", t.elapsed());
+    let sealed = measure("days sealed", 30).await;
+    assert_eq!(open, sealed);
 }

@@ -261,9 +261,9 @@ async fn threshold_windows_move_with_their_partitions() {
 
 /// How many reports the scale-out test streams (`TEST_KENTONGAN_SCALE_REPORTS`).
 fn scale_reports() -> usize {
-    // 100,000 is the figure; it takes about 8 minutes of keyed intake
-    // on the harness's broker (BENCHMARKS.md), longer than a CI test may run
-    std::env::var("TEST_KENTONGAN_SCALE_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_400)
+    // the figure: about 8 minutes of keyed intake on the harness's
+    // broker, so .config/nextest.toml gives this test longer than others
+    std::env::var("TEST_KENTONGAN_SCALE_REPORTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000)
 }
 
 /// How many clients post at once in the streaming tests.
@@ -704,6 +704,45 @@ impl Broker {
     }
 }
 
+impl Broker {
+    /// A bus's settings for this broker, topics under `prefix`.
+    fn config(&self, prefix: &str, partitions: u32) -> KafkaConfig {
+        toml::from_str(&format!(
+            "brokers = \"127.0.0.1:{}\"\ntopic_prefix = \"{prefix}\"\npartitions = {partitions}\nsession_timeout = \"3s\"\nproduce_timeout = \"5s\"\n",
+            self.port
+        ))
+        .unwrap()
+    }
+
+    /// Sends the running broker a signal (`STOP`, `CONT`).
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the broker runs").id();
+        let sent = std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+    }
+
+    /// Raises the end of `topic`'s partition `partition` by `n` records that
+    /// it never stores, as tansu's S3 engine does when it is killed between
+    /// raising a partition's end and storing the batch. Only while it is down.
+    async fn leave_hole(&self, topic: &str, partition: u32, n: u64) {
+        assert!(self.child.is_none(), "the broker keeps its watermarks in memory while it runs");
+        let url = format!(
+            "{}/{}/clusters/tansu_cluster/topics/{topic}/partitions/{partition:010}/watermark.json",
+            service("TEST_KENTONGAN_S3"),
+            self.bucket
+        );
+        // the harness's S3 server checks that a request is signed, not the signature
+        let auth =
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+        let got = client().get(&url).header("authorization", auth).send().await.unwrap();
+        assert!(got.status().is_success(), "no watermark at {url}: {}", got.status());
+        let mut watermark: Value = got.json().await.unwrap();
+        watermark["high"] = json!(watermark["high"].as_u64().unwrap() + n);
+        let put = client().put(&url).header("authorization", auth).json(&watermark).send().await.unwrap();
+        assert!(put.status().is_success(), "the watermark was not replaced: {}", put.status());
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         self.down();
@@ -746,13 +785,124 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
         assert!(ok.is_some(), "report {i} was never accepted after the broker came back:\n{}", ingest.log());
         accepted += 1;
     }
-    let total = eventually(Duration::from_secs(120), || async {
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let total = eventually(Duration::from_secs(180), || async {
         let found = common::get_ok(&stages, "/api/v1/search?limit=1").await?;
         let total = found["total"].as_u64()?;
+        last.store(total, std::sync::atomic::Ordering::Relaxed);
         (total >= accepted).then_some(total)
     })
     .await;
-    assert_eq!(total, Some(accepted), "search after the broker's restart:\n{}", stages.log());
+    assert!(
+        total == Some(accepted),
+        "search after the broker's restart finds {} of {accepted} accepted reports;\nstages' {}\n\ningest's {}",
+        last.into_inner(),
+        stages.log_digest(80),
+        ingest.log_digest(30)
+    );
+}
+
+/// A broker that counts records it never stored (a hole at a partition's
+/// end, left by tansu killed mid-write) does not hold a replay for ever,
+/// though records keep coming on another partition: the replay takes what
+/// the broker serves as the partition's end, and records written after the
+/// hole are read as they come.
+#[tokio::test]
+async fn a_replay_ends_at_a_hole_the_broker_left_and_reads_what_follows_it() {
+    let mut broker = Broker::start().await;
+    let prefix = unique("hole-");
+    let config = broker.config(&prefix, 2);
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(config.clone()).await.unwrap());
+    // ten records; the key of each partition's first, and how many each holds
+    let mut keys: BTreeMap<i32, String> = BTreeMap::new();
+    let mut held: BTreeMap<i32, i64> = BTreeMap::new();
+    for i in 0..10 {
+        let at = bus.publish_at(Topic::Windows, &format!("k{i}"), format!("{i}").as_bytes()).await.unwrap();
+        keys.entry(at.partition).or_insert(format!("k{i}"));
+        *held.entry(at.partition).or_default() += 1;
+    }
+    assert_eq!(keys.len(), 2, "ten keys all went to one partition");
+    let (holed, live) = (keys[&0].clone(), keys[&1].clone());
+    drop(bus);
+    broker.down();
+    broker.leave_hole(&format!("{prefix}windows"), 0, 3).await;
+    broker.up().await;
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(config).await.unwrap());
+    // the other partition gets a record every second while the replay runs
+    let writer = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            for i in 0.. {
+                bus.publish(Topic::Windows, &live, format!("live {i}").as_bytes()).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let replayed = tokio::time::timeout(Duration::from_secs(120), bus.catch_up(Topic::Windows)).await;
+    writer.abort();
+    let (records, mut sub) =
+        replayed.expect("the replay is still waiting for records the broker does not have").unwrap();
+    let mut read: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.payload).into_owned())
+        .filter(|p| !p.starts_with("live"))
+        .collect();
+    read.sort();
+    assert_eq!(read, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+    bus.publish(Topic::Windows, &holed, b"after the hole").await.unwrap();
+    let after = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let record = sub.next().await.unwrap();
+            if record.payload == b"after the hole" {
+                return record;
+            }
+        }
+    })
+    .await
+    .expect("the record written after the hole was not read");
+    assert_eq!((after.partition, after.offset), (0, held[&0] + 3), "not the offset after the hole");
+}
+
+/// A broker that stops answering while a replay stands at a hole is waited
+/// for: the replay does not take its silence for the hole's, and ends 30 s
+/// after the broker answers again (and serves nothing beyond the hole).
+#[tokio::test]
+async fn a_replay_does_not_take_a_frozen_broker_for_a_hole() {
+    let mut broker = Broker::start().await;
+    let prefix = unique("frozen-");
+    let config = broker.config(&prefix, 1);
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(config.clone()).await.unwrap());
+    for i in 0..5 {
+        bus.publish(Topic::Windows, "k", format!("{i}").as_bytes()).await.unwrap();
+    }
+    drop(bus);
+    broker.down();
+    broker.leave_hole(&format!("{prefix}windows"), 0, 3).await;
+    broker.up().await;
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(config).await.unwrap());
+    let started = std::time::Instant::now();
+    // when the replay ends, taken as it ends: the test looks only after the thaw
+    let replay = tokio::spawn(async move {
+        bus.catch_up(Topic::Windows).await.map(|(records, _)| (records.len(), started.elapsed()))
+    });
+    // frozen (SIGSTOP) a few seconds into the replay for 40 s, less than
+    // librdkafka's 60 s before it calls a request lost
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    broker.signal("STOP");
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    let thawed = started.elapsed();
+    broker.signal("CONT");
+    let (read, ended) = tokio::time::timeout(Duration::from_secs(120), replay)
+        .await
+        .expect("the replay did not end after the broker answered again")
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, 5);
+    // the hole's 30 s count from when the broker answers again
+    assert!(
+        ended >= thawed + Duration::from_secs(25),
+        "the replay ended at {ended:?}: it counted the broker's frozen time (until {thawed:?}) towards a hole"
+    );
 }
 
 /// SplitMix64: a small seeded generator, so a run's choices can be replayed.
@@ -896,8 +1046,12 @@ where
         let listed = found();
         async move { listed.await.filter(|ids| ids.len() >= accepted.len()) }
     })
-    .await
-    .unwrap_or_default();
+    .await;
+    // on a timeout, what is there now, so the panic names only what is missing
+    let seen = match seen {
+        Some(seen) => seen,
+        None => found().await.unwrap_or_default(),
+    };
     if seen != accepted {
         let set: BTreeSet<&String> = seen.iter().collect();
         let lost: Vec<&String> = accepted.iter().filter(|id| !set.contains(id)).collect();

@@ -497,7 +497,7 @@ async fn two_nodes_with_one_node_name_are_told_their_search_replicas_are_partial
     let body = json!({"text": "Pesta sabu digerebek warga", "region": "72.71"});
     let (status, _) = call(&a, "POST", "/api/v1/reports", Some(TOKEN), Some(body)).await;
     assert_eq!(status, 202);
-    let told = eventually(Duration::from_secs(60), || async {
+    let told = eventually(Duration::from_secs(120), || async {
         [&a, &b].iter().any(|n| n.log().contains("another running node has the same node_name")).then_some(())
     })
     .await;

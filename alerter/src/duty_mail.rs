@@ -134,6 +134,27 @@ impl DutyOutbox {
         self.db.get().map_err(|reason| Error::Outbox { path: self.path.clone(), reason })
     }
 
+    /// Whether the database can be used (for `/readyz`).
+    pub fn ready(&self) -> Result<(), String> {
+        self.db.get().map(drop)
+    }
+
+    /// Whether every one of `keys` was queued before (and is waiting, sent
+    /// or given up).
+    pub fn has_all(&self, keys: &[String]) -> Result<bool, Error> {
+        let txn = self.db()?.begin_read().map_err(|e| self.err(e))?;
+        let pending = txn.open_table(PENDING).map_err(|e| self.err(e))?;
+        let done = txn.open_table(DONE).map_err(|e| self.err(e))?;
+        for key in keys {
+            if pending.get(key.as_str()).map_err(|e| self.err(e))?.is_none()
+                && done.get(key.as_str()).map_err(|e| self.err(e))?.is_none()
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Queues the messages whose keys are new (never queued, sent or given
     /// up), due at `now`, in one durable transaction; returns how many.
     pub fn enqueue(&self, messages: Vec<Message>, now: OffsetDateTime) -> Result<usize, Error> {
@@ -238,6 +259,14 @@ impl DutyMail {
             self.wake.notify_one();
         }
         Ok(added)
+    }
+
+    /// Whether every one of `keys` was queued before.
+    pub async fn has_all(&self, keys: Vec<String>) -> Result<bool, Error> {
+        let outbox = self.outbox.clone();
+        tokio::task::spawn_blocking(move || outbox.has_all(&keys))
+            .await
+            .map_err(|e| Error::Task { task: "duty outbox", reason: e.to_string() })?
     }
 
     /// One attempt at `message`.
@@ -354,6 +383,9 @@ mod tests {
         drop(outbox);
         let outbox = DutyOutbox::open(&path).unwrap();
         assert_eq!(outbox.enqueue(vec![message("a"), message("b")], now).unwrap(), 0);
+        // known whether waiting or sent (a brief is not rendered again for them)
+        assert!(outbox.has_all(&["a".into(), "b".into()]).unwrap());
+        assert!(!outbox.has_all(&["a".into(), "c".into()]).unwrap());
         assert_eq!(outbox.due(now).unwrap().0.len(), 1);
         let entries = outbox.entries("").unwrap();
         assert_eq!(entries.len(), 2);

@@ -407,7 +407,9 @@ fn to_unit(mail: &DutyMail, unit: &model::Unit, what: &str, texts: &duties::remi
 /// Queues what is due at `now`: reminders and summaries of every template,
 /// and the morning briefs whose local time has come (made and archived on
 /// the `briefs` topic first, unless archived already). Returns how many
-/// messages were new.
+/// messages were new. A brief that cannot be made, archived or rendered is
+/// logged, counted in `kentongan_alerter_briefs_failed_total` and tried again
+/// at the next tick; it stops neither the reminders nor the other briefs.
 pub async fn tick(
     state: &AppState,
     plan: &Plan,
@@ -466,6 +468,8 @@ pub async fn tick(
             None => tracing::warn!(unit = %id, "duties.national_brief_units names a unit that does not exist"),
         }
     }
+    // reminders and summaries first: a brief that fails does not hold them up
+    let mut queued = mail.queue(messages).await?;
     for (region, to) in briefs {
         let local = now.to_offset(brief::zone(region.as_ref()).1);
         if u16::from(local.hour()) * 60 + u16::from(local.minute()) < plan.brief_at {
@@ -473,35 +477,64 @@ pub async fn tick(
         }
         let date = local.date();
         let key = brief::key(region.as_ref(), date);
+        let brief_failed = |stage: &str, error: &dyn std::fmt::Display| {
+            tracing::error!(brief = %key, stage, %error, "a morning brief failed; trying again at the next tick");
+            metrics::counter!("kentongan_alerter_briefs_failed_total").increment(1);
+        };
         let made = match api.briefs.get(region.as_ref(), date) {
             Some(b) => b,
             None => {
-                let b = make(state, region.as_ref(), date, now).await.map_err(failed)?;
+                let b = match make(state, region.as_ref(), date, now).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        brief_failed("make", &e.message);
+                        continue;
+                    }
+                };
                 // archived before it is sent: what goes out is what is kept
-                state.bus.publish(Topic::Briefs, &key, &wire::encode(&b)).await?;
+                if let Err(e) = state.bus.publish(Topic::Briefs, &key, &wire::encode(&b)).await {
+                    brief_failed("archive", &e);
+                    continue;
+                }
                 api.briefs.insert(b)
             }
         };
         if mail.mailer.is_none() {
             continue;
         }
-        let (title, text, html) = (brief::title(&made), brief::text(&made), brief::html(&made));
-        let file =
-            File::new(&format!("ringkasan-{}.pdf", key.replace('/', "-")), "application/pdf", &brief::pdf(&made));
-        for unit in to {
-            for address in &unit.emails {
-                messages.push(Message {
-                    key: Message::key(&format!("brief/{key}"), DeliveryChannel::Email, address),
-                    channel: DeliveryChannel::Email,
-                    to: address.clone(),
-                    unit: unit.id.clone(),
-                    subject: title.clone(),
-                    text: text.clone(),
-                    html: Some(html.clone()),
-                    file: Some(file.clone()),
-                });
-            }
+        let addresses: Vec<(&model::Unit, &String)> =
+            to.iter().flat_map(|unit| unit.emails.iter().map(move |address| (*unit, address))).collect();
+        let message_key = |address: &str| Message::key(&format!("brief/{key}"), DeliveryChannel::Email, address);
+        // queued at an earlier tick: not rendered again every 30 seconds
+        if mail.has_all(addresses.iter().map(|(_, address)| message_key(address)).collect()).await? {
+            continue;
         }
+        let rendered = bus::contain("brief", || {
+            let file =
+                File::new(&format!("ringkasan-{}.pdf", key.replace('/', "-")), "application/pdf", &brief::pdf(&made));
+            (brief::title(&made), brief::text(&made), brief::html(&made), file)
+        });
+        let (title, text, html, file) = match rendered {
+            Ok(rendered) => rendered,
+            Err(cause) => {
+                brief_failed("render", &cause);
+                continue;
+            }
+        };
+        let messages = addresses
+            .into_iter()
+            .map(|(unit, address)| Message {
+                key: message_key(address),
+                channel: DeliveryChannel::Email,
+                to: address.clone(),
+                unit: unit.id.clone(),
+                subject: title.clone(),
+                text: text.clone(),
+                html: Some(html.clone()),
+                file: Some(file.clone()),
+            })
+            .collect();
+        queued += mail.queue(messages).await?;
     }
-    mail.queue(messages).await
+    Ok(queued)
 }

@@ -65,6 +65,12 @@ pub const METRICS: &[Metric] = {
             Counter,
             "records set aside on the deadletter topic, by source (stage or channel)",
         ),
+        m(
+            "kentongan_bus_replay_holes_total",
+            Counter,
+            "partitions a replay took as read to their end at a hole, by topic: for 30 s the broker answered with \
+             nothing while counting records beyond (records it counts but does not serve)",
+        ),
         m("kentongan_bus_embedded_commit_seconds", Histogram, "time to make a write to the embedded log durable"),
         // supervision
         m("kentongan_stage_restarts_total", Counter, "stages restarted after an error or a panic, by stage"),
@@ -114,6 +120,11 @@ pub const METRICS: &[Metric] = {
         m("kentongan_indexer_received_total", Counter, "classified reports read, by store (search, clickhouse)"),
         m("kentongan_indexer_processed_total", Counter, "classified reports written and committed, by store"),
         m(
+            "kentongan_indexer_seal_failures_total",
+            Counter,
+            "ClickHouse seals of settled days that failed (stats read the open sets until a later seal)",
+        ),
+        m(
             "kentongan_indexer_failed_total",
             Counter,
             "classified reports a store refused (sent to deadletter), by store",
@@ -147,6 +158,11 @@ pub const METRICS: &[Metric] = {
             "attempts to send replies to reporters, by outcome (sent, retry, failed)",
         ),
         m("kentongan_alerter_rate_limited_total", Counter, "notifications held back by the per-recipient limit"),
+        m(
+            "kentongan_alerter_briefs_failed_total",
+            Counter,
+            "morning briefs that could not be made, archived or rendered (tried again at the next tick)",
+        ),
         m("kentongan_alerter_held_back_total", Counter, "alerts not notified, by why (silenced, repeat, inhibited)"),
         m("kentongan_alerter_routing_gaps_total", Counter, "alerts no unit handles, by indicator and province"),
         m("kentongan_alerter_unrouted_total", Counter, "alerts no unit covers at all"),
@@ -209,6 +225,9 @@ pub struct Readiness {
     pub clickhouse: Option<archive::Analytics>,
     /// The alerter's outbox database, with the alerter role.
     pub outbox: Option<alerter::Outbox>,
+    /// The outbox of reminders, summaries and morning briefs, on the api
+    /// node that sends them.
+    pub duty_outbox: Option<alerter::duty_mail::DutyOutbox>,
 }
 
 /// How long one dependency may take to answer `/readyz`.
@@ -227,7 +246,8 @@ pub async fn healthz() -> &'static str {
 /// SMS parts) can be used.
 // Every dependency of the node's roles is asked (the text above is the
 // OpenAPI description, kept as it was): the bus; with the ingest role, the
-// intake's database; with the alerter role, the outbox database; with
+// intake's database; with the alerter role, the outbox database (and on the
+// api node that sends duty mail, its outbox); with
 // ClickHouse (indexer, api), a query. SMTP and the SMS gateway are not: while
 // they are down, notifications wait in the outbox and are retried
 // (`kentongan_alerter_deliveries_total{outcome="retry"}`), and an unready
@@ -245,6 +265,12 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
     if let Some(outbox) = state.readiness.outbox.clone() {
         let ready = tokio::task::spawn_blocking(move || outbox.ready()).await.map_err(ApiError::internal)?;
         ready.map_err(|reason| ApiError::unavailable(format!("the alerter's outbox cannot be used ({reason})")))?;
+    }
+    if let Some(outbox) = state.readiness.duty_outbox.clone() {
+        let ready = tokio::task::spawn_blocking(move || outbox.ready()).await.map_err(ApiError::internal)?;
+        ready.map_err(|reason| {
+            ApiError::unavailable(format!("the outbox of reminders and briefs cannot be used ({reason})"))
+        })?;
     }
     if let Some(analytics) = &state.readiness.clickhouse {
         let answer = tokio::time::timeout(CHECK_TIMEOUT, analytics.count()).await;

@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::stats::{Bucket, By, Stats, StatsQuery, is_midnight};
+use std::collections::BTreeMap;
+
+use crate::stats::{Bucket, By, DAY_OFFSET_HOURS, Stats, StatsQuery, date_of, day_number, is_midnight};
 
 /// `[clickhouse]`: where analytics go.
 #[derive(Debug, Clone, Deserialize)]
@@ -192,10 +194,230 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
             "DROP TABLE IF EXISTS report_counts_daily",
         ],
     ),
+    (
+        4,
+        &[
+            // sealed days: plain counts at the rollup's grain, written by
+            // `Analytics::seal` for days that can no longer change; `seal`
+            // names the seal that wrote them, and they count only while
+            // `report_day_seals` names that seal as its day's newest
+            "CREATE TABLE IF NOT EXISTS report_counts_sealed (
+                day Date,
+                indicator LowCardinality(String),
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                channel LowCardinality(String),
+                reports UInt64,
+                seal UInt64,
+                sealed_at DateTime
+            ) ENGINE = MergeTree()
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (day, indicator, province, regency, channel, seal)",
+            // each day's seals (`seal` > 0, written after their counts) and
+            // reopenings (`seal` = 0, written after a report for the day);
+            // `at` is ClickHouse's clock when the seal started reading, or
+            // when the day was reopened
+            "CREATE TABLE IF NOT EXISTS report_day_seals (
+                day Date,
+                at DateTime,
+                seal UInt64,
+                written DateTime DEFAULT now()
+            ) ENGINE = MergeTree()
+            ORDER BY (day, at)",
+            // sealed months: the sums of their days' seals, for questions by
+            // month (a year by month reads about 12 x regencies x indicators
+            // x channels rows however many reports there are); a month's seal
+            // counts while no seal or reopening of its days is newer
+            "CREATE TABLE IF NOT EXISTS report_counts_sealed_monthly (
+                month Date,
+                indicator LowCardinality(String),
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                channel LowCardinality(String),
+                reports UInt64,
+                seal UInt64,
+                sealed_at DateTime
+            ) ENGINE = MergeTree()
+            PARTITION BY toYear(month)
+            ORDER BY (month, indicator, province, regency, channel, seal)",
+            // the same seals' counts by province alone (their regencies
+            // summed: a report has one), for questions by province, which
+            // then read about 1/14 of the rows
+            "CREATE TABLE IF NOT EXISTS report_counts_sealed_provinces (
+                day Date,
+                indicator LowCardinality(String),
+                province LowCardinality(String),
+                channel LowCardinality(String),
+                reports UInt64,
+                seal UInt64,
+                sealed_at DateTime
+            ) ENGINE = MergeTree()
+            PARTITION BY toYYYYMM(day)
+            ORDER BY (day, indicator, province, channel, seal)",
+            "CREATE TABLE IF NOT EXISTS report_counts_sealed_monthly_provinces (
+                month Date,
+                indicator LowCardinality(String),
+                province LowCardinality(String),
+                channel LowCardinality(String),
+                reports UInt64,
+                seal UInt64,
+                sealed_at DateTime
+            ) ENGINE = MergeTree()
+            PARTITION BY toYear(month)
+            ORDER BY (month, indicator, province, channel, seal)",
+            // `seal` = 0: the month reopened (retention cut it part way)
+            "CREATE TABLE IF NOT EXISTS report_month_seals (
+                month Date,
+                at DateTime,
+                seal UInt64,
+                written DateTime DEFAULT now()
+            ) ENGINE = MergeTree()
+            ORDER BY (month, at)",
+            // the reports' counted columns in order of `reported_at`, for
+            // the hours at either end of a stats question (`reports` is
+            // ordered by region, so a span of time read all of it); a report
+            // written twice is in it twice, and counted once (uniqExact)
+            "CREATE TABLE IF NOT EXISTS reports_by_time (
+                reported_at DateTime,
+                id UUID,
+                indicators Array(String),
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                region String,
+                channel LowCardinality(String)
+            ) ENGINE = MergeTree()
+            PARTITION BY toYYYYMM(reported_at)
+            ORDER BY reported_at",
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS reports_by_time_mv TO reports_by_time AS
+            SELECT reported_at, id, indicators, province, regency, region, channel FROM reports",
+            // (run again after a crash, or overlapping rows the view took:
+            // copies count once)
+            "INSERT INTO reports_by_time SELECT reported_at, id, indicators, province, regency, region, channel
+            FROM reports",
+        ],
+    ),
 ];
 
 /// The newest schema version.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// A day (UTC+7) is sealed once its end is this many hours past, by
+/// ClickHouse's clock: later, a report for it is rare (an import, a replay,
+/// a LAPSITDA filed late) and reopens it.
+pub const SEAL_AFTER_HOURS: i64 = 6;
+
+/// How far behind ClickHouse's clock a writer's clock may be: a writer asks
+/// ClickHouse whether to reopen a day only when the day may be sealed by its
+/// own clock plus this much.
+const CLOCK_SLACK: time::Duration = time::Duration::hours(1);
+
+/// Days sealed in one insert (a month's counts, to bound memory).
+const SEAL_CHUNK: usize = 31;
+
+/// Superseded counts are deleted only when the seal or reopening that
+/// superseded them was written this long ago: a stats question reads its
+/// days' seals and then their counts within well under a second.
+const SUPERSEDED_GRACE_SECONDS: u32 = 600;
+
+/// A stats piece shorter than this reads `reports_by_time`, not `reports`.
+const SHORT_SPAN: time::Duration = time::Duration::days(2);
+
+/// Which of a day's rows in `report_day_seals` is its state: the newest by
+/// `at`, a seal winning a tie (it read only after its second was over, so
+/// it saw every report reopened in that second). Non-zero: the seal whose
+/// counts stand for the day.
+const DAY_STATE: &str = "argMax(seal, toUInt64(at) * 2 + (seal != 0))";
+
+/// The moment day `n` may be sealed: its end plus [`SEAL_AFTER_HOURS`].
+fn ripe_from(n: i64) -> OffsetDateTime {
+    start_of_day(n + 1) + time::Duration::hours(SEAL_AFTER_HOURS)
+}
+
+/// [`ripe_from`] in ClickHouse, as Unix seconds, for a `Date` column `day`.
+fn ripe_sql() -> String {
+    format!("(toInt64(toUInt32(day)) + 1) * 86400 + {}", (SEAL_AFTER_HOURS - i64::from(DAY_OFFSET_HOURS)) * 3600)
+}
+
+/// What [`Analytics::seal`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sealing {
+    /// Days sealed.
+    pub sealed: usize,
+    /// Days left open because ClickHouse began deleting rows while they
+    /// were read; the next seal takes them.
+    pub deferred: usize,
+    /// Months sealed (from their days' seals).
+    pub months: usize,
+    /// Superseded (day or month, seal) counts deleted.
+    pub discarded: usize,
+}
+
+/// A new seal's id: random, never 0 (a reopening).
+fn new_seal() -> u64 {
+    let (a, b) = Uuid::now_v7().as_u64_pair();
+    (a ^ b).max(1)
+}
+
+/// The day number of `date`.
+fn day_number_of(date: time::Date) -> i64 {
+    i64::from(date.to_julian_day()) - i64::from(date_of(0).to_julian_day())
+}
+
+/// The first day of the month after the one `first` starts.
+fn next_month(first: time::Date) -> time::Date {
+    first
+        .replace_day(1)
+        .ok()
+        .and_then(|d| d.checked_add(time::Duration::days(31)))
+        .and_then(|d| d.replace_day(1).ok())
+        .unwrap_or(first)
+}
+
+/// A condition that takes the counts of (day or month in `column`, seal) pairs.
+fn which_seals(column: &str, days: &[(i64, u64)]) -> String {
+    let mut by_seal: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (day, seal) in days {
+        by_seal.entry(*seal).or_default().push(format!("'{}'", date_of(*day)));
+    }
+    let which: Vec<String> =
+        by_seal.iter().map(|(seal, days)| format!("(seal = {seal} AND {column} IN ({}))", days.join(", "))).collect();
+    format!("({})", which.join(" OR "))
+}
+
+/// The sealed months (column `m`, with their seal `ms`) from the month of
+/// date `first` and before `end`: a month's newest seal, when no seal or
+/// reopening of its days is newer.
+fn valid_months_sql(first: Option<time::Date>, end: Option<time::Date>) -> String {
+    let mut months = Vec::new();
+    months.extend(first.map(|d| format!("month >= toDate('{d}')")));
+    months.extend(end.map(|d| format!("month < toDate('{d}')")));
+    let mut days = Vec::new();
+    days.extend(first.map(|d| format!("day >= toDate('{d}')")));
+    days.extend(end.map(|d| format!("day < toDate('{d}')")));
+    let filter = |c: Vec<String>| if c.is_empty() { String::new() } else { format!("WHERE {}", c.join(" AND ")) };
+    format!(
+        "SELECT m, ms FROM (SELECT month AS m, {} AS ms, max(at) AS mat FROM report_month_seals {} \
+         GROUP BY month HAVING ms != 0) ANY LEFT JOIN (SELECT toStartOfMonth(day) AS m, max(at) AS dat \
+         FROM report_day_seals {} GROUP BY m) USING m WHERE dat <= mat",
+        DAY_STATE,
+        filter(months),
+        filter(days)
+    )
+}
+
+/// A part of a stats question (see [`Analytics::stats`]): whole days
+/// from the daily rollup (from the first day, and before the end day, by
+/// day number), or a span of time from the reports themselves.
+enum Piece {
+    Rollup(Option<i64>, Option<i64>),
+    Reports(Option<OffsetDateTime>, Option<OffsetDateTime>),
+}
+
+/// The midnight (UTC+7, as the rollup's days) that day `n` starts at.
+fn start_of_day(n: i64) -> OffsetDateTime {
+    let offset = time::UtcOffset::from_hms(DAY_OFFSET_HOURS, 0, 0).expect("valid offset");
+    date_of(n).midnight().assume_offset(offset)
+}
 
 /// One row of the `alerts` table: an alert as raised.
 #[derive(Debug, Clone, PartialEq, Row, Serialize, Deserialize)]
@@ -245,6 +467,8 @@ struct DayCount {
 pub struct Analytics {
     client: Client,
     database: String,
+    /// The schema version it migrated to (older only in tests).
+    schema: u32,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -257,6 +481,11 @@ impl Analytics {
     /// Connects, creates the database when missing and applies pending migrations.
     pub async fn connect(config: &ClickHouseConfig) -> Result<Self, Error> {
         Self::connect_at_version(config, SCHEMA_VERSION).await
+    }
+
+    /// Whether the schema has the seals (version 4).
+    fn seals(&self) -> bool {
+        self.schema >= 4
     }
 
     /// Connects and migrates up to version `upto` only: how tests build a
@@ -276,7 +505,8 @@ impl Analytics {
             )));
         }
         base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database)).execute().await?;
-        let analytics = Self { client: base.with_database(&config.database), database: config.database.clone() };
+        let analytics =
+            Self { client: base.with_database(&config.database), database: config.database.clone(), schema: upto };
         analytics
             .client
             .query(
@@ -313,7 +543,6 @@ impl Analytics {
         Ok(())
     }
 
-    /// Empties the tables that are rebuilt from the log.
     /// How many report rows the `reports` table holds (before merges).
     pub async fn count(&self) -> Result<u64, Error> {
         Ok(self.client.query("SELECT count() FROM reports").fetch_one().await?)
@@ -324,42 +553,100 @@ impl Analytics {
         &self.database
     }
 
+    /// Empties the tables that are rebuilt from the log: the seals first, so
+    /// that a truncation interrupted part way leaves no sealed count
+    /// standing for reports that are gone.
     pub async fn truncate(&self) -> Result<(), Error> {
-        for table in ["reports", "report_counts_by_day", "alerts"] {
+        for table in [
+            "report_month_seals",
+            "report_day_seals",
+            "report_counts_sealed_monthly",
+            "report_counts_sealed_monthly_provinces",
+            "report_counts_sealed",
+            "report_counts_sealed_provinces",
+            "reports",
+            "reports_by_time",
+            "report_counts_by_day",
+            "alerts",
+        ] {
             self.client.query(&format!("TRUNCATE TABLE IF EXISTS {table}")).execute().await?;
         }
         Ok(())
     }
 
-    /// Removes, for each channel, the reports (and their daily counts) that
-    /// happened before its cutoff, a midnight in UTC+7. ClickHouse deletes in
-    /// the background; nothing is asked of it when there is nothing to delete.
+    /// Removes, for each channel, the reports (their daily counts, and
+    /// sealed counts alike) that happened before its cutoff, a midnight in
+    /// UTC+7. ClickHouse deletes in the background; nothing is asked of it
+    /// when there is nothing to delete. The counts go first, the reports
+    /// last, so that an interrupted round is done again in full; and sealed
+    /// counts left over (a seal that read the days just before they were
+    /// deleted) are deleted in the next round.
     pub async fn apply_retention(&self, cutoffs: &[(model::Channel, OffsetDateTime)]) -> Result<(), Error> {
         for (channel, before) in cutoffs {
             let seconds = before.unix_timestamp();
+            let day = date_of(day_number(*before)).to_string();
             let old: u64 = self
                 .client
-                .query("SELECT count() FROM reports WHERE channel = ? AND reported_at < toDateTime(?)")
+                .query(
+                    "SELECT (SELECT count() FROM reports WHERE channel = ? AND reported_at < toDateTime(?)) \
+                     + (SELECT count() FROM report_counts_sealed WHERE channel = ? AND day < toDate(?)) \
+                     + (SELECT count() FROM report_counts_sealed_monthly \
+                        WHERE channel = ? AND month < toStartOfMonth(toDate(?)))",
+                )
                 .bind(channel.as_str())
                 .bind(seconds)
+                .bind(channel.as_str())
+                .bind(day.as_str())
+                .bind(channel.as_str())
+                .bind(day.as_str())
                 .fetch_one()
                 .await?;
             if old == 0 {
                 continue;
             }
-            let day = crate::stats::date_of(crate::stats::day_number(*before)).to_string();
-            self.client
-                .query("ALTER TABLE reports DELETE WHERE channel = ? AND reported_at < toDateTime(?)")
-                .bind(channel.as_str())
-                .bind(seconds)
-                .execute()
-                .await?;
-            self.client
-                .query("ALTER TABLE report_counts_by_day DELETE WHERE channel = ? AND day < toDate(?)")
-                .bind(channel.as_str())
-                .bind(day.as_str())
-                .execute()
-                .await?;
+            // the month the cutoff falls in, when not on its first day, is
+            // read from its days until sealed again: reopened before the
+            // deletions (a failure part way leaves it open) and after them
+            // (a seal by another writer that read the month before they
+            // existed is outdated by it, unless both fall in one second)
+            let reopen = || async {
+                self.client
+                    .query(
+                        "INSERT INTO report_month_seals (month, at, seal) \
+                         SELECT toStartOfMonth(d), now(), 0 FROM (SELECT toDate(?) AS d) WHERE toDayOfMonth(d) != 1",
+                    )
+                    .bind(day.as_str())
+                    .execute()
+                    .await
+            };
+            reopen().await?;
+            for table in ["report_counts_sealed_monthly", "report_counts_sealed_monthly_provinces"] {
+                self.client
+                    .query(&format!(
+                        "ALTER TABLE {table} DELETE WHERE channel = ? AND month < toStartOfMonth(toDate(?))"
+                    ))
+                    .bind(channel.as_str())
+                    .bind(day.as_str())
+                    .execute()
+                    .await?;
+            }
+            for table in ["report_counts_sealed", "report_counts_sealed_provinces", "report_counts_by_day"] {
+                self.client
+                    .query(&format!("ALTER TABLE {table} DELETE WHERE channel = ? AND day < toDate(?)"))
+                    .bind(channel.as_str())
+                    .bind(day.as_str())
+                    .execute()
+                    .await?;
+            }
+            for table in ["reports_by_time", "reports"] {
+                self.client
+                    .query(&format!("ALTER TABLE {table} DELETE WHERE channel = ? AND reported_at < toDateTime(?)"))
+                    .bind(channel.as_str())
+                    .bind(seconds)
+                    .execute()
+                    .await?;
+            }
+            reopen().await?;
             tracing::info!(channel = channel.as_str(), before = %before, reports = old, "retention: deleting old reports in ClickHouse");
         }
         Ok(())
@@ -396,10 +683,63 @@ impl Analytics {
         Ok(())
     }
 
-    /// Daily counts for `GET /api/v1/stats`: from the daily rollup when the
-    /// question fits it (whole days, scope and region at province or regency
-    /// level), else from the reports themselves.
+    /// Daily counts for `GET /api/v1/stats`. When the question's regions fit
+    /// the daily rollup (by province or regency, scope and region at
+    /// province or regency level, and not regencies alone), its whole days
+    /// come from the rollup and only the hours at either end, when `from` or
+    /// `to` is not a midnight, from the reports themselves; else everything
+    /// from the reports.
     pub async fn stats(&self, q: &StatsQuery, scope: &Scope) -> Result<Stats, Error> {
+        let coarse = |c: &RegionCode| matches!(c.level(), RegionLevel::Province | RegionLevel::Regency);
+        let scope_codes: Option<&[RegionCode]> = match scope {
+            Scope::All => None,
+            Scope::Regions(codes) => Some(codes),
+        };
+        if scope_codes.is_some_and(<[RegionCode]>::is_empty) {
+            return Ok(Stats::from_days(q, "clickhouse", []));
+        }
+        // a question about regencies alone reads their rows of `reports`
+        // (the table's key starts with the province and regency) faster than
+        // the rollup, whose key starts with the day
+        let narrow = |c: &RegionCode| c.level() != RegionLevel::Province;
+        let regencies_only =
+            q.region.as_ref().is_some_and(narrow) || scope_codes.is_some_and(|codes| codes.iter().all(narrow));
+        let fits_rollup = matches!(q.by, By::Province | By::Regency)
+            && !regencies_only
+            && q.region.as_ref().is_none_or(coarse)
+            && scope_codes.is_none_or(|codes| codes.iter().all(coarse));
+        let mut pieces = Vec::new();
+        if fits_rollup {
+            // the first whole day, and the day the whole days end before
+            let first = q.from.map(|f| day_number(f) + i64::from(!is_midnight(f)));
+            let end = q.to.map(day_number);
+            if first.zip(end).is_some_and(|(a, b)| a >= b) {
+                pieces.push(Piece::Reports(q.from, q.to));
+            } else {
+                pieces.push(Piece::Rollup(first, end));
+                if let (Some(from), Some(first)) = (q.from.filter(|f| !is_midnight(*f)), first) {
+                    pieces.push(Piece::Reports(Some(from), Some(start_of_day(first))));
+                }
+                if let (Some(to), Some(end)) = (q.to.filter(|t| !is_midnight(*t)), end) {
+                    pieces.push(Piece::Reports(Some(start_of_day(end)), Some(to)));
+                }
+            }
+        } else {
+            pieces.push(Piece::Reports(q.from, q.to));
+        }
+        let counted =
+            futures_util::future::try_join_all(pieces.into_iter().map(|p| self.day_counts(q, scope_codes, p))).await?;
+        Ok(Stats::from_days(q, "clickhouse", counted.into_iter().flatten()))
+    }
+
+    /// One piece of [`Self::stats`]: counts per day (or bucket), indicator
+    /// and region of the question's regions, from the rollup or the reports.
+    async fn day_counts(
+        &self,
+        q: &StatsQuery,
+        scope_codes: Option<&[RegionCode]>,
+        piece: Piece,
+    ) -> Result<Vec<((i64, String, String), u64)>, Error> {
         // below a regency, the main region's code cut to the level (empty
         // when it does not reach that deep)
         let parts = |n: usize| {
@@ -414,43 +754,26 @@ impl Analytics {
             By::District => parts(3),
             By::Village => parts(4),
         };
-        let coarse = |c: &RegionCode| matches!(c.level(), RegionLevel::Province | RegionLevel::Regency);
-        let scope_codes: Option<&[RegionCode]> = match scope {
-            Scope::All => None,
-            Scope::Regions(codes) => Some(codes),
+        // a region as a condition on the table's own key (province, regency)
+        // where it can be: ClickHouse then reads only that region's rows
+        // (the province too, for a regency: the key starts with it)
+        let region_condition = |c: &RegionCode| match c.level() {
+            RegionLevel::Province => format!("province = '{}'", c.as_str()),
+            RegionLevel::Regency => format!("province = '{}' AND regency = '{}'", c.province(), c.as_str()),
+            _ => format!(
+                "province = '{1}' AND regency = '{2}' AND (region = '{0}' OR startsWith(region, '{0}.'))",
+                c.as_str(),
+                c.province(),
+                c.at_level(RegionLevel::Regency).map(|r| r.to_string()).unwrap_or_default()
+            ),
         };
-        let fits_rollup = matches!(q.by, By::Province | By::Regency)
-            && q.from.is_none_or(is_midnight)
-            && q.to.is_none_or(is_midnight)
-            && q.region.as_ref().is_none_or(coarse)
-            && scope_codes.is_none_or(|codes| codes.iter().all(coarse));
-        // `region` codes at province or regency level as rollup conditions
-        let level_match = |c: &RegionCode| {
-            let col = if c.level() == RegionLevel::Province { "province" } else { "regency" };
-            format!("{col} = '{}'", c.as_str())
-        };
-        // any level, on the main region
-        let prefix_match = |c: &RegionCode| format!("(region = '{0}' OR startsWith(region, '{0}.'))", c.as_str());
         let mut conditions: Vec<String> = Vec::new();
-        let (table, day, count, from_clause) = if fits_rollup {
-            ("report_counts_by_day", "day", "uniqExactMerge(reports)", "report_counts_by_day")
-        } else {
-            (
-                "reports",
-                "toDate(reported_at, 'Asia/Jakarta')",
-                "uniqExact(id)",
-                "reports ARRAY JOIN indicators AS indicator",
-            )
-        };
-        let region_condition = |c: &RegionCode| if fits_rollup { level_match(c) } else { prefix_match(c) };
         if let Some(codes) = scope_codes {
-            if codes.is_empty() {
-                return Ok(Stats::from_days(q, "clickhouse", []));
-            }
-            conditions.push(format!("({})", codes.iter().map(region_condition).collect::<Vec<_>>().join(" OR ")));
+            let any: Vec<String> = codes.iter().map(|c| format!("({})", region_condition(c))).collect();
+            conditions.push(format!("({})", any.join(" OR ")));
         }
         if let Some(region) = &q.region {
-            conditions.push(region_condition(region));
+            conditions.push(format!("({})", region_condition(region)));
         }
         if q.indicator.is_some() {
             conditions.push("indicator = ?".into());
@@ -458,47 +781,130 @@ impl Analytics {
         if q.channel.is_some() {
             conditions.push("channel = ?".into());
         }
-        let day_of = |t: OffsetDateTime| crate::stats::date_of(crate::stats::day_number(t)).to_string();
-        if let Some(from) = q.from {
-            conditions.push(if fits_rollup {
-                format!("day >= toDate('{}')", day_of(from))
-            } else {
-                format!("reported_at >= toDateTime({})", from.unix_timestamp())
-            });
-        }
-        if let Some(to) = q.to {
-            conditions.push(if fits_rollup {
-                format!("day < toDate('{}')", day_of(to))
-            } else {
-                format!("reported_at < toDateTime({})", to.unix_timestamp() + i64::from(to.nanosecond() > 0))
-            });
-        }
-        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
         let bucket = |day: &str| match q.bucket {
             Bucket::Day => day.to_owned(),
             Bucket::Week => format!("toMonday({day})"),
             Bucket::Month => format!("toStartOfMonth({day})"),
         };
-        let sql = if fits_rollup {
-            // the rollup's 64-bit hashes merge quickly however many there are
-            format!(
-                "SELECT toString({}) AS d, toString(indicator) AS i, toString({column}) AS r, toUInt64({count}) AS n \
-                 FROM {from_clause} {filter} GROUP BY d, i, r",
-                bucket(day)
-            )
-        } else {
-            // distinct reports per day, summed per week or month: a report has
-            // one day, so the sums are distinct counts too, and ClickHouse
-            // merges many small sets of UUIDs faster than a few large ones
-            format!(
-                "SELECT toString({}) AS d, i, r, sum(n) AS n FROM (\
-                 SELECT {day} AS dd, toString(indicator) AS i, toString({column}) AS r, toUInt64({count}) AS n \
-                 FROM {from_clause} {filter} GROUP BY dd, i, r) GROUP BY d, i, r",
-                bucket("dd")
-            )
+        let filter = |extra: Vec<String>| {
+            let all: Vec<String> = conditions.iter().cloned().chain(extra).collect();
+            if all.is_empty() { String::new() } else { format!("WHERE {}", all.join(" AND ")) }
         };
-        tracing::debug!(table, %sql, "stats query");
-        let mut query = self.client.query(&sql);
+        let day_range = |first: Option<i64>, end: Option<i64>| {
+            let mut range = Vec::new();
+            range.extend(first.map(|n| format!("day >= toDate('{}')", date_of(n))));
+            range.extend(end.map(|n| format!("day < toDate('{}')", date_of(n))));
+            range
+        };
+        let mut queries = Vec::new();
+        match piece {
+            Piece::Rollup(first, end) => {
+                // by month: the whole months inside the question
+                let months_from = first.map(|n| {
+                    let d = date_of(n);
+                    if d.day() == 1 { n } else { day_number_of(next_month(d)) }
+                });
+                let months_end = end.map(|n| day_number_of(date_of(n).replace_day(1).unwrap_or(date_of(n))));
+                let by_month = q.bucket == Bucket::Month && months_from.zip(months_end).is_none_or(|(a, b)| a < b);
+                let (sealed, months) = if by_month {
+                    futures_util::future::try_join(
+                        self.sealed_days(first, end),
+                        self.sealed_months(months_from, months_end),
+                    )
+                    .await?
+                } else {
+                    (self.sealed_days(first, end).await?, Vec::new())
+                };
+                // sealed counts by province alone, when the question needs no more
+                let province = |c: &RegionCode| c.level() == RegionLevel::Province;
+                let provinces = q.by == By::Province
+                    && q.region.as_ref().is_none_or(province)
+                    && scope_codes.is_none_or(|codes| codes.iter().all(province));
+                let (daily, monthly) = if provinces {
+                    ("report_counts_sealed_provinces", "report_counts_sealed_monthly_provinces")
+                } else {
+                    ("report_counts_sealed", "report_counts_sealed_monthly")
+                };
+                // sealed months: plain sums of their newest seal's counts
+                let mut covered: Vec<i64> = Vec::new();
+                for (month, _) in &months {
+                    covered.extend(*month..day_number_of(next_month(date_of(*month))));
+                }
+                if !months.is_empty() {
+                    queries.push(format!(
+                        "SELECT toString(month) AS d, toString(indicator) AS i, toString({column}) AS r, \
+                         sum(reports) AS n FROM {monthly} {} GROUP BY d, i, r",
+                        filter(vec![which_seals("month", &months)])
+                    ));
+                }
+                // sealed days (but those of sealed months): the same
+                let sealed: Vec<(i64, u64)> =
+                    sealed.into_iter().filter(|(d, _)| covered.binary_search(d).is_err()).collect();
+                if !sealed.is_empty() {
+                    let mut extra = day_range(first, end);
+                    extra.push(which_seals("day", &sealed));
+                    queries.push(format!(
+                        "SELECT toString({}) AS d, toString(indicator) AS i, toString({column}) AS r, \
+                         sum(reports) AS n FROM {daily} {} GROUP BY d, i, r",
+                        bucket("day"),
+                        filter(extra)
+                    ));
+                }
+                // open days: their sets of report hashes merged (the 64-bit
+                // hashes merge quickly however many there are)
+                let mut closed: Vec<i64> = sealed.iter().map(|(d, _)| *d).chain(covered).collect();
+                closed.sort_unstable();
+                let open = open_ranges(first, end, closed);
+                if !open.is_empty() {
+                    let ranges: Vec<Vec<String>> = open.into_iter().map(|(a, b)| day_range(a, b)).collect();
+                    // (no condition when a range is open at both ends)
+                    let mut extra = Vec::new();
+                    if !ranges.iter().any(Vec::is_empty) {
+                        let each: Vec<String> = ranges.iter().map(|r| format!("({})", r.join(" AND "))).collect();
+                        extra.push(format!("({})", each.join(" OR ")));
+                    }
+                    queries.push(format!(
+                        "SELECT toString({}) AS d, toString(indicator) AS i, toString({column}) AS r, \
+                         toUInt64(uniqExactMerge(reports)) AS n FROM report_counts_by_day {} GROUP BY d, i, r",
+                        bucket("day"),
+                        filter(extra)
+                    ));
+                }
+            }
+            Piece::Reports(from, to) => {
+                let mut extra = Vec::new();
+                extra.extend(from.map(|f| format!("reported_at >= toDateTime({})", f.unix_timestamp())));
+                extra.extend(to.map(|t| {
+                    format!("reported_at < toDateTime({})", t.unix_timestamp() + i64::from(t.nanosecond() > 0))
+                }));
+                // a short span (the hours at either end of a question) from
+                // the reports in order of time, else from the region-ordered table
+                let table = match (from, to) {
+                    (Some(from), Some(to)) if to - from <= SHORT_SPAN => "reports_by_time",
+                    _ => "reports",
+                };
+                // distinct reports per day, summed per week or month: a report has
+                // one day, so the sums are distinct counts too, and ClickHouse
+                // merges many small sets of UUIDs faster than a few large ones
+                queries.push(format!(
+                    "SELECT toString({}) AS d, i, r, sum(n) AS n FROM (\
+                     SELECT toDate(reported_at, 'Asia/Jakarta') AS dd, toString(indicator) AS i, \
+                     toString({column}) AS r, toUInt64(uniqExact(id)) AS n \
+                     FROM {table} ARRAY JOIN indicators AS indicator {} GROUP BY dd, i, r) GROUP BY d, i, r",
+                    bucket("dd"),
+                    filter(extra)
+                ));
+            }
+        }
+        let counted = futures_util::future::try_join_all(queries.iter().map(|sql| self.fetch_counts(q, sql))).await?;
+        Ok(counted.into_iter().flatten().collect())
+    }
+
+    /// Runs one stats query (its `?` the question's indicator, then its
+    /// channel) and reads its rows as counts per day, indicator and region.
+    async fn fetch_counts(&self, q: &StatsQuery, sql: &str) -> Result<Vec<((i64, String, String), u64)>, Error> {
+        tracing::debug!(%sql, "stats query");
+        let mut query = self.client.query(sql);
         if let Some(indicator) = &q.indicator {
             query = query.bind(indicator.as_str());
         }
@@ -510,14 +916,352 @@ impl Analytics {
         for row in rows {
             let date = time::Date::parse(&row.day, &time::macros::format_description!("[year]-[month]-[day]"))
                 .map_err(|e| Error::Corrupt(format!("ClickHouse gave the day `{}`: {e}", row.day)))?;
-            let n = i64::from(date.to_julian_day()) - i64::from(crate::stats::date_of(0).to_julian_day());
+            let n = i64::from(date.to_julian_day()) - i64::from(date_of(0).to_julian_day());
             days.push(((n, row.indicator, row.region), row.count));
         }
-        Ok(Stats::from_days(q, "clickhouse", days))
+        Ok(days)
     }
 
     /// Writes rows; a row whose id is already there replaces it on merge.
+    /// Then reopens the sealed days the rows fall on (see [`Self::seal`]).
     pub async fn insert(&self, rows: &[ReportRow]) -> Result<(), Error> {
-        self.insert_into("reports", rows).await
+        self.insert_into("reports", rows).await?;
+        let late = OffsetDateTime::now_utc() + CLOCK_SLACK;
+        let mut days: Vec<i64> =
+            rows.iter().map(|r| day_number(r.reported_at)).filter(|d| ripe_from(*d) <= late).collect();
+        days.sort_unstable();
+        days.dedup();
+        if days.is_empty() || !self.seals() {
+            return Ok(());
+        }
+        // written after the reports, by ClickHouse's clock (the one seals
+        // go by), for the days a seal may have taken
+        let list: Vec<String> = days.iter().map(|d| format!("toDate('{}')", date_of(*d))).collect();
+        self.client
+            .query(&format!(
+                "INSERT INTO report_day_seals (day, at, seal) SELECT day, now(), 0 FROM system.one \
+                 ARRAY JOIN [{}] AS day WHERE {} <= toInt64(now())",
+                list.join(", "),
+                ripe_sql()
+            ))
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    /// Seals every day that can no longer change (its end
+    /// [`SEAL_AFTER_HOURS`] past) and is not sealed: its counts at the
+    /// rollup's grain are written to `report_counts_sealed`, so stats read
+    /// plain sums for it instead of merging its sets of report hashes.
+    ///
+    /// Exact under crashes, repeats, concurrent seals and late reports:
+    /// - a seal's counts carry its own id, and count only once its day's
+    ///   marker in `report_day_seals`, written after them, names it: an
+    ///   interrupted seal counts nothing, and a repeated one replaces;
+    /// - a marker's time is ClickHouse's clock (in seconds) when the seal
+    ///   started, and it reads only once that second is over; a report for
+    ///   the day that it missed is followed by a reopening (by
+    ///   [`Self::insert`]) in a later second, which is newer, so the day is
+    ///   read from its sets again until sealed anew;
+    /// - no day is sealed while ClickHouse deletes rows (retention), nor
+    ///   marked when a deletion began while it was read.
+    ///
+    /// Counts superseded for 10 minutes are deleted. The ClickHouse writer
+    /// (`stage::run_analytics`) seals when it starts, and each minute while
+    /// it is caught up, so existing days are sealed with no manual step.
+    pub async fn seal(&self) -> Result<Sealing, Error> {
+        self.seal_days(true).await
+    }
+
+    /// What a seal interrupted between its counts and its markers leaves:
+    /// the counts alone. Tests show with it that they count for nothing.
+    pub async fn seal_without_marking(&self) -> Result<Sealing, Error> {
+        self.seal_days(false).await
+    }
+
+    async fn seal_days(&self, mark: bool) -> Result<Sealing, Error> {
+        let mut done = Sealing::default();
+        if self.mutations_pending().await? > 0 {
+            // a deletion under way could still remove rows a seal would count
+            return Ok(done);
+        }
+        let started: u32 = self.client.query("SELECT toUInt32(now())").fetch_one().await?;
+        // read only once the second `started` is over (see `DAY_STATE`)
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            let now: u32 = self.client.query("SELECT toUInt32(now())").fetch_one().await?;
+            if now > started {
+                break;
+            }
+        }
+        let started_at = OffsetDateTime::from_unix_timestamp(started.into())
+            .map_err(|e| Error::Corrupt(format!("ClickHouse gave the time {started}: {e}")))?;
+        let ripe_before = date_of(day_number(started_at - time::Duration::hours(SEAL_AFTER_HOURS)));
+        let open: Vec<String> = self
+            .client
+            .query(&format!(
+                "SELECT toString(day) FROM (SELECT DISTINCT day FROM report_counts_by_day WHERE day < toDate('{ripe_before}')) \
+                 WHERE day NOT IN (SELECT day FROM report_day_seals WHERE day < toDate('{ripe_before}') \
+                 GROUP BY day HAVING {DAY_STATE} != 0) ORDER BY day"
+            ))
+            .fetch_all()
+            .await?;
+        let seal = new_seal();
+        for (n, chunk) in open.chunks(SEAL_CHUNK).enumerate() {
+            let days: Vec<String> = chunk.iter().map(|d| format!("toDate('{d}')")).collect();
+            let days = days.join(", ");
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_counts_sealed \
+                     (day, indicator, province, regency, channel, reports, seal, sealed_at) \
+                     SELECT day, indicator, province, regency, channel, toUInt64(uniqExactMerge(reports)), \
+                     {seal}, toDateTime({started}) FROM report_counts_by_day WHERE day IN ({days}) \
+                     GROUP BY day, indicator, province, regency, channel"
+                ))
+                .execute()
+                .await?;
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_counts_sealed_provinces \
+                     (day, indicator, province, channel, reports, seal, sealed_at) \
+                     SELECT day, indicator, province, channel, sum(reports), {seal}, toDateTime({started}) \
+                     FROM report_counts_sealed WHERE seal = {seal} AND day IN ({days}) \
+                     GROUP BY day, indicator, province, channel"
+                ))
+                .execute()
+                .await?;
+            if !mark {
+                continue;
+            }
+            if self.deletion_began(started).await? {
+                done.deferred = open.len() - n * SEAL_CHUNK;
+                break;
+            }
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_day_seals (day, at, seal) \
+                     SELECT day, toDateTime({started}), {seal} FROM system.one ARRAY JOIN [{days}] AS day"
+                ))
+                .execute()
+                .await?;
+            done.sealed += chunk.len();
+        }
+        if mark && done.deferred == 0 {
+            done.months = self.seal_months(started, ripe_before).await?;
+        }
+        if mark {
+            for (counts, states, unit) in [
+                ("report_counts_sealed", "report_day_seals", "day"),
+                ("report_counts_sealed_provinces", "report_day_seals", "day"),
+                ("report_counts_sealed_monthly", "report_month_seals", "month"),
+                ("report_counts_sealed_monthly_provinces", "report_month_seals", "month"),
+            ] {
+                done.discarded += self.discard_superseded(counts, states, unit).await?;
+            }
+        }
+        if done != Sealing::default() {
+            tracing::info!(?done, "ClickHouse: days sealed");
+        }
+        Ok(done)
+    }
+
+    /// Whether ClickHouse is deleting rows, or began to since `started`
+    /// (when a seal's counts may hold rows that are gone).
+    async fn deletion_began(&self, started: u32) -> Result<bool, Error> {
+        let deleting: u64 = self
+            .client
+            .query(
+                "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
+                 AND (is_done = 0 OR create_time >= toDateTime(?))",
+            )
+            .bind(started)
+            .fetch_one()
+            .await?;
+        Ok(deleting > 0)
+    }
+
+    /// Seals each month whose days are all ripe and whose days with reports
+    /// are all sealed, and that is not sealed: the sums of its days' seals,
+    /// marked in `report_month_seals` after them, at the seal's `started`.
+    /// Returns how many months were sealed.
+    async fn seal_months(&self, started: u32, ripe_before: time::Date) -> Result<usize, Error> {
+        let ripe_months = ripe_before.replace_day(1).unwrap_or(ripe_before);
+        let months: Vec<String> = self
+            .client
+            .query(&format!(
+                "SELECT toString(m) FROM (SELECT DISTINCT toStartOfMonth(day) AS m FROM report_counts_by_day \
+                 WHERE day < toDate('{ripe_months}')) WHERE m NOT IN (SELECT m FROM ({})) ORDER BY m",
+                valid_months_sql(None, Some(ripe_months))
+            ))
+            .fetch_all()
+            .await?;
+        let mut sealed = 0;
+        for month in months {
+            let first = time::Date::parse(&month, &time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|e| Error::Corrupt(format!("ClickHouse gave the month `{month}`: {e}")))?;
+            let (first, end) = (day_number_of(first), day_number_of(next_month(first)));
+            let with_reports: Vec<u32> = self
+                .client
+                .query(&format!(
+                    "SELECT DISTINCT toUInt32(day) FROM report_counts_by_day \
+                     WHERE day >= toDate('{}') AND day < toDate('{}')",
+                    date_of(first),
+                    date_of(end)
+                ))
+                .fetch_all()
+                .await?;
+            let days = self.sealed_days(Some(first), Some(end)).await?;
+            if with_reports.iter().any(|d| !days.iter().any(|(s, _)| *s == i64::from(*d))) || days.is_empty() {
+                continue;
+            }
+            let seal = new_seal();
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_counts_sealed_monthly \
+                     (month, indicator, province, regency, channel, reports, seal, sealed_at) \
+                     SELECT toStartOfMonth(day) AS m, indicator, province, regency, channel, sum(reports), {seal}, \
+                     toDateTime({started}) FROM report_counts_sealed WHERE {} \
+                     GROUP BY m, indicator, province, regency, channel",
+                    which_seals("day", &days)
+                ))
+                .execute()
+                .await?;
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_counts_sealed_monthly_provinces \
+                     (month, indicator, province, channel, reports, seal, sealed_at) \
+                     SELECT month, indicator, province, channel, sum(reports), {seal}, toDateTime({started}) \
+                     FROM report_counts_sealed_monthly WHERE seal = {seal} AND month = toDate('{month}') \
+                     GROUP BY month, indicator, province, channel"
+                ))
+                .execute()
+                .await?;
+            if self.deletion_began(started).await? {
+                break;
+            }
+            self.client
+                .query(&format!(
+                    "INSERT INTO report_month_seals (month, at, seal) \
+                     SELECT toDate('{month}'), toDateTime({started}), {seal}"
+                ))
+                .execute()
+                .await?;
+            sealed += 1;
+        }
+        Ok(sealed)
+    }
+
+    /// Deletes the counts in `counts` of seals that can no longer count:
+    /// their `unit` (day or month) has a newer seal or reopening in
+    /// `states`, written long enough ago that no question still reads them.
+    /// Returns how many (unit, seal) pairs went.
+    async fn discard_superseded(&self, counts: &str, states: &str, unit: &str) -> Result<usize, Error> {
+        let gone: Vec<(String, u64)> = self
+            .client
+            .query(&format!(
+                "SELECT toString({unit}), seal FROM \
+                 (SELECT {unit}, seal, any(sealed_at) AS counted_at FROM {counts} GROUP BY {unit}, seal) \
+                 ANY INNER JOIN (SELECT {unit}, max(at) AS newest FROM {states} \
+                 WHERE written < now() - {SUPERSEDED_GRACE_SECONDS} GROUP BY {unit}) USING {unit} \
+                 WHERE counted_at < newest"
+            ))
+            .fetch_all()
+            .await?;
+        let mut by_seal: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for (at, seal) in &gone {
+            by_seal.entry(*seal).or_default().push(format!("toDate('{at}')"));
+        }
+        for (seal, units) in by_seal {
+            self.client
+                .query(&format!("ALTER TABLE {counts} DELETE WHERE seal = {seal} AND {unit} IN ({})", units.join(", ")))
+                .execute()
+                .await?;
+        }
+        Ok(gone.len())
+    }
+
+    /// The sealed months from day `first` and before day `end` (the first
+    /// days of months, as day numbers), each with its seal, in order.
+    pub async fn sealed_months(&self, first: Option<i64>, end: Option<i64>) -> Result<Vec<(i64, u64)>, Error> {
+        let months: Vec<(u32, u64)> = self
+            .client
+            .query(&format!(
+                "SELECT toUInt32(m), ms FROM ({}) ORDER BY m",
+                valid_months_sql(first.map(date_of), end.map(date_of))
+            ))
+            .fetch_all()
+            .await?;
+        Ok(months.into_iter().map(|(m, s)| (i64::from(m), s)).collect())
+    }
+
+    /// The sealed days from day `first` and before day `end` (day numbers),
+    /// each with the seal whose counts stand for it, in order.
+    pub async fn sealed_days(&self, first: Option<i64>, end: Option<i64>) -> Result<Vec<(i64, u64)>, Error> {
+        let mut range = Vec::new();
+        range.extend(first.map(|n| format!("day >= toDate('{}')", date_of(n))));
+        range.extend(end.map(|n| format!("day < toDate('{}')", date_of(n))));
+        let filter = if range.is_empty() { String::new() } else { format!("WHERE {}", range.join(" AND ")) };
+        let days: Vec<(u32, u64)> = self
+            .client
+            .query(&format!(
+                "SELECT toUInt32(day) AS d, {DAY_STATE} AS s FROM report_day_seals {filter} \
+                 GROUP BY day HAVING s != 0 ORDER BY day"
+            ))
+            .fetch_all()
+            .await?;
+        Ok(days.into_iter().map(|(d, s)| (i64::from(d), s)).collect())
+    }
+}
+
+/// The runs of days from day `first` and before day `end` (either open
+/// ended) that are not among `sealed` (ascending), as (first, end) pairs.
+fn open_ranges(
+    first: Option<i64>,
+    end: Option<i64>,
+    sealed: impl IntoIterator<Item = i64>,
+) -> Vec<(Option<i64>, Option<i64>)> {
+    let mut out = Vec::new();
+    let mut from = first;
+    for day in sealed {
+        if from.is_none_or(|f| f < day) {
+            out.push((from, Some(day)));
+        }
+        from = Some(day + 1);
+    }
+    if end.is_none_or(|e| from.is_none_or(|f| f < e)) {
+        out.push((from, end));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_days_are_the_runs_between_sealed_ones() {
+        assert_eq!(open_ranges(Some(10), Some(20), []), [(Some(10), Some(20))]);
+        assert_eq!(open_ranges(None, None, []), [(None, None)]);
+        assert_eq!(open_ranges(Some(10), Some(20), [10, 11, 15, 19]), [(Some(12), Some(15)), (Some(16), Some(19))]);
+        assert_eq!(open_ranges(Some(10), Some(13), [10, 11, 12]), []);
+        assert_eq!(open_ranges(None, None, [5, 7]), [(None, Some(5)), (Some(6), Some(7)), (Some(8), None)]);
+    }
+
+    #[test]
+    fn a_day_may_be_sealed_six_hours_after_its_end_in_western_indonesian_time() {
+        use time::macros::datetime;
+        let day = day_number(datetime!(2026-11-29 12:00 UTC)); // 2026-11-29 19:00 in UTC+7
+        // it ends at 2026-11-29 17:00 UTC; six hours later
+        assert_eq!(ripe_from(day), datetime!(2026-11-29 23:00 UTC));
+        assert_eq!(ripe_from(day).unix_timestamp(), (day + 1) * 86400 - 3600);
+        assert!(ripe_sql().ends_with("+ -3600"));
+    }
+
+    #[test]
+    fn the_next_month_starts_on_its_first_day() {
+        use time::macros::date;
+        assert_eq!(next_month(date!(2026 - 12 - 01)), date!(2027 - 01 - 01));
+        assert_eq!(next_month(date!(2026 - 02 - 15)), date!(2026 - 03 - 01));
+        assert_eq!(day_number_of(date!(1970 - 01 - 02)), 1);
     }
 }

@@ -2,18 +2,20 @@
 //! limited to the caller's region scope inside the query itself, so totals,
 //! facets and statistics never count what the caller may not see.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::path::Path;
 
 use minijinja::HtmlEscape;
 use model::{Channel, ClassifiedReport, RegionCode, RegionLevel, Scope, wire};
 use serde::Serialize;
-use tantivy::aggregation::AggregationCollector;
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::AggregationResults;
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, EmptyQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, EnableScoring, InvertedIndexRangeQuery, Occur, Query, QueryParser, RangeQuery,
+    TermQuery,
+};
 use tantivy::schema::{DateTimePrecision, IndexRecordOption, Value};
 use tantivy::{
     DateTime, DocAddress, DocId, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, SegmentReader,
@@ -26,7 +28,10 @@ use crate::schema::Fields;
 use crate::stats::{Stats, StatsQuery, day_number};
 use bahasa::tokenizer as analysis;
 
+pub mod facets;
 mod listing;
+mod tally;
+pub use facets::Facets;
 pub use listing::ReportsQuery;
 
 /// How hits are ordered.
@@ -125,6 +130,8 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    /// Totals and facets of broad searches, per segment.
+    tallies: std::sync::Arc<tally::Tallies>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -180,7 +187,7 @@ impl SearchIndex {
         index.set_default_multithread_executor()?;
         analysis::register(&index);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
-        Ok(Self { index, reader, fields })
+        Ok(Self { index, reader, fields, tallies: Default::default() })
     }
 
     /// Opens the index of this schema version and analysis under
@@ -229,6 +236,12 @@ impl SearchIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Forgets the totals and facets kept from earlier searches, so the next
+    /// search counts as if asked the first time (for benches/search.rs).
+    pub fn forget_kept_counts(&self) {
+        self.tallies.forget();
     }
 
     /// Adds or replaces `item` (by report id). Visible after the writer commits.
@@ -372,17 +385,23 @@ impl SearchIndex {
         Box::new(RangeQuery::new(bound(from, true), bound(to, false)))
     }
 
-    fn build_query(&self, q: &SearchQuery, scope: &Scope) -> Result<Box<dyn Query>, Error> {
+    /// The query of a search's text alone.
+    fn text_query(&self, text: &str) -> Result<Box<dyn Query>, Error> {
+        check_query_shape(text)?;
+        let mut parser = QueryParser::for_index(&self.index, vec![self.fields.title, self.fields.text]);
+        parser.set_conjunction_by_default();
+        // tantivy reads `a AND NOT b` as a and (nothing but not b), which
+        // matches nothing; `a NOT b` is what people mean
+        Ok(parser.parse_query(&text.replace(" AND NOT ", " NOT "))?)
+    }
+
+    /// The tantivy query of `q` within `scope`, as [`SearchIndex::search`]
+    /// runs it (public for benches/search.rs).
+    pub fn build_query(&self, q: &SearchQuery, scope: &Scope) -> Result<Box<dyn Query>, Error> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, self.scope_query(scope))];
-        if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            check_query_shape(text)?;
-            let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.text]);
-            parser.set_conjunction_by_default();
-            // tantivy reads `a AND NOT b` as a and (nothing but not b), which
-            // matches nothing; `a NOT b` is what people mean
-            let text = text.replace(" AND NOT ", " NOT ");
-            clauses.push((Occur::Must, parser.parse_query(&text)?));
+        if let Some(text) = text_of(q) {
+            clauses.push((Occur::Must, self.text_query(text)?));
         }
         let keywords = [
             (f.indicators, q.indicator.as_deref()),
@@ -419,9 +438,27 @@ impl SearchIndex {
         let has_text = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
         let sort = effective_sort(q);
         let after = q.after.as_deref().map(|c| decode_cursor(sort, c)).transpose()?;
-        let collector = ordered(sort, after, limit, q.offset);
-        // one pass over the matches: the page, the total and the facets
-        let (top, total, facets) = searcher.search(&query, &(collector, Count, Self::facet_collector()?))?;
+        // the total and facets (of every report from the term dictionary;
+        // of other questions as kept per segment, or counted), then the page
+        let asked = SearchQuery { sort: Sort::default(), limit: 0, offset: 0, after: None, ..q.clone() };
+        let every = asks_everything(q) && *scope == Scope::All;
+        let key = format!("{scope:?} {asked:?}");
+        let (total, mut facets) = tally::tally(&searcher, &*query, every, &key, &self.tallies)?;
+        let page = (sort, after, limit, q.offset);
+        let top = match sort {
+            // text alone, over every report: by its own query, which tantivy
+            // can prune
+            Sort::Relevance
+                if after.is_none()
+                    && *scope == Scope::All
+                    && asks_everything(&SearchQuery { q: None, ..q.clone() }) =>
+            {
+                let text = self.text_query(text_of(q).unwrap_or_default())?;
+                best_page(&searcher, &*text, &*query, limit, q.offset)?
+            }
+            Sort::Relevance => page_of(&searcher, &*query, page)?,
+            Sort::Newest | Sort::Oldest => time_page(&searcher, &*query, page, total, self.fields.received_at)?,
+        };
         let found: Vec<(SortKey, DocAddress)> = top.into_iter().filter_map(|(key, a)| Some((key?, a))).collect();
         let snippets = if has_text {
             Some(tantivy::snippet::SnippetGenerator::create(&searcher, &*query, self.fields.text)?)
@@ -452,15 +489,7 @@ impl SearchIndex {
                 source: report.source,
             });
         }
-        let mut facets = Self::facet_counts(facets)?;
-        // A report is in scope when any of its regions is, but it is counted
-        // under its main region, which may lie outside (a report without a
-        // region that names Palu and Makassar): such a bucket is not shown.
-        for level in ["province", "regency"] {
-            if let Some(buckets) = facets.get_mut(level) {
-                buckets.retain(|code, _| RegionCode::parse(code).is_ok_and(|r| scope.covers(Some(&r))));
-            }
-        }
+        hide_outside(&mut facets, scope);
         Ok(SearchResult { total, hits, facets, next })
     }
 
@@ -469,38 +498,10 @@ impl SearchIndex {
     pub fn export(&self, q: &SearchQuery, scope: &Scope, max: usize) -> Result<Export, Error> {
         let searcher = self.reader.searcher();
         let query = self.build_query(q, scope)?;
-        let (top, total) = searcher.search(&query, &(ordered(effective_sort(q), None, max.max(1), 0), Count))?;
+        let top = page_of(&searcher, &*query, (effective_sort(q), None, max.max(1), 0))?;
+        let total = searcher.search(&*query, &Count)?;
         let addresses = top.into_iter().map(|(_, address)| address).collect();
         Ok(Export { index: self.clone(), searcher, addresses, total })
-    }
-
-    /// The facets and how many values of each are listed at most.
-    const FACETS: [(&str, usize); 5] =
-        [("indicator", 20), ("channel", 20), ("language", 20), ("province", 40), ("regency", 100)];
-
-    fn facet_collector() -> Result<AggregationCollector, Error> {
-        let request: serde_json::Map<String, serde_json::Value> = Self::FACETS
-            .iter()
-            .map(|(name, size)| ((*name).to_owned(), serde_json::json!({ "terms": { "field": name, "size": size } })))
-            .collect();
-        let aggs: Aggregations = serde_json::from_value(serde_json::Value::Object(request))
-            .map_err(|e| Error::Task("facet request", e.to_string()))?;
-        Ok(AggregationCollector::from_aggs(aggs, Default::default()))
-    }
-
-    fn facet_counts(result: AggregationResults) -> Result<BTreeMap<String, BTreeMap<String, u64>>, Error> {
-        let json = serde_json::to_value(&result).map_err(|e| Error::Task("facet result", e.to_string()))?;
-        let mut out = BTreeMap::new();
-        for (name, _) in Self::FACETS {
-            let buckets = json[name]["buckets"].as_array().cloned().unwrap_or_default();
-            let counts = buckets
-                .iter()
-                .filter_map(|b| Some((b["key"].as_str()?.to_owned(), b["doc_count"].as_u64()?)))
-                .filter(|(key, _)| !key.is_empty())
-                .collect();
-            out.insert(name.to_owned(), counts);
-        }
-        Ok(out)
     }
 
     /// Daily counts per indicator and region, for `GET /api/v1/stats`
@@ -558,6 +559,50 @@ impl Export {
     }
 }
 
+/// A report is in scope when any of its regions is, but it is counted
+/// under its main region, which may lie outside (a report without a region
+/// that names Palu and Makassar): such a bucket is not shown.
+fn hide_outside(facets: &mut facets::FacetCounts, scope: &Scope) {
+    for level in ["province", "regency"] {
+        if let Some(buckets) = facets.get_mut(level) {
+            buckets.retain(|code, _| RegionCode::parse(code).is_ok_and(|r| scope.covers(Some(&r))));
+        }
+    }
+}
+
+/// The text of a search, if it has any.
+fn text_of(q: &SearchQuery) -> Option<&str> {
+    q.q.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Whether `q` asks for every report in the scope: no text, no filter.
+fn asks_everything(q: &SearchQuery) -> bool {
+    let SearchQuery {
+        q,
+        indicator,
+        region,
+        channel,
+        source,
+        language,
+        from,
+        to,
+        min_score,
+        sort: _,
+        limit: _,
+        offset: _,
+        after: _,
+    } = q;
+    q.as_deref().is_none_or(|t| t.trim().is_empty())
+        && indicator.is_none()
+        && region.is_none()
+        && channel.is_none()
+        && source.is_none()
+        && language.is_none()
+        && from.is_none()
+        && to.is_none()
+        && min_score.is_none()
+}
+
 /// The order a query's hits come in: by relevance only with query text.
 fn effective_sort(q: &SearchQuery) -> Sort {
     match q.sort {
@@ -566,14 +611,188 @@ fn effective_sort(q: &SearchQuery) -> Sort {
     }
 }
 
-/// The first `limit` hits after `offset` in the order `sort`, after the
-/// cursor `after` (the hits at or before it come back without a key).
-fn ordered(
-    sort: Sort,
-    after: Option<SortKey>,
+/// Which hits make a page: `(sort, after, limit, offset)` as [`ordered`] takes them.
+type Page = (Sort, Option<SortKey>, usize, usize);
+
+/// A page's hits in order, each with its key unless it is at or before the cursor.
+type Hits = Vec<(Option<SortKey>, DocAddress)>;
+
+/// The page of `query`'s hits, as [`ordered`] finds them, in one pass over the matches.
+fn page_of(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    (sort, after, limit, offset): Page,
+) -> tantivy::Result<Hits> {
+    let order = match (sort, after) {
+        (Sort::Newest, None) => Order::Desc,
+        (Sort::Oldest, None) => Order::Asc,
+        _ => return searcher.search(query, &ordered(sort, after, limit, offset)),
+    };
+    // ordered by the fast fields alone: no scores, and a hit's `seq` is read
+    // only when its time is as new (old) as the page's last so far
+    let by = (
+        (SortByStaticFastValue::<DateTime>::for_field("received_at"), order),
+        (SortByStaticFastValue::<u64>::for_field("seq"), order),
+    );
+    let top = searcher.search(query, &TopDocs::with_limit(limit).and_offset(offset).order_by(by))?;
+    let page = top
+        .into_iter()
+        .map(|((at, seq), address)| {
+            let (at, seq) = (at.unwrap_or(DateTime::MIN).into_timestamp_micros(), seq.unwrap_or(0));
+            let key = if order == Order::Desc { (0.0, at, seq) } else { (0.0, -at, u64::MAX - seq) };
+            (Some(key), address)
+        })
+        .collect();
+    Ok(page)
+}
+
+/// The first page of `query`, a search's `text` over every report, best
+/// match first, as [`ordered`] finds it, without scoring every match:
+/// `text`'s own weight lets tantivy skip the blocks of postings whose best
+/// possible score cannot reach the page (Block-WAND over a word's terms in
+/// title and text), and each match it lets through is scored again by
+/// `query`, whose scores the page is ordered by. Block-WAND may add up a
+/// score in another order than the search's scorer and differ in its last
+/// bits, so it lets through every match within a thousandth of the page's
+/// lowest score so far.
+fn best_page(
+    searcher: &tantivy::Searcher,
+    text: &dyn Query,
+    query: &dyn Query,
     limit: usize,
     offset: usize,
-) -> impl Collector<Fruit = Vec<(Option<SortKey>, DocAddress)>> {
+) -> tantivy::Result<Hits> {
+    const MARGIN: f32 = 1e-3;
+    /// A score ordered as a number, lowest first when reversed.
+    #[derive(PartialEq)]
+    struct Ranked(Score);
+    impl Eq for Ranked {}
+    impl PartialOrd for Ranked {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for Ranked {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0)
+        }
+    }
+    let need = limit + offset;
+    let scoring = EnableScoring::enabled_from_searcher(searcher);
+    let (pruned, full) = (text.weight(scoring)?, query.weight(scoring)?);
+    // the `need` best scores so far, and the least a match needs to be kept
+    let mut best: BinaryHeap<Reverse<Ranked>> = BinaryHeap::with_capacity(need + 1);
+    let mut floor = Score::MIN;
+    let mut kept = Vec::new();
+    for segment in searcher.segment_readers() {
+        let alive = segment.alive_bitset();
+        let mut found: Vec<(DocId, Score)> = Vec::new();
+        pruned.for_each_pruning(floor, segment, &mut |doc, score| {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                found.push((doc, score));
+                best.push(Reverse(Ranked(score)));
+                if best.len() > need {
+                    best.pop();
+                }
+                if best.len() == need
+                    && let Some(Reverse(Ranked(lowest))) = best.peek()
+                {
+                    floor = lowest - lowest.abs() * MARGIN;
+                }
+            }
+            floor
+        })?;
+        kept.push(found);
+    }
+    let mut hits: Vec<(SortKey, DocAddress)> = Vec::new();
+    for (ord, (segment, found)) in searcher.segment_readers().iter().zip(kept).enumerate() {
+        let mut docs: Vec<DocId> = found.into_iter().filter(|&(_, score)| score > floor).map(|(doc, _)| doc).collect();
+        if docs.is_empty() {
+            continue;
+        }
+        docs.sort_unstable();
+        let fast = segment.fast_fields();
+        let received = fast.date("received_at")?.first_or_default_col(DateTime::MIN);
+        let seq = fast.u64("seq")?.first_or_default_col(0);
+        let mut scorer = full.scorer(segment, 1.0)?;
+        for doc in docs {
+            if scorer.seek(doc) == doc {
+                let key = (scorer.score(), received.get_val(doc).into_timestamp_micros(), seq.get_val(doc));
+                hits.push((key, DocAddress::new(ord as u32, doc)));
+            }
+        }
+    }
+    hits.sort_unstable_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    Ok(hits.into_iter().skip(offset).take(limit).map(|(key, address)| (Some(key), address)).collect())
+}
+
+/// The page of `query`'s hits in time order (`total` of them), as
+/// [`page_of`] finds it, read from the reports received last (first) alone:
+/// the matches within a window of whole seconds at the page's end of time,
+/// widened until the page is full. Every report outside the window was
+/// received in an earlier (later) second than every report inside, so the
+/// page is the same. The window starts where `total` matches spread evenly
+/// over the index's time would fill the page four times. Reading a window
+/// costs as much for each report in it, matched or not, as a pass costs for
+/// 10 to 20 matches (measured on a national index): when the window's
+/// reports come to a sixteenth of the matches, one pass is cheaper (a city's
+/// searches, a word in few reports).
+fn time_page(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    page: Page,
+    total: usize,
+    received_at: tantivy::schema::Field,
+) -> tantivy::Result<Hits> {
+    let (sort, after, limit, offset) = page;
+    // the first and last second any report was received
+    let mut seconds: Option<(i64, i64)> = None;
+    for segment in searcher.segment_readers().iter().filter(|s| s.num_docs() > 0) {
+        let column = segment.fast_fields().date("received_at")?;
+        let (first, last) = (column.min_value().into_timestamp_secs(), column.max_value().into_timestamp_secs());
+        seconds = Some(seconds.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
+    }
+    let Some((first, last)) = seconds.filter(|_| total > 0) else { return page_of(searcher, query, page) };
+    let span = (last - first + 1) as f64;
+    let newest = sort == Sort::Newest;
+    // the second the page starts in: the cursor's, or the index's end
+    let edge = match after {
+        Some((_, at, _)) => (if newest { at } else { -at }).div_euclid(1_000_000),
+        None if newest => last,
+        None => first,
+    };
+    let mut width = ((limit + offset) as f64 * 4.0 * span / total as f64).ceil().max(1.0);
+    let reports = searcher.num_docs() as f64;
+    while reports * width / span * 16.0 < total as f64 {
+        let w = width as i64;
+        let (from, to) = if newest { (edge + 1 - w, edge + 1) } else { (edge, edge + w) };
+        if (newest && from <= first) || (!newest && to > last) {
+            break;
+        }
+        let second = |s: i64| Term::from_field_date_for_search(received_at, DateTime::from_timestamp_secs(s));
+        let window = BooleanQuery::new(vec![
+            (Occur::Must, query.box_clone()),
+            (
+                Occur::Must,
+                Box::new(InvertedIndexRangeQuery::new(
+                    std::ops::Bound::Included(second(from)),
+                    std::ops::Bound::Excluded(second(to)),
+                )),
+            ),
+        ]);
+        let hits = page_of(searcher, &window, page)?;
+        if hits.iter().filter(|(key, _)| key.is_some()).count() == limit {
+            return Ok(hits);
+        }
+        width *= 8.0;
+    }
+    page_of(searcher, query, page)
+}
+
+/// The first `limit` hits after `offset` in the order `sort`, after the
+/// cursor `after` (the hits at or before it come back without a key).
+/// Public for benches/search.rs.
+pub fn ordered(sort: Sort, after: Option<SortKey>, limit: usize, offset: usize) -> impl Collector<Fruit = Hits> {
     TopDocs::with_limit(limit).and_offset(offset).tweak_score(move |segment: &SegmentReader| {
         let fast = segment.fast_fields();
         let received = fast.date("received_at").ok().map(|c| c.first_or_default_col(DateTime::MIN));
@@ -857,6 +1076,120 @@ mod tests {
         assert_eq!(ids(&index.search(&q, &Scope::All).unwrap()), [2]);
     }
 
+    /// The facets of `items` (the reports a search matched) as a count over
+    /// the reports themselves, limited as `search` limits them.
+    fn facets_by_hand(items: &[&ClassifiedReport], scope: &Scope) -> BTreeMap<String, BTreeMap<String, u64>> {
+        let mut out = BTreeMap::new();
+        for (name, size) in facets::FACETS {
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            for item in items {
+                let (r, c) = (&item.report, &item.classification);
+                let main = r.region.as_ref().or(c.regions.first());
+                let at = |level| main.and_then(|m| m.at_level(level)).map(|c| c.to_string()).unwrap_or_default();
+                let mut values = match name {
+                    "indicator" => c.indicators.iter().map(|i| i.id.to_string()).collect(),
+                    "channel" => vec![r.channel.as_str().to_owned()],
+                    "language" => vec![c.language.clone().unwrap_or_default()],
+                    "province" => vec![at(RegionLevel::Province)],
+                    _ => vec![at(RegionLevel::Regency)],
+                };
+                values.sort();
+                values.dedup();
+                for value in values {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let mut ranked: Vec<(String, u64)> = counts.into_iter().collect();
+            ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.truncate(size);
+            ranked.retain(|(value, _)| {
+                !value.is_empty()
+                    && (!matches!(name, "province" | "regency")
+                        || scope.covers(Some(&RegionCode::parse(value).unwrap())))
+            });
+            out.insert(name.to_owned(), ranked.into_iter().collect());
+        }
+        out
+    }
+
+    #[test]
+    fn facets_are_the_counts_over_the_matched_reports() {
+        // more regencies and indicators than the facets list, many of them
+        // tied, reports without a language or a region, an indicator listed
+        // twice, several segments and replaced reports
+        let regencies: Vec<RegionCode> =
+            model::regions().iter().map(|r| r.code.clone()).filter(|c| c.as_str().len() == 5).take(130).collect();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let channels = [Channel::App, Channel::Web, Channel::Sms, Channel::Feed, Channel::Whatsapp];
+        let items: Vec<ClassifiedReport> = (1..=700u128)
+            .map(|n| {
+                let regency = &regencies[rng.usize(..regencies.len())];
+                let text = ["pesta sabu", "warga resah", "bentrok warga"][rng.usize(..3)];
+                let mut item = item(n, regency.as_str(), text, &format!("ind_{:02}", rng.usize(..25)));
+                match rng.u8(..6) {
+                    0 => item.report.region = None,
+                    1 => {
+                        item.report.region = None;
+                        item.classification.regions.clear();
+                    }
+                    _ => {}
+                }
+                for _ in 0..rng.usize(..3) {
+                    let again = item.classification.indicators[0].clone();
+                    let other = IndicatorHit { id: format!("ind_{:02}", rng.usize(..25)).into(), ..again.clone() };
+                    item.classification.indicators.extend([again, other]);
+                }
+                item.classification.language = [None, Some("ind"), Some("jav")][rng.usize(..3)].map(Into::into);
+                item.report.channel = channels[rng.usize(..channels.len())];
+                item
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let mut writer = index.writer().unwrap();
+        for (i, item) in items.iter().enumerate() {
+            index.upsert(&writer, item).unwrap();
+            if i % 150 == 149 {
+                writer.commit().unwrap();
+                // the same reports again: deleted documents the facets skip
+                for again in &items[i - 20..i] {
+                    index.upsert(&writer, again).unwrap();
+                }
+            }
+        }
+        writer.commit().unwrap();
+        index.reload().unwrap();
+        assert!(index.reader.searcher().segment_readers().len() > 1);
+
+        let region = |code: &str| RegionCode::parse(code).unwrap();
+        let scopes = [
+            Scope::All,
+            Scope::Regions(vec![regencies[0].at_level(RegionLevel::Province).unwrap()]),
+            Scope::Regions(vec![regencies[1].clone(), region("72")]),
+            Scope::Regions(vec![]),
+        ];
+        let queries = [
+            SearchQuery { limit: 1000, ..Default::default() },
+            SearchQuery { limit: 1000, ..query("warga") },
+            SearchQuery { indicator: Some("ind_07".into()), limit: 1000, ..Default::default() },
+            SearchQuery { channel: Some(Channel::Sms), limit: 1000, ..query("sabu") },
+        ];
+        let by_id: HashMap<String, &ClassifiedReport> = items.iter().map(|i| (i.report.id.to_string(), i)).collect();
+        for scope in &scopes {
+            for q in &queries {
+                let result = index.search(q, scope).unwrap();
+                assert_eq!(result.hits.len(), result.total, "{q:?}");
+                let matched: Vec<&ClassifiedReport> = result.hits.iter().map(|h| by_id[&h.id]).collect();
+                assert_eq!(result.facets, facets_by_hand(&matched, scope), "{q:?} in {scope:?}");
+            }
+        }
+        let all = index.search(&queries[0], &Scope::All).unwrap();
+        assert_eq!(all.total, 700);
+        // the 100 regencies listed at most, of which the reports without one took a place
+        assert_eq!(all.facets["regency"].len(), 99);
+        assert_eq!(all.facets["indicator"].len(), 20, "the indicators listed at most");
+    }
+
     #[test]
     fn facets_show_no_region_outside_the_scope() {
         // no region given; the text names a place in 72 and one in 73
@@ -1037,8 +1370,26 @@ mod tests {
         items[0].report.source = "polsek".into();
         items[0].classification.indicators[0].score = 5.0;
         items[1].classification.language = Some("ind".into());
+        // received in the same microsecond: ordered by id
+        for n in 10..15 {
+            items[n].report.received_at = items[9].report.received_at;
+        }
         let (_dir, index) = index_of(&items);
         let all = Scope::All;
+
+        // a first page in time order, read from the fast fields alone, is
+        // the page `ordered` finds, keys and all
+        let searcher = index.reader.searcher();
+        for sort in [Sort::Newest, Sort::Oldest] {
+            for q in [query("sabu"), SearchQuery::default()] {
+                let built = index.build_query(&q, &all).unwrap();
+                for (limit, offset) in [(7, 0), (7, 8), (30, 0)] {
+                    let expected = searcher.search(&built, &ordered(sort, None, limit, offset)).unwrap();
+                    let page = page_of(&searcher, &*built, (sort, None, limit, offset)).unwrap();
+                    assert_eq!(page, expected, "{sort:?} {q:?} {limit} {offset}");
+                }
+            }
+        }
 
         let by = |q: SearchQuery| ids(&index.search(&q, &all).unwrap());
         assert_eq!(by(SearchQuery { source: Some("polsek".into()), ..query("sabu") }), [1]);
@@ -1135,5 +1486,126 @@ mod tests {
         let q = StatsQuery { by: By::District, ..Default::default() };
         let scoped = index.stats(&q, &scope).unwrap();
         assert_eq!(scoped.totals.region.keys().collect::<Vec<_>>(), ["72.71.03"]);
+    }
+
+    /// What a search finds by one pass over every match: the page as
+    /// [`page_of`] reads it, the total and the facets by `Count` and `Facets`.
+    fn by_one_pass(index: &SearchIndex, q: &SearchQuery, scope: &Scope) -> (Vec<String>, usize, facets::FacetCounts) {
+        let searcher = index.reader.searcher();
+        let query = index.build_query(q, scope).unwrap();
+        let sort = effective_sort(q);
+        let after = q.after.as_deref().map(|c| decode_cursor(sort, c).unwrap());
+        let page = page_of(&searcher, &*query, (sort, after, q.limit, q.offset)).unwrap();
+        let (total, mut facets) = searcher.search(&*query, &(Count, Facets)).unwrap();
+        hide_outside(&mut facets, scope);
+        let ids = page
+            .into_iter()
+            .filter(|(key, _)| key.is_some())
+            .map(|(_, address)| index.load(&searcher, address).unwrap().report.id.to_string())
+            .collect();
+        (ids, total, facets)
+    }
+
+    #[test]
+    fn fast_paths_answer_as_one_pass_over_the_matches() {
+        // reports over 40 days, several in one second and some in one
+        // microsecond (ordered by id), in several segments; some replaced
+        // (deleted in their first segment); an indicator in all but the newest
+        let regencies = ["72.71", "72.03", "73.71", "31.71", "11.01"];
+        let base = datetime!(2026-10-01 00:00 UTC);
+        let mut rng = fastrand::Rng::with_seed(17);
+        let make = |n: u128, rng: &mut fastrand::Rng| {
+            let text = ["warga resah", "pesta sabu", "bentrok warga di pasar"][rng.usize(..3)];
+            let indicator = if n <= 2850 { "lama" } else { ["narkoba", "konflik_sosial"][rng.usize(..2)] };
+            let mut item = item(n, regencies[rng.usize(..regencies.len())], text, indicator);
+            let second = base + time::Duration::seconds((n as i64 / 3) * 1153);
+            item.report.received_at = match rng.u8(..4) {
+                0 => second,
+                _ => second + time::Duration::microseconds(rng.i64(0..1_000_000)),
+            };
+            if rng.u8(..8) == 0 {
+                item.report.region = None;
+                item.classification.regions.clear();
+            }
+            item.classification.language = [None, Some("ind")][rng.usize(..2)].map(Into::into);
+            item
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let index = SearchIndex::open(dir.path()).unwrap();
+        let mut writer = index.writer().unwrap();
+        let items: Vec<ClassifiedReport> = (1..=3000).map(|n| make(n, &mut rng)).collect();
+        for (i, item) in items.iter().enumerate() {
+            index.upsert(&writer, item).unwrap();
+            if i % 700 == 699 {
+                writer.commit().unwrap();
+            }
+        }
+        writer.commit().unwrap();
+        index.reload().unwrap();
+
+        let province = Scope::Regions(vec![RegionCode::parse("72").unwrap()]);
+        let scopes = [Scope::All, province, Scope::Regions(vec![RegionCode::parse("73.71").unwrap()])];
+        let browse = |sort, limit, offset| SearchQuery { sort, limit, offset, ..Default::default() };
+        let queries = [
+            browse(Sort::Newest, 20, 0),
+            browse(Sort::Oldest, 20, 0),
+            browse(Sort::Newest, 7, 13),
+            browse(Sort::Newest, 1, 0),
+            browse(Sort::Oldest, 1000, 0),
+            SearchQuery { limit: 20, ..query("warga") },
+            SearchQuery { limit: 7, offset: 9, ..query("bentrok warga") },
+            SearchQuery { limit: 20, ..query("warga OR sabu") },
+            SearchQuery { limit: 3, ..query("\"pesta sabu\"") },
+            SearchQuery { sort: Sort::Newest, limit: 5, ..query("warga") },
+            SearchQuery { sort: Sort::Oldest, limit: 5, offset: 40, ..query("sabu") },
+            SearchQuery { indicator: Some("konflik_sosial".into()), limit: 20, ..Default::default() },
+            // none of its matches among the newest: the window widens
+            SearchQuery { indicator: Some("lama".into()), limit: 5, ..Default::default() },
+            SearchQuery { indicator: Some("lama".into()), sort: Sort::Oldest, limit: 5, ..Default::default() },
+            SearchQuery { from: Some(base + time::Duration::days(10)), limit: 20, ..Default::default() },
+        ];
+        let check = |index: &SearchIndex, round: &str| {
+            let mut checked = 0;
+            for scope in &scopes {
+                for q in &queries {
+                    let fast = index.search(q, scope).unwrap();
+                    let (ids, total, facets) = by_one_pass(index, q, scope);
+                    let fast_ids: Vec<&str> = fast.hits.iter().map(|h| h.id.as_str()).collect();
+                    assert_eq!(fast_ids, ids, "{round}: page of {q:?} in {scope:?}");
+                    assert_eq!(fast.total, total, "{round}: total of {q:?} in {scope:?}");
+                    assert_eq!(fast.facets, facets, "{round}: facets of {q:?} in {scope:?}");
+                    // the pages after, by the cursor, to the end
+                    let mut next = fast.next.clone();
+                    for _ in 0..3 {
+                        let Some(after) = next.take() else { break };
+                        let q = SearchQuery { after: Some(after), offset: 0, ..q.clone() };
+                        let fast = index.search(&q, scope).unwrap();
+                        let fast_ids: Vec<&str> = fast.hits.iter().map(|h| h.id.as_str()).collect();
+                        assert_eq!(
+                            fast_ids,
+                            by_one_pass(index, &q, scope).0,
+                            "{round}: page after, {q:?} in {scope:?}"
+                        );
+                        next = fast.next;
+                    }
+                    checked += 1;
+                }
+            }
+            checked
+        };
+        // asked twice: counted, then as kept
+        assert_eq!(check(&index, "first"), 45);
+        check(&index, "again");
+        // replaced reports, in every segment: kept counts no longer hold
+        for item in items.iter().step_by(37) {
+            index.upsert(&writer, &make(item.report.id.0.as_u128(), &mut rng)).unwrap();
+        }
+        writer.commit().unwrap();
+        index.reload().unwrap();
+        let searcher = index.reader.searcher();
+        assert!(searcher.segment_readers().len() > 2, "several segments");
+        assert!(searcher.segment_readers().iter().filter(|s| s.num_deleted_docs() > 0).count() > 2, "deletes");
+        check(&index, "after deletes");
+        check(&index, "after deletes, again");
     }
 }

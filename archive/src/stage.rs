@@ -33,6 +33,12 @@ const COMMIT_EVERY: Duration = Duration::from_secs(1);
 const IDLE: Duration = Duration::from_secs(30);
 /// How often retention removes old reports.
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
+/// Records written to ClickHouse at once.
+const ANALYTICS_BATCH: usize = 20_000;
+/// While caught up, the ClickHouse writer seals the days that can no longer
+/// change this often (`Analytics::seal`; with nothing to seal it still asks
+/// about ten small questions and waits for the next second).
+const SEAL_EVERY: Duration = Duration::from_secs(60);
 
 /// Reads the next batch of up to `max` records, waiting at most `idle` for
 /// the first and `linger` for the rest; records that cannot be read go to
@@ -157,12 +163,16 @@ pub async fn run_index(
 /// Every search replica holds the whole log: its group must hold every
 /// partition of `classified`. Two processes with one `node_name` share the
 /// group, and each would hold only part of the reports without a word (seen
-/// with two roles started on one host with the default name). A group holds
-/// nothing between giving its partitions up and getting them back in a
-/// rebalance (the broker away longer than the session): that is not a split.
+/// with two roles started on one host with the default name). Two moments
+/// look alike and are not a split, so only a part held longer than they last
+/// counts: a group holds nothing between giving its partitions up and getting
+/// them back in a rebalance (the broker away longer than the session), and a
+/// member that could not leave (this node's consumer before a restart of the
+/// stage, with the broker gone) keeps its share until its session expires.
 fn whole_replica(sub: &Subscription, group: &str) -> Result<(), Error> {
     let held = sub.assignment();
-    if held.generation > 0 && !held.partitions.is_empty() && held.partitions.len() < held.of {
+    let partial = held.generation > 0 && !held.partitions.is_empty() && held.partitions.len() < held.of;
+    if partial && held.changed_at.elapsed() > split_after(held.settle) {
         return Err(Error::Config(format!(
             "this node's search replica (consumer group {group}) was given only partitions {:?} of the {} of \
              `classified`: another running node has the same node_name, and each would search only part of \
@@ -173,19 +183,33 @@ fn whole_replica(sub: &Subscription, group: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Writes every classified report to ClickHouse, as the shared group, and
-/// removes what `retention` no longer keeps.
+/// How long a search replica's group may hold only part of `classified`
+/// before that is taken for a second node with the same name: twice the
+/// session, for a departed member to expire and the rebalance that follows,
+/// and some seconds for a slow broker.
+fn split_after(session: Duration) -> Duration {
+    session * 2 + Duration::from_secs(10)
+}
+
+/// Writes every classified report to ClickHouse, as the shared group,
+/// removes what `retention` no longer keeps, and seals the days that can no
+/// longer change: when it starts, then each minute while it is caught up.
 pub async fn run_analytics(
     bus: Bus,
     analytics: Analytics,
     retention: Retention,
     clock: Arc<dyn Clock>,
 ) -> Result<(), Error> {
+    // the first seal of a database with years of open days takes a while:
+    // before the group is joined, so the consumer is not dropped from it
+    // for not polling
+    seal(&analytics).await;
     let mut sub = bus.subscribe(Topic::Classified, ANALYTICS_GROUP).await?;
     tracing::info!("ClickHouse writer started");
     let mut last_retention: Option<Instant> = None;
+    let mut last_seal = Instant::now();
     loop {
-        let (batch, items) = next_batch(&bus, &mut sub, (20_000, Duration::from_secs(1), IDLE)).await?;
+        let (batch, items) = next_batch(&bus, &mut sub, (ANALYTICS_BATCH, Duration::from_secs(1), IDLE)).await?;
         metrics::counter!("kentongan_indexer_received_total", "store" => "clickhouse").increment(batch.len() as u64);
         let now = clock.now();
         let mut rows: Vec<ReportRow> = Vec::with_capacity(items.len());
@@ -212,6 +236,19 @@ pub async fn run_analytics(
             analytics.apply_retention(&retention.cutoffs(now)).await?;
             last_retention = Some(Instant::now());
         }
+        if batch.len() < ANALYTICS_BATCH && last_seal.elapsed() >= SEAL_EVERY {
+            seal(&analytics).await;
+            last_seal = Instant::now();
+        }
+    }
+}
+
+/// Seals what can be sealed. A failure is logged and counted, not raised:
+/// the open days' sets still answer exactly, and the writes go on.
+async fn seal(analytics: &Analytics) {
+    if let Err(e) = analytics.seal().await {
+        tracing::warn!(error = %e, "sealing settled days failed; stats read their sets until a later seal");
+        metrics::counter!("kentongan_indexer_seal_failures_total").increment(1);
     }
 }
 

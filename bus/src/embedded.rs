@@ -209,6 +209,7 @@ impl EmbeddedLog {
             end: self.len(topic)?,
             buffer: VecDeque::new(),
             changes: self.inner.changes[&topic].subscribe(),
+            opened_at: std::time::Instant::now(),
         })
     }
 
@@ -462,6 +463,7 @@ pub struct EmbeddedSubscription {
     end: u64,
     buffer: VecDeque<Record>,
     changes: watch::Receiver<u64>,
+    opened_at: std::time::Instant,
 }
 
 impl EmbeddedSubscription {
@@ -481,6 +483,11 @@ impl EmbeddedSubscription {
                 self.changes.changed().await.map_err(|_| Error::Closed)?;
             }
         }
+    }
+
+    /// When the subscription began: it holds the one partition from then on.
+    pub(crate) fn opened_at(&self) -> std::time::Instant {
+        self.opened_at
     }
 
     /// Whether every record the topic held when the subscription began has

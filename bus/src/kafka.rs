@@ -85,6 +85,22 @@ impl KafkaConfig {
 /// sixfold), and a batch of claims arrives together anyway.
 const PROMPT_FETCH: Duration = Duration::from_millis(50);
 
+/// A replay takes a partition as read to its end when, for this long, the
+/// broker has answered its fetches with nothing while counting records
+/// beyond its position. A healthy broker serves records it counts; one that
+/// does not never reports the partition's end either. tansu's S3 engine
+/// raises a partition's end before it stores the batch, so a broker killed
+/// between the two keeps a hole at the end, which nothing fills until new
+/// records follow it: a replay waiting for that end would wait for ever
+/// (seen: a classifier restoring its windows after the broker's restart,
+/// never starting again).
+const HOLE_AFTER: Duration = Duration::from_secs(30);
+/// How often a replay's consumer reports its fetch state (librdkafka's
+/// statistics), and how often the replay looks at it.
+const FETCH_STATS: Duration = Duration::from_secs(2);
+/// A broker heard from within this long is answering.
+const ANSWERING: Duration = Duration::from_secs(5);
+
 fn unavailable(e: &KafkaError) -> Error {
     Error::Unavailable(e.to_string())
 }
@@ -209,7 +225,8 @@ impl KafkaBus {
             }
             match Self::producer(&bus.config) {
                 Ok(fresh) => {
-                    *bus.producer.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                    let old = std::mem::replace(&mut *bus.producer.write().unwrap_or_else(|e| e.into_inner()), fresh);
+                    close_aside("producer", old);
                     tracing::info!("kafka producer restarted after failed publishes");
                 }
                 Err(e) => tracing::warn!(error = %e, "could not restart the kafka producer"),
@@ -251,19 +268,30 @@ impl KafkaBus {
             .set("session.timeout.ms", session.to_string())
             .set("heartbeat.interval.ms", (session / 4).max(100).to_string());
         let commits = group.is_some();
+        if !commits {
+            // what a replay needs to tell a hole from a slow broker (see [`HOLE_AFTER`])
+            cc.set("statistics.interval.ms", FETCH_STATS.as_millis().to_string());
+        }
         match group {
             Some(g) => {
                 cc.set("group.id", format!("{}{g}", self.config.topic_prefix));
             }
             None => {
-                // A replay reads every partition from the start and commits nothing.
+                // A replay reads every partition from the start and commits
+                // nothing; librdkafka's assign needs a group all the same.
                 cc.set("group.id", format!("{}replay-{}", self.config.topic_prefix, uuid_like()));
             }
         }
-        let tracker = Tracker { topic: name.clone(), state: Arc::default() };
-        let state = tracker.state.clone();
-        let consumer: StreamConsumer<Tracker> =
-            cc.create_with_context(tracker).map_err(|e| Error::Config(format!("kafka consumer: {e}")))?;
+        let tracker = Tracker {
+            topic: name.clone(),
+            state: Arc::default(),
+            fetching: Arc::default(),
+            stats_unreadable: Default::default(),
+        };
+        let (state, fetching) = (tracker.state.clone(), tracker.fetching.clone());
+        // closed aside however this ends, a failure below included
+        let consumer =
+            Closing(Some(cc.create_with_context(tracker).map_err(|e| Error::Config(format!("kafka consumer: {e}")))?));
         // Every partition the topic really has, not the configured count: the
         // topic may have been made with another.
         let metadata =
@@ -281,6 +309,7 @@ impl KafkaBus {
             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
             state.partitions = (0..partitions).collect();
             state.generation = 1;
+            state.changed_at = Some(std::time::Instant::now());
         }
         Ok(KafkaSubscription {
             topic,
@@ -290,6 +319,11 @@ impl KafkaBus {
             state,
             ended: BTreeSet::new(),
             partitions: partitions as usize,
+            opened_at: std::time::Instant::now(),
+            session: self.config.session_timeout,
+            fetching,
+            stuck: HashMap::new(),
+            last_look: std::time::Instant::now(),
         })
     }
 }
@@ -300,15 +334,117 @@ struct Held {
     /// Counts the changes, so a reader can tell that one happened.
     generation: u64,
     partitions: BTreeSet<i32>,
+    /// When `partitions` last changed (`None`: not yet).
+    changed_at: Option<std::time::Instant>,
 }
 
 /// Follows a consumer's rebalances (they run inside its polls).
 struct Tracker {
     topic: String,
     state: Arc<Mutex<Held>>,
+    /// A replay's fetch state of each partition, from librdkafka's statistics.
+    fetching: Arc<Mutex<HashMap<i32, Fetching>>>,
+    /// Said once: the statistics could not be read.
+    stats_unreadable: std::sync::atomic::AtomicBool,
 }
 
-impl ClientContext for Tracker {}
+/// Where a replay's consumer stands with one partition, as its last
+/// statistics tell (they arrive inside its polls).
+#[derive(Debug, Clone, Copy)]
+struct Fetching {
+    /// The next offset to fetch.
+    next: i64,
+    /// The partition's end, as the broker's last fetch answer gave it.
+    high: i64,
+    /// Fetching: active, and not held back by a full queue.
+    fetching: bool,
+    /// The broker fetched from has answered within [`ANSWERING`].
+    answering: bool,
+    /// When the statistics were taken.
+    at: std::time::Instant,
+}
+
+/// The parts of librdkafka's statistics a replay reads (rdkafka's own
+/// `Statistics` requires every field, and would log each report it could not
+/// read).
+#[derive(serde::Deserialize)]
+struct Stats {
+    brokers: HashMap<String, StatsBroker>,
+    topics: HashMap<String, StatsTopic>,
+}
+
+#[derive(serde::Deserialize)]
+struct StatsBroker {
+    nodeid: i32,
+    /// Microseconds since anything was received (-1: nothing yet).
+    rxidle: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct StatsTopic {
+    partitions: HashMap<String, StatsPartition>,
+}
+
+#[derive(serde::Deserialize)]
+struct StatsPartition {
+    partition: i32,
+    /// The broker fetched from (-1: none known).
+    broker: i32,
+    fetch_state: String,
+    /// What the consumer holds fetched and not yet handed out: the whole
+    /// consumer's queue, not this partition's alone.
+    fetchq_cnt: i64,
+    fetchq_size: i64,
+    next_offset: i64,
+    hi_offset: i64,
+}
+
+/// librdkafka stops fetching while its queue holds this many messages or
+/// bytes (`queued.min.messages`, `queued.max.messages.kbytes`; kentongan
+/// leaves both at their defaults): only then does a next offset that stands
+/// still mean anything but that the broker served nothing.
+const FETCH_QUEUE_MESSAGES: i64 = 100_000;
+const FETCH_QUEUE_BYTES: i64 = 65_536 * 1024;
+
+impl ClientContext for Tracker {
+    fn stats_raw(&self, statistics: &[u8]) {
+        let stats: Stats = match serde_json::from_slice(statistics) {
+            Ok(stats) => stats,
+            Err(e) => {
+                if !self.stats_unreadable.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(topic = %self.topic, error = %e, "librdkafka's statistics are unreadable: a hole in this replay's partitions would not be noticed");
+                }
+                return;
+            }
+        };
+        let Some(topic) = stats.topics.get(&self.topic) else {
+            return;
+        };
+        let answering = |broker: i32| {
+            broker >= 0
+                && stats
+                    .brokers
+                    .values()
+                    .any(|b| b.nodeid == broker && b.rxidle >= 0 && (b.rxidle as u128) < ANSWERING.as_micros())
+        };
+        let at = std::time::Instant::now();
+        let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+        for part in topic.partitions.values().filter(|p| p.partition >= 0) {
+            fetching.insert(
+                part.partition,
+                Fetching {
+                    next: part.next_offset,
+                    high: part.hi_offset,
+                    fetching: part.fetch_state == "active"
+                        && part.fetchq_cnt < FETCH_QUEUE_MESSAGES
+                        && part.fetchq_size < FETCH_QUEUE_BYTES,
+                    answering: answering(part.broker),
+                    at,
+                },
+            );
+        }
+    }
+}
 
 impl ConsumerContext for Tracker {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -329,6 +465,7 @@ impl ConsumerContext for Tracker {
             }
         }
         state.generation += 1;
+        state.changed_at = Some(std::time::Instant::now());
         tracing::info!(topic = %self.topic, partitions = ?state.partitions, "kafka partitions assigned");
     }
 }
@@ -339,17 +476,66 @@ fn uuid_like() -> String {
     format!("{}-{nanos}", std::process::id())
 }
 
+/// Drops a Kafka client on a thread of its own. Closing a consumer waits
+/// for its group's coordinator (rust-rdkafka's drop polls until librdkafka
+/// says closed), and with the broker gone or just back that can take minutes
+/// (librdkafka#4519, rust-rdkafka#509); a producer flushes first. Dropped on
+/// the runtime, the client would hold the stage that owned it, so the stage
+/// would not restart, and block a worker thread of the whole node.
+fn close_aside<T: Send + 'static>(what: &'static str, client: T) {
+    let closing = std::thread::Builder::new().name("kafka-close".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        drop(client);
+        if started.elapsed() > Duration::from_secs(5) {
+            tracing::warn!(what, took = ?started.elapsed(), "a kafka client took long to close");
+        }
+    });
+    if let Err(e) = closing {
+        // the client went down with the closure, here
+        tracing::warn!(what, error = %e, "no thread to close a kafka client on");
+    }
+}
+
+/// A consumer that is closed aside (see [`close_aside`]) when dropped.
+struct Closing(Option<StreamConsumer<Tracker>>);
+
+impl std::ops::Deref for Closing {
+    type Target = StreamConsumer<Tracker>;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("a consumer is held until it is dropped")
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(consumer) = self.0.take() {
+            close_aside("consumer", consumer);
+        }
+    }
+}
+
 /// A consumer of one topic.
 pub struct KafkaSubscription {
     topic: Topic,
     name: String,
-    consumer: Arc<StreamConsumer<Tracker>>,
+    consumer: Arc<Closing>,
     commits: bool,
     state: Arc<Mutex<Held>>,
     /// The partitions whose end this subscription has reached at least once.
     ended: BTreeSet<i32>,
     /// How many partitions the topic had when the subscription began.
     partitions: usize,
+    opened_at: std::time::Instant,
+    /// The group's session timeout.
+    session: Duration,
+    /// A replay's fetch state of each partition (see [`Fetching`]).
+    fetching: Arc<Mutex<HashMap<i32, Fetching>>>,
+    /// For a replay: each partition that the broker answers with nothing
+    /// while it counts records beyond: the offset it stands at, and since when.
+    stuck: HashMap<i32, (i64, std::time::Instant)>,
+    /// When the replay last looked for holes.
+    last_look: std::time::Instant,
 }
 
 impl KafkaSubscription {
@@ -369,7 +555,74 @@ impl KafkaSubscription {
             generation: state.generation,
             partitions: state.partitions.iter().copied().collect(),
             of: self.partitions,
+            changed_at: state.changed_at.unwrap_or(self.opened_at),
+            settle: self.session,
         }
+    }
+
+    /// Each partition held: for a replay, the next offset to fetch and the
+    /// broker's end from its last statistics ("?" before them), and whether
+    /// its end was reached; nothing is asked of librdkafka's threads.
+    pub(crate) fn progress(&self) -> String {
+        let held: Vec<i32> = self.state.lock().unwrap_or_else(|e| e.into_inner()).partitions.iter().copied().collect();
+        // from the statistics, not `position()`: that asks librdkafka's main
+        // thread for the assignment and waits for its answer, on a runtime
+        // thread
+        let fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        held.iter()
+            .map(|&p| {
+                let at =
+                    fetching.get(&p).map_or("?".to_owned(), |f| format!("next {}, broker's end {}", f.next, f.high));
+                format!("{p}: {at}, ended {}", self.ended.contains(&p))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// For a replay: takes each partition held that has stood in a hole for
+    /// [`HOLE_AFTER`] as read to its end, says so, and returns whether it did.
+    /// In a hole: the broker answers, the consumer keeps fetching (its queue
+    /// is not full), and the broker counts records beyond the next offset to
+    /// fetch, which does not move.
+    fn end_holes(&mut self) -> bool {
+        self.last_look = std::time::Instant::now();
+        let held: Vec<i32> = self.state.lock().unwrap_or_else(|e| e.into_inner()).partitions.iter().copied().collect();
+        let fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut ended = Vec::new();
+        for p in held.into_iter().filter(|p| !self.ended.contains(p)) {
+            let hole = fetching.get(&p).filter(|f| {
+                f.at.elapsed() < FETCH_STATS * 3 && f.fetching && f.answering && f.next >= 0 && f.high > f.next
+            });
+            let Some(f) = hole else {
+                self.stuck.remove(&p);
+                continue;
+            };
+            let (at, since) = self.stuck.entry(p).or_insert((f.next, self.last_look));
+            if *at != f.next {
+                (*at, *since) = (f.next, self.last_look);
+            } else if since.elapsed() >= HOLE_AFTER {
+                ended.push((p, f.next, f.high));
+            }
+        }
+        if ended.is_empty() {
+            return false;
+        }
+        for (p, next, high) in &ended {
+            tracing::error!(
+                topic = %self.name,
+                partition = p,
+                at = next,
+                broker_end = high,
+                "the broker counts records up to its end but serves none after this offset (a hole, left for \
+                 example by a broker killed while it stored a batch): this replay takes what it read as the \
+                 partition's end, and reads records written after the hole as they come",
+            );
+            self.stuck.remove(p);
+            self.ended.insert(*p);
+        }
+        metrics::counter!("kentongan_bus_replay_holes_total", "topic" => self.topic.name())
+            .increment(ended.len() as u64);
+        true
     }
 
     /// Whether the end of every partition held has been reached at least
@@ -381,7 +634,24 @@ impl KafkaSubscription {
 
     /// The next record; `None` when an end of a partition is reached instead.
     pub(crate) async fn next_or_end(&mut self) -> Result<Option<Record>> {
-        let m = match self.consumer.recv().await {
+        let consumer = self.consumer.clone();
+        let received = loop {
+            if self.commits {
+                break consumer.recv().await;
+            }
+            // records of other partitions may keep coming while one stands in a hole
+            match tokio::time::timeout(FETCH_STATS, consumer.recv()).await {
+                Ok(received) => {
+                    if self.last_look.elapsed() >= FETCH_STATS {
+                        self.end_holes();
+                    }
+                    break received;
+                }
+                Err(_) if self.end_holes() => return Ok(None),
+                Err(_) => {}
+            }
+        };
+        let m = match received {
             Ok(m) => m,
             Err(KafkaError::PartitionEOF(p)) => {
                 self.ended.insert(p);

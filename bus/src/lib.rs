@@ -103,6 +103,12 @@ pub struct Assignment {
     pub partitions: Vec<i32>,
     /// How many partitions the topic had when the subscription began.
     pub of: usize,
+    /// When the partitions last changed.
+    pub changed_at: std::time::Instant,
+    /// How long a member that left without a word (its process killed, or
+    /// cut off from the broker) keeps its partitions: the group's session
+    /// timeout. Until then a rebalance may leave the others only part.
+    pub settle: std::time::Duration,
 }
 
 /// Something kept in memory from a topic: every record is applied in order,
@@ -234,14 +240,23 @@ impl Bus {
     /// Replays `topic` up to its end and returns what it read, with the
     /// subscription to follow on from there. The end is exact: the embedded
     /// log's length when the replay began; over Kafka, the end of every
-    /// partition as a fetch made after the replay began finds it (see
-    /// [`Subscription::next_or_end`]).
+    /// partition as a fetch made after the replay began finds it, or a hole
+    /// at its end (see [`Subscription::at_end`]).
     pub async fn catch_up(&self, topic: Topic) -> Result<(Vec<Record>, Subscription)> {
         let mut sub = self.replay(topic).await?;
         let mut records = Vec::new();
+        let started = std::time::Instant::now();
+        let mut told = Duration::ZERO;
         while !sub.at_end() {
-            if let Some(record) = sub.next_or_end().await? {
+            let next = tokio::time::timeout(Duration::from_secs(5), sub.next_or_end()).await;
+            if let Ok(next) = next
+                && let Some(record) = next?
+            {
                 records.push(record);
+            }
+            if started.elapsed() >= told + Duration::from_secs(10) {
+                told = started.elapsed();
+                tracing::warn!(topic = ?topic, read = records.len(), waited = ?told, state = %sub.progress(), "still replaying a topic to its end");
             }
         }
         Ok((records, sub))
@@ -328,7 +343,10 @@ impl Subscription {
     /// been handed out: the exact marker a view is loaded from. Over Kafka
     /// it is known once the consumer has reached the end of each partition
     /// it holds (a fetch found nothing after its position); for a group's
-    /// subscription that is of the partitions held now.
+    /// subscription that is of the partitions held now. A replay also takes
+    /// as ended a partition whose broker, answering, has served nothing for
+    /// 30 s while counting records beyond its position: a hole, whose end
+    /// would never come (`bus::kafka`, `HOLE_AFTER`).
     pub fn at_end(&self) -> bool {
         match self {
             Subscription::Embedded(s) => s.at_end(),
@@ -336,10 +354,25 @@ impl Subscription {
         }
     }
 
+    /// Where the replay stands, for a log line: each partition held, whether
+    /// its end was reached, and where it fetches.
+    pub fn progress(&self) -> String {
+        match self {
+            Subscription::Embedded(s) => format!("embedded, at end: {}", s.at_end()),
+            Subscription::Kafka(s) => s.progress(),
+        }
+    }
+
     /// The partitions this subscription holds now.
     pub fn assignment(&self) -> Assignment {
         match self {
-            Subscription::Embedded(_) => Assignment { generation: 1, partitions: vec![0], of: 1 },
+            Subscription::Embedded(s) => Assignment {
+                generation: 1,
+                partitions: vec![0],
+                of: 1,
+                changed_at: s.opened_at(),
+                settle: std::time::Duration::ZERO,
+            },
             Subscription::Kafka(s) => s.assignment(),
         }
     }

@@ -373,9 +373,9 @@ impl Classifier {
     /// and the places it names (gazetteer entry, first and last token), in
     /// the order of their last token and, ending at one token, the longest
     /// first.
-    fn scan(&self, stream: &Stream, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
-        // the tokens that are negators (`negated` holds only with one near
-        // the term), listed in the walk over the tokens below, so every
+    fn scan(&self, stream: &Stream, text: &str, field: u8, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
+        // the tokens that are negators or words of what was thought
+        // (`dikira`: `negated` holds only with one near the term), listed in the walk over the tokens below, so every
         // pattern is taken after it
         let mut negators: Vec<usize> = Vec::new();
         let found = |negators: &[usize],
@@ -386,7 +386,7 @@ impl Classifier {
             match *pat {
                 Pat::Term { term, words, .. } => {
                     let last = first + usize::from(words) - 1;
-                    if !(near_negator(negators, first, last) && negated(stream, first, last)) {
+                    if !(near_negator(negators, first, last) && negated(stream, text, first, last)) {
                         hits.push(Hit { term, field, first: first as u32, last: last as u32 });
                     }
                 }
@@ -412,7 +412,7 @@ impl Classifier {
         let n = stream.tokens.len();
         for first in 0..n {
             let word = stream.word(first);
-            if negator(word) {
+            if negator(word) || thought(word) {
                 negators.push(first);
             }
             prefixed.extend(self.words.root_prefixes.matching(word).map(|pats| (pats, first)));
@@ -491,8 +491,8 @@ impl Classifier {
         let streams = [self.normalizer.stream(title), self.normalizer.stream(&report.text)];
         let mut hits = Vec::with_capacity(64);
         let mut places = [Vec::new(), Vec::with_capacity(32)];
-        for (field, stream) in streams.iter().enumerate() {
-            self.scan(stream, field as u8, &mut hits, &mut places[field]);
+        for (field, (stream, text)) in streams.iter().zip([title, &report.text]).enumerate() {
+            self.scan(stream, text, field as u8, &mut hits, &mut places[field]);
         }
         let language = self.language(&[&streams[0], &streams[1]], &report.text);
         // a term limited to a language counts unless the report is plainly in another
@@ -810,19 +810,155 @@ fn negator(word: &str) -> bool {
     )
 }
 
+/// Negators that deny a thing named right after them (`bukan demo`, `tanpa
+/// keributan`, `no drugs`), where the others deny a deed or a state (`tidak
+/// terima`, `belum ditangkap`) and a thing only through a bridging word
+/// (`tidak ada`, `belum ditemukan`).
+fn denies_things(word: &str) -> bool {
+    matches!(word, "bukan" | "tanpa" | "nihil" | "negatif" | "no" | "without" | "nor")
+}
+
+/// Words that say what was thought before it was found otherwise: `dikira
+/// bawa ganja ternyata daun kelor`. Listed with the negators, so that
+/// [`near_negator`] lets [`negated`] look.
+#[rustfmt::skip]
+fn thought(word: &str) -> bool {
+    matches!(word.as_bytes(), [b'd' | b'k' | b'm' | b'n', ..] if (4..=9).contains(&word.len()))
+        && matches!(
+            word,
+            "dikira" | "dikirain" | "dikiranya" | "kirain" | "disangka" | "mengira" | "menyangka" | "nyangka"
+                | "ngira" | "kukira"
+        )
+}
+
+/// Words that tell what was found instead of what was thought.
+fn found_otherwise(word: &str) -> bool {
+    matches!(word, "ternyata" | "rupanya" | "taunya" | "tahunya" | "nyatanya")
+}
+
+/// Words after `ternyata` that confirm what was thought (`dikira sabu,
+/// ternyata benar sabu`) instead of correcting it.
+fn confirms(word: &str) -> bool {
+    matches!(word, "benar" | "betul" | "bener" | "beneran" | "memang" | "emang" | "positif" | "asli" | "sungguhan")
+}
+
 /// Words that may stand between a negator and what it denies, as in `tidak
 /// ditemukan narkoba`, `tidak ada lagi tawuran`, `bukan merupakan aksi teror`,
-/// `no evidence of terrorism`: finding, being and involvement, never a word
-/// that turns the negation around (`tidak hanya`, `bukan sekadar`).
+/// `no evidence of terrorism`: finding, seeing, being and involvement, never
+/// a word that turns the negation around (`tidak hanya`, `bukan sekadar`).
 #[rustfmt::skip]
 fn bridge(word: &str) -> bool {
     matches!(
         word,
-        "ada" | "adanya" | "ditemukan" | "menemukan" | "ditemui" | "terdapat" | "terjadi" | "terbukti" | "pernah"
-            | "lagi" | "merupakan" | "termasuk" | "terlibat" | "terkait" | "mengandung" | "unsur" | "indikasi"
-            | "any" | "evidence" | "of" | "sign" | "signs" | "found" | "a" | "an" | "involved" | "in" | "linked"
-            | "related" | "to"
+        "ada" | "adanya" | "ditemukan" | "ditemukannya" | "menemukan" | "ditemui" | "dijumpai" | "didapati"
+            | "mendapati" | "terdapat" | "terjadi" | "terjadinya" | "terlihat" | "tampak" | "terpantau"
+            | "terdeteksi" | "terbukti" | "pernah" | "lagi" | "satupun" | "merupakan" | "termasuk" | "terlibat"
+            | "terkait" | "mengandung" | "unsur" | "indikasi" | "any" | "evidence" | "of" | "sign" | "signs"
+            | "found" | "seen" | "reported" | "reports" | "indication" | "a" | "an" | "involved" | "in"
+            | "linked" | "related" | "to"
     )
+}
+
+/// Nouns of an event or a sign that bridge a denial only after a word of
+/// finding or being (`tidak terdapat kegiatan unjuk rasa`, `belum ada
+/// laporan tawuran`): right after the negator they are what it denies, not
+/// the thing named after them (`ini bukan kasus narkoba pertama di desa`).
+#[rustfmt::skip]
+fn event_noun(word: &str) -> bool {
+    matches!(
+        word,
+        "kegiatan" | "aktivitas" | "aktifitas" | "aksi" | "kasus" | "laporan" | "kejadian" | "peristiwa"
+            | "praktik" | "praktek" | "tanda" | "potensi" | "kelompok"
+    )
+}
+
+/// Nouns that may stand before a term in its item of a denied list (`maupun
+/// kegiatan demo`, `maupun peredaran sabu`); any other word may be a deed of
+/// another clause (`tanpa izin, warga maupun mahasiswa menggelar demo`).
+fn item_noun(word: &str) -> bool {
+    event_noun(word)
+        || matches!(word, "peredaran" | "penyalahgunaan" | "pengibaran" | "transaksi" | "pesta" | "barang" | "bukti")
+}
+
+/// Words of intent that `bukan` may deny through: `..., bukan mau tawuran`
+/// (what was meant is corrected). After `tidak` they would deny a wish, not
+/// a thing (`tidak mau ada demo lagi`), so only `bukan` has them.
+fn intent(word: &str) -> bool {
+    matches!(word, "mau" | "akan" | "hendak" | "ingin" | "untuk" | "buat")
+}
+
+/// Words that join the items of a denied list. After `maupun`, `ataupun`,
+/// `apalagi` and `nor` the list goes on whatever follows the item; `atau`,
+/// `dan`, `serta`, `or` and `and` join clauses too (`tidak ada korban jiwa
+/// dan tawuran di Jalan Sudirman berlangsung hingga pagi`), so after them
+/// the item must end the sentence or the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Join {
+    Things,
+    Clauses,
+}
+
+fn join(word: &str) -> Option<Join> {
+    match word {
+        "maupun" | "ataupun" | "apalagi" | "nor" => Some(Join::Things),
+        "atau" | "dan" | "serta" | "or" | "and" => Some(Join::Clauses),
+        _ => None,
+    }
+}
+
+/// Words that never stand inside an item of a denied list: places, times,
+/// causes and relative clauses (`tidak ada korban jiwa dalam tawuran maupun
+/// bentrokan`: the clash is real), words that start another clause, turn the
+/// negation around or deny again.
+#[rustfmt::skip]
+fn ends_item(word: &str) -> bool {
+    matches!(
+        word,
+        "di" | "ke" | "dari" | "dalam" | "pada" | "selama" | "saat" | "ketika" | "sejak" | "hingga" | "sampai"
+            | "akibat" | "karena" | "krn" | "oleh" | "dengan" | "yang" | "yg" | "usai" | "setelah" | "sebelum"
+            | "antara" | "antar" | "tetapi" | "tapi" | "namun" | "sedangkan" | "melainkan" | "padahal"
+            | "sementara" | "sehingga" | "lalu" | "kemudian" | "hanya" | "sekadar" | "sekedar" | "cuma"
+            | "semata" | "saja" | "biasa" | "at" | "on" | "during" | "from" | "after" | "before" | "in" | "by"
+            | "with" | "but" | "however" | "while" | "only" | "just"
+    ) || negator(word) || join(word).is_some()
+}
+
+/// What stands between two adjacent tokens of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// Spaces, one line break, quotes, or the hyphen of `sabu-sabu`.
+    Space,
+    /// A comma, with spaces or quotes.
+    Comma,
+    /// Anything that ends a clause (`.`, `;`, `:`, `?`, a blank line, ...).
+    Break,
+}
+
+/// What stands between tokens `a` and `a + 1` of `stream`, read in `text`
+/// (the end of the text after the last token is a break).
+fn gap(stream: &Stream, text: &str, a: usize) -> Gap {
+    if a + 1 >= stream.tokens.len() {
+        return Gap::Break;
+    }
+    let (end, start) = (stream.tokens[a].end, stream.tokens[a + 1].start);
+    // one word made into several (`nyabu` is `pakai sabu`, `anak2` `anak anak`)
+    let Some(between) = text.get(end..start) else { return Gap::Space };
+    let (mut comma, mut lines) = (false, 0);
+    for c in between.chars() {
+        match c {
+            ',' if !comma => comma = true,
+            '\n' => lines += 1,
+            '-' | '/' if between.len() == 1 => {}
+            '\'' | '"' | '‘' | '’' | '“' | '”' => {}
+            c if c.is_whitespace() => {}
+            _ => return Gap::Break,
+        }
+    }
+    match (lines, comma) {
+        (2.., _) => Gap::Break,
+        (_, true) => Gap::Comma,
+        _ => Gap::Space,
+    }
 }
 
 /// Nouns that `negatif` describes rather than denies what follows: `dampak
@@ -834,54 +970,223 @@ fn negative_about(word: &str) -> bool {
     )
 }
 
+/// How far before a term, in words, the word that denies it may stand (a
+/// negator with its bridges, or before the first item of a denied list).
+/// [`near_negator`] and [`negated`] both keep to it.
+const DENIED_FROM: usize = 12;
 /// How far after a term, in words, its clause may call it untrue.
 const DENIED_WITHIN: usize = 8;
+/// The most bridging words between a negator and what it denies.
+const BRIDGES: usize = 3;
+/// The most words of one item of a denied list before the item of the term,
+/// and before the term in its own item (`maupun kegiatan demo`).
+const ITEM_WORDS: usize = 3;
+const BEFORE_IN_ITEM: usize = 2;
+/// The most words between `dikira` and the term, and between the term and
+/// `ternyata`.
+const THOUGHT_WORDS: usize = 2;
+const _: () = assert!(BRIDGES < DENIED_FROM && THOUGHT_WORDS < DENIED_FROM);
 
-/// Whether a negator is close enough to tokens `first..=last` of `stream`
-/// for [`negated`] to hold: every word that denies is one. `negators` is
-/// the list of their tokens, in order.
+/// Whether a negator, or a word of what was thought, is close enough to
+/// tokens `first..=last` of `stream` for [`negated`] to hold: every word that
+/// denies is one. `negators` is the list of their tokens, in order.
 fn near_negator(negators: &[usize], first: usize, last: usize) -> bool {
-    let next = negators.partition_point(|&i| i < first.saturating_sub(3));
+    let next = negators.partition_point(|&i| i < first.saturating_sub(DENIED_FROM));
     negators.get(next).is_some_and(|&i| i <= last + DENIED_WITHIN)
 }
 
-/// Whether the term at tokens `first..=last` of `stream` is denied: a
-/// negator right before it, or with up to two bridging words between, in the
-/// same clause (no punctuation between the words); `nihil` or `negatif` right
-/// after it (`narkoba: nihil` in a situation report); or the rest of its
-/// clause calling it untrue (`kabar ada bentrok di pasar itu tidak benar`,
-/// `isu ladang ganja di hutan ternyata tidak terbukti`). A denied term does
-/// not count.
-fn negated(stream: &Stream, first: usize, last: usize) -> bool {
-    // the words are adjacent in the text: only a space between them
-    let joined = |a: usize, b: usize| stream.tokens[b].start <= stream.tokens[a].end + 1;
-    let denies = |i: usize| {
-        let word = stream.word(i);
-        negator(word) && !(word == "negatif" && i > 0 && negative_about(stream.word(i - 1)))
-    };
-    let mut i = first;
-    for bridges in 0..=2 {
-        if i == 0 || !joined(i - 1, i) {
-            break;
+/// Whether the term at tokens `first..=last` of `stream` (read from `text`)
+/// is denied:
+/// - a negator right before it, or with up to three bridging words between,
+///   in the same clause (`tidak ditemukan narkoba`, `tidak terdapat kegiatan
+///   unjuk rasa`); `bukan` also through a word of intent (`bukan mau
+///   tawuran`);
+/// - an item of a list whose first item is so denied (`tidak ditemukan miras,
+///   senjata tajam, maupun sabu`), every item a few plain words in one
+///   clause, with no place, time or cause in them ([`in_denied_list`]);
+/// - `nihil` or `negatif` right after it (`narkoba: nihil` in a situation
+///   report), or the rest of its clause calling it untrue (`kabar ada bentrok
+///   di pasar itu tidak benar`, `isu ladang ganja ternyata tidak terbukti`);
+/// - what was thought and then found otherwise (`dikira bawa ganja ternyata
+///   daun kelor`).
+///
+/// The word that denies stands at most [`DENIED_FROM`] words before the term
+/// or [`DENIED_WITHIN`] after it. A denied term does not count.
+fn negated(stream: &Stream, text: &str, first: usize, last: usize) -> bool {
+    denial_before(stream, text, first).is_some()
+        || in_denied_list(stream, text, first, last)
+        || untrue_after(stream, last)
+        || thought_otherwise(stream, text, first, last)
+}
+
+/// Whether token `i` is a negator that denies (`dampak negatif narkoba` is
+/// about drugs).
+fn denies(stream: &Stream, i: usize) -> bool {
+    let word = stream.word(i);
+    negator(word) && !(word == "negatif" && i > 0 && negative_about(stream.word(i - 1)))
+}
+
+/// The negator that denies what starts at token `at`, and how many bridging
+/// words stand between them, in one clause.
+fn denial_before(stream: &Stream, text: &str, at: usize) -> Option<(usize, usize)> {
+    let mut i = at;
+    let mut intended = false;
+    for bridges in 0..=BRIDGES {
+        if i == 0 || gap(stream, text, i - 1) != Gap::Space {
+            return None;
         }
         i -= 1;
-        if denies(i) {
-            return true;
+        let word = stream.word(i);
+        if denies(stream, i) {
+            // after `bukan`, an event noun right after it is what it
+            // denies (`bukan kasus narkoba pertama` says there were others);
+            // `nihil`, `tanpa` and the rest deny the event (`nihil kasus
+            // narkoba`)
+            let noun_first = bridges > 0 && word == "bukan" && event_noun(stream.word(i + 1));
+            return (!noun_first && (!intended || word == "bukan")).then_some((i, bridges));
         }
-        if bridges == 2 || !bridge(stream.word(i)) {
-            break;
+        if intent(word) {
+            intended = true;
+        } else if !(bridge(word) || event_noun(word)) {
+            return None;
         }
     }
-    let word = |j: usize| if j < stream.tokens.len() { stream.word(j) } else { "" };
+    None
+}
+
+/// Whether the term at `first..=last` is an item of a denied list: after
+/// `maupun`, `atau`, `dan` or a comma, with up to [`BEFORE_IN_ITEM`] nouns
+/// of an event or a thing before it in its item ([`item_noun`]); the items before it of up to
+/// [`ITEM_WORDS`] plain words each, parted by commas, the first denied by a
+/// negator through a bridge (`tidak ada`) or by one that denies things
+/// (`tanpa`, `bukan`), no further back than [`DENIED_FROM`]. After `atau`
+/// and `dan` the term's item ends the sentence; after a comma the list goes
+/// on to a `maupun` or to a last item that ends it.
+fn in_denied_list(stream: &Stream, text: &str, first: usize, last: usize) -> bool {
+    let floor = first.saturating_sub(DENIED_FROM);
+    // the separator before the term's item, and the last token of the item
+    // before it
+    let mut p = first;
+    let mut end = loop {
+        if p == 0 || p <= floor {
+            return false;
+        }
+        match gap(stream, text, p - 1) {
+            Gap::Break => return false,
+            Gap::Comma if list_goes_on(stream, text, last) => break p - 1,
+            Gap::Comma => return false,
+            Gap::Space => {}
+        }
+        let word = stream.word(p - 1);
+        if let Some(kind) = join(word) {
+            if p < 2 || gap(stream, text, p - 2) == Gap::Break {
+                return false;
+            }
+            if kind == Join::Clauses && !ends_list(stream, text, last) {
+                return false;
+            }
+            break p - 2;
+        }
+        if !item_noun(word) || first - p == BEFORE_IN_ITEM {
+            return false;
+        }
+        p -= 1;
+    };
+    // the items before, back to the first, which must be denied
+    let mut words = 0;
+    loop {
+        if end < floor || ends_item(stream.word(end)) {
+            return false;
+        }
+        if let Some((negator, bridges)) = denial_before(stream, text, end) {
+            return negator >= floor && (bridges > 0 || denies_things(stream.word(negator)));
+        }
+        if end == 0 {
+            return false;
+        }
+        match gap(stream, text, end - 1) {
+            Gap::Break => return false,
+            Gap::Comma => words = 0,
+            Gap::Space => {
+                words += 1;
+                if words == ITEM_WORDS {
+                    return false;
+                }
+            }
+        }
+        end -= 1;
+    }
+}
+
+/// Whether the list goes on after an item that ends at token `last` and a
+/// comma: more items of a few plain words, parted by commas, then
+/// `maupun` and the like, or `dan` / `atau` with a last item that ends the
+/// sentence (`tidak ditemukan miras, sabu, maupun ganja`; not `tidak
+/// ditemukan senjata, warga bentrok dengan aparat`).
+fn list_goes_on(stream: &Stream, text: &str, last: usize) -> bool {
+    let n = stream.tokens.len();
+    let (mut j, mut words) = (last, 0);
+    while j + 1 < n && j < last + DENIED_FROM {
+        let between = gap(stream, text, j);
+        j += 1;
+        let word = stream.word(j);
+        match (between, join(word)) {
+            (Gap::Break, _) => return false,
+            (_, Some(Join::Things)) => return true,
+            (_, Some(Join::Clauses)) => return ends_list(stream, text, last_of_item(stream, text, j + 1)),
+            (Gap::Comma, None) => words = 1,
+            (Gap::Space, None) => words += 1,
+        }
+        if words > ITEM_WORDS || ends_item(word) {
+            return false;
+        }
+    }
+    false
+}
+
+/// The last token of an item of up to [`ITEM_WORDS`] plain words from token
+/// `at` to a break or a comma; past the text when there is none.
+fn last_of_item(stream: &Stream, text: &str, at: usize) -> usize {
+    let n = stream.tokens.len();
+    let mut j = at;
+    while j < n && j < at + ITEM_WORDS && !ends_item(stream.word(j)) {
+        if gap(stream, text, j) != Gap::Space {
+            return j;
+        }
+        j += 1;
+    }
+    n
+}
+
+/// Whether an item ending at token `last` ends its sentence, or the list
+/// goes on after it with a joiner.
+fn ends_list(stream: &Stream, text: &str, last: usize) -> bool {
+    let n = stream.tokens.len();
+    last < n
+        && match gap(stream, text, last) {
+            Gap::Break => true,
+            Gap::Comma => false,
+            Gap::Space => last + 1 < n && join(stream.word(last + 1)).is_some(),
+        }
+}
+
+/// Whether `nihil` or `negatif` follows the term ending at token `last`
+/// (`narkoba: nihil`), or its clause goes on to call it untrue (`tidak
+/// benar`, `tidak terbukti`, but not `tidak benar-benar`, not really).
+fn untrue_after(stream: &Stream, last: usize) -> bool {
+    // the words are adjacent in the text: only a space between them
+    let joined = |a: usize, b: usize| stream.tokens[b].start <= stream.tokens[a].end + 1;
+    let n = stream.tokens.len();
+    let word = |j: usize| if j < n { stream.word(j) } else { "" };
     let mut j = last;
-    while j + 1 < stream.tokens.len() && j < last + DENIED_WITHIN && joined(j, j + 1) {
+    while j + 1 < n && j < last + DENIED_WITHIN && joined(j, j + 1) {
         j += 1;
         if j == last + 1 && matches!(word(j), "nihil" | "negatif") {
             return true;
         }
-        // `tidak benar`, but not `tidak benar-benar` (not really)
         if matches!(word(j), "tidak" | "tak" | "bukan")
             && matches!(word(j + 1), "benar" | "terbukti")
+            && j + 1 < n
             && joined(j, j + 1)
             && word(j + 2) != "benar"
         {
@@ -889,6 +1194,42 @@ fn negated(stream: &Stream, first: usize, last: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether the term at `first..=last` is what was thought and then found
+/// otherwise: `dikira` up to [`THOUGHT_WORDS`] words before it and
+/// `ternyata` as many after, in one sentence, nothing between that makes it
+/// less than it was (`dikira tawuran biasa, ternyata ada korban` is a clash)
+/// and no word after `ternyata` that confirms it (`ternyata benar`).
+fn thought_otherwise(stream: &Stream, text: &str, first: usize, last: usize) -> bool {
+    let n = stream.tokens.len();
+    let mut i = first;
+    loop {
+        if i == 0 || first - i > THOUGHT_WORDS || gap(stream, text, i - 1) != Gap::Space {
+            return false;
+        }
+        i -= 1;
+        if thought(stream.word(i)) {
+            break;
+        }
+        if ends_item(stream.word(i)) {
+            return false;
+        }
+    }
+    let mut j = last;
+    loop {
+        if j + 1 >= n || j - last > THOUGHT_WORDS || gap(stream, text, j) == Gap::Break {
+            return false;
+        }
+        j += 1;
+        let word = stream.word(j);
+        if found_otherwise(word) {
+            return j + 1 >= n || !confirms(stream.word(j + 1));
+        }
+        if ends_item(word) {
+            return false;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -908,6 +1249,29 @@ mod negation {
             indicator = "konflik_sosial"
             any = ["demo", "~provokasi", "tawuran"]
         "#;
+        ids_in(src, text)
+    }
+
+    /// The indicators of `text` under a wider pack of test rules.
+    fn wide(text: &str) -> Vec<String> {
+        let src = r#"
+            [[rule]]
+            id = "n"
+            indicator = "narkoba"
+            any = ["narkoba", "sabu", "drugs", "ganja", "pil koplo"]
+            [[rule]]
+            id = "k"
+            indicator = "konflik_sosial"
+            any = ["demo", "~provokasi", "tawuran", "bentrok*", "unjuk rasa", "clash", "clashes"]
+            [[rule]]
+            id = "i"
+            indicator = "ideologi"
+            any = ["separatis", "bom"]
+        "#;
+        ids_in(src, text)
+    }
+
+    fn ids_in(src: &str, text: &str) -> Vec<String> {
         let c = Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap());
         let at = datetime!(2026-11-29 10:00 UTC);
         let report = Report::new(model::Channel::Web, "test", text, at);
@@ -954,6 +1318,118 @@ mod negation {
             ("Petugas tidak sempat mengamankan barang bukti sabu.", "narkoba"),
         ] {
             assert_eq!(ids(text), [want], "{text}");
+        }
+    }
+
+    /// The sentences that a denial carried over lists and clauses once took
+    /// from real incidents (059244b, reverted in 3aca6f4), and more of their
+    /// kind in chat, SMS, news and situation-report styles: each keeps its
+    /// indicator.
+    #[test]
+    fn real_incidents_beside_a_denial_keep_their_terms() {
+        for (text, want) in [
+            // the review's counter-examples
+            ("Tidak ada korban jiwa dalam tawuran maupun bentrokan susulan", "konflik_sosial"),
+            ("Tidak ada korban jiwa dan tawuran di Jalan Sudirman berlangsung hingga pagi", "konflik_sosial"),
+            ("Tidak ditemukan senjata, warga bentrok dengan aparat di depan kantor bupati", "konflik_sosial"),
+            // a place, time or cause inside an item ends the list
+            ("Tidak ada korban maupun kerusakan akibat tawuran semalam.", "konflik_sosial"),
+            ("Belum ada tersangka maupun motif dalam tawuran itu.", "konflik_sosial"),
+            ("Tidak ditemukan korban, senjata, maupun barang bukti dalam tawuran di pasar.", "konflik_sosial"),
+            // a comma, `dan` or `atau` that joins clauses
+            ("Tidak ada korban jiwa, tawuran di pasar berhasil dibubarkan.", "konflik_sosial"),
+            ("Tidak ada korban jiwa dan tawuran masih berlangsung hingga pagi.", "konflik_sosial"),
+            ("Jangan sampai tidak ada pengawasan atau tawuran akan pecah lagi.", "konflik_sosial"),
+            ("Pak, tdk ada korban, tp demo msh berlangsung di depan DPRD", "konflik_sosial"),
+            ("yg luka gak ada, tp tawuran msh lanjut di gg 5", "konflik_sosial"),
+            ("Tidak ada narkoba di lokasi, namun tawuran antarpemuda terjadi.", "konflik_sosial"),
+            ("LAPSITDA Kec. Tallo: nihil korban jiwa. Tawuran antarkampung berhasil diredam.", "konflik_sosial"),
+            ("No one was hurt, but the clash went on until dawn.", "konflik_sosial"),
+            ("Police found no weapons, but drugs were hidden in the trunk.", "narkoba"),
+            // a negator of a deed denies no thing after it, nor a list
+            ("Warga tak terima dan demo di kantor desa.", "konflik_sosial"),
+            ("Pelaku belum ditangkap dan sabu masih dicari.", "narkoba"),
+            ("Petugas tidak sempat mengamankan sabu maupun ganja.", "narkoba"),
+            ("Belum jelas apakah itu demo atau tawuran.", "konflik_sosial"),
+            ("Tanpa izin, warga maupun mahasiswa menggelar demo.", "konflik_sosial"),
+            ("Tak lama kemudian warga dan pemuda terlibat tawuran.", "konflik_sosial"),
+            ("Tidak hanya miras dan sabu, polisi juga menyita senjata.", "narkoba"),
+            // an event noun right after the negator is what it denies
+            ("Ini bukan kasus narkoba pertama di desa kami.", "narkoba"),
+            // what was thought was less than it was, or was confirmed
+            ("Awalnya dikira tawuran biasa, ternyata ada korban tewas.", "konflik_sosial"),
+            ("dikira aman, ternyata tawuran pecah lagi", "konflik_sosial"),
+            ("Dikira sabu, ternyata benar sabu setelah diuji lab.", "narkoba"),
+            ("Polisi mengira ada transaksi sabu di rumah itu.", "narkoba"),
+            // what is corrected comes after the correction; a wish is no correction
+            ("Mereka bukan mau gotong royong, tapi mau tawuran.", "konflik_sosial"),
+            ("Warga tidak mau ada demo lagi.", "konflik_sosial"),
+        ] {
+            assert_eq!(wide(text), [want], "{text}");
+        }
+    }
+
+    /// Denials over a list, through words of finding and events, of what
+    /// was meant and of what was thought.
+    #[test]
+    fn denials_over_lists_events_corrections_and_mistakes() {
+        for text in [
+            "Tidak ditemukan narkoba maupun senjata tajam.",
+            "Polisi tidak menemukan miras, senjata tajam, maupun sabu.",
+            "Razia kos-kosan: tidak ditemukan sabu, ganja, maupun pil koplo.",
+            "Tidak ditemukan miras dan narkoba.",
+            "Nihil miras serta narkoba.",
+            "Tidak ada korban jiwa ataupun tawuran susulan.",
+            "Sudah dua tahun tidak ada lagi balap liar, apalagi tawuran.",
+            "Pertandingan berjalan tanpa keributan maupun tawuran antarsuporter.",
+            "Selama operasi, tidak ada kasus narkoba maupun tawuran pelajar.",
+            "Tidak terpantau pengerahan massa maupun aksi demo di wilayah.",
+            "Police found no weapons or drugs.",
+            "Tidak terdapat kegiatan unjuk rasa.",
+            "Tidak ditemukan adanya kegiatan demo di wilayah.",
+            "Belum ada laporan tawuran malam ini.",
+            "Tidak terlihat aktivitas tawuran di sekitar sekolah.",
+            "LAPSITDA Kec. Sentani: tidak ditemukan aktivitas kelompok separatis di wilayah.",
+            "Itu bukan demo, hanya pawai budaya.",
+            "yg gerombolan pemuda itu mau gotong royong bersihin kebun, bukan mau tawuran.",
+            "dikira bom ternyata trafo meledak",
+            "dikira bawa ganja ternyata daun kelor buat ibu wkwk",
+            "Dikira demo, eh ternyata antre sembako.",
+            "Dikiranya sabu, taunya garam dapur.",
+            "Sitkamtibmas Kec. Palu Barat: nihil kasus narkoba.",
+            "Pertandingan berakhir tanpa aksi anarkis.",
+        ] {
+            assert!(wide(text).is_empty(), "{text}: {:?}", wide(text));
+        }
+    }
+
+    /// [`near_negator`] lets [`negated`] look exactly as far back as it can
+    /// deny: a list whose negator stands [`DENIED_FROM`] words before the
+    /// term denies it, one word further does not, and the scan agrees with
+    /// `negated` alone at both.
+    #[test]
+    fn near_negator_reaches_as_far_as_negated() {
+        let c = Classifier::new(
+            RuleSet::parse(&[("t.toml", "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n")]).unwrap(),
+        );
+        let items = ["miras", "pisau", "golok", "parang", "panah", "busur", "batu", "kayu", "botol", "tombak"];
+        for (count, denied) in [(items.len() - 1, true), (items.len(), false)] {
+            let text = format!("tidak ditemukan {} maupun sabu", items[..count].join(", "));
+            let stream = c.normalizer.stream(&text);
+            let first = stream.tokens.len() - 1;
+            assert_eq!(first, if denied { DENIED_FROM } else { DENIED_FROM + 1 }, "{text}");
+            let negators: Vec<usize> = (0..=first).filter(|&i| negator(stream.word(i))).collect();
+            assert_eq!(negated(&stream, &text, first, first), denied, "{text}");
+            assert_eq!(near_negator(&negators, first, first), denied, "{text}");
+            let want: &[&str] = if denied { &[] } else { &["narkoba"] };
+            let at = time::macros::datetime!(2026-11-29 10:00 UTC);
+            let got: Vec<String> = c
+                .classify(&Report::new(model::Channel::Web, "test", &text, at), at)
+                .indicators
+                .into_iter()
+                .map(|i| i.id.to_string())
+                .collect();
+            assert_eq!(got, want, "{text}");
         }
     }
 }
@@ -1168,14 +1644,21 @@ mod matcher {
             Self { automaton, patterns }
         }
 
-        fn scan(&self, c: &Classifier, stream: &Stream, hits: &mut Vec<Hit>, places: &mut Vec<(u32, usize, usize)>) {
+        fn scan(
+            &self,
+            c: &Classifier,
+            stream: &Stream,
+            text: &str,
+            hits: &mut Vec<Hit>,
+            places: &mut Vec<(u32, usize, usize)>,
+        ) {
             for m in self.automaton.find_overlapping_iter(stream.joined.as_str()) {
                 for pat in &self.patterns[m.pattern().as_usize()] {
                     match *pat {
                         Pat::Term { term, words, starts_inside } => {
                             let first = stream.token_at(if starts_inside { m.start() } else { m.start() + 1 });
                             let last = first + usize::from(words) - 1;
-                            if !negated(stream, first, last) {
+                            if !negated(stream, text, first, last) {
                                 hits.push(Hit { term, field: TEXT, first: first as u32, last: last as u32 });
                             }
                         }
@@ -1240,9 +1723,9 @@ mod matcher {
         for text in texts {
             let stream = c.normalizer.stream(text);
             let (mut hits, mut places) = (Vec::new(), Vec::new());
-            c.scan(&stream, TEXT, &mut hits, &mut places);
+            c.scan(&stream, text, TEXT, &mut hits, &mut places);
             let (mut want_hits, mut want_places) = (Vec::new(), Vec::new());
-            reference.scan(c, &stream, &mut want_hits, &mut want_places);
+            reference.scan(c, &stream, text, &mut want_hits, &mut want_places);
             hits.sort_unstable();
             want_hits.sort_unstable();
             assert_eq!(hits, want_hits, "{text:?}");

@@ -71,9 +71,51 @@ use crate::rules::{Measure, Threshold};
 /// Reports kept per series for the alert text.
 const RECENT: usize = 50;
 
-/// How many of the reports last counted in a part its windows remember by
-/// id, so that a report on the log twice counts once (see `Windows::counted`).
-const COUNTED_IDS: usize = 256;
+/// How long after a report was received its windows remember its id, so
+/// that a report on the log twice counts once (see `Windows::counted`): a
+/// second copy comes from an ingest node that took a slow node's
+/// idempotency key over, when the client retried (15 s at the least).
+const COUNTED_FOR: i64 = 3_600;
+/// At most this many ids a part remembers: 1,024 ids are about 50 kB of its
+/// snapshot, saved every second while it changes. A province's own part sees
+/// every report of the province; at a national news volume (300,000 items a
+/// day, a few a second at peak) the busiest still remembers many minutes...
+const COUNTED_MAX: usize = 1_024;
+/// ...and at least this many, whenever they were received.
+const COUNTED_MIN: usize = 256;
+
+/// A report counted in a part: its id, and when it was received (Unix
+/// seconds; 0 for an id saved before the time was kept).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "CountedWire", into = "CountedWire")]
+pub struct Counted {
+    pub id: ReportId,
+    pub received: i64,
+}
+
+/// [`Counted`] on the `windows` topic: `[id, received]`, or an id alone as
+/// snapshots held it before the time was kept.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum CountedWire {
+    At(ReportId, i64),
+    Old(ReportId),
+}
+
+impl From<CountedWire> for Counted {
+    fn from(wire: CountedWire) -> Self {
+        match wire {
+            CountedWire::At(id, received) => Counted { id, received },
+            CountedWire::Old(id) => Counted { id, received: 0 },
+        }
+    }
+}
+
+impl From<Counted> for CountedWire {
+    fn from(c: Counted) -> Self {
+        CountedWire::At(c.id, c.received)
+    }
+}
 
 /// The thresholds the windows go by.
 #[derive(Debug, Clone, Default)]
@@ -147,9 +189,9 @@ pub struct Windows {
     /// Part → partition of `reports` → the offset after the last record
     /// counted in it.
     positions: HashMap<String, BTreeMap<i32, i64>>,
-    /// Part → the ids of the last [`COUNTED_IDS`] reports counted in it,
-    /// oldest first.
-    counted: HashMap<String, VecDeque<ReportId>>,
+    /// Part → the reports counted in it, oldest first: those received in the
+    /// last [`COUNTED_FOR`] (between [`COUNTED_MIN`] and [`COUNTED_MAX`]).
+    counted: HashMap<String, VecDeque<Counted>>,
     /// Reports too late to count, since start.
     pub late: u64,
 }
@@ -165,9 +207,9 @@ pub struct Snapshot {
     /// Partition of `reports` → the offset after the last record counted.
     #[serde(default)]
     pub positions: BTreeMap<i32, i64>,
-    /// The ids of the last reports counted in the part, oldest first.
+    /// The reports last counted in the part, oldest first.
     #[serde(default)]
-    pub counted: VecDeque<ReportId>,
+    pub counted: VecDeque<Counted>,
 }
 
 /// The part of the windows that holds `region`'s series: its regency (a
@@ -183,14 +225,19 @@ pub fn part(region: &RegionCode) -> String {
 impl Snapshot {
     /// The snapshot as the `windows` topic carries it, in at most `max` bytes:
     /// when it is larger, the oldest excerpts kept for alerts' report lists
-    /// go first (each series' list halved until it fits); counts are never
-    /// dropped. The size without any excerpt when even that is too large.
+    /// go first (each series' list halved until it fits), then the oldest
+    /// report ids remembered, down to [`COUNTED_MIN`]; counts are never
+    /// dropped. The size without those when even that is too large.
     pub fn encode_within(mut self, max: usize) -> Result<Vec<u8>, usize> {
         loop {
             let bytes = model::wire::encode(&self);
             let longest = self.series.iter().map(|(_, _, s)| s.recent.len()).max().unwrap_or(0);
             if bytes.len() <= max {
                 return Ok(bytes);
+            } else if longest == 0 && self.counted.len() > COUNTED_MIN {
+                // then the oldest ids remembered, down to the last few hundred
+                self.counted.drain(..(self.counted.len() / 2).min(self.counted.len() - COUNTED_MIN));
+                continue;
             } else if longest == 0 {
                 return Err(bytes.len());
             }
@@ -357,15 +404,18 @@ impl Windows {
         }
         // A report on the log twice under one id (an ingest node that took a
         // slow node's idempotency key over publishes it again) counts once:
-        // each part remembers the ids it counted last, and hands them over
-        // with its windows.
-        regions.retain(|r| !self.counted.get(&part(r)).is_some_and(|ids| ids.contains(&report.id)));
+        // each part remembers the ids it counted lately (the copy keeps the
+        // first attempt's receipt time), and hands them over with its windows.
+        regions.retain(|r| !self.counted.get(&part(r)).is_some_and(|ids| ids.iter().any(|c| c.id == report.id)));
         if !item.classification.indicators.is_empty() {
+            let received = report.received_at.unix_timestamp();
             let parts: BTreeSet<String> = regions.iter().map(part).collect();
             for part in parts {
                 let ids = self.counted.entry(part.clone()).or_default();
-                ids.push_back(report.id);
-                if ids.len() > COUNTED_IDS {
+                ids.push_back(Counted { id: report.id, received });
+                while ids.len() > COUNTED_MAX
+                    || ids.len() > COUNTED_MIN && ids.front().is_some_and(|c| c.received < received - COUNTED_FOR)
+                {
                     ids.pop_front();
                 }
                 self.dirty.insert(part);
@@ -1032,6 +1082,53 @@ mod tests {
         );
     }
 
+    /// A part remembers the reports received in the last hour (up to
+    /// COUNTED_MAX), not only the last few hundred: a province's own part sees
+    /// every report of the province, and a copy published by a takeover comes
+    /// 15 s or more after the first. Ids saved before receipt times were kept
+    /// are still read.
+    #[test]
+    fn a_busy_part_remembers_the_reports_of_the_last_hour() {
+        let mut w = absolute();
+        let regencies = ["72.71", "72.01", "72.02", "72.03"];
+        let mut t = T0;
+        let mut observe = |w: &mut Windows, n: u128, step: i64| {
+            t += time::Duration::seconds(step);
+            w.observe_at(&item(regencies[n as usize % 4], t, n), NOW, 0, n as i64);
+        };
+        // 800 reports in 27 minutes, in four regencies of Sulawesi Tengah
+        // (within the windows' lateness of 30 minutes)
+        for n in 1..=800u128 {
+            observe(&mut w, n, 2);
+        }
+        let first = ReportId(Uuid::from_u128(1));
+        assert!(w.counted["72"].iter().any(|c| c.id == first), "the province forgot report 1");
+        // report 1 again, 800 reports on: the province counts it no more
+        let province =
+            |w: &Windows| format!("{:?}", w.series[&("narkoba".to_owned(), RegionCode::parse("72").unwrap())]);
+        let before = province(&w);
+        w.observe_at(&item("72.01", T0 + time::Duration::seconds(2), 1), NOW, 0, 801);
+        assert_eq!(before, province(&w));
+        // quieter, past the hour: report 1 is forgotten, though far fewer
+        // than COUNTED_MAX came since
+        for n in 802..=900u128 {
+            observe(&mut w, n, 30);
+        }
+        let ids = &w.counted["72"];
+        assert!(!ids.iter().any(|c| c.id == first) && ids.len() < COUNTED_MAX, "{}", ids.len());
+        // busy again: never more than the cap
+        for n in 901..=3_000u128 {
+            observe(&mut w, n, 1);
+        }
+        assert_eq!(w.counted["72"].len(), COUNTED_MAX);
+        // ids alone, as older nodes saved them
+        let old = format!(r#"{{"v":1,"part":"72.71","series":[],"counted":["{}"]}}"#, Uuid::from_u128(7));
+        let snapshot: Snapshot = model::wire::decode(old.as_bytes()).unwrap();
+        assert_eq!(snapshot.counted, [Counted { id: ReportId(Uuid::from_u128(7)), received: 0 }]);
+        let again: Snapshot = model::wire::decode(&model::wire::encode(&snapshot)).unwrap();
+        assert_eq!(again.counted, snapshot.counted);
+    }
+
     /// A national year outgrew one message per province: a province's state
     /// is saved a regency at a time, each part within a Kafka message, and
     /// what is restored from the parts counts on as the original would.
@@ -1065,7 +1162,9 @@ mod tests {
             assert!(s.series.iter().all(|(_, r, _)| part(r) == s.part), "{} holds another part's series", s.part);
         }
         let whole: usize = saved.iter().map(|s| model::wire::encode(s).len()).sum();
-        let largest = saved.iter().map(|s| model::wire::encode(s).len()).max().unwrap();
+        // (the province's own part remembers every report of the province by
+        // id, up to COUNTED_MAX, so it is the one that grows with the province)
+        let largest = saved.iter().filter(|s| s.part != "32").map(|s| model::wire::encode(s).len()).max().unwrap();
         assert!(largest * 10 < whole, "one part is {largest} of {whole} bytes");
         // restored from the parts, the next report raises what it raises in the original
         let mut restored = absolute();
@@ -1087,7 +1186,14 @@ mod tests {
         // counts alone too large: refused with their size, not cut
         let Err(counts) = province.clone().encode_within(100) else { panic!("cut to 100 bytes") };
         assert!(counts > 100 && counts < full);
-        let max = (full + counts) / 2;
+        // ids go after the excerpts, and not below the last few hundred
+        let without: Snapshot = model::wire::decode(&province.clone().encode_within(counts).unwrap()).unwrap();
+        assert!(without.series.iter().all(|(_, _, s)| s.recent.is_empty()));
+        assert_eq!(without.counted.len(), COUNTED_MIN);
+        assert_eq!(without.counted.back(), province.counted.back());
+        let mut bare = province.clone();
+        bare.series.iter_mut().for_each(|(_, _, s)| s.recent.clear());
+        let max = (full + model::wire::encode(&bare).len()) / 2;
         let fitted = province.clone().encode_within(max).expect("fits without some of its excerpts");
         assert!(fitted.len() <= max);
         let back: Snapshot = model::wire::decode(&fitted).unwrap();

@@ -365,7 +365,7 @@ impl Mailbox {
                     };
                     // an answer about no report of theirs is kept under the nil id
                     let about = about.unwrap_or(ReportId(uuid::Uuid::nil()));
-                    self.reply(about, &sender, message_id, text).await?;
+                    self.reply(uuid::Uuid::now_v7(), about, &sender, message_id, text).await?;
                     return Ok(Taken::Status);
                 }
                 Parsed::Nothing(reason) => {
@@ -416,16 +416,17 @@ impl Mailbox {
         let answers = report.external_id.clone();
         let key = Idempotency::of(key, &[raw]);
         let accepted = intake.accept_once(Some(key), *report).await?;
-        if accepted.replayed {
-            return Ok(Taken::Report);
-        }
+        // Taken again (the receipt's publish failed, or the node stopped
+        // before the message was flagged): the receipt goes again under the
+        // same id, which the reply outbox and the reply history take once.
         crate::status::keep(intake.store(), &sender, accepted.id).await;
         let mut text = format!("Laporan diterima, nomor {}. Terima kasih.", crate::receipt(accepted.id));
         if !skipped.is_empty() {
             text.push_str(&format!("\nLampiran yang tidak disimpan: {}.", skipped.join(", ")));
         }
         text.push_str(&format!("\n\n{}", crate::status::FORMAT));
-        self.reply(accepted.id, &sender, answers, text).await?;
+        let receipt = uuid::Uuid::new_v5(&accepted.id.0, b"receipt");
+        self.reply(receipt, accepted.id, &sender, answers, text).await?;
         Ok(Taken::Report)
     }
 
@@ -443,10 +444,18 @@ impl Mailbox {
         }
     }
 
-    /// Sends `text` back to `to` about `report`, through the reply outbox.
-    async fn reply(&self, report: ReportId, to: &str, answers: Option<String>, text: String) -> Result<(), Error> {
+    /// Sends `text` back to `to` about `report`, through the reply outbox,
+    /// as the reply `id`.
+    async fn reply(
+        &self,
+        id: uuid::Uuid,
+        report: ReportId,
+        to: &str,
+        answers: Option<String>,
+        text: String,
+    ) -> Result<(), Error> {
         let reply = Reply {
-            id: uuid::Uuid::now_v7(),
+            id,
             report,
             alert: None,
             channel: Channel::Email,
@@ -550,6 +559,49 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A message taken a second time (the receipt's publish failed, or the
+    /// node stopped before flagging it) makes no second report, and its
+    /// receipt is asked for again under the same id: the reply outbox and
+    /// the report's reply history take it once, where before the receipt
+    /// was never sent.
+    #[tokio::test]
+    async fn a_message_taken_again_asks_for_its_receipt_again_under_one_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let bus = bus::Bus::Embedded(bus::embedded::EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+        let intake = Intake::new(
+            bus.clone(),
+            Arc::new(model::SystemClock),
+            crate::IngestConfig::default(),
+            crate::Store::open(&dir.path().join("ingest.redb")).unwrap(),
+            crate::AttachmentStore::local(&dir.path().join("files")),
+        );
+        let config = serde_json::json!({
+            "url": "imap://127.0.0.1:1", "username": "lapor", "password": "rahasia", "trust_from": true,
+        });
+        let mailbox = Mailbox {
+            intake,
+            config: serde_json::from_value(config).unwrap(),
+            accounts: Arc::new(|_: &str| None),
+            alert_state: None,
+        };
+        let raw = mail("From: rt05@desa.example\r\nSubject: Bentrok di pasar", "Ada bentrok antarwarga di pasar.");
+        for _ in 0..2 {
+            assert_eq!(mailbox.take(&raw, "email/lapor@127.0.0.1/INBOX/1/7".into()).await.unwrap(), Taken::Report);
+        }
+        let (reports, _) = bus.catch_up(bus::Topic::Reports).await.unwrap();
+        assert_eq!(reports.len(), 1);
+        let (replies, _) = bus.catch_up(bus::Topic::Replies).await.unwrap();
+        let ids: Vec<uuid::Uuid> = replies
+            .iter()
+            .map(|r| match model::wire::decode::<ReplyEvent>(&r.payload).unwrap() {
+                ReplyEvent::Requested { reply } => reply.id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1]);
     }
 
     #[test]

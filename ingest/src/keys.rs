@@ -156,7 +156,7 @@ impl SharedKeys {
 
     /// Publishes `report` under `claim` and records the key as used.
     async fn publish_report(&self, intake: &Intake, claim: &KeyRecord, report: Report) -> Result<ReportId, Error> {
-        let id = match intake.accept(report).await {
+        let id = match intake.publish(report).await {
             Ok(id) => id,
             Err(e) => {
                 self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).insert(claim.claim);

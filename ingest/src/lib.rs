@@ -392,6 +392,8 @@ impl Intake {
         let Some(Idempotency { key, digest }) = key else {
             return self.accept(report).await.map(|id| Accepted { id, replayed: false, changed: false });
         };
+        // refused before its key is claimed: a corrected body may use the key
+        let report = self.admit(report)?;
         let slot = key.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % self.key_locks.len();
         let _guard = self.key_locks[slot].lock().await;
         if let Some(shared) = &self.shared_keys {
@@ -434,7 +436,7 @@ impl Intake {
                 false
             }
         };
-        let id = self.accept(report).await?;
+        let id = self.publish(report).await?;
         let store = self.store.clone();
         let remembered = tokio::task::spawn_blocking(move || store.remember(&key, id.0.as_u128(), digest)).await;
         if !matches!(remembered, Ok(Ok(()))) {
@@ -446,17 +448,32 @@ impl Intake {
 
     /// Publishes a report, keyed by its province, once it is bounded (see
     /// [`bound`]): every channel's reports pass here on their way to the log.
-    pub async fn accept(&self, mut report: Report) -> Result<ReportId, Error> {
+    pub async fn accept(&self, report: Report) -> Result<ReportId, Error> {
+        let report = self.admit(report)?;
+        self.publish(report).await
+    }
+
+    /// Bounds `report` (see [`bound`]); a report refused here is counted as
+    /// received and failed. One taken is counted as received when it is
+    /// published ([`Intake::publish`]), so a retry that finds its key used
+    /// counts nothing, and received = processed + failed.
+    fn admit(&self, mut report: Report) -> Result<Report, Error> {
+        let channel = report.channel.as_str();
+        bound(&mut report, self.config.max_text_chars).inspect_err(|_| {
+            metrics::counter!("kentongan_ingest_received_total", "channel" => channel).increment(1);
+            metrics::counter!("kentongan_ingest_failed_total", "channel" => channel, "reason" => "invalid")
+                .increment(1);
+        })?;
+        Ok(report)
+    }
+
+    /// Publishes a report that [`Intake::admit`] took.
+    pub(crate) async fn publish(&self, report: Report) -> Result<ReportId, Error> {
         let channel = report.channel.as_str();
         metrics::counter!("kentongan_ingest_received_total", "channel" => channel).increment(1);
-        let failed = |reason: &'static str| {
-            metrics::counter!("kentongan_ingest_failed_total", "channel" => channel, "reason" => reason).increment(1);
-        };
-        bound(&mut report, self.config.max_text_chars).inspect_err(|_| failed("invalid"))?;
-        self.bus
-            .publish(Topic::Reports, &report.partition_key(), &wire::encode(&report))
-            .await
-            .inspect_err(|_| failed("bus"))?;
+        self.bus.publish(Topic::Reports, &report.partition_key(), &wire::encode(&report)).await.inspect_err(|_| {
+            metrics::counter!("kentongan_ingest_failed_total", "channel" => channel, "reason" => "bus").increment(1);
+        })?;
         metrics::counter!("kentongan_ingest_processed_total", "channel" => channel).increment(1);
         tracing::debug!(report = %report.id, channel = %report.channel, "report accepted");
         Ok(report.id)

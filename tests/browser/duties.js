@@ -6,19 +6,13 @@
 // the API names, then saved. The stage board and the briefs where they exist.
 // env: REGENCY_USER, PROVINCE_USER, ADMIN_USER, PASSWORD, INCIDENT, SMS_REPORT
 // (a report that came by SMS to Kota Palu), and lib.js's.
-const { URL, LAPTOP, PHONE, context, signIn, check, main } = require('./lib');
+const { URL, LAPTOP, PHONE, context, signIn, check, main, text, expectText } = require('./lib');
 
 const RECEIPT = /^KTN-[0-9A-F]{8}$/;
 // the smallest PDF the intake takes as one (its kind is read from its bytes)
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
 const PASSWORD = process.env.PASSWORD;
 const INCIDENT = process.env.INCIDENT;
-const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
-
-async function expectText(locator, want, what) {
-  const got = await text(locator);
-  for (const w of want) if (!got.includes(w)) throw new Error(`${what} does not say "${w}":\n${got}`);
-}
 
 main(async (browser) => {
   // ---- a regency operator on a phone, offline first ----

@@ -76,6 +76,16 @@ impl Node {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The log's warnings and errors, then its last `lines` lines: what a
+    /// failure report shows first, since CI keeps only its head.
+    pub fn log_digest(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        let loud: Vec<&str> = all.iter().copied().filter(|l| l.contains(" WARN ") || l.contains(" ERROR ")).collect();
+        let tail = &all[all.len().saturating_sub(lines)..];
+        format!("warnings and errors:\n{}\nlast {} lines:\n{}", loud.join("\n"), tail.len(), tail.join("\n"))
+    }
+
     /// SIGKILL: no chance to flush or shut down.
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();

@@ -265,7 +265,7 @@ export function FilingForm({ id }: { id: string }) {
           </label>
         ) : (
           <p>
-            <strong>{w('regionFor')}:</strong> <span id="filing-region">{region ? regionName(region) : w('noRegion')}</span>
+            <strong>{w('regionFor')}:</strong> <span id="filing-region">{region || mine[0] ? regionName(region || mine[0]) : w('noRegion')}</span>
           </p>
         )}
         {units.length > 0 && (
