@@ -2,8 +2,9 @@
 //! - [`TemplateBook`]: every version of every template, from the compacted
 //!   `templates` topic (key `id/version`), on top of the built-in ones;
 //! - [`FilingBook`]: which filings exist for a template and period, per
-//!   region, from the `classified` topic (kept long, like the archive it
-//!   feeds), with the indicators each was tagged with.
+//!   region, from the `reports` topic (a filing counts once it is
+//!   acknowledged, classified or not) and the `classified` topic (the
+//!   indicators each was tagged with).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -289,28 +290,44 @@ impl View for FilingBook {
         if !record.payload.windows(MARK.len()).any(|w| w == MARK) {
             return;
         }
-        match wire::decode::<ClassifiedReport>(&record.payload) {
-            Ok(c) => {
+        let taken = if record.topic == Topic::Classified {
+            wire::decode::<ClassifiedReport>(&record.payload).map(|c| {
                 let indicators = c.classification.indicators.iter().map(|i| i.id.to_string()).collect();
                 self.record(&c.report, Some(indicators));
-            }
-            Err(e) => tracing::warn!(offset = record.offset, error = %e, "filings: skipping an unreadable record"),
+            })
+        } else {
+            wire::decode::<Report>(&record.payload).map(|r| self.record(&r, None))
+        };
+        if let Err(e) = taken {
+            tracing::warn!(topic = record.topic.name(), offset = record.offset, error = %e, "filings: skipping an unreadable record");
         }
     }
 }
 
-/// Keeps `book` current from the `classified` topic, from its start,
-/// forever; it is [loaded](FilingBook::loaded) once it has read what the
-/// topic held when this began (the exact end: [`bus::Subscription::at_end`]).
-/// Records are skipped without decoding unless they are filings.
+/// Keeps `book` current from the `reports` and `classified` topics, from
+/// their start, forever; it is [loaded](FilingBook::loaded) once it has read
+/// what both held when this began (the exact end:
+/// [`bus::Subscription::at_end`]). A filing counts from `reports`, so one
+/// acknowledged but not yet classified (the classifier behind, restarting
+/// or stopped) is not taken for missing by reminders and summaries; its
+/// indicators come from `classified`. Records are skipped without decoding
+/// unless they are filings.
 pub async fn follow(bus: Bus, book: FilingBook) -> bus::Result<()> {
-    let mut sub = bus.replay(Topic::Classified).await?;
-    while !sub.at_end() {
-        if let Some(record) = sub.next_or_end().await? {
-            let _ = bus::contain("view of filings", || book.apply(&record));
+    let mut subs = [bus.replay(Topic::Reports).await?, bus.replay(Topic::Classified).await?];
+    for sub in &mut subs {
+        while !sub.at_end() {
+            if let Some(record) = sub.next_or_end().await? {
+                let _ = bus::contain("view of filings", || book.apply(&record));
+            }
         }
     }
     book.set_loaded();
+    let [reports, classified] = subs;
+    tokio::try_join!(keep(reports, &book), keep(classified, &book)).map(|_| ())
+}
+
+/// Applies what arrives on `sub` to `book`, until the bus fails.
+async fn keep(mut sub: bus::Subscription, book: &FilingBook) -> bus::Result<std::convert::Infallible> {
     loop {
         let record = sub.next().await?;
         let _ = bus::contain("view of filings", || book.apply(&record));
@@ -325,7 +342,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_filings_view_is_rebuilt_from_the_classified_topic() {
+    async fn the_filings_view_is_rebuilt_from_the_reports_and_classified_topics() {
         let dir = std::env::temp_dir().join(format!("duties-book-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -362,15 +379,26 @@ mod tests {
                     classified_at: at,
                 },
             };
+            bus.publish(Topic::Reports, "72", &wire::encode(report)).await.unwrap();
             bus.publish(Topic::Classified, "72", &wire::encode(&c)).await.unwrap();
         }
+        // acknowledged, not yet classified: filed all the same
+        let sigi = RegionCode::parse("72.10").unwrap();
+        let waiting = Report {
+            region: Some(sigi.clone()),
+            filing: Some(Filing { region: sigi.clone(), ..filing.filing.clone().unwrap() }),
+            ..Report::new(Channel::App, "lapsitda-harian", "Situasi aman", at)
+        };
+        bus.publish(Topic::Reports, "72", &wire::encode(&waiting)).await.unwrap();
         let book = FilingBook::default();
         let task = tokio::spawn(follow(bus.clone(), book.clone()));
         while !book.loaded() {
             tokio::task::yield_now().await;
         }
         let found = book.filings("lapsitda-harian", "2026-11-30");
-        assert_eq!(found.len(), 1);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[&sigi].len(), 1);
+        assert!(found[&sigi][0].indicators.is_empty());
         let entries = &found[&palu];
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].report, filing.id);
