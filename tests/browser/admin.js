@@ -8,7 +8,7 @@
 // env: KENTONGAN_URL, USER_NAME, USER_PASSWORD, RULE_FILE (the id of the
 //      base rule file), plus those of lib.js
 const lib = require('./lib');
-const { URL, LAPTOP, PHONE, context, signIn, main } = lib;
+const { URL, LAPTOP, PHONE, context, signIn, main, expectText, expectCount, eventually } = lib;
 
 const user = process.env.USER_NAME;
 const password = process.env.USER_PASSWORD;
@@ -41,12 +41,11 @@ async function backtestAndSave(page, note) {
 async function workbench(page) {
   await page.goto(URL + '/#/rules');
   await page.locator('#rule-files').waitFor({ timeout: 10000 });
-  const list = await page.locator('#rule-files').innerText();
-  expect(list.includes(file) && list.includes('Nasional'), `the file list says: ${list}`);
+  await expectText(page.locator('#rule-files'), [file, 'Nasional'], 'the file list');
   await check(page, 'rules');
   await page.click(`#rule-files a[href="#/rules/${file}"]`);
   await page.locator('#rule-content').waitFor();
-  expect((await page.inputValue('#rule-content')).includes('"sabu"'), 'the editor does not hold the file');
+  await eventually(() => page.inputValue('#rule-content'), (v) => v.includes('"sabu"'), 'the editor does not hold the file');
   // saving waits for a backtest of this very content
   expect(await page.locator('#save-rule').isDisabled(), 'save is possible before a backtest');
 
@@ -54,9 +53,8 @@ async function workbench(page) {
   await page.fill('#rule-content', '[[rule]]\nid = "n"\nindicator = "narkoba"\nany = ["sabu", "ganja"\n');
   await page.click('#run-backtest');
   await page.locator('.err-box').waitFor({ timeout: 10000 });
-  const errors = await page.locator('.err-box').innerText();
-  expect(/Baris \d+, kolom \d+/.test(errors), `the error is not placed at a line: ${errors}`);
-  expect((await page.locator('.editor .gutter span.bad').count()) === 1, 'no line is marked in the gutter');
+  await eventually(() => page.locator('.err-box').innerText(), (t) => /Baris \d+, kolom \d+/.test(t), 'the error is not placed at a line');
+  await expectCount(page.locator('.editor .gutter span.bad'), 1, 'the lines marked in the gutter');
   await check(page, 'rules-error');
 
   // a text tried: the change finds ganja, the live rules do not
@@ -65,19 +63,15 @@ async function workbench(page) {
   await page.click('#try-button');
   await page.locator('#try-result').waitFor({ timeout: 10000 });
   const verdicts = page.locator('#try-result .verdict');
-  expect((await verdicts.nth(0).innerText()).includes('Tidak ada indikator'), 'the live rules find something');
-  const candidate = await verdicts.nth(1).innerText();
-  expect(candidate.includes('Narkoba') && candidate.includes('ganja'), `the change finds: ${candidate}`);
+  await expectText(verdicts.nth(0), ['Tidak ada indikator'], 'the live rules\' verdict');
+  await expectText(verdicts.nth(1), ['Narkoba', 'ganja'], 'the change\'s verdict');
   expect((await verdicts.nth(1).locator('mark').allInnerTexts()).includes('ganja'), 'ganja is not marked in the text');
-  expect(await page.locator('.err-box').count() === 0, 'the old error is still shown');
+  await expectCount(page.locator('.err-box'), 0, 'the old error');
 
   // the backtest: one report gains narkoba, and an alert would fire
   await page.click('#run-backtest');
   await page.locator('#backtest').waitFor({ timeout: 20000 });
-  const backtest = await page.locator('#backtest').innerText();
-  expect(backtest.includes('+1'), `no report gains an indicator: ${backtest}`);
-  expect(backtest.includes('ganja kering'), `the gained report is not shown: ${backtest}`);
-  expect(backtest.includes('Peringatan yang akan muncul hanya dengan perubahan ini'), `no new alert: ${backtest}`);
+  await expectText(page.locator('#backtest'), ['+1', 'ganja kering', 'Peringatan yang akan muncul hanya dengan perubahan ini'], 'the backtest');
   await check(page, 'rules-backtest');
   // a change after the backtest needs another one
   await page.fill('#rule-content', rules(['sabu', 'ganja ']));
@@ -90,13 +84,12 @@ async function workbench(page) {
   await page.fill('#rule-content', rules(['sabu', 'ganja', 'heroin']));
   await backtestAndSave(page, 'tambah heroin');
   await page.locator('#rule-history', { hasText: 'tambah heroin' }).waitFor({ timeout: 10000 });
-  const history = await page.locator('#rule-history').innerText();
-  expect(history.includes(user) && history.includes('WIB'), `the history does not say who and when: ${history}`);
+  await expectText(page.locator('#rule-history'), [user, 'WIB'], 'the history');
   await page.locator('#rule-history button', { hasText: 'Lihat perubahan v2' }).click();
-  const diff = await page.locator('#rule-history .diff').innerText();
-  const removed = diff.indexOf('- any = ["sabu", "ganja"]');
-  const added = diff.indexOf('+ any = ["sabu", "ganja", "heroin"]');
-  expect(removed >= 0 && added > removed, `the diff is: ${diff}`);
+  await eventually(() => page.locator('#rule-history .diff').innerText(), (diff) => {
+    const removed = diff.indexOf('- any = ["sabu", "ganja"]');
+    return removed >= 0 && diff.indexOf('+ any = ["sabu", "ganja", "heroin"]') > removed;
+  }, 'the diff is');
   await check(page, 'rules-history');
   await page.locator('#rule-history button.rollback', { hasText: 'Kembalikan ke v1' }).click();
   await page.locator('#rule-done', { hasText: 'Dikembalikan ke v1' }).waitFor({ timeout: 10000 });
@@ -111,8 +104,7 @@ async function accounts(browser, page) {
   await page.fill('#new-account-name', 'Petugas Baru!');
   await page.click('#new-account button[type=submit]');
   await page.locator('#new-account-name-err').waitFor({ timeout: 10000 });
-  const said = await page.locator('#new-account-name-err').innerText();
-  expect(said.includes('huruf kecil'), `the name's error says: ${said}`);
+  await expectText(page.locator('#new-account-name-err'), ['huruf kecil'], 'the name\'s error');
   await check(page, 'admin-accounts-error');
 
   await page.fill('#new-account-name', 'petugas-baru');
@@ -122,7 +114,7 @@ async function accounts(browser, page) {
   await page.locator('#new-account .chips', { hasText: 'Kota Palu' }).waitFor();
   await page.click('#new-account button[type=submit]');
   await page.locator('#new-account code.token').waitFor({ timeout: 10000 });
-  expect((await page.locator('#new-account code.token').innerText()).length > 20, 'no token shown');
+  await eventually(() => page.locator('#new-account code.token').innerText(), (t) => t.length > 20, 'no token shown');
   await page.locator('#accounts tr', { hasText: 'petugas-baru' }).waitFor();
   await page.locator('#accounts tr', { hasText: 'petugas-baru' }).locator('button').click();
   await page.fill('#account-petugas-baru-pw-password', 'kata-sandi-petugas-1');
@@ -134,8 +126,7 @@ async function accounts(browser, page) {
   const other = await context(browser, LAPTOP);
   const theirs = await other.newPage();
   await signIn(theirs, 'petugas-baru', 'kata-sandi-petugas-1');
-  const who = await theirs.locator('header.top .who').innerText();
-  expect(who.includes('Petugas Baru') && who.includes('Operator'), `signed in as: ${who}`);
+  await expectText(theirs.locator('header.top .who'), ['Petugas Baru', 'Operator'], 'the signed-in account');
   await other.close();
 
   await page.click('#manage-petugas-baru button.deactivate');
@@ -156,8 +147,7 @@ async function unitsAndSilences(page) {
   await page.fill('#new-unit-emails', 'kesbangpol@palukota.go.id');
   await page.click('#new-unit button[type=submit]');
   await page.locator('#units tr', { hasText: 'Kesbangpol Kota Palu' }).waitFor({ timeout: 10000 });
-  const row = await page.locator('#units tr', { hasText: 'Kesbangpol Kota Palu' }).innerText();
-  expect(row.includes('Kota Palu') && row.includes('08:00') && row.includes('kesbangpol@palukota.go.id'), `the unit row: ${row}`);
+  await expectText(page.locator('#units tr', { hasText: 'Kesbangpol Kota Palu' }), ['Kota Palu', '08:00', 'kesbangpol@palukota.go.id'], 'the unit row');
   // changed: notified from siaga up
   await page.locator('#units button', { hasText: 'Ubah Kesbangpol Kota Palu' }).click();
   const edit = page.locator('form[id^="unit-"]');

@@ -8,7 +8,7 @@
 //      those of lib.js
 const fs = require('node:fs');
 const lib = require('./lib');
-const { URL, LAPTOP, PHONE, context, signIn, main } = lib;
+const { URL, LAPTOP, PHONE, context, signIn, main, expectText, expectCount } = lib;
 
 const user = process.env.USER_NAME;
 const password = process.env.USER_PASSWORD;
@@ -50,11 +50,10 @@ async function laptop(browser) {
   await page.locator('#search-q').waitFor();
   await search(page, 'sabu');
   await settled(page);
-  const total = await page.locator('#search-total').innerText();
-  expect(total.includes(`${sabu} laporan ditemukan`), `the count is "${total}", not ${sabu} reports`);
+  await expectText(page.locator('#search-total'), [`${sabu} laporan ditemukan`], 'the count');
   expect(/#\/search\?q=sabu/.test(page.url()), `the query is not in the URL: ${page.url()}`);
   const hits = page.locator('.hit');
-  expect((await hits.count()) === sabu, `${await hits.count()} results shown`);
+  await expectCount(hits, sabu, 'the results');
   const first = await hits.first().innerText();
   expect(first.includes('Narkoba'), `no indicator name in "${first}"`);
   expect(first.includes('Kota Palu') || first.includes('Palu'), `no region name in "${first}"`);
@@ -63,8 +62,7 @@ async function laptop(browser) {
   const marked = await hits.first().locator('mark').allInnerTexts();
   expect(marked.some((m) => m.toLowerCase() === 'sabu'), `the matched word is not marked: ${marked}`);
   // the facets say names and counts, and narrow the search when clicked
-  const facets = await page.locator('.facets').innerText();
-  expect(facets.includes('Sulawesi Tengah') && facets.includes(`${sabu} laporan`), `facets: ${facets}`);
+  await expectText(page.locator('.facets'), ['Sulawesi Tengah', `${sabu} laporan`], 'the facets');
   await check(page, 'search');
 
   // the CSV export of the same search, through the session cookie
@@ -84,15 +82,15 @@ async function laptop(browser) {
   // a bad query: an Indonesian sentence that says what to fix, and no count
   await search(page, '"pesta sabu');
   await page.locator('#search-error').waitFor({ timeout: 10000 });
-  const error = await page.locator('#search-error').innerText();
-  expect(error.includes('Tanda kutip tidak berpasangan'), `the error says "${error}"`);
-  expect((await page.locator('#search-total').count()) === 0, 'the stale count is still shown under the error');
-  expect((await page.locator('.hit').count()) === 0, 'stale results are still shown under the error');
+  await expectText(page.locator('#search-error'), ['Tanda kutip tidak berpasangan'], 'the error');
+  await expectCount(page.locator('#search-total'), 0, 'the stale count under the error');
+  await expectCount(page.locator('.hit'), 0, 'stale results under the error');
   await check(page, 'search-bad-query');
 
   // a result opens its report page
   await search(page, 'sabu');
   await settled(page);
+  await expectCount(page.locator('.hit'), sabu, 'the results');
   const href = await page.locator('.hit h2 a').first().getAttribute('href');
   await page.locator('.hit h2 a').first().click();
   await page.waitForURL(new RegExp(href.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$'));
@@ -102,17 +100,13 @@ async function laptop(browser) {
   // trends: the chart with its axis and legend, the table by regency with names, the map
   await page.goto(URL + '/#/trends');
   await page.locator('#trend-chart canvas').waitFor({ timeout: 10000 });
-  const legend = await page.locator('#trend-chart .u-legend').innerText();
-  expect(legend.includes('Narkoba'), `the legend says "${legend}"`);
+  await expectText(page.locator('#trend-chart .u-legend'), ['Narkoba'], 'the legend');
   expect((await page.locator('#trend-chart .u-axis').count()) >= 2, 'the chart has no y-axis');
   await page.locator('#breakdown').waitFor();
-  const table = await page.locator('#breakdown').innerText();
-  expect(table.includes('Kota Palu') && table.includes('Kabupaten Poso'), `the table is not by regency: ${table.slice(0, 300)}`);
-  const palu = await page.locator('#breakdown tbody tr', { hasText: 'Kota Palu' }).innerText();
-  expect(palu.includes(String(sabu)), `Kota Palu's row is "${palu}"`);
+  await expectText(page.locator('#breakdown'), ['Kota Palu', 'Kabupaten Poso'], 'the table by regency');
+  await expectText(page.locator('#breakdown tbody tr', { hasText: 'Kota Palu' }), [String(sabu)], 'Kota Palu\'s row');
   await page.locator('#rising').waitFor();
-  const rising = await page.locator('#rising').innerText();
-  expect(rising.includes('Kota Palu') && rising.includes('Narkoba'), `rising: ${rising}`);
+  await expectText(page.locator('#rising'), ['Kota Palu', 'Narkoba'], 'the rising regions');
   await page.locator('#trend-map svg path').first().waitFor({ timeout: 10000 });
   expect((await page.locator('#trend-map svg path').count()) >= 10, 'the map has too few regions');
   await check(page, 'trends');
@@ -125,8 +119,7 @@ async function laptop(browser) {
   // English as an option: the same page, in English words
   await page.locator('header.top button', { hasText: 'English' }).click();
   await page.locator('h1', { hasText: 'Trends and map' }).waitFor();
-  const head = await page.locator('#breakdown thead').innerText();
-  expect(head.includes('Drugs') && head.includes('Region'), `the table's header in English: ${head}`);
+  await expectText(page.locator('#breakdown thead'), ['Drugs', 'Region'], 'the table\'s header in English');
   await check(page, 'trends-english');
   await ctx.close();
 }
@@ -137,12 +130,13 @@ async function phone(browser) {
   await signIn(page, user, password);
   await page.goto(URL + '/#/search?q=sabu');
   await settled(page);
-  expect((await page.locator('.hit').count()) === sabu, 'the phone shows other results');
+  await expectText(page.locator('#search-total'), [`${sabu} laporan ditemukan`], 'the phone\'s count');
+  await expectCount(page.locator('.hit'), sabu, 'the phone\'s results');
   await check(page, 'search');
   // every report in scope, newest first, on pages of 20
   await page.click('form[role=search] button.secondary');
   await page.locator('#search-total', { hasText: `${inScope} laporan ditemukan` }).waitFor({ timeout: 10000 });
-  expect((await page.locator('.hit').count()) === 20, 'the first page does not hold 20 results');
+  await expectCount(page.locator('.hit'), 20, 'the first page');
   await page.locator('.pager', { hasText: `Halaman 1 dari ${Math.ceil(inScope / 20)}` }).waitFor();
   await page.locator('.pager button', { hasText: 'Berikutnya' }).click();
   await page.waitForURL(/page=2/);

@@ -6,7 +6,7 @@
 //      TOKEN (the bootstrap token, to post the report), and lib.js's.
 const fs = require('node:fs');
 const path = require('node:path');
-const { URL, LAPTOP, PHONE, context, check, main } = require('./lib');
+const { URL, LAPTOP, PHONE, context, check, main, text, expectText, expectCount } = require('./lib');
 
 const FIRST = process.env.ALERT_ID;
 const PNG = fs.readFileSync(path.join(__dirname, '../../web/public/icons/icon-192.png'));
@@ -32,8 +32,6 @@ async function postReport(text) {
   if (r.status !== 202) throw new Error(`posting the report: ${r.status} ${await r.text()}`);
 }
 
-const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
-
 main(async (browser) => {
   const ctx = await context(browser, LAPTOP);
   const page = await ctx.newPage();
@@ -44,25 +42,19 @@ main(async (browser) => {
   await first.waitFor({ timeout: 10000 });
   await page.waitForFunction((id) => document.activeElement?.id === `alert-${id}`, FIRST, { timeout: 5000 });
   await page.locator('.live-live').waitFor({ timeout: 10000 });
-  const card = await text(first);
-  for (const want of ['Waspada', 'Narkoba', 'Kota Palu', 'WITA', 'Terbuka', 'Email terkirim ke Kesbangpol Kota Palu',
-    'Diteruskan ke Kesbangpol Sulawesi Tengah', 'karena belum diterima oleh Kesbangpol Kota Palu']) {
-    if (!card.includes(want)) throw new Error(`the linked alert does not say "${want}":\n${card}`);
-  }
+  const card = await expectText(first, ['Waspada', 'Narkoba', 'Kota Palu', 'WITA', 'Terbuka', 'Email terkirim ke Kesbangpol Kota Palu',
+    'Diteruskan ke Kesbangpol Sulawesi Tengah', 'karena belum diterima oleh Kesbangpol Kota Palu'], 'the linked alert');
   if (card.includes('not configured')) throw new Error(`a card shows the raw channel error:\n${card}`);
   const notes = page.locator('.channels');
-  if ((await notes.count()) !== 1 || !(await text(notes)).includes('SMS belum dikonfigurasi')) {
-    throw new Error('the board should say once that SMS is not set up');
-  }
+  await expectCount(notes, 1, 'the notes that SMS is not set up');
+  await expectText(notes, ['SMS belum dikonfigurasi'], 'the board\'s note on SMS');
   await check(page, 'board-linked');
 
   // a report with a photo raises an awas that arrives live: banner, chime, card
   await postReport('Bentrok warga di Palu Barat, dua rumah dibakar');
   const banner = page.locator('.awas-banner[role=alert]');
   await banner.waitFor({ timeout: 15000 });
-  if (!(await text(banner)).includes('Peringatan AWAS baru: Konflik sosial di Palu Barat')) {
-    throw new Error('the banner says: ' + (await text(banner)));
-  }
+  await expectText(banner, ['Peringatan AWAS baru: Konflik sosial di Palu Barat'], 'the banner');
   const href = await banner.locator('a').getAttribute('href');
   const live = href.replace('#/alerts/', '');
   const chimes = await page.evaluate(() => window.kentonganChimes ?? 0);
@@ -106,10 +98,7 @@ main(async (browser) => {
   await first.locator('textarea').fill('Tim gabungan menuju lokasi');
   await first.locator('button.progress').click();
   await first.locator('.state', { hasText: 'Ditindaklanjuti' }).waitFor({ timeout: 5000 });
-  const steps = await text(first.locator('.steps'));
-  if (!steps.includes('Tim gabungan menuju lokasi') || !steps.includes('Tindak lanjut oleh piket-palu')) {
-    throw new Error('the note is not shown: ' + steps);
-  }
+  await expectText(first.locator('.steps'), ['Tim gabungan menuju lokasi', 'Tindak lanjut oleh piket-palu'], 'the steps');
   await check(page, 'board-after');
 
   // silence the live alert for a day: it stays on the board, marked
@@ -118,9 +107,7 @@ main(async (browser) => {
   await liveCard.locator('input[name=reason]').fill('Operasi gabungan sedang berjalan');
   await liveCard.locator('.silence-form button[type=submit]').click();
   await liveCard.locator('.silence-mark', { hasText: 'Dibungkam sampai' }).waitFor({ timeout: 10000 });
-  if (!(await text(liveCard.locator('.silence-mark'))).includes('Operasi gabungan sedang berjalan')) {
-    throw new Error('the silence does not say why');
-  }
+  await expectText(liveCard.locator('.silence-mark'), ['Operasi gabungan sedang berjalan'], 'the silence');
   await check(page, 'board-silenced');
 
   // resolve the first alert: the linked alert stays shown, as resolved
@@ -142,10 +129,7 @@ main(async (browser) => {
   // and in English
   await small.click('header.top button:has-text("English")');
   await small.locator('h1', { hasText: 'Monitoring board' }).waitFor({ timeout: 5000 });
-  const english = await text(small.locator(`#alert-${live}`));
-  for (const want of ['Social conflict', 'Palu Barat', 'Acknowledged by piket-palu', 'Silenced until']) {
-    if (!english.includes(want)) throw new Error(`the English board does not say "${want}":\n${english}`);
-  }
+  await expectText(small.locator(`#alert-${live}`), ['Social conflict', 'Palu Barat', 'Acknowledged by piket-palu', 'Silenced until'], 'the English board');
   await check(small, 'board-en');
   await phone.close();
 });

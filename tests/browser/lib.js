@@ -75,6 +75,44 @@ async function check(page, name) {
   if (await page.getByText('Memuat Kentongan').count()) throw new Error(`${name}: the loading placeholder is still shown`);
 }
 
+/** A locator's text, its white space folded. */
+const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
+
+/** Waits up to 10 s until `locator`'s text holds every one of `want`: a page
+ * may still be loading or redrawing what it names when it is first read. */
+async function expectText(locator, want, what) {
+  const until = Date.now() + 10000;
+  for (;;) {
+    const got = await text(locator);
+    const missing = want.find((w) => !got.includes(w));
+    if (missing === undefined) return got;
+    if (Date.now() > until) throw new Error(`${what} does not say "${missing}":\n${got}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits up to 10 s until `locator` matches exactly `n` elements. */
+async function expectCount(locator, n, what) {
+  const until = Date.now() + 10000;
+  for (;;) {
+    const got = await locator.count();
+    if (got === n) return;
+    if (Date.now() > until) throw new Error(`${what}: ${got} shown, not ${n}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits up to 10 s until `read()` gives a value `ok` takes; returns it. */
+async function eventually(read, ok, what) {
+  const until = Date.now() + 10000;
+  for (;;) {
+    const got = await read();
+    if (ok(got)) return got;
+    if (Date.now() > until) throw new Error(`${what}: ${got}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Runs `body` and exits the process with its outcome. */
 function main(body) {
   (async () => {
@@ -91,4 +129,6 @@ function main(body) {
   });
 }
 
-module.exports = { URL: URL_, LAPTOP, PHONE, launch, context, signIn, shot, axe, noSideScroll, check, main };
+module.exports = {
+  URL: URL_, LAPTOP, PHONE, launch, context, signIn, shot, axe, noSideScroll, check, main, text, expectText, expectCount, eventually,
+};

@@ -6,14 +6,12 @@
 // env: USER_NAME, USER_PASSWORD (a reporter of Kota Palu), OFFLINE_TEXT, and lib.js's.
 const fs = require('node:fs');
 const path = require('node:path');
-const { URL, LAPTOP, PHONE, context, signIn, check, main } = require('./lib');
+const { URL, LAPTOP, PHONE, context, signIn, check, main, expectText } = require('./lib');
 
 const PNG = fs.readFileSync(path.join(__dirname, '../../web/public/icons/icon-192.png'));
 // curly quotes before the term: 3 bytes each in UTF-8, one character in JavaScript
 const TEXT = '“Resah” — warga Palu Barat melihat pesta sabu di rumah kos dekat pasar tadi malam.';
 const RECEIPT = /^KTN-[0-9A-F]{8}$/;
-
-const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ');
 
 /** Types `query` into the region picker and picks the option named `name`. */
 async function pickRegion(page, query, name) {
@@ -74,10 +72,7 @@ main(async (browser) => {
   for (const m of marks) {
     if (!TEXT.includes(m) || m !== m.trim()) throw new Error(`a mark cuts the text wrongly: "${m}" in ${marks}`);
   }
-  const view = await text(page.locator('article.report-view'));
-  for (const want of ['Narkoba', 'Aturan yang terpenuhi', 'Palu Barat', 'Bahasa Indonesia', 'WITA', receipt]) {
-    if (!view.includes(want)) throw new Error(`the report page does not say "${want}":\n${view}`);
-  }
+  await expectText(page.locator('article.report-view'), ['Narkoba', 'Aturan yang terpenuhi', 'Palu Barat', 'Bahasa Indonesia', 'WITA', receipt], 'the report page');
   await page.locator('button.thumb img').waitFor({ timeout: 5000 });
   await page.waitForFunction(() => document.querySelector('button.thumb img')?.naturalWidth > 0);
   await check(page, 'report-view');
@@ -90,7 +85,7 @@ main(async (browser) => {
   await page.goto(`${URL}/#/reports/mine`);
   const mine = page.locator(`li.listed[data-receipt="${receipt}"]`);
   await mine.waitFor({ timeout: 15000 });
-  if (!(await text(mine)).includes('Indikator: Narkoba')) throw new Error('my reports: ' + (await text(mine)));
+  await expectText(mine, ['Indikator: Narkoba'], 'my reports');
   await check(page, 'my-reports');
 
   // offline: the shell is kept by the service worker
