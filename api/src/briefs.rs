@@ -363,11 +363,14 @@ const TICK: std::time::Duration = std::time::Duration::from_secs(30);
 /// `mail`'s outbox, for as long as the node runs. Waits for the filings view.
 pub async fn schedule(state: AppState, plan: Plan, mail: DutyMail) -> Result<(), alerter::Error> {
     loop {
-        if state.api().is_ok_and(|api| api.filings.loaded()) {
-            let queued = tick(&state, &plan, &mail, state.clock.now()).await?;
-            if queued > 0 {
-                tracing::info!(queued, "duty mail queued");
-            }
+        // the first tick as soon as the view is loaded, not a whole tick later
+        if !state.api().is_ok_and(|api| api.filings.loaded()) {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            continue;
+        }
+        let queued = tick(&state, &plan, &mail, state.clock.now()).await?;
+        if queued > 0 {
+            tracing::info!(queued, "duty mail queued");
         }
         tokio::time::sleep(TICK).await;
     }
