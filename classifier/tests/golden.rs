@@ -249,8 +249,8 @@ const FLOORS: [(&str, f64); 13] = [
     ("blind10.jsonl", 0.98),
     ("blind11.jsonl", 0.99),
     ("blind12.jsonl", 0.98),
-    ("blind13.jsonl", 0.90),
-    ("blind14.jsonl", 0.88),
+    ("blind13.jsonl", 0.94),
+    ("blind14.jsonl", 0.97),
 ];
 
 #[test]
