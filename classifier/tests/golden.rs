@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind14.jsonl`: 1,973 more for issue 14, on the
+//! - `blind2.jsonl` to `blind15.jsonl`: 2,173 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind14` was written after a round of rule changes
+//!   Each of `blind3` to `blind15` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -42,7 +42,7 @@ const KNOWN: [(&str, &str); 2] = [
     ("b081", "a group digging up a grave also reads as mob violence"),
 ];
 
-const FILES: [(&str, &str); 16] = [
+const FILES: [(&str, &str); 17] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -59,6 +59,7 @@ const FILES: [(&str, &str); 16] = [
     ("blind12.jsonl", include_str!("data/blind12.jsonl")),
     ("blind13.jsonl", include_str!("data/blind13.jsonl")),
     ("blind14.jsonl", include_str!("data/blind14.jsonl")),
+    ("blind15.jsonl", include_str!("data/blind15.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -237,7 +238,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 13] = [
+const FLOORS: [(&str, f64); 14] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -251,6 +252,7 @@ const FLOORS: [(&str, f64); 13] = [
     ("blind12.jsonl", 0.98),
     ("blind13.jsonl", 0.94),
     ("blind14.jsonl", 0.97),
+    ("blind15.jsonl", 0.88),
 ];
 
 #[test]
