@@ -5,7 +5,7 @@
 //! Templates live on the `templates` topic (every node follows it); a
 //! filing is a report on `reports` that carries its template, version,
 //! period, region and values; which filings exist is the api node's
-//! [`duties::FilingBook`], fed from `classified`. The rules are in the
+//! [`duties::FilingBook`], fed from `reports` and `classified`. The rules are in the
 //! `duties` crate; this file checks who may do what.
 
 use std::collections::BTreeMap;

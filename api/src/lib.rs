@@ -113,7 +113,7 @@ pub struct ApiPart {
     /// Where the ingest nodes keep attachments (`[attachments.s3]`, else
     /// `data_dir/attachments`, which another node's api cannot reach).
     pub attachments: ingest::AttachmentStore,
-    /// Which filings of report templates exist, followed from `classified`.
+    /// Which filings of report templates exist, followed from `reports` and `classified`.
     pub filings: ::duties::FilingBook,
     /// Replies to reporters and their deliveries, followed from `replies`.
     pub replies: replies::ReplyBook,

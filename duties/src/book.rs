@@ -2,9 +2,9 @@
 //! - [`TemplateBook`]: every version of every template, from the compacted
 //!   `templates` topic (key `id/version`), on top of the built-in ones;
 //! - [`FilingBook`]: which filings exist for a template and period, per
-//!   region, from the `classified` topic (kept long, like the archive it
-//!   feeds), with the indicators each was tagged with, and at start from
-//!   `reports` (a filing acknowledged but not yet classified counts).
+//!   region, from the `reports` topic (a filing counts once acknowledged,
+//!   classified or not) and the `classified` topic (the indicators each
+//!   was tagged with).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,7 +180,7 @@ impl std::fmt::Debug for FilingBook {
     }
 }
 
-/// What marks a filing in a record of `classified`: the key of the report's
+/// What marks a filing in a record of `reports` or `classified`: the key of the report's
 /// `filing` field (a text holding the same characters has its quotes escaped).
 const MARK: &[u8] = b"\"filing\":";
 
@@ -272,8 +272,8 @@ impl FilingBook {
         out
     }
 
-    /// Whether the `classified` topic has been read to its end once, so the
-    /// view holds every filing made before this node started.
+    /// Whether the `reports` and `classified` topics have been read to their
+    /// end once, so the view holds every filing made before this node started.
     pub fn loaded(&self) -> bool {
         self.loaded.load(Ordering::Relaxed)
     }
@@ -304,37 +304,34 @@ impl View for FilingBook {
     }
 }
 
-/// Keeps `book` current from the `classified` topic, from its start,
-/// forever; it is [loaded](FilingBook::loaded) once it has read what
-/// `reports` and `classified` held when this began (the exact end:
-/// [`bus::Subscription::at_end`]). `reports` is read once, to its end, so
-/// a filing acknowledged before this node started but not yet classified
-/// (the classifier behind or restarting) is not taken for missing by
-/// reminders and summaries; its indicators come with `classified`. After
-/// that only `classified` is followed (a filing taken by this node is
-/// recorded at once by the handler). Records are skipped without decoding
-/// unless they are filings.
+/// Keeps `book` current from the `reports` and `classified` topics, from
+/// their start, forever; it is [loaded](FilingBook::loaded) once it has read
+/// what both held when this began (the exact end:
+/// [`bus::Subscription::at_end`]). A filing counts from `reports`, where it
+/// is once acknowledged by any ingest node, so one not yet classified (the
+/// classifier behind, restarting or stopped) is not taken for missing by
+/// reminders and summaries; its indicators come from `classified`. Records
+/// are skipped without decoding unless they are filings.
 pub async fn follow(bus: Bus, book: FilingBook) -> bus::Result<()> {
-    let mut reports = bus.replay(Topic::Reports).await?;
-    load(&mut reports, &book).await?;
-    drop(reports);
-    let mut classified = bus.replay(Topic::Classified).await?;
-    load(&mut classified, &book).await?;
-    book.set_loaded();
-    loop {
-        let record = classified.next().await?;
-        let _ = bus::contain("view of filings", || book.apply(&record));
-    }
-}
-
-/// Applies what `sub` holds to `book`, up to the end it had when it began.
-async fn load(sub: &mut bus::Subscription, book: &FilingBook) -> bus::Result<()> {
-    while !sub.at_end() {
-        if let Some(record) = sub.next_or_end().await? {
-            let _ = bus::contain("view of filings", || book.apply(&record));
+    let mut subs = [bus.replay(Topic::Reports).await?, bus.replay(Topic::Classified).await?];
+    for sub in &mut subs {
+        while !sub.at_end() {
+            if let Some(record) = sub.next_or_end().await? {
+                let _ = bus::contain("view of filings", || book.apply(&record));
+            }
         }
     }
-    Ok(())
+    book.set_loaded();
+    let [reports, classified] = subs;
+    tokio::try_join!(keep(reports, &book), keep(classified, &book)).map(|_| ())
+}
+
+/// Applies what arrives on `sub` to `book`, until the bus fails.
+async fn keep(mut sub: bus::Subscription, book: &FilingBook) -> bus::Result<std::convert::Infallible> {
+    loop {
+        let record = sub.next().await?;
+        let _ = bus::contain("view of filings", || book.apply(&record));
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //      TOKEN (the bootstrap token, to post the report), and lib.js's.
 const fs = require('node:fs');
 const path = require('node:path');
-const { URL, LAPTOP, PHONE, context, check, main, text, expectText, expectCount } = require('./lib');
+const { URL, LAPTOP, PHONE, context, check, main, expectText, expectCount } = require('./lib');
 
 const FIRST = process.env.ALERT_ID;
 const PNG = fs.readFileSync(path.join(__dirname, '../../web/public/icons/icon-192.png'));
