@@ -666,12 +666,17 @@ struct Broker {
 
 impl Broker {
     async fn start() -> Broker {
+        let mut broker = Broker::stopped().await;
+        broker.up().await;
+        broker
+    }
+
+    /// A broker with its bucket and port, not started yet.
+    async fn stopped() -> Broker {
         let bucket = unique("tansu-");
         let made = client().put(format!("{}/{bucket}", service("TEST_KENTONGAN_S3"))).send().await.unwrap();
         assert!(made.status().is_success(), "the bucket was not made: {}", made.status());
-        let mut broker = Broker { port: common::free_port(), bucket, child: None };
-        broker.up().await;
-        broker
+        Broker { port: common::free_port(), bucket, child: None }
     }
 
     async fn up(&mut self) {
@@ -803,6 +808,26 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
         stages.log_digest(80),
         ingest.log_digest(30)
     );
+}
+
+/// A node that starts a few seconds before its broker (both started by one
+/// unit file, or a broker slow to answer under load) waits for it instead of
+/// stopping, and then publishes.
+#[tokio::test]
+async fn a_bus_started_before_its_broker_waits_for_it() {
+    let mut broker = Broker::stopped().await;
+    let config = broker.config(&unique("late-"), 1);
+    let connecting = tokio::spawn(bus::kafka::KafkaBus::connect(config));
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(!connecting.is_finished(), "the bus gave up on a broker 8 s late");
+    broker.up().await;
+    let bus = tokio::time::timeout(Duration::from_secs(60), connecting)
+        .await
+        .expect("the bus did not connect once the broker was up")
+        .unwrap()
+        .expect("the bus gave up though the broker came up within a minute");
+    let bus = Bus::Kafka(bus);
+    bus.publish(Topic::Windows, "k", b"late").await.unwrap();
 }
 
 /// A broker that counts records it never stored (a hole at a partition's

@@ -100,6 +100,9 @@ const HOLE_AFTER: Duration = Duration::from_secs(30);
 const FETCH_STATS: Duration = Duration::from_secs(2);
 /// A broker heard from within this long is answering.
 const ANSWERING: Duration = Duration::from_secs(5);
+/// How long a starting node waits for the cluster to answer before it stops
+/// with an error.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 
 fn unavailable(e: &KafkaError) -> Error {
     Error::Unavailable(e.to_string())
@@ -116,11 +119,13 @@ pub struct KafkaBus {
 }
 
 impl KafkaBus {
-    /// Connects, and creates kentongan's topics when they are missing.
+    /// Connects, and creates kentongan's topics when they are missing. A
+    /// cluster that does not answer yet (starting, or busy) is waited for up
+    /// to a minute.
     pub async fn connect(config: KafkaConfig) -> Result<Self> {
         let producer = Arc::new(std::sync::RwLock::new(Self::producer(&config)?));
         let bus = Self { config: Arc::new(config), producer, last_repair: Arc::default() };
-        bus.create_topics().await?;
+        bus.create_topics(STARTUP_PATIENCE).await?;
         Ok(bus)
     }
 
@@ -137,7 +142,8 @@ impl KafkaBus {
         self.producer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    async fn create_topics(&self) -> Result<()> {
+    /// Tries again for `patience` while the cluster does not answer.
+    async fn create_topics(&self, patience: Duration) -> Result<()> {
         let admin: AdminClient<DefaultClientContext> =
             self.config.client().create().map_err(|e| Error::Config(format!("kafka admin client: {e}")))?;
         let names: Vec<String> = Topic::ALL.iter().map(|t| self.config.topic(*t)).collect();
@@ -156,7 +162,23 @@ impl KafkaBus {
         let opts = AdminOptions::new()
             .operation_timeout(Some(self.config.produce_timeout))
             .request_timeout(Some(self.config.produce_timeout));
-        let results = admin.create_topics(&topics, &opts).await.map_err(|e| unavailable(&e))?;
+        // A broker that is starting, or busy, may not answer within the
+        // timeout: a node starting with it waits a while before it gives up.
+        // A refusal of a topic (a bad replication factor, say) is no such
+        // wait, and is told at once.
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(500);
+        let results = loop {
+            match admin.create_topics(&topics, &opts).await {
+                Ok(results) => break results,
+                Err(e) if started.elapsed() + pause < patience => {
+                    tracing::warn!(brokers = %self.config.brokers, error = %e, "Kafka does not answer yet; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(unavailable(&e)),
+            }
+        };
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -219,7 +241,7 @@ impl KafkaBus {
         *last = Some(std::time::Instant::now());
         let bus = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = bus.create_topics().await {
+            if let Err(e) = bus.create_topics(Duration::ZERO).await {
                 tracing::debug!(error = %e, "topics not checked: the cluster is still unreachable");
                 return;
             }
