@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind15.jsonl`: 2,173 more for issue 14, on the
+//! - `blind2.jsonl` to `blind16.jsonl`: 2,373 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind15` was written after a round of rule changes
+//!   Each of `blind3` to `blind16` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -60,6 +60,7 @@ const FILES: [(&str, &str); 17] = [
     ("blind13.jsonl", include_str!("data/blind13.jsonl")),
     ("blind14.jsonl", include_str!("data/blind14.jsonl")),
     ("blind15.jsonl", include_str!("data/blind15.jsonl")),
+    ("blind16.jsonl", include_str!("data/blind16.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -238,7 +239,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 14] = [
+const FLOORS: [(&str, f64); 15] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -252,7 +253,8 @@ const FLOORS: [(&str, f64); 14] = [
     ("blind12.jsonl", 0.98),
     ("blind13.jsonl", 0.94),
     ("blind14.jsonl", 0.97),
-    ("blind15.jsonl", 0.88),
+    ("blind15.jsonl", 0.98),
+    ("blind16.jsonl", 0.90),
 ];
 
 #[test]
