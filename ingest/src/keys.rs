@@ -10,7 +10,10 @@
 //! - another's, for other content: the key was used for something else (422);
 //! - another's, for the same content: a retry racing the first attempt. The
 //!   node waits for that attempt's `used` and answers with its report id; if
-//!   none comes within [`TAKEOVER`] (the node that claimed died before it
+//!   none comes within [`TAKEOVER`] of the first claim (its v7 id tells when;
+//!   a clock a little behind the claimer's only shortens the wait, and a
+//!   report published twice under one id is stored once), or at once when
+//!   that claim is older (the node that claimed died before it
 //!   published, or its publish failed), it publishes the report itself under
 //!   the first claim's id and times, so the retry is neither lost nor doubled.
 //!   It does so at once when the claim's attempt failed on this node, or
@@ -74,7 +77,9 @@ pub struct SharedKeys {
     /// Claims of this node waiting to be read back from the topic.
     waiting: Arc<Mutex<HashMap<Uuid, oneshot::Sender<()>>>>,
     /// Claims of this node whose report could not be published: a retry
-    /// takes them over at once.
+    /// takes them over at once. A claim older than [`TAKEOVER`] is taken
+    /// over at once anyway ([`claim_age`]), so it is forgotten then: the set
+    /// holds at most the claims that failed in the last [`TAKEOVER`].
     abandoned: Arc<Mutex<HashSet<Uuid>>>,
     /// This node's name and the id of this process (see [`KeyRecord::node`]).
     node: Option<(String, Uuid)>,
@@ -145,9 +150,17 @@ impl SharedKeys {
             self.waiting.lock().unwrap_or_else(|e| e.into_inner()).remove(&claim.claim);
             // the claim may be on the topic, but this attempt publishes
             // nothing under it: its retry takes it over at once
-            self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).insert(claim.claim);
+            self.abandon(claim.claim);
         }
         outcome
+    }
+
+    /// Notes that this node's attempt under `claim` publishes nothing, and
+    /// forgets the claims that no retry needs the note of any more.
+    fn abandon(&self, claim: Uuid) {
+        let mut abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner());
+        abandoned.retain(|c| claim_age(*c) < TAKEOVER);
+        abandoned.insert(claim);
     }
 
     async fn publish(&self, record: &KeyRecord) -> Result<(), Error> {
@@ -159,7 +172,7 @@ impl SharedKeys {
         let id = match intake.publish(report).await {
             Ok(id) => id,
             Err(e) => {
-                self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).insert(claim.claim);
+                self.abandon(claim.claim);
                 return Err(e);
             }
         };
@@ -226,7 +239,9 @@ impl SharedKeys {
         let abandoned = self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).contains(&first_claim)
             || self.left_by_earlier_process(&first);
         if !abandoned {
-            let deadline = tokio::time::Instant::now() + TAKEOVER;
+            // from the first attempt's claim, not from this retry: a retry
+            // long after a first attempt that never published takes over at once
+            let deadline = tokio::time::Instant::now() + TAKEOVER.saturating_sub(claim_age(first_claim));
             while tokio::time::Instant::now() < deadline {
                 if let Some(first) = self.used(&key, digest).await? {
                     return Ok(first);
@@ -242,6 +257,15 @@ impl SharedKeys {
         self.abandoned.lock().unwrap_or_else(|e| e.into_inner()).remove(&first_claim);
         Ok(Accepted { id, replayed: true, changed: false })
     }
+}
+
+/// How long ago `claim` (a v7 id, made by [`Uuid::now_v7`] on the node that
+/// claimed) was made, by this node's clock; zero for a claim from a clock
+/// ahead of this one's, or an id that holds no time.
+fn claim_age(claim: Uuid) -> Duration {
+    let Some((secs, nanos)) = claim.get_timestamp().map(|t| t.to_unix()) else { return Duration::ZERO };
+    let made = std::time::UNIX_EPOCH + Duration::new(secs, nanos);
+    std::time::SystemTime::now().duration_since(made).unwrap_or(Duration::ZERO)
 }
 
 /// Keeps `keys`' store current from the `idempotency` topic, from its start,
@@ -272,5 +296,30 @@ pub async fn follow(keys: SharedKeys) -> bus::Result<()> {
                 let _ = read.send(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::{NoContext, Timestamp};
+
+    fn made_at(at: std::time::SystemTime) -> Uuid {
+        let at = at.duration_since(std::time::UNIX_EPOCH).unwrap();
+        Uuid::new_v7(Timestamp::from_unix(NoContext, at.as_secs(), at.subsec_nanos()))
+    }
+
+    fn made_ago(ago: Duration) -> Uuid {
+        made_at(std::time::SystemTime::now() - ago)
+    }
+
+    #[test]
+    fn a_claim_is_as_old_as_its_id_says() {
+        assert!(claim_age(Uuid::now_v7()) < Duration::from_secs(1));
+        let old = claim_age(made_ago(Duration::from_secs(20)));
+        assert!(old >= Duration::from_secs(20) && old < Duration::from_secs(21), "{old:?}");
+        // a clock ahead of ours, and an id without a time
+        assert_eq!(claim_age(made_at(std::time::SystemTime::now() + Duration::from_secs(60))), Duration::ZERO);
+        assert_eq!(claim_age(Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef)), Duration::ZERO);
     }
 }
