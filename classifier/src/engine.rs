@@ -220,7 +220,12 @@ pub struct Classifier {
     term_rules: Vec<Vec<u32>>,
     /// The condition of each `match` rule (`None` for the others).
     conds: Vec<Option<Cond>>,
-    /// The groups of terms of the conditions, each sorted, and for each
+    /// The group of each rule's `not` terms (`None` for a rule without):
+    /// a rule is passed over on one bit, not a lookup for each of its
+    /// `not` terms (some rules list a hundred everyday senses).
+    nots: Vec<Option<u32>>,
+    /// The groups of terms of the conditions and of the `not` lists, each
+    /// sorted, and for each
     /// term the groups it is in.
     groups: Vec<Vec<u32>>,
     term_groups: Vec<Vec<u32>>,
@@ -340,6 +345,7 @@ impl Classifier {
                 _ => None,
             })
             .collect();
+        let nots = rules.rules.iter().map(|rule| (!rule.not.is_empty()).then(|| groups.group(&rule.not))).collect();
         let mut term_groups = vec![Vec::new(); rules.terms.len()];
         for (g, terms) in groups.list.iter().enumerate() {
             for &t in terms {
@@ -355,6 +361,7 @@ impl Classifier {
             gazetteer,
             term_rules,
             conds,
+            nots,
             groups: groups.list,
             term_groups,
             detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
@@ -578,7 +585,7 @@ impl Classifier {
         for used in candidates.chunk_by(|a, b| a.0 == b.0) {
             let r = used[0].0;
             let rule = &self.rules.rules[r as usize];
-            if rule.not.iter().any(|t| !has(*t).is_empty()) || !rule.applies_in(regions) {
+            if self.nots[r as usize].is_some_and(|g| found.group(g)) || !rule.applies_in(regions) {
                 continue;
             }
             let fired = match &rule.kind {
