@@ -807,14 +807,41 @@ fn near(left: &[&Hit], right: &[&Hit], within: usize) -> bool {
 
 /// Words that deny what follows them: `tidak terprovokasi`, `bukan demo`,
 /// `tanpa narkoba`, `negatif narkoba`, `no drugs`.
-#[rustfmt::skip]
+const NEGATORS: [&str; 12] =
+    ["tidak", "tak", "bukan", "belum", "tanpa", "nihil", "negatif", "not", "no", "without", "never", "nor"];
+
 fn negator(word: &str) -> bool {
     // most words are passed on their first letter and length alone
-    matches!(word.as_bytes(), [b't' | b'b' | b'n' | b'w', _, ..] if word.len() <= 7)
-        && matches!(
-        word,
-        "tidak" | "tak" | "bukan" | "belum" | "tanpa" | "nihil" | "negatif" | "not" | "no" | "without" | "never" | "nor"
-    )
+    may_deny(word) && NEGATORS.contains(&word)
+}
+
+/// Words that say what was thought before it was found otherwise: `dikira
+/// bawa ganja ternyata daun kelor`. Listed with the negators, so that
+/// [`near_negator`] lets [`negated`] look.
+const THOUGHT: [&str; 10] =
+    ["dikira", "dikirain", "dikiranya", "kirain", "disangka", "mengira", "menyangka", "nyangka", "ngira", "kukira"];
+
+fn thought(word: &str) -> bool {
+    may_deny(word) && THOUGHT.contains(&word)
+}
+
+/// Whether some negator or word of thought has `word`'s first byte and
+/// length: one table lookup passes nearly every word of a report, which
+/// the scan asks about each of its tokens.
+#[inline]
+fn may_deny(word: &str) -> bool {
+    const SHAPES: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < NEGATORS.len() + THOUGHT.len() {
+            let w = if i < NEGATORS.len() { NEGATORS[i] } else { THOUGHT[i - NEGATORS.len()] };
+            table[w.as_bytes()[0] as usize] |= 1 << w.len();
+            i += 1;
+        }
+        table
+    };
+    let (Some(&first), len) = (word.as_bytes().first(), word.len()) else { return false };
+    len < 32 && SHAPES[usize::from(first)] & (1 << len) != 0
 }
 
 /// Negators that deny a thing named right after them (`bukan demo`, `tanpa
@@ -823,19 +850,6 @@ fn negator(word: &str) -> bool {
 /// (`tidak ada`, `belum ditemukan`).
 fn denies_things(word: &str) -> bool {
     matches!(word, "bukan" | "tanpa" | "nihil" | "negatif" | "no" | "without" | "nor")
-}
-
-/// Words that say what was thought before it was found otherwise: `dikira
-/// bawa ganja ternyata daun kelor`. Listed with the negators, so that
-/// [`near_negator`] lets [`negated`] look.
-#[rustfmt::skip]
-fn thought(word: &str) -> bool {
-    matches!(word.as_bytes(), [b'd' | b'k' | b'm' | b'n', ..] if (4..=9).contains(&word.len()))
-        && matches!(
-            word,
-            "dikira" | "dikirain" | "dikiranya" | "kirain" | "disangka" | "mengira" | "menyangka" | "nyangka"
-                | "ngira" | "kukira"
-        )
 }
 
 /// Words that tell what was found instead of what was thought.
