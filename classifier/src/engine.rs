@@ -225,8 +225,7 @@ pub struct Classifier {
     /// `not` terms (some rules list a hundred everyday senses).
     nots: Vec<Option<u32>>,
     /// The groups of terms of the conditions and of the `not` lists, each
-    /// sorted, and for each
-    /// term the groups it is in.
+    /// sorted, and for each term the groups it is in.
     groups: Vec<Vec<u32>>,
     term_groups: Vec<Vec<u32>>,
     detector: Detector,
