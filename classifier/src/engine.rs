@@ -418,7 +418,7 @@ impl Classifier {
         let n = stream.tokens.len();
         for first in 0..n {
             let word = stream.word(first);
-            if negator(word) || thought(word) {
+            if (negator(word) && !numbered(stream, first)) || thought(word) {
                 negators.push(first);
             }
             prefixed.extend(self.words.root_prefixes.matching(word).map(|pats| (pats, first)));
@@ -814,6 +814,27 @@ fn negator(word: &str) -> bool {
     may_deny(word) && NEGATORS.contains(&word)
 }
 
+/// Whether token `i` is `no` short for *nomor*, which denies nothing: before
+/// a number (`no 12`, `no 0812…`) or a word of what is numbered (`no hp`,
+/// `pilih no urut 2`, `no kursi`, `no rek`), where the English negator is
+/// followed by what is absent (`no drugs`, `no one`).
+fn numbered(stream: &Stream, i: usize) -> bool {
+    stream.word(i) == "no"
+        && i + 1 < stream.tokens.len()
+        && (stream.word(i + 1).starts_with(|c: char| c.is_ascii_digit()) || NUMBERED.contains(&stream.word(i + 1)))
+}
+
+/// What *nomor* is put before in chats and notices: phones, accounts and
+/// wallets, queues and seats, ballots, documents, houses and vehicles
+/// (Indonesian words, none of which follows the English `no`).
+#[rustfmt::skip]
+const NUMBERED: [&str; 42] = [
+    "hp", "hape", "handphone", "telp", "tlp", "telepon", "telpon", "ponsel", "wa", "whatsapp", "kontak",
+    "rek", "rekening", "dana", "ovo", "gopay", "akun", "pin", "resi", "tiket", "pesanan",
+    "urut", "antrian", "antrean", "antri", "kursi", "meja", "tps", "dpt", "surat", "sk", "ktp", "kk", "nik",
+    "induk", "seri", "register", "reg", "rumah", "kamar", "pol", "polisi",
+];
+
 /// Words that say what was thought before it was found otherwise: `dikira
 /// bawa ganja ternyata daun kelor`. Listed with the negators, so that
 /// [`near_negator`] lets [`negated`] look.
@@ -1043,7 +1064,7 @@ fn negated(stream: &Stream, text: &str, first: usize, last: usize) -> bool {
 /// about drugs).
 fn denies(stream: &Stream, i: usize) -> bool {
     let word = stream.word(i);
-    negator(word) && !(word == "negatif" && i > 0 && negative_about(stream.word(i - 1)))
+    negator(word) && !numbered(stream, i) && !(word == "negatif" && i > 0 && negative_about(stream.word(i - 1)))
 }
 
 /// The negator that denies what starts at token `at`, and how many bridging
@@ -1338,6 +1359,25 @@ mod negation {
             ("Petugas tidak sempat mengamankan barang bukti sabu.", "narkoba"),
         ] {
             assert_eq!(ids(text), [want], "{text}");
+        }
+    }
+
+    /// `no` short for *nomor*, before a number or a word of what is numbered,
+    /// denies nothing; the English `no` before what is absent still does.
+    #[test]
+    fn no_before_a_number_is_nomor() {
+        let src = "[[rule]]\nid = \"d\"\nindicator = \"demokrasi\"\nany = [\"urut\", \"kursi\", \"hp\", \"sabu\", \"weapons\"]\n";
+        for text in [
+            "Coblos no urut 2, dapat amplop",
+            "warga disuruh pilih no kursi yg dikasih",
+            "Simpan no hp koordinator",
+            "Tempat no 12 ada sabu",
+            "Call no 0812 for sabu",
+        ] {
+            assert_eq!(ids_in(src, text), ["demokrasi"], "{text}");
+        }
+        for text in ["no sabu at the scene", "Police found no weapons."] {
+            assert!(ids_in(src, text).is_empty(), "{text}");
         }
     }
 
