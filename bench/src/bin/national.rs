@@ -2,7 +2,8 @@
 //! generated reports ([`kentongan_bench::Gen::national`]) published on the
 //! `reports` topic under PREFIX, keyed and encoded as the intake does, so the
 //! classifier, indexer and api roles take them as they would from ingest.
-//! Prints "reports bytes seconds".
+//! Prints "reports bytes seconds". `COMPRESSION` (`lz4`, `zstd`) compresses
+//! the batches as `[kafka.properties]` would.
 //! Usage: national BROKERS PREFIX COUNT
 use std::time::Instant;
 
@@ -17,8 +18,14 @@ async fn main() {
         std::process::exit(2);
     };
     let count: usize = count.parse().expect("COUNT is a number");
-    let config: bus::kafka::KafkaConfig =
-        serde_json::from_value(serde_json::json!({ "brokers": brokers, "topic_prefix": prefix })).expect("config");
+    let properties = match std::env::var("COMPRESSION") {
+        Ok(c) if !c.is_empty() => serde_json::json!({ "compression.type": c }),
+        _ => serde_json::json!({}),
+    };
+    let config: bus::kafka::KafkaConfig = serde_json::from_value(
+        serde_json::json!({ "brokers": brokers, "topic_prefix": prefix, "properties": properties }),
+    )
+    .expect("config");
     let bus = bus::Bus::Kafka(bus::kafka::KafkaBus::connect(config).await.expect("cannot reach Kafka"));
     let now = time::OffsetDateTime::now_utc();
     let mut generator = Gen::new();
