@@ -344,7 +344,7 @@ impl KafkaBus {
             opened_at: std::time::Instant::now(),
             session: self.config.session_timeout,
             fetching,
-            stuck: HashMap::new(),
+            holes: Holes::default(),
             last_look: std::time::Instant::now(),
         })
     }
@@ -553,11 +553,77 @@ pub struct KafkaSubscription {
     session: Duration,
     /// A replay's fetch state of each partition (see [`Fetching`]).
     fetching: Arc<Mutex<HashMap<i32, Fetching>>>,
-    /// For a replay: each partition that the broker answers with nothing
-    /// while it counts records beyond: the offset it stands at, and since when.
-    stuck: HashMap<i32, (i64, std::time::Instant)>,
+    /// For a replay: the partitions the broker answers with nothing while it
+    /// counts records beyond (see [`Holes`]).
+    holes: Holes,
     /// When the replay last looked for holes.
     last_look: std::time::Instant,
+}
+
+/// Which partitions of a replay stand in a hole. A partition is stuck when
+/// the broker answers, the consumer keeps fetching (its queue is not full),
+/// and the broker counts records beyond the next offset to fetch, which does
+/// not move. It is in a hole only when every partition the replay still
+/// reads has been stuck, together, for [`HOLE_AFTER`]: while some partition
+/// moves, the broker may be serving it first and leaving the others for
+/// later (tansu fills a fetch's answer in the order the request lists the
+/// partitions; seen: a reindex of 10,000,000 reports took partition 2 of
+/// three as ended at offset 36,864 of 1.25 million while partitions 0 and 1
+/// were read, and rebuilt 9,462,399 reports, though a second reader read on
+/// past that offset at once).
+#[derive(Debug, Default)]
+struct Holes {
+    /// Each stuck partition: the offset it stands at, and since when.
+    stuck: HashMap<i32, (i64, std::time::Instant)>,
+    /// Since when every partition still read has been stuck.
+    all_since: Option<std::time::Instant>,
+}
+
+impl Holes {
+    /// The partitions of `reading` that are in a hole at `now`, given each
+    /// one's last statistics: (partition, next offset, the broker's end).
+    fn look(
+        &mut self,
+        now: std::time::Instant,
+        reading: &[i32],
+        fetching: &HashMap<i32, Fetching>,
+    ) -> Vec<(i32, i64, i64)> {
+        let mut all = !reading.is_empty();
+        let mut found = Vec::new();
+        for &p in reading {
+            let stuck = fetching.get(&p).filter(|f| {
+                now.saturating_duration_since(f.at) < FETCH_STATS * 3
+                    && f.fetching
+                    && f.answering
+                    && f.next >= 0
+                    && f.high > f.next
+            });
+            let Some(f) = stuck else {
+                self.stuck.remove(&p);
+                all = false;
+                continue;
+            };
+            let (at, since) = self.stuck.entry(p).or_insert((f.next, now));
+            if *at != f.next {
+                (*at, *since) = (f.next, now);
+                all = false;
+            }
+            found.push((p, f.next, f.high));
+        }
+        if !all {
+            self.all_since = None;
+            return Vec::new();
+        }
+        let since = *self.all_since.get_or_insert(now);
+        if now.saturating_duration_since(since) < HOLE_AFTER {
+            return Vec::new();
+        }
+        for (p, _, _) in &found {
+            self.stuck.remove(p);
+        }
+        self.all_since = None;
+        found
+    }
 }
 
 impl KafkaSubscription {
@@ -601,31 +667,16 @@ impl KafkaSubscription {
             .join("; ")
     }
 
-    /// For a replay: takes each partition held that has stood in a hole for
-    /// [`HOLE_AFTER`] as read to its end, says so, and returns whether it did.
-    /// In a hole: the broker answers, the consumer keeps fetching (its queue
-    /// is not full), and the broker counts records beyond the next offset to
-    /// fetch, which does not move.
+    /// For a replay: takes each partition held that stands in a hole (see
+    /// [`Holes`]) as read to its end, says so, and returns whether it did.
     fn end_holes(&mut self) -> bool {
         self.last_look = std::time::Instant::now();
-        let held: Vec<i32> = self.state.lock().unwrap_or_else(|e| e.into_inner()).partitions.iter().copied().collect();
+        let reading: Vec<i32> = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.partitions.iter().copied().filter(|p| !self.ended.contains(p)).collect()
+        };
         let fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut ended = Vec::new();
-        for p in held.into_iter().filter(|p| !self.ended.contains(p)) {
-            let hole = fetching.get(&p).filter(|f| {
-                f.at.elapsed() < FETCH_STATS * 3 && f.fetching && f.answering && f.next >= 0 && f.high > f.next
-            });
-            let Some(f) = hole else {
-                self.stuck.remove(&p);
-                continue;
-            };
-            let (at, since) = self.stuck.entry(p).or_insert((f.next, self.last_look));
-            if *at != f.next {
-                (*at, *since) = (f.next, self.last_look);
-            } else if since.elapsed() >= HOLE_AFTER {
-                ended.push((p, f.next, f.high));
-            }
-        }
+        let ended = self.holes.look(self.last_look, &reading, &fetching);
         if ended.is_empty() {
             return false;
         }
@@ -639,7 +690,6 @@ impl KafkaSubscription {
                  example by a broker killed while it stored a batch): this replay takes what it read as the \
                  partition's end, and reads records written after the hole as they come",
             );
-            self.stuck.remove(p);
             self.ended.insert(*p);
         }
         metrics::counter!("kentongan_bus_replay_holes_total", "topic" => self.topic.name())
@@ -708,5 +758,72 @@ impl KafkaSubscription {
             .await
             .map_err(|_| Error::Closed)?
             .map_err(|e| unavailable(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn stats(at: Instant, next: i64, high: i64) -> Fetching {
+        Fetching { next, high, fetching: true, answering: true, at }
+    }
+
+    /// A partition the broker leaves behind while it serves the others is no
+    /// hole; once the others are read, it is one if it stays stuck
+    /// [`HOLE_AFTER`] more.
+    #[test]
+    fn a_partition_left_behind_while_others_move_is_no_hole() {
+        let (start, s) = (Instant::now(), Duration::from_secs);
+        let mut holes = Holes::default();
+        for t in 0..=90u64 {
+            let now = start + s(t);
+            let moved = 1_000 * t as i64;
+            let f = HashMap::from([
+                (0, stats(now, moved, 5_000_000)),
+                (1, stats(now, moved, 5_000_000)),
+                (2, stats(now, 36_864, 1_253_940)),
+            ]);
+            assert!(holes.look(now, &[0, 1, 2], &f).is_empty(), "second {t}");
+        }
+        let read = start + s(91);
+        for t in 0..30 {
+            let now = read + s(t);
+            let f = HashMap::from([(2, stats(now, 36_864, 1_253_940))]);
+            assert!(holes.look(now, &[2], &f).is_empty(), "second {t} after the others ended");
+        }
+        let now = read + s(30);
+        let f = HashMap::from([(2, stats(now, 36_864, 1_253_940))]);
+        assert_eq!(holes.look(now, &[2], &f), [(2, 36_864, 1_253_940)]);
+    }
+
+    /// All partitions stuck together for [`HOLE_AFTER`] are in a hole; one
+    /// that moves, a broker that does not answer, a full queue or statistics
+    /// that stopped coming start the wait again.
+    #[test]
+    fn only_partitions_stuck_together_long_enough_are_in_a_hole() {
+        let (start, s) = (Instant::now(), Duration::from_secs);
+        let mut holes = Holes::default();
+        let look = |holes: &mut Holes, t: u64, edit: &dyn Fn(&mut Fetching)| {
+            let now = start + s(t);
+            let mut f = HashMap::from([(0, stats(now, 10, 20)), (1, stats(now, 7, 9))]);
+            f.values_mut().for_each(edit);
+            holes.look(now, &[0, 1], &f)
+        };
+        assert!(look(&mut holes, 0, &|_| {}).is_empty());
+        assert!(look(&mut holes, 29, &|_| {}).is_empty());
+        // the broker stops answering for a moment: the wait starts again
+        assert!(look(&mut holes, 30, &|f| f.answering = false).is_empty());
+        assert!(look(&mut holes, 31, &|_| {}).is_empty());
+        assert!(look(&mut holes, 60, &|_| {}).is_empty());
+        // a full queue, or statistics a minute old
+        assert!(look(&mut holes, 61, &|f| f.fetching = false).is_empty());
+        assert!(look(&mut holes, 62, &|f| f.at = start).is_empty());
+        assert!(look(&mut holes, 63, &|_| {}).is_empty());
+        assert_eq!(look(&mut holes, 93, &|_| {}), [(0, 10, 20), (1, 7, 9)]);
+        // nothing left to read: nothing to end
+        assert!(holes.look(start + s(200), &[], &HashMap::new()).is_empty());
     }
 }
