@@ -29,8 +29,24 @@ use crate::{Classifier, Error, RuleBook};
 
 /// The consumer group of this stage.
 pub const GROUP: &str = "classifier";
-/// How often windows are saved and records committed.
+/// How often windows are saved and records committed while the stage keeps
+/// up with its partitions.
 const CHECKPOINT: Duration = Duration::from_secs(1);
+/// How often while it is behind (its batches come full: a backlog after an
+/// outage, a national import). Every province that changed is saved at each
+/// checkpoint, and in a backlog nearly all of them change every second: at
+/// one a second, the snapshots outweighed the reports (about 9 MB/s against
+/// 3 MB/s in a national catch-up, BENCHMARKS.md). A crash then replays up to
+/// this much of the backlog, which counts once (see [`crate::thresholds`]).
+const CHECKPOINT_BEHIND: Duration = Duration::from_secs(10);
+/// The most records a batch takes.
+const BATCH: usize = 512;
+
+/// Whether a checkpoint is due, `since` the last one, when the last batch
+/// was `full`.
+fn due(since: Duration, full: bool) -> bool {
+    since >= if full { CHECKPOINT_BEHIND } else { CHECKPOINT }
+}
 
 /// Runs until the bus closes.
 pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), Error> {
@@ -46,7 +62,8 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
     loop {
         // waits at most a checkpoint's time for a first record, and never
         // drops a batch part way through filling it
-        let mut batch = sub.next_batch_within(512, Duration::from_millis(5), CHECKPOINT).await?;
+        let mut batch = sub.next_batch_within(BATCH, Duration::from_millis(5), CHECKPOINT).await?;
+        let full = batch.len() == BATCH;
         let now_held = sub.assignment();
         if now_held != held {
             let lost: Vec<i32> = held.partitions.iter().filter(|p| !now_held.partitions.contains(p)).copied().collect();
@@ -73,7 +90,7 @@ pub async fn run(bus: Bus, book: RuleBook, clock: Arc<dyn Clock>) -> Result<(), 
             }
             metrics::gauge!("kentongan_classifier_uncommitted_partitions").set(pending.len() as f64);
         }
-        if !pending.is_empty() && last_checkpoint.elapsed() >= CHECKPOINT {
+        if !pending.is_empty() && due(last_checkpoint.elapsed(), full) {
             checkpoint(&bus, &mut sub, &mut windows, &mut pending).await?;
             last_checkpoint = Instant::now();
         }
@@ -211,6 +228,18 @@ mod tests {
     fn report(text: &str) -> Vec<u8> {
         let now = time::OffsetDateTime::now_utc();
         wire::encode(&Report::new(Channel::Web, "t", text, now))
+    }
+
+    /// A stage that keeps up saves its windows every second; one working
+    /// through a backlog (full batches) every ten.
+    #[test]
+    fn a_stage_behind_checkpoints_less_often() {
+        let s = Duration::from_secs;
+        assert!(!due(Duration::from_millis(999), false));
+        assert!(due(s(1), false));
+        assert!(!due(s(1), true));
+        assert!(!due(s(9), true));
+        assert!(due(s(10), true));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
