@@ -87,7 +87,8 @@ const PROMPT_FETCH: Duration = Duration::from_millis(50);
 
 /// A replay takes a partition as read to its end when, for this long, the
 /// broker has answered its fetches with nothing while counting records
-/// beyond its position. A healthy broker serves records it counts; one that
+/// beyond its position, and has served no other partition the replay still
+/// reads either (see [`Holes`]). A healthy broker serves records it counts; one that
 /// does not never reports the partition's end either. tansu's S3 engine
 /// raises a partition's end before it stores the batch, so a broker killed
 /// between the two keeps a hole at the end, which nothing fills until new
@@ -577,6 +578,10 @@ struct Holes {
     stuck: HashMap<i32, (i64, std::time::Instant)>,
     /// Since when every partition still read has been stuck.
     all_since: Option<std::time::Instant>,
+    /// The partitions still read at the last look: one that has left since
+    /// was read to its end, so the broker was serving, and the wait starts
+    /// again.
+    reading: Vec<i32>,
 }
 
 impl Holes {
@@ -588,7 +593,10 @@ impl Holes {
         reading: &[i32],
         fetching: &HashMap<i32, Fetching>,
     ) -> Vec<(i32, i64, i64)> {
-        let mut all = !reading.is_empty();
+        let mut all = !reading.is_empty() && reading == self.reading.as_slice();
+        if reading != self.reading.as_slice() {
+            self.reading = reading.to_vec();
+        }
         let mut found = Vec::new();
         for &p in reading {
             let stuck = fetching.get(&p).filter(|f| {
@@ -788,15 +796,38 @@ mod tests {
             ]);
             assert!(holes.look(now, &[0, 1, 2], &f).is_empty(), "second {t}");
         }
+        // the look that finds the others ended starts the wait
         let read = start + s(91);
-        for t in 0..30 {
+        for t in 0..=30 {
             let now = read + s(t);
             let f = HashMap::from([(2, stats(now, 36_864, 1_253_940))]);
             assert!(holes.look(now, &[2], &f).is_empty(), "second {t} after the others ended");
         }
-        let now = read + s(30);
+        let now = read + s(31);
         let f = HashMap::from([(2, stats(now, 36_864, 1_253_940))]);
         assert_eq!(holes.look(now, &[2], &f), [(2, 36_864, 1_253_940)]);
+    }
+
+    /// A partition read to its end between two looks was served: the
+    /// others' wait starts again, rather than ending at once.
+    #[test]
+    fn a_partition_that_ends_between_looks_restarts_the_wait() {
+        let (start, s) = (Instant::now(), Duration::from_secs);
+        let mut holes = Holes::default();
+        for t in 0..=28 {
+            let now = start + s(t);
+            let f = HashMap::from([(0, stats(now, 36_864, 1_253_940)), (1, stats(now, 500, 900))]);
+            assert!(holes.look(now, &[0, 1], &f).is_empty(), "second {t}");
+        }
+        // partition 1 was served to its end between the looks at 28 and 31
+        for t in 31..61 {
+            let now = start + s(t);
+            let f = HashMap::from([(0, stats(now, 36_864, 1_253_940))]);
+            assert!(holes.look(now, &[0], &f).is_empty(), "second {t}");
+        }
+        let now = start + s(62);
+        let f = HashMap::from([(0, stats(now, 36_864, 1_253_940))]);
+        assert_eq!(holes.look(now, &[0], &f), [(0, 36_864, 1_253_940)]);
     }
 
     /// All partitions stuck together for [`HOLE_AFTER`] are in a hole; one

@@ -345,8 +345,9 @@ impl Subscription {
     /// it holds (a fetch found nothing after its position); for a group's
     /// subscription that is of the partitions held now. A replay also takes
     /// as ended a partition whose broker, answering, has served nothing for
-    /// 30 s while counting records beyond its position: a hole, whose end
-    /// would never come (`bus::kafka`, `HOLE_AFTER`).
+    /// 30 s while counting records beyond its position, and no other
+    /// partition the replay still reads meanwhile: a hole, whose end would
+    /// never come (`bus::kafka`, `HOLE_AFTER`).
     pub fn at_end(&self) -> bool {
         match self {
             Subscription::Embedded(s) => s.at_end(),

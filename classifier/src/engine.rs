@@ -828,11 +828,11 @@ fn numbered(stream: &Stream, i: usize) -> bool {
 /// wallets, queues and seats, ballots, documents, houses and vehicles
 /// (Indonesian words, none of which follows the English `no`).
 #[rustfmt::skip]
-const NUMBERED: [&str; 42] = [
+const NUMBERED: [&str; 43] = [
     "hp", "hape", "handphone", "telp", "tlp", "telepon", "telpon", "ponsel", "wa", "whatsapp", "kontak",
     "rek", "rekening", "dana", "ovo", "gopay", "akun", "pin", "resi", "tiket", "pesanan",
     "urut", "antrian", "antrean", "antri", "kursi", "meja", "tps", "dpt", "surat", "sk", "ktp", "kk", "nik",
-    "induk", "seri", "register", "reg", "rumah", "kamar", "pol", "polisi",
+    "induk", "seri", "register", "reg", "rumah", "kamar", "pol", "polisi", "laporan",
 ];
 
 /// Words that say what was thought before it was found otherwise: `dikira

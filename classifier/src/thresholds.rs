@@ -77,7 +77,7 @@ const RECENT: usize = 50;
 /// idempotency key over, when the client retried (15 s at the least).
 const COUNTED_FOR: i64 = 3_600;
 /// At most this many ids a part remembers: 1,024 ids are about 50 kB of its
-/// snapshot, saved every second while it changes. A province's own part sees
+/// snapshot, saved at each checkpoint while it changes. A province's own part sees
 /// every report of the province; at a national news volume (300,000 items a
 /// day, a few a second at peak) the busiest still remembers many minutes...
 const COUNTED_MAX: usize = 1_024;
