@@ -42,14 +42,26 @@ impl archive::rebuild::Progress for Bar {
     }
 }
 
-/// What the rebuild of one store came to, for the closing line.
-fn report(what: &str, outcome: archive::rebuild::Outcome, bar: Bar) {
+/// What the rebuild of one store came to, for the closing line; how many
+/// partitions it took as ended at a hole, whose later records it lacks.
+fn report(what: &str, outcome: archive::rebuild::Outcome, bar: Bar) -> usize {
     bar.0.finish_and_clear();
     match outcome {
-        archive::rebuild::Outcome::Done { read, written } => {
-            eprintln!("{what}: {read} records read from the log, {written} reports written")
+        archive::rebuild::Outcome::Done { read, written, holes } => {
+            eprintln!("{what}: {read} records read from the log, {written} reports written");
+            for (topic, partition, at, end) in &holes {
+                eprintln!(
+                    "{what}: INCOMPLETE: the broker served nothing after offset {at} of partition {partition} of \
+                     `{}`, though it counts records up to {end}; those records are missing",
+                    topic.name()
+                );
+            }
+            holes.len()
         }
-        archive::rebuild::Outcome::Stopped { read } => eprintln!("{what}: stopped after {read} records"),
+        archive::rebuild::Outcome::Stopped { read } => {
+            eprintln!("{what}: stopped after {read} records");
+            0
+        }
     }
 }
 
@@ -72,12 +84,13 @@ pub async fn run(config: &Config, only: Option<Store>) -> Result<(), Failure> {
     }
     let bus = crate::run::open_bus(config).await?;
     let now = SystemClock.now();
+    let mut holes = 0;
     if search {
         let bar = Bar::new("pencarian");
         let outcome = archive::rebuild::rebuild_search(&bus, &config.data_dir, &config.retention, now, &bar, None)
             .await
             .map_err(invalid)?;
-        report("search index", outcome, bar);
+        holes += report("search index", outcome, bar);
     }
     if let Some(c) = clickhouse {
         let analytics = archive::Analytics::connect(c).await.map_err(|e| {
@@ -98,7 +111,14 @@ pub async fn run(config: &Config, only: Option<Store>) -> Result<(), Failure> {
         )
         .await
         .map_err(invalid)?;
-        report("ClickHouse", outcome, bar);
+        holes += report("ClickHouse", outcome, bar);
+    }
+    if holes > 0 {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "the log had {holes} partition(s) the broker would not serve to their end (see above): what was read \
+             is stored, the rest is not; once the broker serves them (check its health, or restart it), run \
+             `kentongan reindex` again"
+        )));
     }
     Ok(())
 }

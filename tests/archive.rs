@@ -431,7 +431,7 @@ async fn clickhouse_is_rebuilt_from_the_log_resuming_after_an_interruption_and_k
     let partial: u64 = analytics.client().query("SELECT count() FROM reports FINAL").fetch_one().await.unwrap();
     assert!(partial > 0 && partial < kept.len() as u64, "{partial}");
     // the second run resumes: it neither empties the tables again nor writes the first part again
-    let Outcome::Done { read, written } = rebuild(None).await.unwrap() else { panic!("not done") };
+    let Outcome::Done { read, written, .. } = rebuild(None).await.unwrap() else { panic!("not done") };
     assert_eq!(read, 300);
     assert_eq!(written + partial, kept.len() as u64);
     assert!(!checkpoint.exists());

@@ -133,7 +133,7 @@ async fn an_interrupted_search_rebuild_resumes_from_its_checkpoint() {
     assert_eq!(SearchIndex::open(&live.with_extension("rebuild")).unwrap().len(), 120);
 
     let done = rebuild_search(&bus, &data, &none, now, &Silent, None).await.unwrap();
-    assert_eq!(done, Outcome::Done { read: 300, written: 180 });
+    assert_eq!(done, Outcome::Done { read: 300, written: 180, holes: vec![] });
     assert!(!live.with_extension("rebuild").exists());
     let rebuilt = SearchIndex::open(&live).unwrap();
     assert_eq!(rebuilt.len(), 300);

@@ -877,6 +877,9 @@ async fn a_replay_ends_at_a_hole_the_broker_left_and_reads_what_follows_it() {
         .collect();
     read.sort();
     assert_eq!(read, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+    // the replay says where it took a hole, for `kentongan reindex` to tell
+    let taken = sub.holes_taken().to_vec();
+    assert!(matches!(taken[..], [(0, at, end)] if at == held[&0] && end > at), "{taken:?}");
     bus.publish(Topic::Windows, &holed, b"after the hole").await.unwrap();
     let after = tokio::time::timeout(Duration::from_secs(30), async {
         loop {

@@ -52,7 +52,10 @@ impl Checkpoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Everything in the log was read; `written` reports stored this run.
-    Done { read: u64, written: u64 },
+    /// `holes`: partitions of a Kafka log taken as ended where the broker
+    /// served nothing more though it counted more (topic, partition, offset,
+    /// the broker's end), whose records after that offset are missing.
+    Done { read: u64, written: u64, holes: Vec<(Topic, i32, i64, i64)> },
     /// Stopped early at `stop_after` (tests simulate an interruption).
     Stopped { read: u64 },
 }
@@ -67,6 +70,7 @@ pub trait Progress: Send + Sync {
 /// Reads `topic` from the start to its present end, in batches.
 struct Replay {
     sub: Subscription,
+    topic: Topic,
     /// The embedded log's length when the rebuild began, for progress. The
     /// end itself is exact on both logs: [`Subscription::at_end`].
     end: Option<u64>,
@@ -79,7 +83,12 @@ impl Replay {
     async fn start(bus: &Bus, topic: Topic, progress: &dyn Progress, stop_after: Option<u64>) -> Result<Self, Error> {
         let end = bus.length(topic)?;
         progress.total(end);
-        Ok(Self { sub: bus.replay(topic).await?, end, stop_after, read: 0 })
+        Ok(Self { sub: bus.replay(topic).await?, topic, end, stop_after, read: 0 })
+    }
+
+    /// The partitions taken as ended at a hole (see [`Outcome::Done`]).
+    fn holes(&self) -> Vec<(Topic, i32, i64, i64)> {
+        self.sub.holes_taken().iter().map(|&(p, at, end)| (self.topic, p, at, end)).collect()
     }
 
     /// Whether the rebuild is to stop here, before the end.
@@ -182,7 +191,7 @@ pub async fn rebuild_search(
     tokio::task::spawn_blocking(move || finish(index, writer, &retention, now, read, [live, building, old]))
         .await
         .map_err(|e| Error::Task("index", e.to_string()))??;
-    Ok(Outcome::Done { read: replay.read, written })
+    Ok(Outcome::Done { read: replay.read, written, holes: replay.holes() })
 }
 
 /// The end of a search rebuild, on a blocking thread: retention, the last
@@ -339,7 +348,7 @@ pub async fn rebuild_clickhouse(
         save(&checkpoint)?;
     }
     std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove", &path, e))?;
-    Ok(Outcome::Done { read, written })
+    Ok(Outcome::Done { read, written, holes: [replay.holes(), alerts.holes()].concat() })
 }
 
 /// Progress nobody watches.

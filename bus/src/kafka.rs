@@ -346,6 +346,7 @@ impl KafkaBus {
             session: self.config.session_timeout,
             fetching,
             holes: Holes::default(),
+            taken: Vec::new(),
             last_look: std::time::Instant::now(),
         })
     }
@@ -557,6 +558,9 @@ pub struct KafkaSubscription {
     /// For a replay: the partitions the broker answers with nothing while it
     /// counts records beyond (see [`Holes`]).
     holes: Holes,
+    /// The partitions this replay took as ended at a hole: (partition, the
+    /// offset it stood at, the broker's end).
+    taken: Vec<(i32, i64, i64)>,
     /// When the replay last looked for holes.
     last_look: std::time::Instant,
 }
@@ -699,10 +703,17 @@ impl KafkaSubscription {
                  partition's end, and reads records written after the hole as they come",
             );
             self.ended.insert(*p);
+            self.taken.push((*p, *next, *high));
         }
         metrics::counter!("kentongan_bus_replay_holes_total", "topic" => self.topic.name())
             .increment(ended.len() as u64);
         true
+    }
+
+    /// The partitions taken as ended at a hole: (partition, the offset the
+    /// replay stood at, the broker's end).
+    pub(crate) fn holes_taken(&self) -> &[(i32, i64, i64)] {
+        &self.taken
     }
 
     /// Whether the end of every partition held has been reached at least

@@ -355,6 +355,16 @@ impl Subscription {
         }
     }
 
+    /// The partitions this replay took as ended at a hole (over Kafka):
+    /// (partition, the offset it stood at, the broker's end). What lies
+    /// between was not read.
+    pub fn holes_taken(&self) -> &[(i32, i64, i64)] {
+        match self {
+            Subscription::Embedded(_) => &[],
+            Subscription::Kafka(s) => s.holes_taken(),
+        }
+    }
+
     /// Where the replay stands, for a log line: each partition held, whether
     /// its end was reached, and where it fetches.
     pub fn progress(&self) -> String {
