@@ -597,10 +597,11 @@ impl Holes {
         reading: &[i32],
         fetching: &HashMap<i32, Fetching>,
     ) -> Vec<(i32, i64, i64)> {
-        let mut all = !reading.is_empty() && reading == self.reading.as_slice();
-        if reading != self.reading.as_slice() {
+        let same = reading == self.reading.as_slice();
+        if !same {
             self.reading = reading.to_vec();
         }
+        let mut all = same && !reading.is_empty();
         let mut found = Vec::new();
         for &p in reading {
             let stuck = fetching.get(&p).filter(|f| {
