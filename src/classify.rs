@@ -55,21 +55,6 @@ fn needs_escape(s: &[u8]) -> bool {
     chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-/// Appends `n` to `out` in decimal.
-fn write_usize(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
-}
-
 /// Appends the verdict on one line as a JSON object: `id` (as given),
 /// `language`, `indicators` (`id`, `score`, `matches` with `term`, `rule`,
 /// `field`, `start`, `end`) and `regions`, and a newline.
@@ -103,9 +88,9 @@ fn write_line(out: &mut Vec<u8>, id: Option<&serde_json::Value>, c: &Classificat
                 MatchField::Title => b",\"field\":\"title\",\"start\":",
                 MatchField::Text => b",\"field\":\"text\",\"start\":",
             });
-            write_usize(out, m.start);
+            out.extend_from_slice(itoa::Buffer::new().format(m.start).as_bytes());
             out.extend_from_slice(b",\"end\":");
-            write_usize(out, m.end);
+            out.extend_from_slice(itoa::Buffer::new().format(m.end).as_bytes());
             out.push(b'}');
         }
         out.extend_from_slice(b"]}");

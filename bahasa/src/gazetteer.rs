@@ -333,13 +333,15 @@ pub fn found_in<'g>(
     out: &mut Vec<Found<'g>>,
 ) {
     let at_dateline = |first: usize, last: usize| first == 0 && dateline == Some(stream.tokens[last].end);
-    let mut accepted: Vec<(usize, usize, &Entry)> = places
-        .iter()
-        .map(|(entry, first, last)| (*first, *last, &gazetteer[*entry as usize]))
-        .filter(|(first, last, e)| at_dateline(*first, *last) || accept(e, stream, text, *first, *last))
-        .collect();
+    let mut accepted: Vec<(usize, usize, &Entry)> = Vec::with_capacity(places.len());
+    accepted.extend(
+        places
+            .iter()
+            .map(|(entry, first, last)| (*first, *last, &gazetteer[*entry as usize]))
+            .filter(|(first, last, e)| at_dateline(*first, *last) || accept(e, stream, text, *first, *last)),
+    );
     accepted.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.2.form.cmp(&b.2.form)));
-    let mut kept: Vec<(usize, usize)> = Vec::new();
+    let mut kept: Vec<(usize, usize)> = Vec::with_capacity(accepted.len());
     for (first, last, e) in accepted {
         if kept.iter().any(|(f, l)| *f <= first && last <= *l) {
             continue;

@@ -216,17 +216,21 @@ pub struct Classifier {
     /// `None` when there are none.
     partial: Option<(AhoCorasick, Vec<Vec<Pat>>)>,
     gazetteer: &'static [geo::Entry],
-    /// For each term, the rules it can make fire.
+    /// For each term, the rules to try when it is found: a rule is tried
+    /// only for the terms of one of its [`triggers`], without which it
+    /// cannot fire.
     term_rules: Vec<Vec<u32>>,
+    /// The terms of each rule that a match can show (those not under NOT).
+    rule_terms: Vec<TermSet>,
     /// The condition of each `match` rule (`None` for the others).
     conds: Vec<Option<Cond>>,
     /// The group of each rule's `not` terms (`None` for a rule without):
     /// a rule is passed over on one bit, not a lookup for each of its
     /// `not` terms (some rules list a hundred everyday senses).
     nots: Vec<Option<u32>>,
-    /// The groups of terms of the conditions and of the `not` lists, each
-    /// sorted, and for each term the groups it is in.
-    groups: Vec<Vec<u32>>,
+    /// The groups of terms of the conditions and of the `not` lists, and
+    /// for each term the groups it is in.
+    groups: Vec<TermSet>,
     term_groups: Vec<Vec<u32>>,
     detector: Detector,
 }
@@ -322,6 +326,7 @@ impl Classifier {
             (automaton, partial.1)
         });
         let mut term_rules = vec![Vec::new(); rules.terms.len()];
+        let mut rule_terms = Vec::with_capacity(rules.rules.len());
         for (r, rule) in rules.rules.iter().enumerate() {
             let mut terms = Vec::new();
             match &rule.kind {
@@ -329,11 +334,18 @@ impl Classifier {
                 Kind::Match(e) => e.positive_terms(&mut terms),
                 Kind::Weighted { weights, .. } => terms.extend(weights.iter().map(|(t, _)| *t)),
             }
-            terms.sort_unstable();
-            terms.dedup();
-            for &t in &terms {
+            let mut trigger = match &rule.kind {
+                Kind::Match(e) => triggers(e).unwrap_or_else(|| terms.clone()),
+                _ => terms.clone(),
+            };
+            trigger.sort_unstable();
+            trigger.dedup();
+            for &t in &trigger {
                 term_rules[t].push(r as u32);
             }
+            terms.sort_unstable();
+            terms.dedup();
+            rule_terms.push(TermSet::new(terms.iter().map(|&t| t as u32)));
         }
         let mut groups = Groups::default();
         let conds = rules
@@ -359,9 +371,10 @@ impl Classifier {
             partial,
             gazetteer,
             term_rules,
+            rule_terms,
             conds,
             nots,
-            groups: groups.list,
+            groups: groups.list.iter().map(|g| TermSet::new(g.iter().copied())).collect(),
             term_groups,
             detector: Detector::with_allowlist(vec![WLang::Ind, WLang::Eng, WLang::Jav]),
         }
@@ -543,7 +556,7 @@ impl Classifier {
         if region.is_some() && places.iter().all(Vec::is_empty) {
             return region.into_iter().cloned().collect();
         }
-        let mut found = Vec::new();
+        let mut found = Vec::with_capacity(places.iter().map(Vec::len).sum());
         for (field, ((stream, text), list)) in streams.iter().zip(texts).zip(places).enumerate() {
             let dateline = if field == usize::from(TEXT) { geo::dateline(text) } else { None };
             geo::found_in(self.gazetteer, stream, text, list, dateline, &mut found);
@@ -571,18 +584,17 @@ impl Classifier {
                 groups[g as usize / 64] |= 1 << (g % 64);
             }
         }
-        let found = Found { hits, ranges: &ranges, present, groups, term_groups: &self.term_groups };
+        let found = Found { hits, ranges: &ranges, present, groups, group_terms: &self.groups };
         let has = |t: usize| found.has(t);
-        // the rules the terms found can make fire, each with those of its
-        // terms that were found (an index into `ranges`), by rule and term
-        let mut candidates: Vec<(u32, u32)> = Vec::with_capacity(64);
-        for (i, &(term, _, _)) in ranges.iter().enumerate() {
-            candidates.extend(self.term_rules[term as usize].iter().map(|&r| (r, i as u32)));
+        // the rules that a term found is a trigger of, in order
+        let mut candidates: Vec<u32> = Vec::with_capacity(32);
+        for &(term, _, _) in &ranges {
+            candidates.extend_from_slice(&self.term_rules[term as usize]);
         }
         candidates.sort_unstable();
+        candidates.dedup();
         let mut by_indicator: Vec<IndicatorHit> = Vec::new();
-        for used in candidates.chunk_by(|a, b| a.0 == b.0) {
-            let r = used[0].0;
+        for r in candidates {
             let rule = &self.rules.rules[r as usize];
             if self.nots[r as usize].is_some_and(|g| found.group(g)) || !rule.applies_in(regions) {
                 continue;
@@ -604,7 +616,7 @@ impl Classifier {
                         id: rule.indicator.clone(),
                         score: 0.0,
                         rules: Vec::new(),
-                        matches: Vec::new(),
+                        matches: Vec::with_capacity(8),
                     });
                     by_indicator.len() - 1
                 }
@@ -612,10 +624,8 @@ impl Classifier {
             let hit = &mut by_indicator[idx];
             hit.score += rule.weight;
             hit.rules.push(rule.id.clone());
-            hit.matches
-                .reserve(used.iter().map(|&(_, i)| (ranges[i as usize].2 - ranges[i as usize].1) as usize).sum());
-            for &(_, i) in used {
-                let (t, from, to) = ranges[i as usize];
+            // the rule's terms that were found, each with its hits
+            found.each_found(&self.rule_terms[r as usize], |t, from, to| {
                 let term = &self.rules.terms[t as usize];
                 for h in &hits[from as usize..to as usize] {
                     let stream = &streams[h.field as usize];
@@ -628,7 +638,7 @@ impl Classifier {
                         end: last.end,
                     });
                 }
-            }
+            });
         }
         for hit in &mut by_indicator {
             hit.matches.sort_by(|a, b| (a.field, a.start, &a.rule).cmp(&(b.field, b.start, &b.rule)));
@@ -636,6 +646,50 @@ impl Classifier {
         }
         by_indicator.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         by_indicator
+    }
+}
+
+/// A set of terms as the words of a bitset over all terms that have any of
+/// them: (word, its bits), by word. The terms of a rule are numbered as it
+/// is read, so most sit in a few words, and the set meets the terms found
+/// in a report one word at a time.
+#[derive(Debug)]
+struct TermSet(Vec<(u32, u64)>);
+
+impl TermSet {
+    /// The set of `terms`, sorted.
+    fn new(terms: impl IntoIterator<Item = u32>) -> Self {
+        let mut words: Vec<(u32, u64)> = Vec::new();
+        for t in terms {
+            let (word, bit) = (t / 64, 1u64 << (t % 64));
+            match words.last_mut() {
+                Some((w, bits)) if *w == word => *bits |= bit,
+                last => {
+                    debug_assert!(last.is_none_or(|(w, _)| *w < word), "terms must be sorted");
+                    words.push((word, bit));
+                }
+            }
+        }
+        Self(words)
+    }
+}
+
+/// Terms of which one must be found for `expr` to hold, as few as this
+/// can tell: of an AND, its part with the fewest; of a NEAR, its smaller
+/// side. `None` when `expr` can hold without any term (`NOT x`). A rule is
+/// tried only when one of these is found: the big lists beside a rule's
+/// specific words (60–100 words of `massa OR warga OR …`) no longer make
+/// every rule that names them a candidate.
+fn triggers(expr: &Expr) -> Option<Vec<usize>> {
+    match expr {
+        Expr::Term(t) => Some(vec![*t]),
+        Expr::Or(v) => v.iter().try_fold(Vec::new(), |mut all, e| {
+            all.extend(triggers(e)?);
+            Some(all)
+        }),
+        Expr::And(v) => v.iter().filter_map(triggers).min_by_key(Vec::len),
+        Expr::Not(_) => None,
+        Expr::Near { left, right, .. } => Some(if left.len() <= right.len() { left.clone() } else { right.clone() }),
     }
 }
 
@@ -708,31 +762,53 @@ struct Found<'a> {
     present: Vec<u64>,
     /// One bit per group.
     groups: Vec<u64>,
-    term_groups: &'a [Vec<u32>],
+    /// The terms of each group.
+    group_terms: &'a [TermSet],
 }
 
 impl<'a> Found<'a> {
     fn has(&self, t: usize) -> &'a [Hit] {
-        if self.present[t / 64] & (1 << (t % 64)) == 0 {
-            return &[];
+        match self.range(t as u32) {
+            Some((from, to)) => &self.hits[from as usize..to as usize],
+            None => &[],
         }
-        match self.ranges.binary_search_by_key(&(t as u32), |r| r.0) {
-            Ok(i) => &self.hits[self.ranges[i].1 as usize..self.ranges[i].2 as usize],
-            Err(_) => &[],
+    }
+
+    /// Where the hits of term `t` are in `hits`, if it has any.
+    fn range(&self, t: u32) -> Option<(u32, u32)> {
+        if self.present[t as usize / 64] & (1 << (t % 64)) == 0 {
+            return None;
         }
+        let i = self.ranges.binary_search_by_key(&t, |r| r.0).ok()?;
+        Some((self.ranges[i].1, self.ranges[i].2))
     }
 
     fn group(&self, g: u32) -> bool {
         self.groups[g as usize / 64] & (1 << (g % 64)) != 0
     }
 
+    /// The terms of `terms` that were found, in order, each with where its
+    /// hits are.
+    fn each_found(&self, terms: &TermSet, mut f: impl FnMut(u32, u32, u32)) {
+        for &(word, mask) in &terms.0 {
+            let mut bits = self.present[word as usize] & mask;
+            while bits != 0 {
+                let t = word * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                if let Ok(i) = self.ranges.binary_search_by_key(&t, |r| r.0) {
+                    f(t, self.ranges[i].1, self.ranges[i].2);
+                }
+            }
+        }
+    }
+
     /// The hits of the terms of group `g`.
-    fn hits_of(&self, g: u32) -> impl Iterator<Item = &'a Hit> + 'a {
-        let (hits, term_groups) = (self.hits, self.term_groups);
-        self.ranges
-            .iter()
-            .filter(move |r| term_groups[r.0 as usize].contains(&g))
-            .flat_map(move |r| &hits[r.1 as usize..r.2 as usize])
+    fn hits_of(&self, g: u32) -> Vec<&'a Hit> {
+        let mut out = Vec::new();
+        self.each_found(&self.group_terms[g as usize], |_, from, to| {
+            out.extend(&self.hits[from as usize..to as usize]);
+        });
+        out
     }
 }
 
@@ -748,7 +824,7 @@ fn eval(cond: &Cond, found: &Found) -> bool {
             if !(found.group(*left) && found.group(*right)) {
                 return false;
             }
-            let (l, r): (Vec<&Hit>, Vec<&Hit>) = (found.hits_of(*left).collect(), found.hits_of(*right).collect());
+            let (l, r) = (found.hits_of(*left), found.hits_of(*right));
             if l.len() * r.len() <= FEW_PAIRS {
                 // the usual case: a handful of hits, every pair compared
                 l.iter().any(|a| r.iter().any(|b| close(a, b, *within)))
@@ -1616,6 +1692,53 @@ mod tests {
         assert!(c.classify(&r, datetime!(2026-11-29 10:00 UTC)).indicators.is_empty());
         r.title = Some("Khilafah".into());
         assert_eq!(c.classify(&r, datetime!(2026-11-29 10:00 UTC)).indicators[0].id.as_ref(), "ideologi");
+    }
+
+    #[test]
+    fn a_rule_is_tried_on_its_triggers_and_shows_every_term_found() {
+        let c = classifier(
+            r#"
+            [[rule]]
+            id = "bentrok"
+            indicator = "konflik_sosial"
+            match = '(massa OR warga OR pemuda) AND (bentrok OR tawuran) AND NOT latihan'
+            [[rule]]
+            id = "nested"
+            indicator = "demokrasi"
+            match = '(kampanye AND (calon OR caleg)) OR "politik uang"'
+            [[rule]]
+            id = "bare_not"
+            indicator = "ideologi"
+            match = '(khilafah AND baiat) OR NOT pancasila'
+            [[rule]]
+            id = "near"
+            indicator = "narkoba"
+            match = '(kurir OR bandar OR pengedar) NEAR/3 sabu'
+        "#,
+        );
+        let triggers_of = |i: usize| -> Option<Vec<String>> {
+            let Kind::Match(e) = &c.rules.rules[i].kind else { unreachable!() };
+            let mut t: Vec<String> = triggers(e)?.into_iter().map(|t| c.rules.terms[t].text.to_string()).collect();
+            t.sort();
+            Some(t)
+        };
+        // the smaller part of an AND, a NEAR's smaller side, an OR's parts together
+        assert_eq!(triggers_of(0).unwrap(), ["bentrok", "tawuran"]);
+        assert_eq!(triggers_of(1).unwrap(), ["kampanye", "politik uang"]);
+        assert_eq!(triggers_of(2), None, "NOT alone needs no term: every term it names is tried");
+        assert_eq!(triggers_of(3).unwrap(), ["sabu"]);
+        // a rule tried on its trigger shows the other terms found too
+        let r = c.classify(&report("Warga dan pemuda bentrok di pasar"), datetime!(2026-11-29 10:00 UTC));
+        let terms: Vec<&str> = r.indicators[0].matches.iter().map(|m| m.term.as_ref()).collect();
+        assert_eq!((r.indicators.len(), terms), (1, vec!["warga", "pemuda", "bentrok"]));
+        assert!(ids(&c, "Warga dan pemuda berkumpul di pasar").is_empty());
+        assert!(ids(&c, "Latihan: warga bentrok dalam simulasi").is_empty());
+        assert_eq!(ids(&c, "Caleg itu kampanye di desa"), ["demokrasi"]);
+        assert_eq!(ids(&c, "Dugaan politik uang di desa"), ["demokrasi"]);
+        assert_eq!(ids(&c, "Khilafah dan baiat dibahas, Pancasila ditolak"), ["ideologi"]);
+        assert!(ids(&c, "Khilafah dibahas, Pancasila dijunjung").is_empty());
+        assert_eq!(ids(&c, "Pengedar membawa sabu"), ["narkoba"]);
+        assert!(ids(&c, "Pengedar ditangkap di pelabuhan tanpa barang, sabu disita di tempat lain").is_empty());
     }
 
     #[test]
