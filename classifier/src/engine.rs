@@ -6,8 +6,9 @@
 //! each token of a report costs one hash lookup, and a small Aho–Corasick
 //! automaton for the few terms that start or end inside a token (`*isme`,
 //! `bentrok*`). A report's title and text are normalised into token streams
-//! (`" t1 t2 … "`), searched once each, and the hits are then weighed: rules
-//! are evaluated only when one of their terms occurred, and language is
+//! (`" t1 t2 … "`), searched once each, and the hits are then weighed: a rule
+//! is evaluated only when one of its triggers occurred (terms without one
+//! of which it cannot hold, [`triggers`]), and language is
 //! detected from marker words (`bahasa::language`), with whatlang only for
 //! texts that have none.
 
@@ -676,7 +677,8 @@ impl TermSet {
 
 /// Terms of which one must be found for `expr` to hold, as few as this
 /// can tell: of an AND, its part with the fewest; of a NEAR, its smaller
-/// side. `None` when `expr` can hold without any term (`NOT x`). A rule is
+/// side. `None` when `expr` can hold without any term (`(a AND b) OR NOT
+/// c`): such a rule is tried for every term it names, as before. A rule is
 /// tried only when one of these is found: the big lists beside a rule's
 /// specific words (60–100 words of `massa OR warga OR …`) no longer make
 /// every rule that names them a candidate.
@@ -1725,7 +1727,7 @@ mod tests {
         // the smaller part of an AND, a NEAR's smaller side, an OR's parts together
         assert_eq!(triggers_of(0).unwrap(), ["bentrok", "tawuran"]);
         assert_eq!(triggers_of(1).unwrap(), ["kampanye", "politik uang"]);
-        assert_eq!(triggers_of(2), None, "NOT alone needs no term: every term it names is tried");
+        assert_eq!(triggers_of(2), None, "an OR with a bare NOT can hold without any term");
         assert_eq!(triggers_of(3).unwrap(), ["sabu"]);
         // a rule tried on its trigger shows the other terms found too
         let r = c.classify(&report("Warga dan pemuda bentrok di pasar"), datetime!(2026-11-29 10:00 UTC));
@@ -1736,9 +1738,72 @@ mod tests {
         assert_eq!(ids(&c, "Caleg itu kampanye di desa"), ["demokrasi"]);
         assert_eq!(ids(&c, "Dugaan politik uang di desa"), ["demokrasi"]);
         assert_eq!(ids(&c, "Khilafah dan baiat dibahas, Pancasila ditolak"), ["ideologi"]);
+        // tried on a term of the AND alone, and holding by its NOT
+        assert_eq!(ids(&c, "Baiat dibahas"), ["ideologi"]);
         assert!(ids(&c, "Khilafah dibahas, Pancasila dijunjung").is_empty());
         assert_eq!(ids(&c, "Pengedar membawa sabu"), ["narkoba"]);
         assert!(ids(&c, "Pengedar ditangkap di pelabuhan tanpa barang, sabu disita di tempat lain").is_empty());
+    }
+
+    /// Random expressions of every shape the language allows (AND, OR, NOT
+    /// at any depth, NEAR of groups), each classified with the rules tried
+    /// on their triggers and with every rule tried on every term of it that
+    /// is found, as before triggers: the verdicts must be the same.
+    #[test]
+    fn triggers_give_the_verdicts_of_trying_every_rule_on_every_term() {
+        const WORDS: [&str; 7] = ["alfa", "beta", "gama", "delta", "eko", "foxi", "golf"];
+        fn expr(rng: &mut fastrand::Rng, depth: u32) -> String {
+            let word = |rng: &mut fastrand::Rng| WORDS[rng.usize(..WORDS.len())].to_owned();
+            let group = |rng: &mut fastrand::Rng| match rng.usize(..3) {
+                0 => word(rng),
+                _ => format!("({} OR {})", word(rng), word(rng)),
+            };
+            match if depth == 0 { 0 } else { rng.usize(..6) } {
+                0 => word(rng),
+                1 => format!("({} AND {})", expr(rng, depth - 1), expr(rng, depth - 1)),
+                2 => format!("({} OR {})", expr(rng, depth - 1), expr(rng, depth - 1)),
+                3 => format!("({} AND NOT {})", expr(rng, depth - 1), expr(rng, depth - 1)),
+                4 => format!("({} OR NOT {})", expr(rng, depth - 1), expr(rng, depth - 1)),
+                _ => format!("{} NEAR/{} {}", group(rng), rng.usize(0..3), group(rng)),
+            }
+        }
+        let mut rng = fastrand::Rng::with_seed(17);
+        let mut tried = 0;
+        while tried < 100 {
+            let src: String = (0..5)
+                .map(|i| {
+                    let indicator = ["narkoba", "demokrasi", "ideologi"][i % 3];
+                    format!("[[rule]]\nid = \"r{i}\"\nindicator = \"{indicator}\"\nmatch = '{}'\n", expr(&mut rng, 3))
+                })
+                .collect();
+            let Ok(rules) = RuleSet::parse(&[("t.toml", &src)]) else { continue };
+            tried += 1;
+            let fast = Classifier::new(rules.clone());
+            let mut every = Classifier::new(rules);
+            // as before triggers: a rule on every term of it that is found
+            every.term_rules = vec![Vec::new(); every.rules.terms.len()];
+            for (r, rule) in every.rules.rules.iter().enumerate() {
+                let Kind::Match(e) = &rule.kind else { unreachable!() };
+                let mut terms = Vec::new();
+                e.positive_terms(&mut terms);
+                terms.sort_unstable();
+                terms.dedup();
+                terms.into_iter().for_each(|t| every.term_rules[t].push(r as u32));
+            }
+            for _ in 0..40 {
+                // the words, and now and then a filler word or a full stop
+                let text: Vec<&str> = (0..rng.usize(1..9))
+                    .map(|_| match rng.usize(..10) {
+                        0 => "dan",
+                        1 => ".",
+                        _ => WORDS[rng.usize(..WORDS.len())],
+                    })
+                    .collect();
+                let r = report(&text.join(" "));
+                let at = datetime!(2026-11-29 10:00 UTC);
+                assert_eq!(fast.classify(&r, at), every.classify(&r, at), "rules:\n{src}\ntext: {}", r.text);
+            }
+        }
     }
 
     #[test]
