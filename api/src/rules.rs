@@ -329,7 +329,8 @@ pub struct RuleHistory {
 /// is the record of them. Removals leave no author on the topic; theirs is
 /// taken from the audit log.
 async fn versions(state: &AppState, id: &str) -> Result<Vec<RuleVersion>, ApiError> {
-    let (records, _) = state.bus.catch_up(Topic::Rules).await?;
+    // a request is answered 503 at once rather than wait for the broker
+    let (records, _) = state.bus.catch_up_within(Topic::Rules, std::time::Duration::ZERO).await?;
     let mut removals = state
         .accounts
         .audit

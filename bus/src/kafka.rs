@@ -869,4 +869,39 @@ mod tests {
         // nothing left to read: nothing to end
         assert!(holes.look(start + s(200), &[], &HashMap::new()).is_empty());
     }
+
+    /// A replay to the end that its broker fails is begun again once the
+    /// broker answers, not given up (seen: "all broker connections are down"
+    /// while the broker was frozen for 40 s, and a catch-up that failed).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_catch_up_waits_for_a_lost_broker() {
+        let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+        let config = KafkaConfig {
+            brokers: cluster.bootstrap_servers(),
+            topic_prefix: "lost.".into(),
+            partitions: 1,
+            replication_factor: 1,
+            session_timeout: Duration::from_secs(6),
+            produce_timeout: Duration::from_secs(1),
+            properties: BTreeMap::from([("reconnect.backoff.max.ms".into(), "200".into())]),
+        };
+        // the mock cluster makes no topics on request
+        cluster.create_topic(&config.topic(Topic::Windows), 1, 1).unwrap();
+        let producer = Arc::new(std::sync::RwLock::new(KafkaBus::producer(&config).unwrap()));
+        let bus = crate::Bus::Kafka(KafkaBus { config: Arc::new(config), producer, last_repair: Arc::default() });
+        for payload in [b"a", b"b"] {
+            bus.publish(Topic::Windows, "k", payload).await.unwrap();
+        }
+        cluster.broker_down(1).unwrap();
+        // asked with no patience (an HTTP request), it fails at once
+        let now = bus.catch_up_within(Topic::Windows, Duration::ZERO).await;
+        assert!(matches!(now, Err(crate::Error::Unavailable(_))), "{:?}", now.map(|(r, _)| r.len()));
+        let replay = tokio::spawn(async move { bus.catch_up(Topic::Windows).await.map(|(records, _)| records.len()) });
+        // several of the replay's one-second waits for the broker
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(!replay.is_finished(), "the catch-up gave up: {:?}", replay.await.unwrap());
+        cluster.broker_up(1).unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(60), replay).await;
+        assert_eq!(read.expect("the catch-up did not end after the broker came back").unwrap().unwrap(), 2);
+    }
 }

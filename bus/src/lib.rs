@@ -24,6 +24,11 @@ pub use contain::{contain, contain_async, panic_cause};
 pub use kafka::KafkaConfig;
 pub use topic::Topic;
 
+/// How long [`Bus::catch_up`] keeps beginning again a replay that the
+/// broker fails, from the first failure; after it the caller's own retry
+/// (a stage's supervisor) takes over.
+pub const REPLAY_PATIENCE: Duration = Duration::from_secs(120);
+
 /// Errors of the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -242,7 +247,41 @@ impl Bus {
     /// log's length when the replay began; over Kafka, the end of every
     /// partition as a fetch made after the replay began finds it, or a hole
     /// at its end (see [`Subscription::at_end`]).
+    ///
+    /// Over Kafka, a replay the broker fails (all its connections lost, say,
+    /// while it is frozen or restarting) is begun again, with a growing pause,
+    /// for up to [`REPLAY_PATIENCE`] after the first failure: a replay can
+    /// always be repeated, and its consumer is not kept across the outage
+    /// (librdkafka 2.12 was seen to crash on a fetch answer from a restarted
+    /// tansu that had lost its topics). A wrong setting or a closed bus still
+    /// fails at once.
     pub async fn catch_up(&self, topic: Topic) -> Result<(Vec<Record>, Subscription)> {
+        self.catch_up_within(topic, REPLAY_PATIENCE).await
+    }
+
+    /// [`Bus::catch_up`], beginning a failed replay again only within
+    /// `patience` of the first failure: an HTTP request asks with none.
+    pub async fn catch_up_within(&self, topic: Topic, patience: Duration) -> Result<(Vec<Record>, Subscription)> {
+        let mut pause = Duration::from_millis(500);
+        let mut failed: Option<std::time::Instant> = None;
+        loop {
+            match self.catch_up_once(topic).await {
+                Err(e)
+                    if matches!(self, Bus::Kafka(_))
+                        && e.retry() == Retry::Later
+                        && failed.get_or_insert_with(std::time::Instant::now).elapsed() + pause <= patience =>
+                {
+                    tracing::warn!(topic = ?topic, error = %e, ?pause, "a replay failed; beginning it again");
+                    metrics::counter!("kentongan_bus_replay_restarts_total", "topic" => topic.name()).increment(1);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn catch_up_once(&self, topic: Topic) -> Result<(Vec<Record>, Subscription)> {
         let mut sub = self.replay(topic).await?;
         let mut records = Vec::new();
         let started = std::time::Instant::now();
