@@ -71,6 +71,12 @@ pub const METRICS: &[Metric] = {
             "partitions a replay took as read to their end at a hole, by topic: for 30 s the broker answered with \
              nothing while counting records beyond (records it counts but does not serve)",
         ),
+        m(
+            "kentongan_bus_replay_restarts_total",
+            Counter,
+            "replays to a topic's end begun again after the broker failed them (all its connections lost, say), by \
+             topic",
+        ),
         m("kentongan_bus_embedded_commit_seconds", Histogram, "time to make a write to the embedded log durable"),
         // supervision
         m("kentongan_stage_restarts_total", Counter, "stages restarted after an error or a panic, by stage"),

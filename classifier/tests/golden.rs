@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind20.jsonl`: 3,173 more for issue 14, on the
+//! - `blind2.jsonl` to `blind21.jsonl`: 3,373 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind20` was written after a round of rule changes
+//!   Each of `blind3` to `blind21` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -42,7 +42,7 @@ const KNOWN: [(&str, &str); 2] = [
     ("b081", "a group digging up a grave also reads as mob violence"),
 ];
 
-const FILES: [(&str, &str); 22] = [
+const FILES: [(&str, &str); 23] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -65,6 +65,7 @@ const FILES: [(&str, &str); 22] = [
     ("blind18.jsonl", include_str!("data/blind18.jsonl")),
     ("blind19.jsonl", include_str!("data/blind19.jsonl")),
     ("blind20.jsonl", include_str!("data/blind20.jsonl")),
+    ("blind21.jsonl", include_str!("data/blind21.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -243,7 +244,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 19] = [
+const FLOORS: [(&str, f64); 20] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -262,7 +263,8 @@ const FLOORS: [(&str, f64); 19] = [
     ("blind17.jsonl", 0.99),
     ("blind18.jsonl", 0.91),
     ("blind19.jsonl", 0.95),
-    ("blind20.jsonl", 0.92),
+    ("blind20.jsonl", 0.98),
+    ("blind21.jsonl", 0.93),
 ];
 
 #[test]
