@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind21.jsonl`: 3,373 more for issue 14, on the
+//! - `blind2.jsonl` to `blind22.jsonl`: 3,573 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind21` was written after a round of rule changes
+//!   Each of `blind3` to `blind22` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -37,12 +37,9 @@ struct Labelled {
 
 /// Reports the pack gets wrong on purpose rather than by a rule fitted to
 /// them, with why. Keep this list short and honest.
-const KNOWN: [(&str, &str); 2] = [
-    ("h124", "accusing a candidate of PKI descent also tags ideologi"),
-    ("b081", "a group digging up a grave also reads as mob violence"),
-];
+const KNOWN: [(&str, &str); 1] = [("b081", "a group digging up a grave also reads as mob violence")];
 
-const FILES: [(&str, &str); 23] = [
+const FILES: [(&str, &str); 24] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -66,6 +63,7 @@ const FILES: [(&str, &str); 23] = [
     ("blind19.jsonl", include_str!("data/blind19.jsonl")),
     ("blind20.jsonl", include_str!("data/blind20.jsonl")),
     ("blind21.jsonl", include_str!("data/blind21.jsonl")),
+    ("blind22.jsonl", include_str!("data/blind22.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -244,7 +242,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 20] = [
+const FLOORS: [(&str, f64); 21] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -264,7 +262,8 @@ const FLOORS: [(&str, f64); 20] = [
     ("blind18.jsonl", 0.91),
     ("blind19.jsonl", 0.95),
     ("blind20.jsonl", 0.98),
-    ("blind21.jsonl", 0.93),
+    ("blind21.jsonl", 0.98),
+    ("blind22.jsonl", 0.94),
 ];
 
 #[test]
