@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind22.jsonl`: 3,573 more for issue 14, on the
+//! - `blind2.jsonl` to `blind23.jsonl`: 3,773 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind22` was written after a round of rule changes
+//!   Each of `blind3` to `blind23` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -39,7 +39,7 @@ struct Labelled {
 /// them, with why. Keep this list short and honest.
 const KNOWN: [(&str, &str); 1] = [("b081", "a group digging up a grave also reads as mob violence")];
 
-const FILES: [(&str, &str); 24] = [
+const FILES: [(&str, &str); 25] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -64,6 +64,7 @@ const FILES: [(&str, &str); 24] = [
     ("blind20.jsonl", include_str!("data/blind20.jsonl")),
     ("blind21.jsonl", include_str!("data/blind21.jsonl")),
     ("blind22.jsonl", include_str!("data/blind22.jsonl")),
+    ("blind23.jsonl", include_str!("data/blind23.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -242,7 +243,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 21] = [
+const FLOORS: [(&str, f64); 22] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -263,7 +264,8 @@ const FLOORS: [(&str, f64); 21] = [
     ("blind19.jsonl", 0.95),
     ("blind20.jsonl", 0.98),
     ("blind21.jsonl", 0.98),
-    ("blind22.jsonl", 0.94),
+    ("blind22.jsonl", 0.99),
+    ("blind23.jsonl", 0.92),
 ];
 
 #[test]
