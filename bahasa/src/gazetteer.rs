@@ -44,8 +44,13 @@ pub enum Form {
     /// The bare name (`palu`): needs a capital or a locative before it.
     Bare,
     /// A district's one-word name (`Kuta`): needs a capital, not at the start
-    /// of a sentence, after a locative (`di Kuta`), and must be unique.
+    /// of a sentence, after a locative (`di Kuta`), and must be unique; or,
+    /// without the locative, a region named in the same text that holds it
+    /// (`Karawaci, Tangerang`): see [`Found::weak`].
     BareDistrict,
+    /// A name of one word in the data written as two (`Kramatjati` as
+    /// `Kramat Jati`): every word needs a capital.
+    Split,
 }
 
 /// One name of one region, as folded words.
@@ -81,13 +86,16 @@ pub fn gazetteer() -> &'static [Entry] {
 
 fn build() -> Vec<Entry> {
     let mut map: std::collections::HashMap<(Vec<String>, Form), BTreeSet<RegionCode>> = Default::default();
-    let mut districts: std::collections::HashMap<Vec<String>, BTreeSet<RegionCode>> = Default::default();
+    // every district of a name, and the forms it is searched in
+    let mut districts: std::collections::HashMap<Vec<String>, (BTreeSet<RegionCode>, BTreeSet<Form>)> =
+        Default::default();
     let mut add = |words: Vec<String>, code: &RegionCode, form: Form| {
         if words.is_empty() {
             return;
         }
         map.entry((words, form)).or_default().insert(code.clone());
     };
+    let pieces = pieces();
     for region in model::regions().iter() {
         let code = &region.code;
         let name = region.name.as_str();
@@ -108,28 +116,34 @@ fn build() -> Vec<Entry> {
                 .find_map(|(k, p)| name.strip_prefix(p).map(|b| (*k, b)))
                 .unwrap_or(("", name));
                 add(words_of(name), code, Form::Typed);
-                if kind == "kabupaten" {
-                    add(words_of(&format!("kab {base}")), code, Form::Typed);
-                    add(words_of(&format!("kabupaten {base}")), code, Form::Typed);
-                    add(words_of(&format!("{base} regency")), code, Form::Typed);
-                } else if kind == "kota" {
-                    add(words_of(&format!("kota {base}")), code, Form::Typed);
-                    add(words_of(&format!("{base} city")), code, Form::Typed);
+                for (words, form) in spellings(base, &pieces) {
+                    let base = words.join(" ");
+                    if kind == "kabupaten" {
+                        add(words_of(&format!("kab {base}")), code, Form::Typed);
+                        add(words_of(&format!("kabupaten {base}")), code, Form::Typed);
+                        add(words_of(&format!("{base} regency")), code, Form::Typed);
+                        add(words_of(&format!("regency of {base}")), code, Form::Typed);
+                    } else if kind == "kota" {
+                        add(words_of(&format!("kota {base}")), code, Form::Typed);
+                        add(words_of(&format!("{base} city")), code, Form::Typed);
+                        add(words_of(&format!("city of {base}")), code, Form::Typed);
+                        // as police and offices of a city write it: `Polres Mojokerto Kota`
+                        add(words_of(&format!("{base} kota")), code, Form::Typed);
+                    }
+                    add(words, code, if form == Form::BareDistrict { Form::Bare } else { form });
                 }
-                add(words_of(base), code, Form::Bare);
                 // as English wire reports write it: `Central Maluku`, `South Sorong`
                 if let Some(english) = in_english(base) {
                     add(words_of(&english), code, Form::Bare);
                 }
             }
             RegionLevel::District => {
-                let w = words_of(name);
-                if w.is_empty() {
-                    continue;
+                for (w, form) in spellings(name, &pieces) {
+                    let (codes, forms) = districts.entry(w.clone()).or_default();
+                    codes.insert(code.clone());
+                    forms.insert(form);
+                    add(w, code, form);
                 }
-                districts.entry(w.clone()).or_default().insert(code.clone());
-                let form = if w.len() >= 2 { Form::Bare } else { Form::BareDistrict };
-                add(w, code, form);
             }
             RegionLevel::Village => {}
         }
@@ -149,10 +163,10 @@ fn build() -> Vec<Entry> {
         .collect();
     let index: std::collections::HashMap<(Vec<String>, Form), usize> =
         entries.iter().enumerate().map(|(i, e)| ((e.words.clone(), e.form), i)).collect();
-    for (words, codes) in districts {
-        let form = if words.len() >= 2 { Form::Bare } else { Form::BareDistrict };
-        let bare = index[&(words.clone(), form)];
-        entries[bare].typed = Some(entries.len() as u32);
+    for (words, (codes, forms)) in districts {
+        for form in forms {
+            entries[index[&(words.clone(), form)]].typed = Some(entries.len() as u32);
+        }
         entries.push(Entry {
             words: std::iter::once(DISTRICT_WORDS[0].to_owned()).chain(words).collect(),
             codes: codes.into_iter().collect(),
@@ -163,6 +177,64 @@ fn build() -> Vec<Entry> {
     }
     entries
 }
+
+/// The words of region names written as several words, at every level
+/// (villages too), of three letters or more: what a name of one word may be
+/// written as when split ([`spellings`]).
+fn pieces() -> rustc_hash::FxHashSet<String> {
+    // the names are ASCII but for a few, which a split needs not serve
+    model::regions()
+        .iter()
+        .filter(|r| r.name.contains(' '))
+        .flat_map(|r| r.name.split(' '))
+        .filter(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// The ways a name of a regency or a district (as `words`) is written, and
+/// the form each is searched in: as the data has it, with its closing number
+/// in words, Roman or Arabic numerals (`Ilir Timur II`), a name of two words
+/// also joined (`Tanjung Pinang` as `Tanjungpinang`, a name of one word),
+/// and a name of one word also split in two where both halves are words of
+/// other names, of four letters and three at least (`Kramatjati` as `Kramat
+/// Jati`).
+fn spellings(name: &str, pieces: &rustc_hash::FxHashSet<String>) -> Vec<(Vec<String>, Form)> {
+    let words = words_of(name);
+    let one_word = |w: &[String]| if w.len() >= 2 { Form::Bare } else { Form::BareDistrict };
+    let mut out = Vec::with_capacity(3);
+    // `Ilir Timur Dua` is written `Ilir Timur II` and `Ilir Timur 2`, and
+    // `Banyuasin I` `Banyuasin Satu` (the numeral as written: folding squeezes `III` to `i`)
+    let written = name.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default().to_lowercase();
+    if let [rest @ .., last] = words.as_slice()
+        && !rest.is_empty()
+        && let Some(number) = NUMBERS.iter().find(|n| n.contains(&written.as_str()))
+    {
+        out.extend(
+            number
+                .iter()
+                .filter(|n| **n != written && **n != last)
+                .map(|n| (rest.iter().cloned().chain([(*n).to_owned()]).collect(), Form::Bare)),
+        );
+    }
+    match words.as_slice() {
+        [a, b] => out.push((vec![format!("{a}{b}")], Form::BareDistrict)),
+        [one] => out.extend(
+            one.char_indices()
+                .map(|(i, _)| one.split_at(i))
+                .filter(|(a, b)| a.len() >= 4 && b.len() >= 3 && pieces.contains(*a) && pieces.contains(*b))
+                .map(|(a, b)| (vec![a.to_owned(), b.to_owned()], Form::Split)),
+        ),
+        _ => {}
+    }
+    let form = one_word(&words);
+    out.insert(0, (words, form));
+    out
+}
+
+/// The numbers that end some names of districts, as words, in Roman and in
+/// Arabic numerals.
+const NUMBERS: [[&str; 3]; 4] = [["satu", "i", "1"], ["dua", "ii", "2"], ["tiga", "iii", "3"], ["empat", "iv", "4"]];
 
 /// The English name of a regency named after a direction (`Maluku Tengah`
 /// is `Central Maluku`), if it is one.
@@ -180,11 +252,14 @@ fn in_english(base: &str) -> Option<String> {
     DIRECTIONS.iter().find_map(|(suffix, english)| base.strip_suffix(suffix).map(|rest| format!("{english} {rest}")))
 }
 
-const LOCATIVES: [&str; 6] = ["di", "ke", "dari", "wilayah", "kawasan", "daerah"];
+/// Words after which a capitalised name is a place: Indonesian (`perairan
+/// Sebatik` too), Javanese (`neng Dolopo`) and English (`in Wamena`).
+const LOCATIVES: [&str; 12] =
+    ["di", "ke", "dari", "wilayah", "kawasan", "daerah", "perairan", "neng", "ning", "nang", "in", "near"];
 
 /// Words that make what follows the name of a street, a building or a
 /// neighbourhood (`Jalan Raya Bogor`, `Kampung Ambon`), not of the region.
-const NOT_A_REGION_AFTER: [&str; 28] = [
+const NOT_A_REGION_AFTER: [&str; 31] = [
     "jalan",
     "jl",
     "jln",
@@ -211,22 +286,39 @@ const NOT_A_REGION_AFTER: [&str; 28] = [
     "batu",
     // `Selat Malaka` is a strait, not Kabupaten Malaka
     "selat",
-    // a slogan or a name of something else: `referendum Papua`, `Republik Maluku Selatan`
+    // a slogan or a name of something else: `referendum Papua`, `Republik
+    // Maluku Selatan`, `deklarasi kemerdekaan Papua`
     "referendum",
     "republik",
+    "kemerdekaan",
+    // `Kongres Rakyat Papua`, `bangsa Papua`: a movement's words for a people
+    "rakyat",
+    "bangsa",
     // where someone comes from, not where it happens: `mahasiswa asal Papua`
     "asal",
 ];
 
+/// Words that make the name after them a village's. A district's name
+/// split in two is taken only where no village word comes before it: many
+/// villages elsewhere bear such names (`Desa Tanjung Anom`).
+const VILLAGE_WORDS: [&str; 8] = ["desa", "kelurahan", "kel", "dusun", "dukuh", "gampong", "nagari", "jorong"];
+
 /// Words that make the name before them part of another name or a slogan:
 /// `Papua Nugini` and `Papua New Guinea` are a country, `Papua merdeka` a
-/// separatist slogan rather than a report about the province.
-const NOT_A_REGION_BEFORE: [&str; 3] = ["nugini", "new", "merdeka"];
+/// separatist slogan, and the `West Papua National Liberation Army` or
+/// `West Papua separatists` a group, rather than a report about the province.
+const NOT_A_REGION_BEFORE: [&str; 7] =
+    ["nugini", "new", "merdeka", "national", "separatist", "separatists", "independence"];
 
 /// Region names that are also everyday words (`padang` a field, `serang`
-/// attack, `tegal` a dry field): without a capital they are words, even after `di`.
-const COMMON_WORDS: [&str; 10] =
-    ["padang", "batu", "palu", "malang", "banjar", "tegal", "serang", "pati", "kota", "puncak"];
+/// attack, `tegal` a dry field, `lombok` a chilli, `candi` a temple, `batang`
+/// a stick, `buru` to hunt, `landak` a porcupine): without
+/// a capital they are words, even after `di`, and a district of such a name
+/// is taken only typed (`Candi Borobudur` is no district).
+const COMMON_WORDS: [&str; 17] = [
+    "padang", "batu", "palu", "malang", "banjar", "tegal", "serang", "pati", "kota", "puncak", "lombok", "candi",
+    "batang", "buru", "landak", "ketapang", "kuningan",
+];
 
 /// Offices that say which of a city and a regency of one name is meant:
 /// `Bupati Bima` heads Kabupaten Bima, `Wali Kota Bima` Kota Bima.
@@ -241,32 +333,79 @@ fn sentence_start(text: &str, at: usize) -> bool {
     }
 }
 
-/// Whether a match of `entry` over tokens `first..=last` of `stream` (made
-/// from `text`) counts.
-pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> bool {
+/// How a match names a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// It does not.
+    None,
+    /// Only if a region named in the same text holds it: a capitalised
+    /// district name with no locative (`Sugapa, Intan Jaya`).
+    Weak,
+    /// It does.
+    Strong,
+}
+
+/// How a match of `entry` over tokens `first..=last` of `stream` (made from
+/// `text`) names a place.
+pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> Evidence {
     let token = &stream.tokens[first];
     let before = |n: usize| first.checked_sub(n).map(|i| stream.word(i));
+    // the word just before, when nothing but spaces parts them (`Stadion
+    // Harapan Bangsa, Banda Aceh`: `bangsa` is not before `Banda Aceh`)
+    let joined_to = |words: &[&str]| {
+        first > 0
+            && words.contains(&stream.word(first - 1))
+            && text[stream.tokens[first - 1].end..token.start].chars().all(char::is_whitespace)
+    };
     // each test is made only when the form needs it, the cheapest first
     let after_locative = || before(1).is_some_and(|p| LOCATIVES.contains(&p));
     // `Jalan Bogor`, and `Jalan Raya Bogor`
     let inside_a_name = || {
-        before(1).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p))
+        joined_to(&NOT_A_REGION_AFTER)
             || (before(1) == Some("raya") && before(2).is_some_and(|p| NOT_A_REGION_AFTER.contains(&p)))
             || (last + 1 < stream.tokens.len() && NOT_A_REGION_BEFORE.contains(&stream.word(last + 1)))
     };
     let capital = || token.capitalized && !sentence_start(text, token.start);
     let common = || last == first && COMMON_WORDS.contains(&stream.word(first));
+    let strong = |yes: bool| if yes { Evidence::Strong } else { Evidence::None };
     match entry.form {
-        Form::Typed => true,
-        Form::Alias => {
-            (token.capitalized || entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4) && !inside_a_name()
-        }
+        Form::Typed => Evidence::Strong,
+        Form::Alias => strong(
+            (token.capitalized || (entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 && !common()))
+                && !inside_a_name(),
+        ),
         // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
-        Form::Bare => {
+        Form::Bare => strong(
             ((after_locative() && !common()) || if last > first { token.capitalized } else { capital() })
-                && !inside_a_name()
+                && !inside_a_name(),
+        ),
+        Form::BareDistrict if capital() && !common() && !inside_a_name() => {
+            if after_locative() {
+                Evidence::Strong
+            } else {
+                Evidence::Weak
+            }
         }
-        Form::BareDistrict => capital() && after_locative() && !common() && !inside_a_name(),
+        Form::BareDistrict => Evidence::None,
+        Form::Split => strong(
+            stream.tokens[first..=last].iter().all(|t| t.capitalized) && !inside_a_name() && !joined_to(&VILLAGE_WORDS),
+        ),
+    }
+}
+
+/// The tokens the typed name of a district spans, when a district word
+/// comes with its bare name at `first..=last`: before it (`Kecamatan
+/// Tatanga`, `Kec. Tatanga`, `Distrik Kurulu`) or, in English, after it
+/// (`Tatanga district`, `Tapung sub-district`).
+pub fn typed_span(stream: &Stream, first: usize, last: usize) -> Option<(usize, usize)> {
+    if first > 0 && DISTRICT_WORDS.contains(&stream.word(first - 1)) {
+        return Some((first - 1, last));
+    }
+    let after = |n: usize| (last + n < stream.tokens.len()).then(|| stream.word(last + n));
+    match after(1)? {
+        "district" | "subdistrict" => Some((first, last + 1)),
+        "sub" if after(2) == Some("district") => Some((first, last + 2)),
+        _ => None,
     }
 }
 
@@ -316,6 +455,8 @@ pub fn dateline(text: &str) -> Option<usize> {
 pub struct Found<'a> {
     pub codes: &'a [RegionCode],
     pub form: Form,
+    /// Taken only inside a region named in the same text ([`Evidence::Weak`]).
+    pub weak: bool,
 }
 
 /// The names found in one field (`stream`, made from `text`) that count,
@@ -333,22 +474,36 @@ pub fn found_in<'g>(
     out: &mut Vec<Found<'g>>,
 ) {
     let at_dateline = |first: usize, last: usize| first == 0 && dateline == Some(stream.tokens[last].end);
-    let mut accepted: Vec<(usize, usize, &Entry)> = Vec::with_capacity(places.len());
-    accepted.extend(
-        places
-            .iter()
-            .map(|(entry, first, last)| (*first, *last, &gazetteer[*entry as usize]))
-            .filter(|(first, last, e)| at_dateline(*first, *last) || accept(e, stream, text, *first, *last)),
-    );
+    let mut accepted: Vec<(usize, usize, &Entry, Evidence)> = Vec::with_capacity(places.len());
+    accepted.extend(places.iter().map(|(entry, first, last)| (*first, *last, &gazetteer[*entry as usize])).filter_map(
+        |(first, last, e)| {
+            let evidence =
+                if at_dateline(first, last) { Evidence::Strong } else { accept(e, stream, text, first, last) };
+            (evidence != Evidence::None).then_some((first, last, e, evidence))
+        },
+    ));
     accepted.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.2.form.cmp(&b.2.form)));
-    let mut kept: Vec<(usize, usize)> = Vec::with_capacity(accepted.len());
-    for (first, last, e) in accepted {
-        if kept.iter().any(|(f, l)| *f <= first && last <= *l) {
+    let mut kept: Vec<(usize, usize, Found)> = Vec::with_capacity(accepted.len());
+    for (first, last, e, evidence) in accepted {
+        if kept.iter().any(|(f, l, _)| *f <= first && last <= *l) {
             continue;
         }
-        kept.push((first, last));
-        out.push(Found { codes: office(e, first.checked_sub(1).map(|i| stream.word(i))), form: e.form });
+        let before = first.checked_sub(1).map(|i| stream.word(i));
+        kept.push((first, last, Found { codes: office(e, before), form: e.form, weak: evidence == Evidence::Weak }));
     }
+    // an address runs from the smaller place to the larger: in `Manggarai,
+    // Kecamatan Tebet`, a bare name before a typed one that neither holds
+    // nor lies in it is a smaller place of the same name
+    let smaller_place = |(_, last, f): &(usize, usize, Found)| {
+        f.form != Form::Typed
+            && kept.iter().any(|(next, _, typed)| {
+                *next == last + 1
+                    && typed.form == Form::Typed
+                    && text[stream.tokens[*last].end..stream.tokens[*next].start].trim() == ","
+                    && !f.codes.iter().any(|a| typed.codes.iter().any(|b| a.is_within(b) || b.is_within(a)))
+            })
+    };
+    out.extend(kept.iter().filter(|k| !smaller_place(k)).map(|(_, _, f)| *f));
 }
 
 /// The regions of `entry` that the word before it leaves: the regency after
@@ -366,44 +521,34 @@ fn office<'g>(entry: &'g Entry, before: Option<&str>) -> &'g [RegionCode] {
     }
 }
 
+/// Provinces made in 2022 out of an older one, which people still name the
+/// new ones by: `Papua` holds Papua Selatan, Papua Tengah and Papua
+/// Pegunungan as they write it (`Wamena, Papua`), and `Papua Barat` holds
+/// Papua Barat Daya.
+const SPLIT_FROM: [(&str, &[&str]); 2] = [("91", &["93", "94", "95"]), ("92", &["96"])];
+
 /// The regions named, most specific first (a region that contains another
 /// found region is dropped). `context` is the report's own region: names
 /// outside it are dropped, and when none is left the result is the context.
 ///
-/// An ambiguous name becomes its region inside a certain one (the context,
-/// or a name with one region; a district counts as its regency, so `Palu
-/// Barat` makes `Tatanga` the one of Kota Palu), else, when it is typed or
-/// names a regency, what its regions share (`Bandung` alone is Jawa Barat);
-/// a bare name of several districts is not taken without such a region.
+/// A name of districts that is weak or shared by several (`Tatanga`,
+/// `Ciawi`) becomes the one inside a region named with certainty (the
+/// context, or a name with one region), or else inside a regency or city
+/// of a name they share (`Karawaci, Tangerang`: Kota Tangerang's); a weak
+/// one is dropped otherwise, and a bare one is not taken without such a
+/// region. Then any other ambiguous name becomes its region inside a
+/// certain one or a district just taken (a district counts as its regency,
+/// so `Palu Barat` makes `Tatanga` the one of Kota Palu), else the one
+/// regency or city among districts ([`one_regency`]), else what its
+/// regions share (`Bandung` alone is Jawa Barat).
 pub fn resolve(found: &[Found], context: Option<&RegionCode>) -> Vec<RegionCode> {
-    // the certain regions at regency level (a province as it is), as the
-    // first characters of their codes: `72.71.06` is within `72.71`
-    let areas: Vec<&str> = found
-        .iter()
-        .filter(|f| f.codes.len() == 1)
-        .map(|f| &f.codes[0])
-        .chain(context)
-        .map(|c| &c.as_str()[..c.as_str().len().min(REGENCY_CODE_LEN)])
-        .collect();
-    let mut out: Vec<RegionCode> = Vec::new();
-    for f in found {
-        let chosen = if let [one] = f.codes {
-            Some(one.clone())
-        } else {
-            let inside: Vec<&RegionCode> = f
-                .codes
-                .iter()
-                .filter(|c| areas.iter().any(|a| code_within(c.as_str(), a) || code_within(a, c.as_str())))
-                .collect();
-            let bare_districts = matches!(f.form, Form::Bare | Form::BareDistrict)
-                && f.codes.iter().all(|c| c.level() == RegionLevel::District);
-            match inside.as_slice() {
-                [one] => Some((*one).clone()),
-                _ if bare_districts => None,
-                _ => common_ancestor(f.codes),
-            }
-        };
-        out.extend(chosen);
+    let settled = |f: &Found| !f.weak && f.codes.len() == 1;
+    let mut out: Vec<RegionCode> = Vec::with_capacity(found.len());
+    // most texts name only places of one region each
+    if found.iter().all(settled) {
+        out.extend(found.iter().map(|f| f.codes[0].clone()));
+    } else {
+        resolve_into(found, context, &mut out);
     }
     if let Some(context) = context {
         out.retain(|c| c.is_within(context));
@@ -413,11 +558,86 @@ pub fn resolve(found: &[Found], context: Option<&RegionCode>) -> Vec<RegionCode>
     }
     out.sort();
     out.dedup();
+    // a province people still name the ones made out of it by
+    let named_within = |old: &str, new: &[&str], out: &[RegionCode]| {
+        out.iter().any(|c| new.iter().any(|n| code_within(c.as_str(), n))) && out.iter().any(|c| c.as_str() == old)
+    };
+    for (old, new) in SPLIT_FROM {
+        if named_within(old, new, &out) {
+            out.retain(|c| c.as_str() != old);
+        }
+    }
     // sorted, a region's own regions follow it: it is dropped when the next one is within it
     let contains_next: Vec<bool> = out.windows(2).map(|w| w[1].is_within(&w[0])).chain([false]).collect();
     let mut next = contains_next.iter();
     out.retain(|_| !next.next().copied().unwrap_or(false));
     out
+}
+
+/// [`resolve`]'s work on names that are not yet settled, into `out`.
+fn resolve_into(found: &[Found], context: Option<&RegionCode>, out: &mut Vec<RegionCode>) {
+    let districts_only = |f: &Found| f.codes.iter().all(|c| c.level() == RegionLevel::District);
+    let open_district = |f: &Found| districts_only(f) && (f.weak || f.codes.len() > 1);
+    // the certain regions at regency level (a province as it is), as the
+    // first characters of their codes: `72.71.06` is within `72.71`
+    let certain: Vec<&str> = found
+        .iter()
+        .filter(|f| !f.weak && f.codes.len() == 1)
+        .map(|f| area(&f.codes[0]))
+        .chain(context.map(area))
+        .collect();
+    // the regencies and cities of names that are several (`Tangerang`)
+    let shared: Vec<&str> = found
+        .iter()
+        .filter(|f| !f.weak && f.codes.len() > 1 && !districts_only(f))
+        .flat_map(|f| f.codes.iter().filter(|c| c.level() == RegionLevel::Regency).map(area))
+        .collect();
+    // districts first, as they make the rest certain
+    let mut districts: Vec<RegionCode> = Vec::new();
+    for f in found.iter().filter(|f| open_district(f)) {
+        let inside = |list: &[&str]| -> Vec<&RegionCode> {
+            f.codes.iter().filter(|c| list.iter().any(|a| code_within(c.as_str(), a))).collect()
+        };
+        let chosen = match (inside(&certain).as_slice(), inside(&shared).as_slice()) {
+            ([one], _) | ([], [one]) => Some((*one).clone()),
+            _ if f.weak => None,
+            // bare, only where its districts are of one regency (`Banyuasin
+            // III` reads as `Banyuasin I`: three letters in a row are squeezed)
+            _ if matches!(f.form, Form::Bare | Form::BareDistrict | Form::Split) => {
+                common_ancestor(f.codes).filter(|c| c.level() >= RegionLevel::Regency)
+            }
+            _ => common_ancestor(f.codes),
+        };
+        districts.extend(chosen);
+    }
+    let areas: Vec<&str> = certain
+        .iter()
+        .copied()
+        .chain(districts.iter().filter(|c| c.level() == RegionLevel::District).map(area))
+        .collect();
+    for f in found.iter().filter(|f| !open_district(f)) {
+        let chosen = if let [one] = f.codes {
+            Some(one.clone())
+        } else {
+            let inside: Vec<&RegionCode> = f
+                .codes
+                .iter()
+                .filter(|c| areas.iter().any(|a| code_within(c.as_str(), a) || code_within(a, c.as_str())))
+                .collect();
+            match inside.as_slice() {
+                [one] => Some((*one).clone()),
+                _ => one_regency(f.codes).or_else(|| common_ancestor(f.codes)),
+            }
+        };
+        out.extend(chosen);
+    }
+    out.append(&mut districts);
+}
+
+/// The first characters of a code, up to a regency's (`72.71.06` is within
+/// `72.71`; a province stays as it is).
+fn area(code: &RegionCode) -> &str {
+    &code.as_str()[..code.as_str().len().min(REGENCY_CODE_LEN)]
 }
 
 /// The length of a regency's code (`72.71`).
@@ -426,6 +646,17 @@ const REGENCY_CODE_LEN: usize = 5;
 /// [`RegionCode::is_within`] on codes as text.
 fn code_within(code: &str, scope: &str) -> bool {
     code == scope || (code.len() > scope.len() && code.starts_with(scope) && code.as_bytes()[scope.len()] == b'.')
+}
+
+/// The regency or city of a name it shares only with districts elsewhere
+/// (`Tebing Tinggi`, a city and four districts): named bare, it is the
+/// city.
+fn one_regency(codes: &[RegionCode]) -> Option<RegionCode> {
+    let mut regencies = codes.iter().filter(|c| c.level() != RegionLevel::District);
+    match (regencies.next(), regencies.next()) {
+        (Some(one), None) if one.level() == RegionLevel::Regency => Some(one.clone()),
+        _ => None,
+    }
 }
 
 fn common_ancestor(codes: &[RegionCode]) -> Option<RegionCode> {
@@ -462,7 +693,7 @@ mod tests {
 
     #[test]
     fn resolution() {
-        let f = |codes: &'static [RegionCode], form| Found { codes, form };
+        let f = |codes: &'static [RegionCode], form| Found { codes, form, weak: false };
         let leak = |v: Vec<RegionCode>| -> &'static [RegionCode] { Vec::leak(v) };
         let bandung = leak(vec![c("32.04"), c("32.73")]);
         // Bandung alone: the province both share
@@ -518,19 +749,22 @@ mod tests {
     /// Every entry's matches in `text`, found naively (the engine uses its automaton).
     fn tag(text: &str, context: Option<&str>) -> Vec<String> {
         let g = gazetteer();
-        let stream = crate::normalize::Normalizer::new([]).stream(text);
+        let normalizer = crate::normalize::Normalizer::new([]);
+        let stream = normalizer.stream(text);
         let words: Vec<&str> = (0..stream.tokens.len()).map(|i| stream.word(i)).collect();
         let mut places = Vec::new();
         for (i, e) in g.iter().enumerate().filter(|(_, e)| e.searched) {
+            // normalised as the text is, as the engine does
+            let name = normalizer.stream(&e.words.join(" "));
+            let name: Vec<&str> = (0..name.tokens.len()).map(|i| name.word(i)).collect();
             for first in 0..words.len() {
-                if words[first..].starts_with(&e.words.iter().map(String::as_str).collect::<Vec<_>>()) {
-                    let last = first + e.words.len() - 1;
+                if words[first..].starts_with(&name) {
+                    let last = first + name.len() - 1;
                     places.push((i as u32, first, last));
                     if let Some(typed) = e.typed
-                        && first > 0
-                        && DISTRICT_WORDS.contains(&words[first - 1])
+                        && let Some((from, to)) = typed_span(&stream, first, last)
                     {
-                        places.push((typed, first - 1, last));
+                        places.push((typed, from, to));
                     }
                 }
             }
@@ -577,5 +811,65 @@ mod tests {
         assert_eq!(tag("Banjir di Bima", None), ["52"]);
         assert_eq!(tag("Bupati Bima meninjau banjir", None), ["52.06"]);
         assert_eq!(tag("Wali Kota Bima meninjau banjir", None), ["52.72"]);
+    }
+
+    #[test]
+    fn districts_told_without_a_locative_or_in_english() {
+        // a capitalised district name, held by a region named with it
+        assert_eq!(tag("TPNPB membakar sekolah di Sugapa, Intan Jaya", None), ["94.07.01"]);
+        assert_eq!(tag("Pabrik ekstasi di rumah sewa Karawaci, Tangerang", None), ["36.71.07"]);
+        assert_eq!(tag("Kurir ditangkap di perairan Sebatik, Nunukan", None), ["65.03.01"]);
+        assert_eq!(tag("Pemuda asal Kecamatan Cibadak, Sukabumi, tewas", None), ["32.02.11"]);
+        // and nothing without one, nor a capitalised word that is no district there
+        assert!(tag("Warga Sugapa resah", None).is_empty());
+        assert_eq!(tag("Warga Sugapa, Kabupaten Nduga resah", None), ["95.08"]);
+        // English: `X district`, `X sub-district`, `city of X`, `in X`
+        assert_eq!(tag("a bomb at a church in Surabaya's Wonokromo district", None), ["35.78.04"]);
+        assert_eq!(tag("a crowd in Tapung sub-district was met with clubs", None), ["14.01.10"]);
+        assert_eq!(tag("an explosion in the city of Cirebon", None), ["32.74"]);
+        assert_eq!(tag("Police in Wamena imposed a curfew", None), ["95.01.01"]);
+        // Javanese locatives
+        assert_eq!(tag("mau bengi ning Dolopo ono gegeran", None), ["35.19.02"]);
+    }
+
+    #[test]
+    fn spellings_the_list_does_not_carry() {
+        // joined where the list has two words, and split where it has one
+        assert_eq!(tag("BNNK Tanjungpinang menggelar razia", None), ["21.72"]);
+        assert_eq!(tag("Caleg DPRD Kota Pangkalpinang digerebek", None), ["19.71"]);
+        assert_eq!(tag("Tawuran di Jalan Raya Bogor, Kecamatan Kramat Jati", None), ["31.75.04"]);
+        assert!(tag("Rencana pendirian pura di Kelurahan Bumi Ayu ditolak", None).is_empty());
+        // numbers in words, Roman or Arabic numerals
+        assert_eq!(tag("rumahnya di Kecamatan Ilir Timur II, Palembang", None), ["16.71.06"]);
+        assert_eq!(tag("GOR Kecamatan Ilir Barat 1", None), ["16.71.04"]);
+        assert_eq!(tag("Warga Kecamatan Banyuasin Satu", None), ["16.07.01"]);
+        // short names and islands
+        assert_eq!(tag("Polda Metro Jaya membongkar produksi tembakau gorila di Jakarta Selatan", None), ["31.74"]);
+        assert_eq!(tag("Ratusan warga Pulau Rempang menghadang petugas", None), ["21.71"]);
+        assert!(tag("harga lombok naik lagi", None).is_empty());
+    }
+
+    #[test]
+    fn names_that_are_something_else_there() {
+        // a neighbourhood before a typed district it is not in
+        assert_eq!(tag("Tawuran di Manggarai, Kecamatan Tebet, Jakarta Selatan", None), ["31.74.01"]);
+        // a group's name, and a movement's words
+        assert_eq!(
+            tag("The West Papua National Liberation Army burned a school in Sugapa, Intan Jaya", None),
+            ["94.07.01"]
+        );
+        assert_eq!(tag("West Papua separatists in Nduga released a video", None), ["95.08"]);
+        assert_eq!(tag("peringatan Kongres Rakyat Papua di Kec. Manokwari Barat", None), ["92.02.12"]);
+        // Papua as people still name the provinces made out of it
+        assert_eq!(tag("Polisi di Papua menangkap kurir di Yahukimo", None), ["95.03"]);
+        // a name word that is not joined to the name
+        assert_eq!(tag("agenda konser di Stadion Harapan Bangsa, Banda Aceh", None), ["11.71"]);
+        // a city that shares its name only with districts elsewhere is the city
+        assert_eq!(tag("A shop owner in Tebing Tinggi was named a suspect", None), ["12.76"]);
+        // everyday words: a stick, a temple
+        assert!(tag("meriam dari batang kayu besar", None).is_empty());
+        assert_eq!(tag("prosesi dari Candi Mendut ke Candi Borobudur di Kabupaten Magelang", None), ["33.08.02"]);
+        // a chat spelling that is a district's name
+        assert_eq!(tag("Warga Kecamatan Bener, Purworejo, menghadang petugas", None), ["33.06.16"]);
     }
 }

@@ -261,8 +261,11 @@ fn term_patterns(term: &crate::rules::Term) -> (Vec<String>, bool) {
 }
 
 /// Every literal to look for in a stream's `joined` text (each form of each
-/// term, each searched region name), and what it stands for.
-fn literals(rules: &RuleSet, gazetteer: &[geo::Entry]) -> HashMap<String, Vec<Pat>> {
+/// term, each searched region name), and what it stands for. Region names
+/// are normalised as texts are, so a name that is also a chat spelling
+/// (`Bener`, a district, is the chat's `bener`, read as `benar`) is still
+/// found.
+fn literals(rules: &RuleSet, gazetteer: &[geo::Entry], normalizer: &Normalizer) -> HashMap<String, Vec<Pat>> {
     let mut by_literal: HashMap<String, Vec<Pat>> = HashMap::new();
     for (i, term) in rules.terms.iter().enumerate() {
         let (forms, starts_inside) = term_patterns(term);
@@ -272,11 +275,12 @@ fn literals(rules: &RuleSet, gazetteer: &[geo::Entry]) -> HashMap<String, Vec<Pa
         }
     }
     for (i, entry) in gazetteer.iter().enumerate().filter(|(_, e)| e.searched) {
-        let words = u16::try_from(entry.words.len()).unwrap_or(u16::MAX);
-        by_literal
-            .entry(format!(" {} ", entry.words.join(" ")))
-            .or_default()
-            .push(Pat::Region { entry: i as u32, words });
+        let stream = normalizer.stream(&entry.words.join(" "));
+        if stream.tokens.is_empty() {
+            continue;
+        }
+        let words = u16::try_from(stream.tokens.len()).unwrap_or(u16::MAX);
+        by_literal.entry(stream.joined).or_default().push(Pat::Region { entry: i as u32, words });
     }
     by_literal
 }
@@ -297,7 +301,8 @@ fn admits(term: Lang, report: language::Lang) -> bool {
 impl Classifier {
     pub fn new(rules: RuleSet) -> Self {
         let gazetteer = geo::gazetteer();
-        let by_literal = literals(&rules, gazetteer);
+        let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        let by_literal = literals(&rules, gazetteer, &normalizer);
         // a literal `" w1 … wn "` is whole words, `" w1 … wn"` ends with a
         // prefix; any other starts inside a token
         let mut words = WordTrie::default();
@@ -364,7 +369,6 @@ impl Classifier {
                 term_groups[t as usize].push(g as u32);
             }
         }
-        let normalizer = Normalizer::new(rules.replace.iter().map(|(a, b)| (a.as_str(), b.as_str())));
         Self {
             rules,
             normalizer,
@@ -413,13 +417,12 @@ impl Classifier {
                 Pat::Region { entry, words } => {
                     let last = first + usize::from(words) - 1;
                     places.push((entry, first, last));
-                    // `kecamatan Palu Barat`, `Kec. Tatanga` (the word before
-                    // first: it is at hand, the entry is not)
-                    if first > 0
-                        && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
+                    // `kecamatan Palu Barat`, `Kec. Tatanga`, `Tatanga district`
+                    // (the words around it first: they are at hand, the entry is not)
+                    if let Some((from, to)) = geo::typed_span(stream, first, last)
                         && let Some(typed) = self.gazetteer[entry as usize].typed
                     {
-                        places.push((typed, first - 1, last));
+                        places.push((typed, from, to));
                     }
                 }
             }
@@ -1866,6 +1869,11 @@ mod tests {
         assert!(regions("Seorang warga dipukul dengan palu oleh tetangganya.").is_empty());
         assert!(regions("td mlm ada yg lempar batu ke rumah ibadah").is_empty());
         assert_eq!(regions("ada yang nyabu di poso"), ["72.02"]);
+        // names are read as texts are: `Bener` is also the chat's `bener` (`benar`)
+        assert_eq!(regions("Warga Kecamatan Bener, Purworejo, menghadang petugas"), ["33.06.16"]);
+        // a district with no locative, held by the regency named; in English, after its name
+        assert_eq!(regions("TPNPB membakar sekolah di Sugapa, Intan Jaya"), ["94.07.01"]);
+        assert_eq!(regions("a bomb at a church in Surabaya's Wonokromo district"), ["35.78.04"]);
         let mut r = report("Pesta sabu di Kota Palu");
         r.region = Some(RegionCode::parse("73.71").unwrap());
         let out = c.classify(&r, datetime!(2026-11-29 10:00 UTC));
@@ -1887,7 +1895,7 @@ mod matcher {
     impl Reference {
         fn new(c: &Classifier) -> Self {
             let (literals, patterns): (Vec<String>, Vec<Vec<Pat>>) =
-                literals(&c.rules, c.gazetteer).into_iter().unzip();
+                literals(&c.rules, c.gazetteer, &c.normalizer).into_iter().unzip();
             let automaton = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&literals).unwrap();
             Self { automaton, patterns }
         }
@@ -1915,10 +1923,9 @@ mod matcher {
                             let last = first + usize::from(words) - 1;
                             places.push((entry, first, last));
                             if let Some(typed) = c.gazetteer[entry as usize].typed
-                                && first > 0
-                                && geo::DISTRICT_WORDS.contains(&stream.word(first - 1))
+                                && let Some((from, to)) = geo::typed_span(stream, first, last)
                             {
-                                places.push((typed, first - 1, last));
+                                places.push((typed, from, to));
                             }
                         }
                     }
@@ -1943,7 +1950,22 @@ mod matcher {
         for e in c.gazetteer.iter().step_by(7) {
             vocabulary.extend(e.words.iter().cloned());
         }
-        let extra = ["tidak", "bukan", "ada", "di", "kecamatan", "kec", "polsek", "nihil", "warga", "yg", "anak2", "x"];
+        let extra = [
+            "tidak",
+            "bukan",
+            "ada",
+            "di",
+            "kecamatan",
+            "kec",
+            "polsek",
+            "district",
+            "sub",
+            "nihil",
+            "warga",
+            "yg",
+            "anak2",
+            "x",
+        ];
         vocabulary.extend(extra.iter().map(|w| (*w).to_owned()));
         (0..count)
             .map(|_| {
