@@ -351,11 +351,14 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
     let token = &stream.tokens[first];
     let before = |n: usize| first.checked_sub(n).map(|i| stream.word(i));
     // the word just before, when nothing but spaces parts them (`Stadion
-    // Harapan Bangsa, Banda Aceh`: `bangsa` is not before `Banda Aceh`)
+    // Harapan Bangsa, Banda Aceh`: `bangsa` is not before `Banda Aceh`);
+    // not one written word read as two (`Batu2`, a slang word made two)
     let joined_to = |words: &[&str]| {
         first > 0
             && words.contains(&stream.word(first - 1))
-            && text[stream.tokens[first - 1].end..token.start].chars().all(char::is_whitespace)
+            && text
+                .get(stream.tokens[first - 1].end..token.start)
+                .is_some_and(|gap| gap.chars().all(char::is_whitespace))
     };
     // each test is made only when the form needs it, the cheapest first
     let after_locative = || before(1).is_some_and(|p| LOCATIVES.contains(&p));
@@ -499,7 +502,9 @@ pub fn found_in<'g>(
             && kept.iter().any(|(next, _, typed)| {
                 *next == last + 1
                     && typed.form == Form::Typed
-                    && text[stream.tokens[*last].end..stream.tokens[*next].start].trim() == ","
+                    && text
+                        .get(stream.tokens[*last].end..stream.tokens[*next].start)
+                        .is_some_and(|gap| gap.trim() == ",")
                     && !f.codes.iter().any(|a| typed.codes.iter().any(|b| a.is_within(b) || b.is_within(a)))
             })
     };
@@ -871,5 +876,8 @@ mod tests {
         assert_eq!(tag("prosesi dari Candi Mendut ke Candi Borobudur di Kabupaten Magelang", None), ["33.08.02"]);
         // a chat spelling that is a district's name
         assert_eq!(tag("Warga Kecamatan Bener, Purworejo, menghadang petugas", None), ["33.06.16"]);
+        // one written word read as two: no gap between them to look at
+        assert_eq!(tag("ada Batu2 di jalan", None), ["35.79"]);
+        assert_eq!(tag("Warga Kecamatan Tatanga2, Kecamatan Palu Barat2", None), ["72.71.02", "72.71.06"]);
     }
 }

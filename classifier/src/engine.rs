@@ -1874,6 +1874,8 @@ mod tests {
         // a district with no locative, held by the regency named; in English, after its name
         assert_eq!(regions("TPNPB membakar sekolah di Sugapa, Intan Jaya"), ["94.07.01"]);
         assert_eq!(regions("a bomb at a church in Surabaya's Wonokromo district"), ["35.78.04"]);
+        // one written word read as two tokens, the first a word that ends names (9f65d80 panicked)
+        assert_eq!(regions("ada Batu2 di jalan"), ["35.79"]);
         let mut r = report("Pesta sabu di Kota Palu");
         r.region = Some(RegionCode::parse("73.71").unwrap());
         let out = c.classify(&r, datetime!(2026-11-29 10:00 UTC));
