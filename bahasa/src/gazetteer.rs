@@ -22,8 +22,9 @@
 //!   province). A district name shared by several regencies is resolved the
 //!   same way when it is typed (`Kecamatan Ciawi`: two in Jawa Barat, so
 //!   Jawa Barat); bare, it is taken only where a certain region says which,
-//!   never as what its districts share, since a bare name is weak evidence
-//!   to begin with. See [`resolve`].
+//!   or as the one regency that holds them all, never as the province they
+//!   share, since a bare name is weak evidence to begin with. See
+//!   [`resolve`].
 //!
 //! Districts are reported as districts (`Kecamatan Tatanga` is `72.71.06`),
 //! so a chat report that names one can raise a district alert.
@@ -68,6 +69,11 @@ pub struct Entry {
     /// Whether the automaton searches for these words (typed district
     /// entries are found through their bare name).
     pub searched: bool,
+    /// For the bare name of districts: whether an English district word
+    /// after it types it (`Tapung sub-district`). Not where a regency or
+    /// city bears the name, which English calls a district as often
+    /// (`Jayapura district`).
+    pub typed_after: bool,
 }
 
 /// The words that make the district name after them typed.
@@ -85,9 +91,11 @@ pub fn gazetteer() -> &'static [Entry] {
 }
 
 fn build() -> Vec<Entry> {
-    let mut map: std::collections::HashMap<(Vec<String>, Form), BTreeSet<RegionCode>> = Default::default();
+    // ordered maps: the entries come in a fixed order, so that no tie
+    // between names depends on a hash
+    let mut map: std::collections::BTreeMap<(Vec<String>, Form), BTreeSet<RegionCode>> = Default::default();
     // every district of a name, and the forms it is searched in
-    let mut districts: std::collections::HashMap<Vec<String>, (BTreeSet<RegionCode>, BTreeSet<Form>)> =
+    let mut districts: std::collections::BTreeMap<Vec<String>, (BTreeSet<RegionCode>, BTreeSet<Form>)> =
         Default::default();
     let mut add = |words: Vec<String>, code: &RegionCode, form: Form| {
         if words.is_empty() {
@@ -96,6 +104,10 @@ fn build() -> Vec<Entry> {
         map.entry((words, form)).or_default().insert(code.clone());
     };
     let pieces = pieces();
+    // the names of regencies and cities as bare words, and the spellings
+    // `X Kota` of cities, added where no district bears the name (`Medan Kota`)
+    let mut regency_names: std::collections::HashSet<Vec<String>> = Default::default();
+    let mut city_kota: Vec<(Vec<String>, RegionCode)> = Vec::new();
     for region in model::regions().iter() {
         let code = &region.code;
         let name = region.name.as_str();
@@ -128,8 +140,9 @@ fn build() -> Vec<Entry> {
                         add(words_of(&format!("{base} city")), code, Form::Typed);
                         add(words_of(&format!("city of {base}")), code, Form::Typed);
                         // as police and offices of a city write it: `Polres Mojokerto Kota`
-                        add(words_of(&format!("{base} kota")), code, Form::Typed);
+                        city_kota.push((words_of(&format!("{base} kota")), code.clone()));
                     }
+                    regency_names.insert(words.clone());
                     add(words, code, if form == Form::BareDistrict { Form::Bare } else { form });
                 }
                 // as English wire reports write it: `Central Maluku`, `South Sorong`
@@ -138,7 +151,7 @@ fn build() -> Vec<Entry> {
                 }
             }
             RegionLevel::District => {
-                for (w, form) in spellings(name, &pieces) {
+                for (w, form) in spellings(name, &pieces).into_iter().filter(|(w, _)| !w.is_empty()) {
                     let (codes, forms) = districts.entry(w.clone()).or_default();
                     codes.insert(code.clone());
                     forms.insert(form);
@@ -146,6 +159,11 @@ fn build() -> Vec<Entry> {
                 }
             }
             RegionLevel::Village => {}
+        }
+    }
+    for (words, code) in city_kota {
+        if !districts.contains_key(&words) {
+            add(words, &code, Form::Typed);
         }
     }
     for (name, code) in model::region::aliases() {
@@ -159,13 +177,18 @@ fn build() -> Vec<Entry> {
             form,
             typed: None,
             searched: true,
+            typed_after: false,
         })
         .collect();
     let index: std::collections::HashMap<(Vec<String>, Form), usize> =
         entries.iter().enumerate().map(|(i, e)| ((e.words.clone(), e.form), i)).collect();
     for (words, (codes, forms)) in districts {
+        let typed_after = !regency_names.contains(&words);
+        let typed = entries.len() as u32;
         for form in forms {
-            entries[index[&(words.clone(), form)]].typed = Some(entries.len() as u32);
+            let bare = &mut entries[index[&(words.clone(), form)]];
+            bare.typed = Some(typed);
+            bare.typed_after = typed_after;
         }
         entries.push(Entry {
             words: std::iter::once(DISTRICT_WORDS[0].to_owned()).chain(words).collect(),
@@ -173,6 +196,7 @@ fn build() -> Vec<Entry> {
             form: Form::Typed,
             typed: None,
             searched: false,
+            typed_after: false,
         });
     }
     entries
@@ -213,7 +237,8 @@ fn spellings(name: &str, pieces: &rustc_hash::FxHashSet<String>) -> Vec<(Vec<Str
         out.extend(
             number
                 .iter()
-                .filter(|n| **n != written && **n != last)
+                // `iii` is squeezed to `i`, the same as `I`: not written for `Tiga`
+                .filter(|n| **n != written && **n != last && **n != "iii")
                 .map(|n| (rest.iter().cloned().chain([(*n).to_owned()]).collect(), Form::Bare)),
         );
     }
@@ -350,15 +375,16 @@ pub enum Evidence {
 pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: usize) -> Evidence {
     let token = &stream.tokens[first];
     let before = |n: usize| first.checked_sub(n).map(|i| stream.word(i));
-    // the word just before, when nothing but spaces parts them (`Stadion
-    // Harapan Bangsa, Banda Aceh`: `bangsa` is not before `Banda Aceh`);
+    // the word just before, when nothing but spaces (after its dot: `Jl.`,
+    // `Kel.`) parts them (`Stadion Harapan Bangsa, Banda Aceh`: `bangsa` is
+    // not before `Banda Aceh`);
     // not one written word read as two (`Batu2`, a slang word made two)
     let joined_to = |words: &[&str]| {
         first > 0
             && words.contains(&stream.word(first - 1))
             && text
                 .get(stream.tokens[first - 1].end..token.start)
-                .is_some_and(|gap| gap.chars().all(char::is_whitespace))
+                .is_some_and(|gap| gap.trim_start_matches('.').chars().all(char::is_whitespace))
     };
     // each test is made only when the form needs it, the cheapest first
     let after_locative = || before(1).is_some_and(|p| LOCATIVES.contains(&p));
@@ -371,11 +397,23 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
     let capital = || token.capitalized && !sentence_start(text, token.start);
     let common = || last == first && COMMON_WORDS.contains(&stream.word(first));
     let strong = |yes: bool| if yes { Evidence::Strong } else { Evidence::None };
+    // one written word read as two (`Batu2` is stones): a common noun, no name
+    let doubled = || {
+        (first > 0 && stream.tokens[first - 1].start == token.start)
+            || (last + 1 < stream.tokens.len() && stream.tokens[last + 1].start == stream.tokens[last].start)
+    };
+    if entry.form != Form::Typed && doubled() {
+        return Evidence::None;
+    }
     match entry.form {
         Form::Typed => Evidence::Strong,
+        // an alias that is also a word needs a capital not opening a sentence (`Lombok`)
         Form::Alias => strong(
-            (token.capitalized || (entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4 && !common()))
-                && !inside_a_name(),
+            (if common() {
+                capital()
+            } else {
+                token.capitalized || entry.words.iter().map(|w| w.chars().count()).sum::<usize>() > 4
+            }) && !inside_a_name(),
         ),
         // one word at the start of a sentence may just be a capitalised word (`Batu akik …`)
         Form::Bare => strong(
@@ -400,16 +438,25 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
 /// comes with its bare name at `first..=last`: before it (`Kecamatan
 /// Tatanga`, `Kec. Tatanga`, `Distrik Kurulu`) or, in English, after it
 /// (`Tatanga district`, `Tapung sub-district`).
-pub fn typed_span(stream: &Stream, first: usize, last: usize) -> Option<(usize, usize)> {
+/// The English form is taken only where `english()` says (the entry's
+/// [`Entry::typed_after`], asked last: the words are at hand, the entry is
+/// not).
+pub fn typed_span(
+    stream: &Stream,
+    first: usize,
+    last: usize,
+    english: impl FnOnce() -> bool,
+) -> Option<(usize, usize)> {
     if first > 0 && DISTRICT_WORDS.contains(&stream.word(first - 1)) {
         return Some((first - 1, last));
     }
     let after = |n: usize| (last + n < stream.tokens.len()).then(|| stream.word(last + n));
-    match after(1)? {
-        "district" | "subdistrict" => Some((first, last + 1)),
-        "sub" if after(2) == Some("district") => Some((first, last + 2)),
-        _ => None,
-    }
+    let span = match after(1)? {
+        "district" | "subdistrict" => (first, last + 1),
+        "sub" if after(2) == Some("district") => (first, last + 2),
+        _ => return None,
+    };
+    english().then_some(span)
 }
 
 /// The end (a byte offset into `text`) of the place name in the dateline that
@@ -495,13 +542,16 @@ pub fn found_in<'g>(
         kept.push((first, last, Found { codes: office(e, before), form: e.form, weak: evidence == Evidence::Weak }));
     }
     // an address runs from the smaller place to the larger: in `Manggarai,
-    // Kecamatan Tebet`, a bare name before a typed one that neither holds
-    // nor lies in it is a smaller place of the same name
+    // Kecamatan Tebet` or `Desa Tanjung Sari, Kec. Natar`, a bare name
+    // before a typed district that does not hold it is a village or a
+    // neighbourhood of the same name (before a typed regency it may be
+    // another item of a list: `Sukabumi, Kabupaten Poso`)
     let smaller_place = |(_, last, f): &(usize, usize, Found)| {
         f.form != Form::Typed
             && kept.iter().any(|(next, _, typed)| {
                 *next == last + 1
                     && typed.form == Form::Typed
+                    && typed.codes.iter().all(|b| b.level() == RegionLevel::District)
                     && text
                         .get(stream.tokens[*last].end..stream.tokens[*next].start)
                         .is_some_and(|gap| gap.trim() == ",")
@@ -540,8 +590,8 @@ const SPLIT_FROM: [(&str, &[&str]); 2] = [("91", &["93", "94", "95"]), ("92", &[
 /// `Ciawi`) becomes the one inside a region named with certainty (the
 /// context, or a name with one region), or else inside a regency or city
 /// of a name they share (`Karawaci, Tangerang`: Kota Tangerang's); a weak
-/// one is dropped otherwise, and a bare one is not taken without such a
-/// region. Then any other ambiguous name becomes its region inside a
+/// one is dropped otherwise, and a bare one is taken without such a region
+/// only as the regency that holds all its districts, if one does. Then any other ambiguous name becomes its region inside a
 /// certain one or a district just taken (a district counts as its regency,
 /// so `Palu Barat` makes `Tatanga` the one of Kota Palu), else the one
 /// regency or city among districts ([`one_regency`]), else what its
@@ -585,12 +635,18 @@ fn resolve_into(found: &[Found], context: Option<&RegionCode>, out: &mut Vec<Reg
     let open_district = |f: &Found| districts_only(f) && (f.weak || f.codes.len() > 1);
     // the certain regions at regency level (a province as it is), as the
     // first characters of their codes: `72.71.06` is within `72.71`
-    let certain: Vec<&str> = found
+    let mut certain: Vec<&str> = found
         .iter()
         .filter(|f| !f.weak && f.codes.len() == 1)
         .map(|f| area(&f.codes[0]))
         .chain(context.map(area))
         .collect();
+    // `Wamena, Papua`: the provinces made out of one are in it, as people write it
+    for (old, new) in SPLIT_FROM {
+        if certain.contains(&old) {
+            certain.extend_from_slice(new);
+        }
+    }
     // the regencies and cities of names that are several (`Tangerang`)
     let shared: Vec<&str> = found
         .iter()
@@ -754,7 +810,8 @@ mod tests {
     /// Every entry's matches in `text`, found naively (the engine uses its automaton).
     fn tag(text: &str, context: Option<&str>) -> Vec<String> {
         let g = gazetteer();
-        let normalizer = crate::normalize::Normalizer::new([]);
+        // with the bundled chat spellings, as the classifier reads texts and names
+        let normalizer = crate::normalize::Normalizer::bundled();
         let stream = normalizer.stream(text);
         let words: Vec<&str> = (0..stream.tokens.len()).map(|i| stream.word(i)).collect();
         let mut places = Vec::new();
@@ -767,7 +824,7 @@ mod tests {
                     let last = first + name.len() - 1;
                     places.push((i as u32, first, last));
                     if let Some(typed) = e.typed
-                        && let Some((from, to)) = typed_span(&stream, first, last)
+                        && let Some((from, to)) = typed_span(&stream, first, last, || e.typed_after)
                     {
                         places.push((typed, from, to));
                     }
@@ -876,8 +933,25 @@ mod tests {
         assert_eq!(tag("prosesi dari Candi Mendut ke Candi Borobudur di Kabupaten Magelang", None), ["33.08.02"]);
         // a chat spelling that is a district's name
         assert_eq!(tag("Warga Kecamatan Bener, Purworejo, menghadang petugas", None), ["33.06.16"]);
-        // one written word read as two: no gap between them to look at
-        assert_eq!(tag("ada Batu2 di jalan", None), ["35.79"]);
+        // one written word read as two is a common noun (`Batu2`, stones), and
+        // has no gap inside to look at (9f65d80 panicked on it)
+        assert!(tag("ada Batu2 di jalan", None).is_empty());
         assert_eq!(tag("Warga Kecamatan Tatanga2, Kecamatan Palu Barat2", None), ["72.71.02", "72.71.06"]);
+        // a dot after a street's or a village's word still makes a name of what follows
+        assert_eq!(tag("Kebakaran di Jl. Kebon Jeruk, Kabupaten Bandung", None), ["32.04"]);
+        assert!(tag("Rencana pendirian pura di Kel. Bumi Ayu ditolak", None).is_empty());
+        // English `district` after a name a regency bears is the regency's
+        assert_eq!(tag("Police in Jayapura district arrested two men", None), ["91"]);
+        // a city's `X Kota` that is also one of its districts is the district
+        assert_eq!(tag("Warga Medan Kota resah", None), ["12.71.01"]);
+        // a weak district inside a province made out of the one named
+        assert_eq!(tag("Warga Wamena, Papua resah", None), ["95.01.01"]);
+        // a village before its district; a list of regencies is no address
+        assert_eq!(tag("Kepala Desa Tanjung Sari, Kec. Natar, dilaporkan", None), ["18.01.04"]);
+        assert_eq!(tag("Banjir melanda Sukabumi, Kabupaten Poso", None), ["32", "72.02"]);
+        // an alias that is also a word, opening a sentence
+        assert!(tag("Lombok rawit naik lagi", None).is_empty());
+        // `I` and `III` fold alike; `Tiga` is not read from `I`
+        assert_eq!(tag("Banjir di Kecamatan Ilir Timur I, Palembang", None), ["16.71.05"]);
     }
 }
