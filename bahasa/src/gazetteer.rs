@@ -11,7 +11,13 @@
 //!   (`Palu`, `Palu Barat`), or after `di`, `ke` or `dari`; so
 //!   `dipukul dengan palu` and `lempar batu` name no city. A bare district
 //!   name of one word is too often a common word (`Ibu`, `Bola`, `Kilo` are
-//!   districts): it needs a capital and a locative (`di Tatanga`);
+//!   districts): it needs a capital and a locative (`di Tatanga`, `in
+//!   Wamena`), or, without one, a region named in the same text that holds
+//!   it (`Sugapa, Intan Jaya`: [`Evidence::Weak`]);
+//! - names are also found as texts spell them and the list does not: joined
+//!   (`Tanjungpinang`), split (`Kramat Jati`), with their closing number in
+//!   another script (`Ilir Timur II`), and in English (`Tapung
+//!   sub-district`, `the city of Malang`): see [`spellings`], [`typed_span`];
 //! - short names of up to four letters (`NTT`, `DIY`) must be capitalised;
 //! - the dateline that opens a news item (`PALU - …`, `SAMPIT, KOMPAS -`,
 //!   `Palu (ANTARA) -`) names a place even when the word is a common one
@@ -62,7 +68,8 @@ pub struct Entry {
     pub form: Form,
     /// For the bare name of districts: the entry of the same name typed
     /// (`kecamatan …`, `kec …`, `polsek …`, `distrik …`), which the engine
-    /// takes when one of [`DISTRICT_WORDS`] comes just before. The typed forms
+    /// takes when one of [`DISTRICT_WORDS`] comes just before, or an English
+    /// district word after ([`typed_span`]). The typed forms
     /// are not searched for themselves: there are four for each of the
     /// 7,000 districts, and they made three quarters of the automaton.
     pub typed: Option<u32>,
