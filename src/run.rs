@@ -220,9 +220,24 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     }
     let analytics = match &config.clickhouse {
         Some(c) if has(Role::Indexer) || has(Role::Api) => {
-            Some(archive::Analytics::connect(c).await.with_context(|| {
-                format!("cannot use ClickHouse at {}: check clickhouse.url and that the server is up", c.url)
-            })?)
+            let analytics = archive::Analytics::new(c).map_err(|e| Failure::Config(e.to_string()))?;
+            // a server that is away (restarting, or not up yet) does not stop the node: its writers retry
+            // and /readyz says not ready until it answers; one that refuses (a password, a setting) does
+            match analytics.migrate().await {
+                Err(e) if archive::Analytics::unreachable(&e) => tracing::warn!(
+                    url = %c.url,
+                    error = %e,
+                    "ClickHouse cannot be reached: starting without it; its writers retry and /readyz is not ready until it answers (check clickhouse.url if this lasts)"
+                ),
+                Err(e) => {
+                    return Err(Failure::Config(format!(
+                        "cannot use ClickHouse at {}: {e}; check clickhouse.url, its user and password",
+                        c.url
+                    )));
+                }
+                Ok(()) => {}
+            }
+            Some(analytics)
         }
         _ => None,
     };

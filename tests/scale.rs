@@ -506,9 +506,11 @@ impl Proxy {
     }
 }
 
-/// ClickHouse becomes unreachable in the middle of a stream: the indexer
-/// keeps its offsets, and once ClickHouse is back it catches up, with every
-/// report once.
+/// ClickHouse becomes unreachable for a minute in the middle of a stream:
+/// the indexer keeps its offsets (killed with -9 and started again while
+/// ClickHouse is away, it starts without it, is not ready, and still has
+/// every report to write), and once ClickHouse is back it catches up, with
+/// every report once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
     let n = 600;
@@ -524,7 +526,7 @@ async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
     );
     let ingest = Node::start(&root.path().join("ingest"), &config, &["ingest"]).await;
     let classifier = Node::start(&root.path().join("classifier"), &config, &["classifier"]).await;
-    let indexer = Node::start(&root.path().join("indexer"), &config, &["indexer"]).await;
+    let mut indexer = Node::start(&root.path().join("indexer"), &config, &["indexer"]).await;
     let post = |from: usize, to: usize| {
         let url = ingest.url("/api/v1/reports");
         async move {
@@ -547,6 +549,7 @@ async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
         .await
         .expect("the first half never reached ClickHouse");
     proxy.down().await;
+    let outage = tokio::time::Instant::now();
     post(n / 2, n).await;
     // the indexer meets the outage: its ClickHouse stage fails and backs off
     eventually(Duration::from_secs(60), || async {
@@ -556,6 +559,19 @@ async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
     .await
     .unwrap_or_else(|| panic!("the indexer never noticed ClickHouse was gone:\n{}", indexer.log()));
     assert!(metric(&classifier, "kentongan_classifier_processed_total").await >= half as f64);
+    // an indexer that had committed what it could not write would skip it when started again
+    indexer.kill9();
+    let indexer = Node::start(&root.path().join("indexer"), &config, &["indexer"]).await;
+    eventually(Duration::from_secs(60), || async {
+        let log = indexer.log();
+        log.lines().any(|l| l.contains("stage failed") && l.contains("stage=\"clickhouse\"")).then_some(())
+    })
+    .await
+    .unwrap_or_else(|| panic!("the restarted indexer never met the outage:\n{}", indexer.log()));
+    let ready = client().get(indexer.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "ready without ClickHouse");
+    // the fault under test is a minute's outage: it lasts that long
+    tokio::time::sleep_until(outage + Duration::from_secs(60)).await;
     proxy.up().await;
     let all = eventually(Duration::from_secs(120), || async {
         let (rows, distinct) = stored().await?;
@@ -563,6 +579,12 @@ async fn the_indexer_catches_up_after_clickhouse_was_unreachable() {
     })
     .await;
     assert_eq!(all, Some((n as u64, n as u64)), "ClickHouse after the outage: (rows, distinct ids) of {n}");
+    let ready = eventually(Duration::from_secs(30), || async {
+        let r = client().get(indexer.url("/readyz")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "not ready once ClickHouse was back:\n{}", indexer.log_digest(40));
 }
 
 /// An aiosmtpd of the test's own on `port`, writing to `maildir`; killed when dropped.
@@ -759,7 +781,8 @@ impl Drop for Broker {
 
 /// The broker is stopped in the middle of a stream and started again: while
 /// it is gone the intake answers 503 and takes nothing; every report it
-/// accepted, before and after, is in the search index once.
+/// accepted, before and after, is in the search index once, and nothing else
+/// is (the ids, not only their count).
 #[tokio::test]
 async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
     let mut broker = Broker::start().await;
@@ -775,24 +798,38 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
         let url = ingest.url("/api/v1/reports");
         async move {
             let body = json!({"text": format!("Laporan sabu nomor {i}"), "region": REGENCIES[i % REGENCIES.len()]});
-            client().post(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap().status().as_u16()
+            let r = client().post(&url).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            let id = r.json::<serde_json::Value>().await.ok().and_then(|b| b["id"].as_str().map(str::to_owned));
+            (status, id)
         }
     };
-    let mut accepted = 0;
+    // the ids of the reports accepted
+    let mut ids = Vec::new();
     for i in 0..200 {
-        assert_eq!(post(i).await, 202);
-        accepted += 1;
+        let (status, id) = post(i).await;
+        assert_eq!(status, 202);
+        ids.push(id.expect("a 202 without an id"));
     }
     broker.down();
     // refused while it is gone, and nothing kept
-    let refused = eventually(Duration::from_secs(30), || async { (post(1000).await == 503).then_some(()) }).await;
+    let refused = eventually(Duration::from_secs(30), || async { (post(1000).await.0 == 503).then_some(()) }).await;
     assert!(refused.is_some(), "the intake did not answer 503 without the broker");
     broker.up().await;
     for i in 200..400 {
-        let ok = eventually(Duration::from_secs(60), || async { (post(i).await == 202).then_some(()) }).await;
-        assert!(ok.is_some(), "report {i} was never accepted after the broker came back:\n{}", ingest.log());
-        accepted += 1;
+        let id = eventually(Duration::from_secs(60), || async {
+            match post(i).await {
+                (202, id) => id,
+                _ => None,
+            }
+        })
+        .await;
+        ids.push(
+            id.unwrap_or_else(|| panic!("report {i} was never accepted after the broker came back:\n{}", ingest.log())),
+        );
     }
+    ids.sort();
+    let accepted = ids.len() as u64;
     let last = std::sync::atomic::AtomicU64::new(0);
     let total = eventually(Duration::from_secs(180), || async {
         let found = common::get_ok(&stages, "/api/v1/search?limit=1").await?;
@@ -808,6 +845,8 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
         stages.log_digest(80),
         ingest.log_digest(30)
     );
+    // a lost report and one taken twice would leave the total right
+    assert_eq!(indexed_ids(&stages).await, Some(ids), "the reports in the search index are not those accepted");
 }
 
 /// A node that starts a few seconds before its broker (both started by one

@@ -211,6 +211,9 @@ impl From<archive::Error> for ApiError {
                 format!("q: {q}; write words, \"phrases\", AND, OR, NOT, or title:word"),
             ),
             archive::Error::Invalid(message) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
+            e if archive::Analytics::unreachable(&e) => {
+                Self::unavailable(format!("ClickHouse cannot be reached ({e}); try again shortly"))
+            }
             other => Self::internal(other),
         }
     }

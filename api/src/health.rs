@@ -279,7 +279,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
         })?;
     }
     if let Some(analytics) = &state.readiness.clickhouse {
-        let answer = tokio::time::timeout(CHECK_TIMEOUT, analytics.count()).await;
+        let answer = tokio::time::timeout(CHECK_TIMEOUT, async {
+            analytics.migrate().await?;
+            analytics.count().await
+        })
+        .await;
         let reason = match answer {
             Ok(Ok(_)) => None,
             Ok(Err(e)) => Some(e.to_string()),

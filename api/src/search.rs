@@ -316,6 +316,7 @@ pub async fn stats(
 /// Counts from ClickHouse when this node has it, else from the search index.
 async fn counts(state: &AppState, query: StatsQuery, scope: Scope) -> Result<Stats, ApiError> {
     if let Some(analytics) = &state.api()?.analytics {
+        analytics.migrate().await?;
         return Ok(analytics.stats(&query, &scope).await?);
     }
     let index = state.api()?.index.clone();

@@ -466,9 +466,13 @@ struct DayCount {
 #[derive(Clone)]
 pub struct Analytics {
     client: Client,
+    /// The client without the database, which may not exist yet.
+    base: Client,
     database: String,
-    /// The schema version it migrated to (older only in tests).
+    /// The schema version it migrates to (older only in tests).
     schema: u32,
+    /// Set once the database and its tables are there ([`Analytics::migrate`]).
+    migrated: std::sync::Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl std::fmt::Debug for Analytics {
@@ -483,14 +487,14 @@ impl Analytics {
         Self::connect_at_version(config, SCHEMA_VERSION).await
     }
 
-    /// Whether the schema has the seals (version 4).
-    fn seals(&self) -> bool {
-        self.schema >= 4
+    /// The database of `config`, not yet asked anything: a setting that can
+    /// never work is an error here, and the server is first met by
+    /// [`Analytics::migrate`], so a node can start while ClickHouse is away.
+    pub fn new(config: &ClickHouseConfig) -> Result<Self, Error> {
+        Self::at_version(config, SCHEMA_VERSION)
     }
 
-    /// Connects and migrates up to version `upto` only: how tests build a
-    /// database as an older release left it.
-    pub async fn connect_at_version(config: &ClickHouseConfig, upto: u32) -> Result<Self, Error> {
+    fn at_version(config: &ClickHouseConfig, upto: u32) -> Result<Self, Error> {
         let mut base = Client::default().with_url(&config.url).with_validation(false);
         if let Some(user) = &config.user {
             base = base.with_user(user);
@@ -504,19 +508,53 @@ impl Analytics {
                 config.database
             )));
         }
-        base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", config.database)).execute().await?;
-        let analytics =
-            Self { client: base.with_database(&config.database), database: config.database.clone(), schema: upto };
-        analytics
-            .client
-            .query(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
-                 ENGINE = MergeTree ORDER BY version",
-            )
-            .execute()
-            .await?;
-        let applied: Vec<u32> = analytics.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
-        analytics.apply(&applied, upto).await?;
+        Ok(Self {
+            client: base.clone().with_database(&config.database),
+            base,
+            database: config.database.clone(),
+            schema: upto,
+            migrated: Default::default(),
+        })
+    }
+
+    /// Creates the database when missing and applies pending migrations,
+    /// once: later calls return at once. Every writer and reader calls it
+    /// before its first query, so a server that was away when the node
+    /// started is set up when it answers.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        self.migrated
+            .get_or_try_init(|| async {
+                self.base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", self.database)).execute().await?;
+                self.client
+                    .query(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
+                         ENGINE = MergeTree ORDER BY version",
+                    )
+                    .execute()
+                    .await?;
+                let applied: Vec<u32> = self.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
+                self.apply(&applied, self.schema).await
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether `e` says the server was not reached (refused, reset, timed
+    /// out), which passes, rather than that it refused what it was asked.
+    pub fn unreachable(e: &Error) -> bool {
+        matches!(e, Error::ClickHouse(::clickhouse::error::Error::Network(_) | ::clickhouse::error::Error::TimedOut))
+    }
+
+    /// Whether the schema has the seals (version 4).
+    fn seals(&self) -> bool {
+        self.schema >= 4
+    }
+
+    /// Connects and migrates up to version `upto` only: how tests build a
+    /// database as an older release left it.
+    pub async fn connect_at_version(config: &ClickHouseConfig, upto: u32) -> Result<Self, Error> {
+        let analytics = Self::at_version(config, upto)?;
+        analytics.migrate().await?;
         Ok(analytics)
     }
 

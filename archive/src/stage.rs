@@ -200,6 +200,7 @@ pub async fn run_analytics(
     retention: Retention,
     clock: Arc<dyn Clock>,
 ) -> Result<(), Error> {
+    analytics.migrate().await?;
     // the first seal of a database with years of open days takes a while:
     // before the group is joined, so the consumer is not dropped from it
     // for not polling
@@ -266,6 +267,7 @@ fn searchable(reports: &[(model::ReportId, time::OffsetDateTime)], store: &'stat
 
 /// Copies every raised alert to ClickHouse's `alerts` table, as the shared group.
 pub async fn run_alert_analytics(bus: Bus, analytics: Analytics) -> Result<(), Error> {
+    analytics.migrate().await?;
     let mut sub = bus.subscribe(Topic::Alerts, ALERTS_GROUP).await?;
     tracing::info!("ClickHouse alert writer started");
     loop {
