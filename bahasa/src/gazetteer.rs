@@ -83,8 +83,12 @@ pub struct Entry {
     pub typed_after: bool,
 }
 
-/// The words that make the district name after them typed.
-pub const DISTRICT_WORDS: [&str; 4] = ["kecamatan", "kec", "polsek", "distrik"];
+/// The words that make the district name after them typed: a police
+/// sector (`Polsek`, its post `Mapolsek`, its chief `Kapolsek`) and an army
+/// district command (`Koramil`, its chief `Danramil`) are one to a district
+/// and bear its name.
+pub const DISTRICT_WORDS: [&str; 9] =
+    ["kecamatan", "kec", "polsek", "mapolsek", "kapolsek", "koramil", "danramil", "distrik", "camat"];
 
 fn words_of(name: &str) -> Vec<String> {
     name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
@@ -851,6 +855,11 @@ mod tests {
         assert_eq!(tag("laporan kec tatanga: aman", None), ["72.71.06"]);
         assert_eq!(tag("Demo di Palu Timur dan Palu Barat", None), ["72.71.01", "72.71.02"]);
         assert_eq!(tag("Pencurian motor di Tatanga", None), ["72.71.06"]);
+        // a police sector, its post and its chief, an army district command and its chief: one to a district
+        for typed in ["Polsek", "Mapolsek", "Kapolsek", "Koramil", "Danramil", "Camat"] {
+            assert_eq!(tag(&format!("Laporan {typed} Tatanga semalam"), None), ["72.71.06"], "{typed}");
+        }
+        assert_eq!(tag("Laporan Babinsa Koramil Sunggal: ladang ganja dimusnahkan", None), ["12.07.23"]);
         // the hammer, in a sentence and at its start
         assert!(tag("Seorang warga dipukul dengan palu oleh tetangganya.", None).is_empty());
         assert!(tag("Palu dipakai untuk memukul korban", None).is_empty());
