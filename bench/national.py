@@ -7,7 +7,9 @@ usage: national.py wait BASE TOKEN CLICKHOUSE_URL DATABASE COUNT
 COUNT reports and every settled day is sealed (at most 10 more minutes). `measure` prints "measure|value" lines: search and stats
 p50/p99 in ms through the API, for a national analyst and a city analyst
 (Kota Palu), over one kept-alive connection each, 30 runs of every question
-after 2 warm-ups."""
+after 2 warm-ups, and the slowest question asked for the first time. The
+stats questions go to every statistics endpoint (/stats, /stats/series,
+/stats/breakdown, /stats/rising)."""
 import datetime, http.client, json, sys, time, urllib.parse, urllib.request
 
 
@@ -52,7 +54,9 @@ def sealed_wait(ch, db):
 
 
 def timed(conn, token, path, runs=30):
-    out = []
+    """The 30 runs after 2 warm-ups, in ms, and the first run's (the
+    question asked for the first time by this caller)."""
+    out, first = [], None
     for i in range(runs + 2):
         t = time.perf_counter()
         conn.request("GET", path, headers={"Authorization": "Bearer " + token})
@@ -60,9 +64,12 @@ def timed(conn, token, path, runs=30):
         body = r.read()
         if r.status != 200:
             sys.exit(f"national: {path} answered {r.status}: {body[:200]!r}")
+        ms = (time.perf_counter() - t) * 1000
+        if i == 0:
+            first = ms
         if i >= 2:
-            out.append((time.perf_counter() - t) * 1000)
-    return out
+            out.append(ms)
+    return out, first
 
 
 def pct(values, p):
@@ -77,24 +84,33 @@ def measure(base, national, city):
     searches = ["q=sabu", "q=bentrok", "q=%22pesta+sabu%22", "q=pemilu+OR+pilkada", "q=warga",
                 "q=kurir+AND+narkotika", "indicator=konflik_sosial", "q=teroris&from=" + iso(30),
                 "q=tawuran&region=72", "sort=newest"]
-    stats = ["from=" + iso(30), "by=regency&bucket=week&region=72&from=" + iso(90),
-             "indicator=narkoba&bucket=month&from=" + iso(365), "by=district&region=72.71&from=" + iso(30),
-             "bucket=month&from=" + iso(365)]
+    # every statistics endpoint: counts, the daily series, the breakdown by region, the rising regions
+    stats = ["/api/v1/stats?from=" + iso(30), "/api/v1/stats?by=regency&bucket=week&region=72&from=" + iso(90),
+             "/api/v1/stats?indicator=narkoba&bucket=month&from=" + iso(365),
+             "/api/v1/stats?by=district&region=72.71&from=" + iso(30), "/api/v1/stats?bucket=month&from=" + iso(365),
+             "/api/v1/stats/series?from=" + iso(90), "/api/v1/stats/series?indicator=narkoba&from=" + iso(365),
+             "/api/v1/stats/breakdown?from=" + iso(30),
+             "/api/v1/stats/breakdown?indicator=konflik_sosial&from=" + iso(365),
+             "/api/v1/stats/rising", "/api/v1/stats/rising?days=31&baseline_days=335"]
     for who, token in (("national analyst", national), ("city analyst (72.71)", city)):
         conn = http.client.HTTPConnection(host, timeout=60)
-        s, st = [], []
-        for kind, questions, path, out in (("search", searches, "/api/v1/search?limit=20&", s),
-                                           ("stats", stats, "/api/v1/stats?", st)):
+        s, st, s_first, st_first = [], [], [], []
+        for kind, questions, out, firsts in (
+                ("search", ["/api/v1/search?limit=20&" + q for q in searches], s, s_first),
+                ("stats", stats, st, st_first)):
             for q in questions:
-                ms = timed(conn, token, path + q)
+                ms, first = timed(conn, token, q)
                 out.extend(ms)
+                firsts.append(first)
                 # each question's own figures, for finding the slow one
-                print(f"national: {who}: {kind} {q}: p50 {pct(ms, 0.5):.1f} p99 {pct(ms, 0.99):.1f} ms",
-                      file=sys.stderr)
+                print(f"national: {who}: {kind} {q}: first {first:.1f}, p50 {pct(ms, 0.5):.1f} p99 "
+                      f"{pct(ms, 0.99):.1f} ms", file=sys.stderr)
         print(f"search p50 ms, {who}|{pct(s, 0.5):.1f}")
         print(f"search p99 ms, {who}|{pct(s, 0.99):.1f}")
+        print(f"search asked the first time, slowest ms, {who}|{max(s_first):.1f}")
         print(f"stats p50 ms, {who}|{pct(st, 0.5):.1f}")
         print(f"stats p99 ms, {who}|{pct(st, 0.99):.1f}")
+        print(f"stats asked the first time, slowest ms, {who}|{max(st_first):.1f}")
 
 
 if sys.argv[1] == "wait":

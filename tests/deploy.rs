@@ -782,6 +782,7 @@ fn every_metric_is_described_and_the_dashboard_asks_only_for_those() {
         "kentongan_indexer_processed_total",
         "kentongan_classifier_failed_total",
         "kentongan_classifier_lag_seconds",
+        "kentongan_bus_consumer_lag_records",
         "kentongan_indexer_end_to_end_seconds",
         "kentongan_alerter_end_to_end_seconds",
         "kentongan_alerter_outbox_depth",

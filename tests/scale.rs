@@ -849,6 +849,58 @@ async fn a_broker_stopped_and_started_mid_stream_loses_nothing() {
     assert_eq!(indexed_ids(&stages).await, Some(ids), "the reports in the search index are not those accepted");
 }
 
+/// A group's consumer over Kafka reports the records its group has not
+/// committed of the partitions it holds (from the broker's fetch answers, in
+/// librdkafka's statistics): all of them before its first commit, and what
+/// lies after each partition's commit once it has committed.
+#[tokio::test]
+async fn a_groups_lag_over_kafka_is_what_it_has_not_committed() {
+    let metrics = api::health::install_metrics().unwrap();
+    let lag = || {
+        metrics
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("kentongan_bus_consumer_lag_records{"))
+            .find(|l| l.contains("topic=\"alerts\"") && l.contains("group=\"lag-test\""))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let broker = Broker::start().await;
+    let bus = Bus::Kafka(bus::kafka::KafkaBus::connect(broker.config(&unique("lag-"), 2)).await.unwrap());
+    for i in 0..10 {
+        bus.publish(Topic::Alerts, &format!("k{i}"), b"x").await.unwrap();
+    }
+    let mut sub = bus.subscribe(Topic::Alerts, "lag-test").await.unwrap();
+    let mut read = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while read.len() < 10 && tokio::time::Instant::now() < deadline {
+        read.extend(sub.next_batch_within(10, Duration::from_millis(100), Duration::from_secs(1)).await.unwrap());
+    }
+    assert_eq!(read.len(), 10, "the ten records were not all read");
+    // the statistics arrive inside the consumer's polls: poll until the gauge says `want`
+    async fn polled_until(sub: &mut bus::Subscription, lag: impl Fn() -> Option<f64>, want: f64) -> Option<f64> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            let more = sub.next_batch_within(10, Duration::from_millis(10), Duration::from_millis(500)).await.unwrap();
+            assert!(more.is_empty(), "records after the ten: {more:?}");
+            if lag() == Some(want) {
+                break;
+            }
+        }
+        lag()
+    }
+    assert_eq!(polled_until(&mut sub, &lag, 10.0).await, Some(10.0), "before any commit, all ten wait");
+    sub.commit_all(&read[..4]).await.unwrap();
+    // each partition: its records less those up to the highest committed
+    let mut want = 0;
+    for partition in read.iter().map(|r| r.partition).collect::<BTreeSet<_>>() {
+        let held = read.iter().filter(|r| r.partition == partition).count() as i64;
+        let done = read[..4].iter().filter(|r| r.partition == partition).map(|r| r.offset + 1).max().unwrap_or(0);
+        want += held - done;
+    }
+    assert!(want > 0 && want < 10);
+    assert_eq!(polled_until(&mut sub, &lag, want as f64).await, Some(want as f64), "after committing four of ten");
+}
+
 /// A node that starts a few seconds before its broker (both started by one
 /// unit file, or a broker slow to answer under load) waits for it instead of
 /// stopping, and then publishes.

@@ -58,6 +58,12 @@ pub const METRICS: &[Metric] = {
             "HTTP requests by route (the path pattern), method and status, and how long each took to answer",
         ),
         // the bus
+        m(
+            "kentongan_bus_consumer_lag_records",
+            Gauge,
+            "records of a topic a consumer group has not committed yet, by topic and group (over Kafka each process \
+             reports the partitions it holds, every 5 s: sum them)",
+        ),
         m("kentongan_bus_published_total", Counter, "records published, by topic and outcome (ok, error)"),
         m("kentongan_bus_consumed_total", Counter, "records read by subscriptions, by topic"),
         m(

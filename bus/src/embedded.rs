@@ -106,8 +106,12 @@ impl Batch {
 
 enum Op {
     Append { topic: Topic, key: String, payload: Vec<u8>, done: oneshot::Sender<Result<u64>> },
-    Commit { position: String, next: u64, done: oneshot::Sender<Result<u64>> },
+    Commit { topic: Topic, group: String, position: String, next: u64, done: oneshot::Sender<Result<u64>> },
 }
+
+/// The committed position of each group subscribed in this process, by
+/// topic and group: what [`crate::consumer_lag`] is measured from.
+type Positions = Arc<std::sync::Mutex<HashMap<(Topic, String), u64>>>;
 
 struct Inner {
     db: Arc<ReopeningDb>,
@@ -116,6 +120,7 @@ struct Inner {
     ops: Option<mpsc::Sender<Op>>,
     writer: Option<std::thread::JoinHandle<()>>,
     changes: HashMap<Topic, watch::Sender<u64>>,
+    positions: Positions,
 }
 
 impl Inner {
@@ -166,11 +171,13 @@ impl EmbeddedLog {
         let writer_db = db.clone();
         let writer_changes = changes.clone();
         let writer_path = path.display().to_string();
+        let positions = Positions::default();
+        let writer_positions = positions.clone();
         let writer = std::thread::Builder::new()
             .name("embedded-log-writer".into())
-            .spawn(move || write_loop(&writer_db, &writer_path, &rx, &writer_changes))
+            .spawn(move || write_loop(&writer_db, &writer_path, &rx, &writer_changes, &writer_positions))
             .map_err(|e| storage(&e))?;
-        let inner = Inner { db, path: path.to_owned(), ops: Some(ops), writer: Some(writer), changes };
+        let inner = Inner { db, path: path.to_owned(), ops: Some(ops), writer: Some(writer), changes, positions };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -201,12 +208,20 @@ impl EmbeddedLog {
             Some(p) => self.committed(p)?,
             None => 0,
         };
+        let end = self.len(topic)?;
+        if let Some(group) = group {
+            let mut positions = self.inner.positions.lock().unwrap_or_else(|e| e.into_inner());
+            let at = positions.entry((topic, group.to_owned())).or_insert(next);
+            *at = next.max(*at);
+            crate::consumer_lag(topic, group, end.saturating_sub(*at));
+        }
         Ok(EmbeddedSubscription {
             log: self.clone(),
             topic,
+            group: group.map(str::to_owned),
             position,
             next,
-            end: self.len(topic)?,
+            end,
             buffer: VecDeque::new(),
             changes: self.inner.changes[&topic].subscribe(),
             opened_at: std::time::Instant::now(),
@@ -346,7 +361,13 @@ fn convert_v1(txn: &redb::WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
-fn write_loop(db: &ReopeningDb, path: &str, rx: &mpsc::Receiver<Op>, changes: &HashMap<Topic, watch::Sender<u64>>) {
+fn write_loop(
+    db: &ReopeningDb,
+    path: &str,
+    rx: &mpsc::Receiver<Op>,
+    changes: &HashMap<Topic, watch::Sender<u64>>,
+    positions: &Positions,
+) {
     // the next offset of each topic, once known
     let mut ends: HashMap<Topic, u64> = HashMap::new();
     while let Ok(first) = rx.recv() {
@@ -370,13 +391,33 @@ fn write_loop(db: &ReopeningDb, path: &str, rx: &mpsc::Receiver<Op>, changes: &H
         match applied {
             Ok(results) => {
                 let mut touched = Vec::new();
+                // the topics whose groups' lag changed: appended to, or committed;
+                // set before the writers are answered, so what they did shows in it
+                let mut moved = Vec::new();
+                {
+                    let mut positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+                    for op in &ops {
+                        match op {
+                            Op::Append { topic, .. } => touched.push(*topic),
+                            Op::Commit { topic, group, next, .. } => {
+                                let at = positions.entry((*topic, group.clone())).or_insert(*next);
+                                *at = (*next).max(*at);
+                                moved.push(*topic);
+                            }
+                        }
+                    }
+                    moved.extend_from_slice(&touched);
+                    moved.sort();
+                    moved.dedup();
+                    for ((topic, group), at) in positions.iter() {
+                        if let (true, Some(end)) = (moved.contains(topic), ends.get(topic)) {
+                            crate::consumer_lag(*topic, group, end.saturating_sub(*at));
+                        }
+                    }
+                }
                 for (op, result) in ops.into_iter().zip(results) {
                     match op {
-                        Op::Append { topic, done, .. } => {
-                            touched.push(topic);
-                            let _ = done.send(Ok(result));
-                        }
-                        Op::Commit { done, .. } => {
+                        Op::Append { done, .. } | Op::Commit { done, .. } => {
                             let _ = done.send(Ok(result));
                         }
                     }
@@ -432,7 +473,12 @@ fn apply(db: &Database, ops: &[Op], ends: &mut HashMap<Topic, u64>) -> Result<Ve
                     results.push(*first + records.len() as u64);
                     records.push((key.as_str(), payload.as_slice()));
                 }
-                Op::Commit { position, next: n, .. } => {
+                Op::Commit { topic, position, next: n, .. } => {
+                    // the topic's end, for the group's lag
+                    if !ends.contains_key(topic) {
+                        let end = end_of(&txn.open_table(table(*topic))?)?;
+                        ends.insert(*topic, end);
+                    }
                     let mut offsets = txn.open_table(OFFSETS)?;
                     let current = offsets.get(position.as_str())?.map_or(0, |v| v.value());
                     offsets.insert(position.as_str(), (*n).max(current))?;
@@ -456,6 +502,8 @@ fn apply(db: &Database, ops: &[Op], ends: &mut HashMap<Topic, u64>) -> Result<Ve
 pub struct EmbeddedSubscription {
     log: EmbeddedLog,
     topic: Topic,
+    /// The group, for a group's subscription.
+    group: Option<String>,
     /// `group/topic` for a group's subscription, `None` for a replay.
     position: Option<String>,
     next: u64,
@@ -497,14 +545,20 @@ impl EmbeddedSubscription {
     }
 
     pub(crate) async fn commit(&mut self, records: &[Record]) -> Result<()> {
-        let Some(position) = &self.position else {
+        let (Some(position), Some(group)) = (&self.position, &self.group) else {
             return Ok(());
         };
         let Some(max) = records.iter().map(|r| r.offset).max() else {
             return Ok(());
         };
         let (done, rx) = oneshot::channel();
-        let op = Op::Commit { position: position.clone(), next: max as u64 + 1, done };
+        let op = Op::Commit {
+            topic: self.topic,
+            group: group.clone(),
+            position: position.clone(),
+            next: max as u64 + 1,
+            done,
+        };
         self.log.inner.send(op)?;
         rx.await.map_err(|_| Error::Closed)?.map(|_| ())
     }
@@ -516,6 +570,49 @@ mod tests {
 
     use super::*;
     use crate::Bus;
+
+    /// The value of `kentongan_bus_consumer_lag_records` for `topic` and
+    /// `group` in what `metrics` renders (`None`: not set).
+    pub(crate) fn lag_in(metrics: &str, topic: &str, group: &str) -> Option<f64> {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("kentongan_bus_consumer_lag_records{"))
+            .find(|l| l.contains(&format!("topic=\"{topic}\"")) && l.contains(&format!("group=\"{group}\"")))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// The process's metrics, rendered (a recorder is installed once).
+    pub(crate) fn rendered() -> String {
+        static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+        HANDLE
+            .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().unwrap())
+            .render()
+    }
+
+    #[tokio::test]
+    async fn a_groups_lag_is_what_it_has_not_committed() {
+        rendered();
+        let dir = tempfile::tempdir().unwrap();
+        let bus = Bus::Embedded(EmbeddedLog::open(&dir.path().join("bus.redb")).unwrap());
+        for i in 0..5 {
+            bus.publish(Topic::Alerts, "72", format!("a{i}").as_bytes()).await.unwrap();
+        }
+        let mut sub = bus.subscribe(Topic::Alerts, "lag-test").await.unwrap();
+        // a group that has read nothing yet has the whole topic to read
+        assert_eq!(lag_in(&rendered(), "alerts", "lag-test"), Some(5.0));
+        sub.next().await.unwrap();
+        let second = sub.next().await.unwrap();
+        // read is not done: only a commit counts
+        assert_eq!(lag_in(&rendered(), "alerts", "lag-test"), Some(5.0));
+        sub.commit(&second).await.unwrap();
+        assert_eq!(lag_in(&rendered(), "alerts", "lag-test"), Some(3.0));
+        // what arrives is waiting too
+        bus.publish(Topic::Alerts, "72", b"a5").await.unwrap();
+        assert_eq!(lag_in(&rendered(), "alerts", "lag-test"), Some(4.0));
+        // a replay is no group
+        let _replay = bus.replay(Topic::Alerts).await.unwrap();
+        assert!(!rendered().contains("group=\"\""));
+    }
 
     #[tokio::test]
     async fn publish_subscribe_commit_resume() {

@@ -99,6 +99,9 @@ const HOLE_AFTER: Duration = Duration::from_secs(30);
 /// How often a replay's consumer reports its fetch state (librdkafka's
 /// statistics), and how often the replay looks at it.
 const FETCH_STATS: Duration = Duration::from_secs(2);
+/// How often a group's consumer reports the lag of the partitions it holds
+/// ([`crate::consumer_lag`], from librdkafka's statistics).
+pub const LAG_STATS: Duration = Duration::from_secs(5);
 /// A broker heard from within this long is answering.
 const ANSWERING: Duration = Duration::from_secs(5);
 /// How long a starting node waits for the cluster to answer before it stops
@@ -291,10 +294,10 @@ impl KafkaBus {
             .set("session.timeout.ms", session.to_string())
             .set("heartbeat.interval.ms", (session / 4).max(100).to_string());
         let commits = group.is_some();
-        if !commits {
-            // what a replay needs to tell a hole from a slow broker (see [`HOLE_AFTER`])
-            cc.set("statistics.interval.ms", FETCH_STATS.as_millis().to_string());
-        }
+        // a replay: what it needs to tell a hole from a slow broker (see
+        // [`HOLE_AFTER`]); a group: the lag of its partitions
+        let every = if commits { LAG_STATS } else { FETCH_STATS };
+        cc.set("statistics.interval.ms", every.as_millis().to_string());
         match group {
             Some(g) => {
                 cc.set("group.id", format!("{}{g}", self.config.topic_prefix));
@@ -307,6 +310,7 @@ impl KafkaBus {
         }
         let tracker = Tracker {
             topic: name.clone(),
+            lag_of: group.map(|g| (topic, g.to_owned())),
             state: Arc::default(),
             fetching: Arc::default(),
             stats_unreadable: Default::default(),
@@ -365,6 +369,8 @@ struct Held {
 /// Follows a consumer's rebalances (they run inside its polls).
 struct Tracker {
     topic: String,
+    /// A group's consumer: the topic and group its lag is reported for.
+    lag_of: Option<(Topic, String)>,
     state: Arc<Mutex<Held>>,
     /// A replay's fetch state of each partition, from librdkafka's statistics.
     fetching: Arc<Mutex<HashMap<i32, Fetching>>>,
@@ -421,6 +427,35 @@ struct StatsPartition {
     fetchq_size: i64,
     next_offset: i64,
     hi_offset: i64,
+    /// The partition's end less the group's committed offset (-1: not known,
+    /// or not a partition this consumer holds).
+    #[serde(default = "unknown")]
+    consumer_lag: i64,
+    /// The group's committed offset (negative: none yet).
+    #[serde(default = "unknown")]
+    committed_offset: i64,
+    /// The partition's first offset (-1: not known).
+    #[serde(default = "unknown")]
+    lo_offset: i64,
+}
+
+impl StatsPartition {
+    /// What the group has not committed of this partition, for a partition
+    /// this consumer holds: all of it from its start when the group has
+    /// committed nothing yet (librdkafka then says -1).
+    fn lag(&self) -> i64 {
+        if self.consumer_lag >= 0 {
+            self.consumer_lag
+        } else if self.fetch_state != "none" && self.committed_offset < 0 && self.hi_offset >= 0 {
+            self.hi_offset - self.lo_offset.max(0)
+        } else {
+            0
+        }
+    }
+}
+
+fn unknown() -> i64 {
+    -1
 }
 
 /// librdkafka stops fetching while its queue holds this many messages or
@@ -444,6 +479,11 @@ impl ClientContext for Tracker {
         let Some(topic) = stats.topics.get(&self.topic) else {
             return;
         };
+        if let Some((t, group)) = &self.lag_of {
+            let lag = topic.partitions.values().filter(|p| p.partition >= 0).map(StatsPartition::lag).sum::<i64>();
+            crate::consumer_lag(*t, group, lag as u64);
+            return;
+        }
         let answering = |broker: i32| {
             broker >= 0
                 && stats

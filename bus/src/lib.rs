@@ -29,6 +29,16 @@ pub use topic::Topic;
 /// (a stage's supervisor) takes over.
 pub const REPLAY_PATIENCE: Duration = Duration::from_secs(120);
 
+/// Sets `kentongan_bus_consumer_lag_records{topic, group}`: the records of
+/// `topic` that `group` has not committed yet. The embedded log sets it on
+/// every append and commit; over Kafka each consumer sets it for the
+/// partitions it holds, from librdkafka's statistics (every
+/// [`kafka::LAG_STATS`]), so a group's lag is the sum over its processes.
+pub(crate) fn consumer_lag(topic: Topic, group: &str, lag: u64) {
+    metrics::gauge!("kentongan_bus_consumer_lag_records", "topic" => topic.name(), "group" => group.to_owned())
+        .set(lag as f64);
+}
+
 /// Errors of the bus.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
