@@ -221,21 +221,28 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let analytics = match &config.clickhouse {
         Some(c) if has(Role::Indexer) || has(Role::Api) => {
             let analytics = archive::Analytics::new(c).map_err(|e| Failure::Config(e.to_string()))?;
-            // a server that is away (restarting, or not up yet) does not stop the node: its writers retry
-            // and /readyz says not ready until it answers; one that refuses (a password, a setting) does
-            match analytics.migrate().await {
-                Err(e) if archive::Analytics::unreachable(&e) => tracing::warn!(
+            // a server that is away (restarting, not up yet, not answering) does not stop the node: its writers
+            // retry and /readyz is not ready until it answers; the migration goes on in the background
+            match tokio::time::timeout(CLICKHOUSE_PATIENCE, analytics.migrate()).await {
+                Ok(Err(e)) if archive::Analytics::unreachable(&e) => tracing::warn!(
                     url = %c.url,
                     error = %e,
                     "ClickHouse cannot be reached: starting without it; its writers retry and /readyz is not ready until it answers (check clickhouse.url if this lasts)"
                 ),
-                Err(e) => {
-                    return Err(Failure::Config(format!(
-                        "cannot use ClickHouse at {}: {e}; check clickhouse.url, its user and password",
-                        c.url
-                    )));
+                Err(_) => tracing::warn!(
+                    url = %c.url,
+                    "ClickHouse did not answer within {} s: starting without it; its writers retry and /readyz is not ready until it answers",
+                    CLICKHOUSE_PATIENCE.as_secs()
+                ),
+                Ok(Err(e)) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!(
+                            "cannot use ClickHouse at {}: check clickhouse.url, its user and password, and the server's log",
+                            c.url
+                        ))
+                        .into());
                 }
-                Ok(()) => {}
+                Ok(Ok(())) => {}
             }
             Some(analytics)
         }
@@ -530,6 +537,10 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
 
 /// How long requests in flight may go on after SIGTERM or Ctrl-C.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How long a starting node waits for ClickHouse to answer before it starts
+/// without it (a server that drops connections, or accepts and never answers).
+const CLICKHOUSE_PATIENCE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -472,8 +472,13 @@ pub struct Analytics {
     /// The schema version it migrates to (older only in tests).
     schema: u32,
     /// Set once the database and its tables are there ([`Analytics::migrate`]).
-    migrated: std::sync::Arc<tokio::sync::OnceCell<()>>,
+    migrated: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The migration under way, which every caller waits for.
+    migrating: std::sync::Arc<tokio::sync::Mutex<Option<Migration>>>,
 }
+
+/// A migration running on a task of its own ([`Analytics::migrate`]).
+type Migration = tokio::task::JoinHandle<Result<(), Error>>;
 
 impl std::fmt::Debug for Analytics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -514,29 +519,54 @@ impl Analytics {
             database: config.database.clone(),
             schema: upto,
             migrated: Default::default(),
+            migrating: Default::default(),
         })
     }
 
     /// Creates the database when missing and applies pending migrations,
-    /// once: later calls return at once. Every writer and reader calls it
-    /// before its first query, so a server that was away when the node
-    /// started is set up when it answers.
+    /// once: later calls return at once, and a failed attempt is made again
+    /// by the next call. Every writer and reader calls it before its first
+    /// query, so a server that was away when the node started is set up when
+    /// it answers. The migration runs on a task of its own that every caller
+    /// waits for: a caller that gives up (`/readyz`'s time limit, a client
+    /// gone) leaves it running rather than cutting a long migration off for
+    /// the next caller to begin again.
     pub async fn migrate(&self) -> Result<(), Error> {
-        self.migrated
-            .get_or_try_init(|| async {
-                self.base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", self.database)).execute().await?;
-                self.client
-                    .query(
-                        "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
-                         ENGINE = MergeTree ORDER BY version",
-                    )
-                    .execute()
-                    .await?;
-                let applied: Vec<u32> = self.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
-                self.apply(&applied, self.schema).await
-            })
-            .await
-            .map(|_| ())
+        use std::sync::atomic::Ordering;
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = self.migrating.lock().await;
+        if self.migrated.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let running = slot.get_or_insert_with(|| {
+            let this = self.clone();
+            tokio::spawn(async move { this.set_up().await })
+        });
+        let done = running.await;
+        *slot = None;
+        match done {
+            Ok(Ok(())) => {
+                self.migrated.store(true, Ordering::Release);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::Config(format!("the ClickHouse migration stopped: {e}"))),
+        }
+    }
+
+    async fn set_up(&self) -> Result<(), Error> {
+        self.base.query(&format!("CREATE DATABASE IF NOT EXISTS {}", self.database)).execute().await?;
+        self.client
+            .query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, applied_at DateTime)
+                 ENGINE = MergeTree ORDER BY version",
+            )
+            .execute()
+            .await?;
+        let applied: Vec<u32> = self.client.query("SELECT version FROM schema_migrations").fetch_all().await?;
+        self.apply(&applied, self.schema).await
     }
 
     /// Whether `e` says the server was not reached (refused, reset, timed

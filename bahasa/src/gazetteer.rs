@@ -70,8 +70,8 @@ pub struct Entry {
     /// (`kecamatan …`, `kec …`, `polsek …`, `distrik …`), which the engine
     /// takes when one of [`DISTRICT_WORDS`] comes just before, or an English
     /// district word after ([`typed_span`]). The typed forms
-    /// are not searched for themselves: there are four for each of the
-    /// 7,000 districts, and they made three quarters of the automaton.
+    /// are not searched for themselves: there would be one for each word of
+    /// [`DISTRICT_WORDS`] and each of the 7,000 districts.
     pub typed: Option<u32>,
     /// Whether the automaton searches for these words (typed district
     /// entries are found through their bare name).
@@ -87,8 +87,19 @@ pub struct Entry {
 /// sector (`Polsek`, its post `Mapolsek`, its chief `Kapolsek`) and an army
 /// district command (`Koramil`, its chief `Danramil`) are one to a district
 /// and bear its name.
-pub const DISTRICT_WORDS: [&str; 9] =
-    ["kecamatan", "kec", "polsek", "mapolsek", "kapolsek", "koramil", "danramil", "distrik", "camat"];
+pub const DISTRICT_WORDS: [&str; 8] =
+    ["kecamatan", "kec", "polsek", "mapolsek", "kapolsek", "koramil", "danramil", "distrik"];
+
+/// Of [`DISTRICT_WORDS`], the names of the district itself; after the others
+/// (a post or its chief) a common word is not a district (`Polsek Kota Palu`
+/// is Kota Palu's, not the district Kota).
+const DISTRICT_NAMES: [&str; 3] = ["kecamatan", "kec", "distrik"];
+
+/// Of [`DISTRICT_WORDS`], a chief's title, after which a word is as often a
+/// verb or a person's name (`Kapolsek Bambang`, `kapolsek kudu`): the
+/// district's name must be capitalised and follow it with only spaces
+/// between.
+const CHIEFS: [&str; 2] = ["kapolsek", "danramil"];
 
 fn words_of(name: &str) -> Vec<String> {
     name.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(fold).collect()
@@ -454,12 +465,23 @@ pub fn accept(entry: &Entry, stream: &Stream, text: &str, first: usize, last: us
 /// not).
 pub fn typed_span(
     stream: &Stream,
+    text: &str,
     first: usize,
     last: usize,
     english: impl FnOnce() -> bool,
 ) -> Option<(usize, usize)> {
     if first > 0 && DISTRICT_WORDS.contains(&stream.word(first - 1)) {
-        return Some((first - 1, last));
+        let word = stream.word(first - 1);
+        let token = &stream.tokens[first];
+        let common = !DISTRICT_NAMES.contains(&word) && last == first && COMMON_WORDS.contains(&stream.word(first));
+        let loose = CHIEFS.contains(&word)
+            && !(token.capitalized
+                && text
+                    .get(stream.tokens[first - 1].end..token.start)
+                    .is_some_and(|gap| gap.chars().all(|c| c == ' ')));
+        if !common && !loose {
+            return Some((first - 1, last));
+        }
     }
     let after = |n: usize| (last + n < stream.tokens.len()).then(|| stream.word(last + n));
     let span = match after(1)? {
@@ -835,7 +857,7 @@ mod tests {
                     let last = first + name.len() - 1;
                     places.push((i as u32, first, last));
                     if let Some(typed) = e.typed
-                        && let Some((from, to)) = typed_span(&stream, first, last, || e.typed_after)
+                        && let Some((from, to)) = typed_span(&stream, text, first, last, || e.typed_after)
                     {
                         places.push((typed, from, to));
                     }
@@ -856,10 +878,19 @@ mod tests {
         assert_eq!(tag("Demo di Palu Timur dan Palu Barat", None), ["72.71.01", "72.71.02"]);
         assert_eq!(tag("Pencurian motor di Tatanga", None), ["72.71.06"]);
         // a police sector, its post and its chief, an army district command and its chief: one to a district
-        for typed in ["Polsek", "Mapolsek", "Kapolsek", "Koramil", "Danramil", "Camat"] {
+        for typed in ["Polsek", "Mapolsek", "Kapolsek", "Koramil", "Danramil", "polsek", "koramil"] {
             assert_eq!(tag(&format!("Laporan {typed} Tatanga semalam"), None), ["72.71.06"], "{typed}");
         }
         assert_eq!(tag("Laporan Babinsa Koramil Sunggal: ladang ganja dimusnahkan", None), ["12.07.23"]);
+        // a chief's title is followed as often by a verb or a name: only a capital, right after it, is the district
+        // (a name written right after the title, `Danramil Bambang`, is still read as the district: the title
+        // comes before the district's name, and the rank before the person's, `Kapolsek Tebet Kompol Bambang`)
+        for text in ["kapolsek kudu turun tangan", "Kata Kapolsek. Bareng warga kami berjaga", "danramil bareng warga"]
+        {
+            assert!(tag(text, None).is_empty(), "{text}: {:?}", tag(text, None));
+        }
+        assert_eq!(tag("Polsek Kota Palu menangkap pengedar", None), ["72.71"]);
+        assert_eq!(tag("Kapolsek Kota Palu menangkap pengedar", None), ["72.71"]);
         // the hammer, in a sentence and at its start
         assert!(tag("Seorang warga dipukul dengan palu oleh tetangganya.", None).is_empty());
         assert!(tag("Palu dipakai untuk memukul korban", None).is_empty());

@@ -394,6 +394,16 @@ struct Fetching {
     at: std::time::Instant,
 }
 
+impl Drop for Tracker {
+    /// A consumer gone holds nothing: another process, or the next
+    /// subscription of this one, reports the group's partitions now.
+    fn drop(&mut self) {
+        if let Some((topic, group)) = &self.lag_of {
+            crate::consumer_lag(*topic, group, 0);
+        }
+    }
+}
+
 /// The parts of librdkafka's statistics a replay reads (rdkafka's own
 /// `Statistics` requires every field, and would log each report it could not
 /// read).
@@ -427,8 +437,9 @@ struct StatsPartition {
     fetchq_size: i64,
     next_offset: i64,
     hi_offset: i64,
-    /// The partition's end less the group's committed offset (-1: not known,
-    /// or not a partition this consumer holds).
+    /// The partition's end less the group's committed offset (-1: not
+    /// known). A partition the consumer held keeps its last figures after a
+    /// rebalance takes it: only the partitions held count.
     #[serde(default = "unknown")]
     consumer_lag: i64,
     /// The group's committed offset (negative: none yet).
@@ -471,7 +482,7 @@ impl ClientContext for Tracker {
             Ok(stats) => stats,
             Err(e) => {
                 if !self.stats_unreadable.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    tracing::warn!(topic = %self.topic, error = %e, "librdkafka's statistics are unreadable: a hole in this replay's partitions would not be noticed");
+                    tracing::warn!(topic = %self.topic, error = %e, "librdkafka's statistics are unreadable: a hole in a replay's partitions would not be noticed, nor a group's lag");
                 }
                 return;
             }
@@ -480,7 +491,14 @@ impl ClientContext for Tracker {
             return;
         };
         if let Some((t, group)) = &self.lag_of {
-            let lag = topic.partitions.values().filter(|p| p.partition >= 0).map(StatsPartition::lag).sum::<i64>();
+            let held = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let lag = topic
+                .partitions
+                .values()
+                .filter(|p| held.partitions.contains(&p.partition))
+                .map(StatsPartition::lag)
+                .sum::<i64>();
+            drop(held);
             crate::consumer_lag(*t, group, lag as u64);
             return;
         }

@@ -420,7 +420,7 @@ impl Classifier {
                     // `kecamatan Palu Barat`, `Kec. Tatanga`, `Tatanga district`
                     // (the words around it first: they are at hand, the entry is not)
                     if let Some((from, to)) =
-                        geo::typed_span(stream, first, last, || self.gazetteer[entry as usize].typed_after)
+                        geo::typed_span(stream, text, first, last, || self.gazetteer[entry as usize].typed_after)
                         && let Some(typed) = self.gazetteer[entry as usize].typed
                     {
                         places.push((typed, from, to));
@@ -1927,8 +1927,9 @@ mod matcher {
                             let last = first + usize::from(words) - 1;
                             places.push((entry, first, last));
                             if let Some(typed) = c.gazetteer[entry as usize].typed
-                                && let Some((from, to)) =
-                                    geo::typed_span(stream, first, last, || c.gazetteer[entry as usize].typed_after)
+                                && let Some((from, to)) = geo::typed_span(stream, text, first, last, || {
+                                    c.gazetteer[entry as usize].typed_after
+                                })
                             {
                                 places.push((typed, from, to));
                             }
