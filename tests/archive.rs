@@ -90,11 +90,32 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
             },
             Scope::All,
         ),
-        // a district scope: answered from the raw reports
+        // a district scope: whole days from the rollup by region
         (StatsQuery { by: By::Regency, ..Default::default() }, district.clone()),
-        // below a regency: the main region cut to the level, from the raw reports
+        // below a regency: the main region cut to the district, from the rollup by region
         (StatsQuery { by: By::District, ..Default::default() }, Scope::All),
-        (StatsQuery { by: By::District, bucket: Bucket::Month, ..Default::default() }, district),
+        (StatsQuery { by: By::District, bucket: Bucket::Month, ..Default::default() }, district.clone()),
+        // a city's question, and a district's, not whole days: the hours at
+        // either end from the raw reports
+        (
+            StatsQuery {
+                by: By::District,
+                region: Some(RegionCode::parse("72.71").unwrap()),
+                from: Some(midnight + Duration::hours(5)),
+                to: Some(midnight + Duration::days(20) + Duration::hours(3)),
+                bucket: Bucket::Week,
+                ..Default::default()
+            },
+            Scope::Regions(vec![RegionCode::parse("72.71").unwrap()]),
+        ),
+        (
+            StatsQuery {
+                indicator: Some("narkoba".into()),
+                from: Some(midnight + Duration::hours(2)),
+                ..Default::default()
+            },
+            district,
+        ),
         (
             StatsQuery { by: By::Village, region: Some(RegionCode::parse("72.71").unwrap()), ..Default::default() },
             palu.clone(),
@@ -116,27 +137,32 @@ async fn replays_count_once_and_rollup_raw_and_index_agree() {
         }
     }
 
-    // the rollup holds the same counts as the raw table, day by day
-    let mut rollup: Vec<(String, String, String, u64)> = client
-        .query(
-            "SELECT toString(day), toString(indicator), toString(province), toUInt64(uniqExactMerge(reports)) \
-             FROM report_counts_by_day GROUP BY day, indicator, province",
-        )
-        .fetch_all()
-        .await
-        .unwrap();
-    let mut raw: Vec<(String, String, String, u64)> = client
-        .query(
-            "SELECT toString(toDate(reported_at, 'Asia/Jakarta')) AS d, toString(ind), toString(province), \
-             toUInt64(uniqExact(id)) FROM reports ARRAY JOIN indicators AS ind GROUP BY d, ind, province",
-        )
-        .fetch_all()
-        .await
-        .unwrap();
-    rollup.sort();
-    raw.sort();
-    assert!(!rollup.is_empty());
-    assert_eq!(rollup, raw);
+    // each rollup holds the same counts as the raw table, day by day: by
+    // province, and by district (the main region cut to it)
+    let district = "if(length(splitByChar('.', region)) >= 3, \
+                    arrayStringConcat(arraySlice(splitByChar('.', region), 1, 3), '.'), '')";
+    for (rollup, column, raw_column) in [
+        ("report_counts_by_day", "toString(province)", "toString(province)"),
+        ("report_counts_by_region", "district", district),
+    ] {
+        let rows = |sql: String| async move {
+            let mut rows: Vec<(String, String, String, u64)> = client.query(&sql).fetch_all().await.unwrap();
+            rows.sort();
+            rows
+        };
+        let from_rollup = rows(format!(
+            "SELECT toString(day), toString(indicator), {column} AS r, toUInt64(uniqExactMerge(reports)) \
+             FROM {rollup} GROUP BY day, indicator, r"
+        ))
+        .await;
+        let from_raw = rows(format!(
+            "SELECT toString(toDate(reported_at, 'Asia/Jakarta')) AS d, toString(ind), {raw_column} AS r, \
+             toUInt64(uniqExact(id)) FROM reports ARRAY JOIN indicators AS ind GROUP BY d, ind, r"
+        ))
+        .await;
+        assert!(from_rollup.iter().any(|(_, _, r, _)| !r.is_empty()), "{rollup}: {from_rollup:?}");
+        assert_eq!(from_rollup, from_raw, "{rollup}");
+    }
     drop_database(&config).await;
 }
 
@@ -147,11 +173,11 @@ async fn migrations_run_from_empty_and_from_the_previous_version() {
     let mut versions: Vec<u32> =
         analytics.client().query("SELECT version FROM schema_migrations").fetch_all().await.unwrap();
     versions.sort();
-    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
     // connecting again applies nothing twice
     let again = Analytics::connect(&fresh).await.unwrap();
     let count: u64 = again.client().query("SELECT count() FROM schema_migrations").fetch_one().await.unwrap();
-    assert_eq!(count, 4);
+    assert_eq!(count, 5);
     drop_database(&fresh).await;
 
     // a database as version 2 left it, with reports in it and its rollup of UUIDs
@@ -172,6 +198,12 @@ async fn migrations_run_from_empty_and_from_the_previous_version() {
     for bucket in [Bucket::Day, Bucket::Week, Bucket::Month] {
         let q = StatsQuery { by: By::Regency, bucket, ..Default::default() };
         assert_eq!(numbers(&v3.stats(&q, &Scope::All).await.unwrap()), numbers(&index.stats(&q, &Scope::All).unwrap()));
+        // and the rollup by region (version 5), filled the same way
+        let q = StatsQuery { by: By::District, bucket, ..Default::default() };
+        let city = Scope::Regions(vec![RegionCode::parse("72.71").unwrap()]);
+        let from_index = index.stats(&q, &city).unwrap();
+        assert!(!from_index.rows.is_empty());
+        assert_eq!(numbers(&v3.stats(&q, &city).await.unwrap()), numbers(&from_index));
     }
     // and new reports reach it through the view
     let more: Vec<ClassifiedReport> = (120..200).map(item).collect();

@@ -494,12 +494,12 @@ fn level_below(caller: &Caller, region: Option<&RegionCode>) -> Result<(By, Vec<
             return Err(ApiError::invalid("region", "a village has no regions below it; choose a district or above"));
         }
     };
-    let mut rows: Vec<RegionCode> = model::regions()
-        .iter()
-        .map(|r| &r.code)
-        .filter(|c| c.level() == level && (parents.is_empty() || parents.iter().any(|p| c.is_within(p))))
-        .cloned()
-        .collect();
+    let all = model::regions();
+    let mut rows: Vec<RegionCode> = if parents.is_empty() {
+        all.at_level(level, None).to_vec()
+    } else {
+        parents.iter().flat_map(|p| all.at_level(level, Some(p))).cloned().collect()
+    };
     // a region of the caller's that lies below the level shows as the one above it
     rows.extend(parents.iter().filter(|p| p.level() >= level).filter_map(|p| p.at_level(level)));
     rows.sort();
@@ -712,9 +712,12 @@ pub async fn rising(
         bucket: Bucket::Month,
         by,
     };
-    let scope = caller.scope.clone();
-    let recent = counts(&state, query(recent_from, to), scope.clone()).await?;
-    let before = counts(&state, query(baseline_from, recent_from), scope).await?;
+    // both windows asked at once
+    let (recent, before) = futures_util::future::try_join(
+        counts(&state, query(recent_from, to), caller.scope.clone()),
+        counts(&state, query(baseline_from, recent_from), caller.scope.clone()),
+    )
+    .await?;
     let shown: std::collections::HashSet<&str> = regions.iter().map(RegionCode::as_str).collect();
     let mut pairs: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     for (stats, recent) in [(&recent, true), (&before, false)] {

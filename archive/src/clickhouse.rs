@@ -296,10 +296,50 @@ const MIGRATIONS: &[(u32, &[&str])] = &[
             FROM reports",
         ],
     ),
+    (
+        5,
+        &[
+            // the daily sets again, ordered by region and down to the
+            // district (the main region cut to it, empty when it does not
+            // reach so deep): a question about a few regencies or districts
+            // (a city analyst's) reads their rows alone, a year of them in
+            // one range, where the day-first rollup had it read every day's
+            // rows and `reports` every report of theirs
+            "CREATE TABLE IF NOT EXISTS report_counts_by_region (
+                province LowCardinality(String),
+                regency LowCardinality(String),
+                district String,
+                day Date,
+                indicator LowCardinality(String),
+                channel LowCardinality(String),
+                reports AggregateFunction(uniqExact, UInt64)
+            ) ENGINE = AggregatingMergeTree()
+            PARTITION BY toYear(day)
+            ORDER BY (province, regency, district, day, indicator, channel)",
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS report_counts_by_region_mv TO report_counts_by_region AS
+            SELECT province, regency,
+                   if(length(splitByChar('.', region)) >= 3,
+                      arrayStringConcat(arraySlice(splitByChar('.', region), 1, 3), '.'), '') AS district,
+                   toDate(reported_at, 'Asia/Jakarta') AS day, CAST(ind AS LowCardinality(String)) AS indicator,
+                   channel, uniqExactState(cityHash64(toString(id))) AS reports
+            FROM reports ARRAY JOIN indicators AS ind
+            GROUP BY province, regency, district, day, indicator, channel",
+            // (run again after a crash, or overlapping rows the view took:
+            // a report's hash counts once)
+            "INSERT INTO report_counts_by_region (province, regency, district, day, indicator, channel, reports)
+            SELECT province, regency,
+                   if(length(splitByChar('.', region)) >= 3,
+                      arrayStringConcat(arraySlice(splitByChar('.', region), 1, 3), '.'), '') AS district,
+                   toDate(reported_at, 'Asia/Jakarta') AS day, ind AS indicator, channel,
+                   uniqExactState(cityHash64(toString(id))) AS reports
+            FROM reports ARRAY JOIN indicators AS ind
+            GROUP BY province, regency, district, day, indicator, channel",
+        ],
+    ),
 ];
 
 /// The newest schema version.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// A day (UTC+7) is sealed once its end is this many hours past, by
 /// ClickHouse's clock: later, a report for it is rare (an import, a replay,
@@ -406,10 +446,13 @@ fn valid_months_sql(first: Option<time::Date>, end: Option<time::Date>) -> Strin
 }
 
 /// A part of a stats question (see [`Analytics::stats`]): whole days
-/// from the daily rollup (from the first day, and before the end day, by
-/// day number), or a span of time from the reports themselves.
+/// from the daily rollup or the rollup by region (from the first day, and
+/// before the end day, by day number), or a span of time from the reports
+/// themselves.
 enum Piece {
     Rollup(Option<i64>, Option<i64>),
+    /// Whole days, from the first and before the end, from `report_counts_by_region`.
+    Regions(Option<i64>, Option<i64>),
     Reports(Option<OffsetDateTime>, Option<OffsetDateTime>),
 }
 
@@ -580,6 +623,11 @@ impl Analytics {
         self.schema >= 4
     }
 
+    /// Whether the schema has the rollup by region (version 5).
+    fn by_region(&self) -> bool {
+        self.schema >= 5
+    }
+
     /// Connects and migrates up to version `upto` only: how tests build a
     /// database as an older release left it.
     pub async fn connect_at_version(config: &ClickHouseConfig, upto: u32) -> Result<Self, Error> {
@@ -635,6 +683,7 @@ impl Analytics {
             "reports",
             "reports_by_time",
             "report_counts_by_day",
+            "report_counts_by_region",
             "alerts",
         ] {
             self.client.query(&format!("TRUNCATE TABLE IF EXISTS {table}")).execute().await?;
@@ -698,7 +747,12 @@ impl Analytics {
                     .execute()
                     .await?;
             }
-            for table in ["report_counts_sealed", "report_counts_sealed_provinces", "report_counts_by_day"] {
+            for table in [
+                "report_counts_sealed",
+                "report_counts_sealed_provinces",
+                "report_counts_by_day",
+                "report_counts_by_region",
+            ] {
                 self.client
                     .query(&format!("ALTER TABLE {table} DELETE WHERE channel = ? AND day < toDate(?)"))
                     .bind(channel.as_str())
@@ -755,8 +809,10 @@ impl Analytics {
     /// the daily rollup (by province or regency, scope and region at
     /// province or regency level, and not regencies alone), its whole days
     /// come from the rollup and only the hours at either end, when `from` or
-    /// `to` is not a midnight, from the reports themselves; else everything
-    /// from the reports.
+    /// `to` is not a midnight, from the reports themselves. Else, unless the
+    /// question reaches villages, the whole days come from the rollup by
+    /// region (regencies alone, districts) and the hours from the reports;
+    /// and a question about villages is answered from the reports alone.
     pub async fn stats(&self, q: &StatsQuery, scope: &Scope) -> Result<Stats, Error> {
         let coarse = |c: &RegionCode| matches!(c.level(), RegionLevel::Province | RegionLevel::Regency);
         let scope_codes: Option<&[RegionCode]> = match scope {
@@ -776,15 +832,23 @@ impl Analytics {
             && !regencies_only
             && q.region.as_ref().is_none_or(coarse)
             && scope_codes.is_none_or(|codes| codes.iter().all(coarse));
+        // else, down to districts, the rollup by region (a village is
+        // deeper than it goes)
+        let village = |c: &RegionCode| c.level() == RegionLevel::Village;
+        let fits_regions = !fits_rollup
+            && self.by_region()
+            && q.by != By::Village
+            && !q.region.as_ref().is_some_and(village)
+            && !scope_codes.is_some_and(|codes| codes.iter().any(village));
         let mut pieces = Vec::new();
-        if fits_rollup {
+        if fits_rollup || fits_regions {
             // the first whole day, and the day the whole days end before
             let first = q.from.map(|f| day_number(f) + i64::from(!is_midnight(f)));
             let end = q.to.map(day_number);
             if first.zip(end).is_some_and(|(a, b)| a >= b) {
                 pieces.push(Piece::Reports(q.from, q.to));
             } else {
-                pieces.push(Piece::Rollup(first, end));
+                pieces.push(if fits_rollup { Piece::Rollup(first, end) } else { Piece::Regions(first, end) });
                 if let (Some(from), Some(first)) = (q.from.filter(|f| !is_midnight(*f)), first) {
                     pieces.push(Piece::Reports(Some(from), Some(start_of_day(first))));
                 }
@@ -816,9 +880,12 @@ impl Analytics {
                  arrayStringConcat(arraySlice(splitByChar('.', region), 1, {n}), '.'), '')"
             )
         };
+        // (the rollup by region has the district as a column of its own)
+        let by_region = matches!(piece, Piece::Regions(..));
         let column = match q.by {
             By::Province => "province".to_owned(),
             By::Regency => "regency".to_owned(),
+            By::District if by_region => "district".to_owned(),
             By::District => parts(3),
             By::Village => parts(4),
         };
@@ -828,6 +895,12 @@ impl Analytics {
         let region_condition = |c: &RegionCode| match c.level() {
             RegionLevel::Province => format!("province = '{}'", c.as_str()),
             RegionLevel::Regency => format!("province = '{}' AND regency = '{}'", c.province(), c.as_str()),
+            RegionLevel::District if by_region => format!(
+                "province = '{}' AND regency = '{}' AND district = '{}'",
+                c.province(),
+                c.at_level(RegionLevel::Regency).map(|r| r.to_string()).unwrap_or_default(),
+                c.as_str()
+            ),
             _ => format!(
                 "province = '{1}' AND regency = '{2}' AND (region = '{0}' OR startsWith(region, '{0}.'))",
                 c.as_str(),
@@ -938,6 +1011,16 @@ impl Analytics {
                         filter(extra)
                     ));
                 }
+            }
+            Piece::Regions(first, end) => {
+                // the days' sets of report hashes merged: a report has one
+                // day, so a week's or a month's merge counts each once
+                queries.push(format!(
+                    "SELECT toString({}) AS d, toString(indicator) AS i, toString({column}) AS r, \
+                     toUInt64(uniqExactMerge(reports)) AS n FROM report_counts_by_region {} GROUP BY d, i, r",
+                    bucket("day"),
+                    filter(day_range(first, end))
+                ));
             }
             Piece::Reports(from, to) => {
                 let mut extra = Vec::new();
