@@ -708,10 +708,13 @@ impl Analytics {
                     "SELECT (SELECT count() FROM reports WHERE channel = ? AND reported_at < toDateTime(?)) \
                      + (SELECT count() FROM report_counts_sealed WHERE channel = ? AND day < toDate(?)) \
                      + (SELECT count() FROM report_counts_sealed_monthly \
-                        WHERE channel = ? AND month < toStartOfMonth(toDate(?)))",
+                        WHERE channel = ? AND month < toStartOfMonth(toDate(?))) \
+                     + (SELECT count() FROM report_counts_by_region WHERE channel = ? AND day < toDate(?))",
                 )
                 .bind(channel.as_str())
                 .bind(seconds)
+                .bind(channel.as_str())
+                .bind(day.as_str())
                 .bind(channel.as_str())
                 .bind(day.as_str())
                 .bind(channel.as_str())
@@ -822,9 +825,10 @@ impl Analytics {
         if scope_codes.is_some_and(<[RegionCode]>::is_empty) {
             return Ok(Stats::from_days(q, "clickhouse", []));
         }
-        // a question about regencies alone reads their rows of `reports`
-        // (the table's key starts with the province and regency) faster than
-        // the rollup, whose key starts with the day
+        // a question about regencies alone reads their rows of the rollup by
+        // region (its key starts with the province and regency; `reports`
+        // before version 5) faster than the rollup, whose key starts with the
+        // day
         let narrow = |c: &RegionCode| c.level() != RegionLevel::Province;
         let regencies_only =
             q.region.as_ref().is_some_and(narrow) || scope_codes.is_some_and(|codes| codes.iter().all(narrow));
