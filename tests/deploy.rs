@@ -26,9 +26,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{TOKEN, client, eventually, free_port};
+use common::{TOKEN, client, eventually};
 use serde_json::{Value, json};
 
 fn repo() -> PathBuf {
@@ -806,19 +806,19 @@ struct Started {
 }
 
 impl Started {
+    /// Starts `cmd` on a port the OS picks as the node binds it; `ready` reads it from the log.
     fn spawn(name: &str, mut cmd: Command, dir: &Path) -> Started {
-        let port = free_port();
         std::fs::create_dir_all(dir).unwrap();
         let log = dir.join("kentongan.log");
         let child = cmd
-            .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+            .env("KENTONGAN_HTTP__LISTEN", "127.0.0.1:0")
             .env("KENTONGAN_DATA_DIR", dir.join("data"))
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        Started { name: name.to_owned(), child, port, log }
+        Started { name: name.to_owned(), child, port: 0, log }
     }
 
     fn url(&self, path: &str) -> String {
@@ -830,6 +830,21 @@ impl Started {
     }
 
     async fn ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.port == 0 {
+            match self.log().lines().find_map(common::listening_port) {
+                Some(port) => self.port = port,
+                None if self.child.try_wait().unwrap().is_none() && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                None => panic!(
+                    "{} did not listen (exit: {:?}); log:\n{}",
+                    self.name,
+                    self.child.try_wait().unwrap(),
+                    self.log()
+                ),
+            }
+        }
         let url = self.url("/readyz");
         let ready = eventually(Duration::from_secs(60), || async {
             let r = client().get(&url).send().await.ok()?;

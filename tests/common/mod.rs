@@ -17,6 +17,20 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The port in a node's "kentongan is running" log line, text
+/// (`addr=127.0.0.1:PORT`) or JSON (`"fields":{"addr":…}`).
+pub fn listening_port(line: &str) -> Option<u16> {
+    let addr = if line.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        (v["fields"]["message"] == "kentongan is running")
+            .then(|| v["fields"]["addr"].as_str().map(str::to_owned))??
+    } else {
+        let (_, rest) = line.split_once("kentongan is running")?;
+        rest.split_once("addr=")?.1.split_whitespace().next()?.to_owned()
+    };
+    addr.rsplit_once(':')?.1.parse().ok()
+}
+
 /// A running `kentongan` process, killed when dropped.
 pub struct Node {
     pub child: Child,
@@ -27,9 +41,11 @@ pub struct Node {
 
 impl Node {
     /// Starts `kentongan run` in `dir` with `config` (written to `dir/kentongan.toml`
-    /// when not empty), on a free port, and waits until `/healthz` answers.
+    /// when not empty), on a port the OS picks as the node binds it (read back from
+    /// its log, so no other process can take the port in between), and waits until
+    /// `/healthz` answers.
     pub async fn start(dir: &Path, config: &str, roles: &[&str]) -> Node {
-        let port = free_port();
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kentongan"));
         cmd.arg("run").current_dir(dir);
@@ -45,16 +61,30 @@ impl Node {
             // somewhere in the country they would reach any unit the test sets up, beside its alerts
             cmd.env("KENTONGAN_DUTIES__REMIND_BEFORE", "0s").env("KENTONGAN_DUTIES__SUMMARIES", "false");
         }
-        let log = dir.join(format!("kentongan-{port}.log"));
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("kentongan-{}-{n}.log", std::process::id()));
         let child = cmd
-            .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-            .env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN)
+            .env("KENTONGAN_HTTP__LISTEN", "127.0.0.1:0")
             .env("KENTONGAN_LOG", "info,kentongan=debug")
+            .env_remove("KENTONGAN_LOG_FORMAT")
+            .env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let mut node = Node { child, port, dir: dir.to_owned(), log };
+        let mut node = Node { child, port: 0, dir: dir.to_owned(), log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(port) = node.log().lines().find_map(listening_port) {
+                node.port = port;
+                break;
+            }
+            let status = node.child.try_wait().unwrap();
+            if status.is_some() || Instant::now() > deadline {
+                panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let url = node.url("/healthz");
         let ok = eventually(Duration::from_secs(30), || {
             let url = url.clone();
