@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind29.jsonl`: 4,973 more for issue 14, on the
+//! - `blind2.jsonl` to `blind30.jsonl`: 5,173 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind29` was written after a round of rule changes
+//!   Each of `blind3` to `blind30` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -39,7 +39,7 @@ struct Labelled {
 /// them, with why. Keep this list short and honest.
 const KNOWN: [(&str, &str); 1] = [("b081", "a group digging up a grave also reads as mob violence")];
 
-const FILES: [(&str, &str); 31] = [
+const FILES: [(&str, &str); 32] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -71,6 +71,7 @@ const FILES: [(&str, &str); 31] = [
     ("blind27.jsonl", include_str!("data/blind27.jsonl")),
     ("blind28.jsonl", include_str!("data/blind28.jsonl")),
     ("blind29.jsonl", include_str!("data/blind29.jsonl")),
+    ("blind30.jsonl", include_str!("data/blind30.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -249,7 +250,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 28] = [
+const FLOORS: [(&str, f64); 29] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -278,6 +279,7 @@ const FLOORS: [(&str, f64); 28] = [
     ("blind27.jsonl", 0.99),
     ("blind28.jsonl", 0.99),
     ("blind29.jsonl", 0.95),
+    ("blind30.jsonl", 0.95),
 ];
 
 #[test]
@@ -299,8 +301,8 @@ fn later_sets_keep_their_floor() {
 /// it). 0.915 before the gazetteer learned districts told without a
 /// locative or in English, other spellings and addresses; 0.943 after
 /// (`blind2` to `blind23`); on first run `blind24` was 0.965, `blind25`
-/// 0.930, `blind26` 0.880, `blind27` 0.985, `blind28` 0.955 and `blind29`
-/// 0.975.
+/// 0.930, `blind26` 0.880, `blind27` 0.985, `blind28` 0.955, `blind29`
+/// 0.975 and `blind30` 0.930.
 const REGIONS_FLOOR: f64 = 0.94;
 
 #[test]
