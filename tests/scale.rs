@@ -1061,6 +1061,23 @@ enum Victim {
     Ingest,
     Classifier,
     Indexer,
+    Alerter,
+}
+
+/// The regencies a trial's reports are about: four of four provinces, none
+/// of them in another trial, so each reaches every level of `sabu_rules`
+/// on its own (at least 41 reports a trial) and no province is ever raised
+/// (a province is raised only when no single regency of it reaches the
+/// level alone).
+fn trial_regencies(trial: usize) -> Vec<String> {
+    let mut by_province: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for line in include_str!("../model/data/regions/regencies.csv").lines().skip(1) {
+        let mut fields = line.split(',');
+        let (code, province) = (fields.next().unwrap(), fields.next().unwrap());
+        by_province.entry(province).or_default().push(code);
+    }
+    let provinces: Vec<&Vec<&str>> = by_province.values().collect();
+    (4 * trial..4 * trial + 4).map(|k| provinces[k % provinces.len()][k / provinces.len()].to_owned()).collect()
 }
 
 /// Every report id in `node`'s search index, in pages of 1,000 (a report
@@ -1095,7 +1112,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn start(url: String, run: &str) -> Stream {
+    fn start(url: String, run: &str, regions: Vec<String>) -> Stream {
         let url = std::sync::Arc::new(std::sync::Mutex::new(url));
         let accepted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1103,12 +1120,19 @@ impl Stream {
         let http = client();
         let mut clients = tokio::task::JoinSet::new();
         for _ in 0..4 {
-            let (url, accepted, stop, next, http, run) =
-                (url.clone(), accepted.clone(), stop.clone(), next.clone(), http.clone(), run.to_owned());
+            let (url, accepted, stop, next, http, run, regions) = (
+                url.clone(),
+                accepted.clone(),
+                stop.clone(),
+                next.clone(),
+                http.clone(),
+                run.to_owned(),
+                regions.clone(),
+            );
             clients.spawn(async move {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let regency = REGENCIES[i % REGENCIES.len()];
+                    let regency = &regions[i % regions.len()];
                     let body = json!({"text": format!("Pesta sabu nomor {i} di {regency} {run}"), "region": regency});
                     let key = format!("{run}-{i}");
                     let id = loop {
@@ -1190,28 +1214,42 @@ where
 
 /// Twenty trials: while reports stream in, a process is killed with -9 at a
 /// random moment (after a random number of accepted reports) and started
-/// again: the embedded node, or the Kafka path's ingest, classifier or
-/// indexer node, five times each in a random order. After each trial every
-/// report that was answered 202 is in search (and on the Kafka path in
-/// ClickHouse) exactly once, and nothing else is.
+/// again: the embedded node, or the Kafka path's ingest, classifier, indexer
+/// or alerter node, four times each in a random order. After each trial
+/// every report that was answered 202 is in search (and on the Kafka path in
+/// ClickHouse) exactly once, and nothing else is. At the end every level of
+/// every regency the Kafka path's reports were about was raised once at
+/// exactly its count, and each of those alerts reached the unit's mailbox
+/// once, though the alerter was killed while it raised and sent them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_survive_kill_9_at_random_moments() {
     let started = std::time::Instant::now();
     let mut rng = Rng::seeded();
-    let mut order: Vec<Victim> = [Victim::Embedded, Victim::Ingest, Victim::Classifier, Victim::Indexer]
-        .into_iter()
-        .flat_map(|v| std::iter::repeat_n(v, 5))
-        .collect();
+    let mut order: Vec<Victim> =
+        [Victim::Embedded, Victim::Ingest, Victim::Classifier, Victim::Indexer, Victim::Alerter]
+            .into_iter()
+            .flat_map(|v| std::iter::repeat_n(v, 4))
+            .collect();
     for i in (1..order.len()).rev() {
         order.swap(i, rng.below(i + 1));
     }
     let root = tempfile::tempdir().unwrap();
     let database = unique("kills_");
+    let prefix = unique("kills-");
+    let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
+    let rules = sabu_rules(root.path(), "waspada = 3\nsiaga = 5\nawas = 8\n");
     let embedded_config = "[ingest]\nrate_per_account = 0\n".to_owned();
     let kafka_config = format!(
-        "{}\n[clickhouse]\nurl = \"{}\"\ndatabase = \"{database}\"\n\n[ingest]\nrate_per_account = 0\n",
-        kafka_section(&unique("kills-")),
-        service("TEST_KENTONGAN_CLICKHOUSE")
+        "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
+         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
+         [rules]\npath = \"{rules}\"\n\n\
+         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-bunuh-0123\"\n\n\
+         [delivery]\ngroup_window = \"0s\"\nper_recipient_per_hour = 0\n\n\
+         [ingest]\nrate_per_account = 0\n",
+        kafka = kafka_section(&prefix),
+        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
+        smtp = service("TEST_KENTONGAN_SMTP"),
+        rules = rules.display(),
     );
     let start = |name: &'static str, roles: &'static [&'static str]| {
         let config = if roles.is_empty() { embedded_config.clone() } else { kafka_config.clone() };
@@ -1222,7 +1260,13 @@ async fn reports_survive_kill_9_at_random_moments() {
     let mut ingest = start("ingest", &["ingest"]).await;
     let mut classifier = start("classifier", &["classifier"]).await;
     let mut indexer = start("indexer", &["indexer", "api"]).await;
-    let (mut on_embedded, mut on_kafka) = (Vec::new(), Vec::new());
+    // the unit before the alerter, which loads the units before it takes alerts
+    let provinces: BTreeSet<String> = (0..20).flat_map(trial_regencies).map(|r| r[..2].to_owned()).collect();
+    let unit = json!({"name": "Kesbangpol", "regions": provinces, "indicators": ["narkoba"], "emails": [recipient]});
+    let r = client().post(indexer.url("/api/v1/units")).bearer_auth(TOKEN).json(&unit).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let mut alerter = start("alerter", &["alerter"]).await;
+    let (mut on_embedded, mut on_kafka, mut trials_on_kafka) = (Vec::new(), Vec::new(), Vec::new());
     let in_clickhouse = |database: String| async move {
         let rows = clickhouse(&database, "SELECT toString(id) FROM reports FINAL FORMAT TSV").await?;
         let mut ids: Vec<String> = rows.lines().map(str::to_owned).collect();
@@ -1233,8 +1277,11 @@ async fn reports_survive_kill_9_at_random_moments() {
     for (trial, victim) in order.into_iter().enumerate() {
         let trial_started = std::time::Instant::now();
         let intake = if victim == Victim::Embedded { &embedded } else { &ingest };
-        let stream = Stream::start(intake.url("/api/v1/reports"), &unique(&format!("t{trial}-")));
-        let before = 1 + rng.below(150);
+        let stream =
+            Stream::start(intake.url("/api/v1/reports"), &unique(&format!("t{trial}-")), trial_regencies(trial));
+        // the alerter while this trial's alerts are raised (each regency's
+        // levels at its 3rd, 5th and 8th report): the other stages anywhere
+        let before = 1 + rng.below(if victim == Victim::Alerter { 32 } else { 150 });
         stream.until(before).await;
         let restarted = match victim {
             Victim::Embedded => {
@@ -1257,6 +1304,11 @@ async fn reports_survive_kill_9_at_random_moments() {
                 indexer = start("indexer", &["indexer", "api"]).await;
                 &indexer
             }
+            Victim::Alerter => {
+                alerter.kill9();
+                alerter = start("alerter", &["alerter"]).await;
+                &alerter
+            }
         };
         if matches!(victim, Victim::Embedded | Victim::Ingest) {
             *stream.url.lock().unwrap() = restarted.url("/api/v1/reports");
@@ -1264,6 +1316,9 @@ async fn reports_survive_kill_9_at_random_moments() {
         let killed_at = stream.accepted();
         stream.until(killed_at + 40).await;
         let accepted = stream.finish().await;
+        if victim != Victim::Embedded {
+            trials_on_kafka.push(trial);
+        }
         let all = if victim == Victim::Embedded { &mut on_embedded } else { &mut on_kafka };
         all.extend(accepted.iter().cloned());
         all.sort();
@@ -1280,10 +1335,38 @@ async fn reports_survive_kill_9_at_random_moments() {
             trial_started.elapsed().as_secs_f64()
         );
     }
+    // every level of every regency of the Kafka path's trials raised once,
+    // at exactly its count, and mailed once
+    let regencies: BTreeSet<String> = trials_on_kafka.iter().flat_map(|t| trial_regencies(*t)).collect();
+    let bus = bus(&prefix).await;
+    let alerts = raised_n(&bus, 3 * regencies.len()).await;
+    let places: BTreeSet<&String> = alerts.keys().map(|(region, _)| region).collect();
+    assert_eq!(places, regencies.iter().collect(), "the regions raised are not those reported on");
+    for ((region, level), (ids, counts)) in &alerts {
+        let expected = match level.as_str() {
+            "waspada" => 3,
+            "siaga" => 5,
+            _ => 8,
+        };
+        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
+    }
+    let ids: BTreeSet<String> = alerts.values().flat_map(|(ids, _)| ids.iter().cloned()).collect();
+    let mails = eventually(Duration::from_secs(120), || async {
+        let mails = mails_to(&recipient);
+        ids.iter().all(|id| mails.contains_key(id)).then_some(mails)
+    })
+    .await
+    .unwrap_or_else(|| mails_to(&recipient));
+    let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
+    let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(lost.is_empty(), "notifications lost: {lost:?}\nalerter log:\n{}", alerter.log_digest(40));
+    assert!(doubled.is_empty(), "notifications sent twice: {doubled:?}\nalerter log:\n{}", alerter.log_digest(40));
+    assert!(mails.keys().all(|id| ids.contains(id)), "mail for an alert never raised: {mails:?}");
     eprintln!(
-        "random kills: 20 trials, {} reports on the embedded node and {} on Kafka, {:.1} s",
+        "random kills: 20 trials, {} reports on the embedded node and {} on Kafka, {} alerts each mailed once, {:.1} s",
         on_embedded.len(),
         on_kafka.len(),
+        ids.len(),
         started.elapsed().as_secs_f64()
     );
 }
