@@ -38,7 +38,7 @@ pub struct Token {
 
 /// The low `n` bytes of a `u128` set, for `n` up to 16: one load, where
 /// computing the mask took a branch and a 128-bit shift for every token.
-const KEY_MASKS: [u128; 17] = {
+pub const KEY_MASKS: [u128; 17] = {
     let mut masks = [u128::MAX; 17];
     let mut n = 0;
     while n < 16 {

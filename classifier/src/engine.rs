@@ -110,11 +110,19 @@ impl Words {
     }
 }
 
+/// The first 16 bytes of `word` (zeros after its end) as one integer,
+/// little-endian.
+#[inline]
+fn head_key(word: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = word.len().min(16);
+    buf[..n].copy_from_slice(&word[..n]);
+    u128::from_le_bytes(buf)
+}
+
 /// A word of up to 16 bytes as one integer, little-endian.
 fn short_key(word: &[u8]) -> Option<u128> {
-    let mut buf = [0u8; 16];
-    buf.get_mut(..word.len())?.copy_from_slice(word);
-    Some(u128::from_le_bytes(buf))
+    (word.len() <= 16).then(|| head_key(word))
 }
 
 /// Patterns that end with a word that is a prefix: a token that starts with
@@ -122,6 +130,10 @@ fn short_key(word: &[u8]) -> Option<u128> {
 #[derive(Debug, Default)]
 struct Prefixes {
     list: Vec<(Box<str>, Vec<Pat>)>,
+    /// Each word of `list` as the integer of its first 16 bytes and the
+    /// mask of those bytes: a token starts with a word of up to 16 bytes when
+    /// its own first 16 bytes, masked, are the word's (no byte comparison).
+    heads: Vec<(u128, u128)>,
     /// Bit `b0 * 256 + b1` is set when some word of `list` starts with the
     /// bytes `b0 b1`: most tokens are passed without comparing any word.
     first_two: Vec<u64>,
@@ -142,6 +154,7 @@ impl Prefixes {
             let bit = usize::from(b.first().copied().unwrap_or(0)) * 256 + b1;
             self.first_two[bit / 64] |= 1 << (bit % 64);
         }
+        self.heads.push((head_key(b), bahasa::normalize::KEY_MASKS[b.len().min(16)]));
         self.list.push((word.into(), pats));
     }
 
@@ -152,7 +165,13 @@ impl Prefixes {
         let bit = usize::from(b.first().copied().unwrap_or(0)) * 256 + usize::from(b.get(1).copied().unwrap_or(0));
         let maybe = self.first_two.get(bit / 64).is_some_and(|w| w & (1 << (bit % 64)) != 0);
         let list = if maybe { self.list.as_slice() } else { &[] };
-        list.iter().filter(move |(p, _)| token.starts_with(&**p)).map(|(_, pats)| pats.as_slice())
+        let token_head = if maybe { head_key(b) } else { 0 };
+        list.iter()
+            .zip(&self.heads)
+            .filter(move |((p, _), (head, mask))| {
+                token.len() >= p.len() && token_head & mask == *head && (p.len() <= 16 || token.starts_with(&**p))
+            })
+            .map(|((_, pats), _)| pats.as_slice())
     }
 }
 
@@ -1971,6 +1990,8 @@ mod matcher {
             "yg",
             "anak2",
             "x",
+            // its first 16 bytes are a longer prefix's
+            "penyalahgunaannarasi",
         ];
         vocabulary.extend(extra.iter().map(|w| (*w).to_owned()));
         (0..count)
@@ -2024,7 +2045,8 @@ mod matcher {
             id = "a"
             indicator = "narkoba"
             any = ["*isme", "*isme radikal", "narkoti*", "pil koplo*", "~bakar rumah", "~bakar", "*ganja",
-                   "sabu", "sabu sabu", "kota palu", "di kota", "*bakar", "bakar*", "~provokasi massa*"]
+                   "sabu", "sabu sabu", "kota palu", "di kota", "*bakar", "bakar*", "~provokasi massa*",
+                   "penyalahgunaannarko*", "penyalahguna*", "pengedar penyalahgunaannar*"]
         "#;
         let c = Classifier::new(RuleSet::parse(&[("t.toml", src)]).unwrap());
         agree(&c, &texts(&c, &mut rng, 3000));
