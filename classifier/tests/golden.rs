@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind31.jsonl`: 5,373 more for issue 14, on the
+//! - `blind2.jsonl` to `blind32.jsonl`: 5,573 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind31` was written after a round of rule changes
+//!   Each of `blind3` to `blind32` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -39,7 +39,7 @@ struct Labelled {
 /// them, with why. Keep this list short and honest.
 const KNOWN: [(&str, &str); 1] = [("b081", "a group digging up a grave also reads as mob violence")];
 
-const FILES: [(&str, &str); 33] = [
+const FILES: [(&str, &str); 34] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -73,6 +73,7 @@ const FILES: [(&str, &str); 33] = [
     ("blind29.jsonl", include_str!("data/blind29.jsonl")),
     ("blind30.jsonl", include_str!("data/blind30.jsonl")),
     ("blind31.jsonl", include_str!("data/blind31.jsonl")),
+    ("blind32.jsonl", include_str!("data/blind32.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -251,7 +252,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 30] = [
+const FLOORS: [(&str, f64); 31] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -282,6 +283,7 @@ const FLOORS: [(&str, f64); 30] = [
     ("blind29.jsonl", 0.95),
     ("blind30.jsonl", 0.99),
     ("blind31.jsonl", 0.95),
+    ("blind32.jsonl", 0.94),
 ];
 
 #[test]
@@ -304,7 +306,7 @@ fn later_sets_keep_their_floor() {
 /// locative or in English, other spellings and addresses; 0.943 after
 /// (`blind2` to `blind23`); on first run `blind24` was 0.965, `blind25`
 /// 0.930, `blind26` 0.880, `blind27` 0.985, `blind28` 0.955, `blind29`
-/// 0.975, `blind30` 0.930 and `blind31` 0.935.
+/// 0.975, `blind30` 0.930, `blind31` 0.935 and `blind32` 0.970.
 const REGIONS_FLOOR: f64 = 0.94;
 
 #[test]
