@@ -32,6 +32,16 @@
 //! indicator = "narkoba"
 //! any = { en = ["crystal meth", "drug trafficking"], id = ["sabu"] }
 //!
+//! [[rule]]                            # `@name`: the terms of a list of this file
+//! id = "konflik.demo_pejabat"
+//! indicator = "demokrasi"
+//! match = '(demo OR "unjuk rasa") NEAR/8 @pejabat'
+//! not = ["@latihan"]
+//!
+//! [lists]                             # named lists of terms, for this file's rules
+//! pejabat = ["bupati", "wali kota", "camat", "dprd*"]
+//! latihan = ["simulasi", "gladi"]
+//!
 //! [replace]                           # chat spelling → standard words
 //! yg = "yang"
 //! nyabu = "pakai sabu"
@@ -46,6 +56,12 @@
 //! province = { waspada = 12, siaga = 24, awas = 40 } # a province as a whole (default: as above)
 //! rise = { days = 14, min_count = 4, history_days = 7, waspada = 2.0, siaga = 3.0, awas = 5.0 }
 //! ```
+//!
+//! A list in `[lists]` is named like an indicator and holds 1 to 2,000
+//! terms (no other list). `@name` stands for its terms: in `any` and `not`
+//! as if each were written there, in `match` as `(t1 OR t2 OR …)`, so also
+//! as a side of a NEAR. A list holds only in its own file; `weights` cannot
+//! name one. One guard shared by several rules is then written once.
 //!
 //! Terms: a word (`sabu`), a phrase (`"pesta sabu"`), a prefix (`bentrok*`,
 //! last word only), a suffix (`*bakar`, first word only), or the Indonesian
@@ -360,6 +376,9 @@ struct RuleFile {
     threshold: BTreeMap<String, Spanned<ThresholdDef>>,
     #[serde(default)]
     replace: BTreeMap<String, String>,
+    /// Named lists of terms, for this file's rules: `@name`.
+    #[serde(default)]
+    lists: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -585,7 +604,12 @@ struct Builder {
     /// Each rule's indicator, where it is written, and the rule's regions:
     /// checked once every file is read, as a later file may define it.
     uses: Vec<(String, RuleError, Arc<[RegionCode]>)>,
+    /// The `[lists]` of the file being read: a list holds only in its file.
+    lists: HashMap<String, Vec<String>>,
 }
+
+/// Most terms one `[lists]` entry may hold.
+const LIST_TERMS: usize = 2_000;
 
 /// Where the quoted term `raw` is written at or after `from` (to point an
 /// error at it); `from` itself when it cannot be found.
@@ -747,6 +771,7 @@ impl Builder {
             }
         }
         self.scope = regions.into();
+        self.lists = self.lists_of(file, text, parsed.lists);
         for (from, to) in parsed.replace {
             let words = to.split_whitespace().count();
             if from.split_whitespace().count() != 1 || from.chars().count() > 64 {
@@ -801,6 +826,72 @@ impl Builder {
                 }
             }
         }
+    }
+
+    /// A file's `[lists]`, checked: each name like an indicator's, each list
+    /// of 1 to [`LIST_TERMS`] terms, none of them naming another list.
+    fn lists_of(
+        &mut self,
+        file: &str,
+        text: &str,
+        defs: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>,
+    ) -> HashMap<String, Vec<String>> {
+        let mut lists = HashMap::new();
+        for (name, terms) in defs {
+            let at = name.span().start;
+            let name = name.into_inner();
+            if !is_ident(&name) || name.len() > 64 {
+                let m = format!(
+                    "list name `{}` must be up to 64 lowercase letters, digits and _, like `pejabat`",
+                    clip(&name)
+                );
+                self.error(file, text, at, m);
+                continue;
+            }
+            let span = terms.span();
+            let terms = terms.into_inner();
+            if terms.is_empty() || terms.len() > LIST_TERMS {
+                let m = format!("list `{name}` has {} terms; give it 1 to {LIST_TERMS}", terms.len());
+                self.error(file, text, span.start, m);
+                continue;
+            }
+            let mut ok = true;
+            for t in &terms {
+                let problem = if t.get_ref().trim_start().starts_with('@') {
+                    Some(format!(
+                        "list `{name}`: a list cannot name another list (`{}`): write its terms",
+                        clip(t.get_ref())
+                    ))
+                } else {
+                    parse_term(t.get_ref(), Field::Any, None).err()
+                };
+                if let Some(m) = problem {
+                    self.error(file, text, t.span().start + 1, m);
+                    ok = false;
+                }
+            }
+            if ok {
+                lists.insert(name, terms.into_iter().map(Spanned::into_inner).collect());
+            }
+        }
+        lists
+    }
+
+    /// The terms `raw` stands for: the terms of list `@name`, else `raw`.
+    fn expand(&self, raw: &str) -> Result<Vec<String>, String> {
+        let Some(name) = raw.trim().strip_prefix('@') else { return Ok(vec![raw.to_owned()]) };
+        match self.lists.get(name) {
+            Some(terms) => Ok(terms.clone()),
+            None => Err(format!(
+                "list `@{0}` is not defined in this file: add it under `[lists]` as {0} = [\"term\", …]",
+                clip(name)
+            )),
+        }
+    }
+
+    /// Interns `raw`, or each term of the list it names.
+    fn terms(&mut self, raw: &str, field: Field, lang: Option<Lang>) -> Result<Vec<usize>, String> {
+        self.expand(raw)?.iter().map(|t| self.term(t, field, lang)).collect()
     }
 
     /// Interns a term; `at` is where the text of the term starts in the file.
@@ -929,22 +1020,24 @@ impl Builder {
                     "`any` must be a list of terms, or a table of lists by language".into(),
                 ),
             }
+            let mut unread = false;
             for (l, list) in lists {
                 for item in list {
                     let Some(raw) = item.as_str() else {
                         self.error(file, text, span.start, format!("rule `{id}`: terms are strings, like \"sabu\""));
                         continue;
                     };
-                    match self.term(raw, field, l) {
-                        Ok(i) => ids.push(i),
+                    match self.terms(raw, field, l) {
+                        Ok(i) => ids.extend(i),
                         Err(m) => {
                             let at = locate(text, span.start, raw);
                             self.error(file, text, at, m);
+                            unread = true;
                         }
                     }
                 }
             }
-            if ids.is_empty() {
+            if ids.is_empty() && !unread {
                 self.error(file, text, span.start, format!("rule `{id}`: `any` needs at least one term"));
             } else if let Some(m) = too_many_terms(&id, ids.len()) {
                 self.error(file, text, span.start, m);
@@ -954,7 +1047,7 @@ impl Builder {
         if let Some(expr) = def.expr {
             let at = value_offsets(text, &expr);
             match parse_expr(expr.get_ref(), &mut |raw, f| {
-                self.term(raw, if f == Field::Any { field } else { f }, lang)
+                self.terms(raw, if f == Field::Any { field } else { f }, lang)
             }) {
                 Ok(e) => kind = Some(Kind::Match(e)),
                 Err((offset, m)) => self.error(file, text, at(offset), format!("rule `{id}`: {m}")),
@@ -981,7 +1074,12 @@ impl Builder {
                     let m = format!("rule `{id}`: a term's weight must be a number from -{0} to {0}", limits::WEIGHT);
                     self.error(file, text, t.span().start, m);
                 }
+                let listed = t.get_ref().trim_start().starts_with('@');
                 match self.term(t.get_ref(), field, lang) {
+                    _ if listed => {
+                        let m = format!("rule `{id}`: a list has no weight of its own: write its terms in `weights`");
+                        self.error(file, text, t.span().start, m);
+                    }
                     Ok(i) => list.push((i, w)),
                     Err(m) => self.error(file, text, t.span().start, m),
                 }
@@ -992,8 +1090,8 @@ impl Builder {
         }
         let mut not = Vec::new();
         for t in &def.not {
-            match self.term(t.get_ref(), field, lang) {
-                Ok(i) => not.push(i),
+            match self.terms(t.get_ref(), field, lang) {
+                Ok(i) => not.extend(i),
                 Err(m) => self.error(file, text, t.span().start + 1, m),
             }
         }
@@ -1337,7 +1435,7 @@ struct Parser<'a, F> {
 
 type PResult<T> = Result<T, (usize, String)>;
 
-impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
+impl<F: FnMut(&str, Field) -> Result<Vec<usize>, String>> Parser<'_, F> {
     fn at(&self) -> usize {
         self.toks.get(self.pos).map_or(self.len, |(a, _)| *a)
     }
@@ -1428,7 +1526,13 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
             }
             Some((_, Tok::Term(t))) => {
                 self.pos += 1;
-                (self.intern)(&t, Field::Any).map(Expr::Term).map_err(|m| (at, m))
+                // a list (`@name`) is the OR of its terms
+                let mut ids = (self.intern)(&t, Field::Any).map_err(|m| (at, m))?;
+                Ok(if ids.len() == 1 {
+                    Expr::Term(ids.remove(0))
+                } else {
+                    Expr::Or(ids.into_iter().map(Expr::Term).collect())
+                })
             }
             Some((_, tok)) => Err((at, format!("expected a term or `(`, found {}", tok.shown()))),
             None => Err((at, "the expression ends too early".into())),
@@ -1437,7 +1541,8 @@ impl<F: FnMut(&str, Field) -> Result<usize, String>> Parser<'_, F> {
 }
 
 /// Parses a `match` expression; errors carry the byte offset in `src`.
-pub fn parse_expr(src: &str, intern: &mut impl FnMut(&str, Field) -> Result<usize, String>) -> PResult<Expr> {
+/// `intern` gives the terms a word stands for: itself, or a list's.
+pub fn parse_expr(src: &str, intern: &mut impl FnMut(&str, Field) -> Result<Vec<usize>, String>) -> PResult<Expr> {
     let toks = lex(src)?;
     let mut p = Parser { toks, pos: 0, len: src.len(), depth: 0, intern };
     let e = p.or()?;
@@ -1500,11 +1605,82 @@ mod tests {
     }
 
     #[test]
+    fn a_files_lists_stand_for_their_terms_in_any_match_and_not() {
+        let src = r#"
+            [lists]
+            pejabat = ["bupati", "wali kota", "dprd*"]
+            latihan = ["simulasi", "gladi"]
+
+            [[rule]]
+            id = "a"
+            indicator = "demokrasi"
+            any = ["@pejabat", "camat"]
+            not = ["@latihan"]
+
+            [[rule]]
+            id = "b"
+            indicator = "demokrasi"
+            match = '(demo OR unjuk) NEAR/5 @pejabat AND NOT @latihan'
+        "#;
+        let set = RuleSet::parse(&[("x.toml", src)]).unwrap();
+        let words = |ids: &[usize]| ids.iter().map(|&i| set.terms[i].text.to_string()).collect::<Vec<_>>();
+        let Kind::Any(any) = &set.rules[0].kind else { panic!("{:?}", set.rules[0].kind) };
+        assert_eq!(words(any), ["bupati", "wali kota", "dprd*", "camat"]);
+        assert_eq!(words(&set.rules[0].not), ["simulasi", "gladi"]);
+        let Kind::Match(Expr::And(parts)) = &set.rules[1].kind else { panic!("{:?}", set.rules[1].kind) };
+        let Expr::Near { right, .. } = &parts[0] else { panic!("{parts:?}") };
+        assert_eq!(words(right), ["bupati", "wali kota", "dprd*"]);
+        let Expr::Not(inner) = &parts[1] else { panic!("{parts:?}") };
+        assert!(matches!(&**inner, Expr::Or(v) if v.len() == 2), "{inner:?}");
+        // the same verdict as the terms written out
+        let c = crate::Classifier::new(set);
+        let verdict = |text: &str| {
+            let report = model::Report::new(model::Channel::App, "x", text, time::OffsetDateTime::UNIX_EPOCH);
+            c.classify(&report, time::OffsetDateTime::UNIX_EPOCH).indicators.len()
+        };
+        assert_eq!(verdict("Massa demo di kantor DPRD kabupaten"), 1);
+        assert_eq!(verdict("Simulasi demo di kantor bupati"), 0);
+    }
+
+    #[test]
+    fn a_list_is_checked_and_holds_only_in_its_file() {
+        let rule = |any: &str| format!("[[rule]]\nid = \"r{}\"\nindicator = \"narkoba\"\nany = [{any}]\n", any.len());
+        let lists = "[lists]\nzat = [\"sabu\", \"ganja\"]\n";
+        // another file's list is unknown here
+        let other = rule("\"@zat\"");
+        match RuleSet::parse(&[("a.toml", lists), ("b.toml", &other)]) {
+            Err(Error::Rules(e)) => {
+                let all: Vec<String> = e.iter().map(ToString::to_string).collect();
+                assert_eq!(all.len(), 1, "{all:?}");
+                assert!(all[0].starts_with("b.toml:4:9: list `@zat` is not defined in this file"), "{all:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for (src, message) in [
+            ("[lists]\nZat = [\"sabu\"]\n", "list name `Zat` must be"),
+            ("[lists]\nzat = []\n", "list `zat` has 0 terms"),
+            ("[lists]\nzat = [\"@obat\"]\n", "a list cannot name another list"),
+            ("[lists]\nzat = [\"sa*bu\"]\n", "x.toml:2:"),
+            (
+                "[lists]\nzat = [\"sabu\"]\n[[rule]]\nid = \"w\"\nindicator = \"narkoba\"\nthreshold = 1\nweights = { \"@zat\" = 1 }\n",
+                "a list has no weight",
+            ),
+            (
+                "[[rule]]\nid = \"m\"\nindicator = \"narkoba\"\nmatch = 'sabu AND NOT @tes'\n",
+                "x.toml:4:23: rule `m`: list `@tes` is not defined",
+            ),
+        ] {
+            let found = errors(src);
+            assert!(found.iter().any(|e| e.contains(message)), "{src}: {found:?}");
+        }
+    }
+
+    #[test]
     fn expressions() {
         let mut terms: Vec<String> = Vec::new();
         let mut intern = |t: &str, _f: Field| {
             terms.push(t.to_owned());
-            Ok(terms.len() - 1)
+            Ok(vec![terms.len() - 1])
         };
         let e = parse_expr(r#"(bentrok* OR "saling serang") AND NOT latihan"#, &mut intern).unwrap();
         assert!(matches!(e, Expr::And(ref v) if v.len() == 2));

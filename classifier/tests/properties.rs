@@ -237,7 +237,7 @@ proptest! {
     /// a character boundary within the source.
     #[test]
     fn expression_parser_never_panics(src in prop_oneof![expression(), any::<String>()]) {
-        let mut intern = |raw: &str, field: Field| parse_term(raw, field, None).map(|_| 0);
+        let mut intern = |raw: &str, field: Field| parse_term(raw, field, None).map(|_| vec![0]);
         if let Err((at, message)) = parse_expr(&src, &mut intern) {
             prop_assert!(at <= src.len() && src.is_char_boundary(at), "{:?} at {} in {:?}", message, at, src);
             prop_assert!(!message.is_empty());
