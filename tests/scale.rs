@@ -1274,6 +1274,7 @@ async fn reports_survive_kill_9_at_random_moments() {
         Some(ids)
     };
 
+    let kills = order.clone();
     for (trial, victim) in order.into_iter().enumerate() {
         let trial_started = std::time::Instant::now();
         let intake = if victim == Victim::Embedded { &embedded } else { &ingest };
@@ -1358,12 +1359,24 @@ async fn reports_survive_kill_9_at_random_moments() {
     .await
     .unwrap_or_else(|| mails_to(&recipient));
     let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
-    let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
     assert!(lost.is_empty(), "notifications lost: {lost:?}\nalerter log:\n{}", alerter.log_digest(40));
-    assert!(doubled.is_empty(), "notifications sent twice: {doubled:?}\nalerter log:\n{}", alerter.log_digest(40));
     assert!(mails.keys().all(|id| ids.contains(id)), "mail for an alert never raised: {mails:?}");
+    // delivery is at least once: a kill -9 after the mail server accepted a
+    // message and before the outbox recorded it sends it again, so each
+    // alerter kill may repeat the notifications in flight (ARCHITECTURE.md,
+    // "Delivery is at least once"); no other kill repeats any
+    let alerter_kills = kills.iter().filter(|v| **v == Victim::Alerter).count();
+    let repeats: usize = mails.values().map(|n| n - 1).sum();
+    let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeats <= alerter::sender::SENDERS * alerter_kills && mails.values().all(|n| *n <= 1 + alerter_kills),
+        "{repeats} notifications repeated after {alerter_kills} alerter kills (at most {} each): {doubled:?}\nalerter log:\n{}",
+        alerter::sender::SENDERS,
+        alerter.log_digest(40)
+    );
     eprintln!(
-        "random kills: 20 trials, {} reports on the embedded node and {} on Kafka, {} alerts each mailed once, {:.1} s",
+        "random kills: 20 trials, {} reports on the embedded node and {} on Kafka, {} alerts all mailed, {repeats} \
+         repeated after {alerter_kills} alerter kills, {:.1} s",
         on_embedded.len(),
         on_kafka.len(),
         ids.len(),
