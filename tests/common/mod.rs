@@ -41,9 +41,10 @@ pub struct Node {
 
 impl Node {
     /// Starts `kentongan run` in `dir` with `config` (written to `dir/kentongan.toml`
-    /// when not empty), on a port the OS picks as the node binds it (read back from
-    /// its log, so no other process can take the port in between), and waits until
-    /// `/healthz` answers.
+    /// when not empty), on a free port, and waits until it says it listens there
+    /// and `/healthz` answers. A port another process took between being found
+    /// free and the node binding it is tried again with another: `/healthz` alone
+    /// could be answered by some other test's node.
     pub async fn start(dir: &Path, config: &str, roles: &[&str]) -> Node {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         std::fs::create_dir_all(dir).unwrap();
@@ -61,30 +62,40 @@ impl Node {
             // somewhere in the country they would reach any unit the test sets up, beside its alerts
             cmd.env("KENTONGAN_DUTIES__REMIND_BEFORE", "0s").env("KENTONGAN_DUTIES__SUMMARIES", "false");
         }
-        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let log = dir.join(format!("kentongan-{}-{n}.log", std::process::id()));
-        let child = cmd
-            .env("KENTONGAN_HTTP__LISTEN", "127.0.0.1:0")
-            .env("KENTONGAN_LOG", "info,kentongan=debug")
+        cmd.env("KENTONGAN_LOG", "info,kentongan=debug")
             .env_remove("KENTONGAN_LOG_FORMAT")
             .env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut node = Node { child, port: 0, dir: dir.to_owned(), log };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(port) = node.log().lines().find_map(listening_port) {
-                node.port = port;
-                break;
+            .stdout(Stdio::null());
+        let mut tries = 0;
+        let mut node = loop {
+            tries += 1;
+            let port = free_port();
+            let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let log = dir.join(format!("kentongan-{port}-{n}.log"));
+            let child = cmd
+                .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let mut node = Node { child, port, dir: dir.to_owned(), log };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let listening = loop {
+                if node.log().lines().any(|l| listening_port(l) == Some(port)) {
+                    break true;
+                }
+                let status = node.child.try_wait().unwrap();
+                if status.is_some() && node.log().contains("cannot listen on http.listen") && tries < 5 {
+                    break false;
+                }
+                if status.is_some() || Instant::now() > deadline {
+                    panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            if listening {
+                break node;
             }
-            let status = node.child.try_wait().unwrap();
-            if status.is_some() || Instant::now() > deadline {
-                panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        };
         let url = node.url("/healthz");
         let ok = eventually(Duration::from_secs(30), || {
             let url = url.clone();
