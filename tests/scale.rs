@@ -184,6 +184,31 @@ async fn raised_n(bus: &Bus, n: usize) -> Raised {
     }
 }
 
+/// Checks that each (region, level) of `alerts` was raised once, at exactly
+/// its count in [`sabu_rules`]' levels 3, 5 and 8; returns the alert ids.
+fn each_level_once_at_its_count(alerts: &Raised) -> BTreeSet<String> {
+    for ((region, level), (ids, counts)) in alerts {
+        let expected = match level.as_str() {
+            "waspada" => 3,
+            "siaga" => 5,
+            _ => 8,
+        };
+        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
+    }
+    alerts.values().flat_map(|(ids, _)| ids.iter().cloned()).collect()
+}
+
+/// The mails to `recipient` by alert id, once every one of `ids` has one
+/// (or after two minutes, what there is).
+async fn mailed(recipient: &str, ids: &BTreeSet<String>) -> BTreeMap<String, usize> {
+    eventually(Duration::from_secs(120), || async {
+        let mails = mails_to(recipient);
+        ids.iter().all(|id| mails.contains_key(id)).then_some(mails)
+    })
+    .await
+    .unwrap_or_else(|| mails_to(recipient))
+}
+
 /// The partitions a classifier said it held last, when it holds some.
 fn holds(node: &Node) -> Option<String> {
     let log = node.log();
@@ -430,22 +455,9 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     // every level of every regency raised once, at exactly its count
     let alerts = raised_n(&bus, 3 * REGENCIES.len()).await;
     assert_eq!(alerts.len(), 3 * REGENCIES.len(), "{alerts:?}");
-    for ((region, level), (ids, counts)) in &alerts {
-        let expected = match level.as_str() {
-            "waspada" => 3,
-            "siaga" => 5,
-            _ => 8,
-        };
-        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
-    }
+    let ids = each_level_once_at_its_count(&alerts);
     // each alert reaches the unit's mailbox once
-    let ids: BTreeSet<String> = alerts.values().flat_map(|(ids, _)| ids.iter().cloned()).collect();
-    let mails = eventually(Duration::from_secs(120), || async {
-        let mails = mails_to(&recipient);
-        ids.iter().all(|id| mails.contains_key(id)).then_some(mails)
-    })
-    .await;
-    let mails = mails.unwrap_or_else(|| mails_to(&recipient));
+    let mails = mailed(&recipient, &ids).await;
     let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
     let doubled: Vec<(&String, &usize)> = mails.iter().filter(|(_, n)| **n > 1).collect();
     eprintln!(
@@ -1343,21 +1355,8 @@ async fn reports_survive_kill_9_at_random_moments() {
     let alerts = raised_n(&bus, 3 * regencies.len()).await;
     let places: BTreeSet<&String> = alerts.keys().map(|(region, _)| region).collect();
     assert_eq!(places, regencies.iter().collect(), "the regions raised are not those reported on");
-    for ((region, level), (ids, counts)) in &alerts {
-        let expected = match level.as_str() {
-            "waspada" => 3,
-            "siaga" => 5,
-            _ => 8,
-        };
-        assert_eq!((ids.len(), counts), (1, &BTreeSet::from([expected])), "{region} {level}");
-    }
-    let ids: BTreeSet<String> = alerts.values().flat_map(|(ids, _)| ids.iter().cloned()).collect();
-    let mails = eventually(Duration::from_secs(120), || async {
-        let mails = mails_to(&recipient);
-        ids.iter().all(|id| mails.contains_key(id)).then_some(mails)
-    })
-    .await
-    .unwrap_or_else(|| mails_to(&recipient));
+    let ids = each_level_once_at_its_count(&alerts);
+    let mails = mailed(&recipient, &ids).await;
     let lost: Vec<&String> = ids.iter().filter(|id| !mails.contains_key(*id)).collect();
     assert!(lost.is_empty(), "notifications lost: {lost:?}\nalerter log:\n{}", alerter.log_digest(40));
     assert!(mails.keys().all(|id| ids.contains(id)), "mail for an alert never raised: {mails:?}");

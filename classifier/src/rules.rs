@@ -137,6 +137,10 @@ pub mod limits {
     /// Word forms of all terms together: the size of the automaton every
     /// report goes through.
     pub const FORMS: usize = 1_000_000;
+    /// Terms that the `@name`s of a whole rule set may stand for together: a
+    /// file of a few bytes a use could otherwise name a long list millions
+    /// of times.
+    pub const LISTED: usize = 1_000_000;
 }
 
 /// One problem in a rule file, printed as `file:line:col: message`.
@@ -606,6 +610,8 @@ struct Builder {
     uses: Vec<(String, RuleError, Arc<[RegionCode]>)>,
     /// The `[lists]` of the file being read: a list holds only in its file.
     lists: HashMap<String, Vec<String>>,
+    /// Terms the `@name`s so far stood for (see [`limits::LISTED`]).
+    listed: usize,
 }
 
 /// Most terms one `[lists]` entry may hold.
@@ -878,10 +884,18 @@ impl Builder {
     }
 
     /// The terms `raw` stands for: the terms of list `@name`, else `raw`.
-    fn expand(&self, raw: &str) -> Result<Vec<String>, String> {
+    fn expand(&mut self, raw: &str) -> Result<Vec<String>, String> {
         let Some(name) = raw.trim().strip_prefix('@') else { return Ok(vec![raw.to_owned()]) };
         match self.lists.get(name) {
-            Some(terms) => Ok(terms.clone()),
+            Some(terms) if self.listed + terms.len() > limits::LISTED => Err(format!(
+                "the lists named in these rules stand for more than {} terms in all: name `@{}` fewer times",
+                limits::LISTED,
+                clip(name)
+            )),
+            Some(terms) => {
+                self.listed += terms.len();
+                Ok(terms.clone())
+            }
             None => Err(format!(
                 "list `@{0}` is not defined in this file: add it under `[lists]` as {0} = [\"term\", …]",
                 clip(name)
@@ -1673,6 +1687,18 @@ mod tests {
             let found = errors(src);
             assert!(found.iter().any(|e| e.contains(message)), "{src}: {found:?}");
         }
+    }
+
+    #[test]
+    fn a_long_list_named_over_and_over_is_refused() {
+        let list: Vec<String> = (0..2_000).map(|i| format!("\"kata{i}\"")).collect();
+        let uses = vec!["\"@panjang\""; 600].join(", ");
+        let src = format!(
+            "[lists]\npanjang = [{}]\n[[rule]]\nid = \"a\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\nnot = [{uses}]\n",
+            list.join(", ")
+        );
+        let found = errors(&src);
+        assert!(found.iter().any(|e| e.contains("stand for more than 1000000 terms in all")), "{found:?}");
     }
 
     #[test]
