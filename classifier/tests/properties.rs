@@ -295,9 +295,12 @@ proptest! {
     /// Negation is a mechanism, not a list of examples: sentences that only
     /// deny (a demonstration, drugs, provocation, a clash), and name nothing
     /// else a rule could use, add no indicator and take none away from the
-    /// report they close, whatever it says.
+    /// report they close, whatever it says, unless it denies something
+    /// itself (`membantah`, `dibantah`): then "the clash is untrue" completes
+    /// its denial of a clash (a CI run drew "membantah bentrok").
     #[test]
     fn sentences_that_only_deny_change_no_indicator(words in prop::collection::vec(prop::sample::select(WORDS.clone()), 1..40)) {
+        prop_assume!(!words.iter().any(|w| w.to_lowercase().contains("bantah")));
         let text = words.join(" ");
         let denied = format!(
             "{text}. Itu bukan demo. Tidak ditemukan narkoba. Tidak terprovokasi. Kabar adanya bentrok tidak benar."
