@@ -55,6 +55,24 @@ fn sabu_rules(dir: &std::path::Path, levels: &str) -> std::path::PathBuf {
     rules
 }
 
+/// The config of a Kafka-path node that streams through whole: topics under
+/// `prefix`, ClickHouse `database`, the harness's SMTP, the `rules` file, one
+/// link secret for all, every alert mailed on its own, no rate limits.
+fn kafka_node_config(prefix: &str, database: &str, rules: &std::path::Path) -> String {
+    format!(
+        "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
+         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
+         [rules]\npath = \"{rules}\"\n\n\
+         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-skala-0123\"\n\n\
+         [delivery]\ngroup_window = \"0s\"\nper_recipient_per_hour = 0\n\n\
+         [ingest]\nrate_per_account = 0\n",
+        kafka = kafka_section(prefix),
+        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
+        smtp = service("TEST_KENTONGAN_SMTP"),
+        rules = rules.display(),
+    )
+}
+
 /// POSTs a report to `node` with an `Idempotency-Key`.
 async fn post_keyed(node: &Node, key: &str, body: &Value) -> (u16, Value) {
     let r = client()
@@ -336,18 +354,7 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
     let root = tempfile::tempdir().unwrap();
     let rules = sabu_rules(root.path(), "waspada = 3\nsiaga = 5\nawas = 8\n");
-    let config = format!(
-        "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
-         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
-         [rules]\npath = \"{rules}\"\n\n\
-         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-skala-0123\"\n\n\
-         [delivery]\ngroup_window = \"0s\"\nper_recipient_per_hour = 0\n\n\
-         [ingest]\nrate_per_account = 0\n",
-        kafka = kafka_section(&prefix),
-        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
-        smtp = service("TEST_KENTONGAN_SMTP"),
-        rules = rules.display(),
-    );
+    let config = kafka_node_config(&prefix, &database, &rules);
     let start = |name: &'static str, roles: &'static [&'static str]| {
         let (dir, config) = (root.path().join(name), format!("node_name = \"{name}\"\n{config}"));
         async move { Node::start(&dir, &config, roles).await }
@@ -1251,18 +1258,7 @@ async fn reports_survive_kill_9_at_random_moments() {
     let recipient = format!("{}@kesbangpol.example.test", unique("unit-"));
     let rules = sabu_rules(root.path(), "waspada = 3\nsiaga = 5\nawas = 8\n");
     let embedded_config = "[ingest]\nrate_per_account = 0\n".to_owned();
-    let kafka_config = format!(
-        "{kafka}\n[clickhouse]\nurl = \"{ch}\"\ndatabase = \"{database}\"\n\n\
-         [smtp]\nurl = \"{smtp}\"\nfrom = \"Kentongan <kentongan@example.test>\"\n\n\
-         [rules]\npath = \"{rules}\"\n\n\
-         [auth]\nlink_secret = \"rahasia-tautan-bersama-untuk-uji-bunuh-0123\"\n\n\
-         [delivery]\ngroup_window = \"0s\"\nper_recipient_per_hour = 0\n\n\
-         [ingest]\nrate_per_account = 0\n",
-        kafka = kafka_section(&prefix),
-        ch = service("TEST_KENTONGAN_CLICKHOUSE"),
-        smtp = service("TEST_KENTONGAN_SMTP"),
-        rules = rules.display(),
-    );
+    let kafka_config = kafka_node_config(&prefix, &database, &rules);
     let start = |name: &'static str, roles: &'static [&'static str]| {
         let config = if roles.is_empty() { embedded_config.clone() } else { kafka_config.clone() };
         let dir = root.path().join(name);
