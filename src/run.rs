@@ -160,7 +160,7 @@ impl Drop for BehindTheLog {
     }
 }
 
-pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
+pub async fn run(mut config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     let roles: HashSet<Role> =
         if roles.is_empty() { Role::ALL.into_iter().collect() } else { roles.into_iter().collect() };
     if roles.len() < Role::ALL.len() && config.kafka.is_none() {
@@ -170,6 +170,13 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
                 .into(),
         ));
     }
+    // the port first: a node that cannot have it stops before it opens
+    // anything, and one given port 0 builds its links (`public_url`) with
+    // the port it was given
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|e| Failure::Config(format!("cannot listen on http.listen {}: {e}", config.http.listen)))?;
+    config.http.listen = listener.local_addr().context("listener address")?;
     let has = |r: Role| roles.contains(&r);
     let metrics = api::health::install_metrics().map_err(|e| Failure::Runtime(anyhow::anyhow!("metrics: {e}")))?;
     std::fs::create_dir_all(&config.data_dir)
@@ -501,10 +508,7 @@ pub async fn run(config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
         accounts.bootstrap(token).await.context("creating the bootstrap admin")?;
     }
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|e| Failure::Config(format!("cannot listen on http.listen {}: {e}", config.http.listen)))?;
-    let addr = listener.local_addr().context("listener address")?;
+    let addr = config.http.listen;
     let mut names: Vec<String> = roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     names.sort_unstable();
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");

@@ -962,6 +962,34 @@ async fn json_logs_follow_a_report_through_the_stages() {
     assert!(posts[0].ends_with(" 1"), "{}", posts[0]);
 }
 
+/// A node told `http.listen = 127.0.0.1:0` takes the port the system gives
+/// it, and its links (the morning brief's, an alert email's) name that port,
+/// not 0.
+#[tokio::test]
+async fn a_node_on_port_0_links_to_the_port_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = kentongan();
+    cmd.arg("run").env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN);
+    let mut node = Started::spawn("embedded", cmd, dir.path());
+    node.ready().await;
+    assert_ne!(node.port, 0);
+    // a day ago: yesterday in every zone, the day this morning's brief covers
+    let yesterday = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let yesterday = yesterday.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let text = "Warga melaporkan pesta sabu setiap malam di rumah kontrakan";
+    let report = json!({"text": text, "region": "72.71.02", "reported_at": yesterday});
+    let r = client().post(node.url("/api/v1/reports")).bearer_auth(TOKEN).json(&report).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let link = format!("127.0.0.1:{}&#x2f;#&#x2f;reports&#x2f;{id}", node.port);
+    let brief = || async {
+        let r = client().get(node.url("/api/v1/briefs?region=72")).bearer_auth(TOKEN).send().await.unwrap();
+        r.text().await.unwrap()
+    };
+    let linked = eventually(Duration::from_secs(30), || async { brief().await.contains(&link).then_some(()) }).await;
+    assert!(linked.is_some(), "the brief does not link to the report on port {}:\n{}", node.port, brief().await);
+}
+
 #[test]
 fn an_unknown_log_format_is_refused() {
     let out = kentongan().args(["rules", "check", "/nonexistent"]).env("KENTONGAN_LOG_FORMAT", "jsn").output().unwrap();

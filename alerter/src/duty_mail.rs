@@ -290,7 +290,8 @@ impl DutyMail {
                         MultiPart::mixed().multipart(body).singlepart(Attachment::new(f.name.clone()).body(bytes, kind))
                     }
                 };
-                let id = format!("<{}.{}@kentongan>", message.key.replace(['/', '@', ' '], "."), fastrand::u64(..));
+                let kind = message.key.split('/').next().unwrap_or("duty");
+                let id = crate::email::message_id(kind, &message.key);
                 mailer
                     .send_built(&message.to, |b| b.subject(&message.subject).message_id(Some(id)).multipart(body))
                     .await

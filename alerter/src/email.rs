@@ -54,12 +54,25 @@ impl Mailer {
     }
 }
 
-/// An alert email: the alert it is about (its id starts the Message-ID),
-/// and its subject and bodies.
+/// An alert email: the alert it is about, the notification it is (its
+/// outbox key), and its subject and bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub alert: uuid::Uuid,
+    pub notification: String,
     pub body: Composed,
+}
+
+/// The Message-ID of `notification` (an outbox key) about `about`: the same
+/// for every attempt at it, so a message the mail server accepted just
+/// before a kill -9, and that is sent again after the restart, is the same
+/// message to the recipient's mail system (RFC 5322 3.6.4), which shows it
+/// once. It starts with `about` (an alert's or a reply's id); the rest is a
+/// digest of the key, which names the recipient's address.
+pub fn message_id(about: &str, notification: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(notification.as_bytes());
+    format!("<{about}.{}@kentongan>", hex::encode(&digest[..12]))
 }
 
 impl Channel for Mailer {
@@ -69,7 +82,7 @@ impl Channel for Mailer {
         let body = email.body.clone();
         self.send_built(to, |m| {
             m.subject(&body.subject)
-                .message_id(Some(format!("<{}.{}@kentongan>", email.alert, fastrand::u64(..))))
+                .message_id(Some(message_id(&email.alert.to_string(), &email.notification)))
                 .multipart(MultiPart::alternative_plain_html(body.text, body.html))
         })
         .await
@@ -157,5 +170,17 @@ mod tests {
     fn passwords_stay_out_of_messages() {
         assert_eq!(redact("smtps://user:pw@mail.example:465"), "smtps://***@mail.example:465");
         assert_eq!(redact("smtp://127.0.0.1:25"), "smtp://127.0.0.1:25");
+    }
+
+    #[test]
+    fn a_notification_has_one_message_id_and_names_no_address() {
+        let alert = "0190c5a4-7c1e-7000-8000-000000000001";
+        let key = format!("{alert}/email/camat@palu.example");
+        let id = message_id(alert, &key);
+        assert_eq!(id, message_id(alert, &key), "every attempt, every node");
+        assert!(id.starts_with(&format!("<{alert}.")) && id.ends_with("@kentongan>"), "{id}");
+        assert!(!id.contains("camat") && !id.contains("palu.example"), "{id}");
+        assert_ne!(id, message_id(alert, &format!("{alert}/email/lurah@palu.example")));
+        assert_ne!(id, message_id(alert, &format!("{key}/eskalasi")));
     }
 }

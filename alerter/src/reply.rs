@@ -386,6 +386,7 @@ fn email(reply: &Reply) -> Email {
         format!("<!doctype html><html><body><p>{}</p></body></html>", escape(&reply.text).replace('\n', "<br>\n"));
     Email {
         alert: reply.id,
+        notification: format!("reply/{}", reply.id),
         body: Composed { subject: format!("Tanggapan atas laporan {receipt}"), text: reply.text.clone(), html },
     }
 }

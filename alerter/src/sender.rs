@@ -109,7 +109,7 @@ fn email(
     let token = alerter.links.sign(purpose, alert.id, &entry.recipient, now + crate::links::LINK_TTL);
     let links = Links::new(&alerter.public_url, alert.id, &token);
     let body = alerter.templates.email(alert, &entry.unit_name, &links, extras, language)?;
-    Ok(Email { alert: alert.id, body })
+    Ok(Email { alert: alert.id, notification: entry.key.clone(), body })
 }
 
 /// The SMS for `entry`, its status callback signed at `now`.

@@ -28,7 +28,8 @@ pub fn listening_port(line: &str) -> Option<u16> {
         let (_, rest) = line.split_once("kentongan is running")?;
         rest.split_once("addr=")?.1.split_whitespace().next()?.to_owned()
     };
-    addr.rsplit_once(':')?.1.parse().ok()
+    // port 0 is not a port it listens on
+    addr.rsplit_once(':')?.1.parse().ok().filter(|port| *port != 0)
 }
 
 /// A running `kentongan` process, killed when dropped.
@@ -41,10 +42,9 @@ pub struct Node {
 
 impl Node {
     /// Starts `kentongan run` in `dir` with `config` (written to `dir/kentongan.toml`
-    /// when not empty), on a free port, and waits until it says it listens there
-    /// and `/healthz` answers. A port another process took between being found
-    /// free and the node binding it is tried again with another: `/healthz` alone
-    /// could be answered by some other test's node.
+    /// when not empty), on a port the system gives it (`127.0.0.1:0`: no other
+    /// process can take it in between), and waits until it says which it has
+    /// and `/healthz` answers there.
     pub async fn start(dir: &Path, config: &str, roles: &[&str]) -> Node {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         std::fs::create_dir_all(dir).unwrap();
@@ -66,36 +66,26 @@ impl Node {
             .env_remove("KENTONGAN_LOG_FORMAT")
             .env("KENTONGAN_AUTH__BOOTSTRAP_TOKEN", TOKEN)
             .stdout(Stdio::null());
-        let mut tries = 0;
-        let mut node = loop {
-            tries += 1;
-            let port = free_port();
-            let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let log = dir.join(format!("kentongan-{port}-{n}.log"));
-            let child = cmd
-                .env("KENTONGAN_HTTP__LISTEN", format!("127.0.0.1:{port}"))
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap();
-            let mut node = Node { child, port, dir: dir.to_owned(), log };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let listening = loop {
-                if node.log().lines().any(|l| listening_port(l) == Some(port)) {
-                    break true;
-                }
-                let status = node.child.try_wait().unwrap();
-                if status.is_some() && node.log().contains("cannot listen on http.listen") && tries < 5 {
-                    break false;
-                }
-                if status.is_some() || Instant::now() > deadline {
-                    panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            };
-            if listening {
-                break node;
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("kentongan-{n}.log"));
+        let child = cmd
+            .env("KENTONGAN_HTTP__LISTEN", "127.0.0.1:0")
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut node = Node { child, port: 0, dir: dir.to_owned(), log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while node.port == 0 {
+            if let Some(port) = node.log().lines().find_map(listening_port) {
+                node.port = port;
+                break;
             }
-        };
+            let status = node.child.try_wait().unwrap();
+            if status.is_some() || Instant::now() > deadline {
+                panic!("kentongan did not come up (exit: {status:?}); log:\n{}", node.log());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let url = node.url("/healthz");
         let ok = eventually(Duration::from_secs(30), || {
             let url = url.clone();
