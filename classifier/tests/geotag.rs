@@ -137,6 +137,8 @@ const LANGUAGES: &[(&str, &[&str])] = &[
             "Encik Ahmad berkata beliau tidak tahu apa-apa tentang kejadian itu.",
             "Pemandu teksi itu disyaki terlibat dalam kes rompakan.",
             "Sebarang maklumat boleh disalurkan kepada balai polis berhampiran.",
+            "Polis menahan dua lelaki di sempadan kerana memiliki dadah. Suspek kini ditahan reman selama tujuh hari.",
+            "Penduduk kampung berhimpun di hadapan pejabat daerah petang semalam. Mereka mahu kerajaan negeri bertindak segera.",
         ],
     ),
     (
