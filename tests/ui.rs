@@ -40,11 +40,12 @@ async fn browser(node: &Node, script: &str, env: &[(&str, &str)]) {
 // ---- the operator's board and the reports (WEB-A) ----
 
 /// Rules for the board: any report of sabu is a waspada for drugs, any of
-/// bentrok an awas for social conflict.
+/// bentrok an awas for social conflict in its district; a city is awas at
+/// two, which two districts reach together and neither alone.
 const BOARD_RULES: &str = "[[rule]]\nid = \"n\"\nindicator = \"narkoba\"\nany = [\"sabu\"]\n\
     [threshold.narkoba]\nwindow = \"1h\"\nwaspada = 1\n\n\
     [[rule]]\nid = \"k\"\nindicator = \"konflik_sosial\"\nany = [\"bentrok\"]\n\
-    [threshold.konflik_sosial]\nwindow = \"1h\"\nawas = 1\n";
+    [threshold.konflik_sosial]\nwindow = \"1h\"\nawas = 1\nregency = { awas = 2 }\n";
 
 /// The newest alert of `indicator` in `region`, as the bootstrap admin sees it.
 async fn alert_of(node: &Node, indicator: &str, region: &str) -> Option<serde_json::Value> {

@@ -1,7 +1,8 @@
 // The operator's board (tests/ui.rs runs it): opened from an email's link,
 // an awas arriving live over the alert stream after a report with a photo
 // is posted, its reports and the photo, acknowledging by keyboard, a
-// follow-up note; the same board on a phone.
+// follow-up note, a second district's clash gathered by a city alert (the
+// chain); the same board on a phone.
 // env: ALERT_ID (an escalated waspada in Kota Palu), USER_NAME, USER_PASSWORD,
 //      TOKEN (the bootstrap token, to post the report), and lib.js's.
 const fs = require('node:fs');
@@ -109,6 +110,19 @@ main(async (browser) => {
   await liveCard.locator('.silence-mark', { hasText: 'Dibungkam sampai' }).waitFor({ timeout: 10000 });
   await expectText(liveCard.locator('.silence-mark'), ['Operasi gabungan sedang berjalan'], 'the silence');
   await check(page, 'board-silenced');
+
+  // a clash in a second district of the city: the city as a whole crosses
+  // its own threshold, and its one alert gathers the two districts' alerts
+  await postReport('Bentrok warga di Palu Timur, satu rumah dibakar');
+  const city = page.locator('article.alert', { hasText: 'Menghimpun peringatan di bawahnya' });
+  await city.waitFor({ timeout: 15000 });
+  await expectText(city, ['Awas', 'Konflik sosial', 'Kota Palu', 'Palu Barat (Diterima)', 'Palu Timur (Terbuka)'],
+    'the city alert and the district alerts it gathers');
+  await check(page, 'board-chain');
+  // and each district's alert says which alert it is part of, after a reload too
+  await page.reload();
+  await liveCard.waitFor({ timeout: 10000 });
+  await expectText(liveCard.locator('.chain'), ['Bagian dari peringatan', 'Awas', 'Kota Palu'], 'the district alert');
 
   // resolve the first alert: the linked alert stays shown, as resolved
   await first.locator('button.resolve').click();
