@@ -540,6 +540,8 @@ pub struct Found<'a> {
     pub form: Form,
     /// Taken only inside a region named in the same text ([`Evidence::Weak`]).
     pub weak: bool,
+    /// The place of a news dateline ([`dateline`]).
+    pub dateline: bool,
 }
 
 /// The names found in one field (`stream`, made from `text`) that count,
@@ -572,7 +574,8 @@ pub fn found_in<'g>(
             continue;
         }
         let before = first.checked_sub(1).map(|i| stream.word(i));
-        kept.push((first, last, Found { codes: office(e, before), form: e.form, weak: evidence == Evidence::Weak }));
+        let (codes, weak, dateline) = (office(e, before), evidence == Evidence::Weak, at_dateline(first, last));
+        kept.push((first, last, Found { codes, form: e.form, weak, dateline }));
     }
     // an address runs from the smaller place to the larger: in `Manggarai,
     // Kecamatan Tebet` or `Desa Tanjung Sari, Kec. Natar`, a bare name
@@ -720,6 +723,13 @@ fn resolve_into(found: &[Found], context: Option<&RegionCode>, out: &mut Vec<Reg
                 .collect();
             match inside.as_slice() {
                 [one] => Some((*one).clone()),
+                // a dateline names where the newsroom files from, a city:
+                // `BANDUNG -` is Kota Bandung, `JAMBI -` Kota Jambi, when the
+                // report names no other place (`JAYAPURA - … di Distrik
+                // Ilaga, Kab. Puncak` is about Puncak, not the city)
+                _ if f.dateline && found.iter().all(|g| g.codes == f.codes) => {
+                    the_city(f.codes).or_else(|| one_regency(f.codes)).or_else(|| common_ancestor(f.codes))
+                }
                 _ => one_regency(f.codes).or_else(|| common_ancestor(f.codes)),
             }
         };
@@ -749,6 +759,15 @@ fn one_regency(codes: &[RegionCode]) -> Option<RegionCode> {
     let mut regencies = codes.iter().filter(|c| c.level() != RegionLevel::District);
     match (regencies.next(), regencies.next()) {
         (Some(one), None) if one.level() == RegionLevel::Regency => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// The one city (`Kota …`) among `codes`, if there is one.
+fn the_city(codes: &[RegionCode]) -> Option<RegionCode> {
+    let mut cities = codes.iter().filter(|c| c.level() == RegionLevel::Regency && c.name().starts_with("Kota "));
+    match (cities.next(), cities.next()) {
+        (Some(one), None) => Some(one.clone()),
         _ => None,
     }
 }
@@ -787,7 +806,7 @@ mod tests {
 
     #[test]
     fn resolution() {
-        let f = |codes: &'static [RegionCode], form| Found { codes, form, weak: false };
+        let f = |codes: &'static [RegionCode], form| Found { codes, form, weak: false, dateline: false };
         let leak = |v: Vec<RegionCode>| -> &'static [RegionCode] { Vec::leak(v) };
         let bandung = leak(vec![c("32.04"), c("32.73")]);
         // Bandung alone: the province both share
@@ -899,6 +918,14 @@ mod tests {
         assert_eq!(tag("Palu (ANTARA) - Polisi menangkap pengedar di Tatanga", None), ["72.71.06"]);
         assert_eq!(tag("BATU, KOMPAS.com - Warga melempar batu", None), ["35.79"]);
         assert_eq!(tag("SAMPIT, KOMPAS - Warga dua desa bentrok", None), ["62.02"]);
+        // a name that is a regency and a city, or a province and a city: the city
+        assert_eq!(tag("BANDUNG - Massa membubarkan acara di sebuah gedung", None), ["32.73"]);
+        assert_eq!(tag("JAMBI - Petugas lapas menggagalkan penyelundupan", None), ["15.71"]);
+        assert_eq!(tag("Malang (ANTARA) - Polisi membubarkan pertemuan", None), ["35.73"]);
+        // unless the text says which
+        assert_eq!(tag("BANDUNG - Bentrok di Kabupaten Bandung semalam", None), ["32.04"]);
+        // and the same name not in a dateline is still both
+        assert_eq!(tag("Massa dari Bandung datang", None), ["32"]);
         // a district name in two regencies: not tagged bare, the regency's with it
         assert!(tag("Razia di Ciawi semalam", None).is_empty());
         assert_eq!(tag("Razia di Kecamatan Ciawi semalam", None), ["32"]);

@@ -5,9 +5,9 @@
 //!   and chat styles, with tricky negatives;
 //! - `blind.jsonl`: 120 more, written without sight of the rules, mostly chats
 //!   and situation-report lines (issue 13);
-//! - `blind2.jsonl` to `blind33.jsonl`: 5,773 more for issue 14, on the
+//! - `blind2.jsonl` to `blind34.jsonl`: 5,973 more for issue 14, on the
 //!   sub-topics of each indicator, with many everyday senses and negations.
-//!   Each of `blind3` to `blind33` was written after a round of rule changes
+//!   Each of `blind3` to `blind34` was written after a round of rule changes
 //!   and run once before the next round; QUALITY.md has those first figures,
 //!   the honest estimate for reports the pack has never seen.
 //!
@@ -39,7 +39,7 @@ struct Labelled {
 /// them, with why. Keep this list short and honest.
 const KNOWN: [(&str, &str); 1] = [("b081", "a group digging up a grave also reads as mob violence")];
 
-const FILES: [(&str, &str); 35] = [
+const FILES: [(&str, &str); 36] = [
     ("dev.jsonl", include_str!("data/dev.jsonl")),
     ("heldout.jsonl", include_str!("data/heldout.jsonl")),
     ("blind.jsonl", include_str!("data/blind.jsonl")),
@@ -75,6 +75,7 @@ const FILES: [(&str, &str); 35] = [
     ("blind31.jsonl", include_str!("data/blind31.jsonl")),
     ("blind32.jsonl", include_str!("data/blind32.jsonl")),
     ("blind33.jsonl", include_str!("data/blind33.jsonl")),
+    ("blind34.jsonl", include_str!("data/blind34.jsonl")),
 ];
 
 /// True positives, false positives and false negatives of one indicator.
@@ -253,7 +254,7 @@ fn blind_reports() {
 /// than report by report: fitting the pack to each of their reports would
 /// make their figures say nothing about reports it has never seen. The floors
 /// sit a little under the figures of the pack that was committed with them.
-const FLOORS: [(&str, f64); 32] = [
+const FLOORS: [(&str, f64); 33] = [
     ("blind2.jsonl", 0.97),
     ("blind3.jsonl", 0.97),
     ("blind4.jsonl", 0.96),
@@ -286,6 +287,7 @@ const FLOORS: [(&str, f64); 32] = [
     ("blind31.jsonl", 0.95),
     ("blind32.jsonl", 0.94),
     ("blind33.jsonl", 0.95),
+    ("blind34.jsonl", 0.95),
 ];
 
 #[test]
@@ -308,8 +310,8 @@ fn later_sets_keep_their_floor() {
 /// locative or in English, other spellings and addresses; 0.943 after
 /// (`blind2` to `blind23`); on first run `blind24` was 0.965, `blind25`
 /// 0.930, `blind26` 0.880, `blind27` 0.985, `blind28` 0.955, `blind29`
-/// 0.975, `blind30` 0.930, `blind31` 0.935, `blind32` 0.970 and `blind33`
-/// 0.885.
+/// 0.975, `blind30` 0.930, `blind31` 0.935, `blind32` 0.970, `blind33`
+/// 0.885 and `blind34` 0.845 (0.890 once a dateline alone names its city).
 const REGIONS_FLOOR: f64 = 0.94;
 
 #[test]
