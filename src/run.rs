@@ -170,13 +170,16 @@ pub async fn run(mut config: Config, roles: Vec<Role>) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    // the port first: a node that cannot have it stops before it opens
-    // anything, and one given port 0 builds its links (`public_url`) with
-    // the port it was given
-    let listener = tokio::net::TcpListener::bind(config.http.listen)
-        .await
-        .map_err(|e| Failure::Config(format!("cannot listen on http.listen {}: {e}", config.http.listen)))?;
-    config.http.listen = listener.local_addr().context("listener address")?;
+    // port 0 asks the system for one: taken now, so that the links
+    // (`public_url`) name it; any other is taken once the node can serve,
+    // so that a client is refused, not kept waiting, while it starts
+    let early = if config.http.listen.port() == 0 {
+        let listener = listen(config.http.listen).await?;
+        config.http.listen = listener.local_addr().context("listener address")?;
+        Some(listener)
+    } else {
+        None
+    };
     let has = |r: Role| roles.contains(&r);
     let metrics = api::health::install_metrics().map_err(|e| Failure::Runtime(anyhow::anyhow!("metrics: {e}")))?;
     std::fs::create_dir_all(&config.data_dir)
@@ -508,7 +511,11 @@ pub async fn run(mut config: Config, roles: Vec<Role>) -> Result<(), Failure> {
     if let Some(token) = config.auth.bootstrap_token.as_deref().filter(|t| !t.is_empty()) {
         accounts.bootstrap(token).await.context("creating the bootstrap admin")?;
     }
-    let addr = config.http.listen;
+    let listener = match early {
+        Some(listener) => listener,
+        None => listen(config.http.listen).await?,
+    };
+    let addr = listener.local_addr().context("listener address")?;
     let mut names: Vec<String> = roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     names.sort_unstable();
     tracing::info!(%addr, roles = ?names, bus = ?bus, "kentongan is running");
@@ -545,6 +552,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a starting node waits for ClickHouse to answer before it starts
 /// without it (a server that drops connections, or accepts and never answers).
 const CLICKHOUSE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The API's listener on `addr` (`http.listen`).
+async fn listen(addr: std::net::SocketAddr) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Failure::Config(format!("cannot listen on http.listen {addr}: {e}")))
+}
 
 async fn shutdown_signal() {
     let ctrl_c = async {

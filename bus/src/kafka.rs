@@ -945,7 +945,11 @@ mod tests {
         };
         // the mock cluster makes no topics on request
         cluster.create_topic(&config.topic(Topic::Windows), 1, 1).unwrap();
-        let producer = Arc::new(std::sync::RwLock::new(KafkaBus::producer(&config).unwrap()));
+        // the records are written with patience (the first waits for a
+        // connection, which loaded cores can hold past a second: a CI run
+        // saw `MessageTimedOut` here); the replay is what is tried
+        let patient = KafkaConfig { produce_timeout: Duration::from_secs(30), ..config.clone() };
+        let producer = Arc::new(std::sync::RwLock::new(KafkaBus::producer(&patient).unwrap()));
         let bus = crate::Bus::Kafka(KafkaBus { config: Arc::new(config), producer, last_repair: Arc::default() });
         for payload in [b"a", b"b"] {
             bus.publish(Topic::Windows, "k", payload).await.unwrap();
