@@ -963,8 +963,8 @@ async fn json_logs_follow_a_report_through_the_stages() {
 }
 
 /// A node told `http.listen = 127.0.0.1:0` takes the port the system gives
-/// it, and its links (the morning brief's, an alert email's) name that port,
-/// not 0.
+/// it, and its links (here the morning brief's; an alert email's come from
+/// the same `public_url`) name that port, not 0.
 #[tokio::test]
 async fn a_node_on_port_0_links_to_the_port_it_was_given() {
     let dir = tempfile::tempdir().unwrap();
