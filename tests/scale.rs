@@ -470,6 +470,18 @@ async fn stages_scaled_out_lose_and_double_nothing_under_kill_9() {
     })
     .await;
     assert_eq!(counted, Some((n as u64, n as u64)), "ClickHouse: (rows, distinct ids) of {n}");
+    // FINAL folds rows written twice (a replay after a kill), so count them
+    // apart; and the statistics people read count each report once
+    let written = clickhouse(&database, "SELECT count() FROM reports FORMAT TSV").await.unwrap_or_default();
+    eprintln!("scale-out: ClickHouse rows written {} for {n} reports (a replay writes a row again)", written.trim());
+    let stats = eventually(Duration::from_secs(30), || async {
+        let stats = common::get_ok(&indexer_2, "/api/v1/stats").await?;
+        (stats["source"] == "clickhouse" && stats["totals"]["indicator"]["narkoba"].as_u64()? >= n as u64)
+            .then_some(stats)
+    })
+    .await;
+    let counted = stats.as_ref().map(|s| s["totals"]["indicator"]["narkoba"].clone());
+    assert_eq!(counted, Some(json!(n)), "the statistics from ClickHouse count {n} reports once each");
     let stored = streaming.elapsed();
     eprintln!(
         "scale-out: {n} reports in both search replicas and ClickHouse {:.1} s after the first post ({:.0} reports/s)",
