@@ -80,6 +80,22 @@ async fn field_app_multipart_with_photos_and_idempotent_retries() {
     assert_eq!(too_many.status(), 413);
     let too_big = send(form(vec![("besar.png", [PNG, &[0u8; 2000][..]].concat())]), None).await.unwrap();
     assert_eq!(too_big.status(), 413);
+    // the same refusals in Indonesian to the app in Indonesian
+    let in_indonesian = |f: reqwest::multipart::Form| {
+        let r = client().post(node.url("/api/v1/reports")).bearer_auth(TOKEN).header("Accept-Language", "id");
+        let r = r.multipart(f).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned())
+        }
+    };
+    let files = vec![("a.png", PNG.to_vec()), ("b.png", PNG.to_vec()), ("c.png", PNG.to_vec())];
+    let (status, message) = in_indonesian(form(files)).await;
+    assert!(status == 413 && message.starts_with("paling banyak 2 berkas untuk setiap laporan"), "{status} {message}");
+    let (status, message) = in_indonesian(form(vec![("besar.png", [PNG, &[0u8; 2000][..]].concat())])).await;
+    assert!(status == 413 && message.starts_with("berkas `besar.png` lebih besar dari"), "{status} {message}");
+    let (status, message) = in_indonesian(form(vec![("foto.jpg", b"#!/bin/sh\n".to_vec())])).await;
+    assert!(status == 415 && message.starts_with("lampiran `foto.jpg` bukan jenis"), "{status} {message}");
 
     let report = find(&node, "tawuran").await;
     let attachment = &report["report"]["attachments"][0];
@@ -567,6 +583,44 @@ async fn reports_stay_within_the_senders_regions_and_sane_times() {
         assert_eq!(status, 422);
         assert!(message(&answer).len() < 400, "{} characters", message(&answer).len());
     }
+
+    // the same refusals in Indonesian to a caller who prefers it (the web
+    // app in Indonesian), with the same status and code; English otherwise
+    let post_in = |language: &'static str, token: &str, body: Value| {
+        let r = client().post(node.url("/api/v1/reports")).bearer_auth(token).header("Accept-Language", language);
+        let r = r.json(&body);
+        async move {
+            let r = r.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let id = "id-ID,id;q=0.9,en-US;q=0.8,en;q=0.7";
+    let cases = [
+        (
+            &rina,
+            json!({"text": "Pesta sabu di Makassar", "region": "73.71"}),
+            "region: 73.71 di luar wilayah akun ini (72)",
+        ),
+        (&dua, json!({"text": "Ada bentrok"}), "region: kosong"),
+        (&rina, json!({"text": "Ada bentrok", "region": "72.99"}), "region: kode wilayah `72.99` tidak ada"),
+        (&rina, json!({"text": "Ada bentrok", "region": "Palu"}), "region: kode wilayah `Palu` salah tulis"),
+        (&rina, json!({"text": "  "}), "text: kosong"),
+        (
+            &rina,
+            json!({"text": "x", "reported_at": "2999-01-01T00:00:00Z"}),
+            "reported_at: 2999-01-01T00:00:00Z di luar rentang",
+        ),
+    ];
+    for (token, body, expected) in cases {
+        let (status, answer) = post_in(id, token, body.clone()).await;
+        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid")), "{body}: {answer}");
+        assert!(message(&answer).starts_with(expected), "{body}: {answer}");
+        let (status, english) = post_in("en-US,en;q=0.9,id;q=0.8", token, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {english}");
+        assert!(!message(&english).contains(expected) && message(&english).is_ascii(), "{body}: {english}");
+    }
+    let (_, answer) = post_in("id", TOKEN, json!({"text": "x", "region": long})).await;
+    assert!(message(&answer).starts_with("region: kode wilayah") && message(&answer).len() < 400, "{answer}");
 
     // over SMS, the keyword form naming another province is refused with a reply
     let sms = |body: Value| client().post(node.url("/api/v1/ingest/sms")).bearer_auth(SMS_TOKEN).json(&body).send();

@@ -15,6 +15,50 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u32>,
+    /// The message in Indonesian, answered instead of `message` to a caller
+    /// whose `Accept-Language` prefers it (the web app in Indonesian).
+    pub pesan: Option<String>,
+}
+
+/// An error answer's code and Indonesian message, kept on the response for
+/// [`indonesian`], which answers it to callers who prefer Indonesian.
+#[derive(Debug, Clone)]
+struct Pesan {
+    code: &'static str,
+    pesan: String,
+}
+
+/// Answers an error's Indonesian message, where it has one, to a caller
+/// whose `Accept-Language` prefers Indonesian (`id`, or the older `in`)
+/// over every other language it names; anyone else gets the English one.
+pub(crate) async fn indonesian(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let wanted = request.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).is_some_and(prefers_id);
+    let response = next.run(request).await;
+    let Some(Pesan { code, pesan }) = wanted.then(|| response.extensions().get::<Pesan>().cloned()).flatten() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: pesan } };
+    Response::from_parts(parts, axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default()))
+}
+
+/// Whether an `Accept-Language` value ranks Indonesian first (the highest
+/// `q`, the earliest of equals).
+fn prefers_id(accept: &str) -> bool {
+    let mut best: Option<(f32, &str)> = None;
+    for range in accept.split(',') {
+        let mut fields = range.split(';').map(str::trim);
+        let tag = fields.next().unwrap_or_default();
+        let q = fields.find_map(|f| f.strip_prefix("q=")).map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+        if !tag.is_empty() && q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, tag));
+        }
+    }
+    best.is_some_and(|(_, tag)| {
+        let primary = tag.split('-').next().unwrap_or_default();
+        primary.eq_ignore_ascii_case("id") || primary.eq_ignore_ascii_case("in")
+    })
 }
 
 /// The body of every error answer.
@@ -33,7 +77,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after: None }
+        Self { status, code, message: message.into(), retry_after: None, pesan: None }
     }
 
     pub fn unauthorized() -> Self {
@@ -62,6 +106,11 @@ impl ApiError {
             retry_after: Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)),
             ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
         }
+    }
+
+    /// The same error, saying `pesan` to a caller who prefers Indonesian.
+    pub fn pesan(self, pesan: impl Into<String>) -> Self {
+        Self { pesan: Some(pesan.into()), ..self }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -149,6 +198,9 @@ impl IntoResponse for ApiError {
         let body =
             Json(ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: shorten(self.message) } });
         let mut response = (self.status, body).into_response();
+        if let Some(pesan) = self.pesan {
+            response.extensions_mut().insert(Pesan { code: self.code, pesan: shorten(pesan) });
+        }
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -186,17 +238,19 @@ impl From<ingest::Error> for ApiError {
     fn from(e: ingest::Error) -> Self {
         use ingest::Error as E;
         match e {
-            E::Invalid { field, message } => Self::invalid(field, message),
+            E::Invalid { field, message, pesan } => Self::invalid(field, message).pesan(format!("{field}: {pesan}")),
             E::TooLarge(m) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", m),
-            E::Unsupported { message } => {
-                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+            E::Unsupported { message, pesan } => {
+                Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message).pesan(pesan)
             }
             E::Unauthenticated(m) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m),
-            e @ E::RateLimited { retry_after, .. } => Self::too_many(retry_after, "rate_limited", e.to_string()),
+            e @ E::RateLimited { retry_after, .. } => Self::too_many(retry_after, "rate_limited", e.to_string())
+                .pesan(format!("terlalu banyak laporan: tunggu {} detik", retry_after.as_secs().max(1))),
             e @ (E::Unavailable(_) | E::Storage(_)) => {
                 // the detail (a path, an I/O error) is for the server log
                 tracing::error!(error = %e, "intake unavailable");
                 Self::unavailable("the report could not be stored right now; nothing was kept, try again later")
+                    .pesan("laporan belum dapat disimpan saat ini; tidak ada yang tersimpan, coba lagi nanti")
             }
         }
     }
@@ -255,6 +309,16 @@ pub struct ApiJson<T>(pub T);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indonesian_is_answered_when_it_ranks_first() {
+        for accept in ["id", "id-ID", "id-ID,id;q=0.9,en;q=0.8", "en;q=0.5, id", "in", "ID-id", "en;q=0, id;q=0.1"] {
+            assert!(prefers_id(accept), "{accept}");
+        }
+        for accept in ["", "en", "en-US,en;q=0.9,id;q=0.8", "id;q=0, en", "en;q=0.5, id;q=0.5", "jv, id", "*", "idx"] {
+            assert!(!prefers_id(accept), "{accept}");
+        }
+    }
 
     #[test]
     fn long_messages_keep_their_start_and_end() {

@@ -141,6 +141,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(assets::fallback)
         .layer(DefaultBodyLimit::max(state.max_body))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn(error::indonesian))
         .layer(axum::middleware::map_response(security_headers))
         // JSON and CSV answers gzipped for phones on slow links; the web
         // app's files come precompressed and event streams are left alone

@@ -89,7 +89,8 @@ pub async fn submit(
         return Err(ApiError::invalid(
             "region",
             "missing: this account covers several regions; give the one the report is about",
-        ));
+        )
+        .pesan("region: kosong: akun ini mencakup beberapa wilayah; pilih wilayah tempat kejadian"));
     }
     for (name, bytes) in files {
         report.attachments.push(intake.attachments().save(&name, bytes).await?);
@@ -97,6 +98,7 @@ pub async fn submit(
     let accepted = intake.accept_once(key, report).await?;
     if accepted.changed {
         let reused = if header.is_some() { "this Idempotency-Key" } else { "this external_id" };
+        let dipakai = if header.is_some() { "Idempotency-Key ini" } else { "external_id ini" };
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
@@ -105,7 +107,12 @@ pub async fn submit(
                  the same body to retry",
                 accepted.id
             ),
-        ));
+        )
+        .pesan(format!(
+            "{dipakai} sudah dipakai untuk laporan lain ({}): kirim kunci baru untuk laporan baru, atau isi yang \
+             sama untuk mengulang",
+            accepted.id
+        )));
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -124,6 +131,15 @@ pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> Ap
     ApiError::new(status, code, e.body_text())
 }
 
+/// `what` (a report, a filing) in Indonesian.
+fn in_indonesian(what: &str) -> &str {
+    match what {
+        "report" => "laporan",
+        "filing" => "isian",
+        other => other,
+    }
+}
+
 /// The bytes of the `count`-th file part of a `what` (a report, a filing),
 /// within the intake's limits on the number and size of files.
 pub(crate) async fn read_file(
@@ -138,7 +154,8 @@ pub(crate) async fn read_file(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
             format!("at most {} files per {what}", limits.max_files),
-        ));
+        )
+        .pesan(format!("paling banyak {} berkas untuk setiap {}", limits.max_files, in_indonesian(what))));
     }
     let bytes = part.bytes().await.map_err(multipart_error)?;
     if bytes.len() as u64 > limits.max_file_size.as_u64() {
@@ -150,7 +167,12 @@ pub(crate) async fn read_file(
                 ingest::quote(file_name),
                 limits.max_file_size
             ),
-        ));
+        )
+        .pesan(format!(
+            "berkas `{}` lebih besar dari {} (batas ingest.max_file_size): kecilkan atau kirim tanpa berkas itu",
+            ingest::quote(file_name),
+            limits.max_file_size
+        )));
     }
     Ok(bytes.to_vec())
 }

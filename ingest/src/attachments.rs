@@ -82,6 +82,11 @@ impl AttachmentStore {
                  PDF or office documents, voice notes or short videos",
                 crate::quote(name)
             ),
+            pesan: format!(
+                "lampiran `{}` bukan jenis yang dapat dibawa laporan: kirim foto (JPEG, PNG, WebP), PDF atau \
+                 dokumen kantor, pesan suara atau video pendek",
+                crate::quote(name)
+            ),
         };
         let (content_type, sha256, bytes) = tokio::task::spawn_blocking(move || {
             let kind = Self::sniff(&bytes);

@@ -43,15 +43,16 @@ pub use submission::Submission;
 /// Why a report was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A field is wrong; the message says how to fix it (HTTP 422).
+    /// A field is wrong; the message says how to fix it (HTTP 422), and
+    /// `pesan` says it in Indonesian.
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: &'static str, message: String, pesan: String },
     /// Too big or too many (HTTP 413).
     #[error("{0}")]
     TooLarge(String),
     /// A kind of content this intake does not take (HTTP 415).
     #[error("{message}")]
-    Unsupported { message: String },
+    Unsupported { message: String, pesan: String },
     /// Too many reports from one account or sender (HTTP 429).
     #[error("too many reports from {who}: wait {} s", retry_after.as_secs().max(1))]
     RateLimited { who: String, retry_after: Duration },
@@ -220,7 +221,11 @@ pub fn bound(report: &mut Report, max_text_chars: usize) -> Result<(), Error> {
         report.source = report.channel.as_str().to_owned();
     }
     if report.text.is_empty() {
-        return Err(Error::Invalid { field: "text", message: "is empty: describe what happened".into() });
+        return Err(Error::Invalid {
+            field: "text",
+            message: "is empty: describe what happened".into(),
+            pesan: "kosong: tuliskan apa yang terjadi".into(),
+        });
     }
     Ok(())
 }
@@ -237,6 +242,11 @@ pub fn within_scope(report: &mut Report, scope: &Scope) -> Result<(), Error> {
             message: format!(
                 "{r} is outside the regions of this account ({}): report only within them, or ask an admin to \
                  add the region to the account",
+                region_list(regions)
+            ),
+            pesan: format!(
+                "{r} di luar wilayah akun ini ({}): laporkan hanya di wilayah itu, atau minta admin menambahkan \
+                 wilayahnya ke akun",
                 region_list(regions)
             ),
         }),

@@ -83,25 +83,37 @@ impl Inbound {
 
     /// Checks what a gateway says of the sender and the parts (HTTP 422).
     pub fn check(&self) -> Result<(), Error> {
-        let invalid = |field, message: String| Err(Error::Invalid { field, message });
+        let invalid = |field, message: String, pesan: String| Err(Error::Invalid { field, message, pesan });
         if !self.from.chars().any(|c| c.is_ascii_digit()) || self.from.chars().count() > MAX_FROM_CHARS {
-            return invalid("from", format!("`{}` is not a phone number", quote(&self.from)));
+            let from = quote(&self.from);
+            return invalid("from", format!("`{from}` is not a phone number"), format!("`{from}` bukan nomor telepon"));
         }
         let max = crate::submission::MAX_ID_CHARS;
+        let longer = || (format!("is longer than {max} characters"), format!("lebih dari {max} karakter"));
         if self.id.as_ref().is_some_and(|id| id.chars().count() > max) {
-            return invalid("id", format!("is longer than {max} characters"));
+            let (message, pesan) = longer();
+            return invalid("id", message, pesan);
         }
         if self.r#ref.as_ref().is_some_and(|r| r.to_string().chars().count() > max) {
-            return invalid("ref", format!("is longer than {max} characters"));
+            let (message, pesan) = longer();
+            return invalid("ref", message, pesan);
         }
         let parts = self.parts.unwrap_or(1);
         if !(1..=MAX_PARTS).contains(&parts) {
-            return invalid("parts", format!("{parts} is not from 1 to {MAX_PARTS}"));
+            return invalid(
+                "parts",
+                format!("{parts} is not from 1 to {MAX_PARTS}"),
+                format!("{parts} tidak di antara 1 dan {MAX_PARTS}"),
+            );
         }
         if let Some(part) = self.part
             && !(1..=parts).contains(&part)
         {
-            return invalid("part", format!("{part} is not from 1 to parts ({parts})"));
+            return invalid(
+                "part",
+                format!("{part} is not from 1 to parts ({parts})"),
+                format!("{part} tidak di antara 1 dan parts ({parts})"),
+            );
         }
         Ok(())
     }

@@ -43,8 +43,8 @@ pub struct Submission {
     pub external_id: Option<String>,
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> Error {
-    Error::Invalid { field, message: message.into() }
+fn invalid(field: &'static str, message: impl Into<String>, pesan: impl Into<String>) -> Error {
+    Error::Invalid { field, message: message.into(), pesan: pesan.into() }
 }
 
 impl Submission {
@@ -74,7 +74,11 @@ impl Submission {
         if let Some(h) = header
             && h.trim().chars().count() > MAX_ID_CHARS
         {
-            return Err(invalid("Idempotency-Key", format!("is longer than {MAX_ID_CHARS} characters")));
+            return Err(invalid(
+                "Idempotency-Key",
+                format!("is longer than {MAX_ID_CHARS} characters"),
+                format!("lebih dari {MAX_ID_CHARS} karakter"),
+            ));
         }
         let Some(key) = self.idempotency_key(account, header) else { return Ok(None) };
         let body = serde_json::to_vec(self).map_err(|e| Error::Storage(e.to_string()))?;
@@ -95,48 +99,67 @@ impl Submission {
         // control characters out (newlines and tabs stay), as on every channel
         let text = crate::plain(&self.text).trim().to_owned();
         if text.is_empty() {
-            return Err(invalid("text", "is empty: describe what happened"));
+            return Err(invalid("text", "is empty: describe what happened", "kosong: tuliskan apa yang terjadi"));
         }
         let chars = text.chars().count();
         if chars > max_text_chars {
             return Err(invalid(
                 "text",
                 format!("has {chars} characters, more than the limit of {max_text_chars}: shorten it"),
+                format!("berisi {chars} karakter, lebih dari batas {max_text_chars}: persingkat"),
             ));
         }
         let title = self.title.map(|t| crate::one_line(&t)).filter(|t| !t.is_empty());
         if title.as_ref().is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS) {
-            return Err(invalid("title", format!("is longer than {MAX_TITLE_CHARS} characters")));
+            return Err(invalid(
+                "title",
+                format!("is longer than {MAX_TITLE_CHARS} characters"),
+                format!("lebih dari {MAX_TITLE_CHARS} karakter"),
+            ));
         }
         let region = match self.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => None,
-            Some(code) => Some(RegionCode::parse(&quote(code)).map_err(|e| invalid("region", e.to_string()))?),
+            Some(code) => {
+                Some(RegionCode::parse(&quote(code)).map_err(|e| invalid("region", e.to_string(), e.pesan()))?)
+            }
         };
         let reported_at = self.reported_at.unwrap_or(now);
         if reported_at < EARLIEST || reported_at > now + AHEAD {
+            let at = reported_at.format(&Rfc3339).unwrap_or_default();
             return Err(invalid(
                 "reported_at",
                 format!(
-                    "{} is outside the accepted range, from 2000-01-01T00:00:00Z to 5 minutes from now: give the \
-                     time the event happened, and check the device's clock",
-                    reported_at.format(&Rfc3339).unwrap_or_default()
+                    "{at} is outside the accepted range, from 2000-01-01T00:00:00Z to 5 minutes from now: give the \
+                     time the event happened, and check the device's clock"
+                ),
+                format!(
+                    "{at} di luar rentang yang diterima, dari 2000-01-01T00:00:00Z sampai 5 menit dari sekarang: \
+                     isikan waktu kejadian, dan periksa jam perangkat"
                 ),
             ));
         }
         for (field, value) in [("source", &self.source), ("external_id", &self.external_id)] {
             if value.as_ref().is_some_and(|v| v.chars().count() > MAX_ID_CHARS) {
-                return Err(invalid(field, format!("is longer than {MAX_ID_CHARS} characters")));
+                return Err(invalid(
+                    field,
+                    format!("is longer than {MAX_ID_CHARS} characters"),
+                    format!("lebih dari {MAX_ID_CHARS} karakter"),
+                ));
             }
         }
         let channel = self.channel.unwrap_or_default();
         if !claimable(channel) {
             let allowed: Vec<&str> = Channel::ALL.into_iter().filter(|c| claimable(*c)).map(Channel::as_str).collect();
+            let allowed = allowed.join(", ");
             return Err(invalid(
                 "channel",
                 format!(
                     "`{channel}` reports come only through the server's own intake (SMS gateway, chat bots, news \
-                     feeds); through the API give one of: {}",
-                    allowed.join(", ")
+                     feeds); through the API give one of: {allowed}"
+                ),
+                format!(
+                    "laporan `{channel}` hanya masuk lewat penerima milik server (gateway SMS, bot obrolan, umpan \
+                     berita); lewat API pilih salah satu: {allowed}"
                 ),
             ));
         }

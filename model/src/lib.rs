@@ -69,6 +69,24 @@ pub enum Error {
     Json(#[from] serde_json::Error),
 }
 
+impl Error {
+    /// What to fix, in Indonesian, for a person filing a report.
+    pub fn pesan(&self) -> String {
+        match self {
+            Error::MalformedRegion(code) => format!(
+                "kode wilayah `{code}` salah tulis: tulis kode Kemendagri seperti `72`, `72.71`, `72.71.02` atau \
+                 `72.71.02.1001`"
+            ),
+            Error::UnknownRegion(code) => {
+                format!(
+                    "kode wilayah `{code}` tidak ada dalam daftar Kemendagri yang dipakai kentongan: periksa kodenya"
+                )
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 /// Where time comes from, so tests can control it. Logic takes `now` as an
 /// argument; only the edges of the system ask a clock.
 pub trait Clock: Send + Sync + std::fmt::Debug {

@@ -136,4 +136,34 @@ main(async (browser) => {
   await small.locator('.report-text.full mark').first().waitFor({ timeout: 10000 });
   await check(small, 'report-view');
   await phone.close();
+
+  // a phone whose clock runs a day ahead, its system set to English: the
+  // server refuses the time, and the officer reads why in the app's
+  // Indonesian (the app names its language on every call, over the
+  // browser's Accept-Language)
+  const ahead = await browser.newContext({
+    viewport: PHONE, isMobile: true, hasTouch: true, locale: 'en-US', timezoneId: 'Asia/Makassar',
+  });
+  await ahead.addInitScript(() => {
+    const Real = Date;
+    const shift = 24 * 3600 * 1000;
+    class Ahead extends Real {
+      constructor(...args) {
+        super(...(args.length ? args : [Real.now() + shift]));
+      }
+      static now() {
+        return Real.now() + shift;
+      }
+    }
+    globalThis.Date = Ahead;
+  });
+  const wrong = await ahead.newPage();
+  await signIn(wrong, process.env.USER_NAME, process.env.USER_PASSWORD);
+  await wrong.locator('#form-title').waitFor({ timeout: 10000 });
+  await wrong.fill('textarea[name=text]', 'Warga melapor ada pesta sabu di rumah kos.');
+  await pickRegion(wrong, 'palu bar', 'Palu Barat');
+  await wrong.click('button.send');
+  await expectText(wrong.locator('main'), ['Ditolak server: reported_at:', 'periksa jam perangkat'], 'the refusal');
+  await check(wrong, 'report-refused-clock');
+  await ahead.close();
 });

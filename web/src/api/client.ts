@@ -5,7 +5,7 @@
 import createClient, { type Middleware } from 'openapi-fetch';
 import { signal } from '@preact/signals';
 import type { components, paths } from './schema';
-import { t } from '../i18n';
+import { lang, t } from '../i18n';
 
 export type Schemas = components['schemas'];
 export type Me = Schemas['AccountView'];
@@ -22,6 +22,8 @@ const session: Middleware = {
   onRequest({ request }) {
     const token = csrfToken();
     if (request.method !== 'GET' && request.method !== 'HEAD' && token) request.headers.set('X-CSRF-Token', token);
+    // the API says what to fix in the app's language (Indonesian where it can)
+    request.headers.set('Accept-Language', lang.value);
     return request;
   },
   onResponse({ response, request }) {
@@ -34,16 +36,18 @@ const session: Middleware = {
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
 api.use(session);
 
-/** Headers for a hand-made `fetch` (multipart, CSV): the CSRF token. */
+/** Headers for a hand-made `fetch` (multipart, CSV): the CSRF token and the app's language. */
 export function sessionHeaders(extra: Record<string, string> = {}): Record<string, string> {
   const token = csrfToken();
-  return token ? { ...extra, 'X-CSRF-Token': token } : extra;
+  const headers = { ...extra, 'Accept-Language': lang.value };
+  return token ? { ...headers, 'X-CSRF-Token': token } : headers;
 }
 
 type ErrorLike = { error?: { code?: string; message?: string } } | undefined | null | unknown;
 
 /** What to tell a person about a failed call, in their language. The API's
- * own message (English, it says what to fix) is kept for input errors. */
+ * own message (it says what to fix) is kept for input errors: in Indonesian
+ * where the API has it, since every call names the app's language. */
 export function errorText(error: ErrorLike, status?: number): string {
   const detail = (error as { error?: { code?: string; message?: string } } | undefined)?.error;
   const code = detail?.code ?? '';

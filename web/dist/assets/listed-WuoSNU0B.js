@@ -1,0 +1,1 @@
+import{f as e,p as t}from"./index-PJruMUgW.js";async function n(n){try{let{data:r,error:i,response:a}=await e.GET(`/api/v1/reports`,{params:{query:n}});if(a.ok&&r)return r;throw t(i,a.status)}catch(e){throw typeof e==`string`?e:t(null)}}export{n as t};
