@@ -615,6 +615,8 @@ async fn reports_stay_within_the_senders_regions_and_sane_times() {
         let (status, answer) = post_in(id, token, body.clone()).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid")), "{body}: {answer}");
         assert!(message(&answer).starts_with(expected), "{body}: {answer}");
+        let r = client().post(node.url("/api/v1/reports")).bearer_auth(token).json(&body).send().await.unwrap();
+        assert_eq!(r.headers().get("vary").map(|v| v.to_str().unwrap()), Some("accept-language"), "{body}");
         let (status, english) = post_in("en-US,en;q=0.9,id;q=0.8", token, body.clone()).await;
         assert_eq!(status, 422, "{body}: {english}");
         assert!(!message(&english).contains(expected) && message(&english).is_ascii(), "{body}: {english}");

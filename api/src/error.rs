@@ -199,6 +199,8 @@ impl IntoResponse for ApiError {
             Json(ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: shorten(self.message) } });
         let mut response = (self.status, body).into_response();
         if let Some(pesan) = self.pesan {
+            // the answer depends on the caller's language: a cache must keep both
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-language"));
             response.extensions_mut().insert(Pesan { code: self.code, pesan: shorten(pesan) });
         }
         if let Some(secs) = self.retry_after {
