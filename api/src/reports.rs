@@ -135,7 +135,7 @@ pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> Ap
 fn in_indonesian(what: &str) -> &str {
     match what {
         "report" => "laporan",
-        "filing" => "isian",
+        "filing" => "laporan berkala",
         other => other,
     }
 }
